@@ -1,0 +1,62 @@
+"""Unit tests: printed values, label normalisation, the label matcher."""
+from __future__ import annotations
+
+import pytest
+
+from transforms.labels import clean, match_key, stem_key
+from transforms.values import parse_value, unit_from_label
+from transforms.vocab import vocabulary
+
+
+@pytest.mark.parametrize("raw,value,unit,flags", [
+    ("0", 0.0, None, ()), ("\u00a00", 0.0, None, ()), ("１２", 12.0, None, ()), ("+3", 3.0, None, ()),
+    ("-2", -2.0, None, ()), ("--253", -253.0, None, ("typo_double_sign",)),
+    ("000000", 0.0, None, ("typo_zero_padding",)), ("52.5", 52.5, None, ()),
+    ("103.3879万元", 103.3879, "万元", ("unit_in_cell",)), ("251000元", 251000.0, "元", ("unit_in_cell",)),
+    ("", None, None, ()), ("/", None, None, ()), ("-", None, None, ()), ("—", None, None, ()),
+])
+def test_values_as_printed(raw, value, unit, flags):
+    p = parse_value(raw)
+    assert p.is_value and p.value == value and p.unit == unit and p.flags == flags
+
+
+@pytest.mark.parametrize("raw", ["规章", "1.", "五", "第二十条"])
+def test_labels_are_not_values(raw):
+    assert not parse_value(raw).is_value
+
+
+def test_units_named_in_headers():
+    assert unit_from_label("采购总金额(万元,保留四位小数)") == "万元"
+    assert unit_from_label("采购总金额（单位：元）") == "元"
+    assert unit_from_label("采购总金额") is None
+
+
+def test_normalisation_variants_share_a_key():
+    assert match_key("（三）\u00a0不予\u00a0公开") == match_key("(三)不予公开")
+    assert match_key("本年新\n制作数量") == match_key("本年新制作数量")
+    assert match_key("第二十條第(一)項") == match_key("第二十条第（一）项")
+    assert clean("數(shù)量") == "数量"
+    assert match_key("危及\"三安全一稳定\"") == match_key("危及“三安全一稳定”")
+    assert stem_key("规章(设区的市、自治州人民政府应提供相关数据)") == "规章"
+
+
+@pytest.mark.parametrize("table,printed,canonical,how", [
+    ("active_disclosure", "行政規範性檔案", "行政规范性文件", ""),
+    ("active_disclosure", "政许可", "行政许可", "fuzzy_label"),
+    ("active_disclosure", "现行有效件", "现行有效件数", "truncated_label"),
+    ("active_disclosure", "本年度收费金额(单位:万元)", "本年度收费金额（单位：万元）", ""),
+    ("active_disclosure", "处理决定数量(2023年办件量)", "处理决定数量", ""),
+    ("applications", "2.其他法律、行政法规禁止公开", "2.其他法律行政法规禁止公开", ""),
+    ("applications", "本年新收政府信息公开申请数量", "一、本年新收政府信息公开申请数量", ""),
+    ("applications", "商业 企业", "商业企业", ""),
+])
+def test_label_matcher(table, printed, canonical, how):
+    m = vocabulary(table).match(printed)
+    assert m is not None and m.how == how
+    labels = {c.leaf.label for c in m.entry.rows} if m.entry.kind == "row" else {m.entry.label}
+    assert canonical in labels
+
+
+def test_unknown_label_is_not_matched():
+    assert vocabulary("active_disclosure").match("其他主动公开文件") is None
+    assert vocabulary("applications").match("完全无关的文字内容") is None

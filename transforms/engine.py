@@ -1,0 +1,720 @@
+"""The statutory-table engine: one report's bytes → canonical, flagged cells + report metadata.
+
+Pipeline: decode → lines → locate tables 二/三/四 → tokens (layout family) → rows by label
+(vocabulary from the format files) → format per block from its labels → values aligned to
+columns; a row with too few or too many values is aligned only when every assignment the
+identities allow gives the same cells (flag `inferred`), else left null (flag `unresolved`).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from transforms.formats import FORMATS, SEP, Block, Format, Leaf
+from transforms.labels import clean, match_key
+from transforms.readers import (DecodeError, Region, Tok, decode, detect_layout, html_lines, is_heading,
+                                is_html, is_prose, locate, text_lines, tokens)
+from transforms.schema import PARSER_VERSION, STATUTORY_TABLES
+from transforms.values import parse_value, unit_from_label
+from transforms.vocab import Entry, RowCandidate, vocabulary
+
+MAX_PLACEMENTS = 20000
+_FULLWIDTH = str.maketrans({"(": "（", ")": "）", ":": "：", ",": "，", ";": "；"})
+
+
+@dataclass(slots=True)
+class Cell:
+    table: str
+    row_path: str
+    column_path: str
+    value: float | None
+    raw_value: str | None
+    unit: str | None
+    flags: list[str]
+    source_line: int | None
+    dims: dict[str, str | None]
+
+
+@dataclass
+class ParsedReport:
+    report: dict
+    cells: list[Cell]
+
+
+# --------------------------------------------------------------------------- row reading
+
+@dataclass
+class RowRead:
+    label: str
+    line: int
+    entry: Entry | None  # None: unknown label (provincial extra row)
+    how: str
+    caption: list[tuple[str, int]] | None  # (format, block) candidates of the caption above
+    headers: list[str]
+    cells: list[Tok] = field(default_factory=list)
+
+
+@dataclass
+class TableRead:
+    rows: list[RowRead]
+    orphans: list[list[Tok]]  # value groups with no row label (table 四's data row)
+    unknown: list[tuple[str, int]]
+    groups_as_rows: list[RowRead]
+
+
+def _max_cols(entry: Entry | None, caption) -> int:
+    if entry is not None and entry.rows:
+        return max(len(FORMATS[c.fmt].tables[c.leaf.path and _table_of(c)].blocks[c.block].columns)
+                   for c in entry.rows)
+    if caption:
+        return max(len(_block(f, "active_disclosure", b).columns) for f, b in caption)
+    return 3
+
+
+def _table_of(c: RowCandidate) -> str:
+    return _LEAF_TABLE[(c.fmt, c.leaf.path)]
+
+
+_LEAF_TABLE = {(fn, leaf.path): tn for fn, f in FORMATS.items() for tn, t in f.tables.items()
+               for b in t.blocks for leaf in b.rows}
+
+
+def _block(fmt: str, table: str, index: int) -> Block:
+    return FORMATS[fmt].tables[table].blocks[index]
+
+
+def _suffix_row(vocab, text: str):
+    """A row label glued to the end of header text ('…总数量规章' in flattened exports)."""
+    key = match_key(text)
+    best = None
+    for k, e in vocab.exact.items():
+        if e.kind == "row" and len(k) >= 2 and key.endswith(k) and (best is None or len(k) > len(best[0])):
+            best = (k, e)
+    return best[1] if best else None
+
+
+def read_rows(table: str, toks: list[Tok]) -> TableRead:
+    vocab = vocabulary(table)
+    rows: list[RowRead] = []
+    orphans: list[list[Tok]] = [[]]
+    unknown: list[tuple[str, int]] = []
+    caption = None
+    headers: list[str] = []
+    current: RowRead | None = None
+    current_n = 0
+    for tok in toks:
+        if tok.brk:
+            if current is not None and (tok.brk == 2 or len(current.cells) >= current_n):
+                current = None
+            if orphans[-1]:
+                orphans.append([])
+            continue
+        if tok.is_value:
+            (current.cells if current is not None else orphans[-1]).append(tok)
+            continue
+        text = tok.text
+        m = vocab.match(text)
+        entry, how = (m.entry, m.how) if m else (None, "")
+        if entry is None and match_key(text).startswith("第二十条") and len(match_key(text)) <= 9:
+            current, caption, headers = None, None, []  # caption whose number was dropped
+            continue
+        if entry is None and len(match_key(text)) > 8:
+            entry = _suffix_row(vocab, text)
+            if entry is not None:
+                headers.append(text)
+        if entry is None:
+            current = None
+            if vocab.is_header_noise(text) or is_heading(table, text):
+                headers.append(text)
+                continue
+            if table == "active_disclosure" and (caption or rows):
+                # a provincial extra row (kept only if values follow it)
+                current = RowRead(text, tok.line, None, "", caption, list(headers))
+                current_n = _max_cols(None, caption)
+                rows.append(current)
+            else:
+                headers.append(text)
+                if not is_prose(text):
+                    unknown.append((text, tok.line))
+            continue
+        if entry.kind == "caption":
+            current, caption, headers = None, list(entry.captions), []
+        elif entry.kind in ("header", "group"):
+            current = None
+            headers.append(text)
+        else:
+            current = RowRead(text, tok.line, entry, how, caption, list(headers))
+            current_n = _max_cols(entry, caption)
+            rows.append(current)
+    # A row label with no values followed by its sub-rows is a group heading (（六）其他处理, 2021).
+    groups = [r for k, r in enumerate(rows) if r.entry is not None and r.entry.also_group and not r.cells
+              and k + 1 < len(rows) and rows[k + 1].entry is not None
+              and any(r.entry.label in c.leaf.ancestors for c in rows[k + 1].entry.rows)]
+    rows = [r for r in rows if not any(r is g for g in groups)]
+    extras_without_values = [r for r in rows if r.entry is None and not r.cells]
+    for r in extras_without_values:
+        if not is_prose(r.label):
+            unknown.append((r.label, r.line))
+    rows = [r for r in rows if not (r.entry is None and not r.cells)]
+    return TableRead(rows, [g for g in orphans if g], unknown, groups)
+
+
+# --------------------------------------------------------------------------- formats
+
+def _header_score(headers: list[str], block: Block) -> float:
+    hay = "".join(match_key(h) for h in headers)
+    if not hay:
+        return 0.0
+    hit = 0
+    for col in block.columns:
+        keys = [match_key(col.label), *(match_key(a) for a in col.aliases)]
+        if any(k in hay or k[:4] in hay for k in keys):
+            hit += 1
+    return hit / len(block.columns)
+
+
+def _choose(rows: list[RowRead], table: str, headers: list[str], candidates: list[str]) -> tuple[str | None, str]:
+    """Pick the format of one block from its labels: rows it knows, then headers, then value counts."""
+    support = {f: sum(1 for r in rows if r.entry and any(c.fmt == f for c in r.entry.rows)) for f in candidates}
+    best = max(support.values(), default=0)
+    cands = [f for f in candidates if support[f] == best]
+    if len(cands) == 1:
+        return cands[0], "rows"
+    blocks = {f: _block_for(rows, table, f) for f in cands}
+    scores = {f: _header_score(headers, blocks[f]) if blocks[f] else 0.0 for f in cands}
+    top = max(scores.values(), default=0.0)
+    if top > 0 and sum(1 for v in scores.values() if v == top) == 1:
+        return max(scores, key=scores.get), "headers"
+    fit = {f: sum(1 for r in rows if blocks[f] and sum(1 for t in r.cells if t.text) == len(blocks[f].columns))
+           for f in cands}
+    topfit = max(fit.values(), default=0)
+    if topfit > 0 and sum(1 for v in fit.values() if v == topfit) == 1:
+        return max(fit, key=fit.get), "value counts"
+    return None, "undetermined"
+
+
+def _block_for(rows: list[RowRead], table: str, fmt: str) -> Block | None:
+    for r in rows:
+        if r.entry:
+            for c in r.entry.rows:
+                if c.fmt == fmt:
+                    return _block(fmt, table, c.block)
+        if r.caption:
+            for f, b in r.caption:
+                if f == fmt:
+                    return _block(fmt, table, b)
+    return None
+
+
+def _block_key(r: RowRead, table: str) -> str:
+    """Which sub-table a row belongs to, independent of format (its caption code)."""
+    if r.entry and r.entry.rows:
+        c = r.entry.rows[0]
+        return _block(c.fmt, table, c.block).code
+    if r.caption:
+        f, b = r.caption[0]
+        return _block(f, table, b).code
+    return "?"
+
+
+# --------------------------------------------------------------------------- alignment
+
+@dataclass
+class Aligned:
+    values: list[tuple[float | None, str | None, tuple[str, ...], str | None, int]]  # value, raw, flags, unit, line
+    status: str  # exact | inferred | unresolved
+    reason: str = ""
+
+
+def _instances(fmt: Format, table: str, row_path: str, columns: tuple[Leaf, ...]):
+    """Identity equations touching one row: (lhs cells, rhs cells), cells as (row, column) paths."""
+    col_paths = [c.path for c in columns]
+    out = []
+    for ident in fmt.identities:
+        if ident.table != table:
+            continue
+        if ident.for_each == "row":
+            if all(p in col_paths for p in ident.lhs + ident.rhs):
+                out.append(([(row_path, p) for p in ident.lhs], [(row_path, p) for p in ident.rhs]))
+        elif row_path in ident.lhs or row_path in ident.rhs:
+            for cp in col_paths:
+                out.append(([(r, cp) for r in ident.lhs], [(r, cp) for r in ident.rhs]))
+    return out
+
+
+def _solve(vec: list, row_path: str, col_paths: list[str], kinds: list[str], insts, known) -> tuple[str, list]:
+    """Fill unknown slots (None in `vec` marked by _UNKNOWN) from the identities. → (state, vec)."""
+    vec = list(vec)
+    index = {p: i for i, p in enumerate(col_paths)}
+
+    def get(cell):
+        r, c = cell
+        if r == row_path and c in index:
+            return vec[index[c]], index[c]
+        return known.get(cell, _MISSING), None
+
+    progress = True
+    while progress:
+        progress = False
+        for lhs, rhs in insts:
+            unknown_slots, total, evaluable = [], 0.0, True
+            for sign, side in ((1, lhs), (-1, rhs)):
+                for cell in side:
+                    v, slot = get(cell)
+                    if v is _UNKNOWN:
+                        unknown_slots.append((slot, sign))
+                    elif v is _MISSING or v is None:
+                        evaluable = False
+                    else:
+                        total += sign * v
+            if not evaluable:
+                continue
+            if len(unknown_slots) == 1:
+                slot, sign = unknown_slots[0]
+                v = -total / sign
+                if kinds[slot] == "count" and (v < 0 or v != int(v)):
+                    return "invalid", vec
+                vec[slot] = v
+                progress = True
+            elif not unknown_slots and abs(total) > 1e-6:
+                return "invalid", vec
+    if any(v is _UNKNOWN for v in vec):
+        return "underdetermined", vec
+    return "ok", vec
+
+
+_UNKNOWN = object()
+_MISSING = object()
+
+
+def align(cells: list[Tok], columns: tuple[Leaf, ...], fmt: Format, table: str, row_path: str,
+          known: dict, header_unit: dict[int, str | None], row_line: int, edge_padding: bool = False) -> Aligned:
+    n = len(columns)
+    if edge_padding:
+        # tab-separated exports pad label spans and row ends with empty cells: an empty cell at
+        # either end of a row is not evidence of a blank value
+        while cells and cells[0].text == "":
+            cells = cells[1:]
+        while cells and cells[-1].text == "":
+            cells = cells[:-1]
+    printed = [t for t in cells if t.text != ""]
+    if len(printed) == n:
+        chosen = printed
+    elif len(cells) == n:
+        chosen = cells
+    else:
+        windows = [cells[i:i + n] for i in range(0, len(cells) - n + 1)
+                   if all(t in cells[i:i + n] for t in printed)] if len(cells) > n else []
+        if len(windows) == 1:
+            chosen = windows[0]
+        else:
+            return _by_identities(printed, columns, fmt, table, row_path, known, header_unit, row_line)
+    return Aligned([_cell_value(t, columns[i], header_unit.get(i)) for i, t in enumerate(chosen)], "exact")
+
+
+def _cell_value(tok: Tok, col: Leaf, header_unit: str | None):
+    p = parse_value(tok.text)
+    flags = list(p.flags)
+    if col.kind == "count" and tok.text.strip().startswith(("+", "-")) and p.value is not None:
+        flags.append("unexpected_sign")
+    unit = p.unit or (header_unit if col.kind == "amount" else None) or col.unit
+    return (p.value, tok.text, tuple(flags), unit, tok.line)
+
+
+def _by_identities(printed, columns, fmt, table, row_path, known, header_unit, row_line) -> Aligned:
+    n, m = len(columns), len(printed)
+    col_paths = [c.path for c in columns]
+    kinds = [c.kind for c in columns]
+    insts = _instances(fmt, table, row_path, columns)
+    what = f"{m} values printed for {n} columns"
+    if not insts:
+        return _unresolved(columns, row_line, f"{what}; no identity can place them" + _fused_hint(printed, n))
+    parsed = [parse_value(t.text).value for t in printed]
+    if m < n:
+        placements = (list(p) for p in combinations(range(n), m))
+        total = _ncr(n, m)
+    else:
+        placements = (list(p) for p in combinations(range(m), n))
+        total = _ncr(m, n)
+    if total > MAX_PLACEMENTS:
+        return _unresolved(columns, row_line, f"{what}; too many possible placements ({total})")
+    solutions, under, first = [], 0, None
+    for pl in placements:
+        if m < n:
+            vec = [_UNKNOWN] * n
+            for k, slot in enumerate(pl):
+                vec[slot] = parsed[k]
+        else:
+            vec = [parsed[k] for k in pl]
+        state, out = _solve(vec, row_path, col_paths, kinds, insts, known)
+        if state == "ok":
+            solutions.append(out)
+            first = first or pl
+        elif state == "underdetermined":
+            under += 1
+    if not solutions:
+        return _unresolved(columns, row_line, f"{what}; no placement satisfies the identities")
+    if under or any(s != solutions[0] for s in solutions[1:]):
+        return _unresolved(columns, row_line, f"{what}; {len(solutions)} placements fit the identities "
+                                              f"with different cells" if not under else
+                           f"{what}; the identities cannot fix every cell")
+    values = []
+    if m < n:
+        slot_tok = {slot: printed[k] for k, slot in enumerate(first)}
+        for i, col in enumerate(columns):
+            t = slot_tok.get(i)
+            if t is not None:
+                v, raw, flags, unit, line = _cell_value(t, col, header_unit.get(i))
+                values.append((v, raw, flags + ("inferred",), unit, line))
+            else:
+                unit = header_unit.get(i) if col.kind == "amount" else col.unit
+                values.append((solutions[0][i] + 0.0, None, ("inferred",), unit or col.unit, row_line))
+        reason = f"{what}; every placement the identities allow gives the same cells"
+    else:
+        dropped = [printed[k].text for k in range(m) if k not in first]
+        for i, k in enumerate(first):
+            v, raw, flags, unit, line = _cell_value(printed[k], columns[i], header_unit.get(i))
+            values.append((v, raw, flags + ("inferred",), unit, line))
+        reason = f"{what}; extra printed value(s) {dropped} left out, every choice gives the same cells"
+    return Aligned(values, "inferred", reason)
+
+
+def _ncr(n: int, k: int) -> int:
+    from math import comb
+    return comb(n, k)
+
+
+def _fused_hint(printed: list[Tok], n: int) -> str:
+    for t in printed:
+        digits = t.text.strip()
+        if digits.isdigit() and len(digits) >= n and len(digits) % n == 0:
+            w = len(digits) // n
+            parts = [digits[i:i + w] for i in range(0, len(digits), w)]
+            return f" (digits of adjacent cells look fused: {digits!r} could be {'|'.join(parts)})"
+    return ""
+
+
+def _unresolved(columns, row_line, reason) -> Aligned:
+    return Aligned([(None, None, ("unresolved",), None, row_line) for _ in columns], "unresolved", reason)
+
+
+# --------------------------------------------------------------------------- metadata
+
+_TITLE = re.compile(r"^(?P<org>[^\s，。,、《》“”:：]{2,40}?)\s*(?:(?P<y1>20\d{2})\s*年度?)?\s*(?:政府)?信息公开"
+                    r"(?:工作)?\s*(?:(?P<y2>20\d{2})\s*)?(?:年度)?(?:工作)?报告")
+_PERIOD = re.compile(r"(?:统计期限|统计时限|数据期限|期限)[^。\n]{0,8}?(20\d{2})\s*年\s*1\s*月\s*1\s*日")
+_ANNUAL = re.compile(r"(20\d{2})\s*年(?:度)?(?:政府信息公开)?(?:工作)?(?:年度)?(?:报告|年报)|(20\d{2})\s*年报")
+_YEAR_OPENING = re.compile(r"(20\d{2})\s*年(?:度)?\s*[,，]")
+_PUBLISHED = re.compile(r"(?:发布时间|发布日期|时间)\s*[:：]\s*(20\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
+_DATE_LINE = re.compile(r"^(20\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
+_ORG_SUFFIX = re.compile(r"(办事处|局|委员会|委|政府|街道|镇|乡|中心|办公室|厅|院|所|部|署|会|处|队|站|区|县|市|馆|室)$")
+
+
+def metadata(lines: list[tuple[str, int]]) -> dict:
+    meta = {"organization": None, "organization_source": None, "report_year": None, "publication_date": None}
+    nonempty = [clean(t).lstrip("#").strip() for t, _ in lines if t.strip()]
+    for text in nonempty[:15]:
+        m = _TITLE.match(text[:120])
+        if m:
+            meta["organization"], meta["organization_source"] = m.group("org"), "title"
+            y = m.group("y1") or m.group("y2")
+            meta["report_year"] = int(y) if y else None
+            break
+    joined = "\n".join(nonempty)
+    if meta["report_year"] is None:
+        for rx in (_PERIOD, _ANNUAL, _YEAR_OPENING):
+            m = rx.search(joined)
+            if m:
+                meta["report_year"] = int(next(g for g in m.groups() if g))
+                break
+    m = _PUBLISHED.search(joined[:3000])
+    if m:
+        meta["publication_date"] = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
+    tail = nonempty[-6:]
+    for i in range(len(tail) - 1, 0, -1):
+        d = _DATE_LINE.match(tail[i])
+        if d:
+            sig = tail[i - 1]
+            if meta["publication_date"] is None:
+                meta["publication_date"] = f"{int(d.group(1)):04d}-{int(d.group(2)):02d}-{int(d.group(3)):02d}"
+            if len(sig) <= 40 and _ORG_SUFFIX.search(sig) and not re.search(r"[，。,；;：:]", sig):
+                org = meta["organization"]
+                if org is None or (sig.endswith(org) and len(sig) > len(org)):
+                    meta["organization"], meta["organization_source"] = sig, "signature"
+            break
+    return meta
+
+
+# --------------------------------------------------------------------------- report
+
+def parse_report(data: bytes, source_file: str) -> ParsedReport:
+    """Parse one report file. Never raises on bad content: problems land in report['problems']."""
+    sha = hashlib.sha256(data).hexdigest()
+    base = _empty_report(sha, source_file, len(data))
+    try:
+        text, encoding = decode(data)
+    except DecodeError as exc:
+        base["problems"] = [f"{source_file}: {exc}"]
+        return ParsedReport(base, [])
+    return _parse(text, base, encoding)
+
+
+def parse_text(text: str, source_file: str = "<text>") -> ParsedReport:
+    data = text.encode("utf-8")
+    base = _empty_report(hashlib.sha256(data).hexdigest(), source_file, len(data))
+    return _parse(text, base, "utf-8")
+
+
+def _empty_report(sha: str, source_file: str, size: int) -> dict:
+    return {
+        "report_id": sha, "source_file": source_file, "organization": None, "organization_source": None,
+        "report_year": None, "template": None, "publication_date": None, "sha256": sha, "file_size": size,
+        "encoding": None, "layout": None, "parser_version": PARSER_VERSION, "status": "unreadable",
+        **{f"{t}_status": "missing" for t in STATUTORY_TABLES},
+        "tables_found": [], "tables_complete": [], "n_cells": 0, "n_flagged": 0, "n_inferred": 0,
+        "n_unresolved": 0, "problems": [], "verdict": None, "failed_checks": None,
+    }
+
+
+def _parse(text: str, report: dict, encoding: str) -> ParsedReport:
+    html = is_html(text)
+    try:
+        lines = html_lines(text) if html else text_lines(text)
+    except Exception as exc:  # lxml on hostile markup: the file is unreadable, the batch goes on
+        report["problems"] = [f"{report['source_file']}: HTML could not be parsed ({type(exc).__name__}: {exc})"]
+        report["encoding"] = encoding
+        return ParsedReport(report, [])
+    report.update(metadata(lines))
+    report["encoding"] = encoding
+    regions = locate(lines)
+    problems: list[str] = []
+    layout = detect_layout(lines, regions, html)
+    report["layout"] = layout
+    reads = {t: read_rows(t, tokens(lines, r, layout)) for t, r in regions.items()}
+    decided = _decide_formats(reads, problems)
+    cells: list[Cell] = []
+    statuses = {}
+    for table in STATUTORY_TABLES:
+        if table not in regions:
+            statuses[table] = "missing"
+            continue
+        tcells, status = _build_table(table, reads[table], regions[table], decided, problems, layout)
+        cells.extend(tcells)
+        statuses[table] = status
+    used = sorted({f for f in decided.values() if f})
+    template = None if not used else used[0] if len(used) == 1 else "hybrid"
+    if not regions:
+        problems.append("no statutory table found (no 二/三/四 section heading or table label)")
+    elif not any(c.value is not None for c in cells):
+        problems.append("no usable value in any statutory table")
+    flagged = sum(1 for c in cells if c.flags)
+    report.update({
+        "template": template,
+        "status": "parsed" if any(c.value is not None for c in cells) else "unreadable",
+        **{f"{t}_status": s for t, s in statuses.items()},
+        "tables_found": [t for t in STATUTORY_TABLES if t in regions],
+        "tables_complete": [t for t in STATUTORY_TABLES if statuses.get(t) == "complete"],
+        "n_cells": len(cells), "n_flagged": flagged,
+        "n_inferred": sum(1 for c in cells if "inferred" in c.flags),
+        "n_unresolved": sum(1 for c in cells if "unresolved" in c.flags),
+        "problems": [f"{report['source_file']}: {p}" for p in problems],
+    })
+    return ParsedReport(report, cells)
+
+
+def _decide_formats(reads: dict[str, TableRead], problems: list[str]) -> dict[tuple[str, str], str | None]:
+    """Format of every (table, block) from its own labels; undetermined blocks follow the others."""
+    decided: dict[tuple[str, str], str | None] = {}
+    names = list(FORMATS)
+    for table, tr in reads.items():
+        by_block: dict[str, list[RowRead]] = {}
+        for r in tr.rows:
+            by_block.setdefault(_block_key(r, table), []).append(r)
+        for key, rows in by_block.items():
+            if key == "?":
+                continue
+            headers = [h for r in rows for h in r.headers]
+            cands = [f for f in names if any(b.code == key for b in FORMATS[f].tables[table].blocks)]
+            if table == "applications":
+                headers = []
+            fmt, how = _choose(rows, table, headers, cands)
+            if table == "applications" and tr.groups_as_rows:
+                # a row printed as a group heading (（六）其他处理 with sub-rows) is the later format's shape
+                grp = [f for f in cands if any(g.entry and g.entry.label in FORMATS[f].tables[table].blocks[0].group_labels
+                                               for g in tr.groups_as_rows)]
+                if len(grp) == 1:
+                    fmt = grp[0]
+            decided[(table, key)] = fmt
+    known = [f for f in decided.values() if f]
+    majority = max(set(known), key=known.count) if known else None
+    for k, f in decided.items():
+        if f is None:
+            if majority:
+                decided[k] = majority
+                where = k[0] if k[0] == k[1] or k[1] in ("applications", "review_litigation") else f"{k[0]} {k[1]}"
+                problems.append(f"format of {where} not printed in its labels; {majority} assumed")
+    return decided
+
+
+def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
+                 layout: str) -> tuple[list[Cell], str]:
+    edge_padding = layout == "tsv"
+    known_formats = [f for (t, _), f in decided.items() if f]
+    default_fmt = max(set(known_formats), key=known_formats.count) if known_formats else None
+    cells: list[Cell] = []
+    complete = not region.truncated
+    if region.truncated:
+        problems.append(f"{table}: the copy is cut off inside the table (line {region.end + 1})")
+    for text, line in tr.unknown:
+        if len(match_key(text)) >= 2 and not vocabulary(table).is_header_noise(text):
+            problems.append(f"{table}: unknown label {text!r} at line {line} ignored")
+    # rows of a table with fixed rows (table 四): the data row is the orphan values
+    fmt_any = FORMATS[default_fmt or next(iter(FORMATS))]
+    blocks = fmt_any.tables[table].blocks
+    rows = list(tr.rows)
+    if len(blocks) == 1 and len(blocks[0].rows) == 1 and blocks[0].rows[0].label == "":
+        data = [t for g in tr.orphans if any(x.text for x in g) for t in g]
+        if not data:
+            return [], "unreadable" if tr.rows or tr.orphans or region.end > region.start else "missing"
+        rows = [RowRead("", data[0].line, None, "", None, [], data)]
+        template_for = {"": default_fmt}
+    else:
+        stray = [g for g in tr.orphans if any(x.text for x in g)]
+        for g in stray:
+            problems.append(f"{table}: {sum(1 for x in g if x.text)} value(s) with no row label at line {g[0].line} "
+                            f"({' '.join(x.text for x in g if x.text)!r}) not published")
+    if not rows:
+        return [], "incomplete" if region.truncated else "unreadable"
+    # map rows to (format, block, leaf)
+    placed: list[tuple[RowRead, str, Block, Leaf, str]] = []
+    seen: set[str] = set()
+    for r in rows:
+        if r.entry is None and r.label == "":
+            fmt = default_fmt or next(iter(FORMATS))
+            blk = FORMATS[fmt].tables[table].blocks[0]
+            placed.append((r, fmt, blk, blk.rows[0], ""))
+            continue
+        bkey = _block_key(r, table)
+        fmt = decided.get((table, bkey)) or default_fmt
+        if fmt is None:
+            problems.append(f"{table}: row {r.label!r} (line {r.line}) not published: format undetermined")
+            complete = False
+            continue
+        if r.entry is None:  # provincial extra row under a caption
+            cap = [b for f, b in (r.caption or []) if f == fmt]
+            if not cap:
+                problems.append(f"{table}: unknown row {r.label!r} at line {r.line} not published")
+                continue
+            blk = _block(fmt, table, cap[0])
+            label = clean(r.label).translate(_FULLWIDTH)
+            leaf = Leaf(path=blk.caption + SEP + label, label=label, code="extra", parent_path=blk.caption or "",
+                        parent_code=blk.code)
+            placed.append((r, fmt, blk, leaf, "extra_row"))
+            continue
+        cand = next((c for c in r.entry.rows if c.fmt == fmt), None)
+        if cand is None:
+            problems.append(f"{table}: row {r.label!r} (line {r.line}) does not exist in format {fmt}; not published")
+            complete = False
+            continue
+        if cand.leaf.path in seen:
+            problems.append(f"{table}: row {cand.leaf.path!r} printed twice (line {r.line}); first kept")
+            continue
+        seen.add(cand.leaf.path)
+        flag = cand.flag or r.how
+        placed.append((r, fmt, _block(fmt, table, cand.block), cand.leaf, flag))
+    # the last row of a cut-off copy may itself be cut: drop it rather than guess
+    if region.truncated and placed:
+        r, fmt, blk, leaf, _ = placed[-1]
+        if sum(1 for t in r.cells if t.text) < len(blk.columns):
+            problems.append(f"{table}: last row {leaf.path!r} cut off by the copy "
+                            f"({sum(1 for t in r.cells if t.text)} of {len(blk.columns)} values); not published")
+            placed.pop()
+    # align: exact rows first, so the identities can use them to place the others
+    known: dict[tuple[str, str], float] = {}
+    aligned: dict[int, Aligned] = {}
+    pending = []
+    for i, (r, fmt, blk, leaf, flag) in enumerate(placed):
+        hu = {k: unit_from_label(h) for k, h in _header_units(r.headers, blk).items()}
+        a = align(r.cells, blk.columns, FORMATS[fmt], table, leaf.path, {}, hu, r.line, edge_padding)
+        if a.status == "exact":
+            aligned[i] = a
+            for col, v in zip(blk.columns, a.values):
+                if v[0] is not None:
+                    known[(leaf.path, col.path)] = v[0]
+        else:
+            pending.append((i, hu))
+    for i, hu in pending:
+        r, fmt, blk, leaf, flag = placed[i]
+        a = align(r.cells, blk.columns, FORMATS[fmt], table, leaf.path, known, hu, r.line, edge_padding)
+        aligned[i] = a
+        problems.append(f"{table}: row {leaf.path or '(data row)'!r} at line {r.line}: {a.reason} → {a.status}")
+        if a.status == "inferred":
+            for col, v in zip(blk.columns, a.values):
+                if v[0] is not None:
+                    known[(leaf.path, col.path)] = v[0]
+    dims_spec = FORMATS[next(iter(FORMATS))].tables[table].dimensions
+    any_unresolved = False
+    for i, (r, fmt, blk, leaf, flag) in enumerate(placed):
+        a = aligned[i]
+        any_unresolved |= a.status == "unresolved"
+        for col, (v, raw, flags, unit, line) in zip(blk.columns, a.values):
+            fl = list(flags)
+            if flag:
+                fl.append(flag)
+            cells.append(Cell(table, leaf.path, col.path, v, raw, unit, fl, line,
+                              _dims(dims_spec, blk, leaf, col)))
+    # completeness against the format(s) the blocks were read in
+    present = {c.row_path for c in cells}
+    expected_blocks = _expected_blocks(table, decided, default_fmt)
+    missing = [leaf.path for blk in expected_blocks for leaf in blk.rows if leaf.path not in present]
+    if missing:
+        complete = False
+        if not region.truncated:
+            problems.append(f"{table}: {len(missing)} row(s) not found: {missing[:4]}{' …' if len(missing) > 4 else ''}")
+    if not any(c.value is not None for c in cells):
+        return cells, "incomplete" if region.truncated else "unreadable"
+    return cells, "complete" if complete and not any_unresolved else "incomplete"
+
+
+def _expected_blocks(table: str, decided, default_fmt) -> list[Block]:
+    if default_fmt is None:
+        return []
+    out = []
+    for blk in FORMATS[default_fmt].tables[table].blocks:
+        fmt = decided.get((table, blk.code)) or default_fmt
+        match = [b for b in FORMATS[fmt].tables[table].blocks if b.code == blk.code]
+        out.append(match[0] if match else blk)
+    return out
+
+
+def _header_units(headers: list[str], blk: Block) -> dict[int, str]:
+    """Header text naming an amount column, by column index (for units printed in the header)."""
+    out = {}
+    for i, col in enumerate(blk.columns):
+        if col.kind != "amount":
+            continue
+        k = match_key(col.label)[:4]
+        for h in headers:
+            if k and k in match_key(h):
+                out[i] = h
+    return out
+
+
+def _dims(spec: dict, blk: Block, leaf: Leaf, col: Leaf) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name, source in spec.items():
+        if source == "block":
+            label, code = blk.caption, blk.code
+        elif source == "row_leaf":
+            label, code = leaf.label, leaf.code
+        elif source == "column_leaf":
+            label, code = col.label, col.code
+        elif source == "column_parent":
+            label, code = col.parent_path, col.parent_code
+        else:  # row_parent
+            label, code = leaf.parent_path, leaf.parent_code
+        out[name] = label
+        out[f"{name}_code"] = code
+    return out

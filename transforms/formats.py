@@ -1,0 +1,224 @@
+"""The national formats, loaded from transforms/formats/*.yaml and checked at import.
+
+A format file is the only place a format is described; the engine, the generator, the quality
+gate and the data dictionary read these objects. Adding a format = adding a YAML file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from transforms.labels import match_key, stem_key
+
+FORMAT_DIR = Path(__file__).with_name("formats")
+SEP = " > "
+VALUE_KINDS = ("count", "delta", "amount")
+
+
+class FormatError(ValueError):
+    """A format file is inconsistent; raised at import so a bad file never reaches a run."""
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A data row or column: its canonical path and what the engine may see printed for it."""
+
+    path: str
+    label: str
+    code: str
+    parent_path: str = ""
+    parent_code: str = ""
+    aliases: tuple[str, ...] = ()
+    legacy_aliases: tuple[str, ...] = ()
+    kind: str = "count"
+    unit: str | None = "count"
+    ancestors: tuple[str, ...] = ()  # labels of the group nodes above the leaf
+
+    def keys(self) -> dict[str, str]:
+        """match key → how it matched ('' exact, 'legacy_label' for a legacy wording)."""
+        out = {match_key(a): "" for a in (self.label, *self.aliases) if a}
+        for a in self.legacy_aliases:
+            out.setdefault(match_key(a), "legacy_label")
+        return out
+
+
+@dataclass(frozen=True)
+class Block:
+    caption: str | None
+    code: str
+    rows: tuple[Leaf, ...]
+    columns: tuple[Leaf, ...]
+    group_labels: tuple[str, ...]  # row group nodes (label only, no data)
+
+    @property
+    def caption_key(self) -> str:
+        return match_key(self.caption) if self.caption else ""
+
+
+@dataclass(frozen=True)
+class Identity:
+    id: str
+    number: int
+    description: str
+    table: str
+    for_each: str  # "row" or "column"
+    lhs: tuple[str, ...]
+    rhs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CrossYear:
+    id: str
+    number: int
+    description: str
+    table: str
+    for_each: str
+    current: str
+    previous: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    section: str
+    dimensions: dict
+    blocks: tuple[Block, ...]
+    heading: str = ""  # regex after the section numeral, e.g. "[^\\n]{0,12}主动公开"
+    anchors: tuple[str, ...] = ()  # labels that start the table when its heading is missing
+    header_words: tuple[str, ...] = ()  # printed header text that carries no address
+
+    def cells(self) -> list[tuple[Block, Leaf, Leaf]]:
+        return [(b, r, c) for b in self.blocks for r in b.rows for c in b.columns]
+
+    @property
+    def row_paths(self) -> tuple[str, ...]:
+        return tuple(r.path for b in self.blocks for r in b.rows)
+
+    @property
+    def column_paths(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.path for b in self.blocks for c in b.columns))
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    notice: str
+    tables: dict[str, Table]
+    identities: tuple[Identity, ...]
+    cross_year: tuple[CrossYear, ...]
+    end_heading: str = ""
+    source: Path = field(compare=False, default=Path())
+
+    def cell_addresses(self, table: str) -> list[tuple[str, str]]:
+        return [(r.path, c.path) for _, r, c in self.tables[table].cells()]
+
+
+def _leaves(nodes, kind_default: bool, prefix=(), prefix_codes=(), groups=None) -> list[Leaf]:
+    out = []
+    for node in nodes:
+        label = node["label"]
+        path = prefix + ((label,) if label != "" or not prefix else ())
+        if node.get("children"):
+            if groups is not None:
+                groups.append(label)
+            out += _leaves(node["children"], kind_default, path, prefix_codes + (node["code"],), groups)
+            continue
+        kind = node.get("kind", "count")
+        if kind not in VALUE_KINDS:
+            raise FormatError(f"{label}: kind {kind!r} not in {VALUE_KINDS}")
+        unit = node["unit"] if "unit" in node else ("count" if kind in ("count", "delta") else None)
+        out.append(Leaf(
+            path=SEP.join(path) if label != "" else "",
+            label=label,
+            code=node["code"],
+            parent_path=SEP.join(prefix),
+            parent_code=prefix_codes[-1] if prefix_codes else "",
+            aliases=tuple(node.get("aliases", ())),
+            legacy_aliases=tuple(node.get("legacy_aliases", ())),
+            kind=kind,
+            unit=unit,
+            ancestors=prefix,
+        ))
+    return out
+
+
+def _load(path: Path) -> Format:
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    name = str(doc["format"])
+    tables = {}
+    for tname, t in doc["tables"].items():
+        blocks = []
+        for b in t["blocks"]:
+            groups: list[str] = []
+            rows = _leaves(b["rows"], False, groups=groups)
+            if b.get("caption"):
+                rows = [Leaf(**{**r.__dict__, "path": b["caption"] + SEP + r.path,
+                                "parent_path": b["caption"], "parent_code": b["code"]}) for r in rows]
+            cols = _leaves(b["columns"], True)
+            blocks.append(Block(b.get("caption"), b["code"], tuple(rows), tuple(cols), tuple(groups)))
+        loc = t.get("locate", {})
+        tables[tname] = Table(tname, t["section"], dict(t["dimensions"]), tuple(blocks),
+                              loc.get("heading", ""), tuple(loc.get("anchors", ())),
+                              tuple(t.get("header_words", ())))
+    ids = tuple(Identity(i["id"], i["number"], i["description"], i["table"], i["for_each"],
+                         tuple(i["lhs"]), tuple(i["rhs"])) for i in doc.get("identities", ()))
+    cross = tuple(CrossYear(c["id"], c["number"], c["description"], c["table"], c["for_each"],
+                            c["current"], c["previous"]) for c in doc.get("cross_year", ()))
+    fmt = Format(name, doc.get("notice", ""), tables, ids, cross, doc.get("end_heading", ""), path)
+    _check(fmt)
+    return fmt
+
+
+def _check(fmt: Format) -> None:
+    """Fail loudly on a format file that would make the engine guess."""
+    where = fmt.source.name
+    for t in fmt.tables.values():
+        addresses = fmt.cell_addresses(t.name)
+        if len(set(addresses)) != len(addresses):
+            raise FormatError(f"{where}: duplicate cell address in {t.name}")
+        for dim, source in t.dimensions.items():
+            if source not in ("block", "row_leaf", "column_leaf", "column_parent", "row_parent"):
+                raise FormatError(f"{where}: {t.name}.{dim}: unknown dimension source {source!r}")
+        # Row labels must be distinguishable within a table (the engine matches them by key).
+        seen: dict[str, str] = {}
+        for b in t.blocks:
+            for r in b.rows:
+                for k in r.keys():
+                    if k and seen.setdefault(k, r.path) != r.path:
+                        raise FormatError(f"{where}: label key {k!r} is ambiguous in {t.name}")
+    for i in fmt.identities:
+        t = fmt.tables[i.table]
+        known = t.row_paths if i.for_each == "column" else t.column_paths
+        for p in i.lhs + i.rhs:
+            if p not in known:
+                raise FormatError(f"{where}: identity {i.id} names unknown path {p!r}")
+    for c in fmt.cross_year:
+        for p in (c.current, c.previous):
+            if p not in fmt.tables[c.table].row_paths:
+                raise FormatError(f"{where}: cross-year check {c.id} names unknown row {p!r}")
+
+
+def load_formats(directory: Path = FORMAT_DIR) -> dict[str, Format]:
+    formats = {}
+    for path in sorted(directory.glob("*.yaml")):
+        fmt = _load(path)
+        if fmt.name in formats:
+            raise FormatError(f"{path.name}: format {fmt.name} defined twice")
+        formats[fmt.name] = fmt
+    if not formats:
+        raise FormatError(f"no format files in {directory}")
+    return formats
+
+
+FORMATS: dict[str, Format] = load_formats()
+
+
+def allowed_paths(table: str) -> dict[str, tuple[set[str], set[str]]]:
+    """Per format: (row paths, column paths) allowed in `table`."""
+    return {n: (set(f.tables[table].row_paths), set(f.tables[table].column_paths)) for n, f in FORMATS.items()}
+
+
+__all__ = ["FORMATS", "Format", "Table", "Block", "Leaf", "Identity", "CrossYear", "FormatError",
+           "load_formats", "allowed_paths", "SEP", "stem_key"]

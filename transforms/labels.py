@@ -1,0 +1,63 @@
+"""Label normalisation: every printed variant of a statutory label → one comparable match key.
+
+Order matters (ECOSYSTEM_NOTES §4.2): NFKC and a small extra table, pinyin annotations removed,
+traditional → simplified with OpenCC, then punctuation and spaces dropped. The key is only for
+comparison; published addresses always use the format file's canonical labels.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+_T2S = opencc.OpenCC("t2s.json")
+
+# Characters NFKC leaves alone but that mean "nothing" or are layout noise.
+_EXTRA = str.maketrans({
+    "\u200b": "", "\u200c": "", "\u200d": "", "\ufeff": "", "\u2060": "",
+    "\u00a0": " ", "\u3000": " ",
+    "\u2014": "-", "\u2013": "-", "\u2012": "-", "\u2015": "-", "\u2212": "-", "\u2500": "-",
+    "\u201c": '"', "\u201d": '"', "\u300c": '"', "\u300d": '"', "\u2018": "'", "\u2019": "'",
+})
+
+# Mirrors insert pinyin after characters: 數(shù), 鎮(zhèn).
+_PINYIN = re.compile(r"\((?:[a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ]{1,8})\)")
+# Everything that is not a letter, digit or CJK ideograph is dropped from match keys.
+_NON_KEY = re.compile(r"[^0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff]+")
+_PAREN = re.compile(r"\([^()]*\)")
+_SPACE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=65536)
+def clean(text: str) -> str:
+    """Printable, comparable text: NFKC, no pinyin, simplified, whitespace collapsed."""
+    s = unicodedata.normalize("NFKC", text).translate(_EXTRA)
+    if "(" in s:
+        s = _PINYIN.sub("", s)
+    if not s.isascii():
+        s = _T2S.convert(s)
+    return _SPACE.sub(" ", s).strip()
+
+
+@lru_cache(maxsize=65536)
+def match_key(text: str) -> str:
+    """Key for exact label comparison: clean text without punctuation or spaces."""
+    return _NON_KEY.sub("", clean(text))
+
+
+@lru_cache(maxsize=65536)
+def stem_key(text: str) -> str:
+    """Key with parenthetical notes removed ("规章(设区的市…)" → 规章)."""
+    s = clean(text)
+    prev = None
+    while prev != s:
+        prev, s = s, _PAREN.sub("", s)
+    s = s.split("(")[0]  # an unclosed note cut by the copy
+    return _NON_KEY.sub("", s)
+
+
+def parenthetical(text: str) -> str:
+    """The parenthetical notes of a label, e.g. the unit in 采购总金额(万元,保留四位小数)."""
+    return " ".join(m.group(0) for m in _PAREN.finditer(clean(text)))

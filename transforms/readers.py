@@ -1,0 +1,413 @@
+"""Readers: raw bytes → decoded text → numbered lines → table regions → cell tokens.
+
+Every token keeps the 1-based source line it came from. Layout families (see README):
+tab_cells (one cell per tab-indented line, blank line between rows), tsv, pipe (`a | b |` rows and
+`value |` cells), line_cells (one cell per line, `|` filler lines), spaced (label then values
+separated by spaces: PDF page text and whole-report-on-one-line exports), html (<table> rows).
+"""
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from transforms.formats import FORMATS
+from transforms.labels import clean
+from transforms.values import parse_value
+
+TRUNCATION_MARK = "[...]"
+LONG_LINE = 200  # a longer line may be a flattened page: split it at section headings
+
+
+@dataclass(slots=True)
+class Tok:
+    text: str
+    line: int
+    is_value: bool
+    brk: int = 0  # 0 = a cell; 1 = soft row break (end of a physical row); 2 = hard (blank line)
+
+
+@dataclass
+class Region:
+    table: str
+    start: int  # index into lines
+    end: int
+    truncated: bool
+    located_by: str  # heading | anchor
+
+
+class DecodeError(ValueError):
+    pass
+
+
+# --------------------------------------------------------------------------- decoding
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Bytes → text. Raises DecodeError with a reason a maintainer can act on."""
+    if not data.strip():
+        raise DecodeError("empty file")
+    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                     (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(enc), enc
+            except UnicodeDecodeError as exc:
+                raise DecodeError(f"undecodable {enc} text: {exc.reason} at byte {exc.start}") from None
+    head = data[:8192]
+    if b"\x00" in head:
+        # UTF-16 without BOM has a NUL in every other byte of ASCII; anything else is binary.
+        for enc in ("utf-16-le", "utf-16-be"):
+            try:
+                text = data.decode(enc)
+                if _looks_textual(text):
+                    return text, enc
+            except UnicodeDecodeError:
+                pass
+        raise DecodeError("binary file (NUL bytes), not a text report")
+    declared = _declared_charset(head)
+    try:
+        text = data.decode("utf-8")
+        return text, "utf-8"
+    except UnicodeDecodeError:
+        pass
+    candidates = [declared] if declared and declared not in ("utf-8", "utf8") else []
+    candidates += ["gb18030"]
+    for enc in candidates:
+        try:
+            text = data.decode(enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if _looks_textual(text):
+            return text, enc
+    from charset_normalizer import from_bytes  # slow import; only for rare encodings
+
+    best = from_bytes(data).best()
+    if best is not None and _looks_textual(str(best)):
+        return str(best), best.encoding
+    raise DecodeError("undecodable bytes: not UTF-8, UTF-16 or GB18030 text")
+
+
+def _declared_charset(head: bytes) -> str | None:
+    m = re.search(rb"charset\s*=\s*[\"']?([A-Za-z0-9_\-]+)", head[:4096])
+    if not m:
+        return None
+    enc = m.group(1).decode("ascii").lower()
+    return "gb18030" if enc in ("gbk", "gb2312", "gb18030", "x-gbk") else enc
+
+
+def _looks_textual(text: str) -> bool:
+    if not text:
+        return False
+    sample = text[:20000]
+    bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\r\n\f") or ch == "\ufffd"
+              or 0xE000 <= ord(ch) <= 0xF8FF)
+    return bad / len(sample) < 0.01
+
+
+def is_html(text: str) -> bool:
+    head = text[:2048].lstrip("\ufeff \r\n\t").lower()
+    return head.startswith(("<!doctype html", "<html", "<?xml", "<head", "<body", "<div", "<table", "<meta"))
+
+
+# --------------------------------------------------------------------------- lines
+
+_BLOCK_TAGS = frozenset("p div h1 h2 h3 h4 h5 h6 li ul ol section article header footer nav title "
+                        "table tr tbody thead tfoot blockquote pre br form main aside dl dt dd".split())
+
+
+def html_lines(text: str) -> list[tuple[str, int]]:
+    """HTML → lines: one line per table row (cells tab-separated), one per text block."""
+    import lxml.html
+
+    text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
+    root = lxml.html.fromstring(text)
+    for el in root.xpath("//script|//style|//noscript|//template"):
+        el.drop_tree()
+    out: list[tuple[str, int]] = []
+
+    def squash(s: str) -> str:
+        return " ".join(s.split())
+
+    def walk(el) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag == "table":
+            for tr in el.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr"):
+                cells = [squash(td.text_content()) for td in tr.xpath("./td|./th")]
+                out.append(("\t".join(cells), tr.sourceline or 0))
+            out.append(("", el.sourceline or 0))
+            return
+        has_block = any(isinstance(c.tag, str) and c.tag in _BLOCK_TAGS for c in el.iterdescendants())
+        if not has_block:
+            t = squash(el.text_content())
+            if t:
+                out.append((t, el.sourceline or 0))
+            return
+        if el.text and el.text.strip():
+            out.append((squash(el.text), el.sourceline or 0))
+        for child in el:
+            walk(child)
+            if child.tail and child.tail.strip():
+                out.append((squash(child.tail), child.sourceline or 0))
+
+    walk(root)
+    return out
+
+
+def text_lines(text: str) -> list[tuple[str, int]]:
+    lines = [(ln, i + 1) for i, ln in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))]
+    if any(len(ln) > LONG_LINE for ln, _ in lines):
+        lines = [piece for ln, no in lines for piece in _split_long(ln, no)]
+    return lines
+
+
+@lru_cache(maxsize=1)
+def _heading_splitter() -> re.Pattern:
+    parts = []
+    for fmt in FORMATS.values():
+        for t in fmt.tables.values():
+            parts.append(f"{t.section}[、.．]\\s*(?:{t.heading})")
+        parts.append(f"(?:{fmt.end_heading})")
+    return re.compile("|".join(dict.fromkeys(parts)))
+
+
+def _split_long(line: str, no: int) -> list[tuple[str, int]]:
+    cuts = [m.start() for m in _heading_splitter().finditer(line)]
+    cuts = sorted(set([0, *cuts]))
+    return [(line[a:b], no) for a, b in zip(cuts, cuts[1:] + [len(line)])]
+
+
+# --------------------------------------------------------------------------- regions
+
+def is_heading(table: str, text: str) -> bool:
+    return bool(_heading_re(table).match(clean(text)))
+
+
+@lru_cache(maxsize=8)
+def _heading_re(table: str) -> re.Pattern:
+    parts = {f"{f.tables[table].section}[、.．]\\s*(?:{f.tables[table].heading})" for f in FORMATS.values()}
+    return re.compile(r"^\s*(?:#+\s*)?(?:" + "|".join(sorted(parts)) + ")")
+
+
+@lru_cache(maxsize=1)
+def _end_re() -> re.Pattern:
+    parts = {f.end_heading for f in FORMATS.values() if f.end_heading}
+    return re.compile(r"^\s*(?:#+\s*)?(?:" + "|".join(sorted(parts)) + ")")
+
+
+def _anchors(table: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(a for f in FORMATS.values() for a in f.tables[table].anchors))
+
+
+TABLE_ORDER = tuple(next(iter(FORMATS.values())).tables)  # 二, 三, 四 in document order
+
+
+def locate(lines: list[tuple[str, int]]) -> dict[str, Region]:
+    """Find each statutory table's line range: heading, else anchor label; stop at 五 or a cut."""
+    cleaned = [clean(t) for t, _ in lines]
+    found: dict[str, tuple[int, str]] = {}
+    search_from = 0
+    for table in TABLE_ORDER:
+        hre = _heading_re(table)
+        idx = next((i for i in range(search_from, len(lines)) if hre.match(cleaned[i])), None)
+        how = "heading"
+        if idx is None:
+            anchors = _anchors(table)
+            idx = next((i for i in range(search_from, len(lines)) if any(a in cleaned[i] for a in anchors)), None)
+            how = "anchor"
+        if idx is not None:
+            found[table] = (idx, how)
+            search_from = idx + 1
+    if not found:
+        return {}
+    last_start = max(i for i, _ in found.values())
+    end_re = _end_re()
+    stop = next((i for i in range(last_start + 1, len(lines)) if end_re.match(cleaned[i])), len(lines))
+    regions: dict[str, Region] = {}
+    ordered = sorted(found.items(), key=lambda kv: kv[1][0])
+    for k, (table, (start, how)) in enumerate(ordered):
+        end = ordered[k + 1][1][0] if k + 1 < len(ordered) else stop
+        truncated = False
+        for i in range(start, end):
+            if TRUNCATION_MARK in lines[i][0]:
+                end, truncated = i, True
+                break
+        if not truncated and end == len(lines) and k + 1 == len(ordered) and stop == len(lines):
+            truncated = True  # the file ends inside the table: nothing proves the table finished
+        regions[table] = Region(table, start, end, truncated, how)
+    return regions
+
+
+# --------------------------------------------------------------------------- layouts
+
+def detect_layout(lines: list[tuple[str, int]], regions: dict[str, Region], html: bool) -> str:
+    if html:
+        return "html"
+    body = [lines[i][0] for r in regions.values() for i in range(r.start, r.end)]
+    content = [ln for ln in body if ln.strip()]
+    if not content:
+        return "line_cells"
+    n = len(content)
+    tab_led = sum(1 for ln in content if ln.startswith("\t"))
+    tab_inner = sum(1 for ln in content if "\t" in ln.strip("\t \u00a0"))
+    piped = sum(1 for ln in content if "|" in ln and ln.replace("|", "").strip())
+    if tab_inner >= 0.3 * n:
+        return "tsv"
+    if tab_led >= 0.3 * n:
+        return "tab_cells"
+    if piped >= 0.3 * n:
+        return "pipe"
+    if max(len(ln) for ln in content) > 400 and len(content) <= 8:
+        return "one_line"
+    spaced = sum(1 for ln in content if len(ln.split()) > 2)
+    return "spaced" if spaced >= 0.15 * n else "line_cells"
+
+
+_SENTENCE = re.compile(r"[。；;！？]")
+_COMMAS = re.compile(r"[,，、]")
+
+
+def is_prose(text: str) -> bool:
+    s = clean(text)
+    if len(s) < 20:
+        return False
+    if _SENTENCE.search(s):
+        return True
+    return len(s) >= 28 and len(_COMMAS.findall(s)) >= 2 and "勾稽" not in s and "区分处理" not in s
+
+
+_FUSED = re.compile(r"(?<![\d.])([+\-]*\d+(?:\.\d+)?(?:万元|元)?)(?![\d.年月日号])")
+
+
+def _pieces(text: str) -> list[str]:
+    """Split spaced text into label / value pieces; digits fused onto labels are cut off."""
+    out: list[str] = []
+    for piece in text.split():
+        if parse_value(piece).is_value or not any(ch.isdigit() for ch in piece):
+            out.append(piece)
+            continue
+        pos = 0
+        for m in _FUSED.finditer(piece):
+            if m.start() > pos:
+                out.append(piece[pos:m.start()])
+            out.append(m.group(1))
+            pos = m.end()
+        if pos < len(piece):
+            out.append(piece[pos:])
+    return out
+
+
+def tokens(lines: list[tuple[str, int]], region: Region, layout: str) -> list[Tok]:
+    """Cell tokens of one table region; row breaks as brk tokens."""
+    seg = lines[region.start:region.end]
+    if layout == "tab_cells":
+        return _tab_cells(seg)
+    if layout in ("tsv", "html"):
+        return _split_rows(seg, "\t")
+    if layout == "pipe":
+        return _pipe(seg)
+    return _spaced(seg)
+
+
+def _tok(text: str, line: int) -> Tok:
+    return Tok(text, line, parse_value(text).is_value)
+
+
+def _tab_cells(seg) -> list[Tok]:
+    out: list[Tok] = []
+    prev_cell = False
+    for text, no in seg:
+        if not text.strip(" \u3000\r"):
+            if text.startswith("\t"):
+                out.append(Tok("", no, True))
+                prev_cell = True
+            else:
+                out.append(Tok("", no, False, 2))
+                prev_cell = False
+            continue
+        if text.startswith("\t"):
+            out.append(_tok(text.strip(), no))
+            prev_cell = True
+        elif prev_cell and out and not out[-1].brk and len(text.strip()) <= 12:
+            # continuation of a cell broken over lines (vertical text, wrapped header)
+            last = out[-1]
+            merged = last.text + text.strip()
+            out[-1] = Tok(merged, last.line, parse_value(merged).is_value)
+        else:
+            out.append(Tok("", no, False, 2))
+            out.append(_tok(text.strip(), no))
+            out.append(Tok("", no, False, 2))
+            prev_cell = False
+    return out
+
+
+def _split_rows(seg, sep: str) -> list[Tok]:
+    out: list[Tok] = []
+    for text, no in seg:
+        if not text.strip():
+            continue
+        if sep not in text and is_prose(text):
+            out.append(Tok(text.strip(), no, False))
+            out.append(Tok("", no, False, 1))
+            continue
+        for cell in text.split(sep):
+            cell = cell.strip()
+            if cell and not parse_value(cell).is_value and " " in cell and _looks_spaced(cell):
+                out.extend(_tok(p, no) for p in _pieces(cell))
+            else:
+                out.append(_tok(cell, no))
+        # trailing empties after the last printed cell are row padding
+        out.append(Tok("", no, False, 1))
+    return out
+
+
+def _looks_spaced(cell: str) -> bool:
+    """A cell like '规章 0 0 0' holding several cells separated by spaces."""
+    parts = cell.split()
+    return sum(1 for p in parts if parse_value(p).is_value and p.strip()) >= 1 and len(parts) > 1
+
+
+def _pipe(seg) -> list[Tok]:
+    out: list[Tok] = []
+    content = [t for t, _ in seg if "|" in t]
+    markdown = bool(content) and sum(1 for t in content if t.strip().startswith("|") and
+                                     t.strip().endswith("|") and t.replace("|", "").strip()) > 0.6 * len(content)
+    for text, no in seg:
+        s = text.strip()
+        if not s:
+            continue
+        if "|" not in s:
+            if is_prose(s):
+                out.append(Tok(s, no, False))
+                out.append(Tok("", no, False, 1))
+                continue
+            out.extend(_tok(p, no) for p in _pieces(s)) if _looks_spaced(s) else out.append(_tok(s, no))
+            out.append(Tok("", no, False, 1))
+            continue
+        if set(s) <= {"|", "-", ":", " "} and "-" in s:
+            continue  # markdown rule line
+        parts = s.split("|")
+        if s.endswith("|"):
+            parts = parts[:-1]
+        if markdown and s.startswith("|"):
+            parts = parts[1:]
+        for p in parts:
+            out.append(_tok(p.strip(), no))
+        out.append(Tok("", no, False, 1))
+    return out
+
+
+def _spaced(seg) -> list[Tok]:
+    out: list[Tok] = []
+    for text, no in seg:
+        s = text.strip()
+        if not s or set(s) <= {"|", " "}:
+            continue  # blank or '|' / '||||' filler lines
+        if is_prose(s) and not parse_value(s.split()[-1]).is_value:
+            out.append(Tok(s, no, False))  # one label token: its numbers are not cells
+            out.append(Tok("", no, False, 1))
+            continue
+        for p in _pieces(s):
+            out.append(_tok(p, no))
+        out.append(Tok("", no, False, 1))
+    return out
