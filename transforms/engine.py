@@ -60,11 +60,23 @@ class RowRead:
 class TableRead:
     rows: list[RowRead]
     orphans: list[list[Tok]]  # value groups with no row label (table 四's data row)
+    after_last_label: int  # index of the first orphan group after the last label token
     unknown: list[tuple[str, int]]
     groups_as_rows: list[RowRead]
 
 
 def _max_cols(entry: Entry | None, caption) -> int:
+    key = (id(entry), tuple(caption) if caption else None)
+    n = _MAX_COLS.get(key)
+    if n is None:
+        n = _MAX_COLS[key] = _max_cols_uncached(entry, caption)
+    return n
+
+
+_MAX_COLS: dict = {}
+
+
+def _max_cols_uncached(entry: Entry | None, caption) -> int:
     if entry is not None and entry.rows:
         return max(len(FORMATS[c.fmt].tables[c.leaf.path and _table_of(c)].blocks[c.block].columns)
                    for c in entry.rows)
@@ -99,6 +111,7 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
     vocab = vocabulary(table)
     rows: list[RowRead] = []
     orphans: list[list[Tok]] = [[]]
+    last_label = 0
     unknown: list[tuple[str, int]] = []
     caption = None
     headers: list[str] = []
@@ -115,6 +128,9 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
             (current.cells if current is not None else orphans[-1]).append(tok)
             continue
         text = tok.text
+        if orphans[-1]:
+            orphans.append([])
+        last_label = len(orphans) - 1
         m = vocab.match(text)
         entry, how = (m.entry, m.how) if m else (None, "")
         if entry is None and match_key(text).startswith("第二十条") and len(match_key(text)) <= 9:
@@ -158,7 +174,9 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
         if not is_prose(r.label):
             unknown.append((r.label, r.line))
     rows = [r for r in rows if not (r.entry is None and not r.cells)]
-    return TableRead(rows, [g for g in orphans if g], unknown, groups)
+    kept = [g for g in orphans if g]
+    after = sum(1 for g in orphans[:last_label] if g)
+    return TableRead(rows, kept, after, unknown, groups)
 
 
 # --------------------------------------------------------------------------- formats
@@ -244,49 +262,70 @@ def _instances(fmt: Format, table: str, row_path: str, columns: tuple[Leaf, ...]
     return out
 
 
-def _solve(vec: list, row_path: str, col_paths: list[str], kinds: list[str], insts, known) -> tuple[str, list]:
-    """Fill unknown slots (None in `vec` marked by _UNKNOWN) from the identities. → (state, vec)."""
-    vec = list(vec)
+def _compile(insts, row_path: str, col_paths: list[str], known) -> list[tuple[float, list[tuple[int, int]]]] | None:
+    """Identity instances as (constant, [(slot, sign)]): other rows' cells folded into the constant.
+
+    Instances that need a cell the report left blank cannot be evaluated and are dropped.
+    """
     index = {p: i for i, p in enumerate(col_paths)}
+    out = []
+    for lhs, rhs in insts:
+        const, slots, ok = 0.0, [], True
+        for sign, side in ((1, lhs), (-1, rhs)):
+            for r, c in side:
+                if r == row_path and c in index:
+                    slots.append((index[c], sign))
+                else:
+                    v = known.get((r, c))
+                    if v is None:
+                        ok = False
+                        break
+                    const += sign * v
+            if not ok:
+                break
+        if ok:
+            out.append((const, slots))
+    return out
 
-    def get(cell):
-        r, c = cell
-        if r == row_path and c in index:
-            return vec[index[c]], index[c]
-        return known.get(cell, _MISSING), None
 
+def _solve(vec: list, kinds: list[str], compiled) -> tuple[str, list]:
+    """Fill the unknown slots of `vec` from the identities → (ok | invalid | underdetermined, vec)."""
+    vec = list(vec)
     progress = True
     while progress:
         progress = False
-        for lhs, rhs in insts:
-            unknown_slots, total, evaluable = [], 0.0, True
-            for sign, side in ((1, lhs), (-1, rhs)):
-                for cell in side:
-                    v, slot = get(cell)
-                    if v is _UNKNOWN:
-                        unknown_slots.append((slot, sign))
-                    elif v is _MISSING or v is None:
-                        evaluable = False
-                    else:
-                        total += sign * v
-            if not evaluable:
+        for const, slots in compiled:
+            total, unknown, blank = const, None, False
+            for slot, sign in slots:
+                v = vec[slot]
+                if v is _UNKNOWN:
+                    if unknown is not None:
+                        unknown = -1
+                        break
+                    unknown = (slot, sign)
+                elif v is None:
+                    blank = True
+                    break
+                else:
+                    total += sign * v
+            if blank or unknown == -1:
                 continue
-            if len(unknown_slots) == 1:
-                slot, sign = unknown_slots[0]
-                v = -total / sign
-                if kinds[slot] == "count" and (v < 0 or v != int(v)):
+            if unknown is None:
+                if abs(total) > 1e-6:
                     return "invalid", vec
-                vec[slot] = v
-                progress = True
-            elif not unknown_slots and abs(total) > 1e-6:
+                continue
+            slot, sign = unknown
+            v = -total / sign
+            if kinds[slot] == "count" and (v < 0 or v != int(v)):
                 return "invalid", vec
+            vec[slot] = v
+            progress = True
     if any(v is _UNKNOWN for v in vec):
         return "underdetermined", vec
     return "ok", vec
 
 
 _UNKNOWN = object()
-_MISSING = object()
 
 
 def align(cells: list[Tok], columns: tuple[Leaf, ...], fmt: Format, table: str, row_path: str,
@@ -304,6 +343,8 @@ def align(cells: list[Tok], columns: tuple[Leaf, ...], fmt: Format, table: str, 
         chosen = printed
     elif len(cells) == n:
         chosen = cells
+    elif len(cells) > n and all(t.text == "" for t in cells[n:]):
+        chosen = cells[:n]  # trailing filler cells after the row (seed 000's table 二, '||' rows)
     else:
         windows = [cells[i:i + n] for i in range(0, len(cells) - n + 1)
                    if all(t in cells[i:i + n] for t in printed)] if len(cells) > n else []
@@ -328,8 +369,9 @@ def _by_identities(printed, columns, fmt, table, row_path, known, header_unit, r
     col_paths = [c.path for c in columns]
     kinds = [c.kind for c in columns]
     insts = _instances(fmt, table, row_path, columns)
+    compiled = _compile(insts, row_path, col_paths, known)
     what = f"{m} values printed for {n} columns"
-    if not insts:
+    if not compiled:
         return _unresolved(columns, row_line, f"{what}; no identity can place them" + _fused_hint(printed, n))
     parsed = [parse_value(t.text).value for t in printed]
     if m < n:
@@ -348,7 +390,7 @@ def _by_identities(printed, columns, fmt, table, row_path, known, header_unit, r
                 vec[slot] = parsed[k]
         else:
             vec = [parsed[k] for k in pl]
-        state, out = _solve(vec, row_path, col_paths, kinds, insts, known)
+        state, out = _solve(vec, kinds, compiled)
         if state == "ok":
             solutions.append(out)
             first = first or pl
@@ -414,7 +456,9 @@ _ORG_SUFFIX = re.compile(r"(办事处|局|委员会|委|政府|街道|镇|乡|�
 
 def metadata(lines: list[tuple[str, int]]) -> dict:
     meta = {"organization": None, "organization_source": None, "report_year": None, "publication_date": None}
-    nonempty = [clean(t).lstrip("#").strip() for t, _ in lines if t.strip()]
+    raw = [t for t, _ in lines if t.strip()]
+    nonempty = [clean(t[:400]).lstrip("#").strip() for t in raw[:40]]  # titles and periods sit early
+    tail = [clean(t).strip() for t in raw[-6:]]
     for text in nonempty[:15]:
         m = _TITLE.match(text[:120])
         if m:
@@ -432,7 +476,6 @@ def metadata(lines: list[tuple[str, int]]) -> dict:
     m = _PUBLISHED.search(joined[:3000])
     if m:
         meta["publication_date"] = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
-    tail = nonempty[-6:]
     for i in range(len(tail) - 1, 0, -1):
         d = _DATE_LINE.match(tail[i])
         if d:
@@ -575,7 +618,11 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
     blocks = fmt_any.tables[table].blocks
     rows = list(tr.rows)
     if len(blocks) == 1 and len(blocks[0].rows) == 1 and blocks[0].rows[0].label == "":
-        data = [t for g in tr.orphans if any(x.text for x in g) for t in g]
+        # the data row: from the first to the last group of printed values, blanks in between kept
+        filled = [i for i, g in enumerate(tr.orphans) if any(x.text for x in g)]
+        tail = [i for i in filled if i >= tr.after_last_label]
+        first = tr.after_last_label if tail else (filled[0] if filled else 0)
+        data = [t for g in tr.orphans[first:filled[-1] + 1] for t in g] if filled else []
         if not data:
             return [], "unreadable" if tr.rows or tr.orphans or region.end > region.start else "missing"
         rows = [RowRead("", data[0].line, None, "", None, [], data)]
@@ -659,12 +706,12 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
     for i, (r, fmt, blk, leaf, flag) in enumerate(placed):
         a = aligned[i]
         any_unresolved |= a.status == "unresolved"
-        for col, (v, raw, flags, unit, line) in zip(blk.columns, a.values):
+        dims_row = [_dims(dims_spec, blk, leaf, col) for col in blk.columns]
+        for k, (col, (v, raw, flags, unit, line)) in enumerate(zip(blk.columns, a.values)):
             fl = list(flags)
             if flag:
                 fl.append(flag)
-            cells.append(Cell(table, leaf.path, col.path, v, raw, unit, fl, line,
-                              _dims(dims_spec, blk, leaf, col)))
+            cells.append(Cell(table, leaf.path, col.path, v, raw, unit, fl, line, dims_row[k]))
     # completeness against the format(s) the blocks were read in
     present = {c.row_path for c in cells}
     expected_blocks = _expected_blocks(table, decided, default_fmt)
@@ -702,7 +749,21 @@ def _header_units(headers: list[str], blk: Block) -> dict[int, str]:
     return out
 
 
+_DIMS_CACHE: dict[tuple, dict] = {}
+
+
 def _dims(spec: dict, blk: Block, leaf: Leaf, col: Leaf) -> dict[str, str | None]:
+    """Tidy dimensions of one cell (shared, read-only dicts: the same address gives the same dims)."""
+    key = (id(spec), blk.code, leaf.path, leaf.label, col.path)
+    hit = _DIMS_CACHE.get(key)
+    if hit is None:
+        hit = _DIMS_CACHE[key] = _make_dims(spec, blk, leaf, col)
+        if len(_DIMS_CACHE) > 100_000:
+            _DIMS_CACHE.clear()
+    return hit
+
+
+def _make_dims(spec: dict, blk: Block, leaf: Leaf, col: Leaf) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for name, source in spec.items():
         if source == "block":

@@ -157,17 +157,23 @@ def html_lines(text: str) -> list[tuple[str, int]]:
 def text_lines(text: str) -> list[tuple[str, int]]:
     lines = [(ln, i + 1) for i, ln in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))]
     if any(len(ln) > LONG_LINE for ln, _ in lines):
-        lines = [piece for ln, no in lines for piece in _split_long(ln, no)]
+        lines = [piece for ln, no in lines
+                 for piece in (_split_long(ln, no) if len(ln) > LONG_LINE else ((ln, no),))]
     return lines
 
 
 @lru_cache(maxsize=1)
 def _heading_splitter() -> re.Pattern:
+    """Section headings as printed, in simplified and traditional characters (raw text offsets)."""
+    import opencc
+
+    s2t = opencc.OpenCC("s2t.json")
     parts = []
     for fmt in FORMATS.values():
         for t in fmt.tables.values():
-            parts.append(f"{t.section}[、.．]\\s*(?:{t.heading})")
+            parts.append(f"{t.section}[、.．，,]\\s*(?:{t.heading})")
         parts.append(f"(?:{fmt.end_heading})")
+    parts += [s2t.convert(p) for p in parts]
     return re.compile("|".join(dict.fromkeys(parts)))
 
 
@@ -204,7 +210,7 @@ TABLE_ORDER = tuple(next(iter(FORMATS.values())).tables)  # 二, 三, 四 in doc
 
 def locate(lines: list[tuple[str, int]]) -> dict[str, Region]:
     """Find each statutory table's line range: heading, else anchor label; stop at 五 or a cut."""
-    cleaned = [clean(t) for t, _ in lines]
+    cleaned = [clean(t[:300]) for t, _ in lines]  # headings and anchors start lines (long ones are split)
     found: dict[str, tuple[int, str]] = {}
     search_from = 0
     for table in TABLE_ORDER:
@@ -367,6 +373,9 @@ def _looks_spaced(cell: str) -> bool:
     return sum(1 for p in parts if parse_value(p).is_value and p.strip()) >= 1 and len(parts) > 1
 
 
+_MD_RULE = re.compile(r"^\|?(\s*:?-{3,}:?\s*\|)+\s*(:?-{3,}:?)?\s*$")
+
+
 def _pipe(seg) -> list[Tok]:
     out: list[Tok] = []
     content = [t for t, _ in seg if "|" in t]
@@ -384,8 +393,11 @@ def _pipe(seg) -> list[Tok]:
             out.extend(_tok(p, no) for p in _pieces(s)) if _looks_spaced(s) else out.append(_tok(s, no))
             out.append(Tok("", no, False, 1))
             continue
-        if set(s) <= {"|", "-", ":", " "} and "-" in s:
+        if _MD_RULE.match(s):
             continue  # markdown rule line
+        if len(s) >= 2 and set(s) == {"|"}:
+            out.append(Tok("", no, False, 1))  # '||', '||||': end-of-row filler, not cells
+            continue
         parts = s.split("|")
         if s.endswith("|"):
             parts = parts[:-1]

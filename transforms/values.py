@@ -10,7 +10,7 @@ from typing import NamedTuple
 NIL_TOKENS = frozenset({"/", "-", "--", "—", "——", "–", "－", "―", "无", "空", "\\", "／", "x", "X", "×"})
 
 _NUMBER = re.compile(
-    r"^(?P<sign>[+\-]*)\s*(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+)?\s*(?P<unit>万元|元|件|个|条|项|次)?$"
+    r"^(?P<sign>[+\-]*)\s*(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+)?\s*(?P<unit>万元|萬元|元|件|个|個|条|條|项|項|次)?$"
 )
 
 
@@ -52,7 +52,7 @@ def parse_value(raw: str) -> Parsed:
     value = float(digits + (m.group("frac") or ""))
     if negative:
         value = -value
-    unit = m.group("unit")
+    unit = {"萬元": "万元"}.get(m.group("unit"), m.group("unit"))
     if unit in ("万元", "元"):
         flags.append("unit_in_cell")
     else:
@@ -68,7 +68,7 @@ def is_value_text(raw: str) -> bool:
 def unit_from_label(label: str) -> str | None:
     """A money unit named in a header: 采购总金额（单位：万元） → 万元."""
     s = unicodedata.normalize("NFKC", label)
-    if "万元" in s:
+    if "万元" in s or "萬元" in s:
         return "万元"
     if re.search(r"[(:,]\s*元|单位\s*:?\s*元|元\)", s):
         return "元"

@@ -131,10 +131,18 @@ def _match_cached(vocab_id: int, text: str) -> Match | None:
         if len(owners) == 1:
             return Match(vocab.exact[hits[0]], "truncated_label")
     if len(key) >= 3:
-        best = process.extract(key, vocab._keys, scorer=fuzz.ratio, limit=2)
-        if best and best[0][1] >= FUZZY_CUTOFF and (len(best) == 1 or best[0][1] - best[1][1] >= FUZZY_MARGIN):
-            return Match(vocab.exact[best[0][0]], "fuzzy_label")
+        best = process.extract(key, vocab._keys, scorer=fuzz.ratio, limit=6, score_cutoff=FUZZY_CUTOFF - FUZZY_MARGIN)
+        if best and best[0][1] >= FUZZY_CUTOFF:
+            top = _target(vocab.exact[best[0][0]])
+            rivals = [b[1] for b in best[1:] if _target(vocab.exact[b[0]]) != top]
+            if not rivals or best[0][1] - max(rivals) >= FUZZY_MARGIN:
+                return Match(vocab.exact[best[0][0]], "fuzzy_label")
     return None
+
+
+def _target(e: Entry):
+    """What a label points at: aliases of one row are one target, not rivals."""
+    return frozenset((c.fmt, c.leaf.path) for c in e.rows) if e.rows else (e.kind, e.label)
 
 
 _VOCABS_BY_ID: dict[int, Vocabulary] = {}
