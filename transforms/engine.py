@@ -446,6 +446,8 @@ def _unresolved(columns, row_line, reason) -> Aligned:
 
 _TITLE = re.compile(r"^(?P<org>[^\s，。,、《》“”:：]{2,40}?)\s*(?:(?P<y1>20\d{2})\s*年度?)?\s*(?:政府)?信息公开"
                     r"(?:工作)?\s*(?:(?P<y2>20\d{2})\s*)?(?:年度)?(?:工作)?报告")
+_PREAMBLE = re.compile(r"(?:现(?:予)?公布|特发布|现发布|编制)(?P<org>[^\s，。,、《》“”:：(（]{2,40}?)\s*(?P<y>20\d{2})\s*年度?"
+                       r"(?:政府)?信息公开")
 _PERIOD = re.compile(r"(?:统计期限|统计时限|数据期限|期限)[^。\n]{0,8}?(20\d{2})\s*年\s*1\s*月\s*1\s*日")
 _ANNUAL = re.compile(r"(20\d{2})\s*年(?:度)?(?:政府信息公开)?(?:工作)?(?:年度)?(?:报告|年报)|(20\d{2})\s*年报")
 _YEAR_OPENING = re.compile(r"(20\d{2})\s*年(?:度)?\s*[,，]")
@@ -467,6 +469,11 @@ def metadata(lines: list[tuple[str, int]]) -> dict:
             meta["report_year"] = int(y) if y else None
             break
     joined = "\n".join(nonempty)
+    if meta["organization"] is None:
+        m = _PREAMBLE.search(joined)
+        if m:
+            meta["organization"], meta["organization_source"] = m.group("org"), "preamble"
+            meta["report_year"] = meta["report_year"] or int(m.group("y"))
     if meta["report_year"] is None:
         for rx in (_PERIOD, _ANNUAL, _YEAR_OPENING):
             m = rx.search(joined)

@@ -5,6 +5,7 @@ gate and the data dictionary read these objects. Adding a format = adding a YAML
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import yaml
 
 from transforms.labels import match_key, stem_key
 
-FORMAT_DIR = Path(__file__).with_name("formats")
+# The shipped formats; NIANBAO_FORMATS_DIR points the engine at another set (e.g. a draft third format).
+FORMAT_DIR = Path(os.environ.get("NIANBAO_FORMATS_DIR") or Path(__file__).with_name("formats"))
 SEP = " > "
 VALUE_KINDS = ("count", "delta", "amount")
 

@@ -99,9 +99,11 @@ def _declared_charset(head: bytes) -> str | None:
 def _looks_textual(text: str) -> bool:
     if not text:
         return False
+    import unicodedata
+
     sample = text[:20000]
-    bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\r\n\f") or ch == "\ufffd"
-              or 0xE000 <= ord(ch) <= 0xF8FF)
+    bad = sum(1 for ch in sample if ch not in "\t\r\n\f" and
+              (ch == "\ufffd" or unicodedata.category(ch) in ("Cc", "Cn", "Co", "Cs")))
     return bad / len(sample) < 0.01
 
 

@@ -1,0 +1,222 @@
+"""Unit tests of the engine on small inline reports: layouts, locating, formats, alignment, metadata."""
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from transforms.engine import parse_report, parse_text
+from transforms.formats import FORMATS
+from transforms.readers import decode, DecodeError
+
+T2_2019 = """二、主动公开政府信息情况
+第二十条第（一）项
+信息内容\t本年新制作数量\t本年新公开数量\t对外公开总数量
+规章\t1\t2\t3
+规范性文件\t4\t5\t6
+第二十条第（五）项
+信息内容\t上一年项目数量\t本年增/减\t处理决定数量
+行政许可\t7\t+1\t9
+其他对外管理服务事项\t10\t-2\t12
+第二十条第（六）项
+信息内容\t上一年项目数量\t本年增/减\t处理决定数量
+行政处罚\t13\t0\t15
+行政强制\t16\t0\t18
+第二十条第（八）项
+信息内容\t上一年项目数量\t本年增/减
+行政事业性收费\t19\t0
+第二十条第（九）项
+信息内容\t采购项目数量\t采购总金额
+政府集中采购\t21\t251000元
+"""
+
+T4 = """四、政府信息公开行政复议、行政诉讼情况
+行政复议\t行政诉讼
+结果维持\t结果纠正\t其他结果\t尚未审结\t总计\t未经复议直接起诉\t复议后起诉
+1\t2\t0\t0\t3\t0\t1\t0\t0\t1\t0\t0\t0\t2\t2
+五、存在的主要问题及改进情况
+"""
+
+
+def cells_of(parsed, table):
+    return {(c.row_path, c.column_path): c for c in parsed.cells if c.table == table}
+
+
+def test_table_two_values_units_and_signs():
+    p = parse_text("某某局2020年政府信息公开工作年度报告\n" + T2_2019 + T4)
+    c = cells_of(p, "active_disclosure")
+    assert len(c) == 22 and p.report["template"] == "2019"
+    assert c[("第二十条第（五）项 > 其他对外管理服务事项", "本年增/减")].value == -2
+    amount = c[("第二十条第（九）项 > 政府集中采购", "采购总金额")]
+    assert (amount.value, amount.raw_value, amount.unit, amount.flags) == (251000.0, "251000元", "元", ["unit_in_cell"])
+    assert c[("第二十条第（一）项 > 规章", "本年新制作数量")].source_line == 5
+    assert p.report["active_disclosure_status"] == "complete"
+    assert p.report["applications_status"] == "missing"
+    assert p.report["organization"] == "某某局" and p.report["report_year"] == 2020
+
+
+def test_hybrid_report_is_reported_as_hybrid():
+    hybrid = T2_2019.split("第二十条第（五）项")[0] + """第二十条第（五）项
+信息内容\t本年处理决定数量
+行政许可\t5
+第二十条第（六）项
+信息内容\t本年处理决定数量
+行政处罚\t6
+行政强制\t7
+第二十条第（八）项
+信息内容\t本年收费金额（单位：万元）
+行政事业性收费\t0.5
+"""
+    p = parse_text(hybrid + T4)
+    assert p.report["template"] == "hybrid"
+    c = cells_of(p, "active_disclosure")
+    assert c[("第二十条第（一）项 > 规章", "本年新制作数量")].value == 1  # 2019 columns kept as 2019
+    assert c[("第二十条第（五）项 > 行政许可", "本年处理决定数量")].value == 5  # 2021 columns kept as 2021
+    fee = c[("第二十条第（八）项 > 行政事业性收费", "本年收费金额（单位：万元）")]
+    assert (fee.value, fee.unit) == (0.5, "万元")
+
+
+def test_2021_words_never_mapped_by_position_onto_2019_columns():
+    t2 = "二、主动公开政府信息情况\n第二十条第（一）项\n信息内容\t本年制发件数\t本年废止件数\t现行有效件数\n规范性文件\t1\t2\t3\n"
+    p = parse_text(t2)
+    (c,) = [c for c in p.cells if c.column_path == "本年废止件数"]
+    assert c.row_path == "第二十条第（一）项 > 行政规范性文件" and "legacy_label" in c.flags and c.value == 2
+
+
+def test_table_four_vertical_pdf_headers():
+    text = """四、政府信息公开行政复议、行政诉讼情况
+行政复议 行政诉讼
+未经复议直接起诉 复议后起诉
+结 结 其 尚
+果 果 他 未 总
+维 纠 结 审 计
+持 正 果 结
+1 2 0 0 3 0 1 0 0 1 0 0 0 2 2
+五、存在的主要问题及改进情况
+"""
+    p = parse_text(text)
+    c = cells_of(p, "review_litigation")
+    assert [c[("", col)].value for col in FORMATS["2019"].tables["review_litigation"].column_paths] == \
+        [1, 2, 0, 0, 3, 0, 1, 0, 0, 1, 0, 0, 0, 2, 2]
+    assert p.report["review_litigation_status"] == "complete"
+    assert p.report["template"] is None  # table 四 alone does not tell the format
+
+
+def test_one_line_report():
+    flat = (T2_2019 + T4).replace("\t", " ").replace("\n", " ")
+    p = parse_text("某县2019年政府信息公开工作年度报告 " + flat)
+    assert len(cells_of(p, "active_disclosure")) == 22
+    assert cells_of(p, "review_litigation")[("", "行政复议 > 总计")].value == 3
+
+
+def test_cut_table_keeps_complete_rows_and_never_pads():
+    text = T2_2019.split("第二十条第（六）项")[0] + "第二十条第（六）项\n信息内容\t上一年项目数量\n行政处罚\t13\n[...]\n"
+    p = parse_text(text)
+    assert p.report["active_disclosure_status"] == "incomplete"
+    rows = {c.row_path for c in p.cells}
+    assert "第二十条第（五）项 > 行政许可" in rows and "第二十条第（六）项 > 行政处罚" not in rows
+    assert any("cut off" in x for x in p.report["problems"])
+
+
+def test_unknown_label_is_reported():
+    text = T2_2019.replace("行政强制\t16\t0\t18\n", "行政强制\t16\t0\t18\n完全不认识的一行\t1\t2\t3\n")
+    p = parse_text(text)
+    extra = [c for c in p.cells if "extra_row" in c.flags]
+    assert [c.value for c in extra] == [1, 2, 3]
+    assert extra[0].row_path == "第二十条第（六）项 > 完全不认识的一行"
+
+
+def test_short_row_without_identities_is_unresolved_not_shifted():
+    text = T2_2019.replace("规章\t1\t2\t3", "规章\t1\t2")
+    p = parse_text(text)
+    row = [c for c in p.cells if c.row_path == "第二十条第（一）项 > 规章"]
+    assert all(c.value is None and "unresolved" in c.flags for c in row)
+    assert p.report["active_disclosure_status"] == "incomplete"
+
+
+APPLICATION_ROWS_2019 = [r.label for r in FORMATS["2019"].tables["applications"].blocks[0].rows]
+
+
+def _t3(rows: dict[str, list[str]]) -> str:
+    out = ["三、收到和处理政府信息公开申请情况", "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）\t申请人情况",
+           "自然人\t法人或其他组织\t总计", "商业企业\t科研机构\t社会公益组织\t法律服务机构\t其他"]
+    for label in APPLICATION_ROWS_2019:
+        out.append("\t".join([label, *rows.get(label, ["0"] * 7)]))
+    return "\n".join(out) + "\n"
+
+
+def test_short_row_is_inferred_only_when_every_placement_agrees():
+    # 一 = 5 + 1 (total 6); 予以公开 printed with a lost cell: the row total fixes it whichever cell was lost
+    rows = {"一、本年新收政府信息公开申请数量": ["5", "1", "0", "0", "0", "0", "6"],
+            "（一）予以公开": ["5", "1", "0", "0", "0", "6"],
+            "（七）总计": ["5", "1", "0", "0", "0", "0", "6"]}
+    p = parse_text(_t3(rows) + T4)
+    row = {c.column_path: c for c in p.cells if c.row_path == "三、本年度办理结果 > （一）予以公开"}
+    assert all("inferred" in c.flags for c in row.values())
+    assert [row[cp].value for cp in FORMATS["2019"].tables["applications"].column_paths] == [5, 1, 0, 0, 0, 0, 6]
+
+
+def test_column_identities_can_place_a_row_missing_four_cells():
+    rows = {"一、本年新收政府信息公开申请数量": ["5", "1", "0", "0", "0", "0", "6"],
+            "（一）予以公开": ["5", "1", "6"],  # （七）总计 minus the other (zero) rows fixes every cell
+            "（七）总计": ["5", "1", "0", "0", "0", "0", "6"]}
+    p = parse_text(_t3(rows) + T4)
+    row = {c.column_path: c for c in p.cells if c.row_path == "三、本年度办理结果 > （一）予以公开"}
+    assert [row[cp].value for cp in FORMATS["2019"].tables["applications"].column_paths] == [5, 1, 0, 0, 0, 0, 6]
+    assert all("inferred" in c.flags for c in row.values())
+
+
+def test_ambiguous_short_row_is_unresolved():
+    rows = {"一、本年新收政府信息公开申请数量": ["/"] * 7,
+            "（一）予以公开": ["5", "1", "6"],  # only the row total applies: many placements fit
+            "（七）总计": ["/"] * 7}
+    p = parse_text(_t3(rows) + T4)
+    row = [c for c in p.cells if c.row_path == "三、本年度办理结果 > （一）予以公开"]
+    assert all(c.value is None and "unresolved" in c.flags for c in row)
+    assert any("（一）予以公开" in x and "unresolved" in x for x in p.report["problems"])
+
+
+def test_signature_and_publication_date():
+    text = "某某街道2020年政府信息公开工作年度报告\n" + T2_2019 + T4 + "六、其他需要报告的事项\n无。\n某某市某某区某某街道\n2021年1月31日\n"
+    p = parse_text(text)
+    assert p.report["organization"] == "某某市某某区某某街道"
+    assert p.report["organization_source"] == "signature"
+    assert p.report["publication_date"] == "2021-01-31"
+
+
+def test_preamble_names_the_organization_when_there_is_no_title():
+    text = "根据条例，现公布某某县某某局2021年政府信息公开工作年度报告。\n" + T2_2019
+    p = parse_text(text)
+    assert p.report["organization"] == "某某县某某局" and p.report["organization_source"] == "preamble"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "gb18030"])
+def test_text_encodings(encoding):
+    text = "某某局2020年政府信息公开工作年度报告\n" + T2_2019
+    p = parse_report(text.encode(encoding), f"r.{encoding}.txt")
+    assert p.report["status"] == "parsed" and len(p.cells) == 22
+
+
+@pytest.mark.parametrize("data,reason", [
+    (b"", "empty file"), (b"   \n", "empty file"), (bytes(range(256)) * 8, "binary"),
+])
+def test_unreadable_bytes(data, reason):
+    p = parse_report(data, "bad.bin")
+    assert p.report["status"] == "unreadable" and reason in p.report["problems"][0]
+    assert p.report["problems"][0].startswith("bad.bin: ")
+    assert p.cells == []
+
+
+def test_not_a_report():
+    p = parse_report("<html><body><p>今日天气晴。</p></body></html>".encode(), "page.html")
+    assert p.report["status"] == "unreadable"
+    assert any("no statutory table" in x for x in p.report["problems"])
+
+
+def test_decode_rejects_garbage():
+    import random
+
+    rng = random.Random(7)
+    with pytest.raises(DecodeError):
+        decode(bytes(rng.getrandbits(8) for _ in range(4096)))
+    assert decode(codecs.BOM_UTF8 + "报告".encode())[0] == "报告"
