@@ -48,7 +48,7 @@ def test_table_two_values_units_and_signs():
     assert len(c) == 22 and p.report["template"] == "2019"
     assert c[("第二十条第（五）项 > 其他对外管理服务事项", "本年增/减")].value == -2
     amount = c[("第二十条第（九）项 > 政府集中采购", "采购总金额")]
-    assert (amount.value, amount.raw_value, amount.unit, amount.flags) == (251000.0, "251000元", "元", ["unit_in_cell"])
+    assert (amount.value, amount.raw_value, amount.unit, amount.flags) == (251000.0, "251000元", "元", ("unit_in_cell",))
     assert c[("第二十条第（一）项 > 规章", "本年新制作数量")].source_line == 5
     assert p.report["active_disclosure_status"] == "complete"
     assert p.report["applications_status"] == "missing"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -32,7 +33,7 @@ class Cell:
     value: float | None
     raw_value: str | None
     unit: str | None
-    flags: list[str]
+    flags: tuple[str, ...]
     source_line: int | None
     dims: dict[str, str | None]
 
@@ -356,7 +357,11 @@ def align(cells: list[Tok], columns: tuple[Leaf, ...], fmt: Format, table: str, 
 
 
 def _cell_value(tok: Tok, col: Leaf, header_unit: str | None):
-    p = parse_value(tok.text)
+    text = tok.text
+    if text.isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0"):
+        # the common case, a plain count: skip the general parser
+        return (float(text), text, (), header_unit if col.kind == "amount" and header_unit else col.unit, tok.line)
+    p = parse_value(text)
     flags = list(p.flags)
     if col.kind == "count" and tok.text.strip().startswith(("+", "-")) and p.value is not None:
         flags.append("unexpected_sign")
@@ -446,12 +451,12 @@ def _unresolved(columns, row_line, reason) -> Aligned:
 
 _TITLE = re.compile(r"^(?P<org>[^\s，。,、《》“”:：]{2,40}?)\s*(?:(?P<y1>20\d{2})\s*年度?)?\s*(?:政府)?信息公开"
                     r"(?:工作)?\s*(?:(?P<y2>20\d{2})\s*)?(?:年度)?(?:工作)?报告")
-_PREAMBLE = re.compile(r"(?:现(?:予)?公布|特发布|现发布|编制)(?P<org>[^\s，。,、《》“”:：(（]{2,40}?)\s*(?P<y>20\d{2})\s*年度?"
+_PREAMBLE = re.compile(r"(?:[现現](?:予)?公布|特[发發]布|[现現][发發]布|[编編]制)(?P<org>[^\s，。,、《》“”:：(（]{2,40}?)\s*(?P<y>20\d{2})\s*年度?"
                        r"(?:政府)?信息公开")
-_PERIOD = re.compile(r"(?:统计期限|统计时限|数据期限|期限)[^。\n]{0,8}?(20\d{2})\s*年\s*1\s*月\s*1\s*日")
+_PERIOD = re.compile(r"(?:[统統][计計]期限|[统統][计計]时限|[数數]据期限|期限)[^。\n]{0,8}?(20\d{2})\s*年\s*1\s*月\s*1\s*日")
 _ANNUAL = re.compile(r"(20\d{2})\s*年(?:度)?(?:政府信息公开)?(?:工作)?(?:年度)?(?:报告|年报)|(20\d{2})\s*年报")
 _YEAR_OPENING = re.compile(r"(20\d{2})\s*年(?:度)?\s*[,，]")
-_PUBLISHED = re.compile(r"(?:发布时间|发布日期|时间)\s*[:：]\s*(20\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
+_PUBLISHED = re.compile(r"(?:[发發]布[时時][间間]|[发發]布日期|[时時][间間])\s*[:：]\s*(20\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
 _DATE_LINE = re.compile(r"^(20\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
 _ORG_SUFFIX = re.compile(r"(办事处|局|委员会|委|政府|街道|镇|乡|中心|办公室|厅|院|所|部|署|会|处|队|站|区|县|市|馆|室)$")
 
@@ -459,8 +464,10 @@ _ORG_SUFFIX = re.compile(r"(办事处|局|委员会|委|政府|街道|镇|乡|�
 def metadata(lines: list[tuple[str, int]]) -> dict:
     meta = {"organization": None, "organization_source": None, "report_year": None, "publication_date": None}
     raw = [t for t, _ in lines if t.strip()]
-    nonempty = [clean(t[:400]).lstrip("#").strip() for t in raw[:40]]  # titles and periods sit early
-    tail = [clean(t).strip() for t in raw[-6:]]
+    nonempty = [clean(t[:160]).lstrip("#").strip() for t in raw[:15]]  # titles sit in the first lines
+    tail = [clean(t[:160]).strip() for t in raw[-6:]]
+    # periods, preambles and dates: NFKC is enough (the patterns accept traditional forms)
+    head = unicodedata.normalize("NFKC", "\n".join(t[:600] for t in raw[:40]))
     for text in nonempty[:15]:
         m = _TITLE.match(text[:120])
         if m:
@@ -468,11 +475,11 @@ def metadata(lines: list[tuple[str, int]]) -> dict:
             y = m.group("y1") or m.group("y2")
             meta["report_year"] = int(y) if y else None
             break
-    joined = "\n".join(nonempty)
+    joined = head
     if meta["organization"] is None:
         m = _PREAMBLE.search(joined)
         if m:
-            meta["organization"], meta["organization_source"] = m.group("org"), "preamble"
+            meta["organization"], meta["organization_source"] = clean(m.group("org")), "preamble"
             meta["report_year"] = meta["report_year"] or int(m.group("y"))
     if meta["report_year"] is None:
         for rx in (_PERIOD, _ANNUAL, _YEAR_OPENING):
@@ -690,15 +697,19 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
     aligned: dict[int, Aligned] = {}
     pending = []
     for i, (r, fmt, blk, leaf, flag) in enumerate(placed):
-        hu = {k: unit_from_label(h) for k, h in _header_units(r.headers, blk).items()}
+        hu = ({k: unit_from_label(h) for k, h in _header_units(r.headers, blk).items()}
+              if any(c.kind == "amount" for c in blk.columns) else {})
         a = align(r.cells, blk.columns, FORMATS[fmt], table, leaf.path, {}, hu, r.line, edge_padding)
         if a.status == "exact":
             aligned[i] = a
+        else:
+            pending.append((i, hu))
+    if pending:
+        for i, a in aligned.items():
+            leaf, blk = placed[i][3], placed[i][2]
             for col, v in zip(blk.columns, a.values):
                 if v[0] is not None:
                     known[(leaf.path, col.path)] = v[0]
-        else:
-            pending.append((i, hu))
     for i, hu in pending:
         r, fmt, blk, leaf, flag = placed[i]
         a = align(r.cells, blk.columns, FORMATS[fmt], table, leaf.path, known, hu, r.line, edge_padding)
@@ -715,10 +726,8 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
         any_unresolved |= a.status == "unresolved"
         dims_row = [_dims(dims_spec, blk, leaf, col) for col in blk.columns]
         for k, (col, (v, raw, flags, unit, line)) in enumerate(zip(blk.columns, a.values)):
-            fl = list(flags)
-            if flag:
-                fl.append(flag)
-            cells.append(Cell(table, leaf.path, col.path, v, raw, unit, fl, line, dims_row[k]))
+            cells.append(Cell(table, leaf.path, col.path, v, raw, unit, flags + (flag,) if flag else flags,
+                              line, dims_row[k]))
     # completeness against the format(s) the blocks were read in
     present = {c.row_path for c in cells}
     expected_blocks = _expected_blocks(table, decided, default_fmt)
