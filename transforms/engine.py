@@ -510,12 +510,15 @@ def parse_report(data: bytes, source_file: str) -> ParsedReport:
     """Parse one report file. Never raises on bad content: problems land in report['problems']."""
     sha = hashlib.sha256(data).hexdigest()
     base = _empty_report(sha, source_file, len(data))
+    # --- issue 5: dispatch by content (DOCX / PDF / HTML / text) under per-file limits: transforms/documents.py
+    from transforms.documents import Unreadable, read_document
     try:
-        text, encoding = decode(data)
-    except DecodeError as exc:
+        doc = read_document(data)
+    except Unreadable as exc:
         base["problems"] = [f"{source_file}: {exc}"]
         return ParsedReport(base, [])
-    return _parse(text, base, encoding)
+    return _parse("", base, doc.encoding, lines=doc.lines, kind=doc.kind, tabular=doc.tabular)
+    # --- end issue 5
 
 
 def parse_text(text: str, source_file: str = "<text>") -> ParsedReport:
@@ -535,20 +538,23 @@ def _empty_report(sha: str, source_file: str, size: int) -> dict:
     }
 
 
-def _parse(text: str, report: dict, encoding: str) -> ParsedReport:
-    html = is_html(text)
-    try:
-        lines = html_lines(text) if html else text_lines(text)
-    except Exception as exc:  # lxml on hostile markup: the file is unreadable, the batch goes on
-        report["problems"] = [f"{report['source_file']}: HTML could not be parsed ({type(exc).__name__}: {exc})"]
-        report["encoding"] = encoding
-        return ParsedReport(report, [])
+def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str, int]] | None = None,
+           kind: str | None = None, tabular: bool = False) -> ParsedReport:
+    # issue 5: `lines` come read from a document (kind docx | pdf | html | text; tabular → "html" layout)
+    html = is_html(text) if lines is None else tabular
+    if lines is None:
+        try:
+            lines = html_lines(text) if html else text_lines(text)
+        except Exception as exc:  # lxml on hostile markup: the file is unreadable, the batch goes on
+            report["problems"] = [f"{report['source_file']}: HTML could not be parsed ({type(exc).__name__}: {exc})"]
+            report["encoding"] = encoding
+            return ParsedReport(report, [])
     report.update(metadata(lines))
     report["encoding"] = encoding
     regions = locate(lines)
     problems: list[str] = []
     layout = detect_layout(lines, regions, html)
-    report["layout"] = layout
+    report["layout"] = kind if kind in ("docx", "pdf") else layout  # issue 5: the document kind for DOCX/PDF
     reads = {t: read_rows(t, tokens(lines, r, layout)) for t, r in regions.items()}
     decided = _decide_formats(reads, problems)
     cells: list[Cell] = []

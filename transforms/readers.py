@@ -120,40 +120,11 @@ _BLOCK_TAGS = frozenset("p div h1 h2 h3 h4 h5 h6 li ul ol section article header
 
 def html_lines(text: str) -> list[tuple[str, int]]:
     """HTML → lines: one line per table row (cells tab-separated), one per text block."""
-    import lxml.html
+    # --- issue 5: the HTML reader lives in transforms/documents.py (nested/split tables, spans, hidden chrome)
+    from transforms.documents import html_table_lines
 
-    text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
-    root = lxml.html.fromstring(text)
-    for el in root.xpath("//script|//style|//noscript|//template"):
-        el.drop_tree()
-    out: list[tuple[str, int]] = []
-
-    def squash(s: str) -> str:
-        return " ".join(s.split())
-
-    def walk(el) -> None:
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if tag == "table":
-            for tr in el.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr"):
-                cells = [squash(td.text_content()) for td in tr.xpath("./td|./th")]
-                out.append(("\t".join(cells), tr.sourceline or 0))
-            out.append(("", el.sourceline or 0))
-            return
-        has_block = any(isinstance(c.tag, str) and c.tag in _BLOCK_TAGS for c in el.iterdescendants())
-        if not has_block:
-            t = squash(el.text_content())
-            if t:
-                out.append((t, el.sourceline or 0))
-            return
-        if el.text and el.text.strip():
-            out.append((squash(el.text), el.sourceline or 0))
-        for child in el:
-            walk(child)
-            if child.tail and child.tail.strip():
-                out.append((squash(child.tail), child.sourceline or 0))
-
-    walk(root)
-    return out
+    return html_table_lines(text)
+    # --- end issue 5
 
 
 def text_lines(text: str) -> list[tuple[str, int]]:

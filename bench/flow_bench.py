@@ -1,0 +1,116 @@
+"""End-to-end benchmark of `nianbao run` on generated reports.
+
+    python bench/flow_bench.py [--n 20000] [--batch-size 500] [--workers 2] [--keep DIR]
+
+Generates N reports with transforms.generator.corpus (not timed), then runs the same pipeline
+twice on fresh destinations: plain Python (no Prefect) and the Prefect flow (ephemeral server,
+heartbeats off). Prints end-to-end reports/s, peak RSS of the whole process tree (parent + parse
+workers, sampled every 0.2 s) and Prefect's share of wall time = 1 - t_plain / t_prefect
+(with and without the ephemeral server's start-up).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from flows import env  # noqa: E402
+
+
+class PeakRSS:
+    def __init__(self, interval=0.2):
+        import psutil
+        self.p = psutil.Process()
+        self.peak = 0
+        self.interval = interval
+        self._stop = threading.Event()
+        self.t = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self):
+        total = 0
+        for q in [self.p] + self.p.children(recursive=True):
+            try:
+                total += q.memory_info().rss
+            except Exception:
+                pass
+        self.peak = max(self.peak, total)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self._sample()
+            time.sleep(self.interval)
+
+    def __enter__(self):
+        self.t.start()
+        return self
+
+    def __exit__(self, *a):
+        self._stop.set()
+        self.t.join()
+        self._sample()
+
+
+def generate(n: int, out: Path, seed: int) -> None:
+    from transforms.generator import corpus
+    out.mkdir(parents=True, exist_ok=True)
+    for i, (text, _truth) in enumerate(corpus(n, seed)):
+        (out / f"{i:06d}.txt").write_text(text, encoding="utf-8")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--batch-size", type=int, default=500)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--keep", help="keep the corpus/outputs in this directory")
+    ap.add_argument("--skip-plain", action="store_true")
+    a = ap.parse_args(argv)
+    work = Path(a.keep or tempfile.mkdtemp(prefix="nianbao-bench-"))
+    os.environ.setdefault("PREFECT_HOME", str(work / ".prefect"))     # outside the outputs we delete
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    env.configure(None)
+    warnings.simplefilter("ignore")
+    corpus_dir = work / "corpus"
+    if not (corpus_dir.exists() and len(list(corpus_dir.iterdir())) == a.n):
+        shutil.rmtree(corpus_dir, ignore_errors=True)
+        t = time.perf_counter()
+        generate(a.n, corpus_dir, a.seed)
+        print(f"generated {a.n} reports in {time.perf_counter() - t:.1f}s ({corpus_dir})")
+    from flows import publish as pub
+    from flows.pipeline import RunConfig, run_flow, run_plain
+    res = {}
+    for mode in (["prefect"] if a.skip_plain else ["plain", "prefect"]):
+        dest = work / f"out-{mode}"
+        shutil.rmtree(dest, ignore_errors=True)
+        cfg = RunConfig(source=str(corpus_dir), dest=str(dest), batch_size=a.batch_size, workers=a.workers)
+        with PeakRSS() as rss:
+            t0 = time.perf_counter()
+            s = run_plain(cfg) if mode == "plain" else run_flow(cfg)
+            wall = time.perf_counter() - t0
+        res[mode] = (wall, s["seconds"], rss.peak, s)
+        print(f"{mode:8s} wall {wall:7.1f}s  (inside the run {s['seconds']:6.1f}s)  "
+              f"{a.n / wall:6.0f} reports/s end to end  peak RSS {rss.peak / 2**20:6.0f} MiB  "
+              f"parsed {s.get('parsed')} quarantined {s.get('quarantined')} verdicts {s.get('verdicts')}")
+    if "plain" in res:
+        wp, sp = res["plain"][0], res["prefect"][0]
+        ip = res["prefect"][1]
+        print(f"Prefect share of wall time: {1 - wp / sp:.1%} including the ephemeral server start-up, "
+              f"{1 - res['plain'][1] / ip:.1%} of the flow body ({sp - ip:.1f}s outside it: server + flow run)")
+        same = pub.digest(work / "out-plain") == pub.digest(work / "out-prefect")
+        print(f"plain and Prefect outputs byte-identical: {same}")
+    print(f"end to end: {a.n / res['prefect'][0]:.0f} reports/s; peak RSS {res['prefect'][2] / 2**20:.0f} MiB")
+    if not a.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

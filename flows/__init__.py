@@ -1,0 +1,1 @@
+"""nianbao orchestration: CLI (flows.cli), Prefect flow (flows.pipeline) and the pure logic it calls."""

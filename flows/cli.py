@@ -1,0 +1,296 @@
+"""The `nianbao` command line (typer). Errors are one line on stderr and a non-zero exit code.
+
+    nianbao run [--source DIR|URL|URL-LIST] [--dest DIR]   the main job (Prefect flow)
+    nianbao parse FILE                                     one report's tables with flags
+    nianbao serve [--cron '0 2 * * *'] [--timezone Asia/Shanghai]   the nightly schedule
+    nianbao validate [--dest DIR]                          re-run the quality gate on what is published
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+import typer
+
+try:  # typer >= 0.2x vendors its own click; catch both
+    from typer._click import exceptions as _tce
+except ImportError:  # pragma: no cover
+    _tce = click.exceptions
+
+
+def _exc(name: str) -> tuple:
+    return tuple({getattr(m, name) for m in (click.exceptions, _tce) if hasattr(m, name)})
+
+
+_NO_ARGS, _USAGE, _EXIT, _CLICK, _ABORT = (_exc(n) for n in
+                                           ("NoArgsIsHelpError", "UsageError", "Exit", "ClickException", "Abort"))
+
+from flows import env
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_QUALITY = 3
+
+
+class NianbaoError(Exception):
+    """An expected failure, reported as one line."""
+
+
+class App(typer.Typer):
+    """typer app whose errors are one line (no usage box, no traceback)."""
+
+    def __call__(self, args=None, prog_name="nianbao"):
+        sys.exit(main(args, prog_name))
+
+
+app = App(name="nianbao", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+          rich_markup_mode=None,
+          help="Parse government information-disclosure annual reports into validated Parquet datasets.")
+
+
+def _err(msg: str) -> None:
+    print(f"nianbao: error: {msg}", file=sys.stderr)
+
+
+def main(args=None, prog_name: str = "nianbao") -> int:
+    cmd = typer.main.get_command(app)
+    try:
+        rv = cmd.main(args=args, prog_name=prog_name, standalone_mode=False)
+        return rv if isinstance(rv, int) else 0
+    except SystemExit as e:                   # e.g. rich on a broken pipe
+        return e.code if isinstance(e.code, int) else EXIT_ERROR
+    except _NO_ARGS as e:     # `nianbao` alone prints the help
+        click.echo(e.ctx.get_help(), err=True)
+        return EXIT_USAGE
+    except _USAGE as e:
+        _err(e.format_message().splitlines()[0] if e.format_message() else str(e))
+        return EXIT_USAGE
+    except _EXIT as e:
+        return e.exit_code
+    except _CLICK as e:
+        _err(e.format_message())
+        return e.exit_code or EXIT_ERROR
+    except (*_ABORT, KeyboardInterrupt):
+        _err("interrupted")
+        return 130
+    except NianbaoError as e:
+        _err(str(e))
+        return EXIT_ERROR
+    except Exception as e:  # never a traceback unless asked for
+        if os.environ.get("NIANBAO_DEBUG"):
+            raise
+        from flows.publish import PublishError
+        from flows.sources import SourceError
+        from flows.deployment import ScheduleError
+        if isinstance(e, (SourceError, PublishError, ScheduleError, FileNotFoundError, PermissionError)):
+            _err(str(e))
+        else:
+            _err(f"{type(e).__name__}: {e} (set NIANBAO_DEBUG=1 for the traceback)")
+        return EXIT_ERROR
+
+
+def _check_source(source: str) -> None:
+    from flows.sources import classify
+    classify(source)              # raises SourceError("source not found: …")
+
+
+def _check_dest(dest: str) -> None:
+    p = Path(dest)
+    if p.exists() and not p.is_dir():
+        raise NianbaoError(f"--dest {dest} is not a directory")
+    anc = p
+    while not anc.exists():
+        anc = anc.parent
+    if not os.access(anc, os.W_OK):
+        raise NianbaoError(f"--dest {dest} is not writable")
+
+
+class _Progress:
+    """rich progress bars driven by the flow's events."""
+
+    def __init__(self, enabled: bool):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        self.console = Console(stderr=True)
+        self.enabled = enabled and self.console.is_terminal or os.environ.get("NIANBAO_PROGRESS") == "1"
+        self.p = Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=self.console, disable=not self.enabled)
+        self.tasks = {}
+
+    def __enter__(self):
+        self.p.__enter__()
+        return self
+
+    def __exit__(self, *a):
+        self.p.__exit__(*a)
+
+    def __call__(self, event: str, **kw):
+        if event == "stage":
+            if kw.get("total"):
+                self.tasks[kw["name"]] = self.p.add_task(kw["name"], total=kw["total"])
+            else:
+                self.p.console.log(f"{kw['name']} …") if self.enabled else None
+        elif event == "parse_total":
+            self.tasks["parse"] = self.p.add_task("parse", total=kw["total"])
+        elif event == "parse_advance":
+            self.p.advance(self.tasks["parse"], kw["n"])
+        elif event == "publish_advance":
+            self.p.advance(self.tasks["publish"], kw["n"])
+
+
+def _print_summary(s: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(s, ensure_ascii=False, indent=1, default=str))
+        return
+    if s.get("noop"):
+        print(f"nothing to do: {s.get('discovered', 0)} files unchanged (version {s.get('version')})")
+    else:
+        print(f"published {s['version']} in {s['seconds']:.1f}s: {s.get('discovered', 0)} files, "
+              f"{s.get('parsed', 0)} parsed, {s.get('quarantined', 0)} quarantined, "
+              f"{s.get('unchanged', 0)} unchanged, {s.get('to_remove', 0)} replaced/removed, "
+              f"{s.get('retained_missing', 0)} kept though missing; verdicts {s.get('verdicts', {})}")
+        if s.get("quality_report"):
+            print(f"quality report: {s['quality_report']}")
+    for u, e in sorted((s.get("errors") or {}).items()):
+        print(f"warning: {u}: {e}", file=sys.stderr)
+    for f in s.get("structural_failures") or []:
+        print(f"structural failure (batch not published): {f}", file=sys.stderr)
+
+
+@app.command()
+def run(
+    source: str = typer.Option("data/raw", "--source", "-s", help="Folder, fsspec URL, http(s) URL or a file listing report URLs."),
+    dest: str = typer.Option("data/processed", "--dest", "-d", help="Output folder (hive-partitioned Parquet)."),
+    glob: str = typer.Option("**/*.txt", help="Files to take from a folder source."),
+    batch_size: int = typer.Option(500, min=1, help="Reports per parse task."),
+    workers: int = typer.Option(2, min=1, help="Parallel parse processes."),
+    prune: bool = typer.Option(False, "--prune", help="Remove the rows of files that disappeared from the source (default: keep them)."),
+    dask_address: Optional[str] = typer.Option(None, help="Run the tasks on this Dask scheduler (tcp://host:8786)."),
+    quality_report: bool = typer.Option(True, "--quality-report/--no-quality-report"),
+    prefect: bool = typer.Option(True, "--prefect/--no-prefect", help="Run as a Prefect flow (default) or plain Python."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+):
+    """The main job: discover -> parse -> validate -> publish -> quality report (incremental)."""
+    _check_source(source)
+    _check_dest(dest)
+    if dask_address and not dask_address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        raise _tce.BadParameter(f"--dask-address must look like tcp://host:port, got {dask_address!r}")
+    env.configure(dest)
+    from flows import pipeline
+    cfg = pipeline.RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
+                             prune=prune, dask_address=dask_address, quality_report=quality_report)
+    with _Progress(progress) as bar:
+        pipeline.set_progress(bar)
+        try:
+            s = pipeline.run_flow(cfg) if prefect else pipeline.run_plain(cfg)
+        finally:
+            pipeline.set_progress(None)
+    _print_summary(s, as_json)
+    return EXIT_QUALITY if s.get("structural_failures") else 0
+
+
+@app.command()
+def parse(
+    file: Path = typer.Argument(..., help="One report file."),
+    table: Optional[str] = typer.Option(None, help="Only this table (active_disclosure, applications, review_litigation)."),
+    flagged: bool = typer.Option(False, "--flagged", help="Only cells that carry flags."),
+    checks: bool = typer.Option(True, "--checks/--no-checks", help="Run the quality checks (no GX) and show the verdict."),
+):
+    """Print one report's tables with their flags (for debugging a report)."""
+    if not file.is_file():
+        raise NianbaoError(f"no such file: {file}")
+    from transforms import schema as registry
+    if table is not None and table not in registry.STATUTORY_TABLES:
+        raise _tce.BadParameter(f"--table must be one of {', '.join(registry.STATUTORY_TABLES)}")
+    from rich.console import Console
+    from rich.table import Table
+    from transforms.engine import parse_report
+    from transforms.tidy import to_frames
+    con = Console()
+    p = parse_report(file.read_bytes(), str(file))
+    frames = to_frames([p])
+    rep = p.report
+    con.print(f"[bold]{rep.get('organization')}[/] {rep.get('report_year')}  template={rep.get('template')} "
+              f"status={rep.get('status')} layout={rep.get('layout')} encoding={rep.get('encoding')}")
+    con.print(f"report_id {rep.get('report_id')}  cells {rep.get('n_cells')}  flagged {rep.get('n_flagged')}")
+    for t in registry.STATUTORY_TABLES:
+        con.print(f"  {t}: {rep.get(t + '_status')}")
+    for pr in rep.get("problems") or []:
+        con.print(f"  [yellow]problem[/] {pr}")
+    for t in registry.STATUTORY_TABLES:
+        if table and t != table:
+            continue
+        df = frames[t]
+        if flagged:
+            df = df[df["flags"].map(lambda f: len(f) > 0)]
+        tab = Table(title=f"{t} ({len(df)} cells)", show_lines=False)
+        for c in ("row_path", "column_path", "value", "raw_value", "unit", "flags", "source_line"):
+            tab.add_column(c, overflow="fold")
+        for r in df.itertuples(index=False):
+            fl = ",".join(r.flags) if len(r.flags) else ""
+            tab.add_row(str(r.row_path), str(r.column_path), "" if r.value != r.value else f"{r.value:g}",
+                        "" if not isinstance(r.raw_value, str) else r.raw_value, str(r.unit or ""),
+                        f"[red]{fl}[/]" if fl else "", str(r.source_line))
+        con.print(tab)
+    if checks and rep.get("status") == "parsed":
+        from transforms import reconcile as rc
+        qc = rc.quality_checks(frames, rc.reconcile(frames))
+        v = rc.verdicts(frames["reports"], qc)
+        bad = qc[qc["status"] != "pass"]
+        con.print(f"verdict: [bold]{v['verdict'].iloc[0]}[/]")
+        for r in bad.itertuples(index=False):
+            con.print(f"  {r.status:<4} {r.check}: {r.observed if isinstance(r.observed, str) else ''}")
+    return 0
+
+
+@app.command()
+def serve(
+    cron: str = typer.Option("0 2 * * *", help="Cron expression of the nightly run."),
+    timezone: str = typer.Option("Asia/Shanghai", help="Time zone of the cron expression."),
+    source: str = typer.Option("data/raw", "--source", "-s"),
+    dest: str = typer.Option("data/processed", "--dest", "-d"),
+    name: str = typer.Option("nightly", help="Deployment name."),
+):
+    """Serve the nightly schedule (needs a Prefect server: PREFECT_API_URL)."""
+    from flows.deployment import check_schedule, serve_nightly
+    check_schedule(cron, timezone)
+    _check_source(source)
+    _check_dest(dest)
+    if not os.environ.get("PREFECT_API_URL"):
+        raise NianbaoError("schedules need a Prefect server: run `prefect server start` and "
+                           "export PREFECT_API_URL=http://127.0.0.1:4200/api")
+    env.configure(dest, quiet=False)
+    serve_nightly(source=source, dest=dest, cron=cron, timezone=timezone, name=name)
+    return 0
+
+
+@app.command()
+def validate(
+    dest: str = typer.Option("data/processed", "--dest", "-d"),
+    quality_report: bool = typer.Option(True, "--quality-report/--no-quality-report"),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Re-run the quality gate on the published datasets; republish verdicts + quality_checks."""
+    if not Path(dest).is_dir():
+        raise NianbaoError(f"no such directory: {dest}")
+    env.configure(dest)
+    from flows.revalidate import revalidate
+    s = revalidate(dest, quality_report=quality_report)
+    if as_json:
+        print(json.dumps(s, ensure_ascii=False, indent=1, default=str))
+    else:
+        print(f"validated {s.get('reports', 0)} reports: verdicts {s['verdicts']}; published {s['version']}")
+        if s.get("quality_report"):
+            print(f"quality report: {s['quality_report']}")
+        for f in s["structural_failures"]:
+            print(f"structural failure: {f}", file=sys.stderr)
+    return EXIT_QUALITY if s["structural_failures"] else 0
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,56 @@
+"""The nightly deployment, defined in code.
+
+Cron schedules need the Prefect server's scheduler, so this runs against a real server:
+
+    prefect server start                                    # terminal 1 (UI on :4200)
+    export PREFECT_API_URL=http://127.0.0.1:4200/api
+    nianbao serve --cron '0 2 * * *' --timezone Asia/Shanghai   # terminal 2 (long-running)
+
+``nianbao serve`` registers the deployment ``nianbao-run/nightly`` with a Cron schedule and
+starts a runner that executes the scheduled runs; ``prefect deployment run
+nianbao-run/nightly`` triggers one now.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+DEFAULT_CRON = "0 2 * * *"
+DEFAULT_TZ = "Asia/Shanghai"
+
+
+class ScheduleError(ValueError):
+    pass
+
+
+def check_schedule(cron: str, timezone: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError(f"unknown time zone: {timezone}") from None
+    from prefect.client.schemas.schedules import CronSchedule
+    try:
+        CronSchedule(cron=cron, timezone=timezone)
+    except Exception:
+        raise ScheduleError(f"invalid cron expression: {cron!r}") from None
+
+
+def build_deployment(source: str, dest: str, cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TZ,
+                     name: str = "nightly"):
+    from prefect.schedules import Cron
+    from flows.pipeline import nianbao_run
+    return nianbao_run.to_deployment(
+        name=name,
+        schedules=[Cron(cron, timezone=timezone)],
+        parameters={"source": source if "://" in source else str(Path(source).resolve()),
+                    "dest": str(Path(dest).resolve())},
+        concurrency_limit=1,
+        tags=["nightly"],
+        description="Nightly nianbao run: discover -> parse -> validate -> publish -> quality report.",
+    )
+
+
+def serve_nightly(source: str, dest: str, cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TZ,
+                  name: str = "nightly") -> None:
+    from prefect import serve
+    serve(build_deployment(source, dest, cron, timezone, name))

@@ -1,0 +1,27 @@
+"""Process environment for nianbao commands: offline, quiet Prefect (set before importing prefect)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+OFFLINE_DEFAULTS = {
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DASK_LOGGING__DISTRIBUTED": "warning",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+}
+
+
+def configure(dest: str | None = None, quiet: bool = True) -> None:
+    for k, v in OFFLINE_DEFAULTS.items():
+        os.environ.setdefault(k, v)
+    if not os.environ.get("PREFECT_API_URL"):
+        # ephemeral mode: keep Prefect's state next to the data, hide shutdown tracebacks
+        os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+        if dest is not None:
+            home = Path(os.environ.setdefault("PREFECT_HOME", str(Path(dest).resolve() / ".prefect")))
+            home.mkdir(parents=True, exist_ok=True)
+    if quiet:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")

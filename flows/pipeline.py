@@ -1,0 +1,351 @@
+"""The nianbao Prefect flow: discover -> parse+validate in batches -> publish -> quality report.
+
+Thin orchestration over plain functions (flows.sources, flows.batch, flows.publish,
+flows.manifest). Tasks are coarse: one discovery, one task per batch of ~500 files, one
+publish task per dataset, one report task. Paths and small summaries travel between tasks,
+never DataFrames. CPU work (parsing + the gate) runs in a spawn ProcessPool of ``workers``
+processes locally, or on the Dask workers with ``dask_address``.
+
+``orchestrate(cfg, executor)`` is the whole pipeline; the Prefect flow runs it with Prefect
+tasks, ``run_plain`` with a thread pool (same code, no Prefect: used by tests of the pure
+logic and by the benchmark to measure Prefect's share of wall time).
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from flows import manifest as mf
+from flows import publish as pub
+from flows import sources as src
+
+DEFAULT_SOURCE = "data/raw"
+DEFAULT_DEST = "data/processed"
+
+
+@dataclass
+class RunConfig:
+    source: str = DEFAULT_SOURCE
+    dest: str = DEFAULT_DEST
+    glob: str = "**/*.txt"
+    batch_size: int = 500
+    workers: int = 2
+    prune: bool = False
+    dask_address: str | None = None
+    http_concurrency: int = 8
+    http_timeout: float = 10.0
+    http_retries: int = 3
+    quality_report: bool = True
+
+
+# --------------------------------------------------------------------------- hooks
+_PROGRESS = None     # callable(event: str, **kw) installed by the CLI (rich progress bars)
+
+
+def set_progress(fn) -> None:
+    global _PROGRESS
+    _PROGRESS = fn
+
+
+def _emit(event: str, **kw) -> None:
+    if _PROGRESS is not None:
+        try:
+            _PROGRESS(event, **kw)
+        except Exception:
+            pass
+
+
+def crash_point(name: str) -> None:
+    """Test hook: NIANBAO_CRASH_AT=<name> kills the process with SIGKILL at that point."""
+    if os.environ.get("NIANBAO_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# --------------------------------------------------------------------------- task bodies (plain)
+_POOLS: dict[str, cf.ProcessPoolExecutor] = {}
+
+
+def discover_step(cfg: dict, known: dict) -> dict:
+    dest = Path(cfg["dest"])
+    d = src.discover(cfg["source"], cache_dir=dest / ".cache" / "http", glob=cfg["glob"], known=known,
+                     concurrency=cfg["http_concurrency"], timeout=cfg["http_timeout"],
+                     retries=cfg["http_retries"])
+    return {"items": [asdict(i) for i in d.items], "unavailable": d.unavailable, "gone": d.gone,
+            "errors": d.errors, "http": d.http}
+
+
+def parse_step(batch_no: int, items: list[dict], staging: str, run_name: str, published_root: str | None,
+               context_root: str | None, pool_key: str | None) -> dict:
+    from flows.batch import parse_batch
+    kw = dict(run_name=run_name, published_root=published_root, context_root=context_root)
+    pool = _POOLS.get(pool_key) if pool_key else None
+    if pool is not None:
+        return pool.submit(parse_batch, batch_no, items, staging, **kw).result()
+    return parse_batch(batch_no, items, staging, **kw)
+
+
+def publish_step(name: str, prev_root: str | None, staged_root: str, out_root: str,
+                 remove_ids: list[str], removed_years: list) -> dict:
+    out = Path(out_root)
+    if out.exists():                     # a retried attempt starts from scratch
+        shutil.rmtree(out)
+    return pub.publish_dataset(name, Path(prev_root) if prev_root else None, Path(staged_root), out,
+                               set(remove_ids), removed_years)
+
+
+def report_step(version_dir: str, context_root: str | None) -> str | None:
+    if os.environ.get("NIANBAO_GATE", "gx") != "gx":
+        return None
+    from expectations.gate import build_quality_report
+    out = Path(version_dir) / pub.QUALITY_REPORT
+    return str(build_quality_report(version_dir, out, context_root=context_root))
+
+
+def _prepare_gx(context_root: str) -> None:
+    """Copy the committed GX project into ``context_root`` once, before worker processes race to."""
+    if os.environ.get("NIANBAO_GATE", "gx") != "gx":
+        return
+    from expectations import gate
+    sync = getattr(gate, "_sync_root", None)
+    if sync is not None:
+        sync(Path(context_root))
+
+
+# --------------------------------------------------------------------------- executors
+class PlainExecutor:
+    """Runs the step functions on a thread pool (no Prefect)."""
+    def __init__(self, workers: int):
+        self.pool = cf.ThreadPoolExecutor(max_workers=max(2, workers))
+
+    def submit(self, fn, **kw):
+        return self.pool.submit(fn, **kw)
+
+    def call(self, fn, **kw):
+        return fn(**kw)
+
+    def as_completed(self, futures):
+        return cf.as_completed(futures)
+
+    def close(self):
+        self.pool.shutdown()
+
+
+class PrefectExecutor:
+    """Maps step functions to their Prefect tasks; must be used inside a flow run."""
+    def __init__(self, tasks: dict):
+        self.tasks = tasks
+
+    def submit(self, fn, **kw):
+        return self.tasks[fn.__name__].submit(**kw)
+
+    def call(self, fn, **kw):
+        return self.tasks[fn.__name__](**kw)
+
+    def as_completed(self, futures):
+        from prefect.futures import as_completed
+        return as_completed(futures)
+
+    def close(self):
+        pass
+
+
+# --------------------------------------------------------------------------- the pipeline
+def _batches(items: list[dict], size: int) -> list[list[dict]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def orchestrate(cfg: RunConfig, ex) -> dict:
+    t0 = time.perf_counter()
+    dest = Path(cfg.dest)
+    from transforms import schema as registry
+    names = list(registry.DATASETS)
+    run_id = pub.new_id("r")
+    summary: dict = {"run_id": run_id, "source": cfg.source, "dest": str(dest), "noop": False}
+    with pub.run_lock(dest):
+        pub.ensure_layout(dest, names)
+        pub.cleanup(dest)                                  # leftovers of killed runs
+        prev = pub.current_version(dest)
+        previous = mf.load(prev)
+        known = {e["source_file"]: e for e in previous.values() if e.get("source_file")}
+
+        _emit("stage", name="discover")
+        disc = ex.call(discover_step, cfg=asdict(cfg), known=known)
+        items = [mf.Item(**i) for i in disc["items"]]
+        plan = mf.plan(items, previous, parser_version=registry.PARSER_VERSION, prune=cfg.prune,
+                       unavailable=disc["unavailable"], run_id=run_id)
+        summary.update(discovered=len(items), to_parse=len(plan.parse), to_remove=len(plan.remove),
+                       unchanged=len(plan.unchanged), retained_missing=len(plan.retained_missing),
+                       duplicates=sum(len(v) for v in plan.duplicates.values()),
+                       unavailable=disc["unavailable"], gone=disc["gone"], http=disc["http"],
+                       errors=disc["errors"])
+        if plan.is_noop:
+            summary["noop"] = True
+            summary["version"] = prev.name if prev else None
+            summary["seconds"] = time.perf_counter() - t0
+            _emit("done", summary=summary)
+            return summary
+
+        staging = dest / pub.STAGING / run_id
+        staging.mkdir(parents=True)
+        context_root = str(dest / ".gx")
+        run_name = f"nianbao-{run_id}"
+        _prepare_gx(context_root)
+        batches = _batches([asdict(i) for i in plan.parse], cfg.batch_size)
+        pool_key = None
+        if cfg.dask_address is None and cfg.workers > 1 and len(batches) > 1:
+            pool_key = run_id
+            _POOLS[pool_key] = cf.ProcessPoolExecutor(max_workers=cfg.workers,
+                                                      mp_context=mp.get_context("spawn"))
+        summaries = []
+        try:
+            _emit("parse_total", total=len(plan.parse), batches=len(batches))
+            futs = [ex.submit(parse_step, batch_no=i, items=b, staging=str(staging), run_name=run_name,
+                              published_root=str(prev) if prev else None, context_root=context_root,
+                              pool_key=pool_key)
+                    for i, b in enumerate(batches)]
+            for f in ex.as_completed(futs):
+                s = f.result()
+                summaries.append(s)
+                _emit("parse_advance", n=s["n"])
+        finally:
+            if pool_key:
+                _POOLS.pop(pool_key).shutdown()
+        summaries.sort(key=lambda s: s["batch"])
+        crash_point("after_parse")
+
+        # manifest of the new version
+        entries = dict(plan.entries)
+        staged_ok = set()
+        failures = []
+        by_source = {i.source_file: i for i in plan.parse}
+        for s in summaries:
+            failures += s["structural_failures"]
+            if not s["structural_ok"]:
+                continue
+            for r in s["reports"]:
+                it = by_source[r["source_file"]]
+                it = mf.Item(it.source_file, r["sha256"], r["size"] if r["size"] is not None else it.size,
+                             it.local_path, it.mtime_ns)
+                extra = {"mtime_ns": it.mtime_ns} if it.mtime_ns is not None else None
+                entries[r["sha256"]] = mf.entry_for(it, report_year=r["report_year"], status=r["status"],
+                                                   parser_version=registry.PARSER_VERSION, run_id=run_id,
+                                                   extra=extra)
+                staged_ok.add(r["sha256"])
+        for sha, dups in plan.duplicates.items():
+            if sha in entries:
+                entries[sha]["duplicates"] = dups
+        summary["structural_failures"] = failures
+        summary["parsed"] = sum(1 for e in entries.values() if e["run_id"] == run_id and e["status"] == "parsed")
+        summary["quarantined"] = sum(1 for e in entries.values()
+                                     if e["run_id"] == run_id and e["status"] == "quarantined")
+        verdicts: dict[str, int] = {}
+        for s in summaries:
+            for k, v in (s.get("verdicts") or {}).items():
+                verdicts[k] = verdicts.get(k, 0) + v
+        summary["verdicts"] = verdicts
+
+        # rows to drop: replaced/removed reports (+ reports re-parsed in this run)
+        remove = set(plan.remove) | {sha for sha in staged_ok if sha in previous}
+        removed_years = sorted({previous[s].get("report_year") for s in remove if s in previous},
+                               key=lambda y: (y is None, y or 0))
+        if not staged_ok and not remove:
+            summary["noop"] = True
+            summary["version"] = prev.name if prev else None
+            shutil.rmtree(staging, ignore_errors=True)
+            summary["seconds"] = time.perf_counter() - t0
+            _emit("done", summary=summary)
+            return summary
+
+        _emit("stage", name="publish", total=len(names))
+        vid, partial = pub.begin_version(dest)
+        futs = [ex.submit(publish_step, name=n, prev_root=str(prev / n) if prev else None,
+                          staged_root=str(staging / n), out_root=str(partial / n),
+                          remove_ids=sorted(remove), removed_years=removed_years) for n in names]
+        stats = {}
+        for f in ex.as_completed(futs):
+            r = f.result()
+            _emit("publish_advance", n=1)
+            crash_point("mid_publish")
+        for n, f in zip(names, futs):
+            stats[n] = f.result()
+        summary["publish"] = stats
+        mf.save(partial, entries, registry.PARSER_VERSION)
+        crash_point("after_manifest")
+        if cfg.quality_report:
+            _emit("stage", name="quality report")
+            try:
+                if ex.call(report_step, version_dir=str(partial), context_root=context_root):
+                    summary["quality_report"] = str(dest / pub.QUALITY_REPORT / "index.html")
+            except Exception as e:        # the data is good; a broken report must not block it
+                summary["errors"] = {**summary.get("errors", {}),
+                                     "quality_report": f"{type(e).__name__}: {e}"}
+        summary["version"] = vid
+        summary["seconds"] = time.perf_counter() - t0
+        pub.write_json(partial / "_run.json", summary)
+        pub.commit_version(dest, vid, partial, crash_hook=crash_point)
+        shutil.rmtree(staging, ignore_errors=True)
+        pub.cleanup(dest)
+        _emit("done", summary=summary)
+        return summary
+
+
+def run_plain(cfg: RunConfig) -> dict:
+    ex = PlainExecutor(cfg.workers)
+    try:
+        return orchestrate(cfg, ex)
+    finally:
+        ex.close()
+
+
+# --------------------------------------------------------------------------- Prefect
+from prefect import flow, task  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+
+_IO = dict(retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE, persist_result=False)
+_CPU = dict(cache_policy=NO_CACHE, persist_result=False)
+TASKS = {
+    "discover_step": task(name="discover", **_IO)(discover_step),
+    "parse_step": task(name="parse-batch", task_run_name="parse-batch-{batch_no}", **_CPU)(parse_step),
+    "publish_step": task(name="publish", task_run_name="publish-{name}", **_IO)(publish_step),
+    "report_step": task(name="quality-report", **{**_IO, "retries": 1})(report_step),
+}
+
+
+@flow(name="nianbao-run", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=False)
+def nianbao_run(source: str = DEFAULT_SOURCE, dest: str = DEFAULT_DEST, glob: str = "**/*.txt",
+                batch_size: int = 500, workers: int = 2, prune: bool = False,
+                dask_address: str | None = None, quality_report: bool = True) -> dict:
+    """Discover -> parse+validate in batches -> publish atomically -> quality report."""
+    cfg = RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
+                    prune=prune, dask_address=dask_address, quality_report=quality_report)
+    return orchestrate(cfg, PrefectExecutor(TASKS))
+
+
+def task_runner_for(cfg: RunConfig):
+    if cfg.dask_address:
+        from prefect_dask import DaskTaskRunner
+        return DaskTaskRunner(address=cfg.dask_address)
+    return ThreadPoolTaskRunner(max_workers=max(2, cfg.workers))
+
+
+def flow_params(cfg: RunConfig) -> dict:
+    return dict(source=cfg.source, dest=cfg.dest, glob=cfg.glob, batch_size=cfg.batch_size,
+                workers=cfg.workers, prune=cfg.prune, dask_address=cfg.dask_address,
+                quality_report=cfg.quality_report)
+
+
+def run_flow(cfg: RunConfig, heartbeat: bool = False) -> dict:
+    """Run the Prefect flow (ephemeral server unless PREFECT_API_URL is set)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    fl = nianbao_run.with_options(task_runner=task_runner_for(cfg))
+    if heartbeat:
+        return fl(**flow_params(cfg))
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        return fl(**flow_params(cfg))

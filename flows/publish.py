@@ -1,0 +1,378 @@
+"""Versioned, atomic publishing of hive-partitioned Parquet datasets (pure; no Prefect).
+
+Layout under the destination directory ``dest``::
+
+    dest/<dataset>        -> current/<dataset>            (relative symlinks, created once)
+    dest/quality_report   -> current/quality_report
+    dest/current          -> .versions/<version_id>       (THE pointer; swapped atomically)
+    dest/.versions/<version_id>/<dataset>/report_year=2020/part-0.parquet
+    dest/.versions/<version_id>/<dataset>/report_year=__HIVE_DEFAULT_PARTITION__/part-0.parquet
+    dest/.versions/<version_id>/_manifest.json  (+ _run.json, quality_report/)
+    dest/.staging/<run_id>/...                  (scratch of a run; removed at the end / next run)
+
+A run builds a complete new version next to the current one (unchanged partitions are hard
+links, so this costs only the rewritten partitions), renames ``<id>.partial`` to ``<id>``
+and then swaps the ``current`` symlink with ``os.replace`` - a single atomic rename. Readers
+that glob ``dest/applications/**/*.parquet`` always see one complete version; a run killed at
+any point leaves the previous version published and the next run redoes the work.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from transforms import schema as registry
+
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+PARTITION_KEY = "report_year"
+VERSIONS = ".versions"
+STAGING = ".staging"
+CURRENT = "current"
+QUALITY_REPORT = "quality_report"
+KEEP_VERSIONS = 2
+
+
+class PublishError(RuntimeError):
+    pass
+
+
+# --------------------------------------------------------------------------- schema helpers
+def is_partitioned(name: str) -> bool:
+    return PARTITION_KEY in registry.column_names(name)
+
+
+def partitioning(flavor: str = "hive") -> ds.Partitioning:
+    """Explicit partitioning for readers: report_year is int64, null <-> __HIVE_DEFAULT_PARTITION__."""
+    return ds.partitioning(pa.schema([(PARTITION_KEY, pa.int64())]), flavor=flavor)
+
+
+def file_schema(name: str) -> pa.Schema:
+    """Schema of the Parquet files of a dataset (the partition column lives in the path)."""
+    s = registry.arrow_schema(name)
+    return s.remove(s.get_field_index(PARTITION_KEY)) if is_partitioned(name) else s
+
+
+def empty_table(name: str) -> pa.Table:
+    return registry.arrow_schema(name).empty_table()
+
+
+def write_options():
+    # Parquet dictionary-encodes every string column (use_dictionary=True); zstd pages.
+    return ds.ParquetFileFormat().make_write_options(compression="zstd", use_dictionary=True)
+
+
+def partition_dirname(year) -> str:
+    return f"{PARTITION_KEY}={NULL_PARTITION if year is None else int(year)}"
+
+
+def year_of_dirname(dirname: str):
+    v = dirname.split("=", 1)[1]
+    return None if v == NULL_PARTITION else int(v)
+
+
+# --------------------------------------------------------------------------- reading
+def read_table(root: str | os.PathLike, name: str, *, columns=None, filter=None) -> pa.Table:
+    """Read a published dataset directory with the registry schema (columns in registry order)."""
+    root = Path(root)
+    full = registry.arrow_schema(name)
+    if not root.exists():
+        t = full.empty_table()
+        return t.select(columns) if columns else t
+    if is_partitioned(name):
+        d = ds.dataset(root, format="parquet", schema=full, partitioning=partitioning())
+    else:
+        d = ds.dataset(root, format="parquet", schema=full)
+    t = d.to_table(columns=columns, filter=filter)
+    return t if columns else t.select(full.names)
+
+
+def load_frame(root, name: str, **kw):
+    """Published dataset as pandas with the registry dtypes."""
+    t = read_table(root, name, **kw)
+    df = t.to_pandas()
+    for f in registry.fields(name):
+        if f.name in df.columns and f.pandas_dtype != "object":
+            df[f.name] = df[f.name].astype(f.pandas_dtype)
+    return df
+
+
+# --------------------------------------------------------------------------- tables
+def table_from_frame(df, name: str) -> pa.Table:
+    """pandas frame (registry columns) -> Arrow table with exactly the registry schema."""
+    sch = registry.arrow_schema(name)
+    df = df.reindex(columns=sch.names)
+    t = pa.Table.from_pandas(df, schema=sch, preserve_index=False, safe=True)
+    return t.replace_schema_metadata(None)
+
+
+def sort_rows(t: pa.Table) -> pa.Table:
+    """Deterministic order: by report_id, stable (the parser's cell order within a report)."""
+    if t.num_rows == 0 or "report_id" not in t.column_names:
+        return t
+    return t.take(pc.sort_indices(t, sort_keys=[("report_id", "ascending")]))
+
+
+def write_staged(t: pa.Table, name: str, staging_root: str | os.PathLike, tag: str) -> None:
+    """Write a batch's rows into the run's staging area, hive-partitioned like the output."""
+    if t.num_rows == 0:
+        return
+    out = Path(staging_root) / name
+    kw = dict(format="parquet", basename_template=f"{tag}-{{i}}.parquet",
+              existing_data_behavior="overwrite_or_ignore", file_options=write_options(),
+              preserve_order=True, use_threads=False)
+    if is_partitioned(name):
+        ds.write_dataset(t, out, partitioning=partitioning(), **kw)
+    else:
+        ds.write_dataset(t, out, **kw)
+
+
+def _write_final(t: pa.Table, name: str, out: Path) -> None:
+    sch = registry.arrow_schema(name)
+    t = t.select(sch.names).cast(sch)
+    kw = dict(format="parquet", basename_template="part-{i}.parquet",
+              existing_data_behavior="overwrite_or_ignore", file_options=write_options(),
+              preserve_order=True, use_threads=False,
+              min_rows_per_group=min(max(t.num_rows, 1), 500_000), max_rows_per_group=1 << 20,
+              max_rows_per_file=4 << 20)
+    if t.num_rows == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        pq.write_table(t.select(file_schema(name).names) if is_partitioned(name) else t,
+                       out / "part-0.parquet", compression="zstd")
+        return
+    if is_partitioned(name):
+        ds.write_dataset(t, out, schema=sch, partitioning=partitioning(), **kw)
+    else:
+        ds.write_dataset(t, out, schema=sch, **kw)
+
+
+def _read_dir(d: Path, name: str) -> pa.Table:
+    files = sorted(str(p) for p in d.glob("*.parquet"))
+    if not files:
+        return file_schema(name).empty_table()
+    return ds.dataset(files, format="parquet", schema=file_schema(name)).to_table()
+
+
+def _with_year(t: pa.Table, name: str, year) -> pa.Table:
+    col = pa.array([year] * t.num_rows, type=pa.int64())
+    sch = registry.arrow_schema(name)
+    idx = sch.get_field_index(PARTITION_KEY)
+    return t.add_column(idx, sch.field(idx), col)
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for p in sorted(src.iterdir()):
+        if p.is_dir():
+            _link_tree(p, dst / p.name)
+        else:
+            os.link(p, dst / p.name)
+
+
+def publish_dataset(name: str, prev_root: Path | None, staged_root: Path | None, out_root: Path,
+                    remove_ids: set[str], removed_years: Iterable = (), replace: bool = False) -> dict:
+    """Build ``out_root`` = previous rows - ``remove_ids`` + staged rows, partition by partition.
+
+    Partitions untouched by the change are hard-linked from the previous version. With
+    ``replace`` the previous rows are ignored entirely (the staged rows are the whole dataset).
+    """
+    stats = {"rewritten": 0, "linked": 0, "rows_written": 0}
+    staged_root = staged_root if staged_root is not None and staged_root.exists() else None
+    prev_root = None if replace or prev_root is None or not prev_root.exists() else prev_root
+    rm = pa.array(sorted(remove_ids), type=pa.string())
+
+    def merged(old: pa.Table | None, new: pa.Table | None) -> pa.Table:
+        parts = []
+        if old is not None and old.num_rows:
+            if len(rm):
+                old = old.filter(pc.invert(pc.is_in(old["report_id"], value_set=rm)))
+            parts.append(old)
+        if new is not None and new.num_rows:
+            parts.append(new)
+        if not parts:
+            return None
+        t = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+        return sort_rows(t)
+
+    if not is_partitioned(name):
+        old = _read_dir(prev_root, name) if prev_root else None
+        new = _read_dir(staged_root, name) if staged_root else None
+        if prev_root and new is None and not (len(rm) and old is not None and old.num_rows):
+            _link_tree(prev_root, out_root)
+            stats["linked"] += 1
+            return stats
+        t = merged(old, new)
+        _write_final(t if t is not None else empty_table(name), name, out_root)
+        stats["rewritten"] += 1
+        stats["rows_written"] += 0 if t is None else t.num_rows
+        return stats
+
+    prev_parts = {p.name: p for p in sorted(prev_root.iterdir()) if p.is_dir()} if prev_root else {}
+    new_parts = {p.name: p for p in sorted(staged_root.iterdir()) if p.is_dir()} if staged_root else {}
+    touched = set(new_parts) | {partition_dirname(y) for y in removed_years}
+    out_root.mkdir(parents=True, exist_ok=True)
+    wrote_any = False
+    for part in sorted(set(prev_parts) | set(new_parts)):
+        if part in prev_parts and part not in touched:
+            _link_tree(prev_parts[part], out_root / part)
+            stats["linked"] += 1
+            wrote_any = True
+            continue
+        year = year_of_dirname(part)
+        old = _read_dir(prev_parts[part], name) if part in prev_parts else None
+        new = _read_dir(new_parts[part], name) if part in new_parts else None
+        t = merged(old, new)
+        if t is None or t.num_rows == 0:
+            continue
+        _write_final(_with_year(t, name, year), name, out_root)
+        stats["rewritten"] += 1
+        stats["rows_written"] += t.num_rows
+        wrote_any = True
+    if not wrote_any:
+        _write_final(empty_table(name), name, out_root)
+    return stats
+
+
+# --------------------------------------------------------------------------- versions + pointer
+def _fsync_dir(d: Path) -> None:
+    try:
+        fd = os.open(d, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def new_id(prefix: str = "v") -> str:
+    return f"{prefix}{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
+
+
+def current_version(dest: str | os.PathLike) -> Path | None:
+    link = Path(dest) / CURRENT
+    if not link.is_symlink():
+        return None
+    target = link.resolve()
+    return target if target.is_dir() else None
+
+
+def _symlink_atomic(target: str, link: Path) -> None:
+    tmp = link.parent / f".{link.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+
+
+def ensure_layout(dest: str | os.PathLike, names: Iterable[str]) -> None:
+    """Create dest/<name> -> current/<name> symlinks (idempotent)."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / VERSIONS).mkdir(exist_ok=True)
+    for name in list(names) + [QUALITY_REPORT]:
+        link = dest / name
+        if link.is_symlink():
+            if os.readlink(link) == f"{CURRENT}/{name}":
+                continue
+        elif link.exists():
+            raise PublishError(f"{link} exists and is not a nianbao dataset link; move it away")
+        _symlink_atomic(f"{CURRENT}/{name}", link)
+
+
+def begin_version(dest: str | os.PathLike) -> tuple[str, Path]:
+    vid = new_id()
+    d = Path(dest) / VERSIONS / f"{vid}.partial"
+    d.mkdir(parents=True)
+    return vid, d
+
+
+def commit_version(dest: str | os.PathLike, vid: str, partial: Path, crash_hook=None) -> Path:
+    """Seal ``<vid>.partial`` and swap the ``current`` pointer to it (the commit point)."""
+    dest = Path(dest)
+    final = dest / VERSIONS / vid
+    _fsync_dir(partial)
+    os.replace(partial, final)
+    _fsync_dir(final.parent)
+    if crash_hook:
+        crash_hook("before_swap")
+    _symlink_atomic(f"{VERSIONS}/{vid}", dest / CURRENT)
+    _fsync_dir(dest)
+    if crash_hook:
+        crash_hook("after_swap")
+    return final
+
+
+def cleanup(dest: str | os.PathLike, keep: int = KEEP_VERSIONS, keep_staging: Iterable[str] = ()) -> list[str]:
+    """Remove partial/stale versions (keeping the current one and ``keep-1`` newer-first others)
+    and stale staging dirs. Safe to call at any time under the run lock."""
+    dest = Path(dest)
+    removed = []
+    cur = current_version(dest)
+    vdir = dest / VERSIONS
+    if vdir.exists():
+        versions = sorted((p for p in vdir.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True)
+        kept = 0
+        for p in versions:
+            if cur is not None and p.resolve() == cur:
+                continue
+            if p.name.endswith(".partial") or kept >= keep - 1:
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p.name)
+            else:
+                kept += 1
+    sdir = dest / STAGING
+    if sdir.exists():
+        for p in sdir.iterdir():
+            if p.name not in set(keep_staging):
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(f"{STAGING}/{p.name}")
+    for p in dest.glob(".*.tmp-*"):
+        p.unlink(missing_ok=True)
+    return removed
+
+
+@contextmanager
+def run_lock(dest: str | os.PathLike):
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    fd = os.open(dest / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PublishError(f"another nianbao run holds {dest}/.lock") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def write_json(path: Path, obj) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True, default=str) + "\n",
+                   encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def digest(dest: str | os.PathLike) -> dict[str, str]:
+    """{<dataset>/<partition>/<file>: sha256} of the published Parquet files (byte-level identity)."""
+    import hashlib
+    cur = current_version(dest)
+    out = {}
+    if cur is None:
+        return out
+    from transforms import schema as registry
+    for name in registry.DATASETS:
+        root = cur / name
+        for p in sorted(root.rglob("*.parquet")) if root.exists() else []:
+            out[str(p.relative_to(cur))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out

@@ -1,0 +1,58 @@
+"""CLI: one-line errors and non-zero exits, never a traceback; `parse` prints tables with flags."""
+from pathlib import Path
+
+import pytest
+
+from flows.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = sorted((ROOT / "data" / "raw").glob("*.txt"))[2]
+
+
+@pytest.mark.parametrize("args, code, msg", [
+    (["run", "--source", "/no/such/dir"], 1, "source not found"),
+    (["run", "--bogus"], 2, "No such option"),
+    (["run", "--batch-size", "0"], 2, "--batch-size"),
+    (["run", "--dask-address", "localhost"], 2, "--dask-address"),
+    (["run", "--dest", str(SEED)], 1, "is not a directory"),
+    (["parse", "/no/such/file.txt"], 1, "no such file"),
+    (["parse", str(SEED), "--table", "nope"], 2, "--table"),
+    (["serve", "--cron", "61 2 * * *"], 1, "invalid cron"),
+    (["serve", "--timezone", "Mars/Olympus"], 1, "unknown time zone"),
+    (["validate", "--dest", "/no/such/dir"], 1, "no such directory"),
+    (["frobnicate"], 2, "No such command"),
+])
+def test_errors_are_one_line(args, code, msg, capsys, monkeypatch):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert main(args) == code
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("nianbao: error:") and msg in err, err
+    assert "Traceback" not in err
+
+
+def test_serve_needs_a_server(capsys, monkeypatch):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert main(["serve"]) == 1
+    assert "prefect server start" in capsys.readouterr().err
+
+
+def test_parse_prints_tables_and_flags(capsys):
+    assert main(["parse", str(SEED)]) == 0
+    out = capsys.readouterr().out
+    for t in ("active_disclosure", "applications", "review_litigation", "verdict:", "inferred"):
+        assert t in out
+
+
+def test_run_no_prefect_json(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NIANBAO_GATE", "off")
+    assert main(["run", "--dest", str(tmp_path / "o"), "--no-prefect", "--no-quality-report", "--json",
+                 "--no-progress", "--source", str(ROOT / "data" / "raw")]) == 0
+    assert '"discovered": 5' in capsys.readouterr().out
+
+
+def test_deployment_defined_in_code():
+    from flows.deployment import build_deployment
+    d = build_deployment("data/raw", "data/processed")
+    assert d.name == "nightly" and d.schedules[0].schedule.cron == "0 2 * * *"
+    assert d.schedules[0].schedule.timezone == "Asia/Shanghai"
+    assert d.parameters["dest"].endswith("data/processed")

@@ -1,0 +1,196 @@
+"""expectations/: generated suites, the file-backed GX project and validate_batch (GX started once)."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from expectations import build, views
+from expectations.synthetic import forward_carry, make_frames
+from transforms import schema
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = ROOT / "data" / "raw"
+SEEDS = sorted(RAW.glob("*.txt"))
+
+
+def _parse(items):
+    from transforms.engine import parse_report
+    from transforms.tidy import to_frames
+    return to_frames([parse_report(b, name) for name, b in items])
+
+
+def _seed_items():
+    return [(str(p), p.read_bytes()) for p in SEEDS]
+
+
+# ---------------------------------------------------------------- suites as code and files (no GX import)
+
+def test_committed_suites_equal_the_builder():
+    assert build.check_committed() == [], "run: python -m expectations.build"
+    names = {p.stem for p in (build.GX_DIR / "expectations").glob("*.json")}
+    assert names == set(views.suite_datasets())
+    for name, n in build.expected_counts().items():
+        doc = json.loads((build.GX_DIR / "expectations" / f"{name}.json").read_text(encoding="utf-8"))
+        assert len(doc["expectations"]) == n > 0
+        assert len({e["id"] for e in doc["expectations"]}) == n
+
+
+def test_one_suite_per_dataset_covering_every_schema_field():
+    specs = build.suite_specs()
+    for ds in schema.DATASETS:
+        typed = {e["kwargs"]["column"]: e["kwargs"]["type_"] for e in specs[ds] if e["type"] == "expect_column_type_to_be"}
+        assert typed == {f.name: f.pandas_dtype for f in schema.fields(ds)}, ds
+        notnull = {e["kwargs"]["column"] for e in specs[ds] if e["type"] == "expect_column_values_to_not_be_null"}
+        assert {f.name for f in schema.fields(ds) if not f.nullable} <= notnull
+        cols = [e for e in specs[ds] if e["type"] == "expect_table_columns_to_match_set"]
+        assert cols and set(schema.column_names(ds)) <= set(cols[0]["kwargs"]["column_set"])
+    for t in schema.STATUTORY_TABLES:
+        assert any(e["type"] == "expect_compound_columns_to_be_unique" and e["kwargs"]["column_list"] ==
+                   ["report_id", "table", "row_path", "column_path"] for e in specs[t])
+
+
+def test_gx_project_layout_is_committed_and_uncommitted_ignored():
+    gx = build.GX_DIR
+    assert (gx / "great_expectations.yml").exists()
+    assert "uncommitted/" in (gx / ".gitignore").read_text()
+    assert {p.stem for p in (gx / "validation_definitions").glob("*.json")} == set(views.suite_datasets())
+    assert "progress_bars" in (gx / "great_expectations.yml").read_text()
+
+
+# ---------------------------------------------------------------- GX runtime (one context per module)
+
+@pytest.fixture(scope="module")
+def gx_root(tmp_path_factory):
+    from expectations import gate
+    root = tmp_path_factory.mktemp("gx") / "gx"
+    gate.get_context(root)  # asserts the loaded suites' expectation counts
+    return root
+
+
+@pytest.fixture(scope="module")
+def seeds_result(gx_root):
+    from expectations.gate import validate_batch
+    return validate_batch(_parse(_seed_items()), run_name="test-seeds", context_root=gx_root)
+
+
+def test_loaded_suites_have_every_expectation(gx_root):
+    from expectations import gate
+    ctx = gate.get_context(gx_root)
+    for name, n in build.expected_counts().items():
+        assert len(ctx.suites.get(name).expectations) == n
+
+
+def test_seeds_are_structurally_valid_and_not_failed(seeds_result):
+    r = seeds_result
+    assert r.structural_ok, r.structural_failures
+    assert set(r.results) == set(views.suite_datasets())
+    rep = r.frames["reports"]
+    assert len(rep) == len(SEEDS) and rep["verdict"].notna().all()
+    assert set(rep["verdict"]) <= {"pass", "warn"}
+    for name in ("quality_checks", "quarantine", "reports"):
+        df = r.frames[name]
+        assert list(df.columns) == schema.column_names(name)
+        assert [str(t) for t in df.dtypes] == [f.pandas_dtype for f in schema.fields(name)]
+    assert len(r.frames["quarantine"]) == 0
+
+
+def test_changed_number_fails_the_report_and_gx_names_it(gx_root, seeds_result):
+    from expectations.gate import validate_batch
+    frames = _parse(_seed_items())
+    rec = seeds_result.reconciliation
+    ok = [rid for rid in frames["reports"]["report_id"]
+          if (rec[rec["report_id"] == rid]["status"] == "holds").all()][0]
+    app = frames["applications"].copy()
+    m = (app["report_id"] == ok) & (app["row_path"] == "三、本年度办理结果 > （一）予以公开") & \
+        (app["column_path"] == "申请人情况 > 自然人")
+    app.loc[m, "value"] += 1
+    r = validate_batch({**frames, "applications": app}, run_name="test-changed", context_root=gx_root)
+    assert r.structural_ok  # bad numbers are published with their verdict
+    rep = r.frames["reports"].set_index("report_id")
+    assert rep.loc[ok, "verdict"] == "fail"
+    assert set(rep.loc[ok, "failed_checks"]) >= {"applications_row_total", "applications_outcome_total"}
+    assert "applications_balance" not in rep.loc[ok, "failed_checks"]
+    others = rep.drop(index=ok)
+    assert set(others["verdict"]) <= {"pass", "warn"}
+    # the stored GX result of the reconciliation suite lists the failing report and the instance
+    res = r.results["reconciliation"]
+    assert not res["success"] and any("applications_row_total" in f for f in res["failures"])
+    stored = list((Path(gx_root) / "uncommitted" / "validations" / "reconciliation").rglob("*.json"))
+    text = "\n".join(json.dumps(json.loads(p.read_text(encoding="utf-8")), ensure_ascii=False) for p in stored)
+    assert ok in text and "三、本年度办理结果 > （一）予以公开" in text
+
+
+def test_structural_failure_stops_the_batch(gx_root):
+    from expectations.gate import validate_batch
+    fr = make_frames(2)
+    dup = pd.concat([fr["applications"], fr["applications"].iloc[:1]], ignore_index=True)
+    r = validate_batch({**fr, "applications": dup}, run_name="test-dup", context_root=gx_root)
+    assert not r.structural_ok
+    assert any("expect_compound_columns_to_be_unique" in f for f in r.structural_failures)
+    bad = fr["review_litigation"].assign(column_path="行政复议 > 不存在的列")
+    r = validate_batch({**fr, "review_litigation": bad}, run_name="test-address", context_root=gx_root)
+    assert not r.structural_ok
+    assert any("_column_path_" in f for f in r.structural_failures)
+
+
+def test_cross_year_mismatch_is_caught(gx_root):
+    from expectations.gate import validate_batch
+    y1 = make_frames(2, year=2021, formats=("2021",), seed=5)
+    good = make_frames(2, year=2022, formats=("2021",), seed=6, carry_in=forward_carry(y1))
+    bad = make_frames(2, year=2022, formats=("2021",), seed=7, salt="b")
+    r = validate_batch(good, history=y1["applications"], run_name="test-cy-ok", context_root=gx_root)
+    assert set(r.frames["reports"]["verdict"]) == {"pass"}
+    r = validate_batch(bad, history=y1["applications"], run_name="test-cy-bad", context_root=gx_root)
+    rep = r.frames["reports"]
+    assert (rep["verdict"] == "fail").any()
+    assert all("carryover_across_years" in fc for fc, v in zip(rep["failed_checks"], rep["verdict"]) if v == "fail")
+    qc = r.frames["quality_checks"]
+    cy = qc[(qc["check"] == "carryover_across_years") & (qc["status"] == "fail")]
+    assert set(cy["related_report_id"]) <= set(y1["reports"]["report_id"])
+
+
+def test_folder_with_unreadable_files_publishes_the_good_and_quarantines_the_rest(gx_root, tmp_path):
+    from expectations.gate import quarantine_record, validate_batch
+    seed = SEEDS[0].read_text(encoding="utf-8")
+    files = {
+        "empty.txt": b"",
+        "binary.bin": bytes(range(256)) * 40,
+        "gbk_notice.txt": ("某某区人民政府关于做好春节期间安全生产工作的通知\n各街道办事处：\n现将有关事项通知如下。\n" * 20)
+        .encode("gbk"),
+        "page.html": "<html><head><title>网站首页</title></head><body><h1>欢迎访问</h1><p>政务服务</p></body></html>"
+        .encode(),
+        "gbk_report.txt": seed.encode("gbk", errors="replace"),  # a real report in GBK is a good report
+    }
+    for n, b in files.items():
+        (tmp_path / n).write_bytes(b)
+    items = _seed_items()[1:3] + [(str(tmp_path / n), b) for n, b in files.items()]
+    extra = [quarantine_record(str(tmp_path / "gone.txt"), None, "read error: permission denied")]
+    r = validate_batch(_parse(items), run_name="test-folder", context_root=gx_root, extra_quarantine=extra)
+    assert r.structural_ok, r.structural_failures
+    published = set(r.frames["reports"]["source_file"])
+    assert published == {items[0][0], items[1][0], str(tmp_path / "gbk_report.txt")}
+    q = r.frames["quarantine"].set_index("source_file")
+    expected = {"empty.txt": "empty", "binary.bin": "binary", "gbk_notice.txt": "no_statutory_table",
+                "page.html": "no_statutory_table"}
+    for n, code in expected.items():
+        row = q.loc[str(tmp_path / n)]
+        assert row["reason_code"] == code and row["reason"]
+        assert row["sha256"] == hashlib.sha256(files[n]).hexdigest() == row["report_id"]
+    assert q.loc[str(tmp_path / "gone.txt"), "reason"].startswith("read error")
+    # nothing disappears: every input is published or quarantined
+    assert len(published) + len(q) == len(items) + len(extra)
+    for t in schema.STATUTORY_TABLES:
+        assert not set(r.frames[t]["report_id"]) & set(q["report_id"])
+
+
+def test_run_leaves_the_committed_project_untouched(gx_root, seeds_result):
+    for name in ("great_expectations.yml", "expectations", "validation_definitions"):
+        src, dst = build.GX_DIR / name, Path(gx_root) / name
+        files = [p for p in src.rglob("*") if p.is_file()] if src.is_dir() else [src]
+        for p in files:
+            q = dst / p.relative_to(src) if src.is_dir() else dst
+            assert q.read_bytes() == p.read_bytes(), q

@@ -1,0 +1,216 @@
+"""transforms/reconcile.py: identities 1–4 and 6, per-report checks and verdicts (pure pandas, no GX)."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from expectations.synthetic import forward_carry, make_frames
+from transforms import schema
+from transforms.formats import FORMATS
+from transforms.reconcile import (check_names, prepare, quality_checks, quarantine_frame, reconcile,
+                                  verdicts)
+
+RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
+SEEDS = sorted(RAW.glob("*.txt"))
+
+
+@pytest.fixture(scope="module")
+def seed_frames():
+    from transforms.engine import parse_report
+    from transforms.tidy import to_frames
+    return to_frames([parse_report(p.read_bytes(), str(p)) for p in SEEDS])
+
+
+def _affected(fmt_name: str, table: str, row: str, col: str) -> set[tuple[str, str]]:
+    """(identity id, instance key) of every identity instance of the format that reads the cell."""
+    fmt, out = FORMATS[fmt_name], set()
+    for i in fmt.identities:
+        if i.table != table:
+            continue
+        t = fmt.tables[table]
+        if i.for_each == "column" and col in t.column_paths and row in i.lhs + i.rhs:
+            out.add((i.id, col))
+        if i.for_each == "row" and row in t.row_paths and col in i.lhs + i.rhs:
+            out.add((i.id, row))
+    return out
+
+
+def _change(frames, rid, table, row, col, delta=1.0):
+    df = frames[table].copy()
+    m = (df["report_id"] == rid) & (df["row_path"] == row) & (df["column_path"] == col)
+    assert m.sum() == 1
+    df.loc[m, "value"] = df.loc[m, "value"] + delta
+    return {**frames, table: df}
+
+
+def test_synthetic_reports_hold_every_identity():
+    fr = make_frames(6)
+    rec = reconcile(fr)
+    assert len(rec) and (rec["status"] == "holds").all()
+    # one row per report × identity × instance, for every identity of the report's format
+    expected = 0
+    for fname, n in fr["reports"]["template"].value_counts().items():
+        f = FORMATS[fname]
+        expected += n * sum(len(f.tables[i.table].column_paths if i.for_each == "column" else f.tables[i.table].row_paths)
+                            for i in f.identities)
+    assert len(rec) == expected
+    qc = quality_checks(fr, rec)
+    assert (qc["status"] == "pass").all()
+    assert set(verdicts(fr["reports"], qc)["verdict"]) == {"pass"}
+    assert list(qc.columns) == schema.column_names("quality_checks")
+    assert set(qc["check"]) <= set(check_names())
+
+
+def test_seeds_pass_every_check_their_numbers_satisfy(seed_frames):
+    rec = reconcile(seed_frames)
+    evaluable = rec[rec["status"] != "not_evaluable"]
+    assert len(evaluable) > 100
+    assert (evaluable["status"] == "holds").all(), evaluable[evaluable["status"] != "holds"]
+    qc = quality_checks(seed_frames, rec)
+    assert not (qc["status"] == "fail").any(), qc[qc["status"] == "fail"][["source_file", "check", "observed"]]
+    v = verdicts(seed_frames["reports"], qc)
+    assert set(v["verdict"]) <= {"pass", "warn"}
+    # a warn names its checks; a pass names none
+    assert all((len(fc) > 0) == (vd != "pass") for vd, fc in zip(v["verdict"], v["failed_checks"]))
+
+
+@pytest.mark.parametrize("table,row,col", [
+    ("applications", "三、本年度办理结果 > （一）予以公开", "申请人情况 > 自然人"),
+    ("applications", "一、本年新收政府信息公开申请数量", "申请人情况 > 法人或其他组织 > 商业企业"),
+    ("applications", "四、结转下年度继续办理", "申请人情况 > 总计"),
+    ("applications", "三、本年度办理结果 > （七）总计", "申请人情况 > 自然人"),
+    ("review_litigation", "", "行政诉讼 > 复议后起诉 > 结果纠正"),
+    ("active_disclosure", "第二十条第（一）项 > 规章", None),
+])
+def test_one_changed_number_fails_exactly_the_identities_it_enters(seed_frames, table, row, col):
+    base = reconcile(seed_frames)
+    rep = seed_frames["reports"]
+    # a seed whose identities are all evaluable
+    good = [r for r in rep["report_id"] if (base[base["report_id"] == r]["status"] == "holds").all()]
+    rid = good[0]
+    fmt = rep.loc[rep["report_id"] == rid, "template"].iloc[0]
+    if col is None:
+        col = FORMATS[fmt].tables[table].column_paths[0]
+    changed = _change(seed_frames, rid, table, row, col)
+    rec = reconcile(changed)
+    broken = rec[rec["status"] == "broken"]
+    assert set(broken["report_id"]) <= {rid}
+    assert set(zip(broken["check"].astype(str), broken["key"].astype(str))) == _affected(fmt, table, row, col)
+    cell = f"{row} | {col}" if row else col
+    assert all(cell in c for c in broken["cells"].astype(str))
+    qc = quality_checks(changed, rec)
+    failed = qc[qc["status"] == "fail"]
+    assert set(failed["report_id"]) <= {rid}
+    assert set(failed["check"]) == {i for i, _ in _affected(fmt, table, row, col)}
+    assert all(cell in cells for cells in failed["cells"])
+    v = verdicts(changed["reports"], qc).set_index("report_id")
+    assert v.loc[rid, "verdict"] == ("fail" if len(failed) else v.loc[rid, "verdict"])
+
+
+def test_blank_cell_is_not_evaluable_not_a_mismatch():
+    fr = make_frames(2, formats=("2021",))
+    app = fr["applications"].copy()
+    rid = app["report_id"].iloc[0]
+    m = (app["report_id"] == rid) & (app["row_path"] == "三、本年度办理结果 > （七）总计") & \
+        (app["column_path"] == "申请人情况 > 自然人")
+    app.loc[m, ["value", "raw_value"]] = [np.nan, None]
+    fr = {**fr, "applications": app}
+    rec = reconcile(fr)
+    assert not (rec["status"] == "broken").any()
+    ne = rec[rec["status"] == "not_evaluable"]
+    assert set(ne["check"].astype(str)) == {"applications_balance", "applications_row_total", "applications_outcome_total"}
+    assert ne["holds"].isna().all() and ne["lhs"].isna().all()
+    v = verdicts(fr["reports"], quality_checks(fr, rec)).set_index("report_id")
+    assert v.loc[rid, "verdict"] == "warn"
+
+
+def test_hybrid_uses_the_format_its_addresses_carry():
+    fr = make_frames(2, formats=("2021", "2019"))
+    for t in ("reports", *schema.STATUTORY_TABLES):
+        fr[t] = fr[t].assign(template=pd.Series(["hybrid"] * len(fr[t]), dtype="str"))
+    rec = reconcile(fr)
+    assert (rec["status"] == "holds").all()
+    fmts = rec[rec["check"] == "applications_outcome_total"].groupby("report_id", observed=True)["format"].first()
+    by_rep = fr["applications"].groupby("report_id")["row_path"].apply(
+        lambda s: "2021" if (s == "三、本年度办理结果 > （六）其他处理 > 3.其他").any() else "2019")
+    assert {str(k): str(v) for k, v in fmts.items()} == by_rep.to_dict()
+    qc = quality_checks(fr, rec)
+    assert not (qc["status"] == "fail").any()
+
+
+def test_cross_year_carry_over():
+    y1 = make_frames(3, year=2021, formats=("2021",), seed=1)
+    ok = make_frames(3, year=2022, formats=("2021",), seed=2, carry_in=forward_carry(y1))
+    bad = make_frames(3, year=2022, formats=("2021",), seed=3, salt="x")  # carry-over not matched
+    rec = reconcile(ok, history=y1["applications"])
+    cy = rec[rec["check"] == "carryover_across_years"]
+    assert len(cy) == 3 * 7 and (cy["status"] == "holds").all()
+    rec = reconcile(bad, history=y1["applications"])
+    cy = rec[rec["check"] == "carryover_across_years"]
+    assert (cy["status"] == "broken").any()
+    assert set(cy["related_report_id"].astype(str)) == set(y1["reports"]["report_id"])
+    qc = quality_checks(bad, rec)
+    failed = qc[(qc["check"] == "carryover_across_years") & (qc["status"] == "fail")]
+    assert len(failed) >= 1 and failed["related_report_id"].notna().all()
+    # both years in one batch: the later report owns the check
+    both = {k: pd.concat([y1[k], bad[k]], ignore_index=True) for k in y1}
+    cy2 = reconcile(both)
+    cy2 = cy2[cy2["check"] == "carryover_across_years"]
+    assert set(cy2["report_id"].astype(str)) <= set(bad["reports"]["report_id"])
+    assert (cy2["status"] == "broken").sum() == (cy["status"] == "broken").sum()
+    # no previous year → no cross-year row
+    assert not (reconcile(y1)["check"] == "carryover_across_years").any()
+
+
+def test_structural_rules_signs_parsing_completeness():
+    fr = make_frames(3, formats=("2019",))
+    ad, app = fr["active_disclosure"].copy(), fr["applications"].copy()
+    r0, r1, r2 = fr["reports"]["report_id"]
+    # a negative 本年增/减 is fine, a negative count is not
+    ad.loc[(ad["report_id"] == r0) & (ad["column_path"] == "本年增/减"), "value"] = -2.0
+    app.loc[(app["report_id"] == r0) & (app["row_path"] == "四、结转下年度继续办理"), "value"] *= -1
+    # printed but not parsed, unflagged → fail; flagged → fine
+    m = (app["report_id"] == r1) & (app["row_path"] == "二、上年结转政府信息公开申请数量")
+    app.loc[m, "value"] = np.nan
+    app.loc[m, "raw_value"] = "三"
+    first = app.index[m][0]
+    app.at[first, "flags"] = ["nonnumeric"]
+    # a "complete" table with a missing cell → fail
+    app = app.drop(app.index[(app["report_id"] == r2) & (app["row_path"] == "四、结转下年度继续办理")][:1])
+    fr = {**fr, "active_disclosure": ad, "applications": app}
+    qc = quality_checks(fr).set_index(["report_id", "check"])
+    assert qc.loc[(r0, "active_disclosure.nonnegative_counts"), "status"] == "pass"
+    assert qc.loc[(r0, "applications.nonnegative_counts"), "status"] == "fail"
+    assert qc.loc[(r1, "applications.raw_value_parsed"), "status"] == "fail"
+    assert qc.loc[(r1, "applications.raw_value_parsed"), "n_failed"] == len(m[m]) - 1
+    assert qc.loc[(r2, "applications.completeness"), "status"] == "fail"
+    assert "四、结转下年度继续办理" in qc.loc[(r2, "applications.completeness"), "observed"]
+    # an incomplete table is a warning
+    rep = fr["reports"].copy()
+    rep.loc[rep["report_id"] == r2, "applications_status"] = "incomplete"
+    qc2 = quality_checks({**fr, "reports": rep}).set_index(["report_id", "check"])
+    assert qc2.loc[(r2, "applications.completeness"), "status"] == "warn"
+
+
+def test_quarantine_frame():
+    reps = make_frames(1)["reports"]
+    bad = reps.copy()
+    data = b""
+    bad["report_id"] = bad["sha256"] = hashlib.sha256(data).hexdigest()
+    bad["status"], bad["file_size"] = "unreadable", 0
+    bad["problems"] = [["x.txt: empty file"]]
+    q = quarantine_frame(pd.concat([reps, bad], ignore_index=True))
+    assert len(q) == 1 and q["reason_code"].iloc[0] == "empty"
+    assert list(q.columns) == schema.column_names("quarantine")
+    assert q["sha256"].iloc[0] == hashlib.sha256(b"").hexdigest()
+
+
+def test_prepared_matches_unprepared():
+    fr = make_frames(4)
+    a = reconcile(fr)
+    b = reconcile(fr, prepared=prepare(fr))
+    pd.testing.assert_frame_equal(a, b)

@@ -1,0 +1,52 @@
+"""The data dictionary, projected from the schema registry (pure).
+
+    python -m transforms.dictionary            # rewrites docs/data_dictionary.md
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from transforms import schema
+
+PARTITIONED_BY = "report_year"
+
+
+def _type(f) -> str:
+    return str(f.arrow).replace("list<item: string>", "list<string>")
+
+
+def render() -> str:
+    out = ["# nianbao data dictionary", "",
+           "Generated from `transforms/schema.py` by `python -m transforms.dictionary`; do not edit by hand.", "",
+           "Every dataset is hive-partitioned Parquet under `data/processed/<dataset>/` when it has a "
+           "`report_year` column (`report_year=2020/part-0.parquet`; reports with no year in "
+           "`report_year=__HIVE_DEFAULT_PARTITION__`, read back as null). Read the partition column as "
+           "int64 (see the Querying section of the README). Strings are dictionary-encoded in the files.", "",
+           f"Parser version: `{schema.PARSER_VERSION}`.", ""]
+    out += ["| dataset | partitioned by | description |", "|---|---|---|"]
+    for name in schema.DATASETS:
+        part = PARTITIONED_BY if PARTITIONED_BY in schema.column_names(name) else "—"
+        out.append(f"| [`{name}`](#{name}) | {part} | {schema.DESCRIPTIONS.get(name, '')} |")
+    out.append("")
+    for name, fields in schema.DATASETS.items():
+        out += [f"## {name}", "", schema.DESCRIPTIONS.get(name, ""), "",
+                "| column | type | nullable | description | allowed values |", "|---|---|---|---|---|"]
+        for f in fields:
+            allowed = ", ".join(f"`{a}`" for a in f.allowed) if f.allowed else ""
+            desc = f.description.replace("|", "\\|")
+            out.append(f"| `{f.name}` | {_type(f)} | {'yes' if f.nullable else 'no'} | {desc} | {allowed} |")
+        out.append("")
+    if getattr(schema, "CELL_FLAGS", None):
+        out += ["## Cell flags", "", ", ".join(f"`{c}`" for c in schema.CELL_FLAGS), ""]
+    return "\n".join(out)
+
+
+def write(path: str | Path = "docs/data_dictionary.md") -> Path:
+    p = Path(path)
+    p.write_text(render(), encoding="utf-8")
+    return p
+
+
+if __name__ == "__main__":
+    print(write(*sys.argv[1:]))

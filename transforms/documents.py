@@ -1,0 +1,832 @@
+"""Document readers: the bytes of an HTML page, a DOCX or a PDF → the engine's line intermediate.
+
+Every reader is pure (bytes in, lines out) and produces the same thing the text readers do: a list
+of ``(line_text, source_line)`` in document order where
+
+* a text block (paragraph, heading, list item, PDF text line) is one line;
+* a table row is ONE line, its cells joined by ``"\\t"``: one ``<td>`` / ``<w:tc>`` / ruled PDF cell
+  = one cell, blank cells kept in position, a merged cell printed ONCE in the row where it starts
+  (a rowspan label is not repeated on later rows, a colspan value is not duplicated) — exactly what
+  the engine's "html" layout reads;
+* a blank line ends a table.
+
+The grid expansion (:func:`expand_grid`) is used to compare tables (split-table detection), never
+to duplicate values into the rows handed to the engine.
+
+Source lines: HTML → lxml ``sourceline``; DOCX → 1-based index of the block in document order (each
+paragraph and each table row is one block, nested tables included); PDF → ``page * 1000 + n`` where
+``n`` is the 1-based index of the line (text line or table row) on that page in reading order.
+
+Dispatch (:func:`sniff`) is by content, never by file name: ZIP magic with ``word/document.xml`` →
+DOCX, ``%PDF-`` → PDF, markup → HTML, anything else → text (decoded by :func:`decode_text`).
+
+Limits (module constants, each overridable by an environment variable read at call time, see
+:class:`Limits`) are enforced before the heavy work: raw size first, then the ZIP directory
+(member count, declared uncompressed total, compression ratio) before any member is inflated,
+inflation itself capped while reading (a lying ZIP header cannot get past it), XML parts refused if
+they carry a DOCTYPE/ENTITY declaration and parsed with ``resolve_entities=False, no_network=True,
+huge_tree=False``, the PDF page count before any page is laid out, and a cooperative wall-clock
+deadline checked between stages and inside the loops of every reader (per element, row, page).
+A file over a limit raises :class:`Unreadable` with the reason; ``engine.parse_report`` turns that
+into ``status == "unreadable"`` and the problem ``"<file>: <reason>"`` (the flow quarantines it).
+For hard bounds on code that cannot check a deadline (a C library stuck in one call),
+:func:`parse_report_isolated` runs one file in a forked child with an address-space limit and a
+kill timeout.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import time
+import zipfile
+from dataclasses import dataclass, field
+
+MB = 1024 * 1024
+
+
+# --------------------------------------------------------------------------- limits
+
+MAX_BYTES = 20 * MB                 # NIANBAO_MAX_BYTES: raw file size, any format
+MAX_UNCOMPRESSED = 100 * MB         # NIANBAO_MAX_UNCOMPRESSED: DOCX, sum of the members' sizes
+MAX_RATIO = 100.0                   # NIANBAO_MAX_RATIO: DOCX compression ratio (total, and any member > 1 MB)
+MAX_MEMBERS = 2000                  # NIANBAO_MAX_MEMBERS: DOCX, number of ZIP members
+MAX_XML_PART = 60 * MB              # NIANBAO_MAX_XML_PART: one XML part read from a DOCX
+MAX_PDF_PAGES = 200                 # NIANBAO_MAX_PDF_PAGES
+MAX_SECONDS = 30.0                  # NIANBAO_MAX_SECONDS: wall clock for reading one file
+MAX_MEMORY = 1024 * MB              # NIANBAO_MAX_MEMORY: address space one parse may add (parse_report_isolated)
+
+
+def _env(name: str, default, cast):
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return cast(raw)
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-file limits. ``Limits.from_env()`` = the module constants overridden by ``NIANBAO_*``."""
+    max_bytes: int = MAX_BYTES
+    max_uncompressed: int = MAX_UNCOMPRESSED
+    max_ratio: float = MAX_RATIO
+    max_members: int = MAX_MEMBERS
+    max_xml_part: int = MAX_XML_PART
+    max_pdf_pages: int = MAX_PDF_PAGES
+    max_seconds: float = MAX_SECONDS
+    max_memory: int = MAX_MEMORY
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        return cls(
+            max_bytes=_env("NIANBAO_MAX_BYTES", MAX_BYTES, int),
+            max_uncompressed=_env("NIANBAO_MAX_UNCOMPRESSED", MAX_UNCOMPRESSED, int),
+            max_ratio=_env("NIANBAO_MAX_RATIO", MAX_RATIO, float),
+            max_members=_env("NIANBAO_MAX_MEMBERS", MAX_MEMBERS, int),
+            max_xml_part=_env("NIANBAO_MAX_XML_PART", MAX_XML_PART, int),
+            max_pdf_pages=_env("NIANBAO_MAX_PDF_PAGES", MAX_PDF_PAGES, int),
+            max_seconds=_env("NIANBAO_MAX_SECONDS", MAX_SECONDS, float),
+            max_memory=_env("NIANBAO_MAX_MEMORY", MAX_MEMORY, int),
+        )
+
+
+class Unreadable(ValueError):
+    """The file cannot or must not be read; the message is the reason (goes to report problems)."""
+
+
+class Deadline:
+    """A cooperative wall-clock limit: readers call ``check(stage)`` between stages and in loops."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.t0 = time.monotonic()
+
+    def check(self, stage: str) -> None:
+        if time.monotonic() - self.t0 > self.seconds:
+            raise Unreadable(f"over the time limit: reading took more than {self.seconds:g} s "
+                             f"(at {stage}; limit NIANBAO_MAX_SECONDS)")
+
+
+def _mb(n: float) -> str:
+    return f"{n / MB:.1f} MB"
+
+
+# --------------------------------------------------------------------------- dispatch
+
+@dataclass
+class Document:
+    kind: str                           # docx | pdf | html | text
+    lines: list[tuple[str, int]]
+    encoding: str | None
+    tabular: bool                       # lines hold "\t"-joined table rows (engine layout "html")
+    notes: list[str] = field(default_factory=list)
+
+
+_MARKUP = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|div|table|p|\?xml)\b",
+                     re.I | re.S)
+
+
+def sniff(data: bytes) -> str:
+    """The file type from its content: docx | zip | ole | pdf | html | text."""
+    head = data[:4096]
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                names = set(zf.namelist())
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+            return "zip"
+        return "docx" if "word/document.xml" in names else "zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "ole"  # legacy .doc / .xls (OLE2 compound file)
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    probe = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+    if probe.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in probe[:64]:
+        enc = ("utf-16" if probe.startswith((b"\xff\xfe", b"\xfe\xff"))
+               else "utf-16-le" if probe[1:2] == b"\x00" else "utf-16-be")
+        probe = probe.decode(enc, errors="ignore").encode("utf-8", errors="ignore")
+    return "html" if _MARKUP.match(probe) else "text"
+
+
+def read_document(data: bytes, limits: Limits | None = None, deadline: Deadline | None = None) -> Document:
+    """Any report file → Document. Raises Unreadable with the reason (over a limit, not a report)."""
+    limits = limits or Limits.from_env()
+    deadline = deadline or Deadline(limits.max_seconds)
+    if len(data) > limits.max_bytes:
+        raise Unreadable(f"file too large: {_mb(len(data))} > {_mb(limits.max_bytes)} (limit NIANBAO_MAX_BYTES)")
+    kind = sniff(data)
+    if kind == "docx":
+        return Document("docx", docx_lines(data, limits, deadline), "utf-8", True)
+    if kind == "pdf":
+        lines, tabular = pdf_lines(data, limits, deadline)
+        return Document("pdf", lines, None, tabular)
+    if kind == "zip":
+        raise Unreadable("ZIP archive that is not a Word document (no word/document.xml)")
+    if kind == "ole":
+        raise Unreadable("legacy binary Office file (.doc/.xls): convert it to DOCX first")
+    from transforms.readers import DecodeError, text_lines
+
+    try:
+        text, encoding = decode_text(data)
+    except DecodeError as exc:
+        raise Unreadable(str(exc)) from None
+    deadline.check("decoding")
+    if kind == "html" or _is_markup(text):
+        if re.search(r"<!\s*ENTITY", text[:65536], re.I):
+            raise Unreadable("markup declares XML entities (<!ENTITY>; entity expansion attack?): refused")
+        try:
+            lines = html_table_lines(text, deadline)
+        except Unreadable:
+            raise
+        except Exception as exc:  # lxml on hostile markup: the file is unreadable, the batch goes on
+            raise Unreadable(f"HTML could not be parsed ({type(exc).__name__}: {exc})") from None
+        return Document("html", lines, encoding, True)
+    return Document("text", text_lines(text), encoding, False)
+
+
+def _is_markup(text: str) -> bool:
+    from transforms.readers import is_html
+
+    return is_html(text) or bool(_MARKUP.match(text[:4096].lstrip("\ufeff").encode("utf-8", "ignore")))
+
+
+# --------------------------------------------------------------------------- text and charsets
+
+_WESTERN = re.compile(r"^(?:iso[-_]?8859[-_]?\d+|latin[-_]?\d|l\d|windows[-_]?125\d|cp125\d|us[-_]?ascii|ascii|"
+                      r"iso[-_]?646.*|ansi.*)$")
+_CN_WORDS = ("政府", "信息", "公开", "公開", "申请", "申請", "行政", "年度", "报告", "報告", "情况", "情況",
+             "数量", "數量", "的", "和", "本", "年", "人", "处理", "處理", "复议", "複議", "诉讼", "訴訟")
+
+
+def _cn_score(text: str) -> float:
+    sample = text[:20000]
+    if not sample:
+        return 0.0
+    hits = sum(sample.count(w) * len(w) for w in _CN_WORDS)
+    return hits / len(sample)
+
+
+def _declared(head: bytes) -> str | None:
+    m = re.search(rb"charset\s*=\s*[\"']?([A-Za-z0-9_\-]+)", head[:4096])
+    if not m:
+        m = re.search(rb"<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9_\-]+)", head[:512])
+    return m.group(1).decode("ascii").lower() if m else None
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Bytes of an HTML page or text file → (text, encoding).
+
+    BOMs (UTF-8, UTF-16) and BOM-less UTF-16 go to readers.decode; then strict UTF-8; otherwise
+    the candidates — the declared charset if it is believable (a Western single-byte charset
+    declared on a page of Chinese text is not), GB18030 (⊇ GBK ⊇ GB2312), Big5-HKSCS and the guess
+    of charset-normalizer (a maintained detector) — are decoded strictly and the one that reads most
+    like a Chinese report wins (GB18030 "decodes" Big5 bytes into nonsense without an error, so
+    decoding alone cannot decide). Raises readers.DecodeError.
+    """
+    from transforms.readers import DecodeError, _looks_textual, decode
+
+    head = data[:8192]
+    if not data.strip() or data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        return decode(data)
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    declared = _declared(head)
+    norm = {"gbk": "gb18030", "gb2312": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
+            "cp936": "gb18030", "euc-cn": "gb18030", "big5": "big5hkscs"}.get(declared or "", declared)
+    cands: list[str] = []
+    if norm and not _WESTERN.match(norm) and norm not in ("utf-8", "utf8"):
+        cands.append(norm)
+    cands += [c for c in ("gb18030", "big5hkscs") if c not in cands]
+    from charset_normalizer import from_bytes
+
+    guess = from_bytes(data[:200_000]).best()
+    if guess is not None and guess.encoding not in cands:
+        cands.append(guess.encoding)
+    best: tuple[float, str, str] | None = None
+    for rank, enc in enumerate(cands):
+        try:
+            text = data.decode(enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if not _looks_textual(text):
+            continue
+        score = _cn_score(text) - rank * 1e-6  # ties: declared, then GB18030
+        if best is None or score > best[0]:
+            best = (score, text, enc)
+    if best is not None:
+        return best[1], best[2]
+    try:
+        return decode(data)
+    except DecodeError:
+        raise DecodeError(f"undecodable bytes: not UTF-8, UTF-16, GB18030 or Big5 text"
+                          f"{f' (declared {declared!r})' if declared else ''}") from None
+
+
+# --------------------------------------------------------------------------- cells and grids
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f“”‘’、，。；：（）]")
+
+
+def join_pieces(parts) -> str:
+    """Join the lines of one cell: no space between CJK text (wrapped or vertical labels), else one."""
+    out = ""
+    for p in parts:
+        p = " ".join(p.split())
+        if not p:
+            continue
+        if out and not (_CJK.match(out[-1]) or _CJK.match(p[0])):
+            out += " "
+        out += p
+    return out
+
+
+def expand_grid(rows: list[list[tuple[str, int, int]]]) -> list[list[str | None]]:
+    """Rows of (text, rowspan, colspan) → a rectangular grid, spanned positions filled with the text.
+
+    For header paths and table comparisons only: the rows handed to the engine keep every merged
+    cell once (the grid repeats it).
+    """
+    grid: list[list[str | None]] = []
+    pending: dict[tuple[int, int], str] = {}
+    for r, row in enumerate(rows):
+        while len(grid) <= r:
+            grid.append([])
+        line = grid[r]
+        c = 0
+        for text, rs, cs in row:
+            while (r, c) in pending:
+                line.append(pending.pop((r, c)))
+                c += 1
+            rs, cs = max(1, min(rs, 1000)), max(1, min(cs, 1000))
+            for dc in range(cs):
+                line.append(text)
+                for dr in range(1, rs):
+                    pending[(r + dr, c + dc)] = text
+            c += cs
+        while (r, c) in pending:
+            line.append(pending.pop((r, c)))
+            c += 1
+    width = max((len(x) for x in grid), default=0)
+    return [x + [None] * (width - len(x)) for x in grid]
+
+
+_CONTINUED = re.compile(r"^[（(]?(?:续表|續表|续上表|續上表|续|續|接上表|table continued)[）)]?\s*[:：]?\s*$", re.I)
+
+
+# --------------------------------------------------------------------------- HTML
+
+_BLOCK_TAGS = frozenset("p div h1 h2 h3 h4 h5 h6 li ul ol section article header footer nav title "
+                        "table tr tbody thead tfoot blockquote pre br form main aside dl dt dd".split())
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "svg", "select")
+_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+def _span(el, name: str) -> int:
+    try:
+        return max(1, min(int(str(el.get(name, "1")).strip() or 1), 1000))
+    except ValueError:
+        return 1
+
+
+def html_table_lines(text: str, deadline: Deadline | None = None) -> list[tuple[str, int]]:
+    """HTML page → lines (see the module doc): tables located inside the page chrome.
+
+    * a table whose row holds a nested table, or a long multi-paragraph cell, is a layout table:
+      that row's cells are read as blocks (the nested tables become tables of their own);
+    * ``&nbsp;`` / whitespace-only cells are blank cells (kept in position);
+    * rowspan/colspan cells are printed once, where they start;
+    * a table split over several ``<table>``s (nothing but blank text or a 续表 caption between,
+      same grid width) is read as one: the separator and a repeated header row are dropped;
+    * hidden elements (display:none) and scripts/styles are ignored.
+    """
+    import lxml.html
+    from lxml import etree
+
+    text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
+    if not text.strip():
+        return []
+    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, huge_tree=False)
+    root = lxml.html.document_fromstring(text, parser=parser)
+    for el in root.xpath("//script|//style|//noscript|//template|//iframe|//object|//svg|//select"):
+        el.drop_tree()
+    for el in root.xpath("//*[@style or @hidden]"):
+        if el.get("hidden") is not None or _HIDDEN.search(el.get("style") or ""):
+            if el.getparent() is not None:
+                el.drop_tree()
+    # which elements hold block content (computed once, bottom-up: no quadratic rescans)
+    has_block: set = set()
+    for n, el in enumerate(root.iter()):
+        if n % 2000 == 0 and deadline is not None:
+            deadline.check("HTML tree")
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in _BLOCK_TAGS:
+            p = el.getparent()
+            while p is not None and p not in has_block:
+                has_block.add(p)
+                p = p.getparent()
+
+    out: list[tuple[str, int]] = []
+    last = {"end": -1, "width": 0, "head": []}  # the previous data table: out index after it, width, first rows
+    count = [0]
+
+    def squash(s: str) -> str:
+        return " ".join(s.split())
+
+    def tick() -> None:
+        count[0] += 1
+        if deadline is not None and count[0] % 500 == 0:
+            deadline.check("HTML blocks")
+
+    def rows_of(tbl):
+        return tbl.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
+
+    def cells_of(tr):
+        return [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
+
+    def is_container_cell(td) -> bool:
+        if td.xpath(".//table"):
+            return True
+        if td in has_block:
+            blocks = [c for c in td.iter() if isinstance(c.tag, str) and c.tag in ("p", "div", "h1", "h2", "h3",
+                                                                                   "h4", "li", "ul", "ol")]
+            return len(blocks) >= 2 and len(squash(td.text_content())) > 200
+        return False
+
+    def emit_table(tbl) -> None:
+        trs = rows_of(tbl)
+        spans, texts, lines = [], [], []
+        for tr in trs:
+            tick()
+            tds = cells_of(tr)
+            if any(is_container_cell(td) for td in tds):
+                flush_rows(spans, texts, lines)
+                spans, texts, lines = [], [], []
+                for td in tds:
+                    walk(td)
+                continue
+            cells = [squash(td.text_content()) for td in tds]
+            spans.append([(c, _span(td, "rowspan"), _span(td, "colspan")) for c, td in zip(cells, tds)])
+            texts.append("\t".join(cells))
+            lines.append(tr.sourceline or tbl.sourceline or 0)
+        flush_rows(spans, texts, lines)
+
+    def flush_rows(spans, texts, lines) -> None:
+        if not texts:
+            return
+        grid = expand_grid(spans)
+        width = len(grid[0]) if grid else 0
+        start = 0
+        between = out[last["end"]:] if last["end"] >= 0 else None
+        if (between is not None and width == last["width"]
+                and all(not t.strip() or _CONTINUED.match(t.strip()) for t, _ in between)):
+            del out[last["end"] - 1:]  # the blank line that ended the previous part, and the 续表 caption
+            head = last["head"]
+            while start < len(texts) and start < len(head) and texts[start] == head[start]:
+                start += 1  # a header row repeated on the continuation
+        else:
+            last["head"] = texts[:4]
+        out.extend(zip(texts[start:], lines[start:]))
+        out.append(("", lines[-1]))
+        last["end"], last["width"] = len(out), width
+
+    def walk(el) -> None:
+        tick()
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag == "table":
+            emit_table(el)
+            return
+        if el not in has_block:
+            t = squash(el.text_content())
+            if t:
+                out.append((t, el.sourceline or 0))
+            return
+        if el.text and el.text.strip():
+            out.append((squash(el.text), el.sourceline or 0))
+        for child in el:
+            if isinstance(child.tag, str):
+                walk(child)
+            if child.tail and child.tail.strip():
+                out.append((squash(child.tail), child.sourceline or el.sourceline or 0))
+
+    if isinstance(root, etree._Element):
+        walk(root)
+    return out
+
+
+# --------------------------------------------------------------------------- DOCX
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
+
+
+def _check_zip(zf: zipfile.ZipFile, limits: Limits) -> None:
+    infos = zf.infolist()
+    if len(infos) > limits.max_members:
+        raise Unreadable(f"DOCX has {len(infos)} ZIP members > {limits.max_members} (limit NIANBAO_MAX_MEMBERS)")
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos)
+    if total > limits.max_uncompressed:
+        raise Unreadable(f"DOCX expands to {_mb(total)} > {_mb(limits.max_uncompressed)} "
+                         f"(zip bomb? limit NIANBAO_MAX_UNCOMPRESSED)")
+    if total > MB and total / max(packed, 1) > limits.max_ratio:
+        raise Unreadable(f"DOCX compression ratio {total / max(packed, 1):.0f}:1 > {limits.max_ratio:g}:1 "
+                         f"(zip bomb? limit NIANBAO_MAX_RATIO)")
+    for i in infos:
+        if i.file_size > MB and i.file_size / max(i.compress_size, 1) > limits.max_ratio:
+            raise Unreadable(f"DOCX member {i.filename} compression ratio "
+                             f"{i.file_size / max(i.compress_size, 1):.0f}:1 > {limits.max_ratio:g}:1 "
+                             f"(zip bomb? limit NIANBAO_MAX_RATIO)")
+
+
+def _read_member(zf: zipfile.ZipFile, name: str, limits: Limits) -> bytes:
+    """Inflate one member with a hard cap (the ZIP directory may lie about sizes)."""
+    cap = min(limits.max_xml_part, limits.max_uncompressed)
+    with zf.open(name) as fh:
+        data = fh.read(cap + 1)
+    if len(data) > cap:
+        raise Unreadable(f"DOCX part {name} inflates past {_mb(cap)} (zip bomb? limit NIANBAO_MAX_XML_PART)")
+    return data
+
+
+def _safe_xml(data: bytes, name: str):
+    """Parse one XML part: DOCTYPE/ENTITY declarations refused, entities never resolved."""
+    if _DTD.search(data[:65536]) or _DTD.search(data):
+        raise Unreadable(f"DOCX part {name} declares a DOCTYPE/ENTITY (entity expansion attack?): refused")
+    from docx.oxml.parser import element_class_lookup  # python-docx's element classes (CT_Tbl, CT_Tc …)
+    from lxml import etree
+
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True, huge_tree=False,
+                             load_dtd=False, dtd_validation=False)
+    parser.set_element_class_lookup(element_class_lookup)
+    try:
+        return etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise Unreadable(f"DOCX part {name} is not well-formed XML ({exc})") from None
+
+
+def docx_lines(data: bytes, limits: Limits | None = None, deadline: Deadline | None = None) -> list[tuple[str, int]]:
+    """DOCX → lines: paragraphs one line each, table rows "\\t"-joined (gridSpan cell once, vMerge
+    continuation cells skipped), nested tables read as tables of their own; source line = block index."""
+    limits = limits or Limits.from_env()
+    deadline = deadline or Deadline(limits.max_seconds)
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise Unreadable(f"broken DOCX (ZIP): {exc}") from None
+    with zf:
+        _check_zip(zf, limits)
+        xml = None
+        try:
+            for info in zf.infolist():  # every XML part python-docx would parse: no DTD anywhere
+                if info.filename.endswith((".xml", ".rels")) and not info.is_dir():
+                    deadline.check("DOCX parts")
+                    part = _read_member(zf, info.filename, limits)
+                    if _DTD.search(part):
+                        raise Unreadable(f"DOCX part {info.filename} declares a DOCTYPE/ENTITY "
+                                         f"(entity expansion attack?): refused")
+                    if info.filename == "word/document.xml":
+                        xml = part
+        except Unreadable:
+            raise
+        except Exception as exc:  # CRC errors, broken deflate streams, truncated archives
+            raise Unreadable(f"broken DOCX ({type(exc).__name__}: {exc})") from None
+    if xml is None:
+        raise Unreadable("DOCX without word/document.xml")
+    root = _safe_xml(xml, "word/document.xml")
+    body = root.find(f"{_W}body")
+    if body is None:
+        raise Unreadable("DOCX without a document body")
+    out: list[tuple[str, int]] = []
+    counter = [0]
+
+    def nxt() -> int:
+        counter[0] += 1
+        if counter[0] % 500 == 0:
+            deadline.check("DOCX blocks")
+        return counter[0]
+
+    def run_text(el) -> list[str]:
+        """Text of a paragraph, split at line breaks; tabs become spaces (a tab separates cells)."""
+        pieces, cur = [], []
+        for node in el.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr", f"{_W}noBreakHyphen", f"{_W}sym"):
+            tag = node.tag
+            if tag == f"{_W}t":
+                cur.append(node.text or "")
+            elif tag == f"{_W}tab":
+                cur.append(" ")
+            elif tag in (f"{_W}br", f"{_W}cr"):
+                pieces.append("".join(cur))
+                cur = []
+            elif tag == f"{_W}noBreakHyphen":
+                cur.append("-")
+        pieces.append("".join(cur))
+        return pieces
+
+    def blocks(container) -> None:
+        for el in container:
+            tag = el.tag
+            if tag == f"{_W}p":
+                no = nxt()
+                for piece in run_text(el):
+                    t = " ".join(piece.split())
+                    if t:
+                        out.append((t, no))
+            elif tag == f"{_W}tbl":
+                table(el)
+            elif tag in (f"{_W}sdt", f"{_W}customXml", f"{_W}smartTag"):
+                inner = el.find(f"{_W}sdtContent")
+                blocks(inner if inner is not None else el)
+
+    def cell_text(tc) -> str:
+        parts = []
+        for p in tc.iter(f"{_W}p"):
+            parts.extend(run_text(p))
+        return join_pieces(parts)
+
+    def table(tbl) -> None:
+        spans, texts, nos = [], [], []
+        for tr in tbl.iter(f"{_W}tr"):
+            if tr.getparent() is not tbl:
+                continue  # rows of nested tables are read with their own table
+            tcs = [tc for tc in tr if tc.tag == f"{_W}tc"] + [tc for s in tr.findall(f"{_W}sdt")
+                                                                  for tc in s.iter(f"{_W}tc")]
+            if any(tc.find(f".//{_W}tbl") is not None for tc in tcs):
+                flush(spans, texts, nos)
+                spans, texts, nos = [], [], []
+                for tc in tcs:
+                    blocks(tc)
+                continue
+            no = nxt()
+            row, cells = [], []
+            for tc in tcs:
+                pr = tc.find(f"{_W}tcPr")
+                span, vm = 1, None
+                if pr is not None:
+                    gs = pr.find(f"{_W}gridSpan")
+                    if gs is not None:
+                        try:
+                            span = max(1, int(gs.get(f"{_W}val") or 1))
+                        except ValueError:
+                            span = 1
+                    v = pr.find(f"{_W}vMerge")
+                    if v is not None:
+                        vm = v.get(f"{_W}val") or "continue"
+                if vm == "continue":
+                    row.append(("", -1, span))  # covered by the cell above: not a cell of this row
+                    continue
+                txt = cell_text(tc)
+                row.append((txt, 1, span))
+                cells.append(txt)
+            spans.append(row)
+            texts.append("\t".join(cells))
+            nos.append(no)
+        flush(spans, texts, nos)
+
+    def flush(spans, texts, nos) -> None:
+        if texts:
+            out.extend(zip(texts, nos))
+            out.append(("", nos[-1]))
+
+    blocks(body)
+    return out
+
+
+# --------------------------------------------------------------------------- PDF
+
+_PAGE_NO = re.compile(r"^(?:[-–—－\s]*\d{1,4}[-–—－\s]*|第\s*\d+\s*页(?:\s*[/，,]?\s*共\s*\d+\s*页)?|"
+                      r"\d+\s*/\s*\d+|page\s*\d+(?:\s*of\s*\d+)?)$", re.I)
+
+
+def pdf_lines(data: bytes, limits: Limits | None = None,
+              deadline: Deadline | None = None) -> tuple[list[tuple[str, int]], bool]:
+    """PDF with a text layer → (lines, tabular).
+
+    Ruled tables (pdfplumber's line strategy) give one "\\t"-joined line per row: a merged cell once,
+    where it starts; cell text lines are joined without spaces between CJK characters, so vertical
+    headers (one character per line) read as words. Text outside the tables gives one line per
+    paragraph (wrapped lines joined); page numbers in the margins are dropped, so a table split over
+    pages reads as one. tabular=False when no ruled table was found (the engine then detects the
+    layout from the text, like the pdf_text family). Source line = page * 1000 + line on the page.
+    """
+    limits = limits or Limits.from_env()
+    deadline = deadline or Deadline(limits.max_seconds)
+    import logging
+
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
+    import pdfplumber
+    try:
+        pdf = pdfplumber.open(io.BytesIO(data))
+    except Exception as exc:  # pdfminer raises many kinds on broken files
+        raise Unreadable(f"broken PDF ({type(exc).__name__}: {exc})") from None
+    out: list[tuple[str, int]] = []
+    any_table = False
+    n_chars = 0
+    with pdf:
+        try:
+            n_pages = len(pdf.pages)
+        except Exception as exc:
+            raise Unreadable(f"broken PDF ({type(exc).__name__}: {exc})") from None
+        if n_pages > limits.max_pdf_pages:
+            raise Unreadable(f"PDF has {n_pages} pages > {limits.max_pdf_pages} (limit NIANBAO_MAX_PDF_PAGES)")
+        for pno, page in enumerate(pdf.pages, start=1):
+            deadline.check(f"PDF page {pno}")
+            try:
+                items, n, found = _pdf_page(page, deadline, pno)
+            except Unreadable:
+                raise
+            except Exception as exc:
+                raise Unreadable(f"PDF page {pno} could not be read ({type(exc).__name__}: {exc})") from None
+            n_chars += n
+            any_table = any_table or found
+            for k, (text, _) in enumerate(items, start=1):
+                out.append((text, pno * 1000 + k))
+            if hasattr(page, "flush_cache"):
+                page.flush_cache()  # keep one page's layout objects in memory at a time
+    if n_chars == 0:
+        raise Unreadable(f"PDF has no text layer ({n_pages} page(s) of images or vector art): "
+                         f"a scanned report needs OCR, which nianbao does not do")
+    return out, any_table
+
+
+def _pdf_page(page, deadline: Deadline, pno: int):
+    chars = page.chars
+    if not chars:
+        return [], 0, False
+    tables = page.find_tables()
+    deadline.check(f"PDF page {pno} tables")
+    boxes = [t.bbox for t in tables]
+
+    def inside(obj) -> bool:
+        cx, cy = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
+        return any(x0 <= cx <= x1 and t <= cy <= b for x0, t, x1, b in boxes)
+
+    items: list[tuple[float, int, list[str]]] = []  # (top, order, lines)
+    for k, t in enumerate(tables):
+        rows = []
+        for row in t.extract(x_tolerance=1.5, y_tolerance=2):
+            cells = [join_pieces((c or "").split("\n")) for c in row if c is not None]
+            rows.append("\t".join(cells))
+        items.append((t.bbox[1], k, rows + [""]))
+    rest = page.filter(lambda o: o.get("object_type") != "char" or not inside(o)) if boxes else page
+    text_lines = rest.extract_text_lines(return_chars=True, x_tolerance=1.5, y_tolerance=2)
+    height = float(page.height)
+    margin = 0.08 * height
+    kept = []
+    for ln in text_lines:
+        s = " ".join(ln["text"].split())
+        if not s:
+            continue
+        if (ln["top"] < margin or ln["bottom"] > height - margin) and _PAGE_NO.match(s):
+            continue  # page number in a header/footer
+        size = ln["chars"][0].get("size", 10) if ln.get("chars") else 10
+        kept.append({"text": s, "x0": ln["x0"], "x1": ln["x1"], "top": ln["top"], "bottom": ln["bottom"],
+                     "size": size})
+    right = max((ln["x1"] for ln in kept), default=0)
+    paras: list[dict] = []
+    for ln in kept:
+        prev = paras[-1] if paras else None
+        if (prev is not None and prev["x1"] >= right - 1.5 * prev["size"]
+                and abs(ln["size"] - prev["size"]) < 0.5
+                and 0 <= ln["top"] - prev["bottom"] < 0.6 * ln["size"]
+                and not any(prev["bottom"] <= b[1] <= ln["top"] for b in boxes)):
+            prev["text"] = join_pieces([prev["text"], ln["text"]])  # a wrapped paragraph
+            prev["x1"], prev["bottom"] = ln["x1"], ln["bottom"]
+            continue
+        paras.append(dict(ln))
+    for p in paras:
+        items.append((p["top"], 10_000, [p["text"]]))
+    items.sort(key=lambda x: (x[0], x[1]))
+    flat = [(line, 0) for _, _, lines in items for line in lines]
+    return flat, len(chars), bool(tables)
+
+
+# --------------------------------------------------------------------------- hard bounds
+
+def parse_report_isolated(data: bytes, source_file: str, *, timeout: float | None = None,
+                          memory: int | None = None):
+    """engine.parse_report in a forked child with an address-space limit and a kill timeout.
+
+    `memory` (default NIANBAO_MAX_MEMORY) is what the parse may add to the child's address space
+    at fork (RLIMIT_AS = size at fork + memory), so a large worker process is not starved at start.
+
+    For batches that must survive any file (a C-level hang or blow-up the cooperative deadline
+    cannot interrupt). Costs one fork per file (~10–30 ms). Over a limit → an "unreadable" report
+    with the reason, like any other quarantined file. POSIX only (uses fork + RLIMIT_AS).
+    """
+    import multiprocessing as mp
+
+    from transforms.engine import ParsedReport, _empty_report
+    import hashlib
+
+    limits = Limits.from_env()
+    timeout = limits.max_seconds + 5 if timeout is None else timeout
+    memory = limits.max_memory if memory is None else memory
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_isolated_child, args=(send, data, source_file, memory), daemon=True)
+    proc.start()
+    send.close()
+    reason = None
+    result = None
+    try:
+        if recv.poll(timeout):
+            try:
+                result = recv.recv()
+            except EOFError:
+                reason = "the parser process died (over the memory limit NIANBAO_MAX_MEMORY?)"
+        else:
+            reason = f"over the time limit: no result within {timeout:g} s (killed)"
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        recv.close()
+    if isinstance(result, tuple) and result and result[0] == "ok":
+        return result[1]
+    if isinstance(result, tuple) and result and result[0] == "error":
+        reason = result[1]
+    sha = hashlib.sha256(data).hexdigest()
+    base = _empty_report(sha, source_file, len(data))
+    base["problems"] = [f"{source_file}: {reason}"]
+    return ParsedReport(base, [])
+
+
+def _vm_size() -> int:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _isolated_child(conn, data: bytes, source_file: str, memory: int) -> None:
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = _vm_size() + memory  # what the parse may ADD to the forked worker's address space
+        cap = cap if hard == resource.RLIM_INFINITY else min(cap, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+    try:
+        from transforms.engine import parse_report
+
+        conn.send(("ok", parse_report(data, source_file)))
+    except MemoryError:
+        conn.send(("error", f"over the memory limit ({_mb(memory)}, NIANBAO_MAX_MEMORY)"))
+    except BaseException as exc:  # noqa: BLE001 - report anything, the parent decides
+        try:
+            conn.send(("error", f"parser error: {type(exc).__name__}: {exc}"))
+        except Exception:
+            pass
+    finally:
+        conn.close()

@@ -1,0 +1,759 @@
+"""Reconciliation of the statutory identities and the per-report quality checks (pure pandas).
+
+Nothing here imports Great Expectations or Prefect: the functions turn tidy frames (columns of
+``schema.DATASETS``) into check frames that the quality gate (expectations/gate.py) validates with GX
+and publishes. Everything is data-driven from ``transforms.formats.FORMATS``: the identities and the
+cross-year checks are read from the format files, never special-cased per year.
+
+* :func:`reconcile` — one row per report × identity × instance (the column or row the equation is
+  instantiated for): ``lhs``, ``rhs``, ``diff``, ``status`` (holds | broken | not_evaluable), the cells
+  involved. An identity is evaluated only where every involved cell has a value; a blank or absent
+  cell makes the instance *not evaluable* (never a mismatch).
+* :func:`quality_checks` — one row per report × check (identities aggregated over their instances, plus
+  the structural per-report rules), with status pass | warn | fail and the observed values.
+* :func:`verdicts` — the reports frame with ``verdict`` and ``failed_checks`` filled (rule below).
+* :func:`quarantine_frame` — unreadable files → the quarantine manifest.
+
+Verdict rule (docs/GATE_API.md): fail = an evaluable identity breaks, a count is negative / not an
+integer, a printed value was not parsed and not flagged, a table marked complete lacks cells, an unknown
+address or a duplicate cell; warn = inferred/unresolved cells, an incomplete or missing table, an
+identity not evaluable; pass otherwise.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from transforms import schema
+from transforms.formats import FORMATS
+
+TABLES = schema.STATUTORY_TABLES
+STATUSES = ("pass", "warn", "fail")
+RECON_STATUSES = ("holds", "broken", "not_evaluable")
+STRUCTURAL_RULES = ("completeness", "nonnegative_counts", "raw_value_parsed", "flagged_cells",
+                    "known_addresses", "unique_cells")
+# Flags that make a report "warn" (values placed by inference or left unresolved).
+WARN_FLAGS = ("inferred", "unresolved")
+# Printed text that means "no value" (STATUTORY_TABLES.md "Cell values as printed").
+NO_VALUE_MARKERS = frozenset({"", "/", "／", "-", "－", "—", "——", "–", "―", "&nbsp;", "\\"})
+TOLERANCE = 1e-6
+QUARANTINE_REASONS = schema.QUARANTINE_REASONS
+_SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
+_META = ("source_file", "organization", "report_year", "template")
+
+
+# --------------------------------------------------------------------------------------------------
+# Registry helpers (derived from FORMATS, cached at import: formats are immutable)
+
+def _addresses(table: str) -> dict[str, list[tuple[str, str]]]:
+    return {n: f.cell_addresses(table) for n, f in FORMATS.items()}
+
+
+ADDRESSES = {t: _addresses(t) for t in TABLES}
+# Union of addresses per table, in a stable order → column index of the wide value matrix.
+ADDRESS_INDEX = {
+    t: pd.Index(list(dict.fromkeys(a for n in sorted(FORMATS) for a in ADDRESSES[t][n])), tupleize_cols=False)
+    for t in TABLES
+}
+# Kind (count | delta | amount) per (table, column_path); the formats never disagree on a column path.
+COLUMN_KINDS: dict[str, dict[str, str]] = {}
+for _t in TABLES:
+    _kinds: dict[str, str] = {}
+    for _f in FORMATS.values():
+        for _b, _r, _c in _f.tables[_t].cells():
+            if _kinds.setdefault(_c.path, _c.kind) != _c.kind:
+                raise ValueError(f"{_t}: column {_c.path!r} has different kinds across formats")
+    COLUMN_KINDS[_t] = _kinds
+
+
+def identity_catalog() -> pd.DataFrame:
+    """Every identity and cross-year check in FORMATS: id, number, table, description, formats."""
+    rows: dict[str, dict] = {}
+    for name, f in sorted(FORMATS.items()):
+        for i in f.identities:
+            r = rows.setdefault(i.id, {"check": i.id, "identity_number": i.number, "table": i.table,
+                                       "kind": "identity", "description": i.description, "formats": []})
+            r["formats"].append(name)
+        for c in f.cross_year:
+            r = rows.setdefault(c.id, {"check": c.id, "identity_number": c.number, "table": c.table,
+                                       "kind": "cross_year", "description": c.description, "formats": []})
+            r["formats"].append(name)
+    return pd.DataFrame(list(rows.values()))
+
+
+def check_names() -> list[str]:
+    """Every check name quality_checks can contain."""
+    return list(identity_catalog()["check"]) + [f"{t}.{r}" for t in TABLES for r in STRUCTURAL_RULES]
+
+
+def _instances(fmt, ident) -> list[tuple[str, list[tuple[str, str]], list[tuple[str, str]]]]:
+    """(key, lhs addresses, rhs addresses) for each instance of an identity in a format."""
+    t = fmt.tables[ident.table]
+    if ident.for_each == "column":
+        return [(c, [(p, c) for p in ident.lhs], [(p, c) for p in ident.rhs]) for c in t.column_paths]
+    return [(r, [(r, p) for p in ident.lhs], [(r, p) for p in ident.rhs]) for r in t.row_paths]
+
+
+# --------------------------------------------------------------------------------------------------
+# Cell-level helper columns, shared by the pandas checks and the GX views (expectations/gate.py)
+
+def _flag_has(flags: pd.Series, names, n_flags: np.ndarray | None = None) -> np.ndarray:
+    names = set(names)
+    out = np.zeros(len(flags), dtype=bool)
+    idx = np.flatnonzero(n_flags) if n_flags is not None else np.arange(len(flags))
+    vals = flags.to_numpy(dtype=object)
+    for i in idx:
+        f = vals[i]
+        if f is not None and not isinstance(f, float) and names.intersection(f):
+            out[i] = True
+    return out
+
+
+def _n_flags(flags: pd.Series) -> np.ndarray:
+    return np.fromiter((0 if f is None or isinstance(f, float) else len(f) for f in flags.to_numpy(dtype=object)),
+                       dtype=np.int64, count=len(flags))
+
+
+def raw_has_value(raw: pd.Series) -> np.ndarray:
+    """True where the printed text is something other than a blank / no-value marker."""
+    s = raw.astype("str").str.strip(" \t\r\n\u00a0\u3000\u200b\ufeff")
+    return (raw.notna() & ~s.isin(NO_VALUE_MARKERS)).to_numpy(dtype=bool)
+
+
+def cell_view(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Helper columns for the cell rules (same index as df): _kind, _raw_has_value, _flagged,
+    _warn_flagged, _extra_row, _fraction, _flags_unknown."""
+    kinds = COLUMN_KINDS[table]
+    flags = df["flags"] if "flags" in df else pd.Series([[]] * len(df), index=df.index, dtype=object)
+    value = pd.to_numeric(df["value"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    out = pd.DataFrame(index=df.index)
+    cc, cu = pd.factorize(df["column_path"].astype("str"))
+    out["_kind"] = np.asarray([kinds.get(c, "unknown") for c in cu] + ["unknown"], dtype=object)[cc]
+    out["_kind"] = out["_kind"].astype("str")
+    out["_raw_has_value"] = raw_has_value(df["raw_value"]) if "raw_value" in df else False
+    nf = _n_flags(flags)
+    out["_flagged"] = nf > 0
+    out["_warn_flagged"] = _flag_has(flags, WARN_FLAGS, nf)
+    out["_extra_row"] = _flag_has(flags, ("extra_row",), nf)
+    out["_fraction"] = value - np.floor(value)
+    allowed = set(schema.CELL_FLAGS)
+    unk = np.zeros(len(df), dtype=np.int64)
+    fv = flags.to_numpy(dtype=object)
+    for i in np.flatnonzero(nf):
+        unk[i] = sum(1 for x in fv[i] if x not in allowed)
+    out["_flags_unknown"] = unk
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Prepared tables: integer codes for reports and addresses, the chosen format, the value matrix
+
+IN_FORMAT = {t: {n: np.array([a in set(ADDRESSES[t][n]) for a in ADDRESS_INDEX[t]] + [False])
+                 for n in FORMATS} for t in TABLES}  # last slot: unknown address (code -1)
+FORMAT_NAMES = sorted(FORMATS)
+
+
+def _cells(frames: dict[str, pd.DataFrame], table: str) -> pd.DataFrame:
+    df = frames.get(table)
+    if df is None or len(df) == 0:
+        return pd.DataFrame({f.name: pd.Series(dtype=f.pandas_dtype) for f in schema.fields(table)})
+    return df
+
+
+def address_codes(df: pd.DataFrame, table: str) -> np.ndarray:
+    """Position of each row's (row_path, column_path) in ADDRESS_INDEX[table]; -1 when unknown."""
+    if len(df) == 0:
+        return np.zeros(0, dtype=np.int64)
+    rc, ru = pd.factorize(df["row_path"].astype("str"))
+    cc, cu = pd.factorize(df["column_path"].astype("str"))
+    pos = {a: i for i, a in enumerate(ADDRESS_INDEX[table])}
+    lut = np.array([[pos.get((r, c), -1) for c in cu] for r in ru], dtype=np.int64).reshape(len(ru), len(cu))
+    return lut[rc, cc]
+
+
+class Prepared:
+    """One cell table, encoded once: report codes, address codes, chosen format, value matrix."""
+
+    def __init__(self, df: pd.DataFrame, table: str, helpers: pd.DataFrame | None = None):
+        self.table, self.df = table, df.reset_index(drop=True)
+        df = self.df
+        self.rcodes, rep = pd.factorize(df["report_id"].astype("str"))
+        self.reports = pd.Index(rep, dtype=object)
+        self.n = len(self.reports)
+        self.acodes = address_codes(df, table)
+        self.helpers = helpers if helpers is not None else (cell_view(df, table) if len(df) else None)
+        tmpl = df["template"].astype("str").to_numpy(dtype=object) if len(df) else np.array([], dtype=object)
+        first = np.full(self.n, -1)
+        first[self.rcodes[::-1]] = np.arange(len(df))[::-1]
+        self.first_row = first
+        self.report_template = tmpl[first] if len(df) else np.array([], dtype=object)
+        self.row_template = tmpl
+        # format choice: most addresses of the format, then the detected template, then the newest format
+        score = np.zeros((self.n, len(FORMAT_NAMES)))
+        for k, name in enumerate(FORMAT_NAMES):
+            hit = IN_FORMAT[table][name][self.acodes]
+            score[:, k] = np.bincount(self.rcodes, weights=hit, minlength=self.n)
+            score[:, k] += (self.report_template == name) * 0.5 + k * 0.01
+        self.format = np.asarray(FORMAT_NAMES, dtype=object)[score.argmax(axis=1)] if self.n else \
+            np.array([], dtype=object)
+        self.cell_format = self.format[self.rcodes] if len(df) else np.array([], dtype=object)
+        self.value = pd.to_numeric(df["value"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan) \
+            if len(df) else np.zeros(0)
+        self._W = None
+
+    @property
+    def W(self) -> np.ndarray:
+        if self._W is None:
+            w = np.full((self.n, len(ADDRESS_INDEX[self.table])), np.nan)
+            ok = self.acodes >= 0
+            w[self.rcodes[ok], self.acodes[ok]] = self.value[ok]
+            self._W = w
+        return self._W
+
+    def count(self, mask: np.ndarray) -> np.ndarray:
+        return np.bincount(self.rcodes, weights=mask, minlength=self.n).astype(np.int64)
+
+
+def prepare(frames: dict[str, pd.DataFrame], helpers: dict[str, pd.DataFrame] | None = None) -> dict[str, Prepared]:
+    return {t: Prepared(_cells(frames, t), t, (helpers or {}).get(t)) for t in TABLES}
+
+
+def choose_formats(cells: pd.DataFrame, table: str) -> pd.DataFrame:  # noqa: D401
+    """report_id → format whose addresses the report's cells in `table` carry (most matches; ties go to
+    the detected template, then to the newest format)."""
+    p = Prepared(cells, table, helpers=pd.DataFrame(index=cells.index))
+    return pd.DataFrame({"report_id": pd.Series(p.reports, dtype="str"), "format": pd.Series(p.format, dtype="str")})
+
+
+def _meta(frames: dict[str, pd.DataFrame], prepared: dict[str, Prepared] | None = None) -> pd.DataFrame:
+    """report_id → source_file, organization, report_year, template (reports first, then cells)."""
+    parts = []
+    rep = frames.get("reports")
+    if rep is not None and len(rep):
+        parts.append(rep[["report_id", *_META]])
+    for t in TABLES:
+        if prepared is not None and t in prepared:
+            p = prepared[t]
+            if p.n:
+                parts.append(p.df.iloc[p.first_row][["report_id", *_META]])
+            continue
+        df = frames.get(t)
+        if df is not None and len(df):
+            parts.append(df.drop_duplicates("report_id")[["report_id", *_META]])
+    if not parts:
+        return pd.DataFrame({"report_id": pd.Series(dtype="str"), "source_file": pd.Series(dtype="str"),
+                             "organization": pd.Series(dtype="str"),
+                             "report_year": pd.Series(dtype="Int64"),
+                             "template": pd.Series(dtype="str")}).set_index("report_id")
+    m = pd.concat([p.astype({"report_year": "Int64"}) for p in parts], ignore_index=True)
+    return m.drop_duplicates("report_id").set_index("report_id")
+
+
+# --------------------------------------------------------------------------------------------------
+# The reconciliation frame
+
+# Repetitive text columns are categorical: the frame is not published, and GX copies it per metric.
+RECON_COLUMNS = {
+    "report_id": "category", "source_file": "category", "organization": "category", "report_year": "Int64",
+    "template": "category", "format": "category", "check": "category", "identity_number": "Int64",
+    "table": "category", "for_each": "category", "key": "category", "lhs": "float64", "rhs": "float64",
+    "diff": "float64", "status": "category", "holds": "boolean", "n_cells": "Int64", "n_missing": "Int64",
+    "cells": "category", "values": "str", "related_report_id": "category", "description": "category",
+    "failure": "str",
+}
+
+
+def _empty_recon() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in RECON_COLUMNS.items()})
+
+
+def _fmt_num(x: float) -> str:
+    if x != x:
+        return "空"
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _block(report_ids, fmt_name, ident_id, number, table, for_each, desc, insts, W_rows_lhs, W_rows_rhs,
+           related=None, lhs_label="", rhs_label=""):
+    """Rows for one identity: insts = [(key, lhs idx list, rhs idx list, cells str, labels)],
+    W_rows_lhs/W_rows_rhs: matrices (n_reports × n_addresses) for the lhs / rhs cells."""
+    n_r, out = len(report_ids), []
+    if n_r == 0 or not insts:
+        return None
+    lhs = np.empty((n_r, len(insts)))
+    rhs = np.empty((n_r, len(insts)))
+    miss = np.empty((n_r, len(insts)), dtype=np.int64)
+    for k, (_key, li, ri, _cells, _labels) in enumerate(insts):
+        a, b = W_rows_lhs[:, li], W_rows_rhs[:, ri]
+        lhs[:, k] = a.sum(axis=1)
+        rhs[:, k] = b.sum(axis=1)
+        miss[:, k] = np.isnan(a).sum(axis=1) + np.isnan(b).sum(axis=1)
+    n_k = len(insts)
+    lhs_f, rhs_f, miss_f = lhs.ravel(), rhs.ravel(), miss.ravel()
+    evaluable = miss_f == 0
+    diff = lhs_f - rhs_f
+    holds_arr = np.abs(diff) <= TOLERANCE
+    status = np.where(~evaluable, "not_evaluable", np.where(holds_arr, "holds", "broken"))
+    holds = pd.array(np.where(evaluable, holds_arr, False), dtype="boolean")
+    holds[~evaluable] = pd.NA
+    keys = [i[0] for i in insts]
+    rcat = pd.Categorical.from_codes(np.repeat(np.arange(n_r), n_k), categories=pd.Index(report_ids, dtype=object)) \
+        if len(set(report_ids)) == n_r else pd.Categorical(np.repeat(np.asarray(report_ids, dtype=object), n_k))
+    kcat = pd.Categorical.from_codes(np.tile(np.arange(n_k), n_r), categories=pd.Index(keys, dtype=object)) \
+        if len(set(keys)) == n_k else pd.Categorical(np.tile(np.asarray(keys, dtype=object), n_r))
+    ccat = pd.Categorical.from_codes(np.tile(np.arange(n_k), n_r),
+                                     categories=pd.Index([i[3] for i in insts], dtype=object)) \
+        if len({i[3] for i in insts}) == n_k else pd.Categorical(np.tile(np.asarray([i[3] for i in insts], dtype=object), n_r))
+    frame = pd.DataFrame({
+        "report_id": rcat,
+        "format": fmt_name, "check": ident_id, "identity_number": number, "table": table,
+        "for_each": for_each, "key": kcat,
+        "lhs": np.where(evaluable, lhs_f, np.nan), "rhs": np.where(evaluable, rhs_f, np.nan),
+        "diff": np.where(evaluable, diff, np.nan), "status": status, "holds": holds,
+        "n_cells": np.tile(np.asarray([len(i[1]) + len(i[2]) for i in insts]), n_r),
+        "n_missing": miss_f, "cells": ccat,
+        "description": desc,
+    })
+    if related is not None:
+        frame["related_report_id"] = pd.Categorical(np.repeat(np.asarray(related, dtype=object), n_k))
+    # Printed values of every involved cell, only where the identity does not hold (few rows).
+    bad = np.flatnonzero(status != "holds")
+    values = np.full(len(frame), None, dtype=object)
+    for j in bad:
+        r, k = divmod(int(j), n_k)
+        _key, li, ri, _c, labels = insts[k]
+        vs = [_fmt_num(x) for x in W_rows_lhs[r, li]] + [_fmt_num(x) for x in W_rows_rhs[r, ri]]
+        values[j] = "; ".join(f"{lab}={v}" for lab, v in zip(labels, vs))
+    frame["values"] = values
+    return frame
+
+
+def _addr_label(a: tuple[str, str]) -> str:
+    return f"{a[0]} | {a[1]}" if a[0] else a[1]
+
+
+def _objcat(s) -> pd.Categorical:
+    s = pd.Series(s).astype("category")
+    return pd.Categorical.from_codes(s.cat.codes.to_numpy(),
+                                     categories=pd.Index(list(s.cat.categories), dtype=object))
+
+
+def reconcile(frames: dict[str, pd.DataFrame], history: pd.DataFrame | None = None,
+              prepared: dict[str, Prepared] | None = None) -> pd.DataFrame:
+    """The reconciliation frame: one row per report × identity × instance (column or row).
+
+    `history`: previously published cell rows (at least `applications`), used for the cross-year
+    checks together with the batch; rows of reports also present in the batch are ignored.
+    `prepared`: the result of prepare(frames), to share the encoding with quality_checks.
+    """
+    prepared = prepared or prepare(frames)
+    parts = []
+    meta = _meta(frames, prepared)
+    for table in TABLES:
+        p = prepared[table]
+        if p.n == 0:
+            continue
+        idx = ADDRESS_INDEX[table]
+        for fname, fmt in sorted(FORMATS.items()):
+            sel = np.flatnonzero(p.format == fname)
+            if len(sel) == 0:
+                continue
+            rids = p.reports.to_numpy()[sel]
+            Wf = p.W[sel]
+            for ident in fmt.identities:
+                if ident.table != table:
+                    continue
+                insts = []
+                for key, la, ra in _instances(fmt, ident):
+                    insts.append((key, idx.get_indexer(la), idx.get_indexer(ra),
+                                  "; ".join(_addr_label(a) for a in la + ra),
+                                  [_addr_label(a) for a in la + ra]))
+                part = _block(rids, fname, ident.id, ident.number, table, ident.for_each, ident.description,
+                              insts, Wf, Wf)
+                if part is not None:
+                    parts.append(part)
+    parts += _cross_year(frames, history, prepared)
+    if not parts:
+        return _empty_recon()
+    for part in parts:  # concat keeps categoricals only when the categories agree
+        if "related_report_id" not in part:
+            part["related_report_id"] = pd.Categorical([None] * len(part))
+    from pandas.api.types import union_categoricals
+    cols = {}
+    for c in parts[0].columns:
+        if isinstance(parts[0][c].dtype, pd.CategoricalDtype):
+            cols[c] = union_categoricals([_objcat(p[c]) for p in parts])
+        else:
+            cols[c] = pd.concat([p[c] for p in parts], ignore_index=True)
+    out = pd.DataFrame({c: (v if not isinstance(v, pd.Series) else v.to_numpy()) for c, v in cols.items()})
+    codes = out["report_id"].cat.codes.to_numpy()
+    cats = out["report_id"].cat.categories
+    m = meta.reindex(pd.Index(cats, dtype=object))
+    for c in _META:
+        col = m[c]
+        if RECON_COLUMNS[c] == "category":
+            inv, uniq = pd.factorize(col.astype(object).to_numpy(), use_na_sentinel=True)
+            out[c] = pd.Categorical.from_codes(inv[codes], categories=pd.Index(uniq, dtype=object)) if len(uniq) \
+                else pd.Categorical([None] * len(out))
+        else:
+            out[c] = col.to_numpy()[codes]
+    # `failure`: who broke what, for Data Docs (GX lists unexpected values, not index columns)
+    bad = np.flatnonzero((out["status"] == "broken").to_numpy())
+    failure = np.full(len(out), None, dtype=object)
+    if len(bad):
+        sub = out.iloc[bad]
+        for j, src, rid, key, lhs, rhs in zip(bad, sub["source_file"].astype(object), sub["report_id"].astype(object),
+                                             sub["key"].astype(object), sub["lhs"], sub["rhs"]):
+            failure[j] = f"{src} [{str(rid)[:12]}] {key or '(row)'}: lhs {_fmt_num(lhs)} ≠ rhs {_fmt_num(rhs)}"
+    out["failure"] = failure
+    out = out[list(RECON_COLUMNS)]
+    return out.astype(RECON_COLUMNS)
+
+
+def normalize_organization(s: pd.Series) -> pd.Series:
+    return s.astype("str").str.replace(_SPACES, "", regex=True).where(s.notna())
+
+
+def _cross_year(frames, history, prepared) -> list[pd.DataFrame]:
+    """Identity 6 (cross_year in the format files) over the batch plus the published history."""
+    tables = {c.table for f in FORMATS.values() for c in f.cross_year}
+    out = []
+    for table in sorted(tables):
+        batch = _cells(frames, table)
+        if len(batch) == 0:
+            continue
+        in_batch = set(prepared[table].reports)
+        pool = [batch]
+        if history is not None and len(history):
+            h = history
+            if "table" in h:
+                h = h[h["table"] == table]
+            h = h[~h["report_id"].astype("str").isin(in_batch)]
+            if len(h):
+                pool.append(h.reindex(columns=batch.columns))
+        extended = len(pool) > 1
+        pool = pd.concat(pool, ignore_index=True) if extended else batch
+        pp = Prepared(pool, table, helpers=pd.DataFrame(index=pool.index)) if extended else prepared[table]
+        meta = _meta({}, {table: pp})
+        meta = meta[meta["organization"].notna() & meta["report_year"].notna()].copy()
+        meta["org"] = normalize_organization(meta["organization"])
+        meta = meta.reset_index()
+        cur = meta.rename(columns={"report_id": "cur_id"})[["cur_id", "org", "report_year"]]
+        prev = meta.rename(columns={"report_id": "prev_id"})[["prev_id", "org", "report_year"]].copy()
+        prev["report_year"] = prev["report_year"] + 1
+        pairs = cur.merge(prev, on=["org", "report_year"])
+        pairs = pairs[pairs["cur_id"].isin(in_batch) | pairs["prev_id"].isin(in_batch)]
+        if len(pairs) == 0:
+            continue
+        choice = pd.Series(pp.format, index=pp.reports)
+        W = pp.W
+        pos = pd.Series(np.arange(pp.n), index=pp.reports)
+        idx = ADDRESS_INDEX[table]
+        pairs = pairs.assign(fmt=choice.reindex(pairs["cur_id"]).to_numpy())
+        # the row belongs to the later report when it is in the batch, else to the earlier one
+        pairs["owner"] = np.where(pairs["cur_id"].isin(in_batch), pairs["cur_id"], pairs["prev_id"])
+        pairs["other"] = np.where(pairs["cur_id"].isin(in_batch), pairs["prev_id"], pairs["cur_id"])
+        for fname, fmt in sorted(FORMATS.items()):
+            sel = pairs[pairs["fmt"] == fname]
+            if len(sel) == 0:
+                continue
+            Wc = W[pos.loc[sel["cur_id"]].to_numpy()]
+            Wp = W[pos.loc[sel["prev_id"]].to_numpy()]
+            for c in fmt.cross_year:
+                if c.table != table:
+                    continue
+                t = fmt.tables[table]
+                keys = t.column_paths if c.for_each == "column" else t.row_paths
+                insts = []
+                for key in keys:
+                    a = (c.current, key) if c.for_each == "column" else (key, c.current)
+                    b = (c.previous, key) if c.for_each == "column" else (key, c.previous)
+                    la, lb = f"本年 {_addr_label(a)}", f"上年 {_addr_label(b)}"
+                    insts.append((key, idx.get_indexer([a]), idx.get_indexer([b]), f"{la}; {lb}", [la, lb]))
+                part = _block(sel["owner"].to_numpy(), fname, c.id, c.number, table, c.for_each,
+                              c.description, insts, Wc, Wp, related=sel["other"].to_numpy())
+                if part is not None:
+                    out.append(part)
+        # meta of history-only reports is not needed: rows belong to batch reports
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# quality_checks: one row per report × check
+
+QC_FIELDS = schema.DATASETS["quality_checks"]
+QUARANTINE_FIELDS = schema.DATASETS["quarantine"]
+
+
+def _empty(fields) -> pd.DataFrame:
+    return pd.DataFrame({f.name: pd.Series(dtype=f.pandas_dtype) for f in fields})
+
+
+def _typed(df: pd.DataFrame, fields) -> pd.DataFrame:
+    out = df.reindex(columns=[f.name for f in fields])
+    for f in fields:
+        if f.pandas_dtype == "object":
+            out[f.name] = [list(x) if isinstance(x, (list, tuple, np.ndarray)) else [] for x in out[f.name]]
+            out[f.name] = out[f.name].astype(object)
+        else:
+            out[f.name] = out[f.name].astype(f.pandas_dtype)
+    return out.reset_index(drop=True)
+
+
+def _identity_checks(recon: pd.DataFrame) -> pd.DataFrame:
+    if len(recon) == 0:
+        return pd.DataFrame()
+    g = recon.groupby(["report_id", "check"], sort=False, observed=True)
+    st = recon["status"]
+    keys = [recon["report_id"], recon["check"]]
+    agg = pd.DataFrame({
+        "n_evaluated": (st != "not_evaluable").groupby(keys, sort=False, observed=True).sum(),
+        "n_failed": (st == "broken").groupby(keys, sort=False, observed=True).sum(),
+        "n_not_evaluable": (st == "not_evaluable").groupby(keys, sort=False, observed=True).sum(),
+    })
+    first = g[["identity_number", "table", "format", "related_report_id"]].first()
+    agg = agg.join(first).reset_index()
+    for c in ("report_id", "check", "table", "format", "related_report_id"):
+        agg[c] = agg[c].astype(object)
+    agg["status"] = np.where(agg["n_failed"] > 0, "fail", np.where(agg["n_not_evaluable"] > 0, "warn", "pass"))
+    obs = np.array([f"all {n} hold" for n in agg["n_evaluated"]], dtype=object)
+    cells = [[] for _ in range(len(agg))]
+    notpass = recon[st != "holds"]
+    if len(notpass):
+        pos = pd.Series(np.arange(len(agg)), index=pd.MultiIndex.from_frame(agg[["report_id", "check"]]))
+        texts: dict[int, list[str]] = {}
+        for (rid, chk), sub in notpass.groupby(["report_id", "check"], sort=False, observed=True):
+            j = int(pos.loc[(rid, chk)])
+            lines, cl = [], []
+            for r in sub.itertuples(index=False):
+                if r.status == "broken":
+                    lines.append(f"{r.key or '(row)'}: lhs {_fmt_num(r.lhs)} ≠ rhs {_fmt_num(r.rhs)} [{r.values}]")
+                    cl.extend(r.cells.split("; "))
+                else:
+                    lines.append(f"{r.key or '(row)'}: not evaluable [{r.values}]")
+            broken_first = sorted(lines, key=lambda s: "not evaluable" in s)
+            more = f" (+{len(lines) - 5} more)" if len(lines) > 5 else ""
+            texts[j] = broken_first[:5]
+            obs[j] = " | ".join(broken_first[:5]) + more
+            cells[j] = list(dict.fromkeys(cl))
+    agg["observed"] = obs
+    agg["cells"] = cells
+    return agg
+
+
+def _details(p: Prepared, mask: np.ndarray, what: str, limit: int = 5) -> dict:
+    """report_id → (observed text, cells) for the rows where mask is True (few rows expected)."""
+    out = {}
+    rows = np.flatnonzero(mask)
+    if len(rows) == 0:
+        return out
+    df = p.df
+    rp, cp = df["row_path"].to_numpy(dtype=object), df["column_path"].to_numpy(dtype=object)
+    raw = df["raw_value"].to_numpy(dtype=object) if "raw_value" in df else np.full(len(df), None)
+    by: dict[str, list[int]] = {}
+    for i in rows:
+        by.setdefault(p.reports[p.rcodes[i]], []).append(int(i))
+    for rid, ii in by.items():
+        cells = [_addr_label((rp[i] if isinstance(rp[i], str) else "", str(cp[i]))) for i in ii]
+        shown = [f"{cl} = {_fmt_num(p.value[i])} (printed {raw[i]!r})" for cl, i in zip(cells, ii)][:limit]
+        more = f" (+{len(cells) - limit} more)" if len(cells) > limit else ""
+        out[rid] = (f"{len(cells)} {what}: " + "; ".join(shown) + more, cells)
+    return out
+
+
+def _structural_checks(prepared: dict[str, Prepared], reports: pd.DataFrame) -> list[pd.DataFrame]:
+    parts = []
+    rep = reports.set_index(reports["report_id"].astype("str")) if len(reports) else None
+    parsed_ids = pd.Index(rep.index[rep["status"] == "parsed"]) if rep is not None else pd.Index([])
+    for table in TABLES:
+        p = prepared[table]
+        # reports concerned: those with cells in the table, plus parsed reports without them (missing)
+        extra_ids = parsed_ids.difference(p.reports, sort=False)
+        rids = p.reports.append(pd.Index(extra_ids, dtype=object))
+        n_all = len(rids)
+        if n_all == 0:
+            continue
+        pad = lambda a, fill=0: np.concatenate([a, np.full(n_all - p.n, fill, dtype=np.asarray(a).dtype)])  # noqa: E731
+        fmt = pad(p.format.astype(object), None)
+        h = p.helpers
+        n_cells = pad(np.bincount(p.rcodes, minlength=p.n))
+        n_rows = len(p.df)
+
+        def rule(name, status, n_eval, n_failed, details, ok_text):
+            obs = np.array([ok_text if callable(ok_text) is False else None] * n_all, dtype=object)
+            if callable(ok_text):
+                obs = np.array([ok_text(j) for j in range(n_all)], dtype=object)
+            cells = [[] for _ in range(n_all)]
+            pos = {r: j for j, r in enumerate(p.reports)}
+            for rid, (text, cl) in details.items():
+                obs[pos[rid]] = text
+                cells[pos[rid]] = cl
+            parts.append(pd.DataFrame({
+                "report_id": rids, "check": f"{table}.{name}", "identity_number": pd.NA, "table": table,
+                "format": fmt, "status": status, "n_evaluated": n_eval, "n_failed": n_failed,
+                "n_not_evaluable": 0, "observed": obs, "cells": cells, "related_report_id": None}))
+
+        # known addresses: a pure template only its own format's, a hybrid (or undetected) any format's;
+        # flagged extra rows are kept as extra rows
+        known = (p.acodes >= 0).copy()
+        for name in FORMAT_NAMES:
+            m = p.row_template == name
+            if m.any():
+                known[m] = IN_FORMAT[table][name][p.acodes[m]]
+        unknown = ~(known | (h["_extra_row"].to_numpy() if n_rows else np.zeros(0, bool)))
+        nu = pad(p.count(unknown))
+        rule("known_addresses", np.where(nu > 0, "fail", "pass"), n_cells, nu,
+             _details(p, unknown, "cells at addresses outside the format"), "all addresses known")
+        # unique cells (by address; unknown addresses by their text)
+        key = np.where(p.acodes >= 0, p.acodes, -1 - np.arange(n_rows)) if n_rows else np.zeros(0, np.int64)
+        kdf = pd.DataFrame({"r": p.rcodes, "a": key})
+        dup = kdf.duplicated(keep=False).to_numpy() if n_rows else np.zeros(0, bool)
+        if n_rows and (~(p.acodes >= 0)).any():
+            dup = dup | p.df.duplicated(["report_id", "row_path", "column_path"], keep=False).to_numpy()
+        nd = pad(p.count(dup))
+        rule("unique_cells", np.where(nd > 0, "fail", "pass"), n_cells, nd,
+             _details(p, dup, "duplicated cells"), "no duplicate cell")
+        # completeness: distinct addresses of the chosen format present vs the format's cell count
+        in_fmt = np.zeros(n_rows, dtype=bool)
+        for name in FORMAT_NAMES:
+            m = p.cell_format == name
+            if m.any():
+                in_fmt[m] = IN_FORMAT[table][name][p.acodes[m]]
+        first = in_fmt & ~kdf.duplicated(keep="first").to_numpy() if n_rows else in_fmt
+        present = pad(p.count(first))
+        size = {n: len(ADDRESSES[table][n]) for n in FORMAT_NAMES}
+        expected = np.array([size.get(f, max(size.values())) for f in fmt], dtype=np.int64)
+        status_col = f"{table}_status"
+        if rep is not None and status_col in rep:
+            tstatus = rep[status_col].reindex(rids).astype("str").fillna("missing").to_numpy(dtype=object)
+            tstatus = np.where(pd.isna(rep[status_col].reindex(rids)).to_numpy(), "unknown", tstatus)
+        else:
+            tstatus = np.where(present >= expected, "complete", "incomplete").astype(object)
+        missing_n = np.clip(expected - present, 0, None)
+        comp_status = np.where(tstatus == "complete", np.where(missing_n > 0, "fail", "pass"), "warn")
+        comp_obs = np.array([f"table {s}: {pr} of {e} cells of format {f or '?'} present"
+                             for s, pr, e, f in zip(tstatus, present, expected, fmt)], dtype=object)
+        comp_cells = [[] for _ in range(n_all)]
+        for j in np.flatnonzero((missing_n > 0) & (present > 0)):
+            have = set(p.acodes[(p.rcodes == j) & in_fmt]) if j < p.n else set()
+            miss = [_addr_label(a) for k, a in enumerate(ADDRESS_INDEX[table])
+                    if IN_FORMAT[table][fmt[j]][k] and k not in have]
+            comp_cells[j] = miss
+            comp_obs[j] += f"; missing {len(miss)}: " + "; ".join(miss[:5]) + (" …" if len(miss) > 5 else "")
+        parts.append(pd.DataFrame({
+            "report_id": rids, "check": f"{table}.completeness", "identity_number": pd.NA, "table": table,
+            "format": fmt, "status": comp_status, "n_evaluated": expected, "n_failed": missing_n,
+            "n_not_evaluable": 0, "observed": comp_obs, "cells": comp_cells, "related_report_id": None}))
+        if n_rows == 0:
+            continue
+        # counts: non-negative integers where the format says count
+        v = p.value
+        is_count = (h["_kind"].to_numpy(dtype=object) == "count") & ~np.isnan(v)
+        bad = is_count & ((v < 0) | (h["_fraction"].to_numpy() != 0))
+        nb, ne = pad(p.count(bad)), pad(p.count(is_count))
+        rule("nonnegative_counts", np.where(nb > 0, "fail", "pass"), ne, nb,
+             _details(p, bad, "counts negative or not integer"), lambda j: f"{ne[j]} counts, all non-negative integers")
+        # raw text present ⇒ value present, unless flagged
+        printed = h["_raw_has_value"].to_numpy(dtype=bool)
+        unparsed = printed & np.isnan(v) & ~h["_flagged"].to_numpy(dtype=bool)
+        nu2, npr = pad(p.count(unparsed)), pad(p.count(printed))
+        rule("raw_value_parsed", np.where(nu2 > 0, "fail", "pass"), npr, nu2,
+             _details(p, unparsed, "printed values not parsed and not flagged"), "every printed value parsed")
+        # flagged cells (inferred / unresolved) → warn
+        wf = h["_warn_flagged"].to_numpy(dtype=bool)
+        nw = pad(p.count(wf))
+        rule("flagged_cells", np.where(nw > 0, "warn", "pass"), n_cells, nw,
+             _details(p, wf, "cells flagged inferred/unresolved"), "no inferred or unresolved cell")
+    return parts
+
+
+def quality_checks(frames: dict[str, pd.DataFrame], recon: pd.DataFrame | None = None,
+                   history: pd.DataFrame | None = None, prepared: dict[str, Prepared] | None = None) -> pd.DataFrame:
+    """The `quality_checks` dataset: one row per report × check, status pass | warn | fail."""
+    prepared = prepared or prepare(frames)
+    if recon is None:
+        recon = reconcile(frames, history, prepared)
+    reports = frames.get("reports")
+    if reports is None:
+        reports = _empty(schema.fields("reports"))
+    reports = reports[reports["status"] != "unreadable"] if len(reports) else reports
+    parts = [p for p in [_identity_checks(recon), *_structural_checks(prepared, reports)] if len(p)]
+    if not parts:
+        return _empty(QC_FIELDS)
+    qc = pd.concat(parts, ignore_index=True)
+    meta = _meta(frames, prepared).reindex(qc["report_id"])
+    for c in _META:
+        qc[c] = meta[c].to_numpy()
+    qc["source_file"] = qc["source_file"].fillna("")
+    order = {c: i for i, c in enumerate(check_names())}
+    qc = qc.assign(_o=qc["check"].map(order)).sort_values(["report_id", "_o"], kind="stable").drop(columns="_o")
+    return _typed(qc, QC_FIELDS)
+
+
+def verdicts(reports: pd.DataFrame, qc: pd.DataFrame) -> pd.DataFrame:
+    """reports with `verdict` (pass | warn | fail) and `failed_checks` (fail first, then warn) filled."""
+    out = reports.copy()
+    if len(out) == 0:
+        return out
+    rank = {"pass": 0, "warn": 1, "fail": 2}
+    bad = qc[qc["status"] != "pass"]
+    r = np.array([rank[x] for x in bad["status"]], dtype=np.int64)
+    worst = bad.assign(_r=r).groupby("report_id")["_r"].max()
+    names = (bad.assign(_r=-r).sort_values(["report_id", "_r"], kind="stable")
+             .groupby("report_id")["check"].agg(list))
+    rid = out["report_id"].astype("str")
+    w = pd.Series(worst.reindex(rid.to_numpy()).fillna(0).to_numpy(dtype=np.int64), index=out.index)
+    out["verdict"] = pd.Series(np.array(["pass", "warn", "fail"], dtype=object)[w.to_numpy()],
+                               index=out.index).astype("str")
+    out["failed_checks"] = pd.Series([list(names.get(r, [])) for r in rid], index=out.index, dtype=object)
+    unread = out["status"] == "unreadable"
+    if unread.any():
+        out.loc[unread, "verdict"] = "fail"
+        out.loc[unread, "failed_checks"] = pd.Series([["unreadable"]] * int(unread.sum()),
+                                                     index=out.index[unread], dtype=object)
+    return out
+
+
+def classify_reason(problems, file_size=None) -> str:
+    text = " ".join(problems or []).lower()
+    if file_size == 0 or "empty" in text or "空文件" in text:
+        return "empty"
+    if "binary" in text or "二进制" in text:
+        return "binary"
+    if "decod" in text or "encoding" in text or "编码" in text:
+        return "undecodable"
+    if "not a report" in text or "not_a_report" in text or "no report" in text:
+        return "not_a_report"
+    if "statutory table" in text or "no table" in text or "no usable value" in text:
+        return "no_statutory_table"
+    return "unreadable"
+
+
+def quarantine_frame(reports: pd.DataFrame, extra: list[dict] | None = None) -> pd.DataFrame:
+    """The quarantine manifest: reports with status unreadable (+ extra rows from quarantine_record)."""
+    rows = []
+    if reports is not None and len(reports):
+        bad = reports[reports["status"] == "unreadable"]
+        for r in bad.to_dict("records"):
+            probs = list(r.get("problems") if isinstance(r.get("problems"), (list, tuple, np.ndarray)) else [])
+            size = r.get("file_size")
+            size = None if size is None or size is pd.NA else int(size)
+            rows.append({"report_id": r["report_id"], "sha256": r.get("sha256") or r["report_id"],
+                         "source_file": r["source_file"], "file_size": size,
+                         "reason_code": classify_reason(probs, size),
+                         "reason": "; ".join(probs) or "no statutory table could be read",
+                         "problems": probs, "encoding": r.get("encoding"),
+                         "parser_version": r.get("parser_version")})
+    rows += list(extra or [])
+    if not rows:
+        return _empty(QUARANTINE_FIELDS)
+    df = pd.DataFrame(rows).drop_duplicates(["report_id", "source_file"])  # two empty files share a hash
+    df["encoding"] = df["encoding"].where(df["encoding"].notna(), None)
+    return _typed(df, QUARANTINE_FIELDS)
+
+
+__all__ = ["reconcile", "quality_checks", "verdicts", "quarantine_frame", "cell_view", "choose_formats",
+           "identity_catalog", "check_names", "QC_FIELDS", "QUARANTINE_FIELDS", "RECON_COLUMNS",
+           "NO_VALUE_MARKERS", "STRUCTURAL_RULES", "classify_reason", "prepare", "Prepared"]
