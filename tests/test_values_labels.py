@@ -60,3 +60,18 @@ def test_label_matcher(table, printed, canonical, how):
 def test_unknown_label_is_not_matched():
     assert vocabulary("active_disclosure").match("其他主动公开文件") is None
     assert vocabulary("applications").match("完全无关的文字内容") is None
+
+
+def test_gb2312_fast_path_exceptions_match_opencc():
+    from transforms.labels import GB2312_T2S_EXCEPTIONS, _T2S
+
+    changed = set()
+    for cp in range(0x4E00, 0xA000):
+        ch = chr(cp)
+        try:
+            ch.encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        if _T2S.convert(ch) != ch:
+            changed.add(ch)
+    assert changed == set(GB2312_T2S_EXCEPTIONS)

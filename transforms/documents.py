@@ -333,6 +333,24 @@ def _span(el, name: str) -> int:
         return 1
 
 
+def _text(el) -> str:
+    return "".join(el.itertext())
+
+
+def _drop(el) -> None:
+    """Remove an element but keep its tail text (lxml.html's drop_tree on a plain element)."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
 def html_table_lines(text: str, deadline: Deadline | None = None) -> list[tuple[str, int]]:
     """HTML page → lines (see the module doc): tables located inside the page chrome.
 
@@ -344,20 +362,22 @@ def html_table_lines(text: str, deadline: Deadline | None = None) -> list[tuple[
       same grid width) is read as one: the separator and a repeated header row are dropped;
     * hidden elements (display:none) and scripts/styles are ignored.
     """
-    import lxml.html
     from lxml import etree
 
     text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
     if not text.strip():
         return []
-    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, huge_tree=False)
-    root = lxml.html.document_fromstring(text, parser=parser)
+    # plain etree elements: lxml.html's element-class lookup costs more than the parse itself
+    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, huge_tree=False)
+    root = etree.fromstring(text, parser=parser)
+    if root is None:
+        return []
     for el in root.xpath("//script|//style|//noscript|//template|//iframe|//object|//svg|//select"):
-        el.drop_tree()
+        _drop(el)
     for el in root.xpath("//*[@style or @hidden]"):
         if el.get("hidden") is not None or _HIDDEN.search(el.get("style") or ""):
             if el.getparent() is not None:
-                el.drop_tree()
+                _drop(el)
     # which elements hold block content (computed once, bottom-up: no quadratic rescans)
     has_block: set = set()
     for n, el in enumerate(root.iter()):
@@ -369,6 +389,14 @@ def html_table_lines(text: str, deadline: Deadline | None = None) -> list[tuple[
             while p is not None and p not in has_block:
                 has_block.add(p)
                 p = p.getparent()
+
+    # elements holding a table somewhere below them (one pass instead of an XPath per cell)
+    holds_table: set = set()
+    for tbl in root.iter("table"):
+        p = tbl.getparent()
+        while p is not None and p not in holds_table:
+            holds_table.add(p)
+            p = p.getparent()
 
     out: list[tuple[str, int]] = []
     last = {"end": -1, "width": 0, "head": []}  # the previous data table: out index after it, width, first rows
@@ -383,18 +411,25 @@ def html_table_lines(text: str, deadline: Deadline | None = None) -> list[tuple[
             deadline.check("HTML blocks")
 
     def rows_of(tbl):
-        return tbl.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
+        out_rows = []
+        for child in tbl:
+            tag = child.tag if isinstance(child.tag, str) else ""
+            if tag == "tr":
+                out_rows.append(child)
+            elif tag in ("thead", "tbody", "tfoot"):
+                out_rows.extend(c for c in child if isinstance(c.tag, str) and c.tag == "tr")
+        return out_rows
 
     def cells_of(tr):
         return [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
 
     def is_container_cell(td) -> bool:
-        if td.xpath(".//table"):
+        if td in holds_table:
             return True
         if td in has_block:
             blocks = [c for c in td.iter() if isinstance(c.tag, str) and c.tag in ("p", "div", "h1", "h2", "h3",
                                                                                    "h4", "li", "ul", "ol")]
-            return len(blocks) >= 2 and len(squash(td.text_content())) > 200
+            return len(blocks) >= 2 and len(squash(_text(td))) > 200
         return False
 
     def emit_table(tbl) -> None:
@@ -409,8 +444,9 @@ def html_table_lines(text: str, deadline: Deadline | None = None) -> list[tuple[
                 for td in tds:
                     walk(td)
                 continue
-            cells = [squash(td.text_content()) for td in tds]
-            spans.append([(c, _span(td, "rowspan"), _span(td, "colspan")) for c, td in zip(cells, tds)])
+            cells = [squash(_text(td)) for td in tds]
+            spans.append([(c, _span(td, "rowspan") if td.attrib else 1, _span(td, "colspan") if td.attrib else 1)
+                          for c, td in zip(cells, tds)])
             texts.append("\t".join(cells))
             lines.append(tr.sourceline or tbl.sourceline or 0)
         flush_rows(spans, texts, lines)
@@ -441,7 +477,7 @@ def html_table_lines(text: str, deadline: Deadline | None = None) -> list[tuple[
             emit_table(el)
             return
         if el not in has_block:
-            t = squash(el.text_content())
+            t = squash(_text(el))
             if t:
                 out.append((t, el.sourceline or 0))
             return

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from transforms.formats import FORMATS, SEP, Block, Format, Leaf
-from transforms.labels import clean, match_key
+from transforms.labels import _FULLWIDTH_ASCII, clean, match_key
 from transforms.readers import (DecodeError, Region, Tok, decode, detect_layout, html_lines, is_heading,
                                 is_html, is_prose, locate, text_lines, tokens)
 from transforms.schema import PARSER_VERSION, STATUTORY_TABLES
@@ -169,7 +169,8 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
     groups = [r for k, r in enumerate(rows) if r.entry is not None and r.entry.also_group and not r.cells
               and k + 1 < len(rows) and rows[k + 1].entry is not None
               and any(r.entry.label in c.leaf.ancestors for c in rows[k + 1].entry.rows)]
-    rows = [r for r in rows if not any(r is g for g in groups)]
+    if groups:
+        rows = [r for r in rows if not any(r is g for g in groups)]
     extras_without_values = [r for r in rows if r.entry is None and not r.cells]
     for r in extras_without_values:
         if not is_prose(r.label):
@@ -196,7 +197,7 @@ def _header_score(headers: list[str], block: Block) -> float:
 
 def _choose(rows: list[RowRead], table: str, headers: list[str], candidates: list[str]) -> tuple[str | None, str]:
     """Pick the format of one block from its labels: rows it knows, then headers, then value counts."""
-    support = {f: sum(1 for r in rows if r.entry and any(c.fmt == f for c in r.entry.rows)) for f in candidates}
+    support = {f: sum(1 for r in rows if r.entry and f in r.entry.fmts) for f in candidates}
     best = max(support.values(), default=0)
     cands = [f for f in candidates if support[f] == best]
     if len(cands) == 1:
@@ -327,6 +328,8 @@ def _solve(vec: list, kinds: list[str], compiled) -> tuple[str, list]:
 
 
 _UNKNOWN = object()
+_AMOUNT_BLOCKS = {b.code for f in FORMATS.values() for t in f.tables.values() for b in t.blocks
+                  if any(c.kind == "amount" for c in b.columns)}
 
 
 def align(cells: list[Tok], columns: tuple[Leaf, ...], fmt: Format, table: str, row_path: str,
@@ -467,7 +470,9 @@ def metadata(lines: list[tuple[str, int]]) -> dict:
     nonempty = [clean(t[:160]).lstrip("#").strip() for t in raw[:15]]  # titles sit in the first lines
     tail = [clean(t[:160]).strip() for t in raw[-6:]]
     # periods, preambles and dates: NFKC is enough (the patterns accept traditional forms)
-    head = unicodedata.normalize("NFKC", "\n".join(t[:600] for t in raw[:40]))
+    head = "\n".join(t[:300] for t in raw[:12]).translate(_FULLWIDTH_ASCII)
+    if not unicodedata.is_normalized("NFKC", head):
+        head = unicodedata.normalize("NFKC", head)
     for text in nonempty[:15]:
         m = _TITLE.match(text[:120])
         if m:
@@ -704,7 +709,7 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
     pending = []
     for i, (r, fmt, blk, leaf, flag) in enumerate(placed):
         hu = ({k: unit_from_label(h) for k, h in _header_units(r.headers, blk).items()}
-              if any(c.kind == "amount" for c in blk.columns) else {})
+              if blk.code in _AMOUNT_BLOCKS else {})
         a = align(r.cells, blk.columns, FORMATS[fmt], table, leaf.path, {}, hu, r.line, edge_padding)
         if a.status == "exact":
             aligned[i] = a
@@ -730,7 +735,7 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
     for i, (r, fmt, blk, leaf, flag) in enumerate(placed):
         a = aligned[i]
         any_unresolved |= a.status == "unresolved"
-        dims_row = [_dims(dims_spec, blk, leaf, col) for col in blk.columns]
+        dims_row = _row_dims(dims_spec, blk, leaf)
         for k, (col, (v, raw, flags, unit, line)) in enumerate(zip(blk.columns, a.values)):
             cells.append(Cell(table, leaf.path, col.path, v, raw, unit, flags + (flag,) if flag else flags,
                               line, dims_row[k]))
@@ -769,6 +774,19 @@ def _header_units(headers: list[str], blk: Block) -> dict[int, str]:
             if k and k in match_key(h):
                 out[i] = h
     return out
+
+
+_ROW_DIMS: dict[tuple, list] = {}
+
+
+def _row_dims(spec: dict, blk: Block, leaf: Leaf) -> list[dict]:
+    key = (id(spec), blk.code, leaf.path, leaf.label)
+    hit = _ROW_DIMS.get(key)
+    if hit is None:
+        hit = _ROW_DIMS[key] = [_dims(spec, blk, leaf, col) for col in blk.columns]
+        if len(_ROW_DIMS) > 20_000:
+            _ROW_DIMS.clear()
+    return hit
 
 
 _DIMS_CACHE: dict[tuple, dict] = {}

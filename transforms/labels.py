@@ -22,6 +22,8 @@ _EXTRA = str.maketrans({
     "\u201c": '"', "\u201d": '"', "\u300c": '"', "\u300d": '"', "\u2018": "'", "\u2019": "'",
 })
 
+_FULLWIDTH_ASCII = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+
 # Mirrors insert pinyin after characters: 數(shù), 鎮(zhèn).
 _PINYIN = re.compile(r"\((?:[a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ]{1,8})\)")
 # Everything that is not a letter, digit or CJK ideograph is dropped from match keys.
@@ -33,12 +35,30 @@ _SPACE = re.compile(r"\s+")
 @lru_cache(maxsize=65536)
 def clean(text: str) -> str:
     """Printable, comparable text: NFKC, no pinyin, simplified, whitespace collapsed."""
-    s = unicodedata.normalize("NFKC", text).translate(_EXTRA)
+    # full-width ASCII forms first (cheap): most lines then need no general NFKC pass
+    s = text.translate(_FULLWIDTH_ASCII)
+    if not unicodedata.is_normalized("NFKC", s):
+        s = unicodedata.normalize("NFKC", s)
+    s = s.translate(_EXTRA)
     if "(" in s:
         s = _PINYIN.sub("", s)
-    if not s.isascii():
+    if not s.isascii() and not _only_simplified(s):
         s = _T2S.convert(s)
     return _SPACE.sub(" ", s).strip()
+
+
+# The GB2312 characters OpenCC's t2s still rewrites (checked over U+4E00–U+9FFF with opencc 1.4.2;
+# tests/test_values_labels.py re-checks it against the installed OpenCC).
+GB2312_T2S_EXCEPTIONS = frozenset("乾吒夥後徵拚捱摺於榘菸薹袷醣麴麽")
+
+
+def _only_simplified(s: str) -> bool:
+    """GB2312 holds simplified characters (bar a few): text it can encode needs no t2s (fast path)."""
+    try:
+        s.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return GB2312_T2S_EXCEPTIONS.isdisjoint(s)
 
 
 @lru_cache(maxsize=65536)

@@ -183,7 +183,32 @@ TABLE_ORDER = tuple(next(iter(FORMATS.values())).tables)  # 二, 三, 四 in doc
 
 def locate(lines: list[tuple[str, int]]) -> dict[str, Region]:
     """Find each statutory table's line range: heading, else anchor label; stop at 五 or a cut."""
-    cleaned = [clean(t[:300]) for t, _ in lines]  # headings and anchors start lines (long ones are split)
+    # Only lines that can be a heading or hold an anchor are normalised (prose is most of a report);
+    # pinyin-annotated mirrors can hide anchors from the raw filter, so a miss retries on every line.
+    maybe = _maybe_marker()
+    cleaned = [clean(t[:300]) if maybe.search(t[:300]) else "" for t, _ in lines]
+    found = _find_starts(lines, cleaned)
+    if len(found) < len(TABLE_ORDER):
+        cleaned = [clean(t[:300]) for t, _ in lines]
+        found = _find_starts(lines, cleaned)
+    if not found:
+        return {}
+    return _regions(lines, cleaned, found)
+
+
+@lru_cache(maxsize=1)
+def _maybe_marker() -> re.Pattern:
+    """Raw-text filter for lines that may be headings or anchors (simplified and traditional)."""
+    import opencc
+
+    s2t = opencc.OpenCC("s2t.json")
+    words = {a for t in TABLE_ORDER for a in _anchors(t)} | {"存在的主要问题"}
+    words |= {s2t.convert(w) for w in words}
+    numerals = "".join(dict.fromkeys(f.tables[t].section for f in FORMATS.values() for t in f.tables)) + "五"
+    return re.compile(r"^[\s#\u3000]*[" + numerals + "]|" + "|".join(sorted(map(re.escape, words))))
+
+
+def _find_starts(lines, cleaned) -> dict[str, tuple[int, str]]:
     found: dict[str, tuple[int, str]] = {}
     search_from = 0
     for table in TABLE_ORDER:
@@ -197,8 +222,10 @@ def locate(lines: list[tuple[str, int]]) -> dict[str, Region]:
         if idx is not None:
             found[table] = (idx, how)
             search_from = idx + 1
-    if not found:
-        return {}
+    return found
+
+
+def _regions(lines, cleaned, found) -> dict[str, Region]:
     last_start = max(i for i, _ in found.values())
     end_re = _end_re()
     stop = next((i for i in range(last_start + 1, len(lines)) if end_re.match(cleaned[i])), len(lines))

@@ -43,6 +43,7 @@ class Entry:
     rows: list[RowCandidate] = field(default_factory=list)
     captions: list[tuple[str, int]] = field(default_factory=list)  # (format, block index)
     also_group: bool = False  # a row in one format, a group heading in another (（六）其他处理)
+    fmts: frozenset = frozenset()  # formats that have this row (filled once the vocabulary is built)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ class Vocabulary:
         for b, ids in bare_seen.items():
             if len(ids) > 1:
                 self.bare.pop(b, None)
+        for e in self.exact.values():
+            e.fmts = frozenset(c.fmt for c in e.rows)
         self.header_chars = frozenset(chars)
         self._keys = list(self.exact)
 
