@@ -522,22 +522,25 @@ def _identity_checks(recon: pd.DataFrame) -> pd.DataFrame:
     cells = [[] for _ in range(len(agg))]
     notpass = recon[st != "holds"]
     if len(notpass):
-        pos = pd.Series(np.arange(len(agg)), index=pd.MultiIndex.from_frame(agg[["report_id", "check"]]))
-        texts: dict[int, list[str]] = {}
-        for (rid, chk), sub in notpass.groupby(["report_id", "check"], sort=False, observed=True):
-            j = int(pos.loc[(rid, chk)])
-            lines, cl = [], []
-            for r in sub.itertuples(index=False):
-                if r.status == "broken":
-                    lines.append(f"{r.key or '(row)'}: lhs {_fmt_num(r.lhs)} ≠ rhs {_fmt_num(r.rhs)} [{r.values}]")
-                    cl.extend(r.cells.split("; "))
-                else:
-                    lines.append(f"{r.key or '(row)'}: not evaluable [{r.values}]")
+        # plain Python over column arrays: a groupby + itertuples per report cost ~7 ms a report
+        pos = {k: j for j, k in enumerate(zip(agg["report_id"], agg["check"]))}
+        lines_by: dict[int, list[str]] = {}
+        cells_by: dict[int, list[str]] = {}
+        cols = [notpass[c].to_numpy(dtype=object) for c in
+                ("report_id", "check", "status", "key", "lhs", "rhs", "values", "cells")]
+        for rid, chk, status, key, lhs, rhs, values, cl in zip(*cols):
+            j = pos[(rid, chk)]
+            label = key if isinstance(key, str) and key else "(row)"
+            if status == "broken":
+                lines_by.setdefault(j, []).append(f"{label}: lhs {_fmt_num(lhs)} ≠ rhs {_fmt_num(rhs)} [{values}]")
+                cells_by.setdefault(j, []).extend(cl.split("; "))
+            else:
+                lines_by.setdefault(j, []).append(f"{label}: not evaluable [{values}]")
+        for j, lines in lines_by.items():
             broken_first = sorted(lines, key=lambda s: "not evaluable" in s)
             more = f" (+{len(lines) - 5} more)" if len(lines) > 5 else ""
-            texts[j] = broken_first[:5]
             obs[j] = " | ".join(broken_first[:5]) + more
-            cells[j] = list(dict.fromkeys(cl))
+            cells[j] = list(dict.fromkeys(cells_by.get(j, [])))
     agg["observed"] = obs
     agg["cells"] = cells
     return agg
