@@ -220,3 +220,13 @@ def test_decode_rejects_garbage():
     with pytest.raises(DecodeError):
         decode(bytes(rng.getrandbits(8) for _ in range(4096)))
     assert decode(codecs.BOM_UTF8 + "报告".encode())[0] == "报告"
+
+
+def test_same_row_in_both_formats_in_one_process():
+    """Caches keyed by row must not hand one format's columns to the other (2019 then 2021 then 2019)."""
+    t2019 = "二、主动公开政府信息情况\n第二十条第（五）项\n信息内容\t上一年项目数量\t本年增/减\t处理决定数量\n行政许可\t1\t2\t3\n"
+    t2021 = "二、主动公开政府信息情况\n第二十条第（五）项\n信息内容\t本年处理决定数量\n行政许可\t5\n"
+    for text, n in ((t2019, 3), (t2021, 1), (t2019, 3)):
+        cells = parse_text(text).cells
+        assert len(cells) == n and len({c.column_path for c in cells}) == n
+        assert all(c.dims["metric"] == c.column_path for c in cells)

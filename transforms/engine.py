@@ -780,7 +780,7 @@ _ROW_DIMS: dict[tuple, list] = {}
 
 
 def _row_dims(spec: dict, blk: Block, leaf: Leaf) -> list[dict]:
-    key = (id(spec), blk.code, leaf.path, leaf.label)
+    key = (id(spec), id(blk), leaf.path, leaf.label)  # same caption, other format ⇒ other columns
     hit = _ROW_DIMS.get(key)
     if hit is None:
         hit = _ROW_DIMS[key] = [_dims(spec, blk, leaf, col) for col in blk.columns]
