@@ -315,6 +315,11 @@ def expand_grid(rows: list[list[tuple[str, int, int]]]) -> list[list[str | None]
     return [x + [None] * (width - len(x)) for x in grid]
 
 
+def _grid_width(spans) -> int:
+    grid = expand_grid(spans)
+    return len(grid[0]) if grid else 0
+
+
 _CONTINUED = re.compile(r"^[（(]?(?:续表|續表|续上表|續上表|续|續|接上表|table continued)[）)]?\s*[:：]?\s*$", re.I)
 
 
@@ -399,7 +404,7 @@ def html_table_lines(text: str, deadline: Deadline | None = None) -> list[tuple[
             p = p.getparent()
 
     out: list[tuple[str, int]] = []
-    last = {"end": -1, "width": 0, "head": []}  # the previous data table: out index after it, width, first rows
+    last = {"end": -1, "spans": [], "head": []}  # the previous data table: out index after it, width, first rows
     count = [0]
 
     def squash(s: str) -> str:
@@ -454,12 +459,12 @@ def html_table_lines(text: str, deadline: Deadline | None = None) -> list[tuple[
     def flush_rows(spans, texts, lines) -> None:
         if not texts:
             return
-        grid = expand_grid(spans)
-        width = len(grid[0]) if grid else 0
         start = 0
         between = out[last["end"]:] if last["end"] >= 0 else None
-        if (between is not None and width == last["width"]
-                and all(not t.strip() or _CONTINUED.match(t.strip()) for t, _ in between)):
+        # grid widths are compared only when nothing but blanks or a 续表 caption separates the tables
+        if (between is not None
+                and all(not t.strip() or _CONTINUED.match(t.strip()) for t, _ in between)
+                and _grid_width(spans) == _grid_width(last["spans"])):
             del out[last["end"] - 1:]  # the blank line that ended the previous part, and the 续表 caption
             head = last["head"]
             while start < len(texts) and start < len(head) and texts[start] == head[start]:
@@ -468,7 +473,7 @@ def html_table_lines(text: str, deadline: Deadline | None = None) -> list[tuple[
             last["head"] = texts[:4]
         out.extend(zip(texts[start:], lines[start:]))
         out.append(("", lines[-1]))
-        last["end"], last["width"] = len(out), width
+        last["end"], last["spans"] = len(out), spans
 
     def walk(el) -> None:
         tick()
