@@ -315,8 +315,17 @@ def tokens(lines: list[tuple[str, int]], region: Region, layout: str) -> list[To
     return _spaced(seg)
 
 
+_IS_VALUE: dict[str, bool] = {}
+
+
 def _tok(text: str, line: int) -> Tok:
-    return Tok(text, line, parse_value(text).is_value)
+    v = _IS_VALUE.get(text)
+    if v is None:
+        v = parse_value(text).is_value
+        if len(_IS_VALUE) > 100_000:
+            _IS_VALUE.clear()
+        _IS_VALUE[text] = v
+    return Tok(text, line, v)
 
 
 def _tab_cells(seg) -> list[Tok]:

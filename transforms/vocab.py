@@ -15,6 +15,7 @@ from rapidfuzz import fuzz, process
 from transforms.formats import FORMATS, Format, Leaf
 from transforms.labels import clean, match_key, stem_key
 
+_MISS = object()
 FUZZY_CUTOFF = 84.0  # rapidfuzz ratio; one dropped character in a ≥5-character label passes
 FUZZY_MARGIN = 6.0  # the best candidate must beat the runner-up by this much
 _NUMBERING = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\([一二三四五六七八九十]+\)|\d+[.、])\s*")
@@ -94,6 +95,7 @@ class Vocabulary:
         for e in self.exact.values():
             e.fmts = frozenset(c.fmt for c in e.rows)
         self.header_chars = frozenset(chars)
+        self._cache: dict[str, Match | None] = {}
         self._keys = list(self.exact)
 
     def _add(self, kind: str, text: str) -> Entry:
@@ -110,7 +112,14 @@ class Vocabulary:
         return e
 
     def match(self, text: str) -> Match | None:
-        return _match(self, text)
+        cache = self._cache
+        hit = cache.get(text, _MISS)
+        if hit is _MISS:
+            hit = _match(self, text)
+            if len(cache) > 50_000:
+                cache.clear()
+            cache[text] = hit
+        return hit
 
     def is_header_noise(self, text: str) -> bool:
         """Fragments of header text (vertical characters, split lines) carry no address."""
