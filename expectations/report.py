@@ -24,6 +24,16 @@ DATASETS = ("reports", *schema.STATUTORY_TABLES, "quality_checks", "quarantine")
 # --------------------------------------------------------------------------------------------------
 # Loading
 
+
+def _save(fig, out_dir, name: str, title: str, figs: list) -> None:
+    """Write one figure as PNG next to the page and list it for the page."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(out_dir / name, dpi=90)
+    plt.close(fig)
+    figs.append((name, title))
+
 def _conform(df: pd.DataFrame, name: str) -> pd.DataFrame:
     out = df.reindex(columns=schema.column_names(name))
     for f in schema.fields(name):
@@ -167,10 +177,7 @@ def _figures(nums: dict, out_dir: Path) -> list[tuple[str, str]]:
         ax.set_yticks([])
     ax.set_xlabel("reports failing the check (%)")
     ax.set_title("Failure rate by check and year")
-    fig.tight_layout()
-    fig.savefig(out_dir / "fig_failure_rate.png", dpi=90)
-    plt.close(fig)
-    figs.append(("fig_failure_rate.png", "Failure rate by check and year"))
+    _save(fig, out_dir, "fig_failure_rate.png", "Failure rate by check and year", figs)
     # 2. applications by outcome
     og = nums["applications_by_outcome"]
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -186,10 +193,7 @@ def _figures(nums: dict, out_dir: Path) -> list[tuple[str, str]]:
         ax.tick_params(axis="x", labelrotation=30)
     ax.set_ylabel("applications (total column)")
     ax.set_title("Applications by outcome (table 3)")
-    fig.tight_layout()
-    fig.savefig(out_dir / "fig_outcomes.png", dpi=90)
-    plt.close(fig)
-    figs.append(("fig_outcomes.png", "Applications by outcome"))
+    _save(fig, out_dir, "fig_outcomes.png", "Applications by outcome", figs)
     # 3. verdicts by year
     vy = nums["verdicts_by_year"]
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -203,10 +207,7 @@ def _figures(nums: dict, out_dir: Path) -> list[tuple[str, str]]:
     ax.set_ylabel("reports")
     ax.set_title("Verdicts by report year")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_dir / "fig_verdicts.png", dpi=90)
-    plt.close(fig)
-    figs.append(("fig_verdicts.png", "Verdicts by report year"))
+    _save(fig, out_dir, "fig_verdicts.png", "Verdicts by report year", figs)
     return figs
 
 

@@ -158,12 +158,6 @@ def arrow_schema(dataset: str) -> pa.Schema:
     return pa.schema([pa.field(f.name, f.arrow, nullable=f.nullable) for f in DATASETS[dataset]])
 
 
-def register(name: str, dataset_fields: tuple[Field, ...], description: str) -> None:
-    """Add a dataset defined elsewhere (e.g. the quality gate's) so every projection sees it."""
-    DATASETS[name] = dataset_fields
-    DESCRIPTIONS[name] = description
-
-
 # --- Datasets of the quality gate (expectations/gate.py, transforms/reconcile.py; docs/GATE_API.md) ---
 
 CHECK_STATUSES = ("pass", "warn", "fail")
