@@ -274,6 +274,8 @@ _COMMAS = re.compile(r"[,，、]")
 
 
 def is_prose(text: str) -> bool:
+    if len(text) < 20:  # NFKC could lengthen a few symbols, never a short label into prose
+        return False
     s = clean(text)
     if len(s) < 20:
         return False
@@ -289,7 +291,7 @@ def _pieces(text: str) -> list[str]:
     """Split spaced text into label / value pieces; digits fused onto labels are cut off."""
     out: list[str] = []
     for piece in text.split():
-        if parse_value(piece).is_value or not any(ch.isdigit() for ch in piece):
+        if _is_value(piece) or not _DIGIT.search(piece):
             out.append(piece)
             continue
         pos = 0
@@ -316,16 +318,21 @@ def tokens(lines: list[tuple[str, int]], region: Region, layout: str) -> list[To
 
 
 _IS_VALUE: dict[str, bool] = {}
+_DIGIT = re.compile(r"\d")
 
 
-def _tok(text: str, line: int) -> Tok:
+def _is_value(text: str) -> bool:
     v = _IS_VALUE.get(text)
     if v is None:
         v = parse_value(text).is_value
         if len(_IS_VALUE) > 100_000:
             _IS_VALUE.clear()
         _IS_VALUE[text] = v
-    return Tok(text, line, v)
+    return v
+
+
+def _tok(text: str, line: int) -> Tok:
+    return Tok(text, line, _is_value(text))
 
 
 def _tab_cells(seg) -> list[Tok]:
@@ -424,7 +431,7 @@ def _spaced(seg) -> list[Tok]:
         s = text.strip()
         if not s or set(s) <= {"|", " "}:
             continue  # blank or '|' / '||||' filler lines
-        if is_prose(s) and not parse_value(s.split()[-1]).is_value:
+        if is_prose(s) and not _is_value(s.split()[-1]):
             out.append(Tok(s, no, False))  # one label token: its numbers are not cells
             out.append(Tok("", no, False, 1))
             continue
