@@ -258,7 +258,7 @@ def write_summary(data: dict[str, pd.DataFrame], out_dir: Path, *, docs_index: P
     (out_dir / "summary.json").write_text(json.dumps(nums, ensure_ascii=False, indent=2), encoding="utf-8")
     figs = _figures(nums, out_dir)
     vt = nums["verdict_totals"]
-    parts = [f"<h1>nianbao — data quality report</h1>",
+    parts = ["<h1>nianbao — data quality report</h1>",
              "<div class='cards'>" + "".join(
                  f"<div class='card' id='total-{k}'><b>{v}</b>{_e(k)}</div>" for k, v in
                  [("reports", nums["n_reports"]), *vt.items(), ("quarantined", nums["n_quarantined"])]) + "</div>"]

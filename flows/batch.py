@@ -12,11 +12,15 @@ import os
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from transforms import schema as registry
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HISTORY_COLUMNS = ["report_id", "organization", "report_year", "template", "table", "row_path",
                    "column_path", "value", "source_file"]

@@ -15,7 +15,7 @@ from itertools import combinations
 
 from transforms.formats import FORMATS, SEP, Block, Format, Leaf
 from transforms.labels import _FULLWIDTH_ASCII, clean, match_key
-from transforms.readers import (DecodeError, Region, Tok, decode, detect_layout, html_lines, is_heading,
+from transforms.readers import (Region, Tok, detect_layout, html_lines, is_heading,
                                 is_html, is_prose, locate, text_lines, tokens)
 from transforms.schema import PARSER_VERSION, STATUTORY_TABLES
 from transforms.values import parse_value, unit_from_label
@@ -79,7 +79,7 @@ _MAX_COLS: dict = {}
 
 def _max_cols_uncached(entry: Entry | None, caption) -> int:
     if entry is not None and entry.rows:
-        return max(len(FORMATS[c.fmt].tables[c.leaf.path and _table_of(c)].blocks[c.block].columns)
+        return max(len(FORMATS[c.fmt].tables[_table_of(c)].blocks[c.block].columns)
                    for c in entry.rows)
     if caption:
         return max(len(_block(f, "active_disclosure", b).columns) for f, b in caption)
@@ -651,7 +651,6 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
         if not data:
             return [], "unreadable" if tr.rows or tr.orphans or region.end > region.start else "missing"
         rows = [RowRead("", data[0].line, None, "", None, [], data)]
-        template_for = {"": default_fmt}
     else:
         stray = [g for g in tr.orphans if any(x.text for x in g)]
         for g in stray:

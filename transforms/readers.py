@@ -114,10 +114,6 @@ def is_html(text: str) -> bool:
 
 # --------------------------------------------------------------------------- lines
 
-_BLOCK_TAGS = frozenset("p div h1 h2 h3 h4 h5 h6 li ul ol section article header footer nav title "
-                        "table tr tbody thead tfoot blockquote pre br form main aside dl dt dd".split())
-
-
 def html_lines(text: str) -> list[tuple[str, int]]:
     """HTML → lines: one line per table row (cells tab-separated), one per text block."""
     # --- issue 5: the HTML reader lives in transforms/documents.py (nested/split tables, spans, hidden chrome)

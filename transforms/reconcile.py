@@ -279,7 +279,7 @@ def _block(report_ids, fmt_name, ident_id, number, table, for_each, desc, insts,
            related=None, lhs_label="", rhs_label=""):
     """Rows for one identity: insts = [(key, lhs idx list, rhs idx list, cells str, labels)],
     W_rows_lhs/W_rows_rhs: matrices (n_reports × n_addresses) for the lhs / rhs cells."""
-    n_r, out = len(report_ids), []
+    n_r = len(report_ids)
     if n_r == 0 or not insts:
         return None
     lhs = np.empty((n_r, len(insts)))

@@ -6,7 +6,7 @@ dictionary (docs/). A test checks that they agree, so a field is added here and 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pyarrow as pa
 
