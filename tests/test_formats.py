@@ -42,32 +42,38 @@ def _copy_formats(tmp_path: Path) -> Path:
     return d
 
 
-def test_identity_naming_an_unknown_row_is_rejected(tmp_path):
+def _edited(tmp_path: Path, source: str, edit, target: str | None = None) -> Path:
+    """A copy of the shipped formats with `edit(doc)` applied to one file (saved as `target`)."""
     d = _copy_formats(tmp_path)
-    doc = yaml.safe_load((d / "2021.yaml").read_text(encoding="utf-8"))
-    doc["identities"][0]["lhs"].append("不存在的行")
-    (d / "2021.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    doc = yaml.safe_load((d / source).read_text(encoding="utf-8"))
+    edit(doc)
+    (d / (target or source)).write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return d
+
+
+def test_identity_naming_an_unknown_row_is_rejected(tmp_path):
+    d = _edited(tmp_path, "2021.yaml", lambda doc: doc["identities"][0]["lhs"].append("不存在的行"))
     with pytest.raises(FormatError, match="unknown path"):
         load_formats(d)
 
 
 def test_ambiguous_row_labels_are_rejected(tmp_path):
-    d = _copy_formats(tmp_path)
-    doc = yaml.safe_load((d / "2019.yaml").read_text(encoding="utf-8"))
-    doc["tables"]["active_disclosure"]["blocks"][0]["rows"][1]["aliases"] = ["规章"]
-    (d / "2019.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    def alias_clash(doc):
+        doc["tables"]["active_disclosure"]["blocks"][0]["rows"][1]["aliases"] = ["规章"]
+
+    d = _edited(tmp_path, "2019.yaml", alias_clash)
     with pytest.raises(FormatError, match="ambiguous"):
         load_formats(d)
 
 
 def test_a_third_format_is_a_data_file(tmp_path):
     """A made-up 2099 format (an extra column in （五）) parses with no code change."""
-    d = _copy_formats(tmp_path)
-    doc = yaml.safe_load((d / "2021.yaml").read_text(encoding="utf-8"))
-    doc["format"] = "2099"
-    blk = doc["tables"]["active_disclosure"]["blocks"][1]
-    blk["columns"].append({"label": "本年新增事项数量", "code": "new_items", "kind": "count"})
-    (d / "2099.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    def new_format(doc):
+        doc["format"] = "2099"
+        blk = doc["tables"]["active_disclosure"]["blocks"][1]
+        blk["columns"].append({"label": "本年新增事项数量", "code": "new_items", "kind": "count"})
+
+    d = _edited(tmp_path, "2021.yaml", new_format, target="2099.yaml")
     text = ("二、主动公开政府信息情况\n第二十条第（五）项\n信息内容\t本年处理决定数量\t本年新增事项数量\n"
             "行政许可\t5\t2\n")
     code = ("import json,sys; from transforms.engine import parse_text; p=parse_text(sys.stdin.read());"
