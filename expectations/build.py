@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 from expectations.views import (CELL_TABLES, OTHER, RECONCILIATION, helper_columns,
-                                list_fields_with_allowed, suite_datasets, view_columns)
+                                list_fields_with_allowed, per_check_column, suite_datasets, view_columns)
 from transforms import schema
 from transforms.formats import FORMATS
 from transforms.reconcile import RECON_COLUMNS, RECON_STATUSES, check_names, identity_catalog
@@ -30,6 +30,7 @@ BATCH_DEFINITION = "whole_dataframe"
 GX_VERSION = "1.24.1"
 _NS = uuid.UUID("6f1c1d2e-8a43-4c55-9b1e-6e69616e6261")
 CRITICAL, WARNING = "critical", "warning"
+QC = "quality_checks"
 
 
 def suite_name(dataset: str) -> str:
@@ -37,18 +38,11 @@ def suite_name(dataset: str) -> str:
 
 
 def _e(expectation_type: str, severity: str = CRITICAL, description: str | None = None, meta: dict | None = None,
-       row_condition: str | None = None, **kwargs) -> dict:
-    if row_condition:
-        kwargs["condition_parser"] = "pandas"
-        kwargs["row_condition"] = {"pass_through_filter": row_condition, "type": "pass_through"}
+       **kwargs) -> dict:
     d = {"kwargs": kwargs, "meta": meta or {}, "severity": severity, "type": expectation_type}
     if description:
         d["description"] = description
     return d
-
-
-def _q(s: str) -> str:
-    return json.dumps(s, ensure_ascii=False)
 
 
 def _schema_expectations(dataset: str) -> list[dict]:
@@ -56,12 +50,12 @@ def _schema_expectations(dataset: str) -> list[dict]:
               description=f"{dataset}: exactly the schema columns{' + helper columns' if helper_columns(dataset) else ''}")]
     if dataset == RECONCILIATION:
         for c, dtype in RECON_COLUMNS.items():
-            out.append(_e("expect_column_type_to_be", column=c, type_=dtype))
+            out.append(_e("expect_column_type_to_be", column=c, type_=schema.validation_dtype(dtype)))
         for c in ("report_id", "check", "table", "format", "status"):
             out.append(_e("expect_column_values_to_not_be_null", column=c))
         return out
     for f in schema.fields(dataset):
-        out.append(_e("expect_column_type_to_be", column=f.name, type_=f.pandas_dtype,
+        out.append(_e("expect_column_type_to_be", column=f.name, type_=f.validation_dtype,
                       meta={"description": f.description}))
         if not f.nullable:
             out.append(_e("expect_column_values_to_not_be_null", column=f.name))
@@ -130,17 +124,17 @@ def _quality_check_expectations() -> list[dict]:
     ]
     cat = identity_catalog()
     for r in cat.itertuples(index=False):
-        out.append(_e("expect_column_values_to_be_in_set", WARNING, column="status", value_set=["pass", "warn"],
-                      row_condition=f"check == {_q(r.check)}",
+        out.append(_e("expect_column_values_to_be_in_set", WARNING, column=per_check_column(QC, r.check),
+                      value_set=["pass", "warn"],
                       description=f"identity {r.identity_number} ({r.check}): {r.description}",
                       meta={"identity_number": int(r.identity_number), "formats": list(r.formats)}))
     for t in CELL_TABLES:
         for rule in ("completeness", "nonnegative_counts", "raw_value_parsed", "known_addresses", "unique_cells"):
-            out.append(_e("expect_column_values_to_be_in_set", WARNING, column="status", value_set=["pass", "warn"],
-                          row_condition=f"check == {_q(f'{t}.{rule}')}",
+            out.append(_e("expect_column_values_to_be_in_set", WARNING, column=per_check_column(QC, f"{t}.{rule}"),
+                          value_set=["pass", "warn"],
                           description=f"{t}.{rule} does not fail"))
-        out.append(_e("expect_column_values_to_be_in_set", WARNING, column="status", value_set=["pass"],
-                      row_condition=f"check == {_q(f'{t}.flagged_cells')}",
+        out.append(_e("expect_column_values_to_be_in_set", WARNING, column=per_check_column(QC, f"{t}.flagged_cells"),
+                      value_set=["pass"],
                       description=f"{t}: no cell flagged inferred or unresolved"))
     return out
 
@@ -162,8 +156,7 @@ def _reconciliation_expectations() -> list[dict]:
            description="one row per report × identity × instance"),
     ]
     for r in identity_catalog().itertuples(index=False):
-        out.append(_e("expect_column_values_to_be_null", WARNING, column="failure",
-                      row_condition=f"check == {_q(r.check)}",
+        out.append(_e("expect_column_values_to_be_null", WARNING, column=per_check_column(RECONCILIATION, r.check),
                       description=f"identity {r.identity_number}: {r.description}",
                       meta={"identity_number": int(r.identity_number), "check": r.check,
                             "formats": list(r.formats)}))

@@ -1,6 +1,8 @@
 """The quality gate: the one thin module that runs Great Expectations (docs/GATE_API.md).
 
     validate_batch(frames, history=..., run_name=..., context_root=...) -> GateResult
+        = prepare_batch(frames, ...) (pure pandas, where the batch is parsed)
+        + validate_views(views, ...) (GX, once per chunk of a run)
     build_quality_report(processed_dir, out_dir) -> Path
 
 GX is imported lazily (≈5 s) and the context is opened once per process and root. Traps avoided
@@ -82,12 +84,9 @@ def get_context(context_root: str | os.PathLike | None = None):
                                "run `python -m expectations.build`")
         if root != GX_DIR.resolve():
             _sync_root(root)
-        import warnings
 
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
-
-        warnings.filterwarnings("ignore", message=".*condition_parser parameter is deprecated.*")
 
         for name in ("great_expectations", "great_expectations._docs_decorators"):
             logging.getLogger(name).setLevel(logging.ERROR)
@@ -122,8 +121,6 @@ def _summarise(name: str, res) -> tuple[dict, list[str], list[str]]:
             continue
         cfg = r.expectation_config
         kw = {k: v for k, v in cfg.kwargs.items() if k not in ("batch_id", "value_set", "column_set")}
-        if "row_condition" in kw and isinstance(kw["row_condition"], dict):
-            kw["row_condition"] = kw["row_condition"].get("pass_through_filter")
         res_ = r.result or {}
         obs = res_.get("unexpected_count", res_.get("observed_value"))
         if r.exception_info and r.exception_info.get("raised_exception"):
@@ -142,11 +139,8 @@ def validate_frames(views_by_dataset: dict[str, pd.DataFrame], *, run_name: str,
     """Run each dataset's suite once on its whole frame; results are stored for Data Docs."""
     from great_expectations.core.run_identifier import RunIdentifier
 
-    import warnings
-
     ctx = get_context(context_root)
     out = {}
-    warnings.filterwarnings("ignore", message=".*condition_parser parameter is deprecated.*")
     run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(timezone.utc))
     for name, view in views_by_dataset.items():
         t0 = time.perf_counter()
@@ -163,11 +157,21 @@ def validate_frames(views_by_dataset: dict[str, pd.DataFrame], *, run_name: str,
     return out
 
 
-def validate_batch(frames: dict[str, pd.DataFrame], *, history: pd.DataFrame | None = None,
-                   run_name: str | None = None, context_root=None,
-                   extra_quarantine: list[dict] | None = None) -> GateResult:
-    """Verdicts, quality_checks, quarantine and one GX validation per dataset for one batch."""
-    run_name = run_name or _now_run_name()
+@dataclass
+class PreparedBatch:
+    """The pure-pandas half of the gate: published frames, reconciliation and the GX views."""
+    frames: dict[str, pd.DataFrame]
+    reconciliation: pd.DataFrame
+    views: dict[str, pd.DataFrame]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def prepare_batch(frames: dict[str, pd.DataFrame], *, history: pd.DataFrame | None = None,
+                  extra_quarantine: list[dict] | None = None) -> PreparedBatch:
+    """Quarantine, reconciliation, quality_checks, verdicts and the views GX will validate (no GX).
+
+    Runs where the batch was parsed (a worker process); validate_views runs GX later on many batches
+    at once, so GX's fixed cost per validation is paid per chunk of a run, not per parse batch."""
     tm, t0 = {}, time.perf_counter()
 
     def lap(name):
@@ -192,17 +196,45 @@ def validate_batch(frames: dict[str, pd.DataFrame], *, history: pd.DataFrame | N
     out = {"reports": reports, **cells, "quality_checks": qc, "quarantine": quarantine}
     to_validate = {name: views.make_view(df, name, prepared[name].helpers if name in prepared else None)
                    for name, df in out.items()}
-    to_validate[views.RECONCILIATION] = recon
+    to_validate[views.RECONCILIATION] = views.make_view(recon, views.RECONCILIATION)
     lap("views")
-    res = validate_frames(to_validate, run_name=run_name, context_root=context_root, timings=tm)
-    t0 = time.perf_counter()
+    return PreparedBatch(frames=out, reconciliation=recon, views=to_validate, timings=tm)
+
+
+@dataclass
+class ViewsResult:
+    structural_ok: bool
+    structural_failures: list[str]
+    warnings: list[str]
+    results: dict[str, dict]
+    timings: dict[str, float]
+
+
+def validate_views(views_by_dataset: dict[str, pd.DataFrame], *, run_name: str | None = None,
+                   context_root=None) -> ViewsResult:
+    """GX on the views (one validation per dataset); critical failures make the batch unpublishable."""
+    tm: dict[str, float] = {}
+    res = validate_frames(views_by_dataset, run_name=run_name or _now_run_name(), context_root=context_root,
+                          timings=tm)
     results, critical, warning = {}, [], []
     for name, r in res.items():
         results[name], c, w = _summarise(name, r)
         critical += c
         warning += w
-    return GateResult(frames=out, reconciliation=recon, structural_ok=not critical, structural_failures=critical,
-                      warnings=warning, results=results, run_name=run_name, timings=tm)
+    return ViewsResult(structural_ok=not critical, structural_failures=critical, warnings=warning,
+                       results=results, timings=tm)
+
+
+def validate_batch(frames: dict[str, pd.DataFrame], *, history: pd.DataFrame | None = None,
+                   run_name: str | None = None, context_root=None,
+                   extra_quarantine: list[dict] | None = None) -> GateResult:
+    """Verdicts, quality_checks, quarantine and one GX validation per dataset for one batch."""
+    run_name = run_name or _now_run_name()
+    p = prepare_batch(frames, history=history, extra_quarantine=extra_quarantine)
+    v = validate_views(p.views, run_name=run_name, context_root=context_root)
+    return GateResult(frames=p.frames, reconciliation=p.reconciliation, structural_ok=v.structural_ok,
+                      structural_failures=v.structural_failures, warnings=v.warnings, results=v.results,
+                      run_name=run_name, timings={**p.timings, **v.timings})
 
 
 def quarantine_record(source_file: str, data: bytes | None, reason: str, reason_code: str = "unreadable") -> dict:

@@ -1,6 +1,6 @@
 """The maintainers' summary page (static HTML + PNG figures, matplotlib Agg). Pure pandas/matplotlib.
 
-    load_datasets(processed_dir) -> {dataset: DataFrame}
+    load_datasets(processed_dir) -> {dataset: DataFrame}   (the cell tables: only what the page shows)
     summary_numbers(data) -> dict            (everything the page and the figures show; also summary.json)
     write_summary(data, out_dir, docs_index=..., source_root=...) -> Path to index.html
 """
@@ -45,8 +45,9 @@ def _conform(df: pd.DataFrame, name: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def read_dataset(path: Path, name: str) -> pd.DataFrame:
-    """A dataset written as one Parquet file or a (hive-partitioned) directory; typed from the schema."""
+def read_dataset(path: Path, name: str, filter=None) -> pd.DataFrame:
+    """A dataset written as one Parquet file or a (hive-partitioned) directory; typed from the schema.
+    ``filter``: a pyarrow.dataset expression applied while scanning (keeps memory small)."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
@@ -59,12 +60,19 @@ def read_dataset(path: Path, name: str) -> pd.DataFrame:
         d = ds.dataset(str(path), format="parquet", schema=full, partitioning=part)
     else:
         d = ds.dataset(str(path), format="parquet")
-    t = d.to_table()
+    t = d.to_table(filter=filter)
     return _conform(t.to_pandas(), name)
 
 
 def load_datasets(processed_dir: Path) -> dict[str, pd.DataFrame]:
-    return {n: read_dataset(Path(processed_dir) / n, n) for n in DATASETS}
+    """What the page needs: the per-report datasets whole, of the cell tables only the applications
+    总计 cells of the outcome groups (the cell tables are the bulk of the data)."""
+    import pyarrow.dataset as ds
+
+    need = {"applications": (ds.field("column_path") == _total_column())
+            & ds.field("row_path").isin(sorted(outcome_groups()))}
+    return {n: read_dataset(Path(processed_dir) / n, n, filter=need.get(n)) for n in DATASETS
+            if n not in schema.STATUTORY_TABLES or n in need}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,11 +7,14 @@ never carries them. The reconciliation frame is validated as it is.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import feather
 import pandas as pd
 
 from transforms import schema
 from transforms.formats import FORMATS
-from transforms.reconcile import RECON_COLUMNS, cell_view
+from transforms.reconcile import RECON_COLUMNS, cell_view, check_names, identity_catalog
 
 CELL_TABLES = schema.STATUTORY_TABLES
 # Datasets with a suite: every dataset of the registry, plus the reconciliation frame.
@@ -40,16 +43,27 @@ def list_fields_with_allowed(dataset: str) -> list[schema.Field]:
     return [f for f in schema.fields(dataset) if f.pandas_dtype == "object" and f.allowed]
 
 
+# One expectation per check reads one of these columns (the value where `check` is that check, null
+# elsewhere) instead of a GX row condition, which re-filters the whole frame per expectation.
+PER_CHECK = {"quality_checks": ("status", check_names), RECONCILIATION: ("failure", lambda: list(identity_catalog()["check"]))}
+
+
+def per_check_column(dataset: str, check: str) -> str:
+    return f"_{PER_CHECK[dataset][0]}_{check}"
+
+
 def helper_columns(dataset: str) -> list[str]:
-    if dataset == RECONCILIATION:
-        return []
     out = list(CELL_HELPERS) if dataset in CELL_TABLES else []
+    if dataset in PER_CHECK:
+        out += [per_check_column(dataset, c) for c in PER_CHECK[dataset][1]()]
+    if dataset == RECONCILIATION:
+        return out
     return out + [f"_{f.name}_unknown" for f in list_fields_with_allowed(dataset)]
 
 
 def view_columns(dataset: str) -> list[str]:
     if dataset == RECONCILIATION:
-        return list(RECON_COLUMNS)
+        return list(RECON_COLUMNS) + helper_columns(dataset)
     return schema.column_names(dataset) + helper_columns(dataset)
 
 
@@ -67,12 +81,16 @@ def make_view(df: pd.DataFrame, dataset: str, helpers: pd.DataFrame | None = Non
       (row paths of flagged extra rows left out), null elsewhere; `<format>` = other for hybrid/undetected.
     * `_count_value` / `_count_fraction`: value and its fractional part where the format says count.
     * `_printed_not_parsed`: raw text printed, value null, cell not flagged.
+    * `_status_<check>` (quality_checks), `_failure_<check>` (reconciliation): see PER_CHECK.
     List columns are handed to GX as tuples (hashable: GX fingerprints the batch, and a list column
-    makes it pickle the whole frame)."""
-    out = df.reset_index(drop=True)
-    if dataset == RECONCILIATION:
-        return out
-    out = out.copy(deep=False)
+    makes it pickle the whole frame); string columns as categoricals (see Field.validation_dtype)."""
+    out = df.reset_index(drop=True).copy(deep=False)
+    if dataset in PER_CHECK and "check" in out:
+        column, checks = PER_CHECK[dataset]
+        check = out["check"].astype("category")
+        values = out[column].astype("category") if column in out else pd.Series(pd.NA, index=out.index)
+        for c in checks():
+            out[per_check_column(dataset, c)] = values.where(check == c)
     if dataset in CELL_TABLES and all(c in out for c in ("row_path", "column_path", "value", "template")):
         h = (helpers.reset_index(drop=True) if helpers is not None and len(helpers.columns)
              else cell_view(out, dataset))
@@ -93,11 +111,59 @@ def make_view(df: pd.DataFrame, dataset: str, helpers: pd.DataFrame | None = Non
         out["_count_fraction"] = pd.Series(h["_fraction"].to_numpy(), index=out.index).where(is_count)
         out["_printed_not_parsed"] = (h["_raw_has_value"].to_numpy(dtype=bool) & value.isna().to_numpy()
                                       & ~h["_flagged"].to_numpy(dtype=bool))
-    for f in list_fields_with_allowed(dataset):
+    fields = schema.fields(dataset) if dataset in schema.DATASETS else []
+    for f in list_fields_with_allowed(dataset) if fields else []:
         if f.name in out:
             out[f"_{f.name}_unknown"] = _unknown_items(out[f.name], f.allowed)
-    for f in schema.fields(dataset):
+    for f in fields:
         if f.pandas_dtype == "object" and f.name in out:
             out[f.name] = pd.Series([tuple(x) if isinstance(x, (list, np.ndarray)) else x for x in out[f.name]],
                                     index=out.index, dtype=object)
+    for c in out.columns:            # strings dictionary-encoded (schema.Field.validation_dtype)
+        if isinstance(out[c].dtype, pd.StringDtype):
+            out[c] = out[c].astype("category")
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Views on disk: the parse workers write them, the run validates many batches' views at once.
+
+_DICT = pa.dictionary(pa.int32(), pa.string())
+
+
+def save_view(view: pd.DataFrame, path) -> None:
+    """Arrow IPC file of a view; categoricals stay dictionary-encoded (int32 indices, so files concat)."""
+    t = pa.Table.from_pandas(view, preserve_index=False)
+    fields = [pa.field(f.name, _DICT) if pa.types.is_dictionary(f.type) else f for f in t.schema]
+    feather.write_feather(t.cast(pa.schema(fields, metadata=t.schema.metadata)), str(path),
+                          compression="uncompressed")
+
+
+def load_views(paths) -> pd.DataFrame | None:
+    """One frame from several saved views of a dataset (dictionaries unified, list cells as tuples)."""
+    tables = [feather.read_table(str(p)) for p in paths]
+    if not tables:
+        return None
+    schema_ = pa.unify_schemas([t.schema for t in tables], promote_options="permissive")
+    t = pa.concat_tables([x.cast(schema_) for x in tables])
+    lists = [f.name for f in t.schema if pa.types.is_list(f.type)]
+    df = t.drop_columns(lists).to_pandas()
+    for name in lists:
+        df.insert(t.schema.get_field_index(name), name, _tuples(t.column(name)))
+    return df
+
+
+def _tuples(col: pa.ChunkedArray) -> pd.Series:
+    """list<string> column -> object Series of tuples; the (mostly) empty lists share one ()."""
+    lengths = pc.fill_null(pc.list_value_length(col), -1).to_numpy()
+    shared = np.empty(1, dtype=object)
+    shared[0] = ()
+    out = shared[np.zeros(len(col), dtype=np.intp)]
+    out[lengths < 0] = None
+    full = np.flatnonzero(lengths > 0)
+    if len(full):
+        values = np.empty(len(full), dtype=object)
+        for i, x in enumerate(col.take(pa.array(full)).to_pylist()):
+            values[i] = tuple(x)
+        out[full] = values
+    return pd.Series(out, dtype=object)

@@ -158,7 +158,7 @@ def _print_summary(s: dict, as_json: bool) -> None:
     for u, e in sorted((s.get("errors") or {}).items()):
         print(f"warning: {u}: {e}", file=sys.stderr)
     for f in s.get("structural_failures") or []:
-        print(f"structural failure (batch not published): {f}", file=sys.stderr)
+        print(f"structural failure (chunk not published): {f}", file=sys.stderr)
 
 
 @app.command()
@@ -168,6 +168,7 @@ def run(
     glob: str = typer.Option("**/*.txt", help="Files to take from a folder source."),
     batch_size: int = typer.Option(500, min=1, help="Reports per parse task."),
     workers: int = typer.Option(2, min=1, help="Parallel parse processes."),
+    validate_rows: int = typer.Option(1_000_000, min=1, help="Tidy rows per GX validation (many batches at once)."),
     prune: bool = typer.Option(False, "--prune", help="Remove the rows of files that disappeared from the source (default: keep them)."),
     dask_address: Optional[str] = typer.Option(None, help="Run the tasks on this Dask scheduler (tcp://host:8786)."),
     quality_report: bool = typer.Option(True, "--quality-report/--no-quality-report"),
@@ -183,7 +184,8 @@ def run(
     env.configure(dest)
     from flows import pipeline
     cfg = pipeline.RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
-                             prune=prune, dask_address=dask_address, quality_report=quality_report)
+                             prune=prune, dask_address=dask_address, quality_report=quality_report,
+                             validate_rows=validate_rows)
     with _Progress(progress) as bar:
         pipeline.set_progress(bar)
         try:

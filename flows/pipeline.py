@@ -1,10 +1,12 @@
-"""The nianbao Prefect flow: discover -> parse+validate in batches -> publish -> quality report.
+"""The nianbao Prefect flow: discover -> parse in batches -> validate in chunks -> publish -> report.
 
 Thin orchestration over plain functions (flows.sources, flows.batch, flows.publish,
-flows.manifest). Tasks are coarse: one discovery, one task per batch of ~500 files, one
-publish task per dataset, one report task. Paths and small summaries travel between tasks,
-never DataFrames. CPU work (parsing + the gate) runs in a spawn ProcessPool of ``workers``
-processes locally, or on the Dask workers with ``dask_address``.
+flows.manifest). Tasks are coarse: one discovery, one task per batch of ~500 files, one GX
+validation per chunk of ~1M tidy rows (many batches), one publish task per dataset, one report
+task. Paths and small summaries travel between tasks, never DataFrames. Parsing and the pandas
+half of the gate run in a spawn ProcessPool of ``workers`` processes locally (or on the Dask
+workers with ``dask_address``); GX validates the staged views of finished batches in the flow's
+process while the next batches parse.
 
 ``orchestrate(cfg, executor)`` is the whole pipeline; the Prefect flow runs it with Prefect
 tasks, ``run_plain`` with a thread pool (same code, no Prefect: used by tests of the pure
@@ -36,6 +38,7 @@ class RunConfig:
     glob: str = "**/*.txt"
     batch_size: int = 500
     workers: int = 2
+    validate_rows: int = 1_000_000     # GX validates the views of this many tidy rows at once
     prune: bool = False
     dask_address: str | None = None
     http_concurrency: int = 8
@@ -80,14 +83,34 @@ def discover_step(cfg: dict, known: dict) -> dict:
             "errors": d.errors, "http": d.http}
 
 
-def parse_step(batch_no: int, items: list[dict], staging: str, run_name: str, published_root: str | None,
-               context_root: str | None, pool_key: str | None) -> dict:
+def parse_step(batch_no: int, items: list[dict], staging: str, published_root: str | None,
+               pool_key: str | None) -> dict:
     from flows.batch import parse_batch
-    kw = dict(run_name=run_name, published_root=published_root, context_root=context_root)
+    kw = dict(published_root=published_root)
     pool = _POOLS.get(pool_key) if pool_key else None
     if pool is not None:
         return pool.submit(parse_batch, batch_no, items, staging, **kw).result()
     return parse_batch(batch_no, items, staging, **kw)
+
+
+def validate_step(chunk_no: int, batch_nos: list[int], staging: str, run_name: str, context_root: str) -> dict:
+    """GX on the views of several parse batches at once: one validation per dataset and chunk."""
+    from expectations.gate import validate_views
+    from expectations.views import load_views, suite_datasets
+    from flows.batch import view_path
+    t0 = time.perf_counter()
+    paths = {name: [view_path(staging, name, b) for b in batch_nos] for name in suite_datasets()}
+    views = {name: load_views(ps) for name, ps in paths.items()}
+    missing = [f"{name}: no view for batches {batch_nos}" for name, v in views.items() if v is None]
+    t_load = time.perf_counter()
+    r = validate_views({n: v for n, v in views.items() if v is not None}, run_name=run_name,
+                       context_root=context_root)
+    for p in (p for ps in paths.values() for p in ps):
+        p.unlink(missing_ok=True)
+    return {"chunk": chunk_no, "batches": list(batch_nos), "rows": sum(len(v) for v in views.values() if v is not None),
+            "structural_ok": r.structural_ok and not missing,
+            "structural_failures": missing + list(r.structural_failures), "warnings": list(r.warnings[:50]),
+            "seconds": {"load": round(t_load - t0, 3), **r.timings}}
 
 
 def publish_step(name: str, prev_root: str | None, staged_root: str, out_root: str,
@@ -121,7 +144,7 @@ def _prepare_gx(context_root: str) -> None:
 class PlainExecutor:
     """Runs the step functions on a thread pool (no Prefect)."""
     def __init__(self, workers: int):
-        self.pool = cf.ThreadPoolExecutor(max_workers=max(2, workers))
+        self.pool = cf.ThreadPoolExecutor(max_workers=max(1, workers) + 1)   # parse window + the gate
 
     def submit(self, fn, **kw):
         return self.pool.submit(fn, **kw)
@@ -158,6 +181,50 @@ class PrefectExecutor:
 # --------------------------------------------------------------------------- the pipeline
 def _batches(items: list[dict], size: int) -> list[list[dict]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _first_done(ex, futures: list):
+    for f in ex.as_completed(futures):
+        return f
+
+
+def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: Path, run_name: str,
+                        prev: Path | None, context_root: str, pool_key: str | None) -> tuple[list, list]:
+    """Parse batches ``cfg.workers`` at a time; meanwhile GX validates finished batches in chunks of
+    about ``cfg.validate_rows`` view rows (one chunk at a time), so both cores stay busy and GX's
+    fixed cost is paid per chunk. Returns (batch summaries, chunk results)."""
+    from flows.batch import gx_enabled
+    gx = gx_enabled()
+    window = max(1, cfg.workers)
+    todo = list(enumerate(batches))[::-1]
+    parsing: list = []
+    validating = None
+    ready: list[int] = []
+    ready_rows = 0
+    summaries, chunks = [], []
+    while todo or parsing or validating is not None or (gx and ready):
+        while todo and len(parsing) < window:
+            i, b = todo.pop()
+            parsing.append(ex.submit(parse_step, batch_no=i, items=b, staging=str(staging),
+                                     published_root=str(prev) if prev else None, pool_key=pool_key))
+        if gx and validating is None and ready and (ready_rows >= cfg.validate_rows or not (todo or parsing)):
+            validating = ex.submit(validate_step, chunk_no=len(chunks), batch_nos=sorted(ready),
+                                   staging=str(staging), run_name=run_name, context_root=context_root)
+            _emit("stage", name=f"validate chunk {len(chunks) + 1}")
+            ready, ready_rows = [], 0
+        f = _first_done(ex, parsing + ([validating] if validating is not None else []))
+        if f is validating:
+            chunks.append(f.result())
+            validating = None
+            continue
+        parsing.remove(f)
+        s = f.result()
+        summaries.append(s)
+        ready.append(s["batch"])
+        ready_rows += s.get("view_rows", 0)
+        _emit("parse_advance", n=s["n"])
+    summaries.sort(key=lambda s: s["batch"])
+    return summaries, chunks
 
 
 def orchestrate(cfg: RunConfig, ex) -> dict:
@@ -202,20 +269,25 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
             pool_key = run_id
             _POOLS[pool_key] = cf.ProcessPoolExecutor(max_workers=cfg.workers,
                                                       mp_context=mp.get_context("spawn"))
-        summaries = []
         try:
             _emit("parse_total", total=len(plan.parse), batches=len(batches))
-            futs = [ex.submit(parse_step, batch_no=i, items=b, staging=str(staging), run_name=run_name,
-                              published_root=str(prev) if prev else None, context_root=context_root,
-                              pool_key=pool_key)
-                    for i, b in enumerate(batches)]
-            for f in ex.as_completed(futs):
-                s = f.result()
-                summaries.append(s)
-                _emit("parse_advance", n=s["n"])
+            summaries, chunks = _parse_and_validate(ex, cfg, batches, staging, run_name, prev, context_root,
+                                                    pool_key)
         finally:
             if pool_key:
                 _POOLS.pop(pool_key).shutdown()
+        rejected = [b for c in chunks if not c["structural_ok"] for b in c["batches"]]
+        if rejected:
+            from flows.batch import drop_staged_batches
+            drop_staged_batches(staging, rejected)
+        chunk_of = {b: c for c in chunks for b in c["batches"]}
+        for s in summaries:
+            c = chunk_of.get(s["batch"])
+            s["structural_ok"] = c is None or c["structural_ok"]
+            s["structural_failures"] = [] if c is None or c["structural_ok"] else c["structural_failures"]
+        summary["gate_chunks"] = [{k: c[k] for k in ("chunk", "batches", "rows", "structural_ok", "seconds")}
+                                  for c in chunks]
+        summary["warnings"] = [w for c in chunks for w in c["warnings"]][:50]
         summaries.sort(key=lambda s: s["batch"])
         crash_point("after_parse")
 
@@ -224,8 +296,9 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
         staged_ok = set()
         failures = []
         by_source = {i.source_file: i for i in plan.parse}
+        for c in chunks:
+            failures += c["structural_failures"]
         for s in summaries:
-            failures += s["structural_failures"]
             if not s["structural_ok"]:
                 continue
             for r in s["reports"]:
@@ -313,18 +386,21 @@ _CPU = dict(cache_policy=NO_CACHE, persist_result=False)
 TASKS = {
     "discover_step": task(name="discover", **_IO)(discover_step),
     "parse_step": task(name="parse-batch", task_run_name="parse-batch-{batch_no}", **_CPU)(parse_step),
+    "validate_step": task(name="validate", task_run_name="validate-chunk-{chunk_no}", **_CPU)(validate_step),
     "publish_step": task(name="publish", task_run_name="publish-{name}", **_IO)(publish_step),
     "report_step": task(name="quality-report", **{**_IO, "retries": 1})(report_step),
 }
 
 
-@flow(name="nianbao-run", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=False)
+@flow(name="nianbao-run", task_runner=ThreadPoolTaskRunner(max_workers=3), log_prints=False)
 def nianbao_run(source: str = DEFAULT_SOURCE, dest: str = DEFAULT_DEST, glob: str = "**/*.txt",
                 batch_size: int = 500, workers: int = 2, prune: bool = False,
-                dask_address: str | None = None, quality_report: bool = True) -> dict:
-    """Discover -> parse+validate in batches -> publish atomically -> quality report."""
+                dask_address: str | None = None, quality_report: bool = True,
+                validate_rows: int = 1_000_000) -> dict:
+    """Discover -> parse in batches, validate in chunks -> publish atomically -> quality report."""
     cfg = RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
-                    prune=prune, dask_address=dask_address, quality_report=quality_report)
+                    prune=prune, dask_address=dask_address, quality_report=quality_report,
+                    validate_rows=validate_rows)
     return orchestrate(cfg, PrefectExecutor(TASKS))
 
 
@@ -332,13 +408,13 @@ def task_runner_for(cfg: RunConfig):
     if cfg.dask_address:
         from prefect_dask import DaskTaskRunner
         return DaskTaskRunner(address=cfg.dask_address)
-    return ThreadPoolTaskRunner(max_workers=max(2, cfg.workers))
+    return ThreadPoolTaskRunner(max_workers=max(1, cfg.workers) + 1)   # parse window + the gate
 
 
 def flow_params(cfg: RunConfig) -> dict:
     return dict(source=cfg.source, dest=cfg.dest, glob=cfg.glob, batch_size=cfg.batch_size,
                 workers=cfg.workers, prune=cfg.prune, dask_address=cfg.dask_address,
-                quality_report=cfg.quality_report)
+                quality_report=cfg.quality_report, validate_rows=cfg.validate_rows)
 
 
 def run_flow(cfg: RunConfig, heartbeat: bool = False) -> dict:

@@ -19,6 +19,7 @@ any point leaves the previous version published and the next run redoes the work
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
 import shutil
@@ -26,7 +27,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -117,17 +118,12 @@ def table_from_frame(df, name: str) -> pa.Table:
     return t.replace_schema_metadata(None)
 
 
-def sort_rows(t: pa.Table) -> pa.Table:
-    """Deterministic order: by report_id, stable (the parser's cell order within a report)."""
-    if t.num_rows == 0 or "report_id" not in t.column_names:
-        return t
-    return t.take(pc.sort_indices(t, sort_keys=[("report_id", "ascending")]))
-
-
 def write_staged(t: pa.Table, name: str, staging_root: str | os.PathLike, tag: str) -> None:
-    """Write a batch's rows into the run's staging area, hive-partitioned like the output."""
+    """Write a batch's rows into the run's staging area, hive-partitioned like the output, in
+    report_id order (stable: the parser's cell order within a report), as publishing merges by it."""
     if t.num_rows == 0:
         return
+    t = t.take(pc.sort_indices(t, sort_keys=[("report_id", "ascending")]))
     out = Path(staging_root) / name
     kw = dict(format="parquet", basename_template=f"{tag}-{{i}}.parquet",
               existing_data_behavior="overwrite_or_ignore", file_options=write_options(),
@@ -138,37 +134,118 @@ def write_staged(t: pa.Table, name: str, staging_root: str | os.PathLike, tag: s
         ds.write_dataset(t, out, **kw)
 
 
-def _write_final(t: pa.Table, name: str, out: Path) -> None:
-    sch = registry.arrow_schema(name)
-    t = t.select(sch.names).cast(sch)
-    kw = dict(format="parquet", basename_template="part-{i}.parquet",
-              existing_data_behavior="overwrite_or_ignore", file_options=write_options(),
-              preserve_order=True, use_threads=False,
-              min_rows_per_group=min(max(t.num_rows, 1), 500_000), max_rows_per_group=1 << 20,
-              max_rows_per_file=4 << 20)
-    if t.num_rows == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        pq.write_table(t.select(file_schema(name).names) if is_partitioned(name) else t,
-                       out / "part-0.parquet", compression="zstd")
-        return
-    if is_partitioned(name):
-        ds.write_dataset(t, out, schema=sch, partitioning=partitioning(), **kw)
-    else:
-        ds.write_dataset(t, out, schema=sch, **kw)
+ROWS_PER_GROUP = 1 << 18          # Parquet row group; also the most rows a publish holds in memory
+ROWS_PER_FILE = 1 << 22
 
 
-def _read_dir(d: Path, name: str) -> pa.Table:
-    files = sorted(str(p) for p in d.glob("*.parquet"))
-    if not files:
-        return file_schema(name).empty_table()
-    return ds.dataset(files, format="parquet", schema=file_schema(name)).to_table()
+def _file_batches(path: Path, name: str, remove: pa.Array) -> Iterator[pa.RecordBatch]:
+    """One Parquet file's rows in bounded record batches, minus the reports in ``remove``; checks the
+    file is in report_id order (staged batches are written so, published files are merged so)."""
+    sch = file_schema(name)
+    last = None
+    for rb in pq.ParquetFile(path).iter_batches(batch_size=1 << 16):
+        t = pa.Table.from_batches([rb]).select(sch.names).cast(sch).combine_chunks()
+        ids = t["report_id"]
+        if t.num_rows and ((last is not None and ids[0].as_py() < last) or (
+                t.num_rows > 1 and not pc.all(pc.greater_equal(ids.slice(1), ids.slice(0, t.num_rows - 1))).as_py())):
+            raise PublishError(f"{path}: rows are not in report_id order; cannot merge")
+        if t.num_rows:
+            last = ids[t.num_rows - 1].as_py()
+        if len(remove) and t.num_rows:
+            t = t.filter(pc.invert(pc.is_in(t["report_id"], value_set=remove)))
+        for b in t.to_batches():
+            if b.num_rows:
+                yield b
 
 
-def _with_year(t: pa.Table, name: str, year) -> pa.Table:
-    col = pa.array([year] * t.num_rows, type=pa.int64())
-    sch = registry.arrow_schema(name)
-    idx = sch.get_field_index(PARTITION_KEY)
-    return t.add_column(idx, sch.field(idx), col)
+def _merge2(a: Iterable[pa.RecordBatch], b: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Merge two report_id-ordered streams (bounded memory); equal ids keep a's rows first."""
+    its = [iter(a), iter(b)]
+    bufs: list[pa.Table | None] = [None, None]
+    while True:
+        for i in (0, 1):
+            while its[i] is not None and (bufs[i] is None or bufs[i].num_rows == 0):
+                nxt = next(its[i], None)
+                if nxt is None:
+                    its[i] = None
+                else:
+                    bufs[i] = pa.Table.from_batches([nxt])
+        live = [i for i in (0, 1) if bufs[i] is not None and bufs[i].num_rows]
+        if not live:
+            return
+        if len(live) == 2:
+            first, second = bufs
+            if first["report_id"][-1].as_py() <= second["report_id"][0].as_py():
+                live = [0]                               # fast path: no overlap
+            elif second["report_id"][-1].as_py() < first["report_id"][0].as_py():
+                live = [1]
+        if len(live) == 1:
+            i = live[0]
+            yield from bufs[i].to_batches()
+            bufs[i] = None
+            continue
+        bound = min(bufs[i]["report_id"][-1].as_py() for i in live)
+        pieces = []
+        for i in live:
+            n = pc.sum(pc.less_equal(bufs[i]["report_id"], bound)).as_py() or 0
+            pieces.append(bufs[i].slice(0, n))
+            bufs[i] = bufs[i].slice(n)
+        t = pa.concat_tables(pieces)
+        yield from t.take(pc.sort_indices(t, sort_keys=[("report_id", "ascending")])).to_batches()
+
+
+def _files(d: Path | None) -> list[Path]:
+    return sorted(d.glob("*.parquet")) if d is not None else []
+
+
+def _merged_rows(previous: list[Path], staged: list[Path], name: str, remove: pa.Array) -> Iterator[pa.RecordBatch]:
+    """The previous rows minus ``remove`` and the staged rows, in report_id order (stable: earlier
+    files first on equal ids), by a balanced tree of two-way merges: the same rows as sorting
+    everything, in bounded memory."""
+    keep_all = pa.array([], type=pa.string())
+    streams = ([_file_batches(p, name, remove) for p in previous]
+               + [_file_batches(p, name, keep_all) for p in staged])
+    if not streams:
+        return iter(())
+    while len(streams) > 1:
+        streams = [_merge2(streams[i], streams[i + 1]) if i + 1 < len(streams) else streams[i]
+                   for i in range(0, len(streams), 2)]
+    return streams[0]
+
+
+def _write_stream(batches: Iterable[pa.RecordBatch], name: str, out: Path) -> int:
+    """Write record batches as part-<i>.parquet files of fixed-size row groups (bounded memory; the
+    bytes depend only on the rows and their order, not on how the input was batched)."""
+    sch = file_schema(name)
+    out.mkdir(parents=True, exist_ok=True)
+    writer, file_no, in_file, total = None, 0, 0, 0
+    buf: list[pa.RecordBatch] = []
+    buffered = 0
+
+    def emit(t: pa.Table) -> None:
+        nonlocal writer, file_no, in_file
+        if writer is not None and in_file + t.num_rows > ROWS_PER_FILE:
+            writer.close()
+            writer, file_no, in_file = None, file_no + 1, 0
+        if writer is None:
+            writer = pq.ParquetWriter(out / f"part-{file_no}.parquet", sch, compression="zstd",
+                                      use_dictionary=True)
+        writer.write_table(t, row_group_size=ROWS_PER_GROUP)
+        in_file += t.num_rows
+
+    for b in batches:
+        buf.append(b)
+        buffered += b.num_rows
+        total += b.num_rows
+        while buffered >= ROWS_PER_GROUP:
+            t = pa.Table.from_batches(buf, schema=sch)
+            emit(t.slice(0, ROWS_PER_GROUP).combine_chunks())
+            rest = t.slice(ROWS_PER_GROUP)
+            buf, buffered = rest.to_batches(), rest.num_rows
+    if buffered or writer is None:
+        emit(pa.Table.from_batches(buf, schema=sch).combine_chunks())
+    writer.close()
+    return total
 
 
 def _link_tree(src: Path, dst: Path) -> None:
@@ -184,38 +261,23 @@ def publish_dataset(name: str, prev_root: Path | None, staged_root: Path | None,
                     remove_ids: set[str], removed_years: Iterable = (), replace: bool = False) -> dict:
     """Build ``out_root`` = previous rows - ``remove_ids`` + staged rows, partition by partition.
 
-    Partitions untouched by the change are hard-linked from the previous version. With
-    ``replace`` the previous rows are ignored entirely (the staged rows are the whole dataset).
+    Partitions untouched by the change are hard-linked from the previous version; the others are
+    streamed, merging the previous rows and the staged batches by report_id, so memory stays bounded
+    whatever the partition size and the rows are in report_id order however the data arrived. With ``replace`` the previous rows are ignored entirely.
     """
     stats = {"rewritten": 0, "linked": 0, "rows_written": 0}
     staged_root = staged_root if staged_root is not None and staged_root.exists() else None
     prev_root = None if replace or prev_root is None or not prev_root.exists() else prev_root
     rm = pa.array(sorted(remove_ids), type=pa.string())
 
-    def merged(old: pa.Table | None, new: pa.Table | None) -> pa.Table:
-        parts = []
-        if old is not None and old.num_rows:
-            if len(rm):
-                old = old.filter(pc.invert(pc.is_in(old["report_id"], value_set=rm)))
-            parts.append(old)
-        if new is not None and new.num_rows:
-            parts.append(new)
-        if not parts:
-            return None
-        t = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-        return sort_rows(t)
-
     if not is_partitioned(name):
-        old = _read_dir(prev_root, name) if prev_root else None
-        new = _read_dir(staged_root, name) if staged_root else None
-        if prev_root and new is None and not (len(rm) and old is not None and old.num_rows):
+        if prev_root and staged_root is None and not len(rm):
             _link_tree(prev_root, out_root)
             stats["linked"] += 1
             return stats
-        t = merged(old, new)
-        _write_final(t if t is not None else empty_table(name), name, out_root)
+        rows = _merged_rows(_files(prev_root), _files(staged_root), name, rm)
+        stats["rows_written"] += _write_stream(rows, name, out_root)
         stats["rewritten"] += 1
-        stats["rows_written"] += 0 if t is None else t.num_rows
         return stats
 
     prev_parts = {p.name: p for p in sorted(prev_root.iterdir()) if p.is_dir()} if prev_root else {}
@@ -229,18 +291,15 @@ def publish_dataset(name: str, prev_root: Path | None, staged_root: Path | None,
             stats["linked"] += 1
             wrote_any = True
             continue
-        year = year_of_dirname(part)
-        old = _read_dir(prev_parts[part], name) if part in prev_parts else None
-        new = _read_dir(new_parts[part], name) if part in new_parts else None
-        t = merged(old, new)
-        if t is None or t.num_rows == 0:
+        rows = _merged_rows(_files(prev_parts.get(part)), _files(new_parts.get(part)), name, rm)
+        first = next(rows, None)
+        if first is None:
             continue
-        _write_final(_with_year(t, name, year), name, out_root)
+        stats["rows_written"] += _write_stream(itertools.chain([first], rows), name, out_root / part)
         stats["rewritten"] += 1
-        stats["rows_written"] += t.num_rows
         wrote_any = True
     if not wrote_any:
-        _write_final(empty_table(name), name, out_root)
+        _write_stream([], name, out_root)
     return stats
 
 

@@ -43,7 +43,7 @@ def test_one_suite_per_dataset_covering_every_schema_field():
     specs = build.suite_specs()
     for ds in schema.DATASETS:
         typed = {e["kwargs"]["column"]: e["kwargs"]["type_"] for e in specs[ds] if e["type"] == "expect_column_type_to_be"}
-        assert typed == {f.name: f.pandas_dtype for f in schema.fields(ds)}, ds
+        assert typed == {f.name: f.validation_dtype for f in schema.fields(ds)}, ds
         notnull = {e["kwargs"]["column"] for e in specs[ds] if e["type"] == "expect_column_values_to_not_be_null"}
         assert {f.name for f in schema.fields(ds) if not f.nullable} <= notnull
         cols = [e for e in specs[ds] if e["type"] == "expect_table_columns_to_match_set"]

@@ -45,6 +45,19 @@ class Field:
     def pandas_dtype(self) -> str:
         return _PANDAS_DTYPES[self.arrow]
 
+    @property
+    def validation_dtype(self) -> str:
+        """dtype in the frames GX validates: strings dictionary-encoded, as in the Parquet files.
+
+        GX filters the whole frame for every expectation; taking categorical codes is ~4x cheaper
+        than taking Arrow strings. Only a column that is `str` becomes `category`, so a mistyped
+        column still fails its type expectation."""
+        return validation_dtype(self.pandas_dtype)
+
+
+def validation_dtype(pandas_dtype: str) -> str:
+    return "category" if pandas_dtype == "str" else pandas_dtype
+
 
 _PANDAS_DTYPES = {
     pa.string(): "str",
