@@ -68,9 +68,13 @@ def view_columns(dataset: str) -> list[str]:
 
 
 def _unknown_items(s: pd.Series, allowed) -> np.ndarray:
+    """Per row, how many items of a list cell are not in `allowed` (most cells have no items)."""
     allowed = set(allowed)
-    return np.fromiter((0 if not isinstance(x, (list, tuple, np.ndarray)) else sum(1 for i in x if i not in allowed)
-                        for x in s), dtype=np.int64, count=len(s))
+    out = np.zeros(len(s), dtype=np.int64)
+    for i, x in enumerate(s.to_numpy(dtype=object)):
+        if isinstance(x, (list, tuple, np.ndarray)) and len(x):
+            out[i] = sum(1 for item in x if item not in allowed)
+    return out
 
 
 def make_view(df: pd.DataFrame, dataset: str, helpers: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -95,6 +95,19 @@ def gate(frames, history, extra_quarantine):
     return out, None
 
 
+def release_memory() -> None:
+    """Hand freed memory back to the OS between batches: Arrow's pool and glibc keep it otherwise
+    (a worker stays ~200 MB larger after a 500-report batch), and peak RSS of the run is budgeted."""
+    import gc
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):     # not glibc
+        pass
+
+
 def batch_tag(batch_no: int) -> str:
     return f"b{batch_no:05d}"
 
@@ -121,7 +134,7 @@ def parse_batch(batch_no: int, items: list[dict], staging: str, *,
     from flows.publish import table_from_frame, write_staged
 
     t0 = time.perf_counter()
-    parsed, reads = [], []
+    parsed = []
     for it in items:
         try:
             data = read_bytes(it["local_path"])
@@ -136,7 +149,6 @@ def parse_batch(batch_no: int, items: list[dict], staging: str, *,
                                    f"parser error: {type(e).__name__}: {e}")
                 p.report["problems"].append(traceback.format_exc(limit=3)[-500:])
         parsed.append(p)
-        reads.append(data)
     t_parse = time.perf_counter()
 
     from transforms.tidy import to_frames
@@ -173,4 +185,6 @@ def parse_batch(batch_no: int, items: list[dict], staging: str, *,
     if verdicts is not None and "verdict" in verdicts:
         summary["verdicts"] = {str(k): int(v) for k, v in verdicts["verdict"].value_counts().items()}
     summary["seconds"] = {"parse": t_parse - t0, "gate": t_gate - t_parse, "write": time.perf_counter() - t_gate}
+    del parsed, frames, out, views
+    release_memory()
     return summary

@@ -107,7 +107,11 @@ def validate_step(chunk_no: int, batch_nos: list[int], staging: str, run_name: s
                        context_root=context_root)
     for p in (p for ps in paths.values() for p in ps):
         p.unlink(missing_ok=True)
-    return {"chunk": chunk_no, "batches": list(batch_nos), "rows": sum(len(v) for v in views.values() if v is not None),
+    n_rows = sum(len(v) for v in views.values() if v is not None)
+    del views
+    from flows.batch import release_memory
+    release_memory()
+    return {"chunk": chunk_no, "batches": list(batch_nos), "rows": n_rows,
             "structural_ok": r.structural_ok and not missing,
             "structural_failures": missing + list(r.structural_failures), "warnings": list(r.warnings[:50]),
             "seconds": {"load": round(t_load - t0, 3), **r.timings}}

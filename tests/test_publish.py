@@ -111,6 +111,45 @@ def test_null_year_partition_and_explicit_schema(tmp_path):
 
 
 # --------------------------------------------------------------------------- runs
+def _quarantine_rows(ids, tag):
+    """A small quarantine table (unpartitioned dataset) with the given report ids, in that order."""
+    sch = registry.arrow_schema("quarantine")
+    fill = {pa.string(): "x", pa.list_(pa.string()): []}
+    cols = {f.name: pa.array([fill.get(f.type)] * len(ids), f.type) for f in sch}
+    cols["report_id"] = pa.array(ids, pa.string())
+    cols["source_file"] = pa.array([f"{tag}-{i}" for i in range(len(ids))], pa.string())
+    return pa.table(cols, schema=sch)
+
+
+def test_publish_merges_by_report_id_in_bounded_row_groups(tmp_path, monkeypatch):
+    """Previous rows minus the removed reports + staged batches (overlapping id ranges) come out
+    as one stable sort by report_id, written in row groups of ROWS_PER_GROUP rows at most."""
+    monkeypatch.setattr(pub, "ROWS_PER_GROUP", 4)
+    prev, staged, out = tmp_path / "prev", tmp_path / "staged", tmp_path / "out"
+    prev.mkdir()
+    pq.write_table(_quarantine_rows(["a", "c", "c", "e", "g", "k"], "old"), prev / "part-0.parquet")
+    pub.write_staged(_quarantine_rows(["f", "b", "d"], "s0"), "quarantine", staged, "b00000")
+    pub.write_staged(_quarantine_rows(["j", "h", "b", "z"], "s1"), "quarantine", staged, "b00001")
+    stats = pub.publish_dataset("quarantine", prev, staged / "quarantine", out, remove_ids={"e", "k"})
+    t = pub.read_table(out, "quarantine")
+    got = list(zip(t["report_id"].to_pylist(), t["source_file"].to_pylist()))
+    old = [(r, f"old-{i}") for i, r in enumerate(["a", "c", "c", "e", "g", "k"]) if r not in {"e", "k"}]
+    new = [("f", "s0-0"), ("b", "s0-1"), ("d", "s0-2"), ("j", "s1-0"), ("h", "s1-1"), ("b", "s1-2"), ("z", "s1-3")]
+    new = sorted(new[:3], key=lambda x: x[0]) + sorted(new[3:], key=lambda x: x[0])   # write_staged sorts a batch
+    assert got == sorted(old + new, key=lambda x: x[0])          # stable: old first, then batch order
+    assert stats["rows_written"] == len(got)
+    md = pq.ParquetFile(out / "part-0.parquet").metadata
+    assert md.num_row_groups == 3 and max(md.row_group(i).num_rows for i in range(3)) == 4
+
+
+def test_publish_refuses_rows_out_of_report_id_order(tmp_path):
+    prev = tmp_path / "prev"
+    prev.mkdir()
+    pq.write_table(_quarantine_rows(["b", "a"], "old"), prev / "part-0.parquet")
+    with pytest.raises(pub.PublishError, match="not in report_id order"):
+        pub.publish_dataset("quarantine", prev, None, tmp_path / "out", remove_ids={"x"})
+
+
 def test_seeds_published_and_rerun_changes_nothing(seeds, tmp_path):
     import duckdb
     import polars as pl

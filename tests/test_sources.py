@@ -37,11 +37,11 @@ class Server:
                     srv.active += 1
                     srv.max_active = max(srv.max_active, srv.active)
                 try:
-                    time.sleep(0.02)
-                    self._get()
-                finally:
+                    time.sleep(0.02)       # the request is "active" while it works, not while the
+                finally:                   # reply is on its way (the client may already send the next)
                     with srv.lock:
                         srv.active -= 1
+                self._get()
 
             def _get(self):
                 if self.path in srv.slow:

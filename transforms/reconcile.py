@@ -495,7 +495,8 @@ def _typed(df: pd.DataFrame, fields) -> pd.DataFrame:
     out = df.reindex(columns=[f.name for f in fields])
     for f in fields:
         if f.pandas_dtype == "object":
-            out[f.name] = [list(x) if isinstance(x, (list, tuple, np.ndarray)) else [] for x in out[f.name]]
+            out[f.name] = [x if type(x) is list else list(x) if isinstance(x, (tuple, np.ndarray)) else []
+                           for x in out[f.name]]
             out[f.name] = out[f.name].astype(object)
         else:
             out[f.name] = out[f.name].astype(f.pandas_dtype)

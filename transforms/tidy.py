@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from transforms import schema
@@ -23,39 +24,46 @@ def _typed(columns: dict[str, list], dataset: str) -> pd.DataFrame:
     data = {}
     for f in schema.fields(dataset):
         values = columns.get(f.name, [])
-        dtype = f.pandas_dtype
-        if dtype == "object":
-            data[f.name] = pd.Series(values, dtype="object")
+        if f.pandas_dtype == "object":
+            arr = np.empty(len(values), dtype=object)
+            arr[:] = values
+            data[f.name] = arr
         else:
-            data[f.name] = pd.Series(values, dtype=dtype)
-    return pd.DataFrame(data)
+            data[f.name] = pd.array(values, dtype=f.pandas_dtype)
+    return pd.DataFrame(data, copy=False)
 
 
 def to_frames(parsed: Iterable[ParsedReport]) -> dict[str, pd.DataFrame]:
-    """{"reports", "active_disclosure", "applications", "review_litigation"} → typed DataFrames."""
-    report_cols: dict[str, list] = {f.name: [] for f in schema.fields("reports")}
-    table_cols = {t: {f.name: [] for f in schema.fields(t)} for t in schema.STATUTORY_TABLES}
-    for p in parsed:
-        r = p.report
-        for name, values in report_cols.items():
-            values.append(r.get(name))
-        base = [r["report_id"], r["source_file"], r["organization"], r["report_year"], r["template"]]
+    """{"reports", "active_disclosure", "applications", "review_litigation"} → typed DataFrames.
+
+    Column-wise: one list comprehension per column over a table's cells, and the report-level
+    columns repeated per cell with numpy (a per-cell loop of appends cost more than parsing)."""
+    parsed = list(parsed)
+    reports = [p.report for p in parsed]
+    out = {"reports": _typed({f.name: [r.get(f.name) for r in reports] for f in schema.fields("reports")},
+                             "reports")}
+    cells_of = {t: [] for t in schema.STATUTORY_TABLES}
+    counts = {t: np.zeros(len(parsed), dtype=np.int64) for t in schema.STATUTORY_TABLES}
+    for i, p in enumerate(parsed):
         for c in p.cells:
-            cols = table_cols[c.table]
-            for name, v in zip(_CELL_BASE, base):
-                cols[name].append(v)
-            cols["table"].append(c.table)
-            cols["row_path"].append(c.row_path)
-            cols["column_path"].append(c.column_path)
-            cols["value"].append(c.value)
-            cols["raw_value"].append(c.raw_value)
-            cols["unit"].append(c.unit)
-            cols["flags"].append(list(c.flags))
-            cols["source_line"].append(c.source_line)
-            for k, v in c.dims.items():
-                if k in cols:
-                    cols[k].append(v)
-    out = {"reports": _typed(report_cols, "reports")}
-    for t, cols in table_cols.items():
+            cells_of[c.table].append(c)
+            counts[c.table][i] += 1
+    for t, cells in cells_of.items():
+        cols: dict[str, list] = {}
+        for name in _CELL_BASE:
+            per_report = np.empty(len(reports), dtype=object)
+            per_report[:] = [r[name] for r in reports]
+            cols[name] = np.repeat(per_report, counts[t])
+        cols["table"] = [t] * len(cells)
+        cols["row_path"] = [c.row_path for c in cells]
+        cols["column_path"] = [c.column_path for c in cells]
+        cols["value"] = [c.value for c in cells]
+        cols["raw_value"] = [c.raw_value for c in cells]
+        cols["unit"] = [c.unit for c in cells]
+        cols["flags"] = [list(c.flags) for c in cells]
+        cols["source_line"] = [c.source_line for c in cells]
+        names = set(schema.column_names(t)) - set(cols)
+        for name in names:
+            cols[name] = [c.dims.get(name) for c in cells]
         out[t] = _typed(cols, t)
     return out
