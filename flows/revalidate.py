@@ -57,9 +57,14 @@ def revalidate(dest: str, *, chunk_size: int = 2000, quality_report: bool = True
             flt = pc.is_in(ds.field("report_id"), value_set=value_set)
             frames = {n: pub.load_frame(prev / n, n, filter=flt)
                       for n in ("reports", *registry.STATUTORY_TABLES)}
-            out, ok, f, w = gate(frames, None, f"nianbao-validate-{run_id}", context_root, None)
-            failures += f
-            warnings += w
+            out, views = gate(frames, None, None)
+            ok = True
+            if views is not None:
+                from expectations.gate import validate_views
+                r = validate_views(views, run_name=f"nianbao-validate-{run_id}", context_root=context_root)
+                ok = r.structural_ok
+                failures += r.structural_failures
+                warnings += r.warnings
             if ok:
                 for n in REPLACED:
                     pub.write_staged(pub.table_from_frame(out[n], n), n, staging, f"c{i:05d}")

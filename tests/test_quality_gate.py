@@ -254,3 +254,25 @@ def test_a_chunk_failing_gx_is_not_published_and_is_retried_next_run(gx_root, tm
     s2 = run_plain(cfg)
     assert s2["to_parse"] == len(failed[0]["batches"]) and not s2["structural_failures"]
     assert set(pub.read_table(dest / "reports", "reports")["source_file"].to_pylist()) == {str(src / p.name) for p in SEEDS}
+
+
+def test_nianbao_validate_regates_what_is_published(gx_root, tmp_path, monkeypatch):
+    """`nianbao validate`: verdicts and quality_checks recomputed from the published cells, published
+    as a new version; the cell tables are carried over unchanged."""
+    from flows import publish as pub
+    from flows.pipeline import RunConfig, run_plain
+    from flows.revalidate import revalidate
+    monkeypatch.setenv("NIANBAO_GATE", "gx")
+    dest = tmp_path / "out"
+    run_plain(RunConfig(source=str(RAW), dest=str(dest), quality_report=False))
+    before = pub.digest(dest)
+    v1 = pub.current_version(dest).name
+    s = revalidate(str(dest), chunk_size=2, quality_report=False)
+    assert s["published"] and not s["structural_failures"] and s["version"] != v1
+    assert sum(s["verdicts"].values()) == s["reports"] == len(SEEDS)
+    after = pub.digest(dest)
+    cells = [k for k in before if k.split("/")[0] in schema.STATUTORY_TABLES]
+    assert cells and all(after[k] == before[k] for k in cells)
+    old, new = (pub.load_frame(pub.current_version(dest).parent / v / "reports", "reports") for v in (v1, s["version"]))
+    key = ["report_id", "verdict"]
+    assert old[key].sort_values("report_id").values.tolist() == new[key].sort_values("report_id").values.tolist()
