@@ -41,6 +41,7 @@ import re
 import time
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 MB = 1024 * 1024
 
@@ -190,7 +191,13 @@ def read_document(data: bytes, limits: Limits | None = None, deadline: Deadline 
 def _is_markup(text: str) -> bool:
     from transforms.readers import is_html
 
-    return is_html(text) or bool(_MARKUP.match(text[:4096].lstrip("\ufeff").encode("utf-8", "ignore")))
+    if is_html(text):
+        return True
+    head = text[:4096].lstrip("\ufeff")
+    first = head.lstrip(" \t\n\r\f\v")[:1]
+    if first != "<" and not "\ud800" <= first <= "\udfff":
+        return False  # markup opens with "<" after ASCII blanks (a lone surrogate vanishes in the encoding)
+    return bool(_MARKUP.match(head.encode("utf-8", "ignore")))
 
 
 # --------------------------------------------------------------------------- text and charsets
@@ -332,14 +339,28 @@ _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
 def _span(el, name: str) -> int:
+    value = el.get(name)
+    if value is None:  # the common case: no span attribute
+        return 1
     try:
-        return max(1, min(int(str(el.get(name, "1")).strip() or 1), 1000))
+        return max(1, min(int(str(value).strip() or 1), 1000))
     except ValueError:
         return 1
 
 
 def _text(el) -> str:
+    """All text inside an element (not its tail)."""
+    if len(el) == 0:  # a leaf (most cells and paragraphs): itertext() costs ~20x more
+        return el.text or ""
     return "".join(el.itertext())
+
+
+@lru_cache(maxsize=1)
+def _styled_attributes():
+    """XPath to the style and hidden attributes of a page: 4x cheaper than selecting their elements."""
+    from lxml import etree
+
+    return etree.XPath("//@style|//@hidden")
 
 
 def _drop(el) -> None:
@@ -377,23 +398,23 @@ def html_table_lines(text: str, deadline: Deadline | None = None) -> list[tuple[
     root = etree.fromstring(text, parser=parser)
     if root is None:
         return []
-    for el in root.xpath("//script|//style|//noscript|//template|//iframe|//object|//svg|//select"):
+    for el in list(root.iter(*_DROP_TAGS)):  # document order, like the XPath union it replaces
         _drop(el)
-    for el in root.xpath("//*[@style or @hidden]"):
+    # elements with a style or hidden attribute, in document order (an element with both once)
+    styled = dict.fromkeys(a.getparent() for a in _styled_attributes()(root))
+    for el in styled:
         if el.get("hidden") is not None or _HIDDEN.search(el.get("style") or ""):
             if el.getparent() is not None:
                 _drop(el)
     # which elements hold block content (computed once, bottom-up: no quadratic rescans)
     has_block: set = set()
-    for n, el in enumerate(root.iter()):
+    for n, el in enumerate(root.iter(*_BLOCK_TAGS)):
         if n % 2000 == 0 and deadline is not None:
             deadline.check("HTML tree")
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if tag in _BLOCK_TAGS:
-            p = el.getparent()
-            while p is not None and p not in has_block:
-                has_block.add(p)
-                p = p.getparent()
+        p = el.getparent()
+        while p is not None and p not in has_block:
+            has_block.add(p)
+            p = p.getparent()
 
     # elements holding a table somewhere below them (one pass instead of an XPath per cell)
     holds_table: set = set()
@@ -404,7 +425,7 @@ def html_table_lines(text: str, deadline: Deadline | None = None) -> list[tuple[
             p = p.getparent()
 
     out: list[tuple[str, int]] = []
-    last = {"end": -1, "spans": [], "head": []}  # the previous data table: out index after it, width, first rows
+    last = {"end": -1, "rows": [], "head": []}  # the previous data table: out index after it, its cells, first rows
     count = [0]
 
     def squash(s: str) -> str:
@@ -426,7 +447,7 @@ def html_table_lines(text: str, deadline: Deadline | None = None) -> list[tuple[
         return out_rows
 
     def cells_of(tr):
-        return [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
+        return [c for c in tr if c.tag == "td" or c.tag == "th"]  # (a comment's tag is a function)
 
     def is_container_cell(td) -> bool:
         if td in holds_table:
@@ -439,24 +460,32 @@ def html_table_lines(text: str, deadline: Deadline | None = None) -> list[tuple[
 
     def emit_table(tbl) -> None:
         trs = rows_of(tbl)
-        spans, texts, lines = [], [], []
+        rows, texts, lines = [], [], []  # rows: (cell texts, cell elements), for the grid width
         for tr in trs:
             tick()
             tds = cells_of(tr)
-            if any(is_container_cell(td) for td in tds):
-                flush_rows(spans, texts, lines)
-                spans, texts, lines = [], [], []
+            if not (holds_table.isdisjoint(tds) and has_block.isdisjoint(tds)) and any(
+                    is_container_cell(td) for td in tds):
+                flush_rows(rows, texts, lines)
+                rows, texts, lines = [], [], []
                 for td in tds:
                     walk(td)
                 continue
-            cells = [squash(_text(td)) for td in tds]
-            spans.append([(c, _span(td, "rowspan") if td.attrib else 1, _span(td, "colspan") if td.attrib else 1)
-                          for c, td in zip(cells, tds)])
+            cells = []
+            for td in tds:  # squash(_text(td)), inlined: one cell is most of a row's cost
+                t = td.text if len(td) == 0 else _text(td)
+                cells.append(" ".join(t.split()) if t else "")
+            rows.append((cells, tds))
             texts.append("\t".join(cells))
             lines.append(tr.sourceline or tbl.sourceline or 0)
-        flush_rows(spans, texts, lines)
+        flush_rows(rows, texts, lines)
 
-    def flush_rows(spans, texts, lines) -> None:
+    def grid_width(rows) -> int:
+        """Width of a table's grid; spans are read only here (rarely needed: split tables)."""
+        return _grid_width([[(c, _span(td, "rowspan"), _span(td, "colspan")) for c, td in zip(cells, tds)]
+                            for cells, tds in rows])
+
+    def flush_rows(rows, texts, lines) -> None:
         if not texts:
             return
         start = 0
@@ -464,7 +493,7 @@ def html_table_lines(text: str, deadline: Deadline | None = None) -> list[tuple[
         # grid widths are compared only when nothing but blanks or a 续表 caption separates the tables
         if (between is not None
                 and all(not t.strip() or _CONTINUED.match(t.strip()) for t, _ in between)
-                and _grid_width(spans) == _grid_width(last["spans"])):
+                and grid_width(rows) == grid_width(last["rows"])):
             del out[last["end"] - 1:]  # the blank line that ended the previous part, and the 续表 caption
             head = last["head"]
             while start < len(texts) and start < len(head) and texts[start] == head[start]:
@@ -473,7 +502,7 @@ def html_table_lines(text: str, deadline: Deadline | None = None) -> list[tuple[
             last["head"] = texts[:4]
         out.extend(zip(texts[start:], lines[start:]))
         out.append(("", lines[-1]))
-        last["end"], last["spans"] = len(out), spans
+        last["end"], last["rows"] = len(out), rows
 
     def walk(el) -> None:
         tick()

@@ -11,10 +11,10 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import combinations, islice
 
 from transforms.formats import FORMATS, SEP, Block, Format, Leaf
-from transforms.labels import _FULLWIDTH_ASCII, clean, match_key
+from transforms.labels import clean, fold_fullwidth, match_key
 from transforms.readers import (Region, Tok, detect_layout, html_lines, is_heading,
                                 is_html, is_prose, locate, text_lines, tokens)
 from transforms.schema import PARSER_VERSION, STATUTORY_TABLES
@@ -46,7 +46,7 @@ class ParsedReport:
 
 # --------------------------------------------------------------------------- row reading
 
-@dataclass
+@dataclass(slots=True)
 class RowRead:
     label: str
     line: int
@@ -57,7 +57,7 @@ class RowRead:
     cells: list[Tok] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class TableRead:
     rows: list[RowRead]
     orphans: list[list[Tok]]  # value groups with no row label (table 四's data row)
@@ -66,8 +66,9 @@ class TableRead:
     groups_as_rows: list[RowRead]
 
 
-def _max_cols(entry: Entry | None, caption) -> int:
-    key = (id(entry), tuple(caption) if caption else None)
+def _max_cols(entry: Entry | None, caption, caption_key: tuple | None) -> int:
+    """Most values a row can hold (cached by entry and caption_key = tuple(caption) or None)."""
+    key = (id(entry), caption_key)
     n = _MAX_COLS.get(key)
     if n is None:
         n = _MAX_COLS[key] = _max_cols_uncached(entry, caption)
@@ -118,24 +119,33 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
     headers: list[str] = []
     current: RowRead | None = None
     current_n = 0
+    caption_key = None  # tuple(caption): the column-count cache key
+    match = vocab.match
     for tok in toks:
-        if tok.brk:
-            if current is not None and (tok.brk == 2 or len(current.cells) >= current_n):
+        brk = tok.brk
+        if brk:
+            if current is not None and (brk == 2 or len(current.cells) >= current_n):
                 current = None
             if orphans[-1]:
                 orphans.append([])
             continue
         if tok.is_value:
-            (current.cells if current is not None else orphans[-1]).append(tok)
+            if current is not None:
+                current.cells.append(tok)
+            else:
+                orphans[-1].append(tok)
             continue
         text = tok.text
         if orphans[-1]:
             orphans.append([])
         last_label = len(orphans) - 1
-        m = vocab.match(text)
-        entry, how = (m.entry, m.how) if m else (None, "")
+        m = match(text)
+        if m is not None:
+            entry, how = m.entry, m.how
+        else:
+            entry, how = None, ""
         if entry is None and match_key(text).startswith("第二十条") and len(match_key(text)) <= 9:
-            current, caption, headers = None, None, []  # caption whose number was dropped
+            current, caption, caption_key, headers = None, None, None, []  # caption whose number was dropped
             continue
         if entry is None and len(match_key(text)) > 8:
             entry = _suffix_row(vocab, text)
@@ -149,21 +159,23 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
             if table == "active_disclosure" and (caption or rows):
                 # a provincial extra row (kept only if values follow it)
                 current = RowRead(text, tok.line, None, "", caption, list(headers))
-                current_n = _max_cols(None, caption)
+                current_n = _max_cols(None, caption, caption_key)
                 rows.append(current)
             else:
                 headers.append(text)
                 if not is_prose(text):
                     unknown.append((text, tok.line))
             continue
-        if entry.kind == "caption":
+        kind = entry.kind
+        if kind == "caption":
             current, caption, headers = None, list(entry.captions), []
-        elif entry.kind in ("header", "group"):
+            caption_key = tuple(caption) if caption else None
+        elif kind == "header" or kind == "group":
             current = None
             headers.append(text)
         else:
             current = RowRead(text, tok.line, entry, how, caption, list(headers))
-            current_n = _max_cols(entry, caption)
+            current_n = _max_cols(entry, caption, caption_key)
             rows.append(current)
     # A row label with no values followed by its sub-rows is a group heading (（六）其他处理, 2021).
     groups = [r for k, r in enumerate(rows) if r.entry is not None and r.entry.also_group and not r.cells
@@ -183,16 +195,28 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
 
 # --------------------------------------------------------------------------- formats
 
-def _header_score(headers: list[str], block: Block) -> float:
-    hay = "".join(match_key(h) for h in headers)
+def _hay_score(hay: str, block: Block) -> float:
+    """Share of the block's columns named in the joined header keys."""
     if not hay:
         return 0.0
     hit = 0
-    for col in block.columns:
-        keys = [match_key(col.label), *(match_key(a) for a in col.aliases)]
-        if any(k in hay or k[:4] in hay for k in keys):
+    for keys in _column_keys(block):
+        if any(k in hay or k4 in hay for k, k4 in keys):
             hit += 1
     return hit / len(block.columns)
+
+
+def _column_keys(block: Block) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """(match key, its first 4 characters) of every column's label and aliases, per column (cached)."""
+    hit = _COLUMN_KEYS.get(id(block))
+    if hit is None or hit[0] is not block:
+        keys = tuple(tuple((k, k[:4]) for k in (match_key(col.label), *(match_key(a) for a in col.aliases)))
+                     for col in block.columns)
+        hit = _COLUMN_KEYS[id(block)] = (block, keys)
+    return hit[1]
+
+
+_COLUMN_KEYS: dict[int, tuple[Block, tuple]] = {}
 
 
 def _choose(rows: list[RowRead], table: str, headers: list[str], candidates: list[str]) -> tuple[str | None, str]:
@@ -203,7 +227,8 @@ def _choose(rows: list[RowRead], table: str, headers: list[str], candidates: lis
     if len(cands) == 1:
         return cands[0], "rows"
     blocks = {f: _block_for(rows, table, f) for f in cands}
-    scores = {f: _header_score(headers, blocks[f]) if blocks[f] else 0.0 for f in cands}
+    hay = "".join(map(match_key, headers))  # the same for every candidate
+    scores = {f: _hay_score(hay, blocks[f]) if blocks[f] else 0.0 for f in cands}
     top = max(scores.values(), default=0.0)
     if top > 0 and sum(1 for v in scores.values() if v == top) == 1:
         return max(scores, key=scores.get), "headers"
@@ -230,18 +255,25 @@ def _block_for(rows: list[RowRead], table: str, fmt: str) -> Block | None:
 
 def _block_key(r: RowRead, table: str) -> str:
     """Which sub-table a row belongs to, independent of format (its caption code)."""
-    if r.entry and r.entry.rows:
-        c = r.entry.rows[0]
-        return _block(c.fmt, table, c.block).code
+    e = r.entry
+    if e is not None and e.rows:
+        hit = _ENTRY_BLOCK_KEY.get((id(e), table))
+        if hit is None or hit[0] is not e:
+            c = e.rows[0]
+            hit = _ENTRY_BLOCK_KEY[(id(e), table)] = (e, _block(c.fmt, table, c.block).code)
+        return hit[1]
     if r.caption:
         f, b = r.caption[0]
         return _block(f, table, b).code
     return "?"
 
 
+_ENTRY_BLOCK_KEY: dict[tuple[int, str], tuple[Entry, str]] = {}  # (id(entry), table) → (entry, block code)
+
+
 # --------------------------------------------------------------------------- alignment
 
-@dataclass
+@dataclass(slots=True)
 class Aligned:
     values: list[tuple[float | None, str | None, tuple[str, ...], str | None, int]]  # value, raw, flags, unit, line
     status: str  # exact | inferred | unresolved
@@ -356,7 +388,16 @@ def align(cells: list[Tok], columns: tuple[Leaf, ...], fmt: Format, table: str, 
             chosen = windows[0]
         else:
             return _by_identities(printed, columns, fmt, table, row_path, known, header_unit, row_line)
-    return Aligned([_cell_value(t, columns[i], header_unit.get(i)) for i, t in enumerate(chosen)], "exact")
+    values = []
+    for i, (t, col) in enumerate(zip(chosen, columns)):
+        text = t.text
+        if text.isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0"):
+            # the common case, a plain count (the fast path of _cell_value, inlined: one call per cell)
+            hu = header_unit.get(i) if header_unit else None
+            values.append((float(text), text, (), hu if col.kind == "amount" and hu else col.unit, t.line))
+        else:
+            values.append(_cell_value(t, col, header_unit.get(i)))
+    return Aligned(values, "exact")
 
 
 def _cell_value(tok: Tok, col: Leaf, header_unit: str | None):
@@ -466,14 +507,15 @@ _ORG_SUFFIX = re.compile(r"(办事处|局|委员会|委|政府|街道|镇|乡|�
 
 def metadata(lines: list[tuple[str, int]]) -> dict:
     meta = {"organization": None, "organization_source": None, "report_year": None, "publication_date": None}
-    raw = [t for t, _ in lines if t.strip()]
-    nonempty = [clean(t[:160]).lstrip("#").strip() for t in raw[:15]]  # titles sit in the first lines
-    tail = [clean(t[:160]).strip() for t in raw[-6:]]
+    # only the first 15 and the last 6 non-blank lines are read; each is cleaned only when reached
+    first = list(islice((t for t, _ in lines if t.strip()), 15))  # titles sit in the first lines
+    last = list(islice((t for t, _ in reversed(lines) if t.strip()), 6))[::-1]
     # periods, preambles and dates: NFKC is enough (the patterns accept traditional forms)
-    head = "\n".join(t[:300] for t in raw[:12]).translate(_FULLWIDTH_ASCII)
+    head = fold_fullwidth("\n".join(t[:300] for t in first[:12]))
     if not unicodedata.is_normalized("NFKC", head):
         head = unicodedata.normalize("NFKC", head)
-    for text in nonempty[:15]:
+    for raw_title in first:
+        text = clean(raw_title[:160]).lstrip("#").strip()
         m = _TITLE.match(text[:120])
         if m:
             meta["organization"], meta["organization_source"] = m.group("org"), "title"
@@ -495,10 +537,10 @@ def metadata(lines: list[tuple[str, int]]) -> dict:
     m = _PUBLISHED.search(joined[:3000])
     if m:
         meta["publication_date"] = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
-    for i in range(len(tail) - 1, 0, -1):
-        d = _DATE_LINE.match(tail[i])
+    for i in range(len(last) - 1, 0, -1):
+        d = _DATE_LINE.match(clean(last[i][:160]).strip())
         if d:
-            sig = tail[i - 1]
+            sig = clean(last[i - 1][:160]).strip()
             if meta["publication_date"] is None:
                 meta["publication_date"] = f"{int(d.group(1)):04d}-{int(d.group(2)):02d}-{int(d.group(3)):02d}"
             if len(sig) <= 40 and _ORG_SUFFIX.search(sig) and not re.search(r"[，。,；;：:]", sig):
@@ -595,7 +637,6 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
 def _decide_formats(reads: dict[str, TableRead], problems: list[str]) -> dict[tuple[str, str], str | None]:
     """Format of every (table, block) from its own labels; undetermined blocks follow the others."""
     decided: dict[tuple[str, str], str | None] = {}
-    names = list(FORMATS)
     for table, tr in reads.items():
         by_block: dict[str, list[RowRead]] = {}
         for r in tr.rows:
@@ -604,7 +645,7 @@ def _decide_formats(reads: dict[str, TableRead], problems: list[str]) -> dict[tu
             if key == "?":
                 continue
             headers = [h for r in rows for h in r.headers]
-            cands = [f for f in names if any(b.code == key for b in FORMATS[f].tables[table].blocks)]
+            cands = _formats_with_block(table, key)
             if table == "applications":
                 headers = []
             fmt, how = _choose(rows, table, headers, cands)
@@ -624,6 +665,18 @@ def _decide_formats(reads: dict[str, TableRead], problems: list[str]) -> dict[tu
                 where = k[0] if k[0] == k[1] or k[1] in ("applications", "review_litigation") else f"{k[0]} {k[1]}"
                 problems.append(f"format of {where} not printed in its labels; {majority} assumed")
     return decided
+
+
+def _formats_with_block(table: str, code: str) -> list[str]:
+    """Formats whose table has a block with this caption code (cached; FORMATS is fixed at import)."""
+    hit = _FORMATS_WITH_BLOCK.get((table, code))
+    if hit is None:
+        hit = _FORMATS_WITH_BLOCK[(table, code)] = [
+            f for f in FORMATS if any(b.code == code for b in FORMATS[f].tables[table].blocks)]
+    return list(hit)
+
+
+_FORMATS_WITH_BLOCK: dict[tuple[str, str], list[str]] = {}
 
 
 def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
@@ -684,7 +737,11 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
                         parent_code=blk.code)
             placed.append((r, fmt, blk, leaf, "extra_row"))
             continue
-        cand = next((c for c in r.entry.rows if c.fmt == fmt), None)
+        cand = None
+        for c in r.entry.rows:
+            if c.fmt == fmt:
+                cand = c
+                break
         if cand is None:
             problems.append(f"{table}: row {r.label!r} (line {r.line}) does not exist in format {fmt}; not published")
             complete = False
@@ -731,13 +788,13 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
                     known[(leaf.path, col.path)] = v[0]
     dims_spec = FORMATS[next(iter(FORMATS))].tables[table].dimensions
     any_unresolved = False
+    add = cells.append
     for i, (r, fmt, blk, leaf, flag) in enumerate(placed):
         a = aligned[i]
         any_unresolved |= a.status == "unresolved"
-        dims_row = _row_dims(dims_spec, blk, leaf)
-        for k, (col, (v, raw, flags, unit, line)) in enumerate(zip(blk.columns, a.values)):
-            cells.append(Cell(table, leaf.path, col.path, v, raw, unit, flags + (flag,) if flag else flags,
-                              line, dims_row[k]))
+        row_path = leaf.path
+        for col, dims, (v, raw, flags, unit, line) in zip(blk.columns, _row_dims(dims_spec, blk, leaf), a.values):
+            add(Cell(table, row_path, col.path, v, raw, unit, flags + (flag,) if flag else flags, line, dims))
     # completeness against the format(s) the blocks were read in
     present = {c.row_path for c in cells}
     expected_blocks = _expected_blocks(table, decided, default_fmt)

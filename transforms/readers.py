@@ -11,6 +11,7 @@ import codecs
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
 
 from transforms.formats import FORMATS
 from transforms.labels import clean
@@ -124,10 +125,15 @@ def html_lines(text: str) -> list[tuple[str, int]]:
 
 
 def text_lines(text: str) -> list[tuple[str, int]]:
-    lines = [(ln, i + 1) for i, ln in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))]
-    if any(len(ln) > LONG_LINE for ln, _ in lines):
-        lines = [piece for ln, no in lines
-                 for piece in (_split_long(ln, no) if len(ln) > LONG_LINE else ((ln, no),))]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    raw = text.split("\n")
+    lines = list(zip(raw, range(1, len(raw) + 1)))  # (text, 1-based line number), built in C
+    # long lines (prose paragraphs, flattened pages) are split at section headings, last first so
+    # the indices of the earlier ones stay valid
+    long = list(compress(range(len(raw)), map(LONG_LINE.__lt__, map(len, raw))))
+    for i in reversed(long):
+        lines[i:i + 1] = _split_long(raw[i], i + 1)
     return lines
 
 
@@ -181,8 +187,8 @@ def locate(lines: list[tuple[str, int]]) -> dict[str, Region]:
     """Find each statutory table's line range: heading, else anchor label; stop at 五 or a cut."""
     # Only lines that can be a heading or hold an anchor are normalised (prose is most of a report);
     # pinyin-annotated mirrors can hide anchors from the raw filter, so a miss retries on every line.
-    maybe = _maybe_marker()
-    cleaned = [clean(t[:300]) if maybe.search(t[:300]) else "" for t, _ in lines]
+    numbered, words = _maybe_marker()
+    cleaned = [clean(t[:300]) if numbered.match(t, 0, 300) or words.search(t, 0, 300) else "" for t, _ in lines]
     found = _find_starts(lines, cleaned)
     if len(found) < len(TABLE_ORDER):
         cleaned = [clean(t[:300]) for t, _ in lines]
@@ -193,27 +199,33 @@ def locate(lines: list[tuple[str, int]]) -> dict[str, Region]:
 
 
 @lru_cache(maxsize=1)
-def _maybe_marker() -> re.Pattern:
-    """Raw-text filter for lines that may be headings or anchors (simplified and traditional)."""
+def _maybe_marker() -> tuple[re.Pattern, re.Pattern]:
+    """Raw-text filters for lines that may be headings or anchors (simplified and traditional):
+    (a section numeral opening the line, an anchor word anywhere). Two patterns, because a `^`
+    branch in one alternation stops the regex engine from skipping ahead to the words' first
+    characters (3x slower on report prose)."""
     import opencc
 
     s2t = opencc.OpenCC("s2t.json")
     words = {a for t in TABLE_ORDER for a in _anchors(t)} | {"存在的主要问题"}
     words |= {s2t.convert(w) for w in words}
     numerals = "".join(dict.fromkeys(f.tables[t].section for f in FORMATS.values() for t in f.tables)) + "五"
-    return re.compile(r"^[\s#\u3000]*[" + numerals + "]|" + "|".join(sorted(map(re.escape, words))))
+    return (re.compile(r"[\s#\u3000]*[" + numerals + "]"),
+            re.compile("|".join(sorted(map(re.escape, words)))))
 
 
 def _find_starts(lines, cleaned) -> dict[str, tuple[int, str]]:
     found: dict[str, tuple[int, str]] = {}
     search_from = 0
+    # headings and anchors never match an empty string: only the cleaned lines are tried
+    filled = [i for i, c in enumerate(cleaned) if c]
     for table in TABLE_ORDER:
         hre = _heading_re(table)
-        idx = next((i for i in range(search_from, len(lines)) if hre.match(cleaned[i])), None)
+        idx = next((i for i in filled if i >= search_from and hre.match(cleaned[i])), None)
         how = "heading"
         if idx is None:
             anchors = _anchors(table)
-            idx = next((i for i in range(search_from, len(lines)) if any(a in cleaned[i] for a in anchors)), None)
+            idx = next((i for i in filled if i >= search_from and any(a in cleaned[i] for a in anchors)), None)
             how = "anchor"
         if idx is not None:
             found[table] = (idx, how)
@@ -221,19 +233,26 @@ def _find_starts(lines, cleaned) -> dict[str, tuple[int, str]]:
     return found
 
 
+def _cut_lines(lines) -> list[int]:
+    """Indices of lines holding the truncation mark (one scan of the joined text: usually none)."""
+    if TRUNCATION_MARK not in "\n".join([t for t, _ in lines]):  # the mark holds no newline
+        return []
+    return [i for i, (t, _) in enumerate(lines) if TRUNCATION_MARK in t]
+
+
 def _regions(lines, cleaned, found) -> dict[str, Region]:
     last_start = max(i for i, _ in found.values())
-    end_re = _end_re()
-    stop = next((i for i in range(last_start + 1, len(lines)) if end_re.match(cleaned[i])), len(lines))
+    end_re = _end_re()  # never matches an empty string: blank (unfiltered) lines are skipped
+    stop = next((i for i in range(last_start + 1, len(lines)) if cleaned[i] and end_re.match(cleaned[i])), len(lines))
     regions: dict[str, Region] = {}
     ordered = sorted(found.items(), key=lambda kv: kv[1][0])
+    cuts = _cut_lines(lines)
     for k, (table, (start, how)) in enumerate(ordered):
         end = ordered[k + 1][1][0] if k + 1 < len(ordered) else stop
         truncated = False
-        for i in range(start, end):
-            if TRUNCATION_MARK in lines[i][0]:
-                end, truncated = i, True
-                break
+        cut = next((i for i in cuts if start <= i < end), None)
+        if cut is not None:
+            end, truncated = cut, True
         if not truncated and end == len(lines) and k + 1 == len(ordered) and stop == len(lines):
             truncated = True  # the file ends inside the table: nothing proves the table finished
         regions[table] = Region(table, start, end, truncated, how)
@@ -245,18 +264,19 @@ def _regions(lines, cleaned, found) -> dict[str, Region]:
 def detect_layout(lines: list[tuple[str, int]], regions: dict[str, Region], html: bool) -> str:
     if html:
         return "html"
-    body = [lines[i][0] for r in regions.values() for i in range(r.start, r.end)]
-    content = [ln for ln in body if ln.strip()]
+    content = [ln for r in regions.values() for ln, _ in lines[r.start:r.end] if ln.strip()]
     if not content:
         return "line_cells"
     n = len(content)
-    tab_led = sum(1 for ln in content if ln.startswith("\t"))
-    tab_inner = sum(1 for ln in content if "\t" in ln.strip("\t \u00a0"))
-    piped = sum(1 for ln in content if "|" in ln and ln.replace("|", "").strip())
+    # each count only when the decisions before it did not settle the layout
+    tabbed = [ln for ln in content if "\t" in ln]
+    tab_inner = sum(1 for ln in tabbed if "\t" in ln.strip("\t \u00a0"))
     if tab_inner >= 0.3 * n:
         return "tsv"
+    tab_led = sum(1 for ln in tabbed if ln.startswith("\t"))
     if tab_led >= 0.3 * n:
         return "tab_cells"
+    piped = sum(1 for ln in content if "|" in ln and ln.replace("|", "").strip())
     if piped >= 0.3 * n:
         return "pipe"
     if max(len(ln) for ln in content) > 400 and len(content) <= 8:
@@ -285,20 +305,31 @@ _FUSED = re.compile(r"(?<![\d.])([+\-]*\d+(?:\.\d+)?(?:万元|元)?)(?![\d.年�
 
 def _pieces(text: str) -> list[str]:
     """Split spaced text into label / value pieces; digits fused onto labels are cut off."""
-    out: list[str] = []
-    for piece in text.split():
-        if _is_value(piece) or not _DIGIT.search(piece):
-            out.append(piece)
-            continue
-        pos = 0
+    return [p for piece in text.split() for p, _ in _PIECES.get(piece) or _piece_parts(piece)]
+
+
+_PIECES: dict[str, tuple[tuple[str, bool], ...]] = {}
+
+
+def _piece_parts(piece: str) -> tuple[tuple[str, bool], ...]:
+    """One whitespace-free piece → its (text, is_value) parts, cached: labels and small numbers
+    recur in every report, and the split and the value test are most of the tokenizing time."""
+    if _is_value(piece) or not _DIGIT.search(piece):
+        parts = [piece]
+    else:
+        parts, pos = [], 0
         for m in _FUSED.finditer(piece):
             if m.start() > pos:
-                out.append(piece[pos:m.start()])
-            out.append(m.group(1))
+                parts.append(piece[pos:m.start()])
+            parts.append(m.group(1))
             pos = m.end()
         if pos < len(piece):
-            out.append(piece[pos:])
-    return out
+            parts.append(piece[pos:])
+    hit = tuple((p, _is_value(p)) for p in parts)
+    if len(_PIECES) > 100_000:
+        _PIECES.clear()
+    _PIECES[piece] = hit
+    return hit
 
 
 def tokens(lines: list[tuple[str, int]], region: Region, layout: str) -> list[Tok]:
@@ -328,7 +359,8 @@ def _is_value(text: str) -> bool:
 
 
 def _tok(text: str, line: int) -> Tok:
-    return Tok(text, line, _is_value(text))
+    v = _IS_VALUE.get(text)
+    return Tok(text, line, _is_value(text) if v is None else v)
 
 
 def _tab_cells(seg) -> list[Tok]:
@@ -344,7 +376,9 @@ def _tab_cells(seg) -> list[Tok]:
                 prev_cell = False
             continue
         if text.startswith("\t"):
-            out.append(_tok(text.strip(), no))
+            cell = text.strip()
+            v = _IS_VALUE.get(cell)  # _tok, inlined (the hot line of this layout)
+            out.append(Tok(cell, no, _is_value(cell) if v is None else v))
             prev_cell = True
         elif prev_cell and out and not out[-1].brk and len(text.strip()) <= 12:
             # continuation of a cell broken over lines (vertical text, wrapped header)
@@ -361,6 +395,7 @@ def _tab_cells(seg) -> list[Tok]:
 
 def _split_rows(seg, sep: str) -> list[Tok]:
     out: list[Tok] = []
+    known_value = _IS_VALUE.get  # the hot loops inline _tok / _pieces (a call per cell is most of their time)
     for text, no in seg:
         if not text.strip():
             continue
@@ -370,10 +405,14 @@ def _split_rows(seg, sep: str) -> list[Tok]:
             continue
         for cell in text.split(sep):
             cell = cell.strip()
-            if cell and not parse_value(cell).is_value and " " in cell and _looks_spaced(cell):
-                out.extend(_tok(p, no) for p in _pieces(cell))
+            v = known_value(cell)
+            if v is None:
+                v = _is_value(cell)
+            if not v and " " in cell and _looks_spaced(cell):  # (a blank cell is a value)
+                out.extend(Tok(p, no, pv) for piece in cell.split()
+                           for p, pv in _PIECES.get(piece) or _piece_parts(piece))
             else:
-                out.append(_tok(cell, no))
+                out.append(Tok(cell, no, v))
         # trailing empties after the last printed cell are row padding
         out.append(Tok("", no, False, 1))
     return out
@@ -390,6 +429,7 @@ _MD_RULE = re.compile(r"^\|?(\s*:?-{3,}:?\s*\|)+\s*(:?-{3,}:?)?\s*$")
 
 def _pipe(seg) -> list[Tok]:
     out: list[Tok] = []
+    known_value = _IS_VALUE.get
     content = [t for t, _ in seg if "|" in t]
     markdown = bool(content) and sum(1 for t in content if t.strip().startswith("|") and
                                      t.strip().endswith("|") and t.replace("|", "").strip()) > 0.6 * len(content)
@@ -405,9 +445,9 @@ def _pipe(seg) -> list[Tok]:
             out.extend(_tok(p, no) for p in _pieces(s)) if _looks_spaced(s) else out.append(_tok(s, no))
             out.append(Tok("", no, False, 1))
             continue
-        if _MD_RULE.match(s):
+        if "---" in s and _MD_RULE.match(s):
             continue  # markdown rule line
-        if len(s) >= 2 and set(s) == {"|"}:
+        if len(s) >= 2 and not s.strip("|"):
             out.append(Tok("", no, False, 1))  # '||', '||||': end-of-row filler, not cells
             continue
         parts = s.split("|")
@@ -416,22 +456,26 @@ def _pipe(seg) -> list[Tok]:
         if markdown and s.startswith("|"):
             parts = parts[1:]
         for p in parts:
-            out.append(_tok(p.strip(), no))
+            p = p.strip()
+            v = known_value(p)
+            out.append(Tok(p, no, _is_value(p) if v is None else v))
         out.append(Tok("", no, False, 1))
     return out
 
 
 def _spaced(seg) -> list[Tok]:
     out: list[Tok] = []
+    pieces = _PIECES.get
     for text, no in seg:
         s = text.strip()
-        if not s or set(s) <= {"|", " "}:
+        if not s or not s.strip("| "):
             continue  # blank or '|' / '||||' filler lines
         if is_prose(s) and not _is_value(s.split()[-1]):
             out.append(Tok(s, no, False))  # one label token: its numbers are not cells
             out.append(Tok("", no, False, 1))
             continue
-        for p in _pieces(s):
-            out.append(_tok(p, no))
+        for piece in s.split():  # _pieces(s), inlined
+            for p, v in pieces(piece) or _piece_parts(piece):
+                out.append(Tok(p, no, v))
         out.append(Tok("", no, False, 1))
     return out
