@@ -34,6 +34,9 @@ from transforms.reconcile import prepare, quality_checks, quarantine_frame, reco
 log = logging.getLogger(__name__)
 CELL_TABLES = schema.STATUTORY_TABLES
 PARTIAL_UNEXPECTED = 50
+# Data Docs re-render every stored validation (~50 ms a page; a run stores 7 suites × its chunks), so
+# the store keeps the last week of nightly runs.
+KEEP_RUNS = 7
 _LOCK = threading.Lock()
 _CONTEXTS: dict[str, object] = {}
 _COMMITTED = (".gitignore", "great_expectations.yml", "expectations", "validation_definitions", "plugins")
@@ -249,7 +252,7 @@ def quarantine_record(source_file: str, data: bytes | None, reason: str, reason_
 # The maintainers' report (Data Docs + summary page)
 
 def build_quality_report(processed_dir, out_dir, *, context_root=None, source_root=None,
-                         keep_runs: int = 60) -> Path:
+                         keep_runs: int = KEEP_RUNS) -> Path:
     """Build GX Data Docs once (offline copy in out_dir/data_docs) and the summary page out_dir/index.html."""
     from expectations import report
 
@@ -270,7 +273,7 @@ def _prune(root: Path, keep_runs: int) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
-def build_data_docs(dest: Path, *, context_root=None, keep_runs: int = 60) -> Path:
+def build_data_docs(dest: Path, *, context_root=None, keep_runs: int = KEEP_RUNS) -> Path:
     from expectations import offline
 
     ctx = get_context(context_root)

@@ -74,6 +74,11 @@ def write_options():
     return ds.ParquetFileFormat().make_write_options(compression="zstd", use_dictionary=True)
 
 
+def staging_write_options():
+    # read back once by publish_dataset: compression would cost the parse workers CPU for nothing
+    return ds.ParquetFileFormat().make_write_options(compression="none", use_dictionary=True)
+
+
 def partition_dirname(year) -> str:
     return f"{PARTITION_KEY}={NULL_PARTITION if year is None else int(year)}"
 
@@ -126,7 +131,7 @@ def write_staged(t: pa.Table, name: str, staging_root: str | os.PathLike, tag: s
     t = t.take(pc.sort_indices(t, sort_keys=[("report_id", "ascending")]))
     out = Path(staging_root) / name
     kw = dict(format="parquet", basename_template=f"{tag}-{{i}}.parquet",
-              existing_data_behavior="overwrite_or_ignore", file_options=write_options(),
+              existing_data_behavior="overwrite_or_ignore", file_options=staging_write_options(),
               preserve_order=True, use_threads=False)
     if is_partitioned(name):
         ds.write_dataset(t, out, partitioning=partitioning(), **kw)
