@@ -19,6 +19,13 @@ from transforms.formats import FORMATS
 
 VERDICT_ORDER = ("fail", "warn", "pass")
 DATASETS = ("reports", *schema.STATUTORY_TABLES, "quality_checks", "quarantine")
+# The columns the page reads (quality_checks has a row per report × check: its list and text
+# columns would cost GBs of Python objects on a large corpus); None = all.
+PAGE_COLUMNS = {
+    "reports": ["report_id", "source_file", "organization", "report_year", "template", "verdict", "failed_checks"],
+    "quality_checks": ["report_id", "report_year", "check", "status"],
+    "applications": ["report_year", "row_path", "column_path", "value"],
+}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -34,9 +41,11 @@ def _save(fig, out_dir, name: str, title: str, figs: list) -> None:
     plt.close(fig)
     figs.append((name, title))
 
-def _conform(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    out = df.reindex(columns=schema.column_names(name))
+def _conform(df: pd.DataFrame, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    out = df.reindex(columns=columns or schema.column_names(name))
     for f in schema.fields(name):
+        if f.name not in out:
+            continue
         if f.pandas_dtype == "object":
             out[f.name] = pd.Series([list(x) if isinstance(x, (list, tuple, np.ndarray)) else [] for x in out[f.name]],
                                     index=out.index, dtype=object)
@@ -45,14 +54,14 @@ def _conform(df: pd.DataFrame, name: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def read_dataset(path: Path, name: str, filter=None) -> pd.DataFrame:
+def read_dataset(path: Path, name: str, filter=None, columns: list[str] | None = None) -> pd.DataFrame:
     """A dataset written as one Parquet file or a (hive-partitioned) directory; typed from the schema.
-    ``filter``: a pyarrow.dataset expression applied while scanning (keeps memory small)."""
+    ``filter`` (a pyarrow.dataset expression) and ``columns`` are applied while scanning (memory)."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
     if not path.exists():
-        return _conform(pd.DataFrame(), name)
+        return _conform(pd.DataFrame(), name, columns)
     full = schema.arrow_schema(name)
     hive = path.is_dir() and any(p.name.startswith("report_year=") for p in path.rglob("report_year=*"))
     if hive:
@@ -60,8 +69,8 @@ def read_dataset(path: Path, name: str, filter=None) -> pd.DataFrame:
         d = ds.dataset(str(path), format="parquet", schema=full, partitioning=part)
     else:
         d = ds.dataset(str(path), format="parquet")
-    t = d.to_table(filter=filter)
-    return _conform(t.to_pandas(), name)
+    t = d.to_table(filter=filter, columns=columns)
+    return _conform(t.to_pandas(), name, columns)
 
 
 def load_datasets(processed_dir: Path) -> dict[str, pd.DataFrame]:
@@ -71,8 +80,8 @@ def load_datasets(processed_dir: Path) -> dict[str, pd.DataFrame]:
 
     need = {"applications": (ds.field("column_path") == _total_column())
             & ds.field("row_path").isin(sorted(outcome_groups()))}
-    return {n: read_dataset(Path(processed_dir) / n, n, filter=need.get(n)) for n in DATASETS
-            if n not in schema.STATUTORY_TABLES or n in need}
+    return {n: read_dataset(Path(processed_dir) / n, n, filter=need.get(n), columns=PAGE_COLUMNS.get(n))
+            for n in DATASETS if n not in schema.STATUTORY_TABLES or n in need}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -112,8 +121,9 @@ def summary_numbers(data: dict[str, pd.DataFrame]) -> dict:
     by_year = rep.groupby(["year_", "verdict_"]).size().unstack(fill_value=0).reindex(
         columns=list(VERDICT_ORDER), fill_value=0)
     # checks
-    qy = qc.assign(year_=qc["report_year"].astype("Int64").astype(object).where(qc["report_year"].notna(), "unknown")
-                   .astype(str), status_=qc["status"].astype(str), check_=qc["check"].astype(str))
+    qc_year = qc["report_year"].astype("Int64")
+    qy = qc.assign(year_=pd.Categorical(qc_year.astype(str).where(qc_year.notna(), "unknown")),
+                   status_=qc["status"].astype("category"), check_=qc["check"].astype("category"))
     checks = (qy.groupby("check_")["status_"].value_counts().unstack(fill_value=0)
               .reindex(columns=["fail", "warn", "pass"], fill_value=0))
     checks["reports"] = checks.sum(axis=1)

@@ -67,14 +67,40 @@ def view_columns(dataset: str) -> list[str]:
     return schema.column_names(dataset) + helper_columns(dataset)
 
 
+def _is_plain_lists(values: np.ndarray) -> bool:
+    """Every cell an exact list or tuple (the usual list column): rows can then be mapped in C
+    without a per-row isinstance."""
+    return set(map(type, values)) <= {list, tuple}
+
+
 def _unknown_items(s: pd.Series, allowed) -> np.ndarray:
     """Per row, how many items of a list cell are not in `allowed` (most cells have no items)."""
     allowed = set(allowed)
-    out = np.zeros(len(s), dtype=np.int64)
-    for i, x in enumerate(s.to_numpy(dtype=object)):
-        if isinstance(x, (list, tuple, np.ndarray)) and len(x):
-            out[i] = sum(1 for item in x if item not in allowed)
+    values = s.to_numpy(dtype=object)
+    out = np.zeros(len(values), dtype=np.int64)
+    if _is_plain_lists(values):
+        with_items = np.flatnonzero(np.fromiter(map(len, values), dtype=np.int64, count=len(values)))
+    else:
+        with_items = [i for i, x in enumerate(values) if isinstance(x, (list, tuple, np.ndarray)) and len(x)]
+    for i in with_items:
+        out[i] = sum(1 for item in values[i] if item not in allowed)
     return out
+
+
+def _as_tuples(s: pd.Series) -> pd.Series:
+    """List cells as tuples (hashable), anything else as is."""
+    values = s.to_numpy(dtype=object)
+    if _is_plain_lists(values):  # tuple(t) is t for a tuple
+        return pd.Series(list(map(tuple, values)), index=s.index, dtype=object)
+    return pd.Series([tuple(x) if isinstance(x, (list, np.ndarray)) else x for x in values], index=s.index,
+                     dtype=object)
+
+
+def _masked_category(cat: pd.Series, keep: np.ndarray) -> pd.Series:
+    """A categorical where `keep`, null elsewhere, with only the categories still used: the same as
+    `strings.where(keep).astype("category")`, without factorizing the strings again per helper."""
+    codes = np.where(keep, cat.cat.codes.to_numpy(), -1)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=cat.dtype), index=cat.index).cat.remove_unused_categories()
 
 
 def make_view(df: pd.DataFrame, dataset: str, helpers: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -101,13 +127,23 @@ def make_view(df: pd.DataFrame, dataset: str, helpers: pd.DataFrame | None = Non
         tmpl = out["template"].astype("str")
         extra = h["_extra_row"].to_numpy(dtype=bool)
         known = np.zeros(len(out), dtype=bool)
+        # string addresses are dictionary-encoded once, the per-format helpers mask the codes
+        rows, cols = (out[c].astype("category") if isinstance(out[c].dtype, pd.StringDtype) else None
+                      for c in ("row_path", "column_path"))
+
+        def address_helper(column: str, encoded: pd.Series | None, keep: np.ndarray) -> pd.Series:
+            return out[column].where(keep) if encoded is None else _masked_category(encoded, keep)
+
         for n in FORMAT_NAMES:
             m = (tmpl == n).to_numpy(dtype=bool)
             known |= m
-            out[f"_row_path_{n}"] = out["row_path"].where(m & ~extra)
-            out[f"_column_path_{n}"] = out["column_path"].where(m)
-        out[f"_row_path_{OTHER}"] = out["row_path"].where(~known & ~extra)
-        out[f"_column_path_{OTHER}"] = out["column_path"].where(~known)
+            out[f"_row_path_{n}"] = address_helper("row_path", rows, m & ~extra)
+            out[f"_column_path_{n}"] = address_helper("column_path", cols, m)
+        out[f"_row_path_{OTHER}"] = address_helper("row_path", rows, ~known & ~extra)
+        out[f"_column_path_{OTHER}"] = address_helper("column_path", cols, ~known)
+        for column, encoded in (("row_path", rows), ("column_path", cols)):
+            if encoded is not None:  # what the loop at the end would make of it
+                out[column] = encoded
         out["_kind"] = h["_kind"].to_numpy()
         is_count = h["_kind"].to_numpy(dtype=object) == "count"
         value = pd.to_numeric(out["value"], errors="coerce").astype("float64")
@@ -121,8 +157,7 @@ def make_view(df: pd.DataFrame, dataset: str, helpers: pd.DataFrame | None = Non
             out[f"_{f.name}_unknown"] = _unknown_items(out[f.name], f.allowed)
     for f in fields:
         if f.pandas_dtype == "object" and f.name in out:
-            out[f.name] = pd.Series([tuple(x) if isinstance(x, (list, np.ndarray)) else x for x in out[f.name]],
-                                    index=out.index, dtype=object)
+            out[f.name] = _as_tuples(out[f.name])
     for c in out.columns:            # strings dictionary-encoded (schema.Field.validation_dtype)
         if isinstance(out[c].dtype, pd.StringDtype):
             out[c] = out[c].astype("category")

@@ -151,13 +151,6 @@ def parse_batch(batch_no: int, items: list[dict], staging: str, *,
         parsed.append(p)
     t_parse = time.perf_counter()
 
-    from transforms.tidy import to_frames
-    frames = to_frames(parsed)
-    reports = frames["reports"]
-    history = load_history(published_root, reports["organization"].dropna().unique()) if published_root else None
-    out, views = gate(frames, history, None)
-    t_gate = time.perf_counter()
-
     summary = {"batch": batch_no, "n": len(items), "reports": [], "rows": {}, "view_rows": 0}
     for it, p in zip(items, parsed):
         r = p.report
@@ -167,6 +160,15 @@ def parse_batch(batch_no: int, items: list[dict], staging: str, *,
             else int(r["report_year"]),
             "status": "quarantined" if r["status"] == "unreadable" else "parsed",
             "mtime_ns": it.get("mtime_ns"), "local_path": it["local_path"]})
+
+    from transforms.tidy import to_frames
+    frames = to_frames(parsed)
+    del parsed                           # peak memory: the parsed objects are in the frames now
+    reports = frames["reports"]
+    history = load_history(published_root, reports["organization"].dropna().unique()) if published_root else None
+    out, views = gate(frames, history, None)
+    t_gate = time.perf_counter()
+
     tag = batch_tag(batch_no)
     for name, df in out.items():
         if name not in registry.DATASETS or df is None:
@@ -185,6 +187,6 @@ def parse_batch(batch_no: int, items: list[dict], staging: str, *,
     if verdicts is not None and "verdict" in verdicts:
         summary["verdicts"] = {str(k): int(v) for k, v in verdicts["verdict"].value_counts().items()}
     summary["seconds"] = {"parse": t_parse - t0, "gate": t_gate - t_parse, "write": time.perf_counter() - t_gate}
-    del parsed, frames, out, views
+    del frames, out, views
     release_memory()
     return summary

@@ -102,6 +102,8 @@ def validate_step(chunk_no: int, batch_nos: list[int], staging: str, run_name: s
     paths = {name: [view_path(staging, name, b) for b in batch_nos] for name in suite_datasets()}
     views = {name: load_views(ps) for name, ps in paths.items()}
     missing = [f"{name}: no view for batches {batch_nos}" for name, v in views.items() if v is None]
+    from flows.batch import release_memory
+    release_memory()                     # the Arrow buffers the views were read through
     t_load = time.perf_counter()
     r = validate_views({n: v for n, v in views.items() if v is not None}, run_name=run_name,
                        context_root=context_root)
@@ -109,7 +111,6 @@ def validate_step(chunk_no: int, batch_nos: list[int], staging: str, run_name: s
         p.unlink(missing_ok=True)
     n_rows = sum(len(v) for v in views.values() if v is not None)
     del views
-    from flows.batch import release_memory
     release_memory()
     return {"chunk": chunk_no, "batches": list(batch_nos), "rows": n_rows,
             "structural_ok": r.structural_ok and not missing,

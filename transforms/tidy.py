@@ -1,7 +1,9 @@
 """Parsed reports → the tidy long-format DataFrames, typed exactly as the schema registry says.
 
 Frames are built once per batch (column lists, not per-report frames): building a DataFrame costs
-more than parsing a report.
+more than parsing a report. String columns go straight to Arrow (pandas' own list → `str` conversion
+re-checks every element in Python first), and the report-level columns of the cell tables are taken
+from one small per-report array instead of being repeated as Python objects.
 """
 from __future__ import annotations
 
@@ -9,35 +11,51 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pandas.arrays import ArrowStringArray
 
 from transforms import schema
 from transforms.engine import ParsedReport
 
 _CELL_BASE = ("report_id", "source_file", "organization", "report_year", "template")
+_STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # the dtype "str" resolves to
 
 
 def empty_frame(dataset: str) -> pd.DataFrame:
     return _typed({f.name: [] for f in schema.fields(dataset)}, dataset)
 
 
+def str_array(values) -> pd.api.extensions.ExtensionArray:
+    """A `str` array from a list of str / None, built by Arrow directly; anything else (numbers,
+    pd.NA, ...) goes through pandas, which converts it as before."""
+    try:
+        arr = pa.array(values, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return pd.array(values, dtype="str")
+    return ArrowStringArray(arr, dtype=_STR_DTYPE)
+
+
+def _typed_array(values, pandas_dtype: str):
+    if pandas_dtype == "object":
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = values
+        return arr
+    if pandas_dtype == "str":
+        return str_array(values)
+    return pd.array(values, dtype=pandas_dtype)
+
+
 def _typed(columns: dict[str, list], dataset: str) -> pd.DataFrame:
-    data = {}
-    for f in schema.fields(dataset):
-        values = columns.get(f.name, [])
-        if f.pandas_dtype == "object":
-            arr = np.empty(len(values), dtype=object)
-            arr[:] = values
-            data[f.name] = arr
-        else:
-            data[f.name] = pd.array(values, dtype=f.pandas_dtype)
+    data = {f.name: _typed_array(columns.get(f.name, []), f.pandas_dtype) for f in schema.fields(dataset)}
     return pd.DataFrame(data, copy=False)
 
 
 def to_frames(parsed: Iterable[ParsedReport]) -> dict[str, pd.DataFrame]:
     """{"reports", "active_disclosure", "applications", "review_litigation"} → typed DataFrames.
 
-    Column-wise: one list comprehension per column over a table's cells, and the report-level
-    columns repeated per cell with numpy (a per-cell loop of appends cost more than parsing)."""
+    Column-wise: one list comprehension per column over a table's cells; the report-level columns
+    are typed once per report and repeated per cell with a take (a per-cell loop of appends cost
+    more than parsing)."""
     parsed = list(parsed)
     reports = [p.report for p in parsed]
     out = {"reports": _typed({f.name: [r.get(f.name) for r in reports] for f in schema.fields("reports")},
@@ -49,11 +67,13 @@ def to_frames(parsed: Iterable[ParsedReport]) -> dict[str, pd.DataFrame]:
             cells_of[c.table].append(c)
             counts[c.table][i] += 1
     for t, cells in cells_of.items():
-        cols: dict[str, list] = {}
+        dtypes = {f.name: f.pandas_dtype for f in schema.fields(t)}
+        data = {}
+        report_of_cell = np.repeat(np.arange(len(reports)), counts[t])
         for name in _CELL_BASE:
-            per_report = np.empty(len(reports), dtype=object)
-            per_report[:] = [r[name] for r in reports]
-            cols[name] = np.repeat(per_report, counts[t])
+            per_report = _typed_array([r[name] for r in reports], dtypes[name])
+            data[name] = per_report.take(report_of_cell)
+        cols: dict[str, list] = {}
         cols["table"] = [t] * len(cells)
         cols["row_path"] = [c.row_path for c in cells]
         cols["column_path"] = [c.column_path for c in cells]
@@ -62,8 +82,9 @@ def to_frames(parsed: Iterable[ParsedReport]) -> dict[str, pd.DataFrame]:
         cols["unit"] = [c.unit for c in cells]
         cols["flags"] = [list(c.flags) for c in cells]
         cols["source_line"] = [c.source_line for c in cells]
-        names = set(schema.column_names(t)) - set(cols)
-        for name in names:
-            cols[name] = [c.dims.get(name) for c in cells]
-        out[t] = _typed(cols, t)
+        for name in dtypes:
+            if name not in cols and name not in data:
+                cols[name] = [c.dims.get(name) for c in cells]
+        data.update({name: _typed_array(values, dtypes[name]) for name, values in cols.items()})
+        out[t] = pd.DataFrame({name: data[name] for name in dtypes}, copy=False)
     return out
