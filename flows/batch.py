@@ -12,6 +12,7 @@ import hashlib
 import os
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -127,9 +128,43 @@ def drop_staged_batches(staging: str | os.PathLike, batch_nos) -> int:
     return n
 
 
+def worker_init() -> None:
+    """Process-pool initializer: import the batch code once, then freeze everything imported so far
+    out of the garbage collector's reach (full collections otherwise rescan ~10^6 module objects)."""
+    import gc
+
+    import transforms.engine  # noqa: F401
+    import transforms.reconcile  # noqa: F401
+    import transforms.tidy  # noqa: F401
+    import expectations.views  # noqa: F401
+    gc.freeze()
+
+
+@contextmanager
+def gc_paused():
+    """No cyclic GC inside a batch: the batch allocates ~10^6 short-lived objects that refcounting
+    frees, and gen-2 collections triggered by them cost ~20% of the batch. The collection runs once,
+    at the end of the batch (release_memory)."""
+    import gc
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def parse_batch(batch_no: int, items: list[dict], staging: str, *,
                 published_root: str | None = None) -> dict:
     """Parse, check (pure half of the gate) and stage one batch; its GX views are validated later."""
+    with gc_paused():
+        summary = _parse_batch(batch_no, items, staging, published_root)
+    release_memory()
+    return summary
+
+
+def _parse_batch(batch_no: int, items: list[dict], staging: str, published_root: str | None) -> dict:
     from transforms.engine import parse_report
     from flows.publish import table_from_frame, write_staged
 
@@ -187,6 +222,4 @@ def parse_batch(batch_no: int, items: list[dict], staging: str, *,
     if verdicts is not None and "verdict" in verdicts:
         summary["verdicts"] = {str(k): int(v) for k, v in verdicts["verdict"].value_counts().items()}
     summary["seconds"] = {"parse": t_parse - t0, "gate": t_gate - t_parse, "write": time.perf_counter() - t_gate}
-    del frames, out, views
-    release_memory()
     return summary

@@ -95,6 +95,12 @@ def parse_step(batch_no: int, items: list[dict], staging: str, published_root: s
 
 def validate_step(chunk_no: int, batch_nos: list[int], staging: str, run_name: str, context_root: str) -> dict:
     """GX on the views of several parse batches at once: one validation per dataset and chunk."""
+    from flows.batch import gc_paused
+    with gc_paused():
+        return _validate_chunk(chunk_no, batch_nos, staging, run_name, context_root)
+
+
+def _validate_chunk(chunk_no: int, batch_nos: list[int], staging: str, run_name: str, context_root: str) -> dict:
     from expectations.gate import validate_views
     from expectations.views import load_views, suite_datasets
     from flows.batch import view_path
@@ -272,8 +278,9 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
         pool_key = None
         if cfg.dask_address is None and cfg.workers > 1 and len(batches) > 1:
             pool_key = run_id
-            _POOLS[pool_key] = cf.ProcessPoolExecutor(max_workers=cfg.workers,
-                                                      mp_context=mp.get_context("spawn"))
+            from flows.batch import worker_init
+            _POOLS[pool_key] = cf.ProcessPoolExecutor(max_workers=cfg.workers, mp_context=mp.get_context("spawn"),
+                                                      initializer=worker_init)
         try:
             _emit("parse_total", total=len(plan.parse), batches=len(batches))
             summaries, chunks = _parse_and_validate(ex, cfg, batches, staging, run_name, prev, context_root,
