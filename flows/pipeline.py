@@ -2,7 +2,7 @@
 
 Thin orchestration over plain functions (flows.sources, flows.batch, flows.publish,
 flows.manifest). Tasks are coarse: one discovery, one task per batch of ~500 files, one GX
-validation per chunk of ~1M tidy rows (many batches), one publish task per dataset, one report
+validation per chunk of ~500k tidy rows (many batches), one publish task per dataset, one report
 task. Paths and small summaries travel between tasks, never DataFrames. Parsing and the pandas
 half of the gate run in a spawn ProcessPool of ``workers`` processes locally (or on the Dask
 workers with ``dask_address``); GX validates the staged views of finished batches in the flow's
@@ -38,7 +38,7 @@ class RunConfig:
     glob: str = "**/*.txt"
     batch_size: int = 500
     workers: int = 2
-    validate_rows: int = 1_000_000     # GX validates the views of this many tidy rows at once
+    validate_rows: int = 500_000       # GX validates the views of this many tidy rows at once (memory)
     prune: bool = False
     dask_address: str | None = None
     http_concurrency: int = 8
@@ -408,7 +408,7 @@ TASKS = {
 def nianbao_run(source: str = DEFAULT_SOURCE, dest: str = DEFAULT_DEST, glob: str = "**/*.txt",
                 batch_size: int = 500, workers: int = 2, prune: bool = False,
                 dask_address: str | None = None, quality_report: bool = True,
-                validate_rows: int = 1_000_000) -> dict:
+                validate_rows: int = 500_000) -> dict:
     """Discover -> parse in batches, validate in chunks -> publish atomically -> quality report."""
     cfg = RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
                     prune=prune, dask_address=dask_address, quality_report=quality_report,
