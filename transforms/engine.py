@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from itertools import combinations, islice
 
 from transforms.formats import FORMATS, SEP, Block, Format, Leaf
@@ -36,6 +36,12 @@ class Cell:
     flags: tuple[str, ...]
     source_line: int | None
     dims: dict[str, str | None]
+
+
+_new_object = object.__new__
+# _build_table fills new cells field by field (faster than Cell(...)): it sets exactly these fields
+assert [f.name for f in fields(Cell)] == ["table", "row_path", "column_path", "value", "raw_value", "unit",
+                                          "flags", "source_line", "dims"], "update _build_table's cell fields"
 
 
 @dataclass
@@ -200,34 +206,44 @@ def _hay_score(hay: str, block: Block) -> float:
     if not hay:
         return 0.0
     hit = 0
-    for keys in _column_keys(block):
-        if any(k in hay or k4 in hay for k, k4 in keys):
+    for prefixes in _column_key_prefixes(block):
+        if any(k4 in hay for k4 in prefixes):
             hit += 1
     return hit / len(block.columns)
 
 
-def _column_keys(block: Block) -> tuple[tuple[tuple[str, str], ...], ...]:
-    """(match key, its first 4 characters) of every column's label and aliases, per column (cached)."""
-    hit = _COLUMN_KEYS.get(id(block))
+def _column_key_prefixes(block: Block) -> tuple[tuple[str, ...], ...]:
+    """First 4 characters of the match key of every column's label and aliases, per column (cached).
+
+    A column is named in the header text when one of its keys or the key's first 4 characters is;
+    the prefix is in the text whenever the whole key is, so testing the prefixes is enough.
+    """
+    hit = _COLUMN_KEY_PREFIXES.get(id(block))
     if hit is None or hit[0] is not block:
-        keys = tuple(tuple((k, k[:4]) for k in (match_key(col.label), *(match_key(a) for a in col.aliases)))
-                     for col in block.columns)
-        hit = _COLUMN_KEYS[id(block)] = (block, keys)
+        prefixes = tuple(tuple(dict.fromkeys(k[:4] for k in (match_key(col.label), *map(match_key, col.aliases))))
+                         for col in block.columns)
+        hit = _COLUMN_KEY_PREFIXES[id(block)] = (block, prefixes)
     return hit[1]
 
 
-_COLUMN_KEYS: dict[int, tuple[Block, tuple]] = {}
+_COLUMN_KEY_PREFIXES: dict[int, tuple[Block, tuple]] = {}
 
 
-def _choose(rows: list[RowRead], table: str, headers: list[str], candidates: list[str]) -> tuple[str | None, str]:
+def _choose(rows: list[RowRead], table: str, candidates: list[str], use_headers: bool = True) -> tuple[str | None, str]:
     """Pick the format of one block from its labels: rows it knows, then headers, then value counts."""
-    support = {f: sum(1 for r in rows if r.entry and f in r.entry.fmts) for f in candidates}
+    support = dict.fromkeys(candidates, 0)  # rows that exist in each candidate format
+    for r in rows:
+        if r.entry:
+            for f in r.entry.fmts:
+                if f in support:
+                    support[f] += 1
     best = max(support.values(), default=0)
     cands = [f for f in candidates if support[f] == best]
     if len(cands) == 1:
         return cands[0], "rows"
     blocks = {f: _block_for(rows, table, f) for f in cands}
-    hay = "".join(map(match_key, headers))  # the same for every candidate
+    # the header text above the block's rows, joined only now that it is needed
+    hay = "".join([match_key(h) for r in rows for h in r.headers]) if use_headers else ""
     scores = {f: _hay_score(hay, blocks[f]) if blocks[f] else 0.0 for f in cands}
     top = max(scores.values(), default=0.0)
     if top > 0 and sum(1 for v in scores.values() if v == top) == 1:
@@ -257,18 +273,11 @@ def _block_key(r: RowRead, table: str) -> str:
     """Which sub-table a row belongs to, independent of format (its caption code)."""
     e = r.entry
     if e is not None and e.rows:
-        hit = _ENTRY_BLOCK_KEY.get((id(e), table))
-        if hit is None or hit[0] is not e:
-            c = e.rows[0]
-            hit = _ENTRY_BLOCK_KEY[(id(e), table)] = (e, _block(c.fmt, table, c.block).code)
-        return hit[1]
+        return e.block_code
     if r.caption:
         f, b = r.caption[0]
         return _block(f, table, b).code
     return "?"
-
-
-_ENTRY_BLOCK_KEY: dict[tuple[int, str], tuple[Entry, str]] = {}  # (id(entry), table) → (entry, block code)
 
 
 # --------------------------------------------------------------------------- alignment
@@ -388,12 +397,19 @@ def align(cells: list[Tok], columns: tuple[Leaf, ...], fmt: Format, table: str, 
             chosen = windows[0]
         else:
             return _by_identities(printed, columns, fmt, table, row_path, known, header_unit, row_line)
+    if not header_unit:
+        # the common case: no unit printed in the headers, and plain counts (the fast path of
+        # _cell_value, inlined in one comprehension: a call per cell was most of the time)
+        values = [(float(text), text, (), col.unit, t.line)
+                  if (text := t.text).isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0")
+                  else _cell_value(t, col, None)
+                  for t, col in zip(chosen, columns)]
+        return Aligned(values, "exact")
     values = []
     for i, (t, col) in enumerate(zip(chosen, columns)):
         text = t.text
         if text.isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0"):
-            # the common case, a plain count (the fast path of _cell_value, inlined: one call per cell)
-            hu = header_unit.get(i) if header_unit else None
+            hu = header_unit.get(i)
             values.append((float(text), text, (), hu if col.kind == "amount" and hu else col.unit, t.line))
         else:
             values.append(_cell_value(t, col, header_unit.get(i)))
@@ -534,7 +550,9 @@ def metadata(lines: list[tuple[str, int]]) -> dict:
             if m:
                 meta["report_year"] = int(next(g for g in m.groups() if g))
                 break
-    m = _PUBLISHED.search(joined[:3000])
+    # every _PUBLISHED match holds 间/間 or 日期: most heads have neither, and the search is slow
+    head_start = joined[:3000]
+    m = _PUBLISHED.search(head_start) if "间" in head_start or "間" in head_start or "日期" in head_start else None
     if m:
         meta["publication_date"] = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
     for i in range(len(last) - 1, 0, -1):
@@ -644,11 +662,8 @@ def _decide_formats(reads: dict[str, TableRead], problems: list[str]) -> dict[tu
         for key, rows in by_block.items():
             if key == "?":
                 continue
-            headers = [h for r in rows for h in r.headers]
             cands = _formats_with_block(table, key)
-            if table == "applications":
-                headers = []
-            fmt, how = _choose(rows, table, headers, cands)
+            fmt, how = _choose(rows, table, cands, use_headers=table != "applications")
             if table == "applications" and tr.groups_as_rows:
                 # a row printed as a group heading (（六）其他处理 with sub-rows) is the later format's shape
                 grp = [f for f in cands if any(g.entry and g.entry.label in FORMATS[f].tables[table].blocks[0].group_labels
@@ -793,10 +808,16 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
         a = aligned[i]
         any_unresolved |= a.status == "unresolved"
         row_path = leaf.path
-        for col, dims, (v, raw, flags, unit, line) in zip(blk.columns, _row_dims(dims_spec, blk, leaf), a.values):
-            add(Cell(table, row_path, col.path, v, raw, unit, flags + (flag,) if flag else flags, line, dims))
+        also = (flag,) if flag else ()
+        for (col_path, dims), (v, raw, flags, unit, line) in zip(_row_addresses(dims_spec, blk, leaf), a.values):
+            # Cell(...) with its fields set here: the dataclass __init__ call was a third of the time per cell
+            cell = _new_object(Cell)
+            cell.table, cell.row_path, cell.column_path = table, row_path, col_path
+            cell.value, cell.raw_value, cell.unit = v, raw, unit
+            cell.flags, cell.source_line, cell.dims = flags + also if also else flags, line, dims
+            add(cell)
     # completeness against the format(s) the blocks were read in
-    present = {c.row_path for c in cells}
+    present = {leaf.path for _, _, blk, leaf, _ in placed if blk.columns}  # = the cells' row paths
     expected_blocks = _expected_blocks(table, decided, default_fmt)
     missing = [leaf.path for blk in expected_blocks for leaf in blk.rows if leaf.path not in present]
     if missing:
@@ -832,16 +853,17 @@ def _header_units(headers: list[str], blk: Block) -> dict[int, str]:
     return out
 
 
-_ROW_DIMS: dict[tuple, list] = {}
+_ROW_ADDRESSES: dict[tuple, list] = {}
 
 
-def _row_dims(spec: dict, blk: Block, leaf: Leaf) -> list[dict]:
+def _row_addresses(spec: dict, blk: Block, leaf: Leaf) -> list[tuple[str, dict]]:
+    """(column path, tidy dims) of each cell of one row, cached: the same for every report."""
     key = (id(spec), id(blk), leaf.path, leaf.label)  # same caption, other format ⇒ other columns
-    hit = _ROW_DIMS.get(key)
+    hit = _ROW_ADDRESSES.get(key)
     if hit is None:
-        hit = _ROW_DIMS[key] = [_dims(spec, blk, leaf, col) for col in blk.columns]
-        if len(_ROW_DIMS) > 20_000:
-            _ROW_DIMS.clear()
+        if len(_ROW_ADDRESSES) > 20_000:
+            _ROW_ADDRESSES.clear()
+        hit = _ROW_ADDRESSES[key] = [(col.path, _dims(spec, blk, leaf, col)) for col in blk.columns]
     return hit
 
 

@@ -109,7 +109,7 @@ def _looks_textual(text: str) -> bool:
 
 
 def is_html(text: str) -> bool:
-    head = text[:2048].lstrip("\ufeff \r\n\t").lower()
+    head = text[:2048].lstrip("\ufeff \r\n\t")[:64].lower()  # the longest prefix tested is 14 characters
     return head.startswith(("<!doctype html", "<html", "<?xml", "<head", "<body", "<div", "<table", "<meta"))
 
 
@@ -188,7 +188,9 @@ def locate(lines: list[tuple[str, int]]) -> dict[str, Region]:
     # Only lines that can be a heading or hold an anchor are normalised (prose is most of a report);
     # pinyin-annotated mirrors can hide anchors from the raw filter, so a miss retries on every line.
     numbered, words = _maybe_marker()
-    cleaned = [clean(t[:300]) if numbered.match(t, 0, 300) or words.search(t, 0, 300) else "" for t, _ in lines]
+    openers = _numbered_openers()  # a cheap test before the numbered pattern: most lines fail it
+    cleaned = [clean(t[:300]) if (t[:1] in openers and numbered.match(t, 0, 300)) or words.search(t, 0, 300)
+               else "" for t, _ in lines]
     found = _find_starts(lines, cleaned)
     if len(found) < len(TABLE_ORDER):
         cleaned = [clean(t[:300]) for t, _ in lines]
@@ -214,11 +216,21 @@ def _maybe_marker() -> tuple[re.Pattern, re.Pattern]:
             re.compile("|".join(sorted(map(re.escape, words)))))
 
 
+@lru_cache(maxsize=1)
+def _numbered_openers() -> frozenset[str]:
+    """First characters of every line the numbered marker can match: its blanks (regex \\s is
+    str.isspace), '#', U+3000 and the section numerals."""
+    numbered, _ = _maybe_marker()
+    numerals = numbered.pattern[numbered.pattern.rindex("[") + 1:-1]
+    blanks = (chr(c) for c in range(0x110000) if chr(c).isspace())
+    return frozenset([*blanks, "#", "\u3000", *numerals])
+
+
 def _find_starts(lines, cleaned) -> dict[str, tuple[int, str]]:
     found: dict[str, tuple[int, str]] = {}
     search_from = 0
     # headings and anchors never match an empty string: only the cleaned lines are tried
-    filled = [i for i, c in enumerate(cleaned) if c]
+    filled = list(compress(range(len(cleaned)), cleaned))
     for table in TABLE_ORDER:
         hre = _heading_re(table)
         idx = next((i for i in filled if i >= search_from and hre.match(cleaned[i])), None)

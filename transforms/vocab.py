@@ -45,6 +45,7 @@ class Entry:
     captions: list[tuple[str, int]] = field(default_factory=list)  # (format, block index)
     also_group: bool = False  # a row in one format, a group heading in another (（六）其他处理)
     fmts: frozenset = frozenset()  # formats that have this row (filled once the vocabulary is built)
+    block_code: str | None = None  # caption code of the first candidate's block (filled with fmts)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,9 @@ class Vocabulary:
                 self.bare.pop(b, None)
         for e in self.exact.values():
             e.fmts = frozenset(c.fmt for c in e.rows)
+            if e.rows:
+                first = e.rows[0]
+                e.block_code = formats[first.fmt].tables[table].blocks[first.block].code
         self.header_chars = frozenset(chars)
         self._cache: dict[str, Match | None] = {}
         self._keys = list(self.exact)
