@@ -14,7 +14,7 @@ import pandas as pd
 
 from transforms import schema
 from transforms.formats import FORMATS
-from transforms.reconcile import RECON_COLUMNS, cell_view, check_names, identity_catalog
+from transforms.reconcile import RECON_COLUMNS, RECON_FREE_TEXT, cell_view, check_names, identity_catalog
 
 CELL_TABLES = schema.STATUTORY_TABLES
 # Datasets with a suite: every dataset of the registry, plus the reconciliation frame.
@@ -61,10 +61,17 @@ def helper_columns(dataset: str) -> list[str]:
     return out + [f"_{f.name}_unknown" for f in list_fields_with_allowed(dataset)]
 
 
-def view_columns(dataset: str) -> list[str]:
+def free_text_columns(dataset: str) -> tuple[str, ...]:
+    """Columns left out of the view (schema.Field.free_text)."""
     if dataset == RECONCILIATION:
-        return list(RECON_COLUMNS) + helper_columns(dataset)
-    return schema.column_names(dataset) + helper_columns(dataset)
+        return RECON_FREE_TEXT
+    return tuple(f.name for f in schema.fields(dataset) if f.free_text) if dataset in schema.DATASETS else ()
+
+
+def view_columns(dataset: str) -> list[str]:
+    own = list(RECON_COLUMNS) if dataset == RECONCILIATION else schema.column_names(dataset)
+    free = free_text_columns(dataset)
+    return [c for c in own if c not in free] + helper_columns(dataset)
 
 
 def _is_plain_lists(values: np.ndarray) -> bool:
@@ -113,8 +120,10 @@ def make_view(df: pd.DataFrame, dataset: str, helpers: pd.DataFrame | None = Non
     * `_printed_not_parsed`: raw text printed, value null, cell not flagged.
     * `_status_<check>` (quality_checks), `_failure_<check>` (reconciliation): see PER_CHECK.
     List columns are handed to GX as tuples (hashable: GX fingerprints the batch, and a list column
-    makes it pickle the whole frame); string columns as categoricals (see Field.validation_dtype)."""
-    out = df.reset_index(drop=True).copy(deep=False)
+    makes it pickle the whole frame); string columns as categoricals (see Field.validation_dtype);
+    free text left out (see Field.free_text)."""
+    free = [c for c in free_text_columns(dataset) if c in df.columns]
+    out = (df.drop(columns=free) if free else df).reset_index(drop=True).copy(deep=False)
     if dataset in PER_CHECK and "check" in out:
         column, checks = PER_CHECK[dataset]
         check = out["check"].astype("category")

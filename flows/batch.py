@@ -2,7 +2,7 @@
 
 Runs in a worker process (local ProcessPool) or a Dask worker. The DataFrames never leave the
 worker: it writes hive-partitioned staging Parquet and the batch's GX views (Arrow IPC, validated
-later per chunk of batches by flows.pipeline.validate_step) and returns a small JSON-able summary.
+later per dataset and chunk of batches by flows.pipeline.validate_step) and returns a small JSON-able summary.
 One bad file never stops a batch: a read error or a parser exception becomes an
 ``unreadable`` report, which the quality gate moves to the ``quarantine`` dataset.
 """
@@ -96,11 +96,13 @@ def gate(frames, history, extra_quarantine):
     return out, None
 
 
-def release_memory() -> None:
+def release_memory(collect: bool = True) -> None:
     """Hand freed memory back to the OS between batches: Arrow's pool and glibc keep it otherwise
-    (a worker stays ~200 MB larger after a 500-report batch), and peak RSS of the run is budgeted."""
+    (a worker stays ~200 MB larger after a 500-report batch), and peak RSS of the run is budgeted.
+    ``collect=False`` skips the full garbage collection (a second or more on the flow process's heap)."""
     import gc
-    gc.collect()
+    if collect:
+        gc.collect()
     pa.default_memory_pool().release_unused()
     try:
         import ctypes
@@ -186,7 +188,7 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str, published_root:
         parsed.append(p)
     t_parse = time.perf_counter()
 
-    summary = {"batch": batch_no, "n": len(items), "reports": [], "rows": {}, "view_rows": 0}
+    summary = {"batch": batch_no, "n": len(items), "reports": [], "rows": {}, "view_rows": {}}
     for it, p in zip(items, parsed):
         r = p.report
         summary["reports"].append({
@@ -217,7 +219,7 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str, published_root:
             path = view_path(staging, name, batch_no)
             path.parent.mkdir(parents=True, exist_ok=True)
             save_view(v, path)
-            summary["view_rows"] += len(v)
+            summary["view_rows"][name] = len(v)
     verdicts = out.get("reports")
     if verdicts is not None and "verdict" in verdicts:
         summary["verdicts"] = {str(k): int(v) for k, v in verdicts["verdict"].value_counts().items()}

@@ -2,8 +2,8 @@
 
 Thin orchestration over plain functions (flows.sources, flows.batch, flows.publish,
 flows.manifest). Tasks are coarse: one discovery, one task per batch of ~500 files, one GX
-validation per chunk of ~500k tidy rows (many batches), one publish task per dataset, one report
-task. Paths and small summaries travel between tasks, never DataFrames. Parsing and the pandas
+validation per dataset and chunk of ~500k tidy rows (many batches), one publish task per dataset,
+one report task. Paths and small summaries travel between tasks, never DataFrames. Parsing and the pandas
 half of the gate run in a spawn ProcessPool of ``workers`` processes locally (or on the Dask
 workers with ``dask_address``); GX validates the staged views of finished batches in the flow's
 process while the next batches parse.
@@ -93,35 +93,40 @@ def parse_step(batch_no: int, items: list[dict], staging: str, published_root: s
     return parse_batch(batch_no, items, staging, **kw)
 
 
-def validate_step(chunk_no: int, batch_nos: list[int], staging: str, run_name: str, context_root: str) -> dict:
-    """GX on the views of several parse batches at once: one validation per dataset and chunk."""
+def validate_step(chunk_no: int, dataset: str, batch_nos: list[int], staging: str, run_name: str,
+                  context_root: str) -> dict:
+    """GX on one dataset's views of several parse batches at once (one validation per chunk)."""
     from flows.batch import gc_paused
     with gc_paused():
-        return _validate_chunk(chunk_no, batch_nos, staging, run_name, context_root)
+        return _validate_chunk(chunk_no, dataset, batch_nos, staging, run_name, context_root)
 
 
-def _validate_chunk(chunk_no: int, batch_nos: list[int], staging: str, run_name: str, context_root: str) -> dict:
+def _validate_chunk(chunk_no: int, dataset: str, batch_nos: list[int], staging: str, run_name: str,
+                    context_root: str) -> dict:
     from expectations.gate import validate_views
-    from expectations.views import load_views, suite_datasets
-    from flows.batch import view_path
+    from expectations.views import load_views
+    from flows.batch import release_memory, view_path
     t0 = time.perf_counter()
-    paths = {name: [view_path(staging, name, b) for b in batch_nos] for name in suite_datasets()}
-    views = {name: load_views(ps) for name, ps in paths.items()}
-    missing = [f"{name}: no view for batches {batch_nos}" for name, v in views.items() if v is None]
-    from flows.batch import release_memory
-    release_memory()                     # the Arrow buffers the views were read through
+    paths = [view_path(staging, dataset, b) for b in batch_nos]
+    missing = [p for p in paths if not p.exists()]
+    view = None if missing else load_views(paths)
+    release_memory(collect=False)        # the Arrow buffers the views were read through
     t_load = time.perf_counter()
-    r = validate_views({n: v for n, v in views.items() if v is not None}, run_name=run_name,
-                       context_root=context_root)
-    for p in (p for ps in paths.values() for p in ps):
+    if view is None:
+        r = None
+        failures = [f"{dataset}: no view for batches {batch_nos}"]
+    else:
+        r = validate_views({dataset: view}, run_name=run_name, context_root=context_root)
+        failures = list(r.structural_failures)
+    for p in paths:
         p.unlink(missing_ok=True)
-    n_rows = sum(len(v) for v in views.values() if v is not None)
-    del views
-    release_memory()
-    return {"chunk": chunk_no, "batches": list(batch_nos), "rows": n_rows,
-            "structural_ok": r.structural_ok and not missing,
-            "structural_failures": missing + list(r.structural_failures), "warnings": list(r.warnings[:50]),
-            "seconds": {"load": round(t_load - t0, 3), **r.timings}}
+    n_rows = 0 if view is None else len(view)
+    del view
+    release_memory(collect=False)        # GX's garbage is left to the (re-enabled) collector
+    return {"chunk": chunk_no, "dataset": dataset, "batches": list(batch_nos), "rows": n_rows,
+            "structural_ok": not failures, "structural_failures": failures,
+            "warnings": list(r.warnings[:50]) if r else [],
+            "seconds": {"load": round(t_load - t0, 3), **(r.timings if r else {})}}
 
 
 def publish_step(name: str, prev_root: str | None, staged_root: str, out_root: str,
@@ -199,30 +204,46 @@ def _first_done(ex, futures: list):
         return f
 
 
+def _next_chunk(ready: dict[str, list[int]], rows: dict[str, int], limit: int, flush: bool) -> str | None:
+    """The dataset to validate next: the one with most waiting rows once it has ``limit`` of them;
+    when parsing is over (flush), any dataset still waiting."""
+    waiting = [d for d in ready if ready[d]]
+    if not waiting:
+        return None
+    best = max(waiting, key=lambda d: rows[d])
+    return best if flush or rows[best] >= limit else None
+
+
 def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: Path, run_name: str,
                         prev: Path | None, context_root: str, pool_key: str | None) -> tuple[list, list]:
-    """Parse batches ``cfg.workers`` at a time; meanwhile GX validates finished batches in chunks of
-    about ``cfg.validate_rows`` view rows (one chunk at a time), so both cores stay busy and GX's
-    fixed cost is paid per chunk. Returns (batch summaries, chunk results)."""
+    """Parse batches ``cfg.workers`` at a time; meanwhile GX validates finished batches, one dataset and
+    chunk of about ``cfg.validate_rows`` view rows at a time, so both cores stay busy and GX's fixed
+    cost (~0.2 s per suite, whatever the rows) is paid per chunk of each dataset: a dataset with one
+    row per report is validated a few times per run, not once per parse batch. Returns (batch
+    summaries, chunk results)."""
     from flows.batch import gx_enabled
+    from expectations.views import suite_datasets
     gx = gx_enabled()
     window = max(1, cfg.workers)
     todo = list(enumerate(batches))[::-1]
     parsing: list = []
     validating = None
-    ready: list[int] = []
-    ready_rows = 0
+    datasets = suite_datasets() if gx else []
+    ready: dict[str, list[int]] = {d: [] for d in datasets}
+    ready_rows: dict[str, int] = {d: 0 for d in datasets}
     summaries, chunks = [], []
-    while todo or parsing or validating is not None or (gx and ready):
+    while todo or parsing or validating is not None or any(ready.values()):
         while todo and len(parsing) < window:
             i, b = todo.pop()
             parsing.append(ex.submit(parse_step, batch_no=i, items=b, staging=str(staging),
                                      published_root=str(prev) if prev else None, pool_key=pool_key))
-        if gx and validating is None and ready and (ready_rows >= cfg.validate_rows or not (todo or parsing)):
-            validating = ex.submit(validate_step, chunk_no=len(chunks), batch_nos=sorted(ready),
-                                   staging=str(staging), run_name=run_name, context_root=context_root)
-            _emit("stage", name=f"validate chunk {len(chunks) + 1}")
-            ready, ready_rows = [], 0
+        if validating is None:
+            d = _next_chunk(ready, ready_rows, cfg.validate_rows, flush=not todo)
+            if d is not None:
+                validating = ex.submit(validate_step, chunk_no=len(chunks), dataset=d, batch_nos=sorted(ready[d]),
+                                       staging=str(staging), run_name=run_name, context_root=context_root)
+                _emit("stage", name=f"validate {d} (chunk {len(chunks) + 1})")
+                ready[d], ready_rows[d] = [], 0
         f = _first_done(ex, parsing + ([validating] if validating is not None else []))
         if f is validating:
             chunks.append(f.result())
@@ -231,8 +252,9 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
         parsing.remove(f)
         s = f.result()
         summaries.append(s)
-        ready.append(s["batch"])
-        ready_rows += s.get("view_rows", 0)
+        for d in datasets:
+            ready[d].append(s["batch"])
+            ready_rows[d] += s.get("view_rows", {}).get(d, 0)
         _emit("parse_advance", n=s["n"])
     summaries.sort(key=lambda s: s["batch"])
     return summaries, chunks
@@ -288,17 +310,19 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
         finally:
             if pool_key:
                 _POOLS.pop(pool_key).shutdown()
-        rejected = [b for c in chunks if not c["structural_ok"] for b in c["batches"]]
-        if rejected:
+        rejected = sorted({b for c in chunks if not c["structural_ok"] for b in c["batches"]})
+        if rejected:                       # a batch is published only if every dataset's chunk passed
             from flows.batch import drop_staged_batches
             drop_staged_batches(staging, rejected)
-        chunk_of = {b: c for c in chunks for b in c["batches"]}
+        failed_chunks: dict[int, list[str]] = {}
+        for c in chunks:
+            for b in c["batches"]:
+                failed_chunks.setdefault(b, []).extend(c["structural_failures"])
         for s in summaries:
-            c = chunk_of.get(s["batch"])
-            s["structural_ok"] = c is None or c["structural_ok"]
-            s["structural_failures"] = [] if c is None or c["structural_ok"] else c["structural_failures"]
-        summary["gate_chunks"] = [{k: c[k] for k in ("chunk", "batches", "rows", "structural_ok", "seconds")}
-                                  for c in chunks]
+            s["structural_failures"] = failed_chunks.get(s["batch"], [])
+            s["structural_ok"] = not s["structural_failures"]
+        summary["gate_chunks"] = [{k: c[k] for k in ("chunk", "dataset", "batches", "rows", "structural_ok",
+                                                     "seconds")} for c in chunks]
         summary["warnings"] = [w for c in chunks for w in c["warnings"]][:50]
         summaries.sort(key=lambda s: s["batch"])
         crash_point("after_parse")
@@ -398,7 +422,7 @@ _CPU = dict(cache_policy=NO_CACHE, persist_result=False)
 TASKS = {
     "discover_step": task(name="discover", **_IO)(discover_step),
     "parse_step": task(name="parse-batch", task_run_name="parse-batch-{batch_no}", **_CPU)(parse_step),
-    "validate_step": task(name="validate", task_run_name="validate-chunk-{chunk_no}", **_CPU)(validate_step),
+    "validate_step": task(name="validate", task_run_name="validate-{dataset}-{chunk_no}", **_CPU)(validate_step),
     "publish_step": task(name="publish", task_run_name="publish-{name}", **_IO)(publish_step),
     "report_step": task(name="quality-report", **{**_IO, "retries": 1})(report_step),
 }

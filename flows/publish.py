@@ -74,9 +74,13 @@ def write_options():
     return ds.ParquetFileFormat().make_write_options(compression="zstd", use_dictionary=True)
 
 
+STAGED_SUFFIX = ".arrow"
+
+
 def staging_write_options():
-    # read back once by publish_dataset: compression would cost the parse workers CPU for nothing
-    return ds.ParquetFileFormat().make_write_options(compression="none", use_dictionary=True)
+    # Arrow IPC, uncompressed: read back once by publish_dataset, so encoding Parquet (workers) and
+    # decoding it (publish) would be CPU spent for nothing
+    return ds.IpcFileFormat().make_write_options(compression=None)
 
 
 def partition_dirname(year) -> str:
@@ -130,7 +134,7 @@ def write_staged(t: pa.Table, name: str, staging_root: str | os.PathLike, tag: s
         return
     t = t.take(pc.sort_indices(t, sort_keys=[("report_id", "ascending")]))
     out = Path(staging_root) / name
-    kw = dict(format="parquet", basename_template=f"{tag}-{{i}}.parquet",
+    kw = dict(format="ipc", basename_template=f"{tag}-{{i}}{STAGED_SUFFIX}",
               existing_data_behavior="overwrite_or_ignore", file_options=staging_write_options(),
               preserve_order=True, use_threads=False)
     if is_partitioned(name):
@@ -143,12 +147,25 @@ ROWS_PER_GROUP = 1 << 18          # Parquet row group; also the most rows a publ
 ROWS_PER_FILE = 1 << 22
 
 
+def _read_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    """Record batches of a published Parquet file or a staged Arrow IPC file."""
+    if path.suffix == STAGED_SUFFIX:
+        with pa.OSFile(str(path)) as f:
+            reader = pa.ipc.open_file(f)
+            for i in range(reader.num_record_batches):
+                rb = reader.get_batch(i)
+                for off in range(0, rb.num_rows, 1 << 16):
+                    yield rb.slice(off, 1 << 16)
+        return
+    yield from pq.ParquetFile(path).iter_batches(batch_size=1 << 16)
+
+
 def _file_batches(path: Path, name: str, remove: pa.Array) -> Iterator[pa.RecordBatch]:
-    """One Parquet file's rows in bounded record batches, minus the reports in ``remove``; checks the
-    file is in report_id order (staged batches are written so, published files are merged so)."""
+    """One file's rows in bounded record batches, minus the reports in ``remove``; checks the file is
+    in report_id order (staged batches are written so, published files are merged so)."""
     sch = file_schema(name)
     last = None
-    for rb in pq.ParquetFile(path).iter_batches(batch_size=1 << 16):
+    for rb in _read_batches(path):
         t = pa.Table.from_batches([rb]).select(sch.names).cast(sch).combine_chunks()
         ids = t["report_id"]
         if t.num_rows and ((last is not None and ids[0].as_py() < last) or (
@@ -199,8 +216,8 @@ def _merge2(a: Iterable[pa.RecordBatch], b: Iterable[pa.RecordBatch]) -> Iterato
         yield from t.take(pc.sort_indices(t, sort_keys=[("report_id", "ascending")])).to_batches()
 
 
-def _files(d: Path | None) -> list[Path]:
-    return sorted(d.glob("*.parquet")) if d is not None else []
+def _files(d: Path | None, suffix: str = ".parquet") -> list[Path]:
+    return sorted(d.glob(f"*{suffix}")) if d is not None else []
 
 
 def _merged_rows(previous: list[Path], staged: list[Path], name: str, remove: pa.Array) -> Iterator[pa.RecordBatch]:
@@ -280,7 +297,7 @@ def publish_dataset(name: str, prev_root: Path | None, staged_root: Path | None,
             _link_tree(prev_root, out_root)
             stats["linked"] += 1
             return stats
-        rows = _merged_rows(_files(prev_root), _files(staged_root), name, rm)
+        rows = _merged_rows(_files(prev_root), _files(staged_root, STAGED_SUFFIX), name, rm)
         stats["rows_written"] += _write_stream(rows, name, out_root)
         stats["rewritten"] += 1
         return stats
@@ -296,7 +313,7 @@ def publish_dataset(name: str, prev_root: Path | None, staged_root: Path | None,
             stats["linked"] += 1
             wrote_any = True
             continue
-        rows = _merged_rows(_files(prev_parts.get(part)), _files(new_parts.get(part)), name, rm)
+        rows = _merged_rows(_files(prev_parts.get(part)), _files(new_parts.get(part), STAGED_SUFFIX), name, rm)
         first = next(rows, None)
         if first is None:
             continue

@@ -239,3 +239,14 @@ def test_data_dictionary_is_current():
     assert doc == render(), "run: python -m transforms.dictionary"
     for name, fields in registry.DATASETS.items():
         assert f"## {name}" in doc and all(f"`{f.name}`" in doc for f in fields)
+
+
+def test_publish_refuses_staged_rows_out_of_report_id_order(tmp_path):
+    """Staged batches are Arrow IPC files; their order is checked like the published Parquet's."""
+    from pyarrow import feather
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    feather.write_feather(_quarantine_rows(["b", "a"], "s0"), str(staged / f"b00000-0{pub.STAGED_SUFFIX}"),
+                          compression="uncompressed")
+    with pytest.raises(pub.PublishError, match="not in report_id order"):
+        pub.publish_dataset("quarantine", None, staged, tmp_path / "out", remove_ids=set())

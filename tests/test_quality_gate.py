@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from expectations import build, views
@@ -43,11 +44,15 @@ def test_one_suite_per_dataset_covering_every_schema_field():
     specs = build.suite_specs()
     for ds in schema.DATASETS:
         typed = {e["kwargs"]["column"]: e["kwargs"]["type_"] for e in specs[ds] if e["type"] == "expect_column_type_to_be"}
-        assert typed == {f.name: f.validation_dtype for f in schema.fields(ds)}, ds
+        assert typed == {f.name: f.validation_dtype for f in schema.fields(ds) if not f.free_text}, ds
         notnull = {e["kwargs"]["column"] for e in specs[ds] if e["type"] == "expect_column_values_to_not_be_null"}
         assert {f.name for f in schema.fields(ds) if not f.nullable} <= notnull
         cols = [e for e in specs[ds] if e["type"] == "expect_table_columns_to_match_set"]
-        assert cols and set(schema.column_names(ds)) <= set(cols[0]["kwargs"]["column_set"])
+        own = {f.name for f in schema.fields(ds) if not f.free_text}
+        assert cols and own <= set(cols[0]["kwargs"]["column_set"])
+        free = [f for f in schema.fields(ds) if f.free_text]
+        assert not {f.name for f in free} & set(cols[0]["kwargs"]["column_set"])
+        assert all(f.nullable and f.arrow == pa.string() for f in free), "free text is nullable str"
     for t in schema.STATUTORY_TABLES:
         assert any(e["type"] == "expect_compound_columns_to_be_unique" and e["kwargs"]["column_list"] ==
                    ["report_id", "table", "row_path", "column_path"] for e in specs[t])
@@ -216,8 +221,8 @@ def test_saved_views_load_back_identical_and_concatenate(tmp_path):
 def test_a_chunk_failing_gx_is_not_published_and_is_retried_next_run(gx_root, tmp_path, monkeypatch):
     """One report per batch, chunks as small as they can be (validate_rows=1; a chunk still takes every
     batch that finished while the previous one was validated). The batch with seed 001 gets a duplicated
-    cell (a critical expectation): that chunk's reports are left out of the version and parsed again
-    next run; the other chunks are published."""
+    cell (a critical expectation): the reports of that applications chunk are left out of the version
+    (from every dataset) and parsed again next run; the other batches are published."""
     import shutil
 
     from flows import batch, publish as pub
@@ -244,7 +249,9 @@ def test_a_chunk_failing_gx_is_not_published_and_is_retried_next_run(gx_root, tm
     by_batch = [str(src / p.name) for p in sorted(SEEDS, key=lambda p: hashlib.sha256(p.read_bytes()).hexdigest())]
     failed = [c for c in s["gate_chunks"] if not c["structural_ok"]]
     assert len(failed) == 1 and by_batch.index(str(src / bad_name)) in failed[0]["batches"]
-    assert sorted(b for c in s["gate_chunks"] for b in c["batches"]) == list(range(5))
+    assert failed[0]["dataset"] == "applications"
+    for d in views.suite_datasets():       # every batch validated once per dataset
+        assert sorted(b for c in s["gate_chunks"] if c["dataset"] == d for b in c["batches"]) == list(range(5)), d
     assert any("expect_compound_columns_to_be_unique" in f for f in s["structural_failures"])
     published = set(pub.read_table(dest / "reports", "reports")["source_file"].to_pylist())
     assert published == set(by_batch) - {by_batch[b] for b in failed[0]["batches"]}

@@ -35,6 +35,8 @@ def render() -> str:
         for f in fields:
             allowed = ", ".join(f"`{a}`" for a in f.allowed) if f.allowed else ""
             desc = f.description.replace("|", "\\|")
+            if f.free_text:
+                desc += " Free text: typed by the Parquet schema, not part of the GX views."
             out.append(f"| `{f.name}` | {_type(f)} | {'yes' if f.nullable else 'no'} | {desc} | {allowed} |")
         out.append("")
     if getattr(schema, "CELL_FLAGS", None):

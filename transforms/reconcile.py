@@ -268,6 +268,8 @@ RECON_COLUMNS = {
     "cells": "category", "values": "str", "related_report_id": "category", "description": "category",
     "failure": "str",
 }
+# Free text (one distinct value per failing row; see schema.Field.free_text): not in the GX view.
+RECON_FREE_TEXT = ("values",)
 
 
 def _empty_recon() -> pd.DataFrame:

@@ -40,6 +40,9 @@ class Field:
     description: str
     nullable: bool = True
     allowed: tuple | None = None  # allowed values (scalar fields) or allowed items (list fields)
+    # Long text for people (one distinct value per row): typed by the Parquet schema, left out of the
+    # frames GX validates, where dictionary-encoding it would hash ~1 KB per row for a vacuous check.
+    free_text: bool = False
 
     @property
     def pandas_dtype(self) -> str:
@@ -69,8 +72,8 @@ _PANDAS_DTYPES = {
 }
 
 
-def _f(name, arrow, description, nullable=True, allowed=None) -> Field:
-    return Field(name, arrow, description, nullable, allowed)
+def _f(name, arrow, description, nullable=True, allowed=None, free_text=False) -> Field:
+    return Field(name, arrow, description, nullable, allowed, free_text)
 
 
 STR, F64, I64, LIST = pa.string(), pa.float64(), pa.int64(), pa.list_(pa.string())
@@ -191,7 +194,8 @@ QUALITY_CHECK_FIELDS = (
     _f("n_evaluated", I64, "Instances (columns, rows or cells) evaluated.", False),
     _f("n_failed", I64, "Instances that failed.", False),
     _f("n_not_evaluable", I64, "Instances not evaluable (a blank or absent cell).", False),
-    _f("observed", STR, "Observed values: failing instances with lhs, rhs and the printed cells, or a summary."),
+    _f("observed", STR, "Observed values: failing instances with lhs, rhs and the printed cells, or a summary.",
+       free_text=True),
     _f("cells", LIST, "Cells involved in the failures ('row_path | column_path').", False),
     _f("related_report_id", STR, "Cross-year check: the other year's report."),
 )
