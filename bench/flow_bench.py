@@ -35,12 +35,14 @@ class PeakRSS:
         self.p = psutil.Process()
         self.exclude = set(exclude)
         self.peak = 0
+        self.at_peak: dict[str, int] = {}     # RSS per process at the peak: "main", "worker-<pid>"
         self.interval = interval
         self._stop = threading.Event()
         self.t = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self):
         total = 0
+        parts = {}
         skip = set(self.exclude)
         for pid in self.exclude:
             try:
@@ -52,10 +54,16 @@ class PeakRSS:
             if q.pid in skip:
                 continue
             try:
-                total += q.memory_info().rss
+                rss = q.memory_info().rss
             except Exception:
-                pass
-        self.peak = max(self.peak, total)
+                continue
+            total += rss
+            parts["main" if q.pid == self.p.pid else f"worker-{q.pid}"] = rss
+        if total > self.peak:
+            self.peak, self.at_peak = total, parts
+
+    def breakdown(self) -> str:
+        return ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sorted(self.at_peak.items(), key=lambda kv: -kv[1]))
 
     def _run(self):
         while not self._stop.is_set():
@@ -127,10 +135,11 @@ def _run(a, work: Path, corpus_dir: Path, server_pid) -> int:
             t0 = time.perf_counter()
             s = run_plain(cfg) if mode == "plain" else run_flow(cfg)
             wall = time.perf_counter() - t0
-        res[mode] = (wall, s["seconds"], rss.peak, s)
+        res[mode] = (wall, s["seconds"], rss.peak, s, rss.breakdown())
         print(f"{mode:8s} wall {wall:7.1f}s  (inside the run {s['seconds']:6.1f}s)  "
               f"{a.n / wall:6.0f} reports/s end to end  peak RSS {rss.peak / 2**20:6.0f} MiB  "
               f"parsed {s.get('parsed')} quarantined {s.get('quarantined')} verdicts {s.get('verdicts')}")
+        print(f"{'':8s} at the peak (MiB): {rss.breakdown()}")
     if "plain" in res:
         wp, sp = res["plain"][0], res["prefect"][0]
         ip = res["prefect"][1]

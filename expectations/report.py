@@ -46,6 +46,8 @@ def _conform(df: pd.DataFrame, name: str, columns: list[str] | None = None) -> p
     for f in schema.fields(name):
         if f.name not in out:
             continue
+        if f.pandas_dtype == "str" and isinstance(out[f.name].dtype, pd.CategoricalDtype):
+            continue                 # read as categorical (read_dataset): kept so, for memory
         if f.pandas_dtype == "object":
             out[f.name] = pd.Series([list(x) if isinstance(x, (list, tuple, np.ndarray)) else [] for x in out[f.name]],
                                     index=out.index, dtype=object)
@@ -62,14 +64,23 @@ def read_dataset(path: Path, name: str, filter=None, columns: list[str] | None =
 
     if not path.exists():
         return _conform(pd.DataFrame(), name, columns)
-    full = schema.arrow_schema(name)
+    # string columns read as dictionaries straight from the Parquet dictionary pages: no Python str per
+    # row, and the filter compares codes (quality_checks has a row per report and check; the page
+    # only counts them)
+    strings = [f.name for f in schema.fields(name) if f.arrow == pa.string() and (columns is None or f.name in columns)]
+    full = pa.schema([pa.field(f.name, pa.dictionary(pa.int32(), pa.string())) if f.name in strings else f
+                      for f in schema.arrow_schema(name)])
+    fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=strings))
     hive = path.is_dir() and any(p.name.startswith("report_year=") for p in path.rglob("report_year=*"))
     if hive:
         part = ds.partitioning(pa.schema([("report_year", pa.int64())]), flavor="hive")
-        d = ds.dataset(str(path), format="parquet", schema=full, partitioning=part)
+        d = ds.dataset(str(path), format=fmt, schema=full, partitioning=part)
     else:
-        d = ds.dataset(str(path), format="parquet")
-    t = d.to_table(filter=filter, columns=columns)
+        d = ds.dataset(str(path), format=fmt, schema=full)
+    # one file and batch at a time: a filtered scan of the cell tables otherwise holds several row
+    # groups of every file in flight, which Arrow's pool then keeps
+    t = d.to_table(filter=filter, columns=columns, batch_readahead=1, fragment_readahead=1)
+    pa.default_memory_pool().release_unused()
     return _conform(t.to_pandas(), name, columns)
 
 

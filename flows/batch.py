@@ -207,21 +207,28 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str, published_root:
     t_gate = time.perf_counter()
 
     tag = batch_tag(batch_no)
-    for name, df in out.items():
-        if name not in registry.DATASETS or df is None:
-            continue
-        t = table_from_frame(df, name)
-        summary["rows"][name] = t.num_rows
-        write_staged(t, name, staging, tag)
-    if views is not None:
-        from expectations.views import save_view
-        for name, v in views.items():
+    verdicts = out.get("reports")
+    if verdicts is not None and "verdict" in verdicts:
+        summary["verdicts"] = {str(k): int(v) for k, v in verdicts["verdict"].value_counts().items()}
+    del frames, reports, verdicts
+    # each dataset's frame and view are dropped once written: the batch's peak memory is in this phase
+    from expectations.views import save_view
+    views = views or {}
+    for name in [*(n for n in out if n in registry.DATASETS), *(n for n in views if n not in out)]:
+        df = out.pop(name, None)
+        if df is not None and name in registry.DATASETS:
+            t = table_from_frame(df, name)
+            summary["rows"][name] = t.num_rows
+            write_staged(t, name, staging, tag)
+            del t
+        del df
+        v = views.pop(name, None)
+        if v is not None:
             path = view_path(staging, name, batch_no)
             path.parent.mkdir(parents=True, exist_ok=True)
             save_view(v, path)
             summary["view_rows"][name] = len(v)
-    verdicts = out.get("reports")
-    if verdicts is not None and "verdict" in verdicts:
-        summary["verdicts"] = {str(k): int(v) for k, v in verdicts["verdict"].value_counts().items()}
+            del v
+    del out, views
     summary["seconds"] = {"parse": t_parse - t0, "gate": t_gate - t_parse, "write": time.perf_counter() - t_gate}
     return summary

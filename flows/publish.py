@@ -78,9 +78,10 @@ STAGED_SUFFIX = ".arrow"
 
 
 def staging_write_options():
-    # Arrow IPC, uncompressed: read back once by publish_dataset, so encoding Parquet (workers) and
-    # decoding it (publish) would be CPU spent for nothing
-    return ds.IpcFileFormat().make_write_options(compression=None)
+    # Arrow IPC, read back once by publish_dataset: Parquet's encoding (workers) and decoding (publish)
+    # would be CPU spent for nothing. LZ4 frames: ~30x smaller for the repetitive strings of the cell
+    # tables (1.4 GB -> ~50 MB of applications per 20k reports) at ~1 GB/s.
+    return ds.IpcFileFormat().make_write_options(compression="lz4")
 
 
 def partition_dirname(year) -> str:
@@ -143,14 +144,24 @@ def write_staged(t: pa.Table, name: str, staging_root: str | os.PathLike, tag: s
         ds.write_dataset(t, out, **kw)
 
 
-ROWS_PER_GROUP = 1 << 18          # Parquet row group; also the most rows a publish holds in memory
+# Parquet row group: a publish holds ~1.5 KB per row of it (the buffered rows, their combined copy and
+# the writer's encoders): 2^16 rows ~ 0.2 GB for applications, 2^18 ~ 0.4 GB
+ROWS_PER_GROUP = 1 << 16
 ROWS_PER_FILE = 1 << 22
+WIDE_ROW_GROUP_DIVISOR = 4        # datasets with free-text fields (~1 KB a row): smaller row groups
+
+
+def rows_per_group(name: str) -> int:
+    """Rows per Parquet row group of a dataset: a row group is buffered (twice) while written, and
+    quality_checks' free text would make a default one ~0.5 GB."""
+    wide = any(f.free_text for f in registry.fields(name))
+    return max(1, ROWS_PER_GROUP // WIDE_ROW_GROUP_DIVISOR) if wide else ROWS_PER_GROUP
 
 
 def _read_batches(path: Path) -> Iterator[pa.RecordBatch]:
     """Record batches of a published Parquet file or a staged Arrow IPC file."""
     if path.suffix == STAGED_SUFFIX:
-        with pa.OSFile(str(path)) as f:
+        with pa.memory_map(str(path)) as f:
             reader = pa.ipc.open_file(f)
             for i in range(reader.num_record_batches):
                 rb = reader.get_batch(i)
@@ -220,13 +231,53 @@ def _files(d: Path | None, suffix: str = ".parquet") -> list[Path]:
     return sorted(d.glob(f"*{suffix}")) if d is not None else []
 
 
+def _id_range(path: Path) -> tuple[str, str] | None:
+    """First and last report_id of a file (None when it has no rows), reading only that column of
+    its first and last non-empty batch."""
+    if path.suffix == STAGED_SUFFIX:
+        with pa.memory_map(str(path)) as f:
+            idx = pa.ipc.open_file(f).schema.get_field_index("report_id")
+        with pa.memory_map(str(path)) as f:
+            reader = pa.ipc.open_file(f, options=pa.ipc.IpcReadOptions(included_fields=[idx]))
+            ids = [reader.get_batch(i).column(0) for i in range(reader.num_record_batches)]
+    else:
+        pf = pq.ParquetFile(path)
+        ids = [pf.read_row_group(i, columns=["report_id"]).column(0) for i in range(pf.num_row_groups)]
+    ids = [c for c in ids if len(c)]
+    return (ids[0][0].as_py(), ids[-1][-1].as_py()) if ids else None
+
+
+def _chained(sources: list[tuple[Path, pa.Array]], name: str) -> Iterator[pa.RecordBatch]:
+    for path, remove in sources:
+        yield from _file_batches(path, name, remove)
+
+
+def _runs(sources: list[tuple[Path, pa.Array]]) -> list[list[tuple[Path, pa.Array]]]:
+    """Consecutive files whose report_id ranges follow each other strictly: each run is already in
+    order when read file after file (staged batches cover increasing ranges, published parts too),
+    so only runs need merging and only one file per run is open at a time."""
+    runs: list[list[tuple[Path, pa.Array]]] = []
+    last = None
+    for path, remove in sources:
+        r = _id_range(path)
+        if r is None:
+            continue
+        if runs and r[0] > last:
+            runs[-1].append((path, remove))
+        else:
+            runs.append([(path, remove)])
+        last = r[1]
+    return runs
+
+
 def _merged_rows(previous: list[Path], staged: list[Path], name: str, remove: pa.Array) -> Iterator[pa.RecordBatch]:
     """The previous rows minus ``remove`` and the staged rows, in report_id order (stable: earlier
-    files first on equal ids), by a balanced tree of two-way merges: the same rows as sorting
-    everything, in bounded memory."""
+    files first on equal ids): runs of consecutive non-overlapping files are read in sequence and
+    the runs merged by a balanced tree of two-way merges; the same rows as sorting everything, in
+    memory bounded by the number of runs (usually two: the previous version and this run's batches)."""
     keep_all = pa.array([], type=pa.string())
-    streams = ([_file_batches(p, name, remove) for p in previous]
-               + [_file_batches(p, name, keep_all) for p in staged])
+    sources = [(p, remove) for p in previous] + [(p, keep_all) for p in staged]
+    streams = [_chained(run, name) for run in _runs(sources)]
     if not streams:
         return iter(())
     while len(streams) > 1:
@@ -239,6 +290,7 @@ def _write_stream(batches: Iterable[pa.RecordBatch], name: str, out: Path) -> in
     """Write record batches as part-<i>.parquet files of fixed-size row groups (bounded memory; the
     bytes depend only on the rows and their order, not on how the input was batched)."""
     sch = file_schema(name)
+    group = rows_per_group(name)
     out.mkdir(parents=True, exist_ok=True)
     writer, file_no, in_file, total = None, 0, 0, 0
     buf: list[pa.RecordBatch] = []
@@ -252,17 +304,17 @@ def _write_stream(batches: Iterable[pa.RecordBatch], name: str, out: Path) -> in
         if writer is None:
             writer = pq.ParquetWriter(out / f"part-{file_no}.parquet", sch, compression="zstd",
                                       use_dictionary=True)
-        writer.write_table(t, row_group_size=ROWS_PER_GROUP)
+        writer.write_table(t, row_group_size=group)
         in_file += t.num_rows
 
     for b in batches:
         buf.append(b)
         buffered += b.num_rows
         total += b.num_rows
-        while buffered >= ROWS_PER_GROUP:
+        while buffered >= group:
             t = pa.Table.from_batches(buf, schema=sch)
-            emit(t.slice(0, ROWS_PER_GROUP).combine_chunks())
-            rest = t.slice(ROWS_PER_GROUP)
+            emit(t.slice(0, group).combine_chunks())
+            rest = t.slice(group)
             buf, buffered = rest.to_batches(), rest.num_rows
     if buffered or writer is None:
         emit(pa.Table.from_batches(buf, schema=sch).combine_chunks())
@@ -318,6 +370,7 @@ def publish_dataset(name: str, prev_root: Path | None, staged_root: Path | None,
         if first is None:
             continue
         stats["rows_written"] += _write_stream(itertools.chain([first], rows), name, out_root / part)
+        pa.default_memory_pool().release_unused()      # Arrow's pool keeps a partition's buffers otherwise
         stats["rewritten"] += 1
         wrote_any = True
     if not wrote_any:
