@@ -252,13 +252,15 @@ def quarantine_record(source_file: str, data: bytes | None, reason: str, reason_
 # The maintainers' report (Data Docs + summary page)
 
 def build_quality_report(processed_dir, out_dir, *, context_root=None, source_root=None,
-                         keep_runs: int = KEEP_RUNS) -> Path:
-    """Build GX Data Docs once (offline copy in out_dir/data_docs) and the summary page out_dir/index.html."""
+                         keep_runs: int = KEEP_RUNS, docs_index: Path | None = None) -> Path:
+    """Build GX Data Docs once (offline copy in out_dir/data_docs; skipped when ``docs_index`` names
+    one built already) and the summary page out_dir/index.html."""
     from expectations import report
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    docs_index = build_data_docs(out_dir / "data_docs", context_root=context_root, keep_runs=keep_runs)
+    if docs_index is None:
+        docs_index = build_data_docs(out_dir / "data_docs", context_root=context_root, keep_runs=keep_runs)
     data = report.load_datasets(Path(processed_dir))
     return report.write_summary(data, out_dir, docs_index=docs_index, source_root=source_root)
 

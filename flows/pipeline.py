@@ -3,7 +3,7 @@
 Thin orchestration over plain functions (flows.sources, flows.batch, flows.publish,
 flows.manifest). Tasks are coarse: one discovery, one task per batch of ~500 files, one GX
 validation per dataset and chunk of ~500k tidy rows (many batches), one publish task per dataset,
-one report task. Paths and small summaries travel between tasks, never DataFrames. Parsing and the pandas
+a Data Docs task (built while the datasets publish) and a summary-page task. Paths and small summaries travel between tasks, never DataFrames. Parsing and the pandas
 half of the gate run in a spawn ProcessPool of ``workers`` processes locally (or on the Dask
 workers with ``dask_address``); GX validates the staged views of finished batches in the flow's
 process while the next batches parse.
@@ -138,12 +138,24 @@ def publish_step(name: str, prev_root: str | None, staged_root: str, out_root: s
                                set(remove_ids), removed_years)
 
 
-def report_step(version_dir: str, context_root: str | None) -> str | None:
+def docs_step(version_dir: str, context_root: str | None) -> str | None:
+    """GX Data Docs of the stored validations: needs only the gate's results, so it is built while
+    the datasets publish."""
+    if os.environ.get("NIANBAO_GATE", "gx") != "gx":
+        return None
+    from expectations.gate import build_data_docs
+    out = Path(version_dir) / pub.QUALITY_REPORT / "data_docs"
+    return str(build_data_docs(out, context_root=context_root))
+
+
+def report_step(version_dir: str, context_root: str | None, docs_index: str | None = None) -> str | None:
+    """The summary page of the published version (and the Data Docs unless ``docs_index`` is given)."""
     if os.environ.get("NIANBAO_GATE", "gx") != "gx":
         return None
     from expectations.gate import build_quality_report
     out = Path(version_dir) / pub.QUALITY_REPORT
-    return str(build_quality_report(version_dir, out, context_root=context_root))
+    return str(build_quality_report(version_dir, out, context_root=context_root,
+                                    docs_index=Path(docs_index) if docs_index else None))
 
 
 def _prepare_gx(context_root: str) -> None:
@@ -373,6 +385,7 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
 
         _emit("stage", name="publish", total=len(names))
         vid, partial = pub.begin_version(dest)
+        docs = ex.submit(docs_step, version_dir=str(partial), context_root=context_root) if cfg.quality_report else None
         futs = [ex.submit(publish_step, name=n, prev_root=str(prev / n) if prev else None,
                           staged_root=str(staging / n), out_root=str(partial / n),
                           remove_ids=sorted(remove), removed_years=removed_years) for n in names]
@@ -389,7 +402,8 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
         if cfg.quality_report:
             _emit("stage", name="quality report")
             try:
-                if ex.call(report_step, version_dir=str(partial), context_root=context_root):
+                docs_index = docs.result()
+                if ex.call(report_step, version_dir=str(partial), context_root=context_root, docs_index=docs_index):
                     summary["quality_report"] = str(dest / pub.QUALITY_REPORT / "index.html")
             except Exception as e:        # the data is good; a broken report must not block it
                 summary["errors"] = {**summary.get("errors", {}),
@@ -424,6 +438,7 @@ TASKS = {
     "parse_step": task(name="parse-batch", task_run_name="parse-batch-{batch_no}", **_CPU)(parse_step),
     "validate_step": task(name="validate", task_run_name="validate-{dataset}-{chunk_no}", **_CPU)(validate_step),
     "publish_step": task(name="publish", task_run_name="publish-{name}", **_IO)(publish_step),
+    "docs_step": task(name="data-docs", **_CPU)(docs_step),
     "report_step": task(name="quality-report", **{**_IO, "retries": 1})(report_step),
 }
 

@@ -74,14 +74,14 @@ def write_options():
     return ds.ParquetFileFormat().make_write_options(compression="zstd", use_dictionary=True)
 
 
-STAGED_SUFFIX = ".arrow"
+STAGED_SUFFIX = ".parquet"
 
 
 def staging_write_options():
-    # Arrow IPC, read back once by publish_dataset: Parquet's encoding (workers) and decoding (publish)
-    # would be CPU spent for nothing. LZ4 frames: ~30x smaller for the repetitive strings of the cell
-    # tables (1.4 GB -> ~50 MB of applications per 20k reports) at ~1 GB/s.
-    return ds.IpcFileFormat().make_write_options(compression="lz4")
+    # read back once by publish_dataset: uncompressed (compression would cost the parse workers CPU
+    # for nothing), dictionary-encoded (the cell tables' strings repeat: ~50x smaller than Arrow IPC,
+    # whose compression costs each worker ~65 MB more)
+    return ds.ParquetFileFormat().make_write_options(compression="none", use_dictionary=True)
 
 
 def partition_dirname(year) -> str:
@@ -135,7 +135,7 @@ def write_staged(t: pa.Table, name: str, staging_root: str | os.PathLike, tag: s
         return
     t = t.take(pc.sort_indices(t, sort_keys=[("report_id", "ascending")]))
     out = Path(staging_root) / name
-    kw = dict(format="ipc", basename_template=f"{tag}-{{i}}{STAGED_SUFFIX}",
+    kw = dict(format="parquet", basename_template=f"{tag}-{{i}}{STAGED_SUFFIX}",
               existing_data_behavior="overwrite_or_ignore", file_options=staging_write_options(),
               preserve_order=True, use_threads=False)
     if is_partitioned(name):
@@ -158,25 +158,12 @@ def rows_per_group(name: str) -> int:
     return max(1, ROWS_PER_GROUP // WIDE_ROW_GROUP_DIVISOR) if wide else ROWS_PER_GROUP
 
 
-def _read_batches(path: Path) -> Iterator[pa.RecordBatch]:
-    """Record batches of a published Parquet file or a staged Arrow IPC file."""
-    if path.suffix == STAGED_SUFFIX:
-        with pa.memory_map(str(path)) as f:
-            reader = pa.ipc.open_file(f)
-            for i in range(reader.num_record_batches):
-                rb = reader.get_batch(i)
-                for off in range(0, rb.num_rows, 1 << 16):
-                    yield rb.slice(off, 1 << 16)
-        return
-    yield from pq.ParquetFile(path).iter_batches(batch_size=1 << 16)
-
-
 def _file_batches(path: Path, name: str, remove: pa.Array) -> Iterator[pa.RecordBatch]:
     """One file's rows in bounded record batches, minus the reports in ``remove``; checks the file is
     in report_id order (staged batches are written so, published files are merged so)."""
     sch = file_schema(name)
     last = None
-    for rb in _read_batches(path):
+    for rb in pq.ParquetFile(path).iter_batches(batch_size=1 << 16):
         t = pa.Table.from_batches([rb]).select(sch.names).cast(sch).combine_chunks()
         ids = t["report_id"]
         if t.num_rows and ((last is not None and ids[0].as_py() < last) or (
@@ -232,19 +219,15 @@ def _files(d: Path | None, suffix: str = ".parquet") -> list[Path]:
 
 
 def _id_range(path: Path) -> tuple[str, str] | None:
-    """First and last report_id of a file (None when it has no rows), reading only that column of
-    its first and last non-empty batch."""
-    if path.suffix == STAGED_SUFFIX:
-        with pa.memory_map(str(path)) as f:
-            idx = pa.ipc.open_file(f).schema.get_field_index("report_id")
-        with pa.memory_map(str(path)) as f:
-            reader = pa.ipc.open_file(f, options=pa.ipc.IpcReadOptions(included_fields=[idx]))
-            ids = [reader.get_batch(i).column(0) for i in range(reader.num_record_batches)]
-    else:
-        pf = pq.ParquetFile(path)
-        ids = [pf.read_row_group(i, columns=["report_id"]).column(0) for i in range(pf.num_row_groups)]
-    ids = [c for c in ids if len(c)]
-    return (ids[0][0].as_py(), ids[-1][-1].as_py()) if ids else None
+    """First and last report_id of a Parquet file (None when it has no rows), reading only that
+    column of its first and last non-empty row group."""
+    pf = pq.ParquetFile(path)
+    groups = [i for i in range(pf.num_row_groups) if pf.metadata.row_group(i).num_rows]
+    if not groups:
+        return None
+    first = pf.read_row_group(groups[0], columns=["report_id"]).column(0)
+    last = first if groups[-1] == groups[0] else pf.read_row_group(groups[-1], columns=["report_id"]).column(0)
+    return first[0].as_py(), last[-1].as_py()
 
 
 def _chained(sources: list[tuple[Path, pa.Array]], name: str) -> Iterator[pa.RecordBatch]:

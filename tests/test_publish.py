@@ -242,11 +242,26 @@ def test_data_dictionary_is_current():
 
 
 def test_publish_refuses_staged_rows_out_of_report_id_order(tmp_path):
-    """Staged batches are Arrow IPC files; their order is checked like the published Parquet's."""
-    from pyarrow import feather
     staged = tmp_path / "staged"
     staged.mkdir()
-    feather.write_feather(_quarantine_rows(["b", "a"], "s0"), str(staged / f"b00000-0{pub.STAGED_SUFFIX}"),
-                          compression="uncompressed")
+    pq.write_table(_quarantine_rows(["b", "a"], "s0"), staged / f"b00000-0{pub.STAGED_SUFFIX}")
     with pytest.raises(pub.PublishError, match="not in report_id order"):
         pub.publish_dataset("quarantine", None, staged, tmp_path / "out", remove_ids=set())
+
+
+def test_files_with_following_id_ranges_are_read_in_sequence_not_merged(tmp_path):
+    """Staged batches cover increasing report_id ranges (files are batched in sha256 order): they form
+    one run, read file after file; a file overlapping its predecessor starts a new run to merge."""
+    staged = tmp_path / "staged"
+    for i, ids in enumerate([["a", "b"], ["c", "d"], [], ["e"], ["d", "f"], ["g"]]):
+        pub.write_staged(_quarantine_rows(ids, f"s{i}"), "quarantine", staged, f"b{i:05d}")   # [] writes nothing
+    files = pub._files(staged / "quarantine", pub.STAGED_SUFFIX)
+    keep = pa.array([], pa.string())
+    runs = pub._runs([(f, keep) for f in files])
+    assert [[f.name.split("-")[0] for f, _ in r] for r in runs] == [["b00000", "b00001", "b00003"], ["b00004", "b00005"]]
+    out = tmp_path / "out"
+    pub.publish_dataset("quarantine", None, staged / "quarantine", out, remove_ids=set())
+    got = pub.read_table(out, "quarantine")
+    assert list(zip(got["report_id"].to_pylist(), got["source_file"].to_pylist())) == [
+        ("a", "s0-0"), ("b", "s0-1"), ("c", "s1-0"), ("d", "s1-1"), ("d", "s4-0"), ("e", "s3-0"), ("f", "s4-1"),
+        ("g", "s5-0")]
