@@ -14,9 +14,27 @@ OFFLINE_DEFAULTS = {
 }
 
 
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8            # glibc mallopt parameter
+
+
+def limit_malloc_arenas(n: int = MALLOC_ARENAS) -> None:
+    """At most ``n`` glibc malloc arenas, in this process (arenas made from now on) and in the worker
+    processes it spawns (environment). glibc gives each thread that allocates its own arena, up to 8
+    per core; GX, publish and Prefect's task threads each fragment one, which cost the flow process
+    ~0.35 GB of RSS on 20k reports."""
+    os.environ.setdefault("MALLOC_ARENA_MAX", str(n))
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, int(os.environ["MALLOC_ARENA_MAX"]))
+    except (OSError, AttributeError, ValueError):     # not glibc
+        pass
+
+
 def configure(dest: str | None = None, quiet: bool = True) -> None:
     for k, v in OFFLINE_DEFAULTS.items():
         os.environ.setdefault(k, v)
+    limit_malloc_arenas()
     if not os.environ.get("PREFECT_API_URL"):
         # ephemeral mode: keep Prefect's state next to the data, hide shutdown tracebacks
         os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
