@@ -218,7 +218,8 @@ def _first_done(ex, futures: list):
 
 def _next_chunk(ready: dict[str, list[int]], rows: dict[str, int], limit: int, flush: bool) -> str | None:
     """The dataset to validate next: the one with most waiting rows once it has ``limit`` of them;
-    when parsing is over (flush), any dataset still waiting."""
+    once every batch is submitted (flush), any dataset still waiting, so that little is left to
+    validate after the last batch, when only one core has work."""
     waiting = [d for d in ready if ready[d]]
     if not waiting:
         return None
