@@ -168,7 +168,7 @@ def run(
     glob: str = typer.Option("**/*.txt", help="Files to take from a folder source."),
     batch_size: int = typer.Option(500, min=1, help="Reports per parse task."),
     workers: int = typer.Option(2, min=1, help="Parallel parse processes."),
-    validate_rows: int = typer.Option(500_000, min=1, help="Tidy rows per GX validation (many batches at once)."),
+    validate_rows: int = typer.Option(300_000, min=1, help="Tidy rows of one dataset per GX validation (many batches at once; memory of the flow process)."),
     prune: bool = typer.Option(False, "--prune", help="Remove the rows of files that disappeared from the source (default: keep them)."),
     dask_address: Optional[str] = typer.Option(None, help="Run the tasks on this Dask scheduler (tcp://host:8786)."),
     quality_report: bool = typer.Option(True, "--quality-report/--no-quality-report"),
