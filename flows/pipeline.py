@@ -143,7 +143,8 @@ def publish_step(name: str, prev_root: str | None, staged_root: str, out_root: s
 def docs_step(version_dir: str, context_root: str | None) -> str | None:
     """GX Data Docs of the stored validations: needs only the gate's results, so it is built while
     the datasets publish."""
-    if os.environ.get("NIANBAO_GATE", "gx") != "gx":
+    from flows.batch import gx_enabled
+    if not gx_enabled():
         return None
     from expectations.gate import build_data_docs
     out = Path(version_dir) / pub.QUALITY_REPORT / "data_docs"
@@ -331,12 +332,12 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
         if rejected:                       # a batch is published only if every dataset's chunk passed
             from flows.batch import drop_staged_batches
             drop_staged_batches(staging, rejected)
-        failed_chunks: dict[int, list[str]] = {}
+        failures_of_batch: dict[int, list[str]] = {}
         for c in chunks:
             for b in c["batches"]:
-                failed_chunks.setdefault(b, []).extend(c["structural_failures"])
+                failures_of_batch.setdefault(b, []).extend(c["structural_failures"])
         for s in summaries:
-            s["structural_failures"] = failed_chunks.get(s["batch"], [])
+            s["structural_failures"] = failures_of_batch.get(s["batch"], [])
             s["structural_ok"] = not s["structural_failures"]
         summary["gate_chunks"] = [{k: c[k] for k in ("chunk", "dataset", "batches", "rows", "structural_ok",
                                                      "seconds")} for c in chunks]

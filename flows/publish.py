@@ -74,9 +74,6 @@ def write_options():
     return ds.ParquetFileFormat().make_write_options(compression="zstd", use_dictionary=True)
 
 
-STAGED_SUFFIX = ".parquet"
-
-
 def staging_write_options():
     # read back once by publish_dataset: uncompressed (compression would cost the parse workers CPU
     # for nothing), dictionary-encoded (the cell tables' strings repeat: ~50x smaller than Arrow IPC,
@@ -135,7 +132,7 @@ def write_staged(t: pa.Table, name: str, staging_root: str | os.PathLike, tag: s
         return
     t = t.take(pc.sort_indices(t, sort_keys=[("report_id", "ascending")]))
     out = Path(staging_root) / name
-    kw = dict(format="parquet", basename_template=f"{tag}-{{i}}{STAGED_SUFFIX}",
+    kw = dict(format="parquet", basename_template=f"{tag}-{{i}}.parquet",
               existing_data_behavior="overwrite_or_ignore", file_options=staging_write_options(),
               preserve_order=True, use_threads=False)
     if is_partitioned(name):
@@ -214,8 +211,8 @@ def _merge2(a: Iterable[pa.RecordBatch], b: Iterable[pa.RecordBatch]) -> Iterato
         yield from t.take(pc.sort_indices(t, sort_keys=[("report_id", "ascending")])).to_batches()
 
 
-def _files(d: Path | None, suffix: str = ".parquet") -> list[Path]:
-    return sorted(d.glob(f"*{suffix}")) if d is not None else []
+def _files(d: Path | None) -> list[Path]:
+    return sorted(d.glob("*.parquet")) if d is not None else []
 
 
 def _id_range(path: Path) -> tuple[str, str] | None:
@@ -332,7 +329,7 @@ def publish_dataset(name: str, prev_root: Path | None, staged_root: Path | None,
             _link_tree(prev_root, out_root)
             stats["linked"] += 1
             return stats
-        rows = _merged_rows(_files(prev_root), _files(staged_root, STAGED_SUFFIX), name, rm)
+        rows = _merged_rows(_files(prev_root), _files(staged_root), name, rm)
         stats["rows_written"] += _write_stream(rows, name, out_root)
         stats["rewritten"] += 1
         return stats
@@ -348,7 +345,7 @@ def publish_dataset(name: str, prev_root: Path | None, staged_root: Path | None,
             stats["linked"] += 1
             wrote_any = True
             continue
-        rows = _merged_rows(_files(prev_parts.get(part)), _files(new_parts.get(part), STAGED_SUFFIX), name, rm)
+        rows = _merged_rows(_files(prev_parts.get(part)), _files(new_parts.get(part)), name, rm)
         first = next(rows, None)
         if first is None:
             continue

@@ -244,7 +244,7 @@ def test_data_dictionary_is_current():
 def test_publish_refuses_staged_rows_out_of_report_id_order(tmp_path):
     staged = tmp_path / "staged"
     staged.mkdir()
-    pq.write_table(_quarantine_rows(["b", "a"], "s0"), staged / f"b00000-0{pub.STAGED_SUFFIX}")
+    pq.write_table(_quarantine_rows(["b", "a"], "s0"), staged / "b00000-0.parquet")
     with pytest.raises(pub.PublishError, match="not in report_id order"):
         pub.publish_dataset("quarantine", None, staged, tmp_path / "out", remove_ids=set())
 
@@ -255,7 +255,7 @@ def test_files_with_following_id_ranges_are_read_in_sequence_not_merged(tmp_path
     staged = tmp_path / "staged"
     for i, ids in enumerate([["a", "b"], ["c", "d"], [], ["e"], ["d", "f"], ["g"]]):
         pub.write_staged(_quarantine_rows(ids, f"s{i}"), "quarantine", staged, f"b{i:05d}")   # [] writes nothing
-    files = pub._files(staged / "quarantine", pub.STAGED_SUFFIX)
+    files = pub._files(staged / "quarantine")
     keep = pa.array([], pa.string())
     runs = pub._runs([(f, keep) for f in files])
     assert [[f.name.split("-")[0] for f, _ in r] for r in runs] == [["b00000", "b00001", "b00003"], ["b00004", "b00005"]]
