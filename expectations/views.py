@@ -6,6 +6,8 @@ never carries them. The reconciliation frame is validated as it is.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -179,9 +181,28 @@ def make_view(df: pd.DataFrame, dataset: str, helpers: pd.DataFrame | None = Non
 _DICT = pa.dictionary(pa.int32(), pa.string())
 
 
+def _list_array(values: np.ndarray) -> pa.Array | None:
+    """list<string> array of a column of plain tuples/lists of str (None otherwise): lengths and items
+    are gathered in C, where Arrow's conversion visits every (mostly empty) tuple in Python."""
+    if not set(map(type, values)) <= {list, tuple}:
+        return None
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    offsets = np.zeros(len(values) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    try:
+        items = pa.array(list(itertools.chain.from_iterable(values)), type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    return pa.ListArray.from_arrays(pa.array(offsets), items)
+
+
 def save_view(view: pd.DataFrame, path) -> None:
     """Arrow IPC file of a view; categoricals stay dictionary-encoded (int32 indices, so files concat)."""
-    t = pa.Table.from_pandas(view, preserve_index=False)
+    lists = {c: a for c in view.columns if view[c].dtype == object
+             for a in [_list_array(view[c].to_numpy())] if a is not None}
+    t = pa.Table.from_pandas(view.drop(columns=list(lists)), preserve_index=False)
+    for c, a in lists.items():
+        t = t.add_column(view.columns.get_loc(c), c, a)
     fields = [pa.field(f.name, _DICT) if pa.types.is_dictionary(f.type) else f for f in t.schema]
     feather.write_feather(t.cast(pa.schema(fields, metadata=t.schema.metadata)), str(path),
                           compression="uncompressed")

@@ -31,10 +31,26 @@ def limit_malloc_arenas(n: int = MALLOC_ARENAS) -> None:
         pass
 
 
+def use_system_arrow_pool() -> None:
+    """Arrow allocates with glibc malloc (not its bundled mimalloc), in this process and in the workers
+    it spawns (environment): mimalloc keeps freed segments, so a parse worker peaked ~0.14 GB higher
+    per 500-report batch and never gave back ~0.1 GB; with malloc, release_memory's malloc_trim does."""
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    if os.environ["ARROW_DEFAULT_MEMORY_POOL"] == "system":
+        import pyarrow as pa
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
+def bound_memory() -> None:
+    """The allocator settings of the memory budget (peak RSS): before the worker pool is spawned."""
+    limit_malloc_arenas()
+    use_system_arrow_pool()
+
+
 def configure(dest: str | None = None, quiet: bool = True) -> None:
     for k, v in OFFLINE_DEFAULTS.items():
         os.environ.setdefault(k, v)
-    limit_malloc_arenas()
+    bound_memory()
     if not os.environ.get("PREFECT_API_URL"):
         # ephemeral mode: keep Prefect's state next to the data, hide shutdown tracebacks
         os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")

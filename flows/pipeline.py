@@ -278,8 +278,8 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
 
 def orchestrate(cfg: RunConfig, ex) -> dict:
     t0 = time.perf_counter()
-    from flows.env import limit_malloc_arenas
-    limit_malloc_arenas()          # before the worker pool is spawned (memory budget)
+    from flows.env import bound_memory
+    bound_memory()                 # before the worker pool is spawned (memory budget)
     dest = Path(cfg.dest)
     from transforms import schema as registry
     names = list(registry.DATASETS)

@@ -265,3 +265,14 @@ def test_files_with_following_id_ranges_are_read_in_sequence_not_merged(tmp_path
     assert list(zip(got["report_id"].to_pylist(), got["source_file"].to_pylist())) == [
         ("a", "s0-0"), ("b", "s0-1"), ("c", "s1-0"), ("d", "s1-1"), ("d", "s4-0"), ("e", "s3-0"), ("f", "s4-1"),
         ("g", "s5-0")]
+
+
+def test_write_staged_sorts_only_a_batch_out_of_report_id_order(tmp_path):
+    ordered, shuffled = _quarantine_rows(["a", "b", "b", "c"], "s0"), _quarantine_rows(["c", "a", "b"], "s1")
+    assert pub.in_report_id_order(ordered) and not pub.in_report_id_order(shuffled)
+    for i, t in enumerate((ordered, shuffled)):
+        pub.write_staged(t, "quarantine", tmp_path / f"s{i}", "b00000")
+        got = pq.read_table(tmp_path / f"s{i}" / "quarantine" / "b00000-0.parquet")
+        assert got["report_id"].to_pylist() == sorted(t["report_id"].to_pylist())
+    assert pq.read_table(tmp_path / "s0" / "quarantine" / "b00000-0.parquet")["source_file"].to_pylist() == \
+        ["s0-0", "s0-1", "s0-2", "s0-3"]        # already ordered: rows kept as given

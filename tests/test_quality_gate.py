@@ -218,6 +218,18 @@ def test_saved_views_load_back_identical_and_concatenate(tmp_path):
     assert views.load_views([]) is None
 
 
+def test_saved_view_keeps_null_and_nonstring_list_cells(tmp_path):
+    """The fast list conversion covers plain lists/tuples of str only; anything else goes through
+    Arrow's own conversion, so a null list cell stays null for the suite's not-null check."""
+    clean = pd.DataFrame({"report_id": ["a", "b", "c"], "flags": [(), ("inferred",), ("x", "y")]})
+    broken = pd.DataFrame({"report_id": ["a", "b"], "flags": [(), None]})
+    for name, df in (("clean", clean), ("broken", broken)):
+        views.save_view(df, tmp_path / f"{name}.arrow")
+        got = views.load_views([tmp_path / f"{name}.arrow"])
+        assert list(got.columns) == ["report_id", "flags"]
+        assert got["flags"].tolist() == df["flags"].tolist(), name
+
+
 def test_a_chunk_failing_gx_is_not_published_and_is_retried_next_run(gx_root, tmp_path, monkeypatch):
     """One report per batch, chunks as small as they can be (validate_rows=1; a chunk still takes every
     batch that finished while the previous one was validated). The batch with seed 001 gets a duplicated

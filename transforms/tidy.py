@@ -8,6 +8,7 @@ from one small per-report array instead of being repeated as Python objects.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import attrgetter
 
 import numpy as np
 import pandas as pd
@@ -82,9 +83,14 @@ def to_frames(parsed: Iterable[ParsedReport]) -> dict[str, pd.DataFrame]:
         cols["unit"] = [c.unit for c in cells]
         cols["flags"] = [list(c.flags) for c in cells]
         cols["source_line"] = [c.source_line for c in cells]
-        for name in dtypes:
-            if name not in cols and name not in data:
-                cols[name] = [c.dims.get(name) for c in cells]
         data.update({name: _typed_array(values, dtypes[name]) for name, values in cols.items()})
+        dim_names = [name for name in dtypes if name not in data]
+        if dim_names:
+            # cells of one address share one (read-only) dims dict: type each distinct dict once
+            dims = list(map(attrgetter("dims"), cells))
+            codes, _ = pd.factorize(np.fromiter(map(id, dims), dtype=np.int64, count=len(dims)))
+            first = np.unique(codes, return_index=True)[1] if len(codes) else np.zeros(0, dtype=np.int64)
+            for name in dim_names:
+                data[name] = _typed_array([dims[i].get(name) for i in first], dtypes[name]).take(codes)
         out[t] = pd.DataFrame({name: data[name] for name in dtypes}, copy=False)
     return out
