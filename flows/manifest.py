@@ -32,6 +32,10 @@ class Item:
     local_path: str           # where the bytes can be read now (path or fsspec URL)
     mtime_ns: int | None = None
 
+    def as_dict(self) -> dict:
+        """Same as dataclasses.asdict (the fields are flat), ~10x faster: runs per discovered file."""
+        return dict(self.__dict__)
+
 
 @dataclass
 class Plan:

@@ -76,12 +76,19 @@ def crash_point(name: str) -> None:
 _POOLS: dict[str, cf.ProcessPoolExecutor] = {}
 
 
-def discover_step(cfg: dict, known: dict) -> dict:
+def discover_step(cfg: dict, known: dict, warm_pool: str | None = None) -> dict:
+    """``warm_pool``: key of a local worker pool to start, while the files are hashed, when a local
+    folder holds more than one batch of them."""
     dest = Path(cfg["dest"])
+
+    def on_listed(n: int) -> None:
+        if warm_pool and n > cfg["batch_size"]:
+            _start_pool(warm_pool, cfg["workers"], warm=True)
+
     d = src.discover(cfg["source"], cache_dir=dest / ".cache" / "http", glob=cfg["glob"], known=known,
                      concurrency=cfg["http_concurrency"], timeout=cfg["http_timeout"],
-                     retries=cfg["http_retries"])
-    return {"items": [asdict(i) for i in d.items], "unavailable": d.unavailable, "gone": d.gone,
+                     retries=cfg["http_retries"], on_listed=on_listed)
+    return {"items": [i.as_dict() for i in d.items], "unavailable": d.unavailable, "gone": d.gone,
             "errors": d.errors, "http": d.http}
 
 
@@ -276,6 +283,25 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
     return summaries, chunks
 
 
+def _start_pool(key: str, workers: int, warm: bool) -> None:
+    """The spawn pool of parse workers; ``warm``: start the processes now (each imports the batch code
+    for ~1.5 s), not at the first batch."""
+    from flows.batch import worker_init
+    if key in _POOLS:                    # a retried discovery
+        return
+    pool = _POOLS[key] = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                                initializer=worker_init)
+    if warm:
+        for _ in range(workers):     # a spawn pool starts a process per submit while none is idle
+            pool.submit(os.getpid)
+
+
+def _stop_pool(key: str) -> None:
+    pool = _POOLS.pop(key, None)
+    if pool is not None:
+        pool.shutdown()
+
+
 def orchestrate(cfg: RunConfig, ex) -> dict:
     t0 = time.perf_counter()
     from flows.env import bound_memory
@@ -285,143 +311,152 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
     names = list(registry.DATASETS)
     run_id = pub.new_id("r")
     summary: dict = {"run_id": run_id, "source": cfg.source, "dest": str(dest), "noop": False}
-    with pub.run_lock(dest):
-        pub.ensure_layout(dest, names)
-        pub.cleanup(dest)                                  # leftovers of killed runs
-        prev = pub.current_version(dest)
-        previous = mf.load(prev)
-        known = {e["source_file"]: e for e in previous.values() if e.get("source_file")}
+    local_pool = cfg.dask_address is None and cfg.workers > 1
+    try:
+        with pub.run_lock(dest):
+            return _orchestrate(cfg, ex, t0, dest, names, run_id, summary, local_pool)
+    finally:
+        _stop_pool(run_id)
 
-        _emit("stage", name="discover")
-        disc = ex.call(discover_step, cfg=asdict(cfg), known=known)
-        items = [mf.Item(**i) for i in disc["items"]]
-        plan = mf.plan(items, previous, parser_version=registry.PARSER_VERSION, prune=cfg.prune,
-                       unavailable=disc["unavailable"], run_id=run_id)
-        summary.update(discovered=len(items), to_parse=len(plan.parse), to_remove=len(plan.remove),
-                       unchanged=len(plan.unchanged), retained_missing=len(plan.retained_missing),
-                       duplicates=sum(len(v) for v in plan.duplicates.values()),
-                       unavailable=disc["unavailable"], gone=disc["gone"], http=disc["http"],
-                       errors=disc["errors"])
-        if plan.is_noop:
-            summary["noop"] = True
-            summary["version"] = prev.name if prev else None
-            summary["seconds"] = time.perf_counter() - t0
-            _emit("done", summary=summary)
-            return summary
 
-        staging = dest / pub.STAGING / run_id
-        staging.mkdir(parents=True)
-        context_root = str(dest / ".gx")
-        run_name = f"nianbao-{run_id}"
-        _prepare_gx(context_root)
-        batches = _batches([asdict(i) for i in plan.parse], cfg.batch_size)
-        pool_key = None
-        if cfg.dask_address is None and cfg.workers > 1 and len(batches) > 1:
-            pool_key = run_id
-            from flows.batch import worker_init
-            _POOLS[pool_key] = cf.ProcessPoolExecutor(max_workers=cfg.workers, mp_context=mp.get_context("spawn"),
-                                                      initializer=worker_init)
-        try:
-            _emit("parse_total", total=len(plan.parse), batches=len(batches))
-            summaries, chunks = _parse_and_validate(ex, cfg, batches, staging, run_name, prev, context_root,
-                                                    pool_key)
-        finally:
-            if pool_key:
-                _POOLS.pop(pool_key).shutdown()
-        rejected = sorted({b for c in chunks if not c["structural_ok"] for b in c["batches"]})
-        if rejected:                       # a batch is published only if every dataset's chunk passed
-            from flows.batch import drop_staged_batches
-            drop_staged_batches(staging, rejected)
-        failures_of_batch: dict[int, list[str]] = {}
-        for c in chunks:
-            for b in c["batches"]:
-                failures_of_batch.setdefault(b, []).extend(c["structural_failures"])
-        for s in summaries:
-            s["structural_failures"] = failures_of_batch.get(s["batch"], [])
-            s["structural_ok"] = not s["structural_failures"]
-        summary["gate_chunks"] = [{k: c[k] for k in ("chunk", "dataset", "batches", "rows", "structural_ok",
-                                                     "seconds")} for c in chunks]
-        summary["warnings"] = [w for c in chunks for w in c["warnings"]][:50]
-        summaries.sort(key=lambda s: s["batch"])
-        crash_point("after_parse")
+def _orchestrate(cfg: RunConfig, ex, t0: float, dest: Path, names: list[str], run_id: str, summary: dict,
+                 local_pool: bool) -> dict:
+    from transforms import schema as registry
+    pub.ensure_layout(dest, names)
+    pub.cleanup(dest)                                  # leftovers of killed runs
+    prev = pub.current_version(dest)
+    previous = mf.load(prev)
+    known = {e["source_file"]: e for e in previous.values() if e.get("source_file")}
+    # nothing published yet: every file found will be parsed, so the workers may start while discovery
+    # hashes the files (an incremental run may have nothing to parse)
+    warm_pool = run_id if local_pool and not previous else None
 
-        # manifest of the new version
-        entries = dict(plan.entries)
-        staged_ok = set()
-        failures = []
-        by_source = {i.source_file: i for i in plan.parse}
-        for c in chunks:
-            failures += c["structural_failures"]
-        for s in summaries:
-            if not s["structural_ok"]:
-                continue
-            for r in s["reports"]:
-                it = by_source[r["source_file"]]
-                it = mf.Item(it.source_file, r["sha256"], r["size"] if r["size"] is not None else it.size,
-                             it.local_path, it.mtime_ns)
-                extra = {"mtime_ns": it.mtime_ns} if it.mtime_ns is not None else None
-                entries[r["sha256"]] = mf.entry_for(it, report_year=r["report_year"], status=r["status"],
-                                                   parser_version=registry.PARSER_VERSION, run_id=run_id,
-                                                   extra=extra)
-                staged_ok.add(r["sha256"])
-        for sha, dups in plan.duplicates.items():
-            if sha in entries:
-                entries[sha]["duplicates"] = dups
-        summary["structural_failures"] = failures
-        summary["parsed"] = sum(1 for e in entries.values() if e["run_id"] == run_id and e["status"] == "parsed")
-        summary["quarantined"] = sum(1 for e in entries.values()
-                                     if e["run_id"] == run_id and e["status"] == "quarantined")
-        verdicts: dict[str, int] = {}
-        for s in summaries:
-            for k, v in (s.get("verdicts") or {}).items():
-                verdicts[k] = verdicts.get(k, 0) + v
-        summary["verdicts"] = verdicts
-
-        # rows to drop: replaced/removed reports (+ reports re-parsed in this run)
-        remove = set(plan.remove) | {sha for sha in staged_ok if sha in previous}
-        removed_years = sorted({previous[s].get("report_year") for s in remove if s in previous},
-                               key=lambda y: (y is None, y or 0))
-        if not staged_ok and not remove:
-            summary["noop"] = True
-            summary["version"] = prev.name if prev else None
-            shutil.rmtree(staging, ignore_errors=True)
-            summary["seconds"] = time.perf_counter() - t0
-            _emit("done", summary=summary)
-            return summary
-
-        _emit("stage", name="publish", total=len(names))
-        vid, partial = pub.begin_version(dest)
-        docs = ex.submit(docs_step, version_dir=str(partial), context_root=context_root) if cfg.quality_report else None
-        futs = [ex.submit(publish_step, name=n, prev_root=str(prev / n) if prev else None,
-                          staged_root=str(staging / n), out_root=str(partial / n),
-                          remove_ids=sorted(remove), removed_years=removed_years) for n in names]
-        stats = {}
-        for f in ex.as_completed(futs):
-            r = f.result()
-            _emit("publish_advance", n=1)
-            crash_point("mid_publish")
-        for n, f in zip(names, futs):
-            stats[n] = f.result()
-        summary["publish"] = stats
-        mf.save(partial, entries, registry.PARSER_VERSION)
-        crash_point("after_manifest")
-        if cfg.quality_report:
-            _emit("stage", name="quality report")
-            try:
-                docs_index = docs.result()
-                if ex.call(report_step, version_dir=str(partial), context_root=context_root, docs_index=docs_index):
-                    summary["quality_report"] = str(dest / pub.QUALITY_REPORT / "index.html")
-            except Exception as e:        # the data is good; a broken report must not block it
-                summary["errors"] = {**summary.get("errors", {}),
-                                     "quality_report": f"{type(e).__name__}: {e}"}
-        summary["version"] = vid
+    _emit("stage", name="discover")
+    disc = ex.call(discover_step, cfg=asdict(cfg), known=known, warm_pool=warm_pool)
+    items = [mf.Item(**i) for i in disc["items"]]
+    plan = mf.plan(items, previous, parser_version=registry.PARSER_VERSION, prune=cfg.prune,
+                   unavailable=disc["unavailable"], run_id=run_id)
+    summary.update(discovered=len(items), to_parse=len(plan.parse), to_remove=len(plan.remove),
+                   unchanged=len(plan.unchanged), retained_missing=len(plan.retained_missing),
+                   duplicates=sum(len(v) for v in plan.duplicates.values()),
+                   unavailable=disc["unavailable"], gone=disc["gone"], http=disc["http"],
+                   errors=disc["errors"])
+    if plan.is_noop:
+        summary["noop"] = True
+        summary["version"] = prev.name if prev else None
         summary["seconds"] = time.perf_counter() - t0
-        pub.write_json(partial / "_run.json", summary)
-        pub.commit_version(dest, vid, partial, crash_hook=crash_point)
-        shutil.rmtree(staging, ignore_errors=True)
-        pub.cleanup(dest)
         _emit("done", summary=summary)
         return summary
+
+    staging = dest / pub.STAGING / run_id
+    staging.mkdir(parents=True)
+    context_root = str(dest / ".gx")
+    run_name = f"nianbao-{run_id}"
+    _prepare_gx(context_root)
+    batches = _batches([i.as_dict() for i in plan.parse], cfg.batch_size)
+    if local_pool and run_id not in _POOLS and len(batches) > 1:
+        _start_pool(run_id, cfg.workers, warm=False)
+    pool_key = run_id if run_id in _POOLS else None
+    try:
+        _emit("parse_total", total=len(plan.parse), batches=len(batches))
+        summaries, chunks = _parse_and_validate(ex, cfg, batches, staging, run_name, prev, context_root,
+                                                pool_key)
+    finally:
+        _stop_pool(run_id)            # the workers' memory is not needed to publish
+    rejected = sorted({b for c in chunks if not c["structural_ok"] for b in c["batches"]})
+    if rejected:                       # a batch is published only if every dataset's chunk passed
+        from flows.batch import drop_staged_batches
+        drop_staged_batches(staging, rejected)
+    failures_of_batch: dict[int, list[str]] = {}
+    for c in chunks:
+        for b in c["batches"]:
+            failures_of_batch.setdefault(b, []).extend(c["structural_failures"])
+    for s in summaries:
+        s["structural_failures"] = failures_of_batch.get(s["batch"], [])
+        s["structural_ok"] = not s["structural_failures"]
+    summary["gate_chunks"] = [{k: c[k] for k in ("chunk", "dataset", "batches", "rows", "structural_ok",
+                                                 "seconds")} for c in chunks]
+    summary["warnings"] = [w for c in chunks for w in c["warnings"]][:50]
+    summaries.sort(key=lambda s: s["batch"])
+    crash_point("after_parse")
+
+    # manifest of the new version
+    entries = dict(plan.entries)
+    staged_ok = set()
+    failures = []
+    by_source = {i.source_file: i for i in plan.parse}
+    for c in chunks:
+        failures += c["structural_failures"]
+    for s in summaries:
+        if not s["structural_ok"]:
+            continue
+        for r in s["reports"]:
+            it = by_source[r["source_file"]]
+            it = mf.Item(it.source_file, r["sha256"], r["size"] if r["size"] is not None else it.size,
+                         it.local_path, it.mtime_ns)
+            extra = {"mtime_ns": it.mtime_ns} if it.mtime_ns is not None else None
+            entries[r["sha256"]] = mf.entry_for(it, report_year=r["report_year"], status=r["status"],
+                                               parser_version=registry.PARSER_VERSION, run_id=run_id,
+                                               extra=extra)
+            staged_ok.add(r["sha256"])
+    for sha, dups in plan.duplicates.items():
+        if sha in entries:
+            entries[sha]["duplicates"] = dups
+    summary["structural_failures"] = failures
+    summary["parsed"] = sum(1 for e in entries.values() if e["run_id"] == run_id and e["status"] == "parsed")
+    summary["quarantined"] = sum(1 for e in entries.values()
+                                 if e["run_id"] == run_id and e["status"] == "quarantined")
+    verdicts: dict[str, int] = {}
+    for s in summaries:
+        for k, v in (s.get("verdicts") or {}).items():
+            verdicts[k] = verdicts.get(k, 0) + v
+    summary["verdicts"] = verdicts
+
+    # rows to drop: replaced/removed reports (+ reports re-parsed in this run)
+    remove = set(plan.remove) | {sha for sha in staged_ok if sha in previous}
+    removed_years = sorted({previous[s].get("report_year") for s in remove if s in previous},
+                           key=lambda y: (y is None, y or 0))
+    if not staged_ok and not remove:
+        summary["noop"] = True
+        summary["version"] = prev.name if prev else None
+        shutil.rmtree(staging, ignore_errors=True)
+        summary["seconds"] = time.perf_counter() - t0
+        _emit("done", summary=summary)
+        return summary
+
+    _emit("stage", name="publish", total=len(names))
+    vid, partial = pub.begin_version(dest)
+    docs = ex.submit(docs_step, version_dir=str(partial), context_root=context_root) if cfg.quality_report else None
+    futs = [ex.submit(publish_step, name=n, prev_root=str(prev / n) if prev else None,
+                      staged_root=str(staging / n), out_root=str(partial / n),
+                      remove_ids=sorted(remove), removed_years=removed_years) for n in names]
+    stats = {}
+    for f in ex.as_completed(futs):
+        r = f.result()
+        _emit("publish_advance", n=1)
+        crash_point("mid_publish")
+    for n, f in zip(names, futs):
+        stats[n] = f.result()
+    summary["publish"] = stats
+    mf.save(partial, entries, registry.PARSER_VERSION)
+    crash_point("after_manifest")
+    if cfg.quality_report:
+        _emit("stage", name="quality report")
+        try:
+            docs_index = docs.result()
+            if ex.call(report_step, version_dir=str(partial), context_root=context_root, docs_index=docs_index):
+                summary["quality_report"] = str(dest / pub.QUALITY_REPORT / "index.html")
+        except Exception as e:        # the data is good; a broken report must not block it
+            summary["errors"] = {**summary.get("errors", {}),
+                                 "quality_report": f"{type(e).__name__}: {e}"}
+    summary["version"] = vid
+    summary["seconds"] = time.perf_counter() - t0
+    pub.write_json(partial / "_run.json", summary)
+    pub.commit_version(dest, vid, partial, crash_hook=crash_point)
+    shutil.rmtree(staging, ignore_errors=True)
+    pub.cleanup(dest)
+    _emit("done", summary=summary)
+    return summary
 
 
 def run_plain(cfg: RunConfig) -> dict:

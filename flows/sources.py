@@ -19,8 +19,11 @@ import hashlib
 import json
 import os
 import random
+import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -69,15 +72,23 @@ def classify(source: str) -> str:
 
 
 # --------------------------------------------------------------------------- local folder
-def discover_dir(root: str, glob: str = "**/*.txt", known: dict[str, dict] | None = None) -> list[Item]:
-    """Files under ``root``; sha256 reused from ``known`` (source -> entry) when size and mtime match."""
+def discover_dir(root: str, glob: str = "**/*.txt", known: dict[str, dict] | None = None,
+                 on_listed: Callable[[int], None] | None = None) -> list[Item]:
+    """Files under ``root``; sha256 reused from ``known`` (source -> entry) when size and mtime match.
+    ``on_listed(n)`` is told how many paths matched before they are hashed."""
     rootp = Path(root[len("file://"):] if root.startswith("file://") else root)
     known = known or {}
     out = []
-    for p in sorted(rootp.glob(glob)):
-        if not p.is_file() or any(part.startswith(".") for part in p.relative_to(rootp).parts):
+    paths = sorted(rootp.glob(glob), key=attrgetter("parts"))     # Path order, without Path.__lt__
+    if on_listed is not None:
+        on_listed(len(paths))
+    for p in paths:
+        try:
+            st = p.stat()
+        except OSError:                  # vanished, or a broken link
             continue
-        st = p.stat()
+        if not stat.S_ISREG(st.st_mode) or any(part.startswith(".") for part in p.relative_to(rootp).parts):
+            continue
         src = str(p)
         k = known.get(src)
         if k and k.get("size") == st.st_size and k.get("mtime_ns") == st.st_mtime_ns and k.get("sha256"):
@@ -264,10 +275,11 @@ def discover_urls(urls: list[str], cache_dir, **kw) -> Discovery:
 
 def discover(source: str, *, cache_dir: str | os.PathLike, glob: str = "**/*.txt",
              known: dict[str, dict] | None = None, concurrency: int = 8, timeout: float = 10.0,
-             retries: int = 3, backoff: float = 0.5, progress=None) -> Discovery:
+             retries: int = 3, backoff: float = 0.5, progress=None,
+             on_listed: Callable[[int], None] | None = None) -> Discovery:
     kind = classify(source)
     if kind == "dir":
-        return Discovery(discover_dir(source, glob, known))
+        return Discovery(discover_dir(source, glob, known, on_listed))
     if kind == "fsspec":
         return Discovery(discover_fsspec(source, glob))
     kw = dict(concurrency=concurrency, timeout=timeout, retries=retries, backoff=backoff, progress=progress)

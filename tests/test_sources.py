@@ -166,3 +166,15 @@ def test_classify_and_bad_sources(tmp_path):
     with pytest.raises(src.SourceError, match="not a directory or a list of URLs"):
         src.discover(str(f), cache_dir=tmp_path / "c")
     assert src.parse_url_list("一、总体情况\n", base="http://x/") is None
+
+
+def test_discover_dir_reports_how_many_files_it_lists_before_hashing(tmp_path, monkeypatch):
+    for name in ("b.txt", "a.txt", "sub/c.txt", ".hidden/d.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    events = []
+    real_hash = src.sha256_file
+    monkeypatch.setattr(src, "sha256_file", lambda p: (events.append("hash"), real_hash(p))[1])
+    items = src.discover_dir(str(tmp_path), on_listed=lambda n: events.append(n))
+    assert events[0] == 4 and events.count("hash") == 3        # told first; hidden folders are skipped
+    assert [Path(i.source_file).relative_to(tmp_path).as_posix() for i in items] == ["a.txt", "b.txt", "sub/c.txt"]
