@@ -1,12 +1,14 @@
 """End-to-end benchmark of `nianbao run` on generated reports.
 
-    python bench/flow_bench.py [--n 20000] [--batch-size 500] [--workers 2] [--keep DIR]
+    python bench/flow_bench.py [--n 20000] [--batch-size 500] [--workers 2] [--rounds 1] [--keep DIR]
 
 Generates N reports with transforms.generator.corpus (not timed), then runs the same pipeline
 twice on fresh destinations: plain Python (no Prefect) and the Prefect flow (heartbeats off).
 Prints end-to-end reports/s, peak RSS of the run's process tree (the bench process + parse workers,
 sampled every 0.2 s; a Prefect server is a separate service and not counted) and Prefect's share
-of wall time = 1 - t_plain / t_prefect.
+of wall time = 1 - t_plain / t_prefect (summed over --rounds alternated rounds), and the machine's
+speed (engine reports/s on one core) before and after each run: this VM's speed drifts by 30 % and
+more within an hour, which moves every figure with it.
 
 --server real (default): the flow runs against a `prefect server start` launched before the timing,
 as the nightly schedule does (README: scheduling). --server ephemeral: no PREFECT_API_URL, so the
@@ -87,6 +89,29 @@ def generate(n: int, out: Path, seed: int) -> None:
         (out / f"{i:06d}.txt").write_text(text, encoding="utf-8")
 
 
+_SPEED_PROBE = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from transforms.engine import parse_report
+data = [p.read_bytes() for p in sorted(Path({corpus!r}).iterdir())[:{n}]]
+parse_report(data[0], "warm.txt")
+c0 = time.process_time()
+for i, d in enumerate(data):
+    parse_report(d, f"probe/{{i}}.txt")
+print(len(data) / (time.process_time() - c0))
+"""
+
+
+def machine_speed(corpus_dir: Path, n: int = 400) -> float:
+    """Engine reports/s on one core right now, in a separate process (not counted in the RSS): this
+    VM's speed drifts by 30 % and more within an hour, so each figure is printed with it."""
+    import subprocess
+    code = _SPEED_PROBE.format(root=str(Path(__file__).resolve().parents[1]), corpus=str(corpus_dir), n=n)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=20000)
@@ -95,6 +120,7 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--keep", help="keep the corpus/outputs in this directory")
     ap.add_argument("--skip-plain", action="store_true")
+    ap.add_argument("--rounds", type=int, default=1, help="plain + Prefect runs alternated this many times")
     ap.add_argument("--server", choices=("real", "ephemeral"), default="real")
     a = ap.parse_args(argv)
     work = Path(a.keep or tempfile.mkdtemp(prefix="nianbao-bench-"))
@@ -126,31 +152,41 @@ def main(argv=None) -> int:
 def _run(a, work: Path, corpus_dir: Path, server_pid) -> int:
     from flows import publish as pub
     from flows.pipeline import RunConfig, run_flow, run_plain
-    res = {}
-    for mode in (["prefect"] if a.skip_plain else ["plain", "prefect"]):
-        dest = work / f"out-{mode}"
-        shutil.rmtree(dest, ignore_errors=True)
-        cfg = RunConfig(source=str(corpus_dir), dest=str(dest), batch_size=a.batch_size, workers=a.workers)
-        with PeakRSS(exclude=[server_pid] if server_pid else []) as rss:
-            t0 = time.perf_counter()
-            s = run_plain(cfg) if mode == "plain" else run_flow(cfg)
-            wall = time.perf_counter() - t0
-        res[mode] = (wall, s["seconds"], rss.peak, s, rss.breakdown())
-        print(f"{mode:8s} wall {wall:7.1f}s  (inside the run {s['seconds']:6.1f}s)  "
-              f"{a.n / wall:6.0f} reports/s end to end  peak RSS {rss.peak / 2**20:6.0f} MiB  "
-              f"parsed {s.get('parsed')} quarantined {s.get('quarantined')} verdicts {s.get('verdicts')}")
-        print(f"{'':8s} at the peak (MiB): {rss.breakdown()}")
-    if "plain" in res:
-        wp, sp = res["plain"][0], res["prefect"][0]
-        ip = res["prefect"][1]
+    res: dict[str, list] = {"plain": [], "prefect": []}
+    speeds = [machine_speed(corpus_dir)]
+    modes = ["prefect"] if a.skip_plain else ["plain", "prefect"]
+    for _round in range(a.rounds):             # alternated: the VM's speed drifts between runs
+        for mode in modes:
+            dest = work / f"out-{mode}"
+            shutil.rmtree(dest, ignore_errors=True)
+            cfg = RunConfig(source=str(corpus_dir), dest=str(dest), batch_size=a.batch_size, workers=a.workers)
+            with PeakRSS(exclude=[server_pid] if server_pid else []) as rss:
+                t0 = time.perf_counter()
+                s = run_plain(cfg) if mode == "plain" else run_flow(cfg)
+                wall = time.perf_counter() - t0
+            res[mode].append((wall, s["seconds"], rss.peak))
+            print(f"{mode:8s} wall {wall:7.1f}s  (inside the run {s['seconds']:6.1f}s)  "
+                  f"{a.n / wall:6.0f} reports/s end to end  peak RSS {rss.peak / 2**20:6.0f} MiB  "
+                  f"parsed {s.get('parsed')} quarantined {s.get('quarantined')} verdicts {s.get('verdicts')}")
+            print(f"{'':8s} at the peak (MiB): {rss.breakdown()}")
+            speeds.append(machine_speed(corpus_dir))
+            print(f"{'':8s} machine speed before / after (engine reports/s on one core, 400 of these reports): "
+                  f"{speeds[-2]:.0f} / {speeds[-1]:.0f}")
+    prefect = res["prefect"]
+    if res["plain"]:
+        wp, sp = sum(r[0] for r in res["plain"]), sum(r[0] for r in prefect)
+        ip = sum(r[1] for r in prefect)
         startup = "the ephemeral server's start-up included" if a.server == "ephemeral" else "against a running server"
         print(f"Prefect share of wall time: {1 - wp / sp:.1%} ({startup}); "
-              f"{1 - res['plain'][1] / ip:.1%} inside the flow body ({sp - ip:.1f}s outside it)")
+              f"{1 - sum(r[1] for r in res['plain']) / ip:.1%} inside the flow body "
+              f"({(sp - ip) / len(prefect):.1f}s outside it per run)")
         same = pub.digest(work / "out-plain") == pub.digest(work / "out-prefect")
         print(f"plain and Prefect outputs byte-identical: {same}")
-    print(f"end to end: {a.n / res['prefect'][0]:.0f} reports/s; peak RSS {res['prefect'][2] / 2**20:.0f} MiB")
+    walls = sorted(r[0] for r in prefect)
+    print(f"end to end (Prefect flow, median of {len(walls)}): {a.n / walls[len(walls) // 2]:.0f} reports/s; "
+          f"peak RSS {max(r[2] for r in prefect) / 2**20:.0f} MiB (largest); machine speed "
+          f"{min(speeds):.0f}–{max(speeds):.0f} engine reports/s on one core during the benchmark")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
