@@ -306,6 +306,11 @@ def _repeated(values, n_each: int) -> tuple[np.ndarray, list]:
     return np.repeat(codes, n_each), cats
 
 
+def _constant(value, n: int) -> tuple[np.ndarray, list]:
+    """``value`` n times, coded (None: null)."""
+    return (np.full(n, -1, dtype=np.int64), []) if value is None else (np.zeros(n, dtype=np.int64), [value])
+
+
 def _tiled(values, n_times: int) -> tuple[np.ndarray, list]:
     """``values`` tiled n_times, coded."""
     codes, cats = _codes_of(values)
@@ -334,13 +339,12 @@ def _block(report_ids, fmt_name, ident_id, number, table, for_each, desc, insts,
     diff = lhs_f - rhs_f
     holds_arr = np.abs(diff) <= TOLERANCE
     status = np.where(~evaluable, 2, np.where(holds_arr, 0, 1))          # codes of RECON_STATUSES
-    one = np.zeros(n, dtype=np.int64)
     coded = {
         "report_id": _repeated(report_ids, n_k),
-        "format": (one, [fmt_name]), "check": (one, [ident_id]), "table": (one, [table]),
-        "for_each": (one, [for_each]), "key": _tiled([i[0] for i in insts], n_r),
+        "format": _constant(fmt_name, n), "check": _constant(ident_id, n), "table": _constant(table, n),
+        "for_each": _constant(for_each, n), "key": _tiled([i[0] for i in insts], n_r),
         "status": (status, list(RECON_STATUSES)), "cells": _tiled([i[3] for i in insts], n_r),
-        "description": (one, [desc]),
+        "description": _constant(desc, n),
     }
     if related is not None:
         coded["related_report_id"] = _repeated(related, n_k)
@@ -361,7 +365,7 @@ def _concat_parts(parts: list[_Part]) -> dict:
     """The columns of the reconciliation frame from its parts (categoricals: categories in order of
     first appearance over the parts, object dtype)."""
     cols: dict = {}
-    for c in parts[0].coded.keys() | {"related_report_id"}:
+    for c in dict.fromkeys([*parts[0].coded, "related_report_id"]):
         seen: dict = {}
         codes = []
         for p in parts:
