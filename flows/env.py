@@ -1,6 +1,7 @@
 """Process environment for nianbao commands: offline, quiet Prefect (set before importing prefect)."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -59,3 +60,6 @@ def configure(dest: str | None = None, quiet: bool = True) -> None:
             home.mkdir(parents=True, exist_ok=True)
     if quiet:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        # "Still processing items: N items remaining..." while Prefect's events worker flushes its last
+        # events at exit: progress, not a problem, printed after a fast run's own summary
+        logging.getLogger("EventsWorker").setLevel(logging.ERROR)
