@@ -163,16 +163,20 @@ def _print_summary(s: dict, as_json: bool) -> None:
 
 @app.command()
 def run(
-    source: str = typer.Option("data/raw", "--source", "-s", help="Folder, fsspec URL, http(s) URL or a file listing report URLs."),
+    source: str = typer.Option("data/raw", "--source", "-s",
+                               help="Folder, fsspec URL, http(s) URL or a file listing report URLs."),
     dest: str = typer.Option("data/processed", "--dest", "-d", help="Output folder (hive-partitioned Parquet)."),
     glob: str = typer.Option("**/*.txt", help="Files to take from a folder source."),
     batch_size: int = typer.Option(500, min=1, help="Reports per parse task."),
     workers: int = typer.Option(2, min=1, help="Parallel parse processes."),
-    validate_rows: int = typer.Option(300_000, min=1, help="Tidy rows of one dataset per GX validation (many batches at once; memory of the flow process)."),
-    prune: bool = typer.Option(False, "--prune", help="Remove the rows of files that disappeared from the source (default: keep them)."),
+    validate_rows: int = typer.Option(300_000, min=1, help="Tidy rows of one dataset per GX validation "
+                                      "(many batches at once; memory of the flow process)."),
+    prune: bool = typer.Option(False, "--prune",
+                               help="Remove the rows of files that disappeared from the source (default: keep them)."),
     dask_address: Optional[str] = typer.Option(None, help="Run the tasks on this Dask scheduler (tcp://host:8786)."),
     quality_report: bool = typer.Option(True, "--quality-report/--no-quality-report"),
-    prefect: bool = typer.Option(True, "--prefect/--no-prefect", help="Run as a Prefect flow (default) or plain Python."),
+    prefect: bool = typer.Option(True, "--prefect/--no-prefect",
+                                 help="Run as a Prefect flow (default) or plain Python."),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ):
@@ -199,9 +203,11 @@ def run(
 @app.command()
 def parse(
     file: Path = typer.Argument(..., help="One report file."),
-    table: Optional[str] = typer.Option(None, help="Only this table (active_disclosure, applications, review_litigation)."),
+    table: Optional[str] = typer.Option(None,
+                                        help="Only this table (active_disclosure, applications, review_litigation)."),
     flagged: bool = typer.Option(False, "--flagged", help="Only cells that carry flags."),
-    checks: bool = typer.Option(True, "--checks/--no-checks", help="Run the quality checks (no GX) and show the verdict."),
+    checks: bool = typer.Option(True, "--checks/--no-checks",
+                                help="Run the quality checks (no GX) and show the verdict."),
 ):
     """Print one report's tables with their flags (for debugging a report)."""
     if not file.is_file():

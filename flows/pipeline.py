@@ -160,7 +160,8 @@ def docs_step(version_dir: str, context_root: str | None) -> str | None:
 
 def report_step(version_dir: str, context_root: str | None, docs_index: str | None = None) -> str | None:
     """The summary page of the published version (and the Data Docs unless ``docs_index`` is given)."""
-    if os.environ.get("NIANBAO_GATE", "gx") != "gx":
+    from flows.batch import gx_enabled
+    if not gx_enabled():
         return None
     from expectations.gate import build_quality_report
     out = Path(version_dir) / pub.QUALITY_REPORT
@@ -170,7 +171,8 @@ def report_step(version_dir: str, context_root: str | None, docs_index: str | No
 
 def _prepare_gx(context_root: str) -> None:
     """Copy the committed GX project into ``context_root`` once, before worker processes race to."""
-    if os.environ.get("NIANBAO_GATE", "gx") != "gx":
+    from flows.batch import gx_enabled
+    if not gx_enabled():
         return
     from expectations import gate
     sync = getattr(gate, "_sync_root", None)

@@ -324,7 +324,8 @@ def publish_dataset(name: str, prev_root: Path | None, staged_root: Path | None,
 
     Partitions untouched by the change are hard-linked from the previous version; the others are
     streamed, merging the previous rows and the staged batches by report_id, so memory stays bounded
-    whatever the partition size and the rows are in report_id order however the data arrived. With ``replace`` the previous rows are ignored entirely.
+    whatever the partition size and the rows are in report_id order however the data arrived. With
+    ``replace`` the previous rows are ignored entirely.
     """
     stats = {"rewritten": 0, "linked": 0, "rows_written": 0}
     staged_root = staged_root if staged_root is not None and staged_root.exists() else None
