@@ -3,9 +3,10 @@
     python bench/flow_bench.py [--n 20000] [--batch-size 500] [--workers 2] [--rounds 1] [--keep DIR]
 
 Generates N reports with transforms.generator.corpus (not timed), then runs the same pipeline
-twice on fresh destinations: plain Python (no Prefect) and the Prefect flow (heartbeats off).
-Prints end-to-end reports/s, peak RSS of the run's process tree (the bench process + parse workers,
-sampled every 0.2 s; a Prefect server is a separate service and not counted) and Prefect's share
+twice on fresh destinations, each run in a fresh Python process as `nianbao run` is: plain Python
+(no Prefect) and the Prefect flow (heartbeats off). Prints end-to-end reports/s (imports included),
+peak RSS of the run's process tree (the run's process + its parse workers, sampled every 0.2 s; a
+Prefect server is a separate service and not counted) and Prefect's share
 of wall time = 1 - t_plain / t_prefect (summed over --rounds alternated rounds), and the machine's
 speed (engine reports/s on one core) before and after each run: this VM's speed drifts by 30 % and
 more within an hour, which moves every figure with it.
@@ -32,32 +33,39 @@ from flows import env  # noqa: E402
 
 
 class PeakRSS:
-    def __init__(self, interval=0.2, exclude=()):
+    """Peak of the summed RSS of a process and its descendants, sampled every ``interval`` s, with
+    each process's share at the peak ("main": the root, "worker-<pid>": the others)."""
+
+    def __init__(self, pid: int | None = None, interval=0.2, exclude=()):
         import psutil
-        self.p = psutil.Process()
+        self.p = psutil.Process(pid)
         self.exclude = set(exclude)
         self.peak = 0
-        self.at_peak: dict[str, int] = {}     # RSS per process at the peak: "main", "worker-<pid>"
+        self.at_peak: dict[str, int] = {}
         self.interval = interval
         self._stop = threading.Event()
         self.t = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self):
+        import psutil
         total = 0
         parts = {}
         skip = set(self.exclude)
         for pid in self.exclude:
             try:
-                import psutil
                 skip |= {c.pid for c in psutil.Process(pid).children(recursive=True)}
-            except Exception:
+            except psutil.Error:
                 pass
-        for q in [self.p] + self.p.children(recursive=True):
+        try:
+            procs = [self.p] + self.p.children(recursive=True)
+        except psutil.Error:              # the run has ended
+            return
+        for q in procs:
             if q.pid in skip:
                 continue
             try:
                 rss = q.memory_info().rss
-            except Exception:
+            except psutil.Error:
                 continue
             total += rss
             parts["main" if q.pid == self.p.pid else f"worker-{q.pid}"] = rss
@@ -80,6 +88,38 @@ class PeakRSS:
         self._stop.set()
         self.t.join()
         self._sample()
+
+
+_RUN = """
+import json, sys, warnings
+sys.path.insert(0, {root!r})
+from flows import env
+env.configure(None)
+warnings.simplefilter("ignore")
+from flows.pipeline import RunConfig, run_flow, run_plain
+cfg = RunConfig(**json.loads({cfg!r}))
+s = run_plain(cfg) if {mode!r} == "plain" else run_flow(cfg)
+print("SUMMARY " + json.dumps(s, default=str))
+"""
+
+
+def timed_run(mode: str, cfg: dict) -> tuple[float, dict, "PeakRSS"]:
+    """One run in a fresh Python process, as `nianbao run` is (imports and all): (wall seconds, the
+    run's summary, its PeakRSS). Runs in the benchmark's own process would favour whichever mode
+    comes second, which finds Prefect, GX and pandas imported already."""
+    import json
+    import subprocess
+    code = _RUN.format(root=str(Path(__file__).resolve().parents[1]), cfg=json.dumps(cfg), mode=mode)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    with PeakRSS(proc.pid) as rss:
+        out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{mode} run failed ({proc.returncode}): {err[-2000:]}")
+    line = [ln for ln in out.splitlines() if ln.startswith("SUMMARY ")][-1]
+    return wall, json.loads(line[len("SUMMARY "):]), rss
 
 
 def generate(n: int, out: Path, seed: int) -> None:
@@ -135,23 +175,20 @@ def main(argv=None) -> int:
         generate(a.n, corpus_dir, a.seed)
         print(f"generated {a.n} reports in {time.perf_counter() - t:.1f}s ({corpus_dir})")
     with contextlib.ExitStack() as stack:
-        server_pid = None
         if a.server == "real":
             from flows.server import prefect_server
             t = time.perf_counter()
             api, proc = stack.enter_context(prefect_server(work / "server"))
             os.environ["PREFECT_API_URL"] = api
-            server_pid = proc.pid
             print(f"prefect server start: healthy after {time.perf_counter() - t:.1f}s at {api} (not timed)")
-        code = _run(a, work, corpus_dir, server_pid)
+        code = _run(a, work, corpus_dir)
     if not a.keep:
         shutil.rmtree(work, ignore_errors=True)
     return code
 
 
-def _run(a, work: Path, corpus_dir: Path, server_pid) -> int:
+def _run(a, work: Path, corpus_dir: Path) -> int:
     from flows import publish as pub
-    from flows.pipeline import RunConfig, run_flow, run_plain
     res: dict[str, list] = {"plain": [], "prefect": []}
     speeds = [machine_speed(corpus_dir)]
     modes = ["prefect"] if a.skip_plain else ["plain", "prefect"]
@@ -159,11 +196,8 @@ def _run(a, work: Path, corpus_dir: Path, server_pid) -> int:
         for mode in modes:
             dest = work / f"out-{mode}"
             shutil.rmtree(dest, ignore_errors=True)
-            cfg = RunConfig(source=str(corpus_dir), dest=str(dest), batch_size=a.batch_size, workers=a.workers)
-            with PeakRSS(exclude=[server_pid] if server_pid else []) as rss:
-                t0 = time.perf_counter()
-                s = run_plain(cfg) if mode == "plain" else run_flow(cfg)
-                wall = time.perf_counter() - t0
+            cfg = dict(source=str(corpus_dir), dest=str(dest), batch_size=a.batch_size, workers=a.workers)
+            wall, s, rss = timed_run(mode, cfg)
             res[mode].append((wall, s["seconds"], rss.peak))
             print(f"{mode:8s} wall {wall:7.1f}s  (inside the run {s['seconds']:6.1f}s)  "
                   f"{a.n / wall:6.0f} reports/s end to end  peak RSS {rss.peak / 2**20:6.0f} MiB  "
