@@ -1,4 +1,6 @@
 """CLI: one-line errors and non-zero exits, never a traceback; `parse` prints tables with flags."""
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,20 @@ def test_deployment_defined_in_code():
     assert d.name == "nightly" and d.schedules[0].schedule.cron == "0 2 * * *"
     assert d.schedules[0].schedule.timezone == "Asia/Shanghai"
     assert d.parameters["dest"].endswith("data/processed")
+
+
+def test_exit_skipping_finalization_still_joins_threads_runs_atexit_and_keeps_the_code(tmp_path):
+    code = f"""
+import atexit, sys, threading, time
+from pathlib import Path
+from flows.cli import exit_skipping_finalization
+out = Path({str(tmp_path)!r})
+atexit.register(lambda: (out / "atexit").write_text("ran"))
+threading.Thread(target=lambda: (time.sleep(0.3), (out / "thread").write_text("done"))).start()
+print("buffered output", end="")
+exit_skipping_finalization(3)
+"""
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 3, r.stderr
+    assert r.stdout == "buffered output"
+    assert (tmp_path / "atexit").read_text() == "ran" and (tmp_path / "thread").read_text() == "done"
