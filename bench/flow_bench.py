@@ -36,10 +36,9 @@ class PeakRSS:
     """Peak of the summed RSS of a process and its descendants, sampled every ``interval`` s, with
     each process's share at the peak ("main": the root, "worker-<pid>": the others)."""
 
-    def __init__(self, pid: int | None = None, interval=0.2, exclude=()):
+    def __init__(self, pid: int | None = None, interval=0.2):
         import psutil
         self.p = psutil.Process(pid)
-        self.exclude = set(exclude)
         self.peak = 0
         self.at_peak: dict[str, int] = {}
         self.interval = interval
@@ -50,19 +49,11 @@ class PeakRSS:
         import psutil
         total = 0
         parts = {}
-        skip = set(self.exclude)
-        for pid in self.exclude:
-            try:
-                skip |= {c.pid for c in psutil.Process(pid).children(recursive=True)}
-            except psutil.Error:
-                pass
         try:
             procs = [self.p] + self.p.children(recursive=True)
         except psutil.Error:              # the run has ended
             return
         for q in procs:
-            if q.pid in skip:
-                continue
             try:
                 rss = q.memory_info().rss
             except psutil.Error:
@@ -166,7 +157,7 @@ def main(argv=None) -> int:
         if a.server == "real":
             from flows.server import prefect_server
             t = time.perf_counter()
-            api, proc = stack.enter_context(prefect_server(work / "server"))
+            api, _server = stack.enter_context(prefect_server(work / "server"))
             os.environ["PREFECT_API_URL"] = api
             print(f"prefect server start: healthy after {time.perf_counter() - t:.1f}s at {api} (not timed)")
         code = _run(a, work, corpus_dir)

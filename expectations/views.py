@@ -16,7 +16,8 @@ import pandas as pd
 
 from transforms import schema
 from transforms.formats import FORMATS
-from transforms.reconcile import RECON_COLUMNS, RECON_FREE_TEXT, cell_view, check_names, identity_catalog
+from transforms.reconcile import (RECON_COLUMNS, RECON_FREE_TEXT, cell_view, check_names, identity_catalog,
+                                  is_plain_lists)
 
 CELL_TABLES = schema.STATUTORY_TABLES
 # Datasets with a suite: every dataset of the registry, plus the reconciliation frame.
@@ -76,18 +77,12 @@ def view_columns(dataset: str) -> list[str]:
     return [c for c in own if c not in free] + helper_columns(dataset)
 
 
-def _is_plain_lists(values: np.ndarray) -> bool:
-    """Every cell an exact list or tuple (the usual list column): rows can then be mapped in C
-    without a per-row isinstance."""
-    return set(map(type, values)) <= {list, tuple}
-
-
 def _unknown_items(s: pd.Series, allowed) -> np.ndarray:
     """Per row, how many items of a list cell are not in `allowed` (most cells have no items)."""
     allowed = set(allowed)
     values = s.to_numpy(dtype=object)
     out = np.zeros(len(values), dtype=np.int64)
-    if _is_plain_lists(values):
+    if is_plain_lists(values):
         with_items = np.flatnonzero(np.fromiter(map(len, values), dtype=np.int64, count=len(values)))
     else:
         with_items = [i for i, x in enumerate(values) if isinstance(x, (list, tuple, np.ndarray)) and len(x)]
@@ -99,7 +94,7 @@ def _unknown_items(s: pd.Series, allowed) -> np.ndarray:
 def _as_tuples(s: pd.Series) -> pd.Series:
     """List cells as tuples (hashable), anything else as is."""
     values = s.to_numpy(dtype=object)
-    if _is_plain_lists(values):  # tuple(t) is t for a tuple
+    if is_plain_lists(values):  # tuple(t) is t for a tuple
         return pd.Series(list(map(tuple, values)), index=s.index, dtype=object)
     return pd.Series([tuple(x) if isinstance(x, (list, np.ndarray)) else x for x in values], index=s.index,
                      dtype=object)
@@ -184,7 +179,7 @@ _DICT = pa.dictionary(pa.int32(), pa.string())
 def _list_array(values: np.ndarray) -> pa.Array | None:
     """list<string> array of a column of plain tuples/lists of str (None otherwise): lengths and items
     are gathered in C, where Arrow's conversion visits every (mostly empty) tuple in Python."""
-    if not set(map(type, values)) <= {list, tuple}:
+    if not is_plain_lists(values):
         return None
     lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
     offsets = np.zeros(len(values) + 1, dtype=np.int32)

@@ -308,22 +308,20 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
     t0 = time.perf_counter()
     from flows.env import bound_memory
     bound_memory()                 # before the worker pool is spawned (memory budget)
-    dest = Path(cfg.dest)
-    from transforms import schema as registry
-    names = list(registry.DATASETS)
     run_id = pub.new_id("r")
+    try:
+        with pub.run_lock(Path(cfg.dest)):
+            return _orchestrate(cfg, ex, t0, run_id)
+    finally:
+        _stop_pool(run_id)         # whatever way the run ended (the pool may start during discovery)
+
+
+def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
+    from transforms import schema as registry
+    dest = Path(cfg.dest)
+    names = list(registry.DATASETS)
     summary: dict = {"run_id": run_id, "source": cfg.source, "dest": str(dest), "noop": False}
     local_pool = cfg.dask_address is None and cfg.workers > 1
-    try:
-        with pub.run_lock(dest):
-            return _orchestrate(cfg, ex, t0, dest, names, run_id, summary, local_pool)
-    finally:
-        _stop_pool(run_id)
-
-
-def _orchestrate(cfg: RunConfig, ex, t0: float, dest: Path, names: list[str], run_id: str, summary: dict,
-                 local_pool: bool) -> dict:
-    from transforms import schema as registry
     pub.ensure_layout(dest, names)
     pub.cleanup(dest)                                  # leftovers of killed runs
     prev = pub.current_version(dest)

@@ -116,9 +116,15 @@ def _flag_has(flags: pd.Series, names, n_flags: np.ndarray | None = None) -> np.
     return out
 
 
+def is_plain_lists(values: np.ndarray) -> bool:
+    """Every cell an exact list or tuple (the usual list column): rows can then be mapped in C
+    without a per-row isinstance."""
+    return set(map(type, values)) <= {list, tuple}
+
+
 def _n_flags(flags: pd.Series) -> np.ndarray:
     values = flags.to_numpy(dtype=object)
-    if set(map(type, values)) <= {list, tuple}:      # the usual list column: lengths mapped in C
+    if is_plain_lists(values):                       # lengths mapped in C
         return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
     return np.fromiter((0 if f is None or isinstance(f, float) else len(f) for f in values),
                        dtype=np.int64, count=len(values))
