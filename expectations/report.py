@@ -84,15 +84,26 @@ def read_dataset(path: Path, name: str, filter=None, columns: list[str] | None =
     return _conform(t.to_pandas(), name, columns)
 
 
-def load_datasets(processed_dir: Path) -> dict[str, pd.DataFrame]:
-    """What the page needs: the per-report datasets whole, of the cell tables only the applications
-    总计 cells of the outcome groups (the cell tables are the bulk of the data)."""
+def _cell_filters() -> dict:
+    """Of the cell tables, the page reads only the applications 总计 cells of the outcome groups (the
+    cell tables are the bulk of the data)."""
     import pyarrow.dataset as ds
 
-    need = {"applications": (ds.field("column_path") == _total_column())
+    return {"applications": (ds.field("column_path") == _total_column())
             & ds.field("row_path").isin(sorted(outcome_groups()))}
+
+
+def page_datasets() -> list[str]:
+    """The datasets the summary page reads: a run builds the page once these are published."""
+    cells = _cell_filters()
+    return [n for n in DATASETS if n not in schema.STATUTORY_TABLES or n in cells]
+
+
+def load_datasets(processed_dir: Path) -> dict[str, pd.DataFrame]:
+    """What the page needs: the per-report datasets whole, the filtered cells of _cell_filters."""
+    need = _cell_filters()
     return {n: read_dataset(Path(processed_dir) / n, n, filter=need.get(n), columns=PAGE_COLUMNS.get(n))
-            for n in DATASETS if n not in schema.STATUTORY_TABLES or n in need}
+            for n in page_datasets()}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from flows import batch
 from flows import manifest as mf
 from flows import publish as pub
 from flows import sources as src
@@ -94,19 +95,17 @@ def discover_step(cfg: dict, known: dict, warm_pool: str | None = None) -> dict:
 
 def parse_step(batch_no: int, items: list[dict], staging: str, published_root: str | None,
                pool_key: str | None) -> dict:
-    from flows.batch import parse_batch
     kw = dict(published_root=published_root)
     pool = _POOLS.get(pool_key) if pool_key else None
     if pool is not None:
-        return pool.submit(parse_batch, batch_no, items, staging, **kw).result()
-    return parse_batch(batch_no, items, staging, **kw)
+        return pool.submit(batch.parse_batch, batch_no, items, staging, **kw).result()
+    return batch.parse_batch(batch_no, items, staging, **kw)
 
 
 def validate_step(chunk_no: int, dataset: str, batch_nos: list[int], staging: str, run_name: str,
                   context_root: str) -> dict:
     """GX on one dataset's views of several parse batches at once (one validation per chunk)."""
-    from flows.batch import gc_paused
-    with gc_paused():
+    with batch.gc_paused():
         return _validate_chunk(chunk_no, dataset, batch_nos, staging, run_name, context_root)
 
 
@@ -114,12 +113,11 @@ def _validate_chunk(chunk_no: int, dataset: str, batch_nos: list[int], staging: 
                     context_root: str) -> dict:
     from expectations.gate import validate_views
     from expectations.views import load_views
-    from flows.batch import release_memory, view_path
     t0 = time.perf_counter()
-    paths = [view_path(staging, dataset, b) for b in batch_nos]
+    paths = [batch.view_path(staging, dataset, b) for b in batch_nos]
     missing = [p for p in paths if not p.exists()]
     view = None if missing else load_views(paths)
-    release_memory(collect=False)        # the Arrow buffers the views were read through
+    batch.release_memory(collect=False)  # the Arrow buffers the views were read through
     t_load = time.perf_counter()
     if view is None:
         r = None
@@ -131,7 +129,7 @@ def _validate_chunk(chunk_no: int, dataset: str, batch_nos: list[int], staging: 
         p.unlink(missing_ok=True)
     n_rows = 0 if view is None else len(view)
     del view
-    release_memory(collect=False)        # GX's garbage is left to the (re-enabled) collector
+    batch.release_memory(collect=False)  # GX's garbage is left to the (re-enabled) collector
     return {"chunk": chunk_no, "dataset": dataset, "batches": list(batch_nos), "rows": n_rows,
             "structural_ok": not failures, "structural_failures": failures,
             "warnings": list(r.warnings[:50]) if r else [],
@@ -150,8 +148,7 @@ def publish_step(name: str, prev_root: str | None, staged_root: str, out_root: s
 def docs_step(version_dir: str, context_root: str | None) -> str | None:
     """GX Data Docs of the stored validations: needs only the gate's results, so it is built while
     the datasets publish."""
-    from flows.batch import gx_enabled
-    if not gx_enabled():
+    if not batch.gx_enabled():
         return None
     from expectations.gate import build_data_docs
     out = Path(version_dir) / pub.QUALITY_REPORT / "data_docs"
@@ -160,8 +157,7 @@ def docs_step(version_dir: str, context_root: str | None) -> str | None:
 
 def report_step(version_dir: str, context_root: str | None, docs_index: str | None = None) -> str | None:
     """The summary page of the published version (and the Data Docs unless ``docs_index`` is given)."""
-    from flows.batch import gx_enabled
-    if not gx_enabled():
+    if not batch.gx_enabled():
         return None
     from expectations.gate import build_quality_report
     out = Path(version_dir) / pub.QUALITY_REPORT
@@ -171,8 +167,7 @@ def report_step(version_dir: str, context_root: str | None, docs_index: str | No
 
 def _prepare_gx(context_root: str) -> None:
     """Copy the committed GX project into ``context_root`` once, before worker processes race to."""
-    from flows.batch import gx_enabled
-    if not gx_enabled():
+    if not batch.gx_enabled():
         return
     from expectations import gate
     sync = getattr(gate, "_sync_root", None)
@@ -246,9 +241,8 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
     cost (~0.2 s per suite, whatever the rows) is paid per chunk of each dataset: a dataset with one
     row per report is validated a few times per run, not once per parse batch. Returns (batch
     summaries, chunk results)."""
-    from flows.batch import gx_enabled
     from expectations.views import suite_datasets
-    gx = gx_enabled()
+    gx = batch.gx_enabled()
     window = max(1, cfg.workers)
     todo = list(enumerate(batches))[::-1]
     parsing: list = []
@@ -288,11 +282,10 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
 def _start_pool(key: str, workers: int, warm: bool) -> None:
     """The spawn pool of parse workers; ``warm``: start the processes now (each imports the batch code
     for ~1.5 s), not at the first batch."""
-    from flows.batch import worker_init
     if key in _POOLS:                    # a retried discovery
         return
     pool = _POOLS[key] = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                                initializer=worker_init)
+                                                initializer=batch.worker_init)
     if warm:
         for _ in range(workers):     # a spawn pool starts a process per submit while none is idle
             pool.submit(os.getpid)
@@ -365,8 +358,7 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
         _stop_pool(run_id)            # the workers' memory is not needed to publish
     rejected = sorted({b for c in chunks if not c["structural_ok"] for b in c["batches"]})
     if rejected:                       # a batch is published only if every dataset's chunk passed
-        from flows.batch import drop_staged_batches
-        drop_staged_batches(staging, rejected)
+        batch.drop_staged_batches(staging, rejected)
     failures_of_batch: dict[int, list[str]] = {}
     for c in chunks:
         for b in c["batches"]:
@@ -427,24 +419,33 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
     _emit("stage", name="publish", total=len(names))
     vid, partial = pub.begin_version(dest)
     docs = ex.submit(docs_step, version_dir=str(partial), context_root=context_root) if cfg.quality_report else None
-    futs = [ex.submit(publish_step, name=n, prev_root=str(prev / n) if prev else None,
+    # longest first, so that the last to finish is a short one (both cores busy to the end)
+    order = sorted(names, key=lambda n: -(pub.tree_bytes(staging / n) + (pub.tree_bytes(prev / n) if prev else 0)))
+    futs = {ex.submit(publish_step, name=n, prev_root=str(prev / n) if prev else None,
                       staged_root=str(staging / n), out_root=str(partial / n),
-                      remove_ids=sorted(remove), removed_years=removed_years) for n in names]
+                      remove_ids=sorted(remove), removed_years=removed_years): n
+            for n in order}
+    # the summary page is built as soon as the datasets it reads are published, while the others publish
+    page_inputs = set(_page_datasets()) if cfg.quality_report else None
+    published: set[str] = set()
+    page = None
     stats = {}
-    for f in ex.as_completed(futs):
-        r = f.result()
+    for f in ex.as_completed(list(futs)):
+        stats[futs[f]] = f.result()
+        published.add(futs[f])
         _emit("publish_advance", n=1)
         crash_point("mid_publish")
-    for n, f in zip(names, futs):
-        stats[n] = f.result()
-    summary["publish"] = stats
+        if page is None and page_inputs is not None and page_inputs <= published:
+            page = _submit_report(ex, docs, partial, context_root)
+    summary["publish"] = {n: stats[n] for n in names}
     mf.save(partial, entries, registry.PARSER_VERSION)
     crash_point("after_manifest")
     if cfg.quality_report:
         _emit("stage", name="quality report")
         try:
-            docs_index = docs.result()
-            if ex.call(report_step, version_dir=str(partial), context_root=context_root, docs_index=docs_index):
+            if isinstance(page, Exception):
+                raise page
+            if page.result():
                 summary["quality_report"] = str(dest / pub.QUALITY_REPORT / "index.html")
         except Exception as e:        # the data is good; a broken report must not block it
             summary["errors"] = {**summary.get("errors", {}),
@@ -457,6 +458,21 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
     pub.cleanup(dest)
     _emit("done", summary=summary)
     return summary
+
+
+def _page_datasets() -> list[str]:
+    from expectations.report import page_datasets
+    return page_datasets()
+
+
+def _submit_report(ex, docs, partial: Path, context_root: str):
+    """The report step's future, once the Data Docs are built (the page links them); the exception
+    instead if the Data Docs failed (a broken report must not stop the publishing)."""
+    try:
+        docs_index = docs.result()
+    except Exception as e:
+        return e
+    return ex.submit(report_step, version_dir=str(partial), context_root=context_root, docs_index=docs_index)
 
 
 def run_plain(cfg: RunConfig) -> dict:

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -152,6 +153,10 @@ def write_staged(t: pa.Table, name: str, staging_root: str | os.PathLike, tag: s
 # Parquet row group: a publish holds ~1.5 KB per row of it (the buffered rows, their combined copy and
 # the writer's encoders): 2^16 rows ~ 0.2 GB for applications, 2^18 ~ 0.4 GB
 ROWS_PER_GROUP = 1 << 16
+# Row-group min/max statistics only for the sort key: they let readers (DuckDB, polars, pyarrow
+# filters) skip row groups when looking up reports; on the other columns, unsorted, a row group
+# spans most values and its statistics skip nothing, while computing them was ~half of the writing
+STATISTICS_COLUMNS = ["report_id"]
 ROWS_PER_FILE = 1 << 22
 WIDE_ROW_GROUP_DIVISOR = 4        # datasets with free-text fields (~1 KB a row): smaller row groups
 
@@ -163,20 +168,79 @@ def rows_per_group(name: str) -> int:
     return max(1, ROWS_PER_GROUP // WIDE_ROW_GROUP_DIVISOR) if wide else ROWS_PER_GROUP
 
 
+def dictionary_columns(name: str) -> list[str]:
+    """String columns that publishing carries as Arrow dictionaries from the files it reads to the
+    files it writes: read as the Parquet dictionary pages they are stored as, written from them,
+    so the writer does not decode and re-hash millions of repeated strings (about half the CPU of
+    a publish). Free text is unique per row: plain strings are cheaper there."""
+    return [f.name for f in registry.fields(name)
+            if f.arrow == pa.string() and not f.free_text and f.name != PARTITION_KEY]
+
+
+def stream_schema(name: str) -> pa.Schema:
+    """file_schema with the dictionary_columns as dictionary<int32, string>: the rows between
+    reading and writing."""
+    d = set(dictionary_columns(name))
+    return pa.schema([pa.field(f.name, pa.dictionary(pa.int32(), f.type), f.nullable) if f.name in d else f
+                      for f in file_schema(name)])
+
+
+def _plain(col):
+    """A dictionary column decoded to its values (compute kernels that compare or sort need them)."""
+    return col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
+
+
+def _ids_ascending(ids: pa.Array) -> bool:
+    if pa.types.is_dictionary(ids.type):
+        # strictly increasing dictionary + non-decreasing indices: the ids are sorted, without decoding
+        # them (a Parquet dictionary of sorted rows lists the ids in their order of appearance)
+        d, i = ids.dictionary, ids.indices
+        if (i.null_count == 0 and (len(d) < 2 or pc.all(pc.greater(d.slice(1), d.slice(0, len(d) - 1))).as_py())
+                and (len(i) < 2 or pc.all(pc.greater_equal(i.slice(1), i.slice(0, len(i) - 1))).as_py())):
+            return True
+        ids = _plain(ids)
+    return len(ids) < 2 or pc.all(pc.greater_equal(ids.slice(1), ids.slice(0, len(ids) - 1))).as_py()
+
+
+def _id_in(ids: pa.Array, value_set: pa.Array) -> pa.Array:
+    if pa.types.is_dictionary(ids.type):      # test the (few) distinct ids, not every row
+        return pc.is_in(ids.dictionary, value_set=value_set).take(ids.indices)
+    return pc.is_in(ids, value_set=value_set)
+
+
+def _canonical(col: pa.DictionaryArray) -> pa.DictionaryArray:
+    """The same values with a dictionary of exactly the values used, sorted: what the files hold then
+    depends only on the rows, not on the dictionaries of the files they came from."""
+    n = len(col.dictionary)
+    idx = col.indices
+    used = np.flatnonzero(np.bincount((idx.drop_null() if idx.null_count else idx).to_numpy(), minlength=n))
+    values = col.dictionary.take(pa.array(used))
+    order = pc.array_sort_indices(values).to_numpy()
+    recode = np.zeros(n, dtype=np.int32)
+    recode[used[order]] = np.arange(len(used), dtype=np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(recode).take(idx), values.take(pa.array(order)))
+
+
+def _canonical_table(t: pa.Table) -> pa.Table:
+    cols = [_canonical(c.combine_chunks()) if pa.types.is_dictionary(c.type) else c for c in t.columns]
+    return pa.Table.from_arrays(cols, schema=t.schema)
+
+
 def _file_batches(path: Path, name: str, remove: pa.Array) -> Iterator[pa.RecordBatch]:
     """One file's rows in bounded record batches, minus the reports in ``remove``; checks the file is
     in report_id order (staged batches are written so, published files are merged so)."""
-    sch = file_schema(name)
+    sch = stream_schema(name)
     last = None
-    for rb in pq.ParquetFile(path).iter_batches(batch_size=1 << 16):
+    pf = pq.ParquetFile(path, read_dictionary=dictionary_columns(name))
+    for rb in pf.iter_batches(batch_size=1 << 16, use_threads=False):   # the datasets publish in parallel
         t = pa.Table.from_batches([rb]).select(sch.names).cast(sch).combine_chunks()
-        ids = t["report_id"]
-        if t.num_rows and ((last is not None and ids[0].as_py() < last) or not in_report_id_order(t)):
+        ids = t["report_id"].chunk(0) if t.num_rows else None
+        if t.num_rows and ((last is not None and ids[0].as_py() < last) or not _ids_ascending(ids)):
             raise PublishError(f"{path}: rows are not in report_id order; cannot merge")
         if t.num_rows:
             last = ids[t.num_rows - 1].as_py()
         if len(remove) and t.num_rows:
-            t = t.filter(pc.invert(pc.is_in(t["report_id"], value_set=remove)))
+            t = t.filter(pc.invert(_id_in(ids, remove)))
         for b in t.to_batches():
             if b.num_rows:
                 yield b
@@ -211,11 +275,11 @@ def _merge2(a: Iterable[pa.RecordBatch], b: Iterable[pa.RecordBatch]) -> Iterato
         bound = min(bufs[i]["report_id"][-1].as_py() for i in live)
         pieces = []
         for i in live:
-            n = pc.sum(pc.less_equal(bufs[i]["report_id"], bound)).as_py() or 0
+            n = pc.sum(pc.less_equal(_plain(bufs[i]["report_id"]), bound)).as_py() or 0
             pieces.append(bufs[i].slice(0, n))
             bufs[i] = bufs[i].slice(n)
         t = pa.concat_tables(pieces)
-        yield from t.take(pc.sort_indices(t, sort_keys=[("report_id", "ascending")])).to_batches()
+        yield from t.take(pc.sort_indices(_plain(t["report_id"]))).to_batches()     # stable
 
 
 def _files(d: Path | None) -> list[Path]:
@@ -229,8 +293,9 @@ def _id_range(path: Path) -> tuple[str, str] | None:
     groups = [i for i in range(pf.num_row_groups) if pf.metadata.row_group(i).num_rows]
     if not groups:
         return None
-    first = pf.read_row_group(groups[0], columns=["report_id"]).column(0)
-    last = first if groups[-1] == groups[0] else pf.read_row_group(groups[-1], columns=["report_id"]).column(0)
+    first = pf.read_row_group(groups[0], columns=["report_id"], use_threads=False).column(0)
+    last = first if groups[-1] == groups[0] else pf.read_row_group(groups[-1], columns=["report_id"],
+                                                                    use_threads=False).column(0)
     return first[0].as_py(), last[-1].as_py()
 
 
@@ -276,7 +341,7 @@ def _merged_rows(previous: list[Path], staged: list[Path], name: str, remove: pa
 def _write_stream(batches: Iterable[pa.RecordBatch], name: str, out: Path) -> int:
     """Write record batches as part-<i>.parquet files of fixed-size row groups (bounded memory; the
     bytes depend only on the rows and their order, not on how the input was batched)."""
-    sch = file_schema(name)
+    sch = stream_schema(name)
     group = rows_per_group(name)
     out.mkdir(parents=True, exist_ok=True)
     writer, file_no, in_file, total = None, 0, 0, 0
@@ -289,9 +354,12 @@ def _write_stream(batches: Iterable[pa.RecordBatch], name: str, out: Path) -> in
             writer.close()
             writer, file_no, in_file = None, file_no + 1, 0
         if writer is None:
+            # no ARROW:schema: it would make readers decode the dictionary columns as dictionaries
+            # (pandas categoricals); the Parquet schema alone reads back as file_schema
             writer = pq.ParquetWriter(out / f"part-{file_no}.parquet", sch, compression="zstd",
-                                      use_dictionary=True)
-        writer.write_table(t, row_group_size=group)
+                                      use_dictionary=True, store_schema=False,
+                                      write_statistics=STATISTICS_COLUMNS)
+        writer.write_table(_canonical_table(t), row_group_size=group)
         in_file += t.num_rows
 
     for b in batches:
@@ -307,6 +375,11 @@ def _write_stream(batches: Iterable[pa.RecordBatch], name: str, out: Path) -> in
         emit(pa.Table.from_batches(buf, schema=sch).combine_chunks())
     writer.close()
     return total
+
+
+def tree_bytes(root: Path) -> int:
+    """Bytes of the files under ``root`` (0 if missing): what publishing a dataset reads."""
+    return sum(p.stat().st_size for p in root.rglob("*.parquet")) if root.exists() else 0
 
 
 def _link_tree(src: Path, dst: Path) -> None:

@@ -276,3 +276,96 @@ def test_write_staged_sorts_only_a_batch_out_of_report_id_order(tmp_path):
         assert got["report_id"].to_pylist() == sorted(t["report_id"].to_pylist())
     assert pq.read_table(tmp_path / "s0" / "quarantine" / "b00000-0.parquet")["source_file"].to_pylist() == \
         ["s0-0", "s0-1", "s0-2", "s0-3"]        # already ordered: rows kept as given
+
+
+def test_published_files_hold_plain_strings_key_statistics_and_bytes_independent_of_batching(tmp_path,
+                                                                                             monkeypatch):
+    """Publishing carries strings as dictionaries from the files it reads to the files it writes; what
+    it writes reads back as plain strings (no categoricals in pandas), keeps min/max statistics for
+    report_id only, and is byte for byte the same however the rows were staged."""
+    import pandas as pd
+    monkeypatch.setattr(pub, "ROWS_PER_GROUP", 4)
+    ids = [f"r{i:02d}" for i in range(11)]
+    rows = _quarantine_rows(ids, "s")
+    rows = rows.set_column(rows.schema.get_field_index("reason"), "reason",
+                           pa.array([f"reason {i % 3}" for i in range(11)], pa.string()))
+    outs = []
+    for k, cuts in enumerate(([0, 11], [0, 3, 4, 9, 11], [0, 1, 2, 3, 5, 8, 10, 11])):
+        staged = tmp_path / f"staged{k}"
+        for b, (lo, hi) in enumerate(zip(cuts, cuts[1:])):
+            pub.write_staged(rows.slice(lo, hi - lo), "quarantine", staged, f"b{b:05d}")
+        out = tmp_path / f"out{k}"
+        pub.publish_dataset("quarantine", None, staged / "quarantine", out, remove_ids=set())
+        outs.append(out / "part-0.parquet")
+    assert outs[0].read_bytes() == outs[1].read_bytes() == outs[2].read_bytes()
+    back = pq.read_table(outs[0])
+    assert not any(pa.types.is_dictionary(f.type) for f in back.schema)
+    assert back.schema.remove_metadata() == pub.file_schema("quarantine")
+    assert back["reason"].to_pylist() == [f"reason {i % 3}" for i in range(11)]
+    assert not any(isinstance(t, pd.CategoricalDtype) for t in pd.read_parquet(outs[0]).dtypes)
+    md = pq.ParquetFile(outs[0]).metadata
+    assert md.num_row_groups == 3
+    for g in range(md.num_row_groups):
+        cols = {md.row_group(g).column(i).path_in_schema: md.row_group(g).column(i)
+                for i in range(md.num_columns)}
+        assert cols["report_id"].is_stats_set and cols["report_id"].statistics.has_min_max
+        assert not cols["reason"].is_stats_set
+        assert "RLE_DICTIONARY" in cols["reason"].encodings
+
+
+def test_rows_in_order_under_an_unsorted_dictionary_publish_and_removals_apply(tmp_path):
+    """A file whose Parquet dictionary is not in id order (written by another tool) is still checked
+    row by row, and removals match ids through the dictionary."""
+    prev = tmp_path / "prev"
+    prev.mkdir()
+    t = _quarantine_rows(["a", "a", "b", "c"], "old")
+    ids = pa.DictionaryArray.from_arrays(pa.array([1, 1, 2, 0], pa.int32()), pa.array(["c", "a", "b"]))
+    t = t.set_column(0, pa.field("report_id", ids.type, False), ids)
+    pq.write_table(t, prev / "part-0.parquet")
+    assert pq.read_table(prev / "part-0.parquet", read_dictionary=["report_id"])["report_id"].chunk(0) \
+        .dictionary.to_pylist() == ["c", "a", "b"]
+    out = tmp_path / "out"
+    pub.publish_dataset("quarantine", prev, None, out, remove_ids={"b"})
+    got = pub.read_table(out, "quarantine")
+    assert list(zip(got["report_id"].to_pylist(), got["source_file"].to_pylist())) == [
+        ("a", "old-0"), ("a", "old-1"), ("c", "old-3")]
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    unsorted = pa.DictionaryArray.from_arrays(pa.array([0, 1, 1, 2], pa.int32()), pa.array(["a", "c", "b"]))
+    pq.write_table(t.set_column(0, pa.field("report_id", ids.type, False), unsorted), bad / "part-0.parquet")
+    with pytest.raises(pub.PublishError, match="not in report_id order"):
+        pub.publish_dataset("quarantine", bad, None, tmp_path / "out2", remove_ids={"x"})
+
+
+def test_summary_page_is_built_once_its_datasets_are_published_and_a_broken_report_stops_nothing(
+        seeds, tmp_path, monkeypatch):
+    import flows.pipeline as pl
+    from expectations.report import page_datasets
+    done, seen = [], {}
+    real_publish = pl.publish_step
+
+    def publish_step(**kw):
+        r = real_publish(**kw)
+        done.append(kw["name"])
+        return r
+
+    def report_step(version_dir, context_root, docs_index=None):
+        seen.update(published=set(done), docs_index=docs_index)
+        return "index.html"
+
+    monkeypatch.setattr(pl, "publish_step", publish_step)
+    monkeypatch.setattr(pl, "docs_step", lambda version_dir, context_root: "docs/index.html")
+    monkeypatch.setattr(pl, "report_step", report_step)
+    s = run_plain(RunConfig(source=str(seeds), dest=str(tmp_path / "a")))
+    assert set(page_datasets()) <= seen["published"] and seen["docs_index"] == "docs/index.html"
+    assert "quality_report" in s and not s.get("errors")
+    assert sorted(done) == sorted(registry.DATASETS)
+
+    def broken_docs(version_dir, context_root):
+        raise RuntimeError("the docs broke")
+
+    seen.clear()
+    monkeypatch.setattr(pl, "docs_step", broken_docs)
+    s = run_plain(RunConfig(source=str(seeds), dest=str(tmp_path / "b")))
+    assert "the docs broke" in s["errors"]["quality_report"] and not seen
+    assert _tables(tmp_path / "b") == _tables(tmp_path / "a")
