@@ -1,6 +1,6 @@
 """End-to-end benchmark of `nianbao run` on generated reports.
 
-    python bench/flow_bench.py [--n 20000] [--batch-size 500] [--workers 2] [--rounds 1] [--keep DIR]
+    python bench/flow_bench.py [--n 20000] [--batch-size 750] [--workers 2] [--rounds 1] [--keep DIR]
 
 Generates N reports with transforms.generator.corpus (not timed), then runs the same pipeline
 twice on fresh destinations, each a `nianbao run` in a fresh process: plain Python (`--no-prefect`)
@@ -29,7 +29,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from flows import env  # noqa: E402
+from flows import defaults, env  # noqa: E402
 
 
 class PeakRSS:
@@ -135,8 +135,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--batch-size", type=int, default=500)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=defaults.BATCH_SIZE)
+    ap.add_argument("--workers", type=int, default=defaults.WORKERS)
     ap.add_argument("--keep", help="keep the corpus/outputs in this directory")
     ap.add_argument("--skip-plain", action="store_true")
     ap.add_argument("--rounds", type=int, default=1, help="plain + Prefect runs alternated this many times")

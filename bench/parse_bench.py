@@ -4,7 +4,7 @@ Usage: python bench/parse_bench.py [N]   (default 2,000 reports, every layout an
 
 Two passes over the same reports, CPU time of one core:
 * as the flow's parse workers run the engine (flows.batch): imported objects frozen out of the
-  garbage collector, cyclic GC paused inside each 500-report batch and run once at its end (the
+  garbage collector, cyclic GC paused inside each batch of the flow's size and run once at its end (the
   collection is timed) — the target applies to this;
 * with Python's default GC settings, for comparison.
 """
@@ -19,11 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from flows import defaults  # noqa: E402
 from transforms.engine import parse_report  # noqa: E402
 from transforms.generator import corpus  # noqa: E402
 
 
-BATCH = 500   # reports per parse batch in the flow (flows.pipeline.RunConfig.batch_size)
+BATCH = defaults.BATCH_SIZE   # reports per parse batch in the flow
 
 
 def _cpu_seconds(docs) -> float:

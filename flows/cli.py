@@ -29,7 +29,7 @@ def _exc(name: str) -> tuple:
 _NO_ARGS, _USAGE, _EXIT, _CLICK, _ABORT = (_exc(n) for n in
                                            ("NoArgsIsHelpError", "UsageError", "Exit", "ClickException", "Abort"))
 
-from flows import env
+from flows import defaults, env
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -184,13 +184,13 @@ def _print_summary(s: dict, as_json: bool) -> None:
 
 @app.command()
 def run(
-    source: str = typer.Option("data/raw", "--source", "-s",
+    source: str = typer.Option(defaults.SOURCE, "--source", "-s",
                                help="Folder, fsspec URL, http(s) URL or a file listing report URLs."),
-    dest: str = typer.Option("data/processed", "--dest", "-d", help="Output folder (hive-partitioned Parquet)."),
-    glob: str = typer.Option("**/*.txt", help="Files to take from a folder source."),
-    batch_size: int = typer.Option(500, min=1, help="Reports per parse task."),
-    workers: int = typer.Option(2, min=1, help="Parallel parse processes."),
-    validate_rows: int = typer.Option(300_000, min=1, help="Tidy rows of one dataset per GX validation "
+    dest: str = typer.Option(defaults.DEST, "--dest", "-d", help="Output folder (hive-partitioned Parquet)."),
+    glob: str = typer.Option(defaults.GLOB, help="Files to take from a folder source."),
+    batch_size: int = typer.Option(defaults.BATCH_SIZE, min=1, help="Reports per parse task."),
+    workers: int = typer.Option(defaults.WORKERS, min=1, help="Parallel parse processes."),
+    validate_rows: int = typer.Option(defaults.VALIDATE_ROWS, min=1, help="Tidy rows of one dataset per GX validation "
                                       "(many batches at once; memory of the flow process)."),
     prune: bool = typer.Option(False, "--prune",
                                help="Remove the rows of files that disappeared from the source (default: keep them)."),
@@ -281,8 +281,8 @@ def parse(
 def serve(
     cron: str = typer.Option("0 2 * * *", help="Cron expression of the nightly run."),
     timezone: str = typer.Option("Asia/Shanghai", help="Time zone of the cron expression."),
-    source: str = typer.Option("data/raw", "--source", "-s"),
-    dest: str = typer.Option("data/processed", "--dest", "-d"),
+    source: str = typer.Option(defaults.SOURCE, "--source", "-s"),
+    dest: str = typer.Option(defaults.DEST, "--dest", "-d"),
     name: str = typer.Option("nightly", help="Deployment name."),
 ):
     """Serve the nightly schedule (needs a Prefect server: PREFECT_API_URL)."""
@@ -300,7 +300,7 @@ def serve(
 
 @app.command()
 def validate(
-    dest: str = typer.Option("data/processed", "--dest", "-d"),
+    dest: str = typer.Option(defaults.DEST, "--dest", "-d"),
     quality_report: bool = typer.Option(True, "--quality-report/--no-quality-report"),
     as_json: bool = typer.Option(False, "--json"),
 ):

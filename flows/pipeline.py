@@ -1,7 +1,7 @@
 """The nianbao Prefect flow: discover -> parse in batches -> validate in chunks -> publish -> report.
 
 Thin orchestration over plain functions (flows.sources, flows.batch, flows.publish,
-flows.manifest). Tasks are coarse: one discovery, one task per batch of ~500 files, one GX
+flows.manifest). Tasks are coarse: one discovery, one task per batch of ~750 files, one GX
 validation per dataset and chunk of ~300k tidy rows (many batches), one publish task per dataset,
 a Data Docs task (built while the datasets publish) and a summary-page task. Paths and small
 summaries travel between tasks, never DataFrames. Parsing and the pandas half of the gate run in
@@ -25,23 +25,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from flows import batch
+from flows import defaults
 from flows import manifest as mf
 from flows import publish as pub
 from flows import sources as src
 
-DEFAULT_SOURCE = "data/raw"
-DEFAULT_DEST = "data/processed"
 
 
 @dataclass
 class RunConfig:
-    source: str = DEFAULT_SOURCE
-    dest: str = DEFAULT_DEST
-    glob: str = "**/*.txt"
-    batch_size: int = 500
-    workers: int = 2
-    # GX validates this many view rows of a dataset at once (memory: 500k cost ~0.2 GB more on 60k reports)
-    validate_rows: int = 300_000
+    source: str = defaults.SOURCE
+    dest: str = defaults.DEST
+    glob: str = defaults.GLOB
+    batch_size: int = defaults.BATCH_SIZE
+    workers: int = defaults.WORKERS
+    validate_rows: int = defaults.VALIDATE_ROWS
     prune: bool = False
     dask_address: str | None = None
     http_concurrency: int = 8
@@ -501,10 +499,10 @@ TASKS = {
 
 
 @flow(name="nianbao-run", task_runner=ThreadPoolTaskRunner(max_workers=3), log_prints=False)
-def nianbao_run(source: str = DEFAULT_SOURCE, dest: str = DEFAULT_DEST, glob: str = "**/*.txt",
-                batch_size: int = 500, workers: int = 2, prune: bool = False,
+def nianbao_run(source: str = defaults.SOURCE, dest: str = defaults.DEST, glob: str = defaults.GLOB,
+                batch_size: int = defaults.BATCH_SIZE, workers: int = defaults.WORKERS, prune: bool = False,
                 dask_address: str | None = None, quality_report: bool = True,
-                validate_rows: int = 300_000) -> dict:
+                validate_rows: int = defaults.VALIDATE_ROWS) -> dict:
     """Discover -> parse in batches, validate in chunks -> publish atomically -> quality report."""
     cfg = RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
                     prune=prune, dask_address=dask_address, quality_report=quality_report,

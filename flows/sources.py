@@ -27,6 +27,7 @@ from operator import attrgetter
 from pathlib import Path
 from urllib.parse import urljoin
 
+from flows import defaults
 from flows.manifest import Item
 
 
@@ -72,7 +73,7 @@ def classify(source: str) -> str:
 
 
 # --------------------------------------------------------------------------- local folder
-def discover_dir(root: str, glob: str = "**/*.txt", known: dict[str, dict] | None = None,
+def discover_dir(root: str, glob: str = defaults.GLOB, known: dict[str, dict] | None = None,
                  on_listed: Callable[[int], None] | None = None) -> list[Item]:
     """Files under ``root``; sha256 reused from ``known`` (source -> entry) when size and mtime match.
     ``on_listed(n)`` is told how many paths matched before they are hashed."""
@@ -100,7 +101,7 @@ def discover_dir(root: str, glob: str = "**/*.txt", known: dict[str, dict] | Non
 
 
 # --------------------------------------------------------------------------- fsspec
-def discover_fsspec(url: str, glob: str = "**/*.txt") -> list[Item]:
+def discover_fsspec(url: str, glob: str = defaults.GLOB) -> list[Item]:
     import fsspec
     try:
         fs, path = fsspec.core.url_to_fs(url)
@@ -273,7 +274,7 @@ def discover_urls(urls: list[str], cache_dir, **kw) -> Discovery:
     return d
 
 
-def discover(source: str, *, cache_dir: str | os.PathLike, glob: str = "**/*.txt",
+def discover(source: str, *, cache_dir: str | os.PathLike, glob: str = defaults.GLOB,
              known: dict[str, dict] | None = None, concurrency: int = 8, timeout: float = 10.0,
              retries: int = 3, backoff: float = 0.5, progress=None,
              on_listed: Callable[[int], None] | None = None) -> Discovery:
