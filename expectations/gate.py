@@ -139,7 +139,12 @@ def _summarise(name: str, res) -> tuple[dict, list[str], list[str]]:
 
 def validate_frames(views_by_dataset: dict[str, pd.DataFrame], *, run_name: str, context_root=None,
                     timings: dict | None = None) -> dict:
-    """Run each dataset's suite once on its whole frame; results are stored for Data Docs."""
+    """Run each dataset's suite once on its whole frame; results are stored for Data Docs.
+
+    A suite runs first for pass/fail only (BOOLEAN_ONLY: half the time of SUMMARY on a million rows,
+    which gathers the unexpected values and their row keys for every expectation, passing or not);
+    only if an expectation fails is it run again with SUMMARY, whose result replaces the stored one
+    (same run id), so every failure in Data Docs shows its values and row keys."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     ctx = get_context(context_root)
@@ -149,11 +154,14 @@ def validate_frames(views_by_dataset: dict[str, pd.DataFrame], *, run_name: str,
         t0 = time.perf_counter()
         vd = ctx.validation_definitions.get(name)
         res = vd.run(batch_parameters={"dataframe": view}, run_id=run_id,
-                     result_format={"result_format": "SUMMARY",
-                                    "unexpected_index_column_names": views.INDEX_COLUMNS[name],
-                                    "partial_unexpected_count": PARTIAL_UNEXPECTED,
-                                    # the pandas query hint re-filters the whole frame per expectation
-                                    "return_unexpected_index_query": False})
+                     result_format={"result_format": "BOOLEAN_ONLY"})
+        if not res.success:
+            res = vd.run(batch_parameters={"dataframe": view}, run_id=run_id,
+                         result_format={"result_format": "SUMMARY",
+                                        "unexpected_index_column_names": views.INDEX_COLUMNS[name],
+                                        "partial_unexpected_count": PARTIAL_UNEXPECTED,
+                                        # the pandas query hint re-filters the whole frame per expectation
+                                        "return_unexpected_index_query": False})
         out[name] = res
         if timings is not None:
             timings[f"gx:{name}"] = round(time.perf_counter() - t0, 3)

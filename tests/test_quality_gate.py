@@ -129,6 +129,27 @@ def test_changed_number_fails_the_report_and_gx_names_it(gx_root, seeds_result):
     assert ok in text and "三、本年度办理结果 > （一）予以公开" in text
 
 
+def test_each_suite_is_stored_once_per_run_pass_fail_only_if_it_passed_with_details_if_not(gx_root,
+                                                                                        seeds_result):
+    """A suite runs for pass/fail first and again with SUMMARY only if something failed: the stored
+    result (one per suite and run) of a failing suite has the values and row keys of its failures."""
+    root = Path(gx_root) / "uncommitted" / "validations"
+    outcomes = set()
+    for name in views.suite_datasets():
+        stored = list((root / name / "test-seeds").rglob("*.json"))
+        assert len(stored) == 1, (name, stored)
+        res = json.loads(stored[0].read_text(encoding="utf-8"))
+        assert res["success"] == seeds_result.results[name]["success"]
+        outcomes.add(res["success"])
+        if res["success"]:
+            assert not any(r.get("result") for r in res["results"])
+        else:
+            failed = [r for r in res["results"] if not r["success"]]
+            assert failed and all(r["result"].get("partial_unexpected_index_list") for r in failed
+                                  if r["expectation_config"]["type"].startswith("expect_column_values"))
+    assert outcomes == {True, False}      # the seeds exercise both paths
+
+
 def test_structural_failure_stops_the_batch(gx_root):
     from expectations.gate import validate_batch
     fr = make_frames(2)
