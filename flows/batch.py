@@ -216,13 +216,13 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str, published_root:
     views = views or {}
     for name in [*(n for n in out if n in registry.DATASETS), *(n for n in views if n not in out)]:
         df = out.pop(name, None)           # None for the views-only reconciliation
+        v = views.pop(name, None)
         if df is not None:
-            t = table_from_frame(df, name)
+            t = table_from_frame(df, name, encoded=v)   # the view's categoricals: strings already encoded
             summary["rows"][name] = t.num_rows
             write_staged(t, name, staging, tag)
             del t
         del df
-        v = views.pop(name, None)
         if v is not None:
             path = view_path(staging, name, batch_no)
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -120,17 +120,33 @@ def load_frame(root, name: str, **kw):
 
 
 # --------------------------------------------------------------------------- tables
-def table_from_frame(df, name: str) -> pa.Table:
-    """pandas frame (registry columns) -> Arrow table with exactly the registry schema."""
+def table_from_frame(df, name: str, encoded=None) -> pa.Table:
+    """pandas frame (registry columns) -> Arrow table with exactly the registry schema, but for the
+    string columns that ``encoded`` (a frame of the same rows: the batch's GX view) holds as
+    categoricals: those are taken from it as dictionary<int32, string> of the same values, so that
+    writing them stores their codes instead of hashing every string again."""
     sch = registry.arrow_schema(name)
     df = df.reindex(columns=sch.names)
-    t = pa.Table.from_pandas(df, schema=sch, preserve_index=False, safe=True)
-    return t.replace_schema_metadata(None)
+    coded = {}
+    if encoded is not None and len(encoded) == len(df):
+        import pandas as pd
+        for f in sch:
+            if f.type == pa.string() and f.name in encoded and isinstance(encoded[f.name].dtype, pd.CategoricalDtype):
+                try:
+                    coded[f.name] = pa.array(encoded[f.name]).cast(pa.dictionary(pa.int32(), pa.string()))
+                except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                    pass
+    if not coded:
+        return pa.Table.from_pandas(df, schema=sch, preserve_index=False, safe=True).replace_schema_metadata(None)
+    rest = pa.schema([f for f in sch if f.name not in coded])
+    t = pa.Table.from_pandas(df[rest.names], schema=rest, preserve_index=False, safe=True)
+    cols = [coded[f.name] if f.name in coded else t[f.name] for f in sch]
+    fields = [pa.field(f.name, coded[f.name].type, f.nullable) if f.name in coded else f for f in sch]
+    return pa.Table.from_arrays(cols, schema=pa.schema(fields))
 
 
 def in_report_id_order(t: pa.Table) -> bool:
-    ids = t["report_id"]
-    return t.num_rows < 2 or pc.all(pc.greater_equal(ids.slice(1), ids.slice(0, t.num_rows - 1))).as_py()
+    return t.num_rows < 2 or _ids_ascending(t["report_id"].combine_chunks())
 
 
 def write_staged(t: pa.Table, name: str, staging_root: str | os.PathLike, tag: str) -> None:
@@ -139,7 +155,7 @@ def write_staged(t: pa.Table, name: str, staging_root: str | os.PathLike, tag: s
     if t.num_rows == 0:
         return
     if not in_report_id_order(t):       # batches come in sha256 (= report_id) order: usually sorted
-        t = t.take(pc.sort_indices(t, sort_keys=[("report_id", "ascending")]))
+        t = t.take(pc.sort_indices(_plain(t["report_id"].combine_chunks())))     # stable
     out = Path(staging_root) / name
     kw = dict(format="parquet", basename_template=f"{tag}-{{i}}.parquet",
               existing_data_behavior="overwrite_or_ignore", file_options=staging_write_options(),

@@ -369,3 +369,24 @@ def test_summary_page_is_built_once_its_datasets_are_published_and_a_broken_repo
     s = run_plain(RunConfig(source=str(seeds), dest=str(tmp_path / "b")))
     assert "the docs broke" in s["errors"]["quality_report"] and not seen
     assert _tables(tmp_path / "b") == _tables(tmp_path / "a")
+
+
+def test_table_from_frame_takes_strings_the_view_encoded_and_stages_them_in_order(tmp_path):
+    """The batch's GX view holds the string columns as categoricals: the staged table takes them as
+    dictionaries (same values, nulls kept), the rest from the frame; staging still sorts by report_id."""
+    import pandas as pd
+    from expectations.views import make_view
+    t = _quarantine_rows(["c", "a", "b"], "s")
+    df = t.to_pandas()
+    df["encoding"] = pd.Series(["utf-8", None, "gb18030"], dtype="str")
+    view = make_view(df, "quarantine")
+    assert isinstance(view["source_file"].dtype, pd.CategoricalDtype)
+    got = pub.table_from_frame(df, "quarantine", encoded=view)
+    plain = pub.table_from_frame(df, "quarantine")
+    assert pa.types.is_dictionary(got.schema.field("source_file").type)
+    assert not pa.types.is_dictionary(got.schema.field("file_size").type)
+    assert got.cast(plain.schema).equals(plain) and got["encoding"].null_count == 1
+    assert pub.table_from_frame(df, "quarantine", encoded=view.iloc[:2]).equals(plain)    # not the same rows
+    pub.write_staged(got, "quarantine", tmp_path / "s", "b00000")
+    back = pq.read_table(tmp_path / "s" / "quarantine" / "b00000-0.parquet")
+    assert back["report_id"].to_pylist() == ["a", "b", "c"] and back["source_file"].to_pylist() == ["s-1", "s-2", "s-0"]
