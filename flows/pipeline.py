@@ -417,14 +417,15 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
     _emit("stage", name="publish", total=len(names))
     vid, partial = pub.begin_version(dest)
     docs = ex.submit(docs_step, version_dir=str(partial), context_root=context_root) if cfg.quality_report else None
-    # longest first, so that the last to finish is a short one (both cores busy to the end)
-    order = sorted(names, key=lambda n: -(pub.tree_bytes(staging / n) + (pub.tree_bytes(prev / n) if prev else 0)))
+    # the summary page is built as soon as the datasets it reads are published, while the others publish:
+    # those first, each group longest first (both cores busy to the end)
+    page_inputs = set(_page_datasets()) if cfg.quality_report else None
+    order = sorted(names, key=lambda n: (page_inputs is not None and n not in page_inputs,
+                                         -pub.tree_bytes(staging / n) - (pub.tree_bytes(prev / n) if prev else 0)))
     futs = {ex.submit(publish_step, name=n, prev_root=str(prev / n) if prev else None,
                       staged_root=str(staging / n), out_root=str(partial / n),
                       remove_ids=sorted(remove), removed_years=removed_years): n
             for n in order}
-    # the summary page is built as soon as the datasets it reads are published, while the others publish
-    page_inputs = set(_page_datasets()) if cfg.quality_report else None
     published: set[str] = set()
     page = None
     stats = {}
