@@ -3,10 +3,10 @@
 Thin orchestration over plain functions (flows.sources, flows.batch, flows.publish,
 flows.manifest). Tasks are coarse: one discovery, one task per batch of ~750 files, one GX
 validation per dataset and chunk of ~300k tidy rows (many batches), one publish task per dataset,
-a Data Docs task (built while the datasets publish) and a summary-page task. Paths and small
-summaries travel between tasks, never DataFrames. Parsing and the pandas half of the gate run in
-a spawn ProcessPool of ``workers`` processes locally (or on the Dask workers with
-``dask_address``); GX validates the staged views of finished batches in the flow's
+a Data Docs task (built while the datasets publish) and a summary-page task (once the datasets it
+reads are published). Paths and small summaries travel between tasks, never DataFrames. Parsing and
+the pandas half of the gate run in a spawn ProcessPool of ``workers`` processes locally (or on the
+Dask workers with ``dask_address``); GX validates the staged views of finished batches in the flow's
 process while the next batches parse.
 
 ``orchestrate(cfg, executor)`` is the whole pipeline; the Prefect flow runs it with Prefect
@@ -29,7 +29,6 @@ from flows import defaults
 from flows import manifest as mf
 from flows import publish as pub
 from flows import sources as src
-
 
 
 @dataclass
