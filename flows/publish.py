@@ -70,11 +70,6 @@ def empty_table(name: str) -> pa.Table:
     return registry.arrow_schema(name).empty_table()
 
 
-def write_options():
-    # Parquet dictionary-encodes every string column (use_dictionary=True); zstd pages.
-    return ds.ParquetFileFormat().make_write_options(compression="zstd", use_dictionary=True)
-
-
 def staging_write_options():
     # read back once by publish_dataset: uncompressed (compression would cost the parse workers CPU
     # for nothing), dictionary-encoded (the cell tables' strings repeat: ~50x smaller than Arrow IPC,
@@ -169,12 +164,12 @@ def write_staged(t: pa.Table, name: str, staging_root: str | os.PathLike, tag: s
 # Parquet row group: a publish holds ~1.5 KB per row of it (the buffered rows, their combined copy and
 # the writer's encoders): 2^16 rows ~ 0.2 GB for applications, 2^18 ~ 0.4 GB
 ROWS_PER_GROUP = 1 << 16
+ROWS_PER_FILE = 1 << 22
+WIDE_ROW_GROUP_DIVISOR = 4        # datasets with free-text fields (~1 KB a row): smaller row groups
 # Row-group min/max statistics only for the sort key: they let readers (DuckDB, polars, pyarrow
 # filters) skip row groups when looking up reports; on the other columns, unsorted, a row group
 # spans most values and its statistics skip nothing, while computing them was ~half of the writing
 STATISTICS_COLUMNS = ["report_id"]
-ROWS_PER_FILE = 1 << 22
-WIDE_ROW_GROUP_DIVISOR = 4        # datasets with free-text fields (~1 KB a row): smaller row groups
 
 
 def rows_per_group(name: str) -> int:
