@@ -5,7 +5,7 @@ Usage: python bench/formats_bench.py [N]      (default 40 generated reports)
 1. Every report is generated once and rendered as text (tab_cells), HTML, DOCX and PDF
    (transforms.render_docs); `engine.parse_report` is timed per format (bytes → checked cells),
    one core, after a warm-up, CPU time and wall time.
-2. Side by side on the same HTML files (the N pages plus ../shared/realworld/hangzhou_style_2025.html),
+2. Side by side on the same HTML files (the N pages plus tests/fixtures/realworld/raw/hangzhou_style_2025.html),
    each tool's time from file on disk to tables:
    * nianbao: read the file + `parse_report` (tables located, read, aligned to the statutory cells);
    * nianbao reader only: read + `documents.read_document` (the tables' rows, no cell alignment);
@@ -34,7 +34,7 @@ from transforms import render_docs as rd  # noqa: E402
 from transforms.documents import read_document  # noqa: E402
 from transforms.engine import parse_report  # noqa: E402
 
-HANGZHOU = ROOT.parent / "shared" / "realworld" / "raw" / "hangzhou_style_2025.html"
+HANGZHOU = ROOT / "tests" / "fixtures" / "realworld" / "raw" / "hangzhou_style_2025.html"
 DOCLING_PYTHON = os.environ.get("DOCLING_PYTHON", "/tmp/docling-venv/bin/python")
 
 DOCLING_SCRIPT = r"""

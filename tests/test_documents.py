@@ -22,7 +22,7 @@ from transforms import generator as g
 from transforms import render_docs as rd
 from transforms.engine import parse_report
 
-REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "realworld"
+REALWORLD = Path(__file__).resolve().parent / "fixtures" / "realworld"
 HANGZHOU = REALWORLD / "raw" / "hangzhou_style_2025.html"
 FORMS = ("text", "html", "docx", "pdf")
 

@@ -1,4 +1,4 @@
-"""Every cell of every answer key in ../shared/realworld is reproduced exactly."""
+"""Every cell of every answer key in tests/fixtures/realworld is reproduced exactly."""
 from __future__ import annotations
 
 import json
@@ -9,11 +9,8 @@ import pytest
 
 from transforms.engine import parse_report
 
-REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "realworld"
-if not REALWORLD.exists():  # CI clones the repo with shared/ beside it
-    REALWORLD = Path(__file__).resolve().parents[1].parent / "shared" / "realworld"
-KEYS = sorted((REALWORLD / "expected").glob("*.json")) if REALWORLD.exists() else []
-pytestmark = pytest.mark.skipif(not KEYS, reason=f"../shared/realworld not found at {REALWORLD}")
+REALWORLD = Path(__file__).resolve().parent / "fixtures" / "realworld"
+KEYS = sorted((REALWORLD / "expected").glob("*.json"))
 
 
 def _parse(name: str):
@@ -97,3 +94,10 @@ def test_tianmen_simplified_and_traditional_mirror_give_identical_cells():
     extra = [c for c in simp.cells if "extra_row" in c.flags]
     assert len(extra) == 3 and extra[0].row_path.startswith("第二十条第（一）项 > 其他主动公开文件")
     assert simp.report["organization"] == trad.report["organization"] == "拖市镇"
+
+
+def test_fixtures_are_in_the_repository():
+    """The answer keys ship with the tests: a clean clone without ../shared runs every key."""
+    assert len(KEYS) >= 7
+    assert all((REALWORLD / "raw" / f"{k.stem}{ext}").exists() or (REALWORLD / "raw" / f"{k.stem}.html").exists()
+               for k in KEYS for ext in (".txt",))
