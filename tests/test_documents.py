@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from transforms import documents as d
 from transforms import generator as g
 from transforms import render_docs as rd
+from transforms.charsets import decode
 from transforms.engine import parse_report
 
 REALWORLD = Path(__file__).resolve().parent / "fixtures" / "realworld"
@@ -201,10 +202,11 @@ def _s2t(text: str) -> str:
     return opencc.OpenCC("s2t.json").convert(text)
 
 
-def test_decode_text_picks_chinese_over_a_wrong_declaration():
+def test_decode_picks_chinese_over_a_wrong_declaration():
     page, _ = _page()
     data = page.replace('charset="utf-8"', 'charset="windows-1252"').encode("gbk")
-    text, enc = d.decode_text(data)
+    text, enc, repairs = decode(data)
+    assert repairs == ()
     assert enc == "gb18030" and "政府信息公开" in text
 
 

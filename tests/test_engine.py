@@ -7,7 +7,7 @@ import pytest
 
 from transforms.engine import parse_report, parse_text
 from transforms.formats import FORMATS
-from transforms.readers import decode, DecodeError
+from transforms.charsets import decode, DecodeError
 
 T2_2019 = """二、主动公开政府信息情况
 第二十条第（一）项

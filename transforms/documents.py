@@ -18,17 +18,19 @@ paragraph and each table row is one block, nested tables included); PDF → ``pa
 ``n`` is the 1-based index of the line (text line or table row) on that page in reading order.
 
 Dispatch (:func:`sniff`) is by content, never by file name: ZIP magic with ``word/document.xml`` →
-DOCX, ``%PDF-`` → PDF, markup → HTML, anything else → text (decoded by :func:`decode_text`).
+DOCX, ``%PDF-`` → PDF, markup → HTML, anything else → text (decoded by :func:`transforms.charsets.decode`).
 
 Limits (module constants, each overridable by an environment variable read at call time, see
-:class:`Limits`) are enforced before the heavy work: raw size first, then the ZIP directory
-(member count, declared uncompressed total, compression ratio) before any member is inflated,
-inflation itself capped while reading (a lying ZIP header cannot get past it), XML parts refused if
-they carry a DOCTYPE/ENTITY declaration and parsed with ``resolve_entities=False, no_network=True,
-huge_tree=False``, the PDF page count before any page is laid out, and a cooperative wall-clock
-deadline checked between stages and inside the loops of every reader (per element, row, page).
-A file over a limit raises :class:`Unreadable` with the reason; ``engine.parse_report`` turns that
-into ``status == "unreadable"`` and the problem ``"<file>: <reason>"`` (the flow quarantines it).
+:class:`Limits`) are enforced before the heavy work: raw size first (the flow stats a file before
+reading it), then the ZIP directory (member count, declared uncompressed total, compression ratio)
+before any member is inflated, inflation itself capped while reading (a lying ZIP header cannot get
+past it), XML parts refused if their prolog, as lxml parses it whatever the part's encoding, holds a
+DOCTYPE, and parsed with ``resolve_entities=False, no_network=True, huge_tree=False``, the PDF page
+count before any page is laid out, and a cooperative wall-clock deadline checked between stages and
+inside the loops of every reader (per element, row, page). A file over a limit raises
+:class:`Unreadable` with the reason and its quarantine reason code; ``engine.parse_report`` turns
+that into ``status == "unreadable"`` and the problem ``"<file>: <reason> [<code>]"``
+(schema.quarantine_problem; the flow quarantines it).
 For hard bounds on code that cannot check a deadline (a C library stuck in one call),
 :func:`parse_report_isolated` runs one file in a forked child with an address-space limit and a
 kill timeout.
@@ -95,7 +97,12 @@ class Limits:
 
 
 class Unreadable(ValueError):
-    """The file cannot or must not be read; the message is the reason (goes to report problems)."""
+    """The file cannot or must not be read; the message is the reason (goes to report problems) and
+    ``code`` its quarantine reason code (schema.QUARANTINE_REASONS), set where the reason is known."""
+
+    def __init__(self, reason: str, code: str):
+        super().__init__(reason)
+        self.code = code
 
 
 class Deadline:
@@ -108,7 +115,7 @@ class Deadline:
     def check(self, stage: str) -> None:
         if time.monotonic() - self.t0 > self.seconds:
             raise Unreadable(f"over the time limit: reading took more than {self.seconds:g} s "
-                             f"(at {stage}; limit NIANBAO_MAX_SECONDS)")
+                             f"(at {stage}; limit NIANBAO_MAX_SECONDS)", "time_limit")
 
 
 def _mb(n: float) -> str:
@@ -124,6 +131,7 @@ class Document:
     encoding: str | None
     tabular: bool                       # lines hold "\t"-joined table rows (engine layout "html")
     notes: list[str] = field(default_factory=list)
+    repairs: tuple = ()                 # charsets.Repair: invalid bytes replaced while decoding
 
 
 _MARKUP = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|div|table|p|\?xml)\b",
@@ -157,7 +165,7 @@ def read_document(data: bytes, limits: Limits | None = None, deadline: Deadline 
     limits = limits or Limits.from_env()
     deadline = deadline or Deadline(limits.max_seconds)
     if len(data) > limits.max_bytes:
-        raise Unreadable(f"file too large: {_mb(len(data))} > {_mb(limits.max_bytes)} (limit NIANBAO_MAX_BYTES)")
+        raise too_large(len(data), limits.max_bytes)
     kind = sniff(data)
     if kind == "docx":
         return Document("docx", docx_lines(data, limits, deadline), "utf-8", True)
@@ -165,27 +173,35 @@ def read_document(data: bytes, limits: Limits | None = None, deadline: Deadline 
         lines, tabular = pdf_lines(data, limits, deadline)
         return Document("pdf", lines, None, tabular)
     if kind == "zip":
-        raise Unreadable("ZIP archive that is not a Word document (no word/document.xml)")
+        raise Unreadable("ZIP archive that is not a Word document (no word/document.xml)", "unsupported_type")
     if kind == "ole":
-        raise Unreadable("legacy binary Office file (.doc/.xls): convert it to DOCX first")
-    from transforms.readers import DecodeError, text_lines
+        raise Unreadable("legacy binary Office file (.doc/.xls): convert it to DOCX first", "unsupported_type")
+    from transforms.charsets import DecodeError, decode
+    from transforms.readers import text_lines
 
     try:
-        text, encoding = decode_text(data)
+        text, encoding, repairs = decode(data)
     except DecodeError as exc:
-        raise Unreadable(str(exc)) from None
+        raise Unreadable(str(exc), exc.code) from None
     deadline.check("decoding")
     if kind == "html" or _is_markup(text):
         if re.search(r"<!\s*ENTITY", text[:65536], re.I):
-            raise Unreadable("markup declares XML entities (<!ENTITY>; entity expansion attack?): refused")
+            raise Unreadable("markup declares XML entities (<!ENTITY>; entity expansion attack?): refused",
+                             "unsafe_markup")
         try:
             lines = html_table_lines(text, deadline)
         except Unreadable:
             raise
         except Exception as exc:  # lxml on hostile markup: the file is unreadable, the batch goes on
-            raise Unreadable(f"HTML could not be parsed ({type(exc).__name__}: {exc})") from None
-        return Document("html", lines, encoding, True)
-    return Document("text", text_lines(text), encoding, False)
+            raise Unreadable(f"HTML could not be parsed ({type(exc).__name__}: {exc})", "corrupt_document") from None
+        return Document("html", lines, encoding, True, repairs=repairs)
+    return Document("text", text_lines(text), encoding, False, repairs=repairs)
+
+
+def too_large(size: int, limit: int) -> Unreadable:
+    """The reason for a file over NIANBAO_MAX_BYTES (also raised by the flow before reading it)."""
+    return Unreadable(f"file too large: {_mb(size)} ({size} bytes) > {_mb(limit)} (limit NIANBAO_MAX_BYTES)",
+                      "too_large")
 
 
 def _is_markup(text: str) -> bool:
@@ -198,80 +214,6 @@ def _is_markup(text: str) -> bool:
     if first != "<" and not "\ud800" <= first <= "\udfff":
         return False  # markup opens with "<" after ASCII blanks (a lone surrogate vanishes in the encoding)
     return bool(_MARKUP.match(head.encode("utf-8", "ignore")))
-
-
-# --------------------------------------------------------------------------- text and charsets
-
-_WESTERN = re.compile(r"^(?:iso[-_]?8859[-_]?\d+|latin[-_]?\d|l\d|windows[-_]?125\d|cp125\d|us[-_]?ascii|ascii|"
-                      r"iso[-_]?646.*|ansi.*)$")
-_CN_WORDS = ("政府", "信息", "公开", "公開", "申请", "申請", "行政", "年度", "报告", "報告", "情况", "情況",
-             "数量", "數量", "的", "和", "本", "年", "人", "处理", "處理", "复议", "複議", "诉讼", "訴訟")
-
-
-def _cn_score(text: str) -> float:
-    sample = text[:20000]
-    if not sample:
-        return 0.0
-    hits = sum(sample.count(w) * len(w) for w in _CN_WORDS)
-    return hits / len(sample)
-
-
-def _declared(head: bytes) -> str | None:
-    m = re.search(rb"charset\s*=\s*[\"']?([A-Za-z0-9_\-]+)", head[:4096])
-    if not m:
-        m = re.search(rb"<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9_\-]+)", head[:512])
-    return m.group(1).decode("ascii").lower() if m else None
-
-
-def decode_text(data: bytes) -> tuple[str, str]:
-    """Bytes of an HTML page or text file → (text, encoding).
-
-    BOMs (UTF-8, UTF-16) and BOM-less UTF-16 go to readers.decode; then strict UTF-8; otherwise
-    the candidates — the declared charset if it is believable (a Western single-byte charset
-    declared on a page of Chinese text is not), GB18030 (⊇ GBK ⊇ GB2312), Big5-HKSCS and the guess
-    of charset-normalizer (a maintained detector) — are decoded strictly and the one that reads most
-    like a Chinese report wins (GB18030 "decodes" Big5 bytes into nonsense without an error, so
-    decoding alone cannot decide). Raises readers.DecodeError.
-    """
-    from transforms.readers import DecodeError, _looks_textual, decode
-
-    head = data[:8192]
-    if not data.strip() or data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
-        return decode(data)
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    declared = _declared(head)
-    norm = {"gbk": "gb18030", "gb2312": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
-            "cp936": "gb18030", "euc-cn": "gb18030", "big5": "big5hkscs"}.get(declared or "", declared)
-    cands: list[str] = []
-    if norm and not _WESTERN.match(norm) and norm not in ("utf-8", "utf8"):
-        cands.append(norm)
-    cands += [c for c in ("gb18030", "big5hkscs") if c not in cands]
-    from charset_normalizer import from_bytes
-
-    guess = from_bytes(data[:200_000]).best()
-    if guess is not None and guess.encoding not in cands:
-        cands.append(guess.encoding)
-    best: tuple[float, str, str] | None = None
-    for rank, enc in enumerate(cands):
-        try:
-            text = data.decode(enc)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        if not _looks_textual(text):
-            continue
-        score = _cn_score(text) - rank * 1e-6  # ties: declared, then GB18030
-        if best is None or score > best[0]:
-            best = (score, text, enc)
-    if best is not None:
-        return best[1], best[2]
-    try:
-        return decode(data)
-    except DecodeError:
-        raise DecodeError(f"undecodable bytes: not UTF-8, UTF-16, GB18030 or Big5 text"
-                          f"{f' (declared {declared!r})' if declared else ''}") from None
 
 
 # --------------------------------------------------------------------------- cells and grids
@@ -531,26 +473,26 @@ def html_table_lines(text: str, deadline: Deadline | None = None) -> list[tuple[
 # --------------------------------------------------------------------------- DOCX
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-_DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
 
 
 def _check_zip(zf: zipfile.ZipFile, limits: Limits) -> None:
     infos = zf.infolist()
     if len(infos) > limits.max_members:
-        raise Unreadable(f"DOCX has {len(infos)} ZIP members > {limits.max_members} (limit NIANBAO_MAX_MEMBERS)")
+        raise Unreadable(f"DOCX has {len(infos)} ZIP members > {limits.max_members} (limit NIANBAO_MAX_MEMBERS)",
+                         "archive_limit")
     total = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos)
     if total > limits.max_uncompressed:
         raise Unreadable(f"DOCX expands to {_mb(total)} > {_mb(limits.max_uncompressed)} "
-                         f"(zip bomb? limit NIANBAO_MAX_UNCOMPRESSED)")
+                         f"(zip bomb? limit NIANBAO_MAX_UNCOMPRESSED)", "archive_limit")
     if total > MB and total / max(packed, 1) > limits.max_ratio:
         raise Unreadable(f"DOCX compression ratio {total / max(packed, 1):.0f}:1 > {limits.max_ratio:g}:1 "
-                         f"(zip bomb? limit NIANBAO_MAX_RATIO)")
+                         f"(zip bomb? limit NIANBAO_MAX_RATIO)", "archive_limit")
     for i in infos:
         if i.file_size > MB and i.file_size / max(i.compress_size, 1) > limits.max_ratio:
             raise Unreadable(f"DOCX member {i.filename} compression ratio "
                              f"{i.file_size / max(i.compress_size, 1):.0f}:1 > {limits.max_ratio:g}:1 "
-                             f"(zip bomb? limit NIANBAO_MAX_RATIO)")
+                             f"(zip bomb? limit NIANBAO_MAX_RATIO)", "archive_limit")
 
 
 def _read_member(zf: zipfile.ZipFile, name: str, limits: Limits) -> bytes:
@@ -559,24 +501,88 @@ def _read_member(zf: zipfile.ZipFile, name: str, limits: Limits) -> bytes:
     with zf.open(name) as fh:
         data = fh.read(cap + 1)
     if len(data) > cap:
-        raise Unreadable(f"DOCX part {name} inflates past {_mb(cap)} (zip bomb? limit NIANBAO_MAX_XML_PART)")
+        raise Unreadable(f"DOCX part {name} inflates past {_mb(cap)} (zip bomb? limit NIANBAO_MAX_XML_PART)",
+                         "archive_limit")
     return data
+
+
+def _xml_parser_options() -> dict:
+    return dict(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
+
+
+def _refuse_dtd(data: bytes, name: str) -> None:
+    """Refuse a part whose prolog declares a DOCTYPE (ENTITY declarations live only inside one).
+
+    Decided by the XML parser on the structure, not by searching the bytes: the part may be encoded
+    in UTF-16 or any charset libxml2 knows, declared or by BOM. The parse stops at the DOCTYPE or at
+    the root element's start tag (a DTD can only come before it): entities are never reached."""
+    from lxml import etree
+
+    if not data.strip():
+        return  # an empty part declares nothing (and is never parsed)
+    target = _PrologTarget()
+    parser = etree.XMLParser(target=target, **_xml_parser_options())
+    try:
+        for at in range(0, len(data), 65536):
+            parser.feed(data[at:at + 65536])
+        parser.close()
+    except _PrologSeen:
+        pass
+    except etree.XMLSyntaxError as exc:
+        raise Unreadable(f"DOCX part {name} is not well-formed XML ({exc})", "corrupt_document") from None
+    if target.declared is not None:
+        raise Unreadable(f"DOCX part {name} declares a DOCTYPE/ENTITY ({target.declared!r}; entity expansion "
+                         f"attack?): refused", "unsafe_markup")
+
+
+class _PrologSeen(Exception):
+    """Stops the prolog parse: a DOCTYPE or the root element was reached."""
+
+
+class _PrologTarget:
+    """lxml parser target that only watches the prolog."""
+
+    def __init__(self):
+        self.declared: str | None = None   # the DOCTYPE's name, if the prolog has one
+
+    def doctype(self, name, public_id, system_url):
+        self.declared = name or "(unnamed)"
+        raise _PrologSeen
+
+    def start(self, tag, attrib, nsmap=None):
+        raise _PrologSeen
+
+    def end(self, tag):
+        pass
+
+    def data(self, text):
+        pass
+
+    def close(self):
+        return None
+
+
+def _check_docinfo(docinfo, name: str) -> None:
+    if docinfo.internalDTD is not None or docinfo.externalDTD is not None or docinfo.doctype \
+            or docinfo.system_url or docinfo.public_id:
+        raise Unreadable(f"DOCX part {name} declares a DOCTYPE/ENTITY (entity expansion attack?): refused",
+                         "unsafe_markup")
 
 
 def _safe_xml(data: bytes, name: str):
     """Parse one XML part: DOCTYPE/ENTITY declarations refused, entities never resolved."""
-    if _DTD.search(data[:65536]) or _DTD.search(data):
-        raise Unreadable(f"DOCX part {name} declares a DOCTYPE/ENTITY (entity expansion attack?): refused")
+    _refuse_dtd(data, name)
     from docx.oxml.parser import element_class_lookup  # python-docx's element classes (CT_Tbl, CT_Tc …)
     from lxml import etree
 
-    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True, huge_tree=False,
-                             load_dtd=False, dtd_validation=False)
+    parser = etree.XMLParser(remove_blank_text=True, dtd_validation=False, **_xml_parser_options())
     parser.set_element_class_lookup(element_class_lookup)
     try:
-        return etree.fromstring(data, parser)
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise Unreadable(f"DOCX part {name} is not well-formed XML ({exc})") from None
+        raise Unreadable(f"DOCX part {name} is not well-formed XML ({exc})", "corrupt_document") from None
+    _check_docinfo(root.getroottree().docinfo, name)
+    return root
 
 
 def docx_lines(data: bytes, limits: Limits | None = None, deadline: Deadline | None = None) -> list[tuple[str, int]]:
@@ -587,7 +593,7 @@ def docx_lines(data: bytes, limits: Limits | None = None, deadline: Deadline | N
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise Unreadable(f"broken DOCX (ZIP): {exc}") from None
+        raise Unreadable(f"broken DOCX (ZIP): {exc}", "corrupt_document") from None
     with zf:
         _check_zip(zf, limits)
         xml = None
@@ -596,21 +602,20 @@ def docx_lines(data: bytes, limits: Limits | None = None, deadline: Deadline | N
                 if info.filename.endswith((".xml", ".rels")) and not info.is_dir():
                     deadline.check("DOCX parts")
                     part = _read_member(zf, info.filename, limits)
-                    if _DTD.search(part):
-                        raise Unreadable(f"DOCX part {info.filename} declares a DOCTYPE/ENTITY "
-                                         f"(entity expansion attack?): refused")
                     if info.filename == "word/document.xml":
-                        xml = part
+                        xml = part  # its prolog is checked when it is parsed
+                    else:
+                        _refuse_dtd(part, info.filename)
         except Unreadable:
             raise
         except Exception as exc:  # CRC errors, broken deflate streams, truncated archives
-            raise Unreadable(f"broken DOCX ({type(exc).__name__}: {exc})") from None
+            raise Unreadable(f"broken DOCX ({type(exc).__name__}: {exc})", "corrupt_document") from None
     if xml is None:
-        raise Unreadable("DOCX without word/document.xml")
+        raise Unreadable("DOCX without word/document.xml", "corrupt_document")
     root = _safe_xml(xml, "word/document.xml")
     body = root.find(f"{_W}body")
     if body is None:
-        raise Unreadable("DOCX without a document body")
+        raise Unreadable("DOCX without a document body", "corrupt_document")
     out: list[tuple[str, int]] = []
     counter = [0]
 
@@ -732,7 +737,7 @@ def pdf_lines(data: bytes, limits: Limits | None = None,
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
     except Exception as exc:  # pdfminer raises many kinds on broken files
-        raise Unreadable(f"broken PDF ({type(exc).__name__}: {exc})") from None
+        raise Unreadable(f"broken PDF ({type(exc).__name__}: {exc})", "corrupt_document") from None
     out: list[tuple[str, int]] = []
     any_table = False
     n_chars = 0
@@ -740,9 +745,10 @@ def pdf_lines(data: bytes, limits: Limits | None = None,
         try:
             n_pages = len(pdf.pages)
         except Exception as exc:
-            raise Unreadable(f"broken PDF ({type(exc).__name__}: {exc})") from None
+            raise Unreadable(f"broken PDF ({type(exc).__name__}: {exc})", "corrupt_document") from None
         if n_pages > limits.max_pdf_pages:
-            raise Unreadable(f"PDF has {n_pages} pages > {limits.max_pdf_pages} (limit NIANBAO_MAX_PDF_PAGES)")
+            raise Unreadable(f"PDF has {n_pages} pages > {limits.max_pdf_pages} (limit NIANBAO_MAX_PDF_PAGES)",
+                             "too_many_pages")
         for pno, page in enumerate(pdf.pages, start=1):
             deadline.check(f"PDF page {pno}")
             try:
@@ -750,7 +756,8 @@ def pdf_lines(data: bytes, limits: Limits | None = None,
             except Unreadable:
                 raise
             except Exception as exc:
-                raise Unreadable(f"PDF page {pno} could not be read ({type(exc).__name__}: {exc})") from None
+                raise Unreadable(f"PDF page {pno} could not be read ({type(exc).__name__}: {exc})",
+                                 "corrupt_document") from None
             n_chars += n
             any_table = any_table or found
             for k, (text, _) in enumerate(items, start=1):
@@ -759,7 +766,7 @@ def pdf_lines(data: bytes, limits: Limits | None = None,
                 page.flush_cache()  # keep one page's layout objects in memory at a time
     if n_chars == 0:
         raise Unreadable(f"PDF has no text layer ({n_pages} page(s) of images or vector art): "
-                         f"a scanned report needs OCR, which nianbao does not do")
+                         f"a scanned report needs OCR, which nianbao does not do", "no_text_layer")
     return out, any_table
 
 
@@ -831,6 +838,7 @@ def parse_report_isolated(data: bytes, source_file: str, *, timeout: float | Non
     import multiprocessing as mp
 
     from transforms.engine import ParsedReport, _empty_report
+    from transforms.schema import quarantine_problem
     import hashlib
 
     limits = Limits.from_env()
@@ -841,16 +849,16 @@ def parse_report_isolated(data: bytes, source_file: str, *, timeout: float | Non
     proc = ctx.Process(target=_isolated_child, args=(send, data, source_file, memory), daemon=True)
     proc.start()
     send.close()
-    reason = None
+    reason, code = None, "unreadable"
     result = None
     try:
         if recv.poll(timeout):
             try:
                 result = recv.recv()
             except EOFError:
-                reason = "the parser process died (over the memory limit NIANBAO_MAX_MEMORY?)"
+                reason, code = "the parser process died (over the memory limit NIANBAO_MAX_MEMORY?)", "memory_limit"
         else:
-            reason = f"over the time limit: no result within {timeout:g} s (killed)"
+            reason, code = f"over the time limit: no result within {timeout:g} s (killed)", "time_limit"
     finally:
         if proc.is_alive():
             proc.kill()
@@ -859,10 +867,10 @@ def parse_report_isolated(data: bytes, source_file: str, *, timeout: float | Non
     if isinstance(result, tuple) and result and result[0] == "ok":
         return result[1]
     if isinstance(result, tuple) and result and result[0] == "error":
-        reason = result[1]
+        reason, code = result[1], result[2]
     sha = hashlib.sha256(data).hexdigest()
     base = _empty_report(sha, source_file, len(data))
-    base["problems"] = [f"{source_file}: {reason}"]
+    base["problems"] = [quarantine_problem(source_file, reason, code)]
     return ParsedReport(base, [])
 
 
@@ -892,10 +900,10 @@ def _isolated_child(conn, data: bytes, source_file: str, memory: int) -> None:
 
         conn.send(("ok", parse_report(data, source_file)))
     except MemoryError:
-        conn.send(("error", f"over the memory limit ({_mb(memory)}, NIANBAO_MAX_MEMORY)"))
+        conn.send(("error", f"over the memory limit ({_mb(memory)}, NIANBAO_MAX_MEMORY)", "memory_limit"))
     except BaseException as exc:  # noqa: BLE001 - report anything, the parent decides
         try:
-            conn.send(("error", f"parser error: {type(exc).__name__}: {exc}"))
+            conn.send(("error", f"parser error: {type(exc).__name__}: {exc}", "unreadable"))
         except Exception:
             pass
     finally:

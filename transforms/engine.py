@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_right
 import unicodedata
 from dataclasses import dataclass, field, fields
 from itertools import combinations, islice
@@ -17,7 +18,8 @@ from transforms.formats import FORMATS, SEP, Block, Format, Leaf
 from transforms.labels import clean, fold_fullwidth, match_key
 from transforms.readers import (Region, Tok, detect_layout, html_lines, is_heading,
                                 is_html, is_prose, locate, text_lines, tokens)
-from transforms.schema import PARSER_VERSION, STATUTORY_TABLES
+from transforms.charsets import repair_problem
+from transforms.schema import PARSER_VERSION, STATUTORY_TABLES, coded, quarantine_problem
 from transforms.values import parse_value, unit_from_label
 from transforms.vocab import Entry, RowCandidate, vocabulary
 
@@ -580,9 +582,10 @@ def parse_report(data: bytes, source_file: str) -> ParsedReport:
     try:
         doc = read_document(data)
     except Unreadable as exc:
-        base["problems"] = [f"{source_file}: {exc}"]
+        base["problems"] = [quarantine_problem(source_file, str(exc), exc.code)]
         return ParsedReport(base, [])
-    return _parse("", base, doc.encoding, lines=doc.lines, kind=doc.kind, tabular=doc.tabular)
+    return _parse("", base, doc.encoding, lines=doc.lines, kind=doc.kind, tabular=doc.tabular,
+                  repairs=doc.repairs)
     # --- end issue 5
 
 
@@ -604,7 +607,7 @@ def _empty_report(sha: str, source_file: str, size: int) -> dict:
 
 
 def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str, int]] | None = None,
-           kind: str | None = None, tabular: bool = False) -> ParsedReport:
+           kind: str | None = None, tabular: bool = False, repairs: tuple = ()) -> ParsedReport:
     # issue 5: `lines` come read from a document (kind docx | pdf | html | text; tabular → "html" layout)
     html = is_html(text) if lines is None else tabular
     if lines is None:
@@ -617,7 +620,8 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
     report.update(metadata(lines))
     report["encoding"] = encoding
     regions = locate(lines)
-    problems: list[str] = []
+    problems: list[str] = [repair_problem(repairs)] if repairs else []
+    damaged = frozenset(r.line for r in repairs)
     layout = detect_layout(lines, regions, html)
     report["layout"] = kind if kind in ("docx", "pdf") else layout  # issue 5: the document kind for DOCX/PDF
     reads = {t: read_rows(t, tokens(lines, r, layout)) for t, r in regions.items()}
@@ -628,15 +632,16 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
         if table not in regions:
             statuses[table] = "missing"
             continue
-        tcells, status = _build_table(table, reads[table], regions[table], decided, problems, layout)
+        tcells, status = _build_table(table, reads[table], regions[table], decided, problems, layout, damaged)
         cells.extend(tcells)
         statuses[table] = status
     used = sorted({f for f in decided.values() if f})
     template = None if not used else used[0] if len(used) == 1 else "hybrid"
     if not regions:
-        problems.append("no statutory table found (no 二/三/四 section heading or table label)")
+        problems.append(coded("no statutory table found (no 二/三/四 section heading or table label)",
+                              "no_statutory_table"))
     elif not any(c.value is not None for c in cells):
-        problems.append("no usable value in any statutory table")
+        problems.append(coded("no usable value in any statutory table", "no_statutory_table"))
     flagged = sum(1 for c in cells if c.flags)
     report.update({
         "template": template,
@@ -695,7 +700,7 @@ _FORMATS_WITH_BLOCK: dict[tuple[str, str], list[str]] = {}
 
 
 def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
-                 layout: str) -> tuple[list[Cell], str]:
+                 layout: str, damaged: frozenset[int] = frozenset()) -> tuple[list[Cell], str]:
     edge_padding = layout == "tsv"
     known_formats = [f for (t, _), f in decided.items() if f]
     default_fmt = max(set(known_formats), key=known_formats.count) if known_formats else None
@@ -804,11 +809,14 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
     dims_spec = FORMATS[next(iter(FORMATS))].tables[table].dimensions
     any_unresolved = False
     add = cells.append
+    repaired = _repaired_rows([p[0] for p in placed], damaged, layout == "html") if damaged else set()
     for i, (r, fmt, blk, leaf, flag) in enumerate(placed):
         a = aligned[i]
         any_unresolved |= a.status == "unresolved"
         row_path = leaf.path
         also = (flag,) if flag else ()
+        if i in repaired:
+            also += ("decode_repaired",)
         for (col_path, dims), (v, raw, flags, unit, line) in zip(_row_addresses(dims_spec, blk, leaf), a.values):
             # Cell(...) with its fields set here: the dataclass __init__ call was a third of the time per cell
             cell = _new_object(Cell)
@@ -827,6 +835,20 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
     if not any(c.value is not None for c in cells):
         return cells, "incomplete" if region.truncated else "unreadable"
     return cells, "complete" if complete and not any_unresolved else "incomplete"
+
+
+def _repaired_rows(rows: list[RowRead], damaged: frozenset[int], html: bool) -> set[int]:
+    """Indices of the rows read from a line where the decoder replaced invalid bytes (their label's
+    line or a cell's). An HTML row carries its <tr>'s first line, so a damaged line also hits the
+    row that starts last at or before it: a number cut by a bad byte is never published unflagged."""
+    out = {i for i, r in enumerate(rows) if r.line in damaged or any(t.line in damaged for t in r.cells)}
+    if html:
+        starts = sorted({r.line for r in rows})
+        for line in damaged:
+            k = bisect_right(starts, line) - 1
+            if k >= 0:
+                out.update(i for i, r in enumerate(rows) if r.line == starts[k])
+    return out
 
 
 def _expected_blocks(table: str, decided, default_fmt) -> list[Block]:

@@ -1,4 +1,4 @@
-"""Readers: raw bytes → decoded text → numbered lines → table regions → cell tokens.
+"""Readers: decoded text (transforms.charsets) → numbered lines → table regions → cell tokens.
 
 Every token keeps the 1-based source line it came from. Layout families (see README):
 tab_cells (one cell per tab-indented line, blank line between rows), tsv, pipe (`a | b |` rows and
@@ -7,7 +7,6 @@ separated by spaces: PDF page text and whole-report-on-one-line exports), html (
 """
 from __future__ import annotations
 
-import codecs
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,75 +37,7 @@ class Region:
     located_by: str  # heading | anchor
 
 
-class DecodeError(ValueError):
-    pass
-
-
-# --------------------------------------------------------------------------- decoding
-
-def decode(data: bytes) -> tuple[str, str]:
-    """Bytes → text. Raises DecodeError with a reason a maintainer can act on."""
-    if not data.strip():
-        raise DecodeError("empty file")
-    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                     (codecs.BOM_UTF16_BE, "utf-16")):
-        if data.startswith(bom):
-            try:
-                return data.decode(enc), enc
-            except UnicodeDecodeError as exc:
-                raise DecodeError(f"undecodable {enc} text: {exc.reason} at byte {exc.start}") from None
-    head = data[:8192]
-    if b"\x00" in head:
-        # UTF-16 without BOM has a NUL in every other byte of ASCII; anything else is binary.
-        for enc in ("utf-16-le", "utf-16-be"):
-            try:
-                text = data.decode(enc)
-                if _looks_textual(text):
-                    return text, enc
-            except UnicodeDecodeError:
-                pass
-        raise DecodeError("binary file (NUL bytes), not a text report")
-    declared = _declared_charset(head)
-    try:
-        text = data.decode("utf-8")
-        return text, "utf-8"
-    except UnicodeDecodeError:
-        pass
-    candidates = [declared] if declared and declared not in ("utf-8", "utf8") else []
-    candidates += ["gb18030"]
-    for enc in candidates:
-        try:
-            text = data.decode(enc)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        if _looks_textual(text):
-            return text, enc
-    from charset_normalizer import from_bytes  # slow import; only for rare encodings
-
-    best = from_bytes(data).best()
-    if best is not None and _looks_textual(str(best)):
-        return str(best), best.encoding
-    raise DecodeError("undecodable bytes: not UTF-8, UTF-16 or GB18030 text")
-
-
-def _declared_charset(head: bytes) -> str | None:
-    m = re.search(rb"charset\s*=\s*[\"']?([A-Za-z0-9_\-]+)", head[:4096])
-    if not m:
-        return None
-    enc = m.group(1).decode("ascii").lower()
-    return "gb18030" if enc in ("gbk", "gb2312", "gb18030", "x-gbk") else enc
-
-
-def _looks_textual(text: str) -> bool:
-    if not text:
-        return False
-    import unicodedata
-
-    sample = text[:20000]
-    bad = sum(1 for ch in sample if ch not in "\t\r\n\f" and
-              (ch == "\ufffd" or unicodedata.category(ch) in ("Cc", "Cn", "Co", "Cs")))
-    return bad / len(sample) < 0.01
-
+# --------------------------------------------------------------------------- text
 
 def is_html(text: str) -> bool:
     head = text[:2048].lstrip("\ufeff \r\n\t")[:64].lower()  # the longest prefix tested is 14 characters

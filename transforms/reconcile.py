@@ -818,6 +818,11 @@ def verdicts(reports: pd.DataFrame, qc: pd.DataFrame) -> pd.DataFrame:
 
 
 def classify_reason(problems, file_size=None) -> str:
+    """The code a reader attached to its problem (schema.quarantine_problem), else one from the text."""
+    for p in problems or []:
+        code = schema.reason_code_of(p)
+        if code is not None:
+            return code
     text = " ".join(problems or []).lower()
     if file_size == 0 or "empty" in text or "空文件" in text:
         return "empty"

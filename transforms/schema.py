@@ -6,6 +6,7 @@ dictionary (docs/). A test checks that they agree, so a field is added here and 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -30,6 +31,7 @@ CELL_FLAGS = (
     "extra_row",         # a provincial extra row outside the national format
     "nonnumeric",        # printed text that is not a number (value null)
     "unexpected_sign",   # a sign on a count column
+    "decode_repaired",   # read from a source line where invalid bytes were replaced by U+FFFD while decoding
 )
 
 
@@ -177,7 +179,42 @@ def arrow_schema(dataset: str) -> pa.Schema:
 # --- Datasets of the quality gate (expectations/gate.py, transforms/reconcile.py; docs/GATE_API.md) ---
 
 CHECK_STATUSES = ("pass", "warn", "fail")
-QUARANTINE_REASONS = ("empty", "binary", "undecodable", "not_a_report", "no_statutory_table", "unreadable")
+QUARANTINE_REASONS = (
+    "empty",               # nothing but blanks
+    "binary",              # NUL bytes: not a text report
+    "undecodable",         # not text in any charset read (or too damaged to repair)
+    "not_a_report",
+    "no_statutory_table",  # read, but no usable value in tables 二/三/四
+    "unreadable",          # any other reason (read error, parser error)
+    "too_large",           # over NIANBAO_MAX_BYTES (found before the file is read)
+    "too_many_pages",      # PDF over NIANBAO_MAX_PDF_PAGES
+    "archive_limit",       # DOCX over a ZIP limit: members, unpacked size, compression ratio
+    "time_limit",          # reading took longer than NIANBAO_MAX_SECONDS
+    "memory_limit",        # the isolated parse went over NIANBAO_MAX_MEMORY
+    "unsafe_markup",       # XML/HTML declaring a DOCTYPE with entities (entity expansion, external entities)
+    "corrupt_document",    # a broken PDF, DOCX (ZIP or XML) or unparsable HTML
+    "no_text_layer",       # a PDF of images: a scan needs OCR
+    "unsupported_type",    # a ZIP that is not a DOCX, a legacy .doc/.xls
+)
+_CODED = re.compile(r" \[([a-z_]+)\]$")
+
+
+def quarantine_problem(source_file: str, reason: str, code: str) -> str:
+    """The problem of a file that cannot be read: its reason with the quarantine reason code at the end,
+    so the code travels with the report's problems to the quarantine dataset."""
+    return f"{source_file}: {coded(reason, code)}"
+
+
+def coded(reason: str, code: str) -> str:
+    """A reason followed by its quarantine reason code, as reason_code_of reads it back."""
+    assert code in QUARANTINE_REASONS, code
+    return f"{reason} [{code}]"
+
+
+def reason_code_of(problem: str) -> str | None:
+    """The reason code a quarantine_problem carries (None for any other problem text)."""
+    m = _CODED.search(problem)
+    return m.group(1) if m and m.group(1) in QUARANTINE_REASONS else None
 
 QUALITY_CHECK_FIELDS = (
     _f("report_id", STR, "Hex sha256 of the report file (as in reports).", False),
