@@ -28,22 +28,66 @@ HISTORY_COLUMNS = ["report_id", "organization", "report_year", "template", "tabl
                    "column_path", "value", "source_file"]
 
 
-def read_bytes(local_path: str) -> bytes:
+def read_bytes(local_path: str, max_bytes: int | None = None) -> bytes:
+    """The bytes of one input file, refused before memory is spent on them: the size is taken first
+    (fstat, or the remote file's size) and at most ``max_bytes + 1`` bytes are read, so a file over
+    the limit (NIANBAO_MAX_BYTES by default), or growing past it while read, raises
+    documents.Unreadable (reason code too_large) having cost at most the limit in memory."""
+    from transforms.documents import Limits, too_large
+
+    limit = Limits.from_env().max_bytes if max_bytes is None else max_bytes
     if "://" in local_path and not local_path.startswith("file://"):
         import fsspec
         with fsspec.open(local_path, "rb") as f:
-            return f.read()
-    return Path(local_path.removeprefix("file://")).read_bytes()
+            size = getattr(f, "size", None)
+            if isinstance(size, int) and size > limit:
+                raise too_large(size, limit)
+            data = f.read(limit + 1)
+    else:
+        with open(local_path.removeprefix("file://"), "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise too_large(size, limit)
+            data = f.read(limit + 1)
+    if len(data) > limit:
+        raise too_large(len(data), limit, grew=True)
+    return data
 
 
-def crashed_report(data: bytes | None, source_file: str, reason: str):
+def sha256_of(local_path: str) -> str:
+    """sha256 of a file read in 1 MB chunks (for a file refused before it was read)."""
+    import fsspec
+    h = hashlib.sha256()
+    with fsspec.open(local_path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def refused_report(item: dict, exc):
+    """The report of a file refused before it was read (over NIANBAO_MAX_BYTES): its sha256 from
+    discovery (streamed there), else streamed here; never the whole file in memory."""
+    from transforms.schema import quarantine_problem
+    sha = item.get("sha256")
+    if not sha:
+        try:
+            sha = sha256_of(item["local_path"])
+        except OSError:
+            sha = None
+    return crashed_report(None, item["source_file"], quarantine_problem(item["source_file"], str(exc), exc.code),
+                          sha256=sha, file_size=item.get("size"))
+
+
+def crashed_report(data: bytes | None, source_file: str, reason: str, *, sha256: str | None = None,
+                   file_size: int | None = None):
     """A ParsedReport-like object for a file the engine could not handle."""
     from types import SimpleNamespace
-    sha = hashlib.sha256(data or b"").hexdigest()
+    sha = sha256 or hashlib.sha256(data or b"").hexdigest()
     rep = {}
     for f in registry.fields("reports"):
         rep[f.name] = [] if f.arrow == pa.list_(pa.string()) else None
-    rep.update(report_id=sha, sha256=sha, source_file=source_file, file_size=len(data or b""),
+    rep.update(report_id=sha, sha256=sha, source_file=source_file,
+               file_size=len(data or b"") if file_size is None else file_size,
                parser_version=registry.PARSER_VERSION, status="unreadable", problems=[reason],
                n_cells=0, n_flagged=0, n_inferred=0, n_unresolved=0, failed_checks=None)
     for t in registry.STATUTORY_TABLES:
@@ -167,6 +211,7 @@ def parse_batch(batch_no: int, items: list[dict], staging: str, *,
 
 
 def _parse_batch(batch_no: int, items: list[dict], staging: str, published_root: str | None) -> dict:
+    from transforms.documents import Unreadable
     from transforms.engine import parse_report
     from flows.publish import table_from_frame, write_staged
 
@@ -175,6 +220,9 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str, published_root:
     for it in items:
         try:
             data = read_bytes(it["local_path"])
+        except Unreadable as e:          # over the size limit: refused before it was read
+            data = None
+            p = refused_report(it, e)
         except OSError as e:
             data = None
             p = crashed_report(b"", it["source_file"], f"read error: {e}")

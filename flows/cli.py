@@ -241,7 +241,13 @@ def parse(
     from transforms.engine import parse_report
     from transforms.tidy import to_frames
     con = Console()
-    p = parse_report(file.read_bytes(), str(file))
+    from flows.batch import read_bytes
+    from transforms.documents import Unreadable
+    try:
+        data = read_bytes(str(file))
+    except Unreadable as exc:   # over NIANBAO_MAX_BYTES: refused before it is read
+        raise NianbaoError(f"{file}: {exc}") from None
+    p = parse_report(data, str(file))
     frames = to_frames([p])
     rep = p.report
     con.print(f"[bold]{rep.get('organization')}[/] {rep.get('report_year')}  template={rep.get('template')} "

@@ -198,10 +198,14 @@ def read_document(data: bytes, limits: Limits | None = None, deadline: Deadline 
     return Document("text", text_lines(text), encoding, False, repairs=repairs)
 
 
-def too_large(size: int, limit: int) -> Unreadable:
-    """The reason for a file over NIANBAO_MAX_BYTES (also raised by the flow before reading it)."""
-    return Unreadable(f"file too large: {_mb(size)} ({size} bytes) > {_mb(limit)} (limit NIANBAO_MAX_BYTES)",
-                      "too_large")
+def too_large(size: int, limit: int, grew: bool = False) -> Unreadable:
+    """The reason for a file over NIANBAO_MAX_BYTES (also raised by the flow before reading it;
+    `grew`: the file grew past the limit while it was read, `size` is what was read)."""
+    if grew:
+        return Unreadable(f"file too large: grew past {_mb(limit)} while it was read ({limit} bytes, "
+                          f"limit NIANBAO_MAX_BYTES)", "too_large")
+    return Unreadable(f"file too large: {_mb(size)} ({size} bytes) > {_mb(limit)} ({limit} bytes, "
+                      f"limit NIANBAO_MAX_BYTES)", "too_large")
 
 
 def _is_markup(text: str) -> bool:

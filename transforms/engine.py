@@ -809,7 +809,7 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
     dims_spec = FORMATS[next(iter(FORMATS))].tables[table].dimensions
     any_unresolved = False
     add = cells.append
-    repaired = _repaired_rows([p[0] for p in placed], damaged, layout == "html") if damaged else set()
+    repaired = _repaired_rows([p[0] for p in placed], tr, damaged, layout == "html") if damaged else set()
     for i, (r, fmt, blk, leaf, flag) in enumerate(placed):
         a = aligned[i]
         any_unresolved |= a.status == "unresolved"
@@ -837,17 +837,20 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
     return cells, "complete" if complete and not any_unresolved else "incomplete"
 
 
-def _repaired_rows(rows: list[RowRead], damaged: frozenset[int], html: bool) -> set[int]:
+def _repaired_rows(rows: list[RowRead], tr: TableRead, damaged: frozenset[int], html: bool) -> set[int]:
     """Indices of the rows read from a line where the decoder replaced invalid bytes (their label's
     line or a cell's). An HTML row carries its <tr>'s first line, so a damaged line also hits the
-    row that starts last at or before it: a number cut by a bad byte is never published unflagged."""
+    rows of the <tr> that starts last at or before it: a number cut by a bad byte is never published
+    unflagged."""
     out = {i for i, r in enumerate(rows) if r.line in damaged or any(t.line in damaged for t in r.cells)}
     if html:
-        starts = sorted({r.line for r in rows})
+        starts = sorted({r.line for r in tr.rows} | {t.line for r in tr.rows for t in r.cells}
+                        | {line for _, line in tr.unknown} | {t.line for g in tr.orphans for t in g})
         for line in damaged:
             k = bisect_right(starts, line) - 1
             if k >= 0:
-                out.update(i for i, r in enumerate(rows) if r.line == starts[k])
+                out.update(i for i, r in enumerate(rows)
+                           if r.line == starts[k] or any(t.line == starts[k] for t in r.cells))
     return out
 
 
