@@ -58,7 +58,8 @@ def sha256_of(local_path: str) -> str:
     """sha256 of a file read in 1 MB chunks (for a file refused before it was read)."""
     import fsspec
     h = hashlib.sha256()
-    with fsspec.open(local_path, "rb") as f:
+    remote = "://" in local_path and not local_path.startswith("file://")
+    with (fsspec.open(local_path, "rb") if remote else open(local_path.removeprefix("file://"), "rb")) as f:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()

@@ -4,7 +4,9 @@ the good files of the same batch are still parsed and published.
 """
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import random
 import re
 import resource
@@ -17,6 +19,7 @@ import pytest
 from transforms import documents as d
 from transforms import render_docs as rd
 from transforms.engine import parse_report
+from transforms.reconcile import classify_reason
 from transforms.tidy import to_frames
 
 MB = 1024 * 1024
@@ -76,6 +79,31 @@ def billion_laughs_in_styles_docx() -> bytes:
     return _docx_with(None, extra={"word/custom.xml": LOL})
 
 
+def _utf16(xml: bytes, bom: bool = True) -> bytes:
+    """The same XML declared and encoded as UTF-16 (a byte search for "<!DOCTYPE" finds nothing)."""
+    text = xml.decode("utf-8").replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    return text.encode("utf-16") if bom else text.encode("utf-16-be")
+
+
+def billion_laughs_utf16_docx() -> bytes:
+    return _docx_with(_utf16(LOL))
+
+
+def billion_laughs_utf16_part_docx() -> bytes:
+    return _docx_with(None, extra={"word/custom.xml": _utf16(LOL, bom=False)})
+
+
+SECRET = "nianbao-secret-7c1e"
+
+
+def external_entity_utf16_docx(target: str) -> bytes:
+    """document.xml (UTF-16) whose text is an external entity pointing at a local file."""
+    xml = (f'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n<!DOCTYPE d [<!ENTITY x SYSTEM "{target}">]>\n'
+           '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p>'
+           '<w:r><w:t>&x;</w:t></w:r></w:p></w:body></w:document>').encode("utf-8")
+    return _docx_with(_utf16(xml))
+
+
 def huge_html() -> bytes:
     row = "<tr><td>规章</td><td>1</td><td>2</td><td>3</td></tr>\n".encode("utf-8")
     n = 50 * MB // len(row) + 1
@@ -117,14 +145,21 @@ def _tiny_png() -> bytes:
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
-HOSTILE = {
-    "zipbomb.docx": (zip_bomb_docx, "zip bomb"),
-    "ratio.docx": (ratio_bomb_docx, "compression ratio"),
-    "lol.docx": (billion_laughs_docx, "DOCTYPE/ENTITY"),
-    "lol_part.docx": (billion_laughs_in_styles_docx, "DOCTYPE/ENTITY"),
-    "huge.html": (huge_html, "file too large"),
-    "garbage.html": (garbage_html, "binary"),
-    "scanned.pdf": (scanned_pdf, "no text layer"),
+def broken_pdf() -> bytes:
+    return b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\nendobj\n" + random.Random(3).randbytes(3000)
+
+
+HOSTILE = {   # name: (maker, words of the reason, quarantine reason code)
+    "zipbomb.docx": (zip_bomb_docx, "zip bomb", "archive_limit"),
+    "ratio.docx": (ratio_bomb_docx, "compression ratio", "archive_limit"),
+    "lol.docx": (billion_laughs_docx, "DOCTYPE/ENTITY", "unsafe_markup"),
+    "lol_part.docx": (billion_laughs_in_styles_docx, "DOCTYPE/ENTITY", "unsafe_markup"),
+    "lol_utf16.docx": (billion_laughs_utf16_docx, "DOCTYPE/ENTITY", "unsafe_markup"),
+    "lol_utf16_part.docx": (billion_laughs_utf16_part_docx, "DOCTYPE/ENTITY", "unsafe_markup"),
+    "huge.html": (huge_html, "file too large", "too_large"),
+    "garbage.html": (garbage_html, "binary", "binary"),
+    "scanned.pdf": (scanned_pdf, "no text layer", "no_text_layer"),
+    "broken.pdf": (broken_pdf, "broken PDF", "corrupt_document"),
 }
 
 
@@ -134,7 +169,7 @@ def _rss() -> int:
 
 @pytest.mark.parametrize("name", list(HOSTILE))
 def test_hostile_file_quarantined_fast_and_small(name):
-    make, reason = HOSTILE[name]
+    make, reason, code = HOSTILE[name]
     data = make()
     rss0 = _rss()
     tracemalloc.start()
@@ -148,13 +183,14 @@ def test_hostile_file_quarantined_fast_and_small(name):
     assert rep["status"] == "unreadable" and not parsed.cells
     assert rep["problems"] and rep["problems"][0].startswith(f"{name}: "), rep["problems"]
     assert reason in rep["problems"][0], rep["problems"]
+    assert classify_reason(rep["problems"], rep["file_size"]) == code
     assert elapsed < TIME_BOUND, (name, elapsed)
     assert peak < MEMORY_BOUND and grown < MEMORY_BOUND, (name, peak / MB, grown / MB)
 
 
 def test_batch_goes_on_around_hostile_files():
     truth, forms = rd.render_all(9)
-    batch = [(n, make()) for n, (make, _) in HOSTILE.items() if n != "huge.html"]
+    batch = [(n, make()) for n, (make, _, _) in HOSTILE.items() if n != "huge.html"]
     batch += [("good.html", forms["html"].encode("utf-8")), ("good.docx", forms["docx"]), ("good.pdf", forms["pdf"])]
     t0 = time.perf_counter()
     parsed = [parse_report(data, name) for name, data in batch]
@@ -177,10 +213,12 @@ def test_limits_are_overridable(monkeypatch):
     monkeypatch.setenv("NIANBAO_MAX_PDF_PAGES", "1")
     rep = parse_report(forms["pdf"], "pages.pdf").report
     assert rep["status"] == "unreadable" and "pages" in rep["problems"][0]
+    assert classify_reason(rep["problems"]) == "too_many_pages"
     monkeypatch.delenv("NIANBAO_MAX_PDF_PAGES")
     monkeypatch.setenv("NIANBAO_MAX_SECONDS", "0")
     rep = parse_report(forms["pdf"], "slow.pdf").report
     assert rep["status"] == "unreadable" and "time limit" in rep["problems"][0]
+    assert classify_reason(rep["problems"]) == "time_limit"
 
 
 def test_markup_with_entity_declarations_refused():
@@ -201,3 +239,117 @@ def test_isolated_parse_hard_bounds():
     assert starved.report["status"] == "unreadable", starved.report
     # Python raises MemoryError (→ "over the memory limit"); lxml reports a failed malloc as a parse error
     assert re.search(r"memory|died|could not be parsed", starved.report["problems"][0]), starved.report["problems"]
+
+
+def test_utf16_external_entity_is_refused_and_never_resolved(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text(SECRET)
+    for target in (secret.as_uri(), str(secret)):
+        parsed = parse_report(external_entity_utf16_docx(target), "xxe.docx")
+        rep = parsed.report
+        assert rep["status"] == "unreadable" and not parsed.cells
+        assert "DOCTYPE/ENTITY" in rep["problems"][0] and classify_reason(rep["problems"]) == "unsafe_markup"
+        assert SECRET not in repr(rep)
+
+
+def test_docx_prolog_refusal_reads_the_structure_not_the_bytes():
+    """A DOCTYPE in any encoding is refused; an XML comment or text mentioning <!DOCTYPE is not."""
+    body = ('<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+            '<w:p><w:r><w:t>&lt;!DOCTYPE x&gt; 政府信息公开工作年度报告</w:t></w:r></w:p></w:body></w:document>')
+    fine = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<!-- <!ENTITY not-a-declaration> -->\n'
+            + body).encode("utf-8")
+    lines = d.docx_lines(_docx_with(fine))
+    assert any("<!DOCTYPE x>" in t for t, _ in lines)
+    for data in (fine.replace(b"<!--", b"<!DOCTYPE w:document [").replace(b"-->", b"]>"),):
+        for enc in ("utf-8", "utf-16", "utf-16-be"):
+            xml = data.decode().replace('encoding="UTF-8"', f'encoding="{enc.upper()}"').encode(enc)
+            with pytest.raises(d.Unreadable) as exc:
+                d.docx_lines(_docx_with(xml))
+            assert exc.value.code == "unsafe_markup", enc
+
+
+def test_every_reason_code_is_registered():
+    from transforms import schema
+
+    for name, (_, _, code) in HOSTILE.items():
+        assert code in schema.QUARANTINE_REASONS, name
+    with pytest.raises(AssertionError):
+        schema.quarantine_problem("x.txt", "some reason", "not_a_registered_code")
+    assert schema.reason_code_of(schema.quarantine_problem("a [b].txt", "too big", "too_large")) == "too_large"
+    assert schema.reason_code_of("x.txt: unknown label '[binary]' ignored") is None
+
+
+# --------------------------------------------------------------------------- size limit before reading
+
+RSS_SCRIPT = r"""
+import json, os, resource, sys
+os.environ["NIANBAO_GATE"] = "off"
+from flows.batch import parse_batch
+big, seed, staging = sys.argv[1:4]
+items = [{"local_path": seed, "source_file": seed, "size": os.path.getsize(seed)},
+         {"local_path": big, "source_file": big, "size": os.path.getsize(big), "sha256": "ab" * 32}]
+s = parse_batch(0, items, staging)
+print(json.dumps({"status": [r["status"] for r in s["reports"]], "rows": s["rows"],
+                  "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+
+
+def test_oversize_file_is_refused_before_it_is_read(tmp_path):
+    """A 3 GB (sparse) file in a batch: quarantined as too_large, the batch's peak RSS stays small."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    big = tmp_path / "big.txt"
+    big.touch()
+    os.truncate(big, 3 * 1024 * MB)
+    seed = sorted((Path(__file__).resolve().parents[1] / "data" / "raw").glob("*.txt"))[0]
+    staging = tmp_path / "staging"
+    r = subprocess.run([sys.executable, "-c", RSS_SCRIPT, str(big), str(seed), str(staging)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["status"] == ["parsed", "quarantined"]
+    assert out["maxrss"] < 600 * MB, out["maxrss"] / MB        # the file is 3072 MB
+    q = pq.read_table(next((staging / "quarantine").rglob("*.parquet"))).to_pylist()
+    assert [(x["source_file"], x["reason_code"], x["file_size"], x["sha256"]) for x in q] == [
+        (str(big), "too_large", 3 * 1024 * MB, "ab" * 32)]
+    assert "NIANBAO_MAX_BYTES" in q[0]["reason"] and str(3 * 1024 * MB) in q[0]["reason"]
+
+
+def test_read_bytes_reads_at_most_the_limit(tmp_path, monkeypatch):
+    from flows.batch import read_bytes, refused_report
+
+    f = tmp_path / "r.txt"
+    f.write_bytes(b"x" * 100)
+    assert read_bytes(str(f), max_bytes=100) == b"x" * 100
+    with pytest.raises(d.Unreadable) as exc:
+        read_bytes(str(f), max_bytes=99)
+    assert exc.value.code == "too_large" and "100 bytes" in str(exc.value)
+    monkeypatch.setenv("NIANBAO_MAX_BYTES", "50")
+    with pytest.raises(d.Unreadable):
+        read_bytes(f"file://{f}")
+    rep = refused_report({"local_path": str(f), "source_file": "r.txt", "size": 100}, exc.value).report
+    assert rep["sha256"] == hashlib.sha256(b"x" * 100).hexdigest() and rep["file_size"] == 100
+    assert rep["status"] == "unreadable" and classify_reason(rep["problems"]) == "too_large"
+
+
+def test_file_growing_while_read_is_caught(tmp_path, monkeypatch):
+    """The size is taken first; a file that grows past the limit after that is still refused."""
+    from flows import batch
+
+    f = tmp_path / "grow.txt"
+    f.write_bytes(b"x" * 10)
+    real_fstat = os.fstat
+
+    def fstat_then_grow(fd):
+        st = real_fstat(fd)
+        f.write_bytes(b"x" * 1000)
+        return st
+    monkeypatch.setattr(batch.os, "fstat", fstat_then_grow)
+    with pytest.raises(d.Unreadable) as exc:
+        batch.read_bytes(str(f), max_bytes=100)
+    assert exc.value.code == "too_large" and "grew" in str(exc.value)
