@@ -99,6 +99,16 @@ def test_utf8_with_bad_bytes_never_becomes_legacy_mojibake():
         assert enc == "utf-8" and len(repairs) == 1 and text.replace("\ufffd", "") == data.decode()
 
 
+def test_a_stray_nul_in_utf8_text_is_repaired_not_binary():
+    data = SEED1.read_bytes()
+    at = data.index(b" ")
+    damaged = data[:at] + b"\x00" + data[at + 1:]            # a space (0x20) with its bit 5 flipped
+    text, enc, repairs = decode(damaged)
+    assert enc == "utf-8" and [(r.offset, r.length) for r in repairs] == [(at, 1)]
+    assert text == data[:at].decode() + "\ufffd" + data[at + 1:].decode()
+    assert parse_report(damaged, "nul.txt").report["status"] == "parsed"
+
+
 def test_too_damaged_utf8_is_refused_not_guessed():
     data = bytearray(SEED1.read_bytes())
     for at in range(1000, 1000 + 60 * (MAX_REPAIR_RUNS + 1), 60):

@@ -3,7 +3,7 @@
 Used for every text and HTML input (documents.read_document). Order:
 
 1. nothing but blanks → ``empty``; a BOM (UTF-8, UTF-16) decides the encoding; NUL bytes in the head
-   mean BOM-less UTF-16 or else a binary file;
+   mean a few stray NULs in UTF-8 text (repaired), BOM-less UTF-16, or else a binary file;
 2. strict UTF-8 (nearly every report: the fast path);
 3. text that is clearly UTF-8 (≥ 90 % of its non-ASCII bytes are well-formed UTF-8 sequences) but
    cut in the middle of a character or carrying a few invalid bytes is *repaired*, never handed to
@@ -76,6 +76,14 @@ def decode(data: bytes) -> Decoded:
                 raise DecodeError(f"undecodable {name} text: more than {MAX_REPAIR_RUNS} runs of invalid bytes")
             return Decoded(got[0], name, got[1])
     if b"\x00" in data[:8192]:
+        if data.count(b"\x00") <= MAX_REPAIR_RUNS:
+            # a few stray NULs in UTF-8 text are damage, not a binary file: repaired like any invalid
+            # byte (0xFF never occurs in UTF-8). Tried first: UTF-16 "decodes" UTF-8 CJK bytes.
+            nul_free = data.replace(b"\x00", b"\xff")
+            if _clearly_utf8(nul_free):
+                got = _repaired(nul_free, "utf-8")
+                if got is not None:
+                    return Decoded(got[0], "utf-8", got[1])
         # UTF-16 without BOM has a NUL in every other byte of ASCII; anything else is binary.
         for enc in ("utf-16-le", "utf-16-be"):
             got = _decode_or_repair(data, enc)
