@@ -56,6 +56,11 @@ def test_cut_inside_a_character_is_repaired_and_keeps_the_complete_rows():
     assert got.keys() == whole.keys() and all(got[k].value == whole[k].value for k in got)
 
 
+def test_a_short_text_cut_inside_its_last_character_is_still_utf8():
+    text, enc, repairs = decode("某某局2020年政府".encode()[:-1])
+    assert (text, enc, [(r.offset, r.length) for r in repairs]) == ("某某局2020年政\ufffd", "utf-8", [(19, 2)])
+
+
 def test_bad_byte_in_a_value_line_flags_that_row_and_nothing_else():
     data = bytearray(SEED1.read_bytes())
     at = _line_start(bytes(data), 19)                       # "\t1": 行政规范性文件's first value

@@ -92,9 +92,9 @@ def decode(data: bytes) -> Decoded:
         raise DecodeError("binary file (NUL bytes), not a text report", "binary")
     try:
         return Decoded(data.decode("utf-8"), "utf-8")
-    except UnicodeDecodeError:
-        pass
-    if _clearly_utf8(data):
+    except UnicodeDecodeError as exc:
+        cut_last_character = exc.end == len(data) and exc.reason == "unexpected end of data"
+    if cut_last_character or _clearly_utf8(data):
         got = _repaired(data, "utf-8")
         if got is None:
             raise DecodeError(f"UTF-8 text too damaged to read: {_invalid_utf8(data)} invalid bytes (at most "
