@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from bisect import bisect_right
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass, field, fields
 from itertools import combinations, islice
 
