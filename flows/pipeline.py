@@ -504,7 +504,7 @@ def _empty_source_message(cfg: RunConfig, disc: dict) -> str:
     counts: dict[str, int] = {}
     for s in disc.get("skipped", []):
         counts[s["reason_code"]] = counts.get(s["reason_code"], 0) + 1
-    found = [f"{n} skipped: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))] if counts else []
+    found = [f"{sum(counts.values())} skipped: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))] if counts else []
     if disc.get("not_matched"):
         found.append(f"{disc['not_matched']} files not matching --glob {cfg.glob!r}")
     source = src.display_name(cfg.source).replace("\n", "\\n").replace("\r", "\\r")
