@@ -218,7 +218,7 @@ def read_candidate(real_path: str, limit: int | None = None) -> tuple[str, int, 
 
 @dataclass
 class _Listing:
-    candidates: list[tuple[str, str, os.stat_result]]   # (source_file, path to read, stat)
+    candidates: list[tuple[str, str, os.stat_result, bool]]   # (path, path to read, stat, hidden)
     skipped: list[Skipped]
     not_matched: int
 
@@ -230,7 +230,7 @@ def _list_dir(rootp: Path, pattern: re.Pattern, follow_symlinks: bool, exclude: 
     root = str(rootp)
     root_real = os.path.realpath(root)
     exclude_real = [os.path.realpath(e) for e in exclude]
-    cands: list[tuple[str, str, os.stat_result]] = []
+    cands: list[tuple[str, str, os.stat_result, bool]] = []
     skipped: list[Skipped] = []
     not_matched = 0
     visited = {root_real}
@@ -263,7 +263,7 @@ def _list_dir(rootp: Path, pattern: re.Pattern, follow_symlinks: bool, exclude: 
                     skip(path, "hidden", "hidden folder: not searched (names starting with '.' are skipped)")
                 elif pattern.match(rel):
                     if stat.S_ISREG(lst.st_mode):
-                        cands.append((path, path, lst))     # read for its sha256, then listed as hidden
+                        cands.append((path, path, lst, True))     # read for its sha256, then listed as hidden
                     else:
                         skip(path, "hidden", "hidden file: skipped (names starting with '.' are skipped)")
                 continue
@@ -303,14 +303,14 @@ def _list_dir(rootp: Path, pattern: re.Pattern, follow_symlinks: bool, exclude: 
                     skip(path, "link_outside_source", f"symbolic link to a file outside the source "
                          f"(→ {target}): not read without --follow-symlinks")
                 elif stat.S_ISREG(st.st_mode):
-                    cands.append((path, real, st))
+                    cands.append((path, real, st, False))
                 else:
                     skip(path, "special_file", f"symbolic link to a {_special_kind(st.st_mode)}: not read")
                 continue
             if not pattern.match(rel):
                 not_matched += 1
             elif stat.S_ISREG(lst.st_mode):
-                cands.append((path, path, lst))
+                cands.append((path, path, lst, False))
             else:
                 skip(path, "special_file", f"{_special_kind(lst.st_mode)}: not read")
         stack.extend(reversed(subdirs))
@@ -330,9 +330,8 @@ def discover_dir(root: str, glob: str = defaults.GLOB, known: dict[str, dict] | 
         on_listed(len(listing.candidates))
     limit = max_bytes()
     items, skipped = [], list(listing.skipped)
-    for path, real, st in listing.candidates:
+    for path, real, st, hidden in listing.candidates:
         src = display_name(path)
-        hidden = any(part.startswith(".") for part in Path(path).relative_to(rootp).parts)
         k = known.get(src)
         if not hidden and k and k.get("size") == st.st_size and k.get("mtime_ns") == st.st_mtime_ns and k.get("sha256"):
             items.append(Item(src, k["sha256"], st.st_size, real, st.st_mtime_ns))   # taken before: a known type
@@ -349,8 +348,8 @@ def discover_dir(root: str, glob: str = defaults.GLOB, known: dict[str, dict] | 
             skipped.append(Skipped(src, "unsupported_type", f"unsupported file type: {unsupported}", sha, size))
         else:
             items.append(Item(src, sha, size, real, st.st_mtime_ns))
-    items.sort(key=lambda i: Path(i.source_file).parts)
-    skipped.sort(key=lambda s: Path(s.source_file).parts)
+    items.sort(key=lambda i: i.source_file.split(os.sep))         # Path order (parts), without Path objects
+    skipped.sort(key=lambda s: s.source_file.split(os.sep))
     return Discovery(items, skipped=skipped, not_matched=listing.not_matched)
 
 
