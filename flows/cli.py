@@ -166,6 +166,12 @@ class _Progress:
 SKIPPED_SHOWN = 50     # skipped entries printed one per line; all are in the summary and the quarantine
 
 
+def _printable(text: str) -> str:
+    """A file name or reason as one inert terminal line: control characters (newlines, escape
+    sequences a hostile name could carry) written as \\x.. escapes."""
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def _print_summary(s: dict, as_json: bool) -> None:
     if as_json:
         print(json.dumps(s, ensure_ascii=False, indent=1, default=str))
@@ -183,7 +189,8 @@ def _print_summary(s: dict, as_json: bool) -> None:
         if s.get("quality_report"):
             print(f"quality report: {s['quality_report']}")
     for k in skipped[:SKIPPED_SHOWN]:
-        print(f"skipped [{k['reason_code']}]: {k['source_file']}: {k['reason']}", file=sys.stderr)
+        print(f"skipped [{k['reason_code']}]: {_printable(k['source_file'])}: {_printable(k['reason'])}",
+              file=sys.stderr)
     if len(skipped) > SKIPPED_SHOWN:
         print(f"skipped: {len(skipped) - SKIPPED_SHOWN} more (all in the quarantine dataset and --json)",
               file=sys.stderr)
@@ -192,7 +199,7 @@ def _print_summary(s: dict, as_json: bool) -> None:
     listed = {k["source_file"] for k in skipped}
     for u, e in sorted((s.get("errors") or {}).items()):
         if u not in listed:
-            print(f"warning: {u}: {e}", file=sys.stderr)
+            print(f"warning: {_printable(str(u))}: {_printable(str(e))}", file=sys.stderr)
     for f in s.get("structural_failures") or []:
         print(f"structural failure (chunk not published): {f}", file=sys.stderr)
 

@@ -266,6 +266,18 @@ def test_cli_lists_skipped_files(tmp_path, capsys):
     assert f"skipped [unsupported_type]: {d}/b.jpg: unsupported file type: JPEG image" in out.err
 
 
+def test_cli_prints_hostile_names_as_one_inert_line(tmp_path, capsys):
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(SEEDS[0], d / "a.txt")
+    (d / "evil\n\x1b[31mred.jpg").write_bytes(JPEG)
+    assert main(["run", "--source", str(d), "--dest", str(tmp_path / "out"), "--no-prefect", "--no-progress",
+                 "--no-quality-report"]) == 0
+    err = capsys.readouterr().err
+    line = [x for x in err.splitlines() if x.startswith("skipped")]
+    assert len(line) == 1 and "evil\\n\\x1b[31mred.jpg" in line[0] and "\x1b" not in err
+
+
 def test_help_documents_the_source_options():
     from typer.testing import CliRunner
     from flows.cli import app
