@@ -17,7 +17,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from expectations.views import (CELL_TABLES, OTHER, RECONCILIATION, helper_columns,
+from expectations.views import (CELL_TABLES, OTHER, RECONCILIATION, SHA_MISMATCH, helper_columns,
                                 list_fields_with_allowed, per_check_column, suite_datasets, view_columns)
 from transforms import schema
 from transforms.formats import FORMATS
@@ -148,7 +148,8 @@ def _quarantine_expectations() -> list[dict]:
         _e("expect_compound_columns_to_be_unique", column_list=["report_id", "source_file"],
            description="one row per quarantined file (identical bytes under two names are two rows)"),
         _e("expect_column_values_to_match_regex", column="sha256", regex="^[0-9a-f]{64}$"),
-        _e("expect_column_pair_values_to_be_equal", column_A="report_id", column_B="sha256"),
+        _e("expect_column_values_to_be_in_set", column=SHA_MISMATCH, value_set=[False],
+           description="report_id is the sha256 of the bytes, when they were read (sha256 not null)"),
     ]
 
 

@@ -27,6 +27,9 @@ OTHER = "other"  # hybrid or undetected template: addresses of any format
 # Helper columns instead of GX row conditions: a row condition re-filters (copies) the whole frame for
 # every metric of every expectation, which costs seconds on a million rows; a masked helper does not.
 ADDRESS_HELPERS = tuple(f"_{c}_{n}" for n in (*FORMAT_NAMES, OTHER) for c in ("row_path", "column_path"))
+# quarantine: sha256 present and not the report_id (a pair expectation would compare the two columns'
+# categoricals, whose categories differ once sha256 may be null)
+SHA_MISMATCH = "_sha256_not_report_id"
 CELL_HELPERS = ("_kind", *ADDRESS_HELPERS, "_count_value", "_count_fraction", "_printed_not_parsed")
 # Row keys shown next to each failing value in Data Docs.
 INDEX_COLUMNS = {
@@ -59,6 +62,8 @@ def helper_columns(dataset: str) -> list[str]:
     out = list(CELL_HELPERS) if dataset in CELL_TABLES else []
     if dataset in PER_CHECK:
         out += [per_check_column(dataset, c) for c in PER_CHECK[dataset][1]()]
+    if dataset == "quarantine":
+        out.append(SHA_MISMATCH)
     if dataset == RECONCILIATION:
         return out
     return out + [f"_{f.name}_unknown" for f in list_fields_with_allowed(dataset)]
@@ -157,6 +162,9 @@ def make_view(df: pd.DataFrame, dataset: str, helpers: pd.DataFrame | None = Non
         out["_count_fraction"] = pd.Series(h["_fraction"].to_numpy(), index=out.index).where(is_count)
         out["_printed_not_parsed"] = (h["_raw_has_value"].to_numpy(dtype=bool) & value.isna().to_numpy()
                                       & ~h["_flagged"].to_numpy(dtype=bool))
+    if dataset == "quarantine" and "sha256" in out and "report_id" in out:
+        sha = out["sha256"].astype(object)
+        out[SHA_MISMATCH] = (sha.notna() & (sha != out["report_id"].astype(object))).to_numpy(dtype=bool)
     fields = schema.fields(dataset) if dataset in schema.DATASETS else []
     for f in list_fields_with_allowed(dataset) if fields else []:
         if f.name in out:

@@ -203,15 +203,17 @@ def gc_paused():
 
 
 def parse_batch(batch_no: int, items: list[dict], staging: str, *,
-                published_root: str | None = None) -> dict:
-    """Parse, check (pure half of the gate) and stage one batch; its GX views are validated later."""
+                published_root: str | None = None, extra_quarantine: list[dict] | None = None) -> dict:
+    """Parse, check (pure half of the gate) and stage one batch; its GX views are validated later.
+    ``extra_quarantine``: quarantine rows of files discovery did not take (they pass the same gate)."""
     with gc_paused():
-        summary = _parse_batch(batch_no, items, staging, published_root)
+        summary = _parse_batch(batch_no, items, staging, published_root, extra_quarantine)
     release_memory()
     return summary
 
 
-def _parse_batch(batch_no: int, items: list[dict], staging: str, published_root: str | None) -> dict:
+def _parse_batch(batch_no: int, items: list[dict], staging: str, published_root: str | None,
+                 extra_quarantine: list[dict] | None = None) -> dict:
     from transforms.documents import Unreadable
     from transforms.engine import parse_report
     from flows.publish import table_from_frame, write_staged
@@ -252,7 +254,7 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str, published_root:
     del parsed                           # peak memory: the parsed objects are in the frames now
     reports = frames["reports"]
     history = load_history(published_root, reports["organization"].dropna().unique()) if published_root else None
-    out, views = gate(frames, history, None)
+    out, views = gate(frames, history, extra_quarantine)
     t_gate = time.perf_counter()
 
     tag = batch_tag(batch_no)

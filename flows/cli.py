@@ -163,21 +163,43 @@ class _Progress:
             self.p.advance(self.tasks["publish"], kw["n"])
 
 
+SKIPPED_SHOWN = 50     # skipped entries printed one per line; all are in the summary and the quarantine
+
+
+def _printable(text: str) -> str:
+    """A file name or reason as one inert terminal line: control characters (newlines, escape
+    sequences a hostile name could carry) written as \\x.. escapes."""
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def _print_summary(s: dict, as_json: bool) -> None:
     if as_json:
         print(json.dumps(s, ensure_ascii=False, indent=1, default=str))
         return
+    skipped = s.get("skipped") or []
     if s.get("noop"):
-        print(f"nothing to do: {s.get('discovered', 0)} files unchanged (version {s.get('version')})")
+        print(f"nothing to do: {s.get('discovered', 0)} files unchanged, {len(skipped)} skipped "
+              f"(version {s.get('version')})")
     else:
         print(f"published {s['version']} in {s['seconds']:.1f}s: {s.get('discovered', 0)} files, "
               f"{s.get('parsed', 0)} parsed, {s.get('quarantined', 0)} quarantined, "
               f"{s.get('unchanged', 0)} unchanged, {s.get('to_remove', 0)} replaced/removed, "
-              f"{s.get('retained_missing', 0)} kept though missing; verdicts {s.get('verdicts', {})}")
+              f"{s.get('retained_missing', 0)} kept though missing, {len(skipped)} skipped; "
+              f"verdicts {s.get('verdicts', {})}")
         if s.get("quality_report"):
             print(f"quality report: {s['quality_report']}")
+    for k in skipped[:SKIPPED_SHOWN]:
+        print(f"skipped [{k['reason_code']}]: {_printable(k['source_file'])}: {_printable(k['reason'])}",
+              file=sys.stderr)
+    if len(skipped) > SKIPPED_SHOWN:
+        print(f"skipped: {len(skipped) - SKIPPED_SHOWN} more (all in the quarantine dataset and --json)",
+              file=sys.stderr)
+    if s.get("not_matched"):
+        print(f"note: {s['not_matched']} files of the source do not match --glob", file=sys.stderr)
+    listed = {k["source_file"] for k in skipped}
     for u, e in sorted((s.get("errors") or {}).items()):
-        print(f"warning: {u}: {e}", file=sys.stderr)
+        if u not in listed:
+            print(f"warning: {_printable(str(u))}: {_printable(str(e))}", file=sys.stderr)
     for f in s.get("structural_failures") or []:
         print(f"structural failure (chunk not published): {f}", file=sys.stderr)
 
@@ -187,7 +209,13 @@ def run(
     source: str = typer.Option(defaults.SOURCE, "--source", "-s",
                                help="Folder, fsspec URL, http(s) URL or a file listing report URLs."),
     dest: str = typer.Option(defaults.DEST, "--dest", "-d", help="Output folder (hive-partitioned Parquet)."),
-    glob: str = typer.Option(defaults.GLOB, help="Files to take from a folder source."),
+    glob: str = typer.Option(defaults.GLOB, help="Files to take from a folder source (default: every file; "
+                             "the type is sniffed from the bytes, what is not taken is listed and quarantined)."),
+    follow_symlinks: bool = typer.Option(False, "--follow-symlinks",
+                                         help="Read symbolic links that leave the source folder (default: list them, "
+                                              "do not read them)."),
+    allow_empty: bool = typer.Option(False, "--allow-empty",
+                                     help="An empty source is not an error (default: exit 1, nothing published)."),
     batch_size: int = typer.Option(defaults.BATCH_SIZE, min=1, help="Reports per parse task."),
     workers: int = typer.Option(defaults.WORKERS, min=1, help="Parallel parse processes."),
     validate_rows: int = typer.Option(defaults.VALIDATE_ROWS, min=1, help="Tidy rows of one dataset per GX validation "
@@ -210,7 +238,7 @@ def run(
     from flows import pipeline
     cfg = pipeline.RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
                              prune=prune, dask_address=dask_address, quality_report=quality_report,
-                             validate_rows=validate_rows)
+                             validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty)
     with _Progress(progress) as bar:
         pipeline.set_progress(bar)
         try:
@@ -287,9 +315,15 @@ def parse(
 def serve(
     cron: str = typer.Option("0 2 * * *", help="Cron expression of the nightly run."),
     timezone: str = typer.Option("Asia/Shanghai", help="Time zone of the cron expression."),
-    source: str = typer.Option(defaults.SOURCE, "--source", "-s"),
+    source: str = typer.Option(defaults.SOURCE, "--source", "-s",
+                               help="Folder, fsspec URL, http(s) URL or a file listing report URLs."),
     dest: str = typer.Option(defaults.DEST, "--dest", "-d"),
     name: str = typer.Option("nightly", help="Deployment name."),
+    glob: str = typer.Option(defaults.GLOB, help="Files to take from a folder source (default: every file)."),
+    follow_symlinks: bool = typer.Option(False, "--follow-symlinks",
+                                         help="Read symbolic links that leave the source folder."),
+    allow_empty: bool = typer.Option(False, "--allow-empty",
+                                     help="A scheduled run on an empty source succeeds (default: it fails)."),
 ):
     """Serve the nightly schedule (needs a Prefect server: PREFECT_API_URL)."""
     from flows.deployment import check_schedule, serve_nightly
@@ -300,7 +334,8 @@ def serve(
         raise NianbaoError("schedules need a Prefect server: run `prefect server start` and "
                            "export PREFECT_API_URL=http://127.0.0.1:4200/api")
     env.configure(dest, quiet=False)
-    serve_nightly(source=source, dest=dest, cron=cron, timezone=timezone, name=name)
+    serve_nightly(source=source, dest=dest, cron=cron, timezone=timezone, name=name, glob=glob,
+                  follow_symlinks=follow_symlinks, allow_empty=allow_empty)
     return 0
 
 

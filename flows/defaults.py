@@ -3,7 +3,11 @@ CLI reads them before deciding what to load)."""
 
 SOURCE = "data/raw"
 DEST = "data/processed"
-GLOB = "**/*.txt"
+# Every file of a folder source: the type is sniffed from the bytes, and what is not taken is listed
+GLOB = "**/*"
+# HTTP sources: total seconds one URL may take (NIANBAO_URL_DEADLINE), longest Retry-After waited for
+URL_DEADLINE = 60.0
+RETRY_AFTER_MAX = 30.0
 # Reports per parse task: a batch has a fixed cost (the gate's frames, the worker's garbage collection)
 # that 750 reports share ~8 % cheaper than 500; a worker then peaks at ~0.5 GB (1,000: ~0.6 GB)
 BATCH_SIZE = 750

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flows import defaults
+
 DEFAULT_CRON = "0 2 * * *"
 DEFAULT_TZ = "Asia/Shanghai"
 
@@ -36,14 +38,16 @@ def check_schedule(cron: str, timezone: str) -> None:
 
 
 def build_deployment(source: str, dest: str, cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TZ,
-                     name: str = "nightly"):
+                     name: str = "nightly", glob: str = defaults.GLOB, follow_symlinks: bool = False,
+                     allow_empty: bool = False):
     from prefect.schedules import Cron
     from flows.pipeline import nianbao_run
     return nianbao_run.to_deployment(
         name=name,
         schedules=[Cron(cron, timezone=timezone)],
         parameters={"source": source if "://" in source else str(Path(source).resolve()),
-                    "dest": str(Path(dest).resolve())},
+                    "dest": str(Path(dest).resolve()), "glob": glob, "follow_symlinks": follow_symlinks,
+                    "allow_empty": allow_empty},
         concurrency_limit=1,
         tags=["nightly"],
         description="Nightly nianbao run: discover -> parse -> validate -> publish -> quality report.",
@@ -51,6 +55,7 @@ def build_deployment(source: str, dest: str, cron: str = DEFAULT_CRON, timezone:
 
 
 def serve_nightly(source: str, dest: str, cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TZ,
-                  name: str = "nightly") -> None:
+                  name: str = "nightly", **options) -> None:
+    """``options``: the source options of the run (glob, follow_symlinks, allow_empty)."""
     from prefect import serve
-    serve(build_deployment(source, dest, cron, timezone, name))
+    serve(build_deployment(source, dest, cron, timezone, name, **options))

@@ -21,6 +21,7 @@ import os
 import shutil
 import signal
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -45,6 +46,8 @@ class RunConfig:
     http_timeout: float = 10.0
     http_retries: int = 3
     quality_report: bool = True
+    follow_symlinks: bool = False
+    allow_empty: bool = False
 
 
 # --------------------------------------------------------------------------- hooks
@@ -85,14 +88,16 @@ def discover_step(cfg: dict, known: dict, warm_pool: str | None = None) -> dict:
 
     d = src.discover(cfg["source"], cache_dir=dest / ".cache" / "http", glob=cfg["glob"], known=known,
                      concurrency=cfg["http_concurrency"], timeout=cfg["http_timeout"],
-                     retries=cfg["http_retries"], on_listed=on_listed)
+                     retries=cfg["http_retries"], on_listed=on_listed,
+                     follow_symlinks=cfg.get("follow_symlinks", False), exclude=[str(dest)])
     return {"items": [i.as_dict() for i in d.items], "unavailable": d.unavailable, "gone": d.gone,
-            "errors": d.errors, "http": d.http}
+            "errors": d.errors, "http": d.http, "skipped": [s.as_dict() for s in d.skipped],
+            "not_matched": d.not_matched}
 
 
 def parse_step(batch_no: int, items: list[dict], staging: str, published_root: str | None,
-               pool_key: str | None) -> dict:
-    kw = dict(published_root=published_root)
+               pool_key: str | None, extra_quarantine: list[dict] | None = None) -> dict:
+    kw = dict(published_root=published_root, extra_quarantine=extra_quarantine)
     pool = _POOLS.get(pool_key) if pool_key else None
     if pool is not None:
         return pool.submit(batch.parse_batch, batch_no, items, staging, **kw).result()
@@ -134,12 +139,15 @@ def _validate_chunk(chunk_no: int, dataset: str, batch_nos: list[int], staging: 
 
 
 def publish_step(name: str, prev_root: str | None, staged_root: str, out_root: str,
-                 remove_ids: list[str], removed_years: list) -> dict:
+                 remove_ids: list[str], removed_years: list, drop_reason_codes: list[str] | None = None) -> dict:
+    """``drop_reason_codes``: previous rows with these reason codes go (the quarantine rows of
+    discovery, which this run lists anew)."""
     out = Path(out_root)
     if out.exists():                     # a retried attempt starts from scratch
         shutil.rmtree(out)
     return pub.publish_dataset(name, Path(prev_root) if prev_root else None, Path(staged_root), out,
-                               set(remove_ids), removed_years)
+                               set(remove_ids), removed_years,
+                               drop_where={"reason_code": drop_reason_codes} if drop_reason_codes else None)
 
 
 def docs_step(version_dir: str, context_root: str | None) -> str | None:
@@ -232,7 +240,8 @@ def _next_chunk(ready: dict[str, list[int]], rows: dict[str, int], limit: int, f
 
 
 def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: Path, run_name: str,
-                        prev: Path | None, context_root: str, pool_key: str | None) -> tuple[list, list]:
+                        prev: Path | None, context_root: str, pool_key: str | None,
+                        extras: dict[int, list[dict]] | None = None) -> tuple[list, list]:
     """Parse batches ``cfg.workers`` at a time; meanwhile GX validates finished batches, one dataset and
     chunk of about ``cfg.validate_rows`` view rows at a time, so both cores stay busy and GX's fixed
     cost (~0.2 s per suite, whatever the rows) is paid per chunk of each dataset: a dataset with one
@@ -251,8 +260,9 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
     while todo or parsing or validating is not None or any(ready.values()):
         while todo and len(parsing) < window:
             i, b = todo.pop()
+            kw = {"extra_quarantine": extras[i]} if extras and i in extras else {}
             parsing.append(ex.submit(parse_step, batch_no=i, items=b, staging=str(staging),
-                                     published_root=str(prev) if prev else None, pool_key=pool_key))
+                                     published_root=str(prev) if prev else None, pool_key=pool_key, **kw))
         if validating is None:
             d = _next_chunk(ready, ready_rows, cfg.validate_rows, flush=not todo)
             if d is not None:
@@ -326,12 +336,19 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
     items = [mf.Item(**i) for i in disc["items"]]
     plan = mf.plan(items, previous, parser_version=registry.PARSER_VERSION, prune=cfg.prune,
                    unavailable=disc["unavailable"], run_id=run_id)
+    skipped = disc.get("skipped", [])
     summary.update(discovered=len(items), to_parse=len(plan.parse), to_remove=len(plan.remove),
                    unchanged=len(plan.unchanged), retained_missing=len(plan.retained_missing),
                    duplicates=sum(len(v) for v in plan.duplicates.values()),
                    unavailable=disc["unavailable"], gone=disc["gone"], http=disc["http"],
-                   errors=disc["errors"])
-    if plan.is_noop:
+                   errors=disc["errors"], skipped=skipped, not_matched=disc.get("not_matched", 0))
+    if not items and not cfg.allow_empty:
+        if prev is None:
+            _drop_dangling_links(dest, names)
+        raise src.SourceError(_empty_source_message(cfg, disc))
+    # discovery's quarantine rows describe the source as it is now: republished when they changed
+    skips_changed = _skip_keys(skipped) != _published_skip_keys(prev)
+    if plan.is_noop and not skips_changed and prev is not None:
         summary["noop"] = True
         summary["version"] = prev.name if prev else None
         summary["seconds"] = time.perf_counter() - t0
@@ -344,18 +361,24 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
     run_name = f"nianbao-{run_id}"
     _prepare_gx(context_root)
     batches = _batches([i.as_dict() for i in plan.parse], cfg.batch_size)
+    extras = {}
+    if skipped and skips_changed:          # staged with the last batch (or a batch of their own)
+        if not batches:
+            batches.append([])
+        extras[len(batches) - 1] = src.quarantine_rows(skipped)
     if local_pool and run_id not in _POOLS and len(batches) > 1:
         _start_pool(run_id, cfg.workers, warm=False)
     pool_key = run_id if run_id in _POOLS else None
     try:
         _emit("parse_total", total=len(plan.parse), batches=len(batches))
         summaries, chunks = _parse_and_validate(ex, cfg, batches, staging, run_name, prev, context_root,
-                                                pool_key)
+                                                pool_key, extras)
     finally:
         _stop_pool(run_id)            # the workers' memory is not needed to publish
     rejected = sorted({b for c in chunks if not c["structural_ok"] for b in c["batches"]})
     if rejected:                       # a batch is published only if every dataset's chunk passed
         batch.drop_staged_batches(staging, rejected)
+    skips_published = skips_changed and not any(b in rejected for b in extras)
     failures_of_batch: dict[int, list[str]] = {}
     for c in chunks:
         for b in c["batches"]:
@@ -405,7 +428,7 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
     remove = set(plan.remove) | {sha for sha in staged_ok if sha in previous}
     removed_years = sorted({previous[s].get("report_year") for s in remove if s in previous},
                            key=lambda y: (y is None, y or 0))
-    if not staged_ok and not remove:
+    if not staged_ok and not remove and not skips_published and prev is not None:
         summary["noop"] = True
         summary["version"] = prev.name if prev else None
         shutil.rmtree(staging, ignore_errors=True)
@@ -421,9 +444,11 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
     page_inputs = set(_page_datasets()) if cfg.quality_report else None
     order = sorted(names, key=lambda n: (page_inputs is not None and n not in page_inputs,
                                          -pub.tree_bytes(staging / n) - (pub.tree_bytes(prev / n) if prev else 0)))
+    drop = list(registry.DISCOVERY_REASONS) if skips_published else None
     futs = {ex.submit(publish_step, name=n, prev_root=str(prev / n) if prev else None,
                       staged_root=str(staging / n), out_root=str(partial / n),
-                      remove_ids=sorted(remove), removed_years=removed_years): n
+                      remove_ids=sorted(remove), removed_years=removed_years,
+                      **({"drop_reason_codes": drop} if drop and n == "quarantine" else {})): n
             for n in order}
     published: set[str] = set()
     page = None
@@ -456,6 +481,44 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
     pub.cleanup(dest)
     _emit("done", summary=summary)
     return summary
+
+
+def _skip_keys(skipped: list[dict]) -> set[tuple]:
+    return {(s["source_file"], s["reason_code"], s["reason"], s.get("sha256"), s.get("size")) for s in skipped}
+
+
+def _published_skip_keys(prev: Path | None) -> set[tuple]:
+    """The discovery rows of the published quarantine (a small dataset), as _skip_keys."""
+    if prev is None or not (prev / "quarantine").exists():
+        return set()
+    import pyarrow.dataset as pds
+    from transforms import schema as registry
+    t = pub.read_table(prev / "quarantine", "quarantine",
+                       columns=["source_file", "reason_code", "reason", "sha256", "file_size"],
+                       filter=pds.field("reason_code").isin(list(registry.DISCOVERY_REASONS)))
+    return set(zip(*(t[c].to_pylist() for c in t.column_names))) if t.num_rows else set()
+
+
+def _empty_source_message(cfg: RunConfig, disc: dict) -> str:
+    """One line naming the source and what was found there instead of reports."""
+    counts: dict[str, int] = {}
+    for s in disc.get("skipped", []):
+        counts[s["reason_code"]] = counts.get(s["reason_code"], 0) + 1
+    found = [f"{sum(counts.values())} skipped: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))] if counts else []
+    if disc.get("not_matched"):
+        found.append(f"{disc['not_matched']} files not matching --glob {cfg.glob!r}")
+    source = src.display_name(cfg.source).replace("\n", "\\n").replace("\r", "\\r")
+    return (f"no report file found in {source}" + (f" ({'; '.join(found)})" if found else "")
+            + ": nothing published; pass --allow-empty if an empty source is expected")
+
+
+def _drop_dangling_links(dest: Path, names: list[str]) -> None:
+    """The dataset links of a destination that has no version yet (made at the start of the run): a
+    reader following them would crash."""
+    for n in [*names, pub.QUALITY_REPORT]:
+        link = dest / n
+        if link.is_symlink() and not link.exists():
+            link.unlink()
 
 
 def _page_datasets() -> list[str]:
@@ -502,11 +565,12 @@ TASKS = {
 def nianbao_run(source: str = defaults.SOURCE, dest: str = defaults.DEST, glob: str = defaults.GLOB,
                 batch_size: int = defaults.BATCH_SIZE, workers: int = defaults.WORKERS, prune: bool = False,
                 dask_address: str | None = None, quality_report: bool = True,
-                validate_rows: int = defaults.VALIDATE_ROWS) -> dict:
+                validate_rows: int = defaults.VALIDATE_ROWS, follow_symlinks: bool = False,
+                allow_empty: bool = False) -> dict:
     """Discover -> parse in batches, validate in chunks -> publish atomically -> quality report."""
     cfg = RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
                     prune=prune, dask_address=dask_address, quality_report=quality_report,
-                    validate_rows=validate_rows)
+                    validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty)
     return orchestrate(cfg, PrefectExecutor(TASKS))
 
 
@@ -520,14 +584,38 @@ def task_runner_for(cfg: RunConfig):
 def flow_params(cfg: RunConfig) -> dict:
     return dict(source=cfg.source, dest=cfg.dest, glob=cfg.glob, batch_size=cfg.batch_size,
                 workers=cfg.workers, prune=cfg.prune, dask_address=cfg.dask_address,
-                quality_report=cfg.quality_report, validate_rows=cfg.validate_rows)
+                quality_report=cfg.quality_report, validate_rows=cfg.validate_rows,
+                follow_symlinks=cfg.follow_symlinks, allow_empty=cfg.allow_empty)
 
 
 def run_flow(cfg: RunConfig, heartbeat: bool = False) -> dict:
     """Run the Prefect flow (ephemeral server unless PREFECT_API_URL is set)."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     fl = nianbao_run.with_options(task_runner=task_runner_for(cfg))
-    if heartbeat:
-        return fl(**flow_params(cfg))
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        return fl(**flow_params(cfg))
+    with _console_quiet_on(src.SourceError):
+        if heartbeat:
+            return fl(**flow_params(cfg))
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            return fl(**flow_params(cfg))
+
+
+@contextmanager
+def _console_quiet_on(*expected: type[BaseException]):
+    """Prefect's console handlers drop the traceback of an expected failure (a bad or empty source):
+    the CLI prints it as one line; the flow run is still Failed, with its logs, in Prefect."""
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], expected))
+
+    handlers = {h for lg in (logging.getLogger(), logging.getLogger("prefect"), logging.getLogger("prefect.flow_runs"))
+                for h in lg.handlers if isinstance(h, PrefectConsoleHandler)}
+    for h in handlers:
+        h.addFilter(keep)
+    try:
+        yield
+    finally:
+        for h in handlers:
+            h.removeFilter(keep)

@@ -237,9 +237,10 @@ def _canonical_table(t: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=t.schema)
 
 
-def _file_batches(path: Path, name: str, remove: pa.Array) -> Iterator[pa.RecordBatch]:
-    """One file's rows in bounded record batches, minus the reports in ``remove``; checks the file is
-    in report_id order (staged batches are written so, published files are merged so)."""
+def _file_batches(path: Path, name: str, remove: pa.Array, drop: dict | None = None) -> Iterator[pa.RecordBatch]:
+    """One file's rows in bounded record batches, minus the reports in ``remove`` and the rows whose
+    ``drop`` column (name -> values) holds one of the values; checks the file is in report_id order
+    (staged batches are written so, published files are merged so)."""
     sch = stream_schema(name)
     last = None
     pf = pq.ParquetFile(path, read_dictionary=dictionary_columns(name))
@@ -252,6 +253,9 @@ def _file_batches(path: Path, name: str, remove: pa.Array) -> Iterator[pa.Record
             last = ids[t.num_rows - 1].as_py()
         if len(remove) and t.num_rows:
             t = t.filter(pc.invert(_id_in(ids, remove)))
+        for col, values in (drop or {}).items():
+            if t.num_rows:
+                t = t.filter(pc.invert(pc.fill_null(pc.is_in(_plain(t[col]), value_set=pa.array(values)), False)))
         for b in t.to_batches():
             if b.num_rows:
                 yield b
@@ -310,36 +314,37 @@ def _id_range(path: Path) -> tuple[str, str] | None:
     return first[0].as_py(), last[-1].as_py()
 
 
-def _chained(sources: list[tuple[Path, pa.Array]], name: str) -> Iterator[pa.RecordBatch]:
-    for path, remove in sources:
-        yield from _file_batches(path, name, remove)
+def _chained(sources: list[tuple], name: str) -> Iterator[pa.RecordBatch]:
+    for path, remove, drop in sources:
+        yield from _file_batches(path, name, remove, drop)
 
 
-def _runs(sources: list[tuple[Path, pa.Array]]) -> list[list[tuple[Path, pa.Array]]]:
+def _runs(sources: list[tuple]) -> list[list[tuple]]:
     """Consecutive files whose report_id ranges follow each other strictly: each run is already in
     order when read file after file (staged batches cover increasing ranges, published parts too),
     so only runs need merging and only one file per run is open at a time."""
-    runs: list[list[tuple[Path, pa.Array]]] = []
+    runs: list[list[tuple]] = []
     last = None
-    for path, remove in sources:
-        r = _id_range(path)
+    for source in sources:
+        r = _id_range(source[0])
         if r is None:
             continue
         if runs and r[0] > last:
-            runs[-1].append((path, remove))
+            runs[-1].append(source)
         else:
-            runs.append([(path, remove)])
+            runs.append([source])
         last = r[1]
     return runs
 
 
-def _merged_rows(previous: list[Path], staged: list[Path], name: str, remove: pa.Array) -> Iterator[pa.RecordBatch]:
+def _merged_rows(previous: list[Path], staged: list[Path], name: str, remove: pa.Array,
+                 drop: dict | None = None) -> Iterator[pa.RecordBatch]:
     """The previous rows minus ``remove`` and the staged rows, in report_id order (stable: earlier
     files first on equal ids): runs of consecutive non-overlapping files are read in sequence and
     the runs merged by a balanced tree of two-way merges; the same rows as sorting everything, in
     memory bounded by the number of runs (usually two: the previous version and this run's batches)."""
     keep_all = pa.array([], type=pa.string())
-    sources = [(p, remove) for p in previous] + [(p, keep_all) for p in staged]
+    sources = [(p, remove, drop) for p in previous] + [(p, keep_all, None) for p in staged]
     streams = [_chained(run, name) for run in _runs(sources)]
     if not streams:
         return iter(())
@@ -403,8 +408,10 @@ def _link_tree(src: Path, dst: Path) -> None:
 
 
 def publish_dataset(name: str, prev_root: Path | None, staged_root: Path | None, out_root: Path,
-                    remove_ids: set[str], removed_years: Iterable = (), replace: bool = False) -> dict:
-    """Build ``out_root`` = previous rows - ``remove_ids`` + staged rows, partition by partition.
+                    remove_ids: set[str], removed_years: Iterable = (), replace: bool = False,
+                    drop_where: dict[str, list[str]] | None = None) -> dict:
+    """Build ``out_root`` = previous rows - ``remove_ids`` - rows matching ``drop_where`` (column ->
+    values) + staged rows, partition by partition.
 
     Partitions untouched by the change are hard-linked from the previous version; the others are
     streamed, merging the previous rows and the staged batches by report_id, so memory stays bounded
@@ -417,18 +424,18 @@ def publish_dataset(name: str, prev_root: Path | None, staged_root: Path | None,
     rm = pa.array(sorted(remove_ids), type=pa.string())
 
     if not is_partitioned(name):
-        if prev_root and staged_root is None and not len(rm):
+        if prev_root and staged_root is None and not len(rm) and not drop_where:
             _link_tree(prev_root, out_root)
             stats["linked"] += 1
             return stats
-        rows = _merged_rows(_files(prev_root), _files(staged_root), name, rm)
+        rows = _merged_rows(_files(prev_root), _files(staged_root), name, rm, drop_where)
         stats["rows_written"] += _write_stream(rows, name, out_root)
         stats["rewritten"] += 1
         return stats
 
     prev_parts = {p.name: p for p in sorted(prev_root.iterdir()) if p.is_dir()} if prev_root else {}
     new_parts = {p.name: p for p in sorted(staged_root.iterdir()) if p.is_dir()} if staged_root else {}
-    touched = set(new_parts) | {partition_dirname(y) for y in removed_years}
+    touched = set(new_parts) | {partition_dirname(y) for y in removed_years} | (set(prev_parts) if drop_where else set())
     out_root.mkdir(parents=True, exist_ok=True)
     wrote_any = False
     for part in sorted(set(prev_parts) | set(new_parts)):
@@ -437,7 +444,7 @@ def publish_dataset(name: str, prev_root: Path | None, staged_root: Path | None,
             stats["linked"] += 1
             wrote_any = True
             continue
-        rows = _merged_rows(_files(prev_parts.get(part)), _files(new_parts.get(part)), name, rm)
+        rows = _merged_rows(_files(prev_parts.get(part)), _files(new_parts.get(part)), name, rm, drop_where)
         first = next(rows, None)
         if first is None:
             continue

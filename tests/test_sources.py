@@ -1,5 +1,6 @@
 """Sources: local http.server on 127.0.0.1 serving the seeds (ETag/Last-Modified, 5xx, timeouts,
-404, bounded concurrency) and fsspec URLs."""
+404, bounded concurrency; hostile servers: a Content-Length lie, an endless body, a drip of bytes,
+Retry-After, a redirect loop) and fsspec URLs. Every server loop is bounded and stops by itself."""
 import hashlib
 import shutil
 import threading
@@ -8,6 +9,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from flows import publish as pub
@@ -21,6 +23,8 @@ SEEDS = sorted((ROOT / "data" / "raw").glob("*.txt"))
 class Server:
     def __init__(self):
         self.files = {f"/r/{p.name}": p.read_bytes() for p in SEEDS}
+        self.sent = {}        # hostile path -> body bytes written
+        self.retry_after = {}  # path -> Retry-After value of the first answer (503), then 200
         self.fail = {}        # path -> number of 503s still to send (-1: always 500)
         self.slow = set()     # paths that hang longer than the client timeout
         self.hits, self.not_modified, self.active, self.max_active = {}, 0, 0, 0
@@ -44,6 +48,12 @@ class Server:
                 self._get()
 
             def _get(self):
+                if self.path in HOSTILE:
+                    try:
+                        HOSTILE[self.path](self, srv)
+                    except (BrokenPipeError, ConnectionResetError):    # the client gave up: as expected
+                        pass
+                    return
                 if self.path in srv.slow:
                     time.sleep(1.5)
                 n = srv.fail.get(self.path, 0)
@@ -80,6 +90,70 @@ class Server:
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
+
+
+def _lie(h, srv):
+    """Declares 10 GB, sends at most 2 MB."""
+    h.send_response(200)
+    h.send_header("Content-Length", str(10 * 1024 ** 3))
+    h.end_headers()
+    for _ in range(32):
+        h.wfile.write(bytes(65536))
+        srv.sent[h.path] = srv.sent.get(h.path, 0) + 65536
+
+
+def _endless(h, srv):
+    """No Content-Length, a body until the connection closes (at most 4 MB)."""
+    h.send_response(200)
+    h.send_header("Connection", "close")
+    h.end_headers()
+    for _ in range(64):
+        h.wfile.write(bytes(65536))
+
+
+def _drip(h, srv):
+    """Headers at once, then one byte every 0.1 s (at most 600 bytes: 60 s)."""
+    h.send_response(200)
+    h.send_header("Content-Length", "600")
+    h.end_headers()
+    for _ in range(600):
+        h.wfile.write(b"x")
+        h.wfile.flush()
+        time.sleep(0.1)
+
+
+def _header_drip(h, srv):
+    """The status line and headers one byte every 0.1 s (at most 60 s)."""
+    for b in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"y" * 590:
+        h.wfile.write(bytes([b]))
+        h.wfile.flush()
+        time.sleep(0.1)
+
+
+def _loop(h, srv):
+    h.send_response(302)
+    h.send_header("Location", "/loop")
+    h.send_header("Content-Length", "0")
+    h.end_headers()
+
+
+def _retry_after(h, srv):
+    value = srv.retry_after.pop(h.path, None)
+    if value is not None:
+        h.send_response(503)
+        h.send_header("Retry-After", value)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+        return
+    body = SEEDS[0].read_bytes()
+    h.send_response(200)
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    h.wfile.write(body)
+
+
+HOSTILE = {"/lie": _lie, "/endless": _endless, "/drip": _drip, "/header-drip": _header_drip, "/loop": _loop,
+           "/ra": _retry_after}
 
 
 @pytest.fixture()
@@ -141,11 +215,19 @@ def test_url_list_run_equals_folder_run_and_keeps_unreachable(server, tmp_path):
     server.fail[sorted(server.files)[0]] = -1
     s = run_plain(RunConfig(source=str(lst), dest=str(dest), quality_report=False, prune=True,
                             http_retries=1))
-    assert s["noop"] and len(s["unavailable"]) == 1 and pub.digest(dest) == before
+    assert len(s["unavailable"]) == 1 and s["to_remove"] == 0
+    assert {k: v for k, v in pub.digest(dest).items() if not k.startswith("quarantine")} == {
+        k: v for k, v in before.items() if not k.startswith("quarantine")}
+    # ... and the failure is listed, in the summary and in the quarantine, with the URL and the reason
+    failing = server.url(sorted(server.files)[0])
+    assert [(k["source_file"], k["reason_code"]) for k in s["skipped"]] == [(failing, "fetch_failed")]
+    q = pub.load_frame(dest / "quarantine", "quarantine")
+    row = q[q["source_file"] == failing].iloc[0]
+    assert row["reason_code"] == "fetch_failed" and "HTTP 500" in row["reason"] and pd.isna(row["sha256"])
     # a hosted URL list works the same
     server.fail.clear()
     s = run_plain(RunConfig(source=server.url("/list.txt"), dest=str(dest), quality_report=False))
-    assert s["noop"] and s["discovered"] == 5
+    assert s["discovered"] == 5 and not s["skipped"] and pub.digest(dest) == before   # the failure row is gone
 
 
 def test_fsspec_memory_source(tmp_path):
@@ -173,8 +255,82 @@ def test_discover_dir_reports_how_many_files_it_lists_before_hashing(tmp_path, m
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(name)
     events = []
-    real_hash = src.sha256_file
-    monkeypatch.setattr(src, "sha256_file", lambda p: (events.append("hash"), real_hash(p))[1])
-    items = src.discover_dir(str(tmp_path), on_listed=lambda n: events.append(n))
-    assert events[0] == 4 and events.count("hash") == 3        # told first; hidden folders are skipped
-    assert [Path(i.source_file).relative_to(tmp_path).as_posix() for i in items] == ["a.txt", "b.txt", "sub/c.txt"]
+    real_read = src.read_candidate
+    monkeypatch.setattr(src, "read_candidate", lambda p, *a: (events.append("hash"), real_read(p, *a))[1])
+    d = src.discover_dir(str(tmp_path), on_listed=lambda n: events.append(n))
+    assert events[0] == 3 and events.count("hash") == 3        # told first; hidden folders are not searched
+    assert [Path(i.source_file).relative_to(tmp_path).as_posix() for i in d.items] == ["a.txt", "b.txt", "sub/c.txt"]
+    assert [(Path(s.source_file).name, s.reason_code) for s in d.skipped] == [(".hidden", "hidden")]
+
+
+# --------------------------------------------------------------------------- hostile servers
+def test_content_length_lie_is_refused_before_the_body(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("NIANBAO_MAX_BYTES", "100000")
+    r = src.fetch_all([server.url("/lie")], tmp_path / "c", retries=2, backoff=0.01)[0]
+    assert r.status == "failed" and r.attempts == 1
+    assert "Content-Length 10737418240" in r.error and "NIANBAO_MAX_BYTES" in r.error
+    assert not list((tmp_path / "c").glob("*.body")) and not list((tmp_path / "c").glob("*.tmp*"))
+
+
+def test_body_without_length_stops_at_the_byte_cap(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("NIANBAO_MAX_BYTES", "100000")
+    r = src.fetch_all([server.url("/endless")], tmp_path / "c", retries=2, backoff=0.01)[0]
+    assert r.status == "failed" and r.attempts == 1 and "larger than 100000 bytes" in r.error
+    assert not list((tmp_path / "c").glob("*.body")) and not list((tmp_path / "c").glob("*.tmp*"))
+
+
+@pytest.mark.parametrize("path", ["/drip", "/header-drip"])
+def test_a_dripping_server_is_cut_at_the_url_deadline(server, tmp_path, monkeypatch, path):
+    monkeypatch.setenv("NIANBAO_URL_DEADLINE", "1")
+    r = src.fetch_all([server.url(path)], tmp_path / "c", retries=3, backoff=0.01, timeout=5)[0]
+    assert r.status == "failed" and "NIANBAO_URL_DEADLINE" in r.error and r.attempts == 1, r
+
+
+def test_redirect_loop_fails_at_once_without_retries(server, tmp_path):
+    r = src.fetch_all([server.url("/loop")], tmp_path / "c", retries=3, backoff=0.01)[0]
+    assert r.status == "failed" and "redirect" in r.error and r.attempts == 1
+    assert server.hits["/loop"] == src.MAX_REDIRECTS + 1
+
+
+def test_retry_after_seconds_and_date_are_honoured(server, tmp_path):
+    from email.utils import formatdate
+    waits = []
+    server.retry_after["/ra"] = "2"
+    r = src.fetch_all([server.url("/ra")], tmp_path / "c", retries=3, backoff=0.01, sleep=waits.append)[0]
+    assert r.status == "fetched" and r.attempts == 2 and waits == [2.0]
+    waits.clear()
+    server.retry_after["/ra"] = formatdate(time.time() + 20, usegmt=True)
+    r = src.fetch_all([server.url("/ra")], tmp_path / "c2", retries=3, backoff=0.01, sleep=waits.append)[0]
+    assert r.status == "fetched" and len(waits) == 1 and 15 <= waits[0] <= 21
+
+
+def test_retry_after_over_the_cap_fails_without_waiting(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("NIANBAO_RETRY_AFTER_MAX", "30")
+    waits = []
+    server.retry_after["/ra"] = "3600"
+    r = src.fetch_all([server.url("/ra")], tmp_path / "c", retries=3, sleep=waits.append)[0]
+    assert r.status == "failed" and "Retry-After 3600 s" in r.error and "NIANBAO_RETRY_AFTER_MAX" in r.error
+    assert waits == [] and server.hits["/ra"] == 1
+
+
+def test_parse_retry_after():
+    from email.utils import formatdate
+    now = 1_700_000_000.0
+    assert src.parse_retry_after("120", now) == 120.0
+    assert src.parse_retry_after(formatdate(now + 90, usegmt=True), now) == 90.0
+    assert src.parse_retry_after(formatdate(now - 90, usegmt=True), now) == 0.0
+    assert src.parse_retry_after("soon", now) is None and src.parse_retry_after(None, now) is None
+
+
+def test_one_hostile_url_never_stops_the_others(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("NIANBAO_MAX_BYTES", "100000")
+    monkeypatch.setenv("NIANBAO_URL_DEADLINE", "1")
+    good = [server.url(k) for k in sorted(server.files)[:2]]
+    urls = [server.url(p) for p in ("/lie", "/drip", "/loop")] + good
+    lst = tmp_path / "urls.txt"
+    lst.write_text("\n".join(urls) + "\n")
+    s = run_plain(RunConfig(source=str(lst), dest=str(tmp_path / "out"), quality_report=False, http_retries=1))
+    assert s["discovered"] == 2 and s["parsed"] == 2
+    assert sorted(k["source_file"] for k in s["skipped"]) == sorted(urls[:3])
+    q = pub.load_frame(tmp_path / "out" / "quarantine", "quarantine")
+    assert sorted(q["source_file"]) == sorted(urls[:3]) and set(q["reason_code"]) == {"fetch_failed"}

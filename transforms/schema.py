@@ -179,6 +179,18 @@ def arrow_schema(dataset: str) -> pa.Schema:
 # --- Datasets of the quality gate (expectations/gate.py, transforms/reconcile.py; docs/GATE_API.md) ---
 
 CHECK_STATUSES = ("pass", "warn", "fail")
+# Why discovery did not hand an entry of the source to the parser (flows/sources.py). These rows
+# describe the source as it is now: each run that lists a change replaces all of them.
+DISCOVERY_REASONS = (
+    "unsupported_type",     # an image, executable, archive, media file… (magic number): not a report format
+    "hidden",               # a name starting with '.' (file, or folder not searched)
+    "link_outside_source",  # a symbolic link leaving the source folder (not followed without --follow-symlinks)
+    "dangling_link",        # a symbolic link to nothing
+    "link_loop",            # a symbolic link that points back to itself
+    "special_file",         # a FIFO, socket or device: never opened
+    "read_error",           # the file could not be opened or read (permissions)
+    "fetch_failed",         # a URL that could not be downloaded (HTTP error, timeout, over a limit)
+)
 QUARANTINE_REASONS = (
     "empty",               # nothing but blanks
     "binary",              # NUL bytes: not a text report
@@ -194,7 +206,7 @@ QUARANTINE_REASONS = (
     "unsafe_markup",       # XML/HTML declaring a DOCTYPE with entities (entity expansion, external entities)
     "corrupt_document",    # a broken PDF, DOCX (ZIP or XML) or unparsable HTML
     "no_text_layer",       # a PDF of images: a scan needs OCR
-    "unsupported_type",    # a ZIP that is not a DOCX, a legacy .doc/.xls
+    *DISCOVERY_REASONS,
 )
 _CODED = re.compile(r" \[([a-z_]+)\]$")
 
@@ -238,8 +250,10 @@ QUALITY_CHECK_FIELDS = (
 )
 
 QUARANTINE_FIELDS = (
-    _f("report_id", STR, "Hex sha256 of the raw bytes.", False),
-    _f("sha256", STR, "Hex sha256 of the raw bytes (same as report_id).", False),
+    _f("report_id", STR, "Hex sha256 of the raw bytes; for a file whose bytes were not read (sha256 null), "
+       "the sha256 of 'unread:' + its source_file.", False),
+    _f("sha256", STR, "Hex sha256 of the raw bytes (same as report_id); null when the bytes were not read "
+       "(a FIFO, a link leaving the source, a failed download: reason says why).", True),
     _f("source_file", STR, "Path or URL of the file.", False),
     _f("file_size", I64, "Size of the raw file in bytes."),
     _f("reason_code", STR, "Why the file was quarantined.", False, QUARANTINE_REASONS),
@@ -253,4 +267,5 @@ DATASETS["quality_checks"] = QUALITY_CHECK_FIELDS
 DATASETS["quarantine"] = QUARANTINE_FIELDS
 DESCRIPTIONS["quality_checks"] = ("One row per report × quality check (identities 1–4 and 6, completeness, "
                                   "signs, parsing): status pass/warn/fail with the observed values.")
-DESCRIPTIONS["quarantine"] = "One row per input file that could not be read at all, with the reason and its hash."
+DESCRIPTIONS["quarantine"] = ("One row per input file that could not be read at all, or that discovery did not "
+                              "take (DISCOVERY_REASONS), with the reason and its hash.")
