@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,51 +32,57 @@ from transforms.reconcile import cross_year_check_names
 TAG = "x00000"        # sorts after the parse batches' b<no> and validate's c<no> staged files
 
 
-def _mask_in(col: pa.ChunkedArray, values: list[str]) -> pa.Array:
+def _mask_in(col, values: pa.Array) -> pa.Array:
     """Row mask: col in values (a dictionary column tests its few distinct values, not every row)."""
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    vs = pa.array(values, type=pa.string())
     if pa.types.is_dictionary(col.type):
-        m = pc.is_in(col.dictionary, value_set=vs).take(col.indices)
+        m = pc.is_in(col.dictionary, value_set=values).take(col.indices)
     else:
-        m = pc.is_in(col, value_set=vs)
+        m = pc.is_in(col, value_set=values)
     return pc.fill_null(m, False)
 
 
 def read_rows(root: Path | None, dataset: str, columns: list[str], *, ids=None, exclude=None,
-              where: dict[str, list[str]] | None = None) -> pd.DataFrame:
+              where: list[dict[str, list[str]]] | None = None, categorical: bool = False) -> pd.DataFrame:
     """`columns` of the rows of a staged or published dataset directory: only reports in `ids` (if
-    given) and not in `exclude`, only rows whose `where` columns hold one of the values. Files are read
-    column by column with strings as dictionaries, so the filters test distinct values."""
+    given) and not in `exclude`, only rows matching one of the `where` alternatives (column → values,
+    all of them). Files are read column by column with strings as dictionaries, so the filters test
+    distinct values. Strings come back as plain objects (the pass looks ids up in Python sets; pandas'
+    isin on its Arrow-backed strings converts the set element by element), or with `categorical` as
+    categoricals straight from the dictionaries (the cell tables' many repeated paths)."""
     from transforms import schema as registry
     fields = {f.name: f for f in registry.fields(dataset)}
     file_cols = [c for c in columns if c != pub.PARTITION_KEY]
-    need = list(dict.fromkeys([*file_cols, "report_id", *(where or {})]))
+    need = list(dict.fromkeys([*file_cols, "report_id", *(c for alt in where or () for c in alt)]))
     strings = [c for c in need if fields[c].arrow == pa.string()]
-    id_list = None if ids is None else sorted(ids)
-    ex_list = sorted(exclude) if exclude else None
+    where = [{c: pa.array(sorted(v), pa.string()) for c, v in alt.items()} for alt in where or ()]
+    keep_ids = None if ids is None else pa.array(sorted(ids), pa.string())
+    drop_ids = pa.array(sorted(exclude), pa.string()) if exclude else None
+    if keep_ids is not None and len(keep_ids) == 0:
+        files = []
+    else:
+        files = sorted(root.rglob("*.parquet")) if root is not None and root.exists() else []
     parts = []
-    files = sorted(root.rglob("*.parquet")) if root is not None and root.exists() else []
     for path in files:
-        if id_list is not None and not id_list:
-            break
         t = pq.read_table(path, columns=need, read_dictionary=strings, use_threads=False)
-        if t.num_rows == 0:
-            continue
         mask = None
-        for c, values in [*(where or {}).items(), *((("report_id", id_list),) if id_list is not None else ())]:
-            m = _mask_in(t[c], values)
+        for alt in where:
+            m = None
+            for c, values in alt.items():
+                mc = _mask_in(t[c], values)
+                m = mc if m is None else pc.and_(m, mc)
+            mask = m if mask is None else pc.or_(mask, m)
+        if keep_ids is not None:
+            m = _mask_in(t["report_id"], keep_ids)
             mask = m if mask is None else pc.and_(mask, m)
-        if ex_list:
-            m = pc.invert(_mask_in(t["report_id"], ex_list))
+        if drop_ids is not None:
+            m = pc.invert(_mask_in(t["report_id"], drop_ids))
             mask = m if mask is None else pc.and_(mask, m)
-        if mask is not None:
+        if mask is not None and t.num_rows:
             t = t.filter(mask)
         if t.num_rows == 0:
             continue
         t = t.select(file_cols)
-        t = pa.table({c: (t[c].cast(t[c].type.value_type) if pa.types.is_dictionary(t[c].type) else t[c])
-                      for c in file_cols})
         if pub.PARTITION_KEY in columns:
             year = pub.year_of_dirname(path.parent.name) if path.parent.name.startswith(pub.PARTITION_KEY + "=") \
                 else None
@@ -86,7 +91,19 @@ def read_rows(root: Path | None, dataset: str, columns: list[str], *, ids=None, 
     if not parts:
         sch = registry.arrow_schema(dataset)
         return pa.schema([sch.field(c) for c in columns]).empty_table().to_pandas()
-    return pa.concat_tables(parts).to_pandas()
+    t = pa.concat_tables(parts, promote_options="permissive")
+    out = {}
+    for c in columns:
+        col = t[c]
+        if c in fields and fields[c].arrow == pa.string():
+            if categorical:
+                out[c] = col.to_pandas()
+                continue
+            col = col.cast(pa.string()) if pa.types.is_dictionary(col.type) else col
+            out[c] = pd.Series(col.to_numpy(), dtype=object)
+        else:
+            out[c] = col.to_pandas()
+    return pd.DataFrame(out)
 
 
 @dataclass
@@ -138,27 +155,27 @@ def plan(src: Sources, *, changed: pd.DataFrame | None, staged_ids: set[str]) ->
     `changed`: report_year and the pairing column of the new, replaced and removed reports;
     `staged_ids`: the reports whose rows are in the staging area (the others are published)."""
     t0 = time.perf_counter()
-    reports = src.read("reports", [*cy.report_columns()])
+    reports = src.read("reports", [*cy.report_columns(), "verdict", "failed_checks"])
     owners = set(reports["report_id"]) if changed is None else cy.affected_owners(reports, changed)
     pr = cy.pairs(reports, owners)
-    involved = sorted(set(pr["cur_id"]) | set(pr["prev_id"]))
+    involved = set(pr["cur_id"]) | set(pr["prev_id"])
     tables = cy.tables()
-    fm = src.read("quality_checks", ["report_id", "check", "format"], ids=involved,
-                  where={"check": [f"{t}.completeness" for t in tables]})
-    fm["table"] = fm["check"].str.split(".", n=1).str[0]
+    # one read of quality_checks: each table's format (pairs) and the non-passing checks (owners)
+    checks = src.read("quality_checks", ["report_id", "check", "format", "status"], ids=involved | owners,
+                      where=[{"check": [f"{t}.completeness" for t in tables]}, {"status": ["warn", "fail"]}])
+    comp = checks["check"].str.endswith(".completeness") & checks["report_id"].isin(involved)
+    fm = checks[comp].assign(table=checks.loc[comp, "check"].str.split(".", n=1).str[0])
     cells = {}
     for t in tables:
         rows, cols = cy.addresses(t)
-        cells[t] = src.read(t, cy.CELL_COLUMNS, ids=involved, where={"row_path": sorted(rows),
-                                                                    "column_path": sorted(cols)})
+        cells[t] = src.read(t, cy.CELL_COLUMNS, ids=involved, categorical=True,
+                            where=[{"row_path": sorted(rows), "column_path": sorted(cols)}])
     t_read = time.perf_counter()
-    recon = cy.evaluate(reports, fm, cells, owners)
+    recon = cy.evaluate(reports, fm, cells, owners, paired=pr)
     xqc = cy.checks(recon, reports)
     t_eval = time.perf_counter()
-    owner_list = sorted(owners)
-    ver = src.read("reports", ["report_id", "verdict", "failed_checks"], ids=owner_list)
-    other = src.read("quality_checks", ["report_id", "check", "status"], ids=owner_list,
-                     where={"status": ["warn", "fail"]})
+    ver = reports[reports["report_id"].isin(owners)]
+    other = checks[checks["status"].isin(["warn", "fail"]) & checks["report_id"].isin(owners)]
     patch = cy.fold_verdicts(ver, other, xqc)
     old = ver.drop_duplicates("report_id").set_index("report_id")["verdict"]
     patch["old_verdict"] = old.reindex(patch["report_id"]).to_numpy(dtype=object)

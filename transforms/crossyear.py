@@ -74,8 +74,9 @@ def addresses(table: str) -> tuple[frozenset[str], frozenset[str]]:
 
 def _keyed(reports: pd.DataFrame) -> pd.DataFrame:
     r = reports.drop_duplicates("report_id")
-    out = pd.DataFrame({"report_id": r["report_id"].astype(object).to_numpy(),
-                        "key": pairing_key(r).astype(object).to_numpy(),
+    # object columns, not pandas' Arrow strings: ids are looked up in Python sets
+    out = pd.DataFrame({"report_id": pd.Series(r["report_id"].to_numpy(dtype=object), dtype=object),
+                        "key": pd.Series(pairing_key(r).to_numpy(dtype=object), dtype=object),
                         "year": pd.to_numeric(r["report_year"], errors="coerce").to_numpy(dtype="float64")})
     return out[out["key"].notna() & ~np.isnan(out["year"])]
 
@@ -97,9 +98,8 @@ def affected_owners(reports: pd.DataFrame, changed: pd.DataFrame) -> set[str]:
     reports in `changed` (new, replaced or removed: report_year and PAIRING_COLUMN) come or go: those
     of a changed body and year (N → N−1 is theirs) and of the year after (N+1 → N)."""
     k, c = _keyed(reports), _keyed(changed.assign(report_id=range(len(changed))))
-    hit = set(zip(c["key"], c["year"])) | set(zip(c["key"], c["year"] + 1))
-    mask = [kv in hit for kv in zip(k["key"], k["year"])]
-    return set(k.loc[mask, "report_id"])
+    hit = pd.concat([c[["key", "year"]], c[["key"]].assign(year=c["year"] + 1)]).drop_duplicates()
+    return set(k.merge(hit, on=["key", "year"])["report_id"])
 
 
 def _meta(reports: pd.DataFrame) -> pd.DataFrame:
@@ -137,7 +137,11 @@ def _matrix(cells: pd.DataFrame | None, table: str, ids: np.ndarray) -> np.ndarr
     W = np.full((len(ids), len(ADDRESS_INDEX[table])), np.nan)
     if cells is None or len(cells) == 0 or len(ids) == 0:
         return W
-    pos = pd.Index(ids).get_indexer(cells["report_id"].astype(object))
+    rid = cells["report_id"]
+    if isinstance(rid.dtype, pd.CategoricalDtype):          # each distinct id looked up once
+        pos = np.append(pd.Index(ids).get_indexer(rid.cat.categories.astype(object)), -1)[rid.cat.codes.to_numpy()]
+    else:
+        pos = pd.Index(ids).get_indexer(rid.astype(object))
     acodes = address_codes(cells, table)
     ok = (pos >= 0) & (acodes >= 0)
     value = pd.to_numeric(cells["value"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
@@ -146,15 +150,16 @@ def _matrix(cells: pd.DataFrame | None, table: str, ids: np.ndarray) -> np.ndarr
 
 
 def evaluate(reports: pd.DataFrame, formats: pd.DataFrame, cells: dict[str, pd.DataFrame],
-             owners=None) -> pd.DataFrame:
+             owners=None, paired: pd.DataFrame | None = None) -> pd.DataFrame:
     """The reconciliation rows (transforms.reconcile.RECON_COLUMNS) of every cross-year check between
     each report of `owners` (all when None) and its body's reports of the year before.
 
     `reports`: report_columns() of every report of the dataset; `formats`: report_id, table, format (the
     format of each report's table, as its per-report checks chose it); `cells`: table → CELL_COLUMNS (at
     least the addresses() of the reports involved). A check of format F runs when this year's table is
-    in F and last year's is in a format the check declares corresponding quantities for."""
-    pr = pairs(reports, owners)
+    in F and last year's is in a format the check declares corresponding quantities for. `paired`:
+    pairs(reports, owners), when the caller has it already."""
+    pr = pairs(reports, owners) if paired is None else paired
     meta = _meta(reports)
     parts = []
     if len(pr):

@@ -191,11 +191,21 @@ def address_codes(df: pd.DataFrame, table: str) -> np.ndarray:
     """Position of each row's (row_path, column_path) in ADDRESS_INDEX[table]; -1 when unknown."""
     if len(df) == 0:
         return np.zeros(0, dtype=np.int64)
-    rc, ru = pd.factorize(df["row_path"].astype("str"))
-    cc, cu = pd.factorize(df["column_path"].astype("str"))
+    rc, ru = _factorized(df["row_path"])
+    cc, cu = _factorized(df["column_path"])
     pos = {a: i for i, a in enumerate(ADDRESS_INDEX[table])}
     lut = np.array([[pos.get((r, c), -1) for c in cu] for r in ru], dtype=np.int64).reshape(len(ru), len(cu))
     return lut[rc, cc]
+
+
+def _factorized(s: pd.Series) -> tuple[np.ndarray, list]:
+    """(codes, values) of a string column; a categorical's own codes (the cross-year pass reads paths
+    as categoricals), a missing value as its own value."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy().astype(np.int64)
+        values = list(s.cat.categories.astype(object))
+        return np.where(codes < 0, len(values), codes), values + [None]
+    return pd.factorize(s.astype("str"))
 
 
 class Prepared:
@@ -753,13 +763,15 @@ def verdicts(reports: pd.DataFrame, qc: pd.DataFrame) -> pd.DataFrame:
     bad = qc[qc["status"] != "pass"]
     r = np.array([rank[x] for x in bad["status"]], dtype=np.int64)
     worst = bad.assign(_r=r).groupby("report_id")["_r"].max()
-    names = (bad.assign(_r=-r).sort_values(["report_id", "_r"], kind="stable")
-             .groupby("report_id")["check"].agg(list))
+    ordered = bad.assign(_r=-r).sort_values(["report_id", "_r"], kind="stable")
+    names: dict[str, list[str]] = {}       # a groupby(...).agg(list) cost ~0.1 ms a report
+    for k, c in zip(ordered["report_id"].astype(object), ordered["check"].astype(object)):
+        names.setdefault(k, []).append(c)
     rid = out["report_id"].astype("str")
     w = pd.Series(worst.reindex(rid.to_numpy()).fillna(0).to_numpy(dtype=np.int64), index=out.index)
     out["verdict"] = pd.Series(np.array(["pass", "warn", "fail"], dtype=object)[w.to_numpy()],
                                index=out.index).astype("str")
-    out["failed_checks"] = pd.Series([list(names.get(r, [])) for r in rid], index=out.index, dtype=object)
+    out["failed_checks"] = pd.Series([list(names.get(r, ())) for r in rid], index=out.index, dtype=object)
     unread = out["status"] == "unreadable"
     if unread.any():
         out.loc[unread, "verdict"] = "fail"
