@@ -152,3 +152,26 @@ def test_gx_gate_gives_the_same_cross_year_rows(corpus, reference, tmp_path, mon
     assert any("carryover_across_years" in w for w in s["warnings"])
     for a, b in zip(_published(dest), _published(reference)):
         pd.testing.assert_frame_equal(a, b)
+
+
+def test_read_rows_filters_on_dictionaries_and_reports(tmp_path):
+    from expectations.synthetic import make_frames
+    from flows.crossreport import read_rows
+    fr = make_frames(4, formats=("2019", "2021"))
+    for i in (0, 2):
+        part = fr["applications"][fr["applications"]["report_id"].isin(fr["reports"]["report_id"].iloc[i:i + 2])]
+        pub.write_staged(pub.table_from_frame(part, "applications"), "applications", tmp_path, f"b{i:05d}")
+    ids = list(fr["reports"]["report_id"])
+    rows = ["二、上年结转政府信息公开申请数量", "四、结转下年度继续办理"]
+    got = read_rows(tmp_path / "applications", "applications", ["report_id", "row_path", "value", "report_year"],
+                    ids=set(ids[:3]), exclude={ids[0]}, where=[{"row_path": rows}])
+    assert set(got["report_id"]) == set(ids[1:3]) and set(got["row_path"]) == set(rows)
+    assert len(got) == 2 * 2 * 7 and got["report_id"].dtype == object
+    assert set(got["report_year"]) == set(fr["reports"].set_index("report_id").loc[ids[1:3], "report_year"])
+    # alternatives are ORed, the columns of one alternative ANDed
+    alt = read_rows(tmp_path / "applications", "applications", ["report_id", "row_path", "column_path"],
+                    where=[{"row_path": rows[:1], "column_path": ["申请人情况 > 总计"]}, {"row_path": rows[1:]}],
+                    categorical=True)
+    assert len(alt) == 4 * (1 + 7) and isinstance(alt["row_path"].dtype, pd.CategoricalDtype)
+    assert len(read_rows(tmp_path / "applications", "applications", ["report_id"], ids=set())) == 0
+    assert len(read_rows(tmp_path / "missing", "applications", ["report_id"])) == 0
