@@ -14,6 +14,8 @@ from flows.pipeline import RunConfig, run_plain
 from flows.revalidate import revalidate
 from transforms.generator import identity_violations, make_truth, next_year, render
 
+pytestmark = pytest.mark.slow      # several flow runs (plain executor)
+
 XNAMES = ["carryover_across_years", "in_force_roll_forward", "items_roll_forward"]
 YEARS = ((2020, "2019"), (2021, "2021"), (2022, "2021"))
 BROKEN = (1, 2022)        # body 1's 2022 report does not carry its 2021 pending applications
