@@ -1,6 +1,6 @@
 """The quality gate: the one thin module that runs Great Expectations (docs/GATE_API.md).
 
-    validate_batch(frames, history=..., run_name=..., context_root=...) -> GateResult
+    validate_batch(frames, run_name=..., context_root=...) -> GateResult
         = prepare_batch(frames, ...) (pure pandas, where the batch is parsed)
         + validate_views(views, ...) (GX, once per chunk of a run)
     build_quality_report(processed_dir, out_dir) -> Path
@@ -177,8 +177,7 @@ class PreparedBatch:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def prepare_batch(frames: dict[str, pd.DataFrame], *, history: pd.DataFrame | None = None,
-                  extra_quarantine: list[dict] | None = None) -> PreparedBatch:
+def prepare_batch(frames: dict[str, pd.DataFrame], *, extra_quarantine: list[dict] | None = None) -> PreparedBatch:
     """Quarantine, reconciliation, quality_checks, verdicts and the views GX will validate (no GX).
 
     Runs where the batch was parsed (a worker process); validate_views runs GX later on many batches
@@ -199,7 +198,7 @@ def prepare_batch(frames: dict[str, pd.DataFrame], *, history: pd.DataFrame | No
     batch = {"reports": parsed, **cells}
     prepared = prepare(batch)  # encoded once, shared by reconcile, quality_checks and the GX views
     lap("prepare")
-    recon = reconcile(batch, history, prepared)
+    recon = reconcile(batch, prepared)
     lap("reconcile")
     qc = quality_checks(batch, recon, prepared=prepared)
     reports = verdicts(parsed, qc)
@@ -236,12 +235,11 @@ def validate_views(views_by_dataset: dict[str, pd.DataFrame], *, run_name: str |
                        results=results, timings=tm)
 
 
-def validate_batch(frames: dict[str, pd.DataFrame], *, history: pd.DataFrame | None = None,
-                   run_name: str | None = None, context_root=None,
+def validate_batch(frames: dict[str, pd.DataFrame], *, run_name: str | None = None, context_root=None,
                    extra_quarantine: list[dict] | None = None) -> GateResult:
     """Verdicts, quality_checks, quarantine and one GX validation per dataset for one batch."""
     run_name = run_name or _now_run_name()
-    p = prepare_batch(frames, history=history, extra_quarantine=extra_quarantine)
+    p = prepare_batch(frames, extra_quarantine=extra_quarantine)
     v = validate_views(p.views, run_name=run_name, context_root=context_root)
     return GateResult(frames=p.frames, reconciliation=p.reconciliation, structural_ok=v.structural_ok,
                       structural_failures=v.structural_failures, warnings=v.warnings, results=v.results,

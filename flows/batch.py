@@ -14,18 +14,10 @@ import time
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from transforms import schema as registry
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-HISTORY_COLUMNS = ["report_id", "organization", "report_year", "template", "table", "row_path",
-                   "column_path", "value", "source_file"]
 
 
 def read_bytes(local_path: str, max_bytes: int | None = None) -> bytes:
@@ -96,23 +88,6 @@ def crashed_report(data: bytes | None, source_file: str, reason: str, *, sha256:
     return SimpleNamespace(report=rep, cells=[])
 
 
-def load_history(published_root: str | None, organizations) -> "pd.DataFrame | None":
-    """Already published applications rows of the given organizations (for the cross-year check)."""
-    if not published_root:
-        return None
-    root = Path(published_root) / "applications"
-    if not root.exists():
-        return None
-    from flows.publish import read_table
-    import pyarrow.dataset as ds
-    orgs = pa.array(sorted({o for o in organizations if isinstance(o, str)}), type=pa.string())
-    if len(orgs) == 0:
-        return None
-    t = read_table(root, "applications", columns=HISTORY_COLUMNS,
-                   filter=pc.is_in(ds.field("organization"), value_set=orgs))
-    return t.to_pandas() if t.num_rows else None
-
-
 VIEWS = "_views"   # staging subfolder: the GX views of each batch, validated per chunk by the run
 
 
@@ -120,13 +95,14 @@ def gx_enabled() -> bool:
     return os.environ.get("NIANBAO_GATE", "gx") == "gx"
 
 
-def gate(frames, history, extra_quarantine):
-    """The pure half of the quality gate: (published frames, GX views or None).
+def gate(frames, extra_quarantine):
+    """The pure half of the quality gate: (published frames, GX views or None). The checks across
+    years are not per batch: the run's cross-report phase adds them (flows/crossreport.py).
 
     With NIANBAO_GATE=off (tests of the flow logic) the same pandas checks run and no views are made."""
     if gx_enabled():
         from expectations.gate import prepare_batch
-        p = prepare_batch(frames, history=history, extra_quarantine=extra_quarantine)
+        p = prepare_batch(frames, extra_quarantine=extra_quarantine)
         return p.frames, p.views
     from transforms import reconcile as rc
     rep = frames["reports"]
@@ -135,7 +111,7 @@ def gate(frames, history, extra_quarantine):
     out["quarantine"] = rc.quarantine_frame(rep[bad], extra=extra_quarantine or None)
     good = {k: v for k, v in frames.items()}
     good["reports"] = rep[~bad].reset_index(drop=True)
-    qc = rc.quality_checks(good, rc.reconcile(good, history))
+    qc = rc.quality_checks(good, rc.reconcile(good))
     out["quality_checks"] = qc
     out["reports"] = rc.verdicts(good["reports"], qc)
     return out, None
@@ -203,16 +179,16 @@ def gc_paused():
 
 
 def parse_batch(batch_no: int, items: list[dict], staging: str, *,
-                published_root: str | None = None, extra_quarantine: list[dict] | None = None) -> dict:
+                extra_quarantine: list[dict] | None = None) -> dict:
     """Parse, check (pure half of the gate) and stage one batch; its GX views are validated later.
     ``extra_quarantine``: quarantine rows of files discovery did not take (they pass the same gate)."""
     with gc_paused():
-        summary = _parse_batch(batch_no, items, staging, published_root, extra_quarantine)
+        summary = _parse_batch(batch_no, items, staging, extra_quarantine)
     release_memory()
     return summary
 
 
-def _parse_batch(batch_no: int, items: list[dict], staging: str, published_root: str | None,
+def _parse_batch(batch_no: int, items: list[dict], staging: str,
                  extra_quarantine: list[dict] | None = None) -> dict:
     from transforms.documents import Unreadable
     from transforms.engine import parse_report
@@ -253,8 +229,7 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str, published_root:
     frames = to_frames(parsed)
     del parsed                           # peak memory: the parsed objects are in the frames now
     reports = frames["reports"]
-    history = load_history(published_root, reports["organization"].dropna().unique()) if published_root else None
-    out, views = gate(frames, history, extra_quarantine)
+    out, views = gate(frames, extra_quarantine)
     t_gate = time.perf_counter()
 
     tag = batch_tag(batch_no)

@@ -1,4 +1,5 @@
-"""The nianbao Prefect flow: discover -> parse in batches -> validate in chunks -> publish -> report.
+"""The nianbao Prefect flow: discover -> parse in batches -> validate in chunks -> cross-report checks
+-> publish -> report.
 
 Thin orchestration over plain functions (flows.sources, flows.batch, flows.publish,
 flows.manifest). Tasks are coarse: one discovery, one task per batch of ~750 files, one GX
@@ -7,7 +8,9 @@ a Data Docs task (built while the datasets publish) and a summary-page task (onc
 reads are published). Paths and small summaries travel between tasks, never DataFrames. Parsing and
 the pandas half of the gate run in a spawn ProcessPool of ``workers`` processes locally (or on the
 Dask workers with ``dask_address``); GX validates the staged views of finished batches in the flow's
-process while the next batches parse.
+process while the next batches parse. Once every batch is staged, one cross-report task checks each
+pair of consecutive years of a body over the staged and published data (flows/crossreport.py), so
+those checks do not depend on how the run was batched.
 
 ``orchestrate(cfg, executor)`` is the whole pipeline; the Prefect flow runs it with Prefect
 tasks, ``run_plain`` with a thread pool (same code, no Prefect: used by tests of the pure
@@ -95,9 +98,9 @@ def discover_step(cfg: dict, known: dict, warm_pool: str | None = None) -> dict:
             "not_matched": d.not_matched}
 
 
-def parse_step(batch_no: int, items: list[dict], staging: str, published_root: str | None,
-               pool_key: str | None, extra_quarantine: list[dict] | None = None) -> dict:
-    kw = dict(published_root=published_root, extra_quarantine=extra_quarantine)
+def parse_step(batch_no: int, items: list[dict], staging: str, pool_key: str | None,
+               extra_quarantine: list[dict] | None = None) -> dict:
+    kw = dict(extra_quarantine=extra_quarantine)
     pool = _POOLS.get(pool_key) if pool_key else None
     if pool is not None:
         return pool.submit(batch.parse_batch, batch_no, items, staging, **kw).result()
@@ -136,6 +139,34 @@ def _validate_chunk(chunk_no: int, dataset: str, batch_nos: list[int], staging: 
             "structural_ok": not failures, "structural_failures": failures,
             "warnings": list(r.warnings[:50]) if r else [],
             "seconds": {"load": round(t_load - t0, 3), **(r.timings if r else {})}}
+
+
+def cross_report_step(staging: str, prev_root: str | None, removed: list[str], run_name: str,
+                      context_root: str, verdicts: dict) -> dict:
+    """The run-level cross-report pass (flows/crossreport.py): every pair of consecutive years of a body
+    that this run's new, replaced or removed reports touch, over the staged and published data; GX
+    validates its rows, then they are staged. Returns, per dataset, the published reports whose rows
+    it re-staged (to leave out of the previous version) and their partitions."""
+    import pandas as pd
+
+    from flows import crossreport as xr
+    staging_p, prev = Path(staging), Path(prev_root) if prev_root else None
+    columns = xr.cy.report_columns()
+    new = xr.read_rows(staging_p / "reports", "reports", columns)
+    staged_ids = set(new["report_id"])
+    gone = xr.read_rows(prev / "reports", "reports", columns, ids=removed) if prev is not None and removed else new[:0]
+    plan = xr.plan(xr.run_sources(staging_p, prev, set(removed), staged_ids),
+                   changed=pd.concat([new, gone], ignore_index=True), staged_ids=staged_ids)
+    failures = xr.validate(plan, run_name, context_root) if batch.gx_enabled() else []
+    out = {"summary": plan.summary, "structural_failures": failures, "remove": {}, "years": {},
+           "verdicts": verdicts}
+    if failures:                      # nothing of the pass is staged: publish what the batches staged
+        return out
+    xr.apply(plan, staging_p, prev)
+    out["remove"] = {k: sorted(v) for k, v in plan.remove.items()}
+    out["years"] = {k: sorted(v) for k, v in plan.years.items()}
+    out["verdicts"] = xr.verdict_counts(verdicts, plan.verdict_patch, staged_ids)
+    return out
 
 
 def publish_step(name: str, prev_root: str | None, staged_root: str, out_root: str,
@@ -261,8 +292,7 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
         while todo and len(parsing) < window:
             i, b = todo.pop()
             kw = {"extra_quarantine": extras[i]} if extras and i in extras else {}
-            parsing.append(ex.submit(parse_step, batch_no=i, items=b, staging=str(staging),
-                                     published_root=str(prev) if prev else None, pool_key=pool_key, **kw))
+            parsing.append(ex.submit(parse_step, batch_no=i, items=b, staging=str(staging), pool_key=pool_key, **kw))
         if validating is None:
             d = _next_chunk(ready, ready_rows, cfg.validate_rows, flush=not todo)
             if d is not None:
@@ -436,6 +466,20 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
         _emit("done", summary=summary)
         return summary
 
+    # ---------------------------------------------------------------- run-level cross-report pass
+    # after every batch is staged, before publishing: the checks across years see the whole dataset
+    _emit("stage", name="cross-report checks")
+    xr = ex.call(cross_report_step, staging=str(staging), prev_root=str(prev) if prev else None,
+                 removed=sorted(remove), run_name=run_name, context_root=context_root, verdicts=verdicts)
+    summary["cross_report"] = xr["summary"]
+    summary["verdicts"] = xr["verdicts"]
+    summary["structural_failures"] += xr["structural_failures"]
+    summary["warnings"] = (summary["warnings"] + xr["summary"].get("warnings", []))[:50]
+    remove_of = {n: sorted(remove | set(xr["remove"].get(n, ()))) for n in names}
+    years_of = {n: sorted(set(removed_years) | set(xr["years"].get(n, ())), key=lambda y: (y is None, y or 0))
+                for n in names}
+    # ----------------------------------------------------------------
+
     _emit("stage", name="publish", total=len(names))
     vid, partial = pub.begin_version(dest)
     docs = ex.submit(docs_step, version_dir=str(partial), context_root=context_root) if cfg.quality_report else None
@@ -447,7 +491,7 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
     drop = list(registry.DISCOVERY_REASONS) if skips_published else None
     futs = {ex.submit(publish_step, name=n, prev_root=str(prev / n) if prev else None,
                       staged_root=str(staging / n), out_root=str(partial / n),
-                      remove_ids=sorted(remove), removed_years=removed_years,
+                      remove_ids=remove_of[n], removed_years=years_of[n],
                       **({"drop_reason_codes": drop} if drop and n == "quarantine" else {})): n
             for n in order}
     published: set[str] = set()
@@ -555,6 +599,7 @@ TASKS = {
     "discover_step": task(name="discover", **_IO)(discover_step),
     "parse_step": task(name="parse-batch", task_run_name="parse-batch-{batch_no}", **_CPU)(parse_step),
     "validate_step": task(name="validate", task_run_name="validate-{dataset}-{chunk_no}", **_CPU)(validate_step),
+    "cross_report_step": task(name="cross-report", **_CPU)(cross_report_step),
     "publish_step": task(name="publish", task_run_name="publish-{name}", **_IO)(publish_step),
     "docs_step": task(name="data-docs", **_CPU)(docs_step),
     "report_step": task(name="quality-report", **{**_IO, "retries": 1})(report_step),

@@ -1,9 +1,10 @@
 """`nianbao validate`: re-run the quality gate on what is published (pure; no Prefect).
 
-Reports are validated in chunks of whole organizations (so the cross-year check sees every
-year of a body), the ``reports`` (verdicts) and ``quality_checks`` datasets are replaced, the
-cell tables and the quarantine are carried over (hard links), the quality report is rebuilt,
-and the result is published atomically as a new version like a run.
+Reports are validated in chunks (in report_id order), then the cross-report checks run over the
+whole dataset (flows/crossreport.py, the same phase as a run's, every pair re-checked); the
+``reports`` (verdicts) and ``quality_checks`` datasets are replaced, the cell tables and the
+quarantine are carried over (hard links), the quality report is rebuilt, and the result is
+published atomically as a new version like a run.
 """
 from __future__ import annotations
 
@@ -20,19 +21,9 @@ from flows import publish as pub
 REPLACED = ("reports", "quality_checks")
 
 
-def _chunks(reports, size: int):
-    from transforms.reconcile import normalize_organization
-    org = normalize_organization(reports["organization"]).fillna("")
-    chunks, cur, n = [], [], 0
-    for _, ids in reports.groupby(org, sort=True)["report_id"]:
-        cur.extend(ids.tolist())
-        n += len(ids)
-        if n >= size:
-            chunks.append(cur)
-            cur, n = [], 0
-    if cur:
-        chunks.append(cur)
-    return chunks
+def _chunks(reports, size: int) -> list[list[str]]:
+    ids = sorted(reports["report_id"].astype(str))
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
 def revalidate(dest: str, *, chunk_size: int = 2000, quality_report: bool = True, progress=None) -> dict:
@@ -57,7 +48,7 @@ def revalidate(dest: str, *, chunk_size: int = 2000, quality_report: bool = True
             flt = pc.is_in(ds.field("report_id"), value_set=value_set)
             frames = {n: pub.load_frame(prev / n, n, filter=flt)
                       for n in ("reports", *registry.STATUTORY_TABLES)}
-            out, views = gate(frames, None, None)
+            out, views = gate(frames, None)
             ok = True
             if views is not None:
                 from expectations.gate import validate_views
@@ -72,6 +63,16 @@ def revalidate(dest: str, *, chunk_size: int = 2000, quality_report: bool = True
                     verdicts[str(k)] = verdicts.get(str(k), 0) + int(v)
             if progress:
                 progress(len(ids))
+        if not failures:               # the checks across years, over the whole dataset
+            from flows import crossreport as xr
+            from flows.batch import gx_enabled
+            plan = xr.plan(xr.validate_sources(staging, prev), changed=None, staged_ids=set(reports["report_id"]))
+            if gx_enabled():
+                failures += xr.validate(plan, f"nianbao-validate-{run_id}", context_root)
+            warnings += plan.summary.get("warnings", [])
+            if not failures:
+                xr.apply(plan, staging, prev)
+                verdicts = xr.verdict_counts(verdicts, plan.verdict_patch, set(reports["report_id"]))
         if failures:
             shutil.rmtree(staging, ignore_errors=True)
             return {"structural_failures": failures, "warnings": warnings[:50], "verdicts": verdicts,

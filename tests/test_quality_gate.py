@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from expectations import build, views
-from expectations.synthetic import forward_carry, make_frames
+from expectations.synthetic import make_frames
 from transforms import schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,19 +164,30 @@ def test_structural_failure_stops_the_batch(gx_root):
 
 
 def test_cross_year_mismatch_is_caught(gx_root):
-    from expectations.gate import validate_batch
+    """The cross-year rows of the run-level pass go through GX (quality_checks and reconciliation
+    suites) and fold into the verdicts: a broken carry-over is a warning, never a structural failure."""
+    from expectations.gate import validate_views
+    from expectations.views import RECONCILIATION, make_view
+    from transforms import crossyear as cy
+    from transforms.reconcile import quality_checks as qc_of, verdicts
     y1 = make_frames(2, year=2021, formats=("2021",), seed=5)
-    good = make_frames(2, year=2022, formats=("2021",), seed=6, carry_in=forward_carry(y1))
     bad = make_frames(2, year=2022, formats=("2021",), seed=7, salt="b")
-    r = validate_batch(good, history=y1["applications"], run_name="test-cy-ok", context_root=gx_root)
-    assert set(r.frames["reports"]["verdict"]) == {"pass"}
-    r = validate_batch(bad, history=y1["applications"], run_name="test-cy-bad", context_root=gx_root)
-    rep = r.frames["reports"]
-    assert (rep["verdict"] == "fail").any()
-    assert all("carryover_across_years" in fc for fc, v in zip(rep["failed_checks"], rep["verdict"]) if v == "fail")
-    qc = r.frames["quality_checks"]
-    cy = qc[(qc["check"] == "carryover_across_years") & (qc["status"] == "fail")]
-    assert set(cy["related_report_id"]) <= set(y1["reports"]["report_id"])
+    both = {k: pd.concat([y1[k], bad[k]], ignore_index=True) for k in y1}
+    qc = qc_of(both)
+    fm = qc[qc["check"].str.endswith(".completeness")].assign(table=lambda d: d["check"].str.split(".").str[0])
+    recon = cy.evaluate(both["reports"], fm[["report_id", "table", "format"]], both)
+    xqc = cy.checks(recon, both["reports"])
+    r = validate_views({"quality_checks": make_view(xqc, "quality_checks"),
+                        RECONCILIATION: make_view(recon, RECONCILIATION)}, run_name="test-cy", context_root=gx_root)
+    assert r.structural_ok, r.structural_failures
+    assert any("carryover_across_years" in w for w in r.warnings)
+    cy_fail = xqc[(xqc["check"] == "carryover_across_years") & (xqc["status"] == "fail")]
+    assert set(cy_fail["report_id"]) == set(bad["reports"]["report_id"])
+    assert set(cy_fail["related_report_id"]) <= set(y1["reports"]["report_id"])
+    rep = verdicts(bad["reports"], qc[qc["report_id"].isin(bad["reports"]["report_id"])])
+    patch = cy.fold_verdicts(rep, qc, xqc)
+    assert set(patch["verdict"]) == {"fail"}
+    assert all("carryover_across_years" in fc for fc in patch["failed_checks"])
 
 
 def test_folder_with_unreadable_files_publishes_the_good_and_quarantines_the_rest(gx_root, tmp_path):
@@ -267,8 +278,8 @@ def test_a_chunk_failing_gx_is_not_published_and_is_retried_next_run(gx_root, tm
     bad_name = SEEDS[1].name
     real_gate = batch.gate
 
-    def corrupting_gate(frames, history, extra):
-        out, vs = real_gate(frames, history, extra)
+    def corrupting_gate(frames, extra):
+        out, vs = real_gate(frames, extra)
         app = vs["applications"]
         if any(str(s).endswith(bad_name) for s in app["source_file"]):
             vs["applications"] = pd.concat([app, app.iloc[:1]], ignore_index=True)

@@ -11,8 +11,8 @@ import pytest
 from expectations.synthetic import forward_carry, make_frames
 from transforms import schema
 from transforms.formats import FORMATS
-from transforms.reconcile import (check_names, prepare, quality_checks, quarantine_frame, reconcile,
-                                  verdicts)
+from transforms.reconcile import (check_names, cross_year_check_names, prepare, quality_checks, quarantine_frame,
+                                  reconcile, verdicts)
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 SEEDS = sorted(RAW.glob("*.txt"))
@@ -142,28 +142,19 @@ def test_hybrid_uses_the_format_its_addresses_carry():
     assert not (qc["status"] == "fail").any()
 
 
-def test_cross_year_carry_over():
+def test_per_report_gate_has_no_cross_year_rows():
+    """Checks across years need the whole dataset: the run-level pass (transforms/crossyear.py) makes
+    them, never a batch, whatever reports the batch holds."""
     y1 = make_frames(3, year=2021, formats=("2021",), seed=1)
     ok = make_frames(3, year=2022, formats=("2021",), seed=2, carry_in=forward_carry(y1))
-    bad = make_frames(3, year=2022, formats=("2021",), seed=3, salt="x")  # carry-over not matched
-    rec = reconcile(ok, history=y1["applications"])
-    cy = rec[rec["check"] == "carryover_across_years"]
-    assert len(cy) == 3 * 7 and (cy["status"] == "holds").all()
-    rec = reconcile(bad, history=y1["applications"])
-    cy = rec[rec["check"] == "carryover_across_years"]
-    assert (cy["status"] == "broken").any()
-    assert set(cy["related_report_id"].astype(str)) == set(y1["reports"]["report_id"])
-    qc = quality_checks(bad, rec)
-    failed = qc[(qc["check"] == "carryover_across_years") & (qc["status"] == "fail")]
-    assert len(failed) >= 1 and failed["related_report_id"].notna().all()
-    # both years in one batch: the later report owns the check
-    both = {k: pd.concat([y1[k], bad[k]], ignore_index=True) for k in y1}
-    cy2 = reconcile(both)
-    cy2 = cy2[cy2["check"] == "carryover_across_years"]
-    assert set(cy2["report_id"].astype(str)) <= set(bad["reports"]["report_id"])
-    assert (cy2["status"] == "broken").sum() == (cy["status"] == "broken").sum()
-    # no previous year → no cross-year row
-    assert not (reconcile(y1)["check"] == "carryover_across_years").any()
+    both = {k: pd.concat([y1[k], ok[k]], ignore_index=True) for k in y1}
+    xnames = set(cross_year_check_names())
+    assert xnames == {"carryover_across_years", "items_roll_forward", "in_force_roll_forward"}
+    assert not reconcile(both)["check"].isin(xnames).any()
+    assert not quality_checks(both)["check"].isin(xnames).any()
+    # cross-year checks come last in a report's rows (the pass appends them)
+    names = check_names()
+    assert names[-len(xnames):] == cross_year_check_names()
 
 
 def test_structural_rules_signs_parsing_completeness():

@@ -72,13 +72,37 @@ class Identity:
 
 @dataclass(frozen=True)
 class CrossYear:
+    """A check between a body's report of year N (this format) and its report of year N−1:
+    Σ current = Σ previous (last year) + Σ plus − Σ minus (this year), per column or per row.
+    ``previous`` maps each format last year's table may be in to its corresponding paths: a format
+    not listed has no corresponding quantity, and such a pair is not checked."""
+
     id: str
     number: int
     description: str
     table: str
     for_each: str
-    current: str
-    previous: str
+    current: tuple[str, ...]
+    previous: dict[str, tuple[str, ...]]
+    plus: tuple[str, ...] = ()
+    minus: tuple[str, ...] = ()
+
+    def instances(self, this: "Format", last: "Format") -> list[tuple[str, list, list, list, list]]:
+        """(key, current, plus, minus, previous addresses) per instance: the columns (for_each column) or
+        rows (for_each row) where every address exists in this format, and last year's in ``last``."""
+        if last.name not in self.previous:
+            return []
+        here, there = set(this.cell_addresses(self.table)), set(last.cell_addresses(self.table))
+        t = this.tables[self.table]
+        keys = t.column_paths if self.for_each == "column" else t.row_paths
+        at = (lambda k, p: (p, k)) if self.for_each == "column" else (lambda k, p: (k, p))
+        out = []
+        for k in keys:
+            cur, plus, minus = ([at(k, p) for p in ps] for ps in (self.current, self.plus, self.minus))
+            prev = [at(k, p) for p in self.previous[last.name]]
+            if set(cur + plus + minus) <= here and set(prev) <= there:
+                out.append((k, cur, plus, minus, prev))
+        return out
 
 
 @dataclass(frozen=True)
@@ -167,7 +191,9 @@ def _load(path: Path) -> Format:
     ids = tuple(Identity(i["id"], i["number"], i["description"], i["table"], i["for_each"],
                          tuple(i["lhs"]), tuple(i["rhs"])) for i in doc.get("identities", ()))
     cross = tuple(CrossYear(c["id"], c["number"], c["description"], c["table"], c["for_each"],
-                            c["current"], c["previous"]) for c in doc.get("cross_year", ()))
+                            tuple(c["current"]), {str(k): tuple(v) for k, v in c["previous"].items()},
+                            tuple(c.get("plus", ())), tuple(c.get("minus", ())))
+                  for c in doc.get("cross_year", ()))
     fmt = Format(name, doc.get("notice", ""), tables, ids, cross, doc.get("end_heading", ""), path)
     _check(fmt)
     return fmt
@@ -197,9 +223,25 @@ def _check(fmt: Format) -> None:
             if p not in known:
                 raise FormatError(f"{where}: identity {i.id} names unknown path {p!r}")
     for c in fmt.cross_year:
-        for p in (c.current, c.previous):
-            if p not in fmt.tables[c.table].row_paths:
-                raise FormatError(f"{where}: cross-year check {c.id} names unknown row {p!r}")
+        t = fmt.tables[c.table]
+        known = t.row_paths if c.for_each == "column" else t.column_paths
+        for p in c.current + c.plus + c.minus:
+            if p not in known:
+                raise FormatError(f"{where}: cross-year check {c.id} names unknown path {p!r}")
+        if c.for_each not in ("row", "column") or not c.current or not c.previous:
+            raise FormatError(f"{where}: cross-year check {c.id} needs for_each row|column, current and previous")
+
+
+def _check_cross_year(formats: dict[str, Format]) -> None:
+    """Last year's side of every cross-year check names a known format and cells it has."""
+    for fmt in formats.values():
+        for c in fmt.cross_year:
+            for last in c.previous:
+                if last not in formats:
+                    raise FormatError(f"{fmt.source.name}: cross-year check {c.id} names unknown format {last!r}")
+                if not c.instances(fmt, formats[last]):
+                    raise FormatError(f"{fmt.source.name}: cross-year check {c.id} has no instance with last "
+                                      f"year's format {last} (paths {c.previous[last]!r} unknown there?)")
 
 
 def load_formats(directory: Path = FORMAT_DIR) -> dict[str, Format]:
@@ -211,6 +253,7 @@ def load_formats(directory: Path = FORMAT_DIR) -> dict[str, Format]:
         formats[fmt.name] = fmt
     if not formats:
         raise FormatError(f"no format files in {directory}")
+    _check_cross_year(formats)
     return formats
 
 

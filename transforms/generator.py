@@ -1001,6 +1001,62 @@ def generate(seed: int, *, template: str | None = None, layout: str | None = Non
     return text, truth
 
 
+def next_year(prev: Truth, rng: random.Random, *, template: str | None = None, consistent: bool = True) -> Truth:
+    """The same body's report of the following year (format `template`, default the same): its 二、上年结转
+    carries last year's 四、结转下年度继续办理 and its table 二 rolls forward wherever the format files
+    declare a cross-year check between the two formats; `consistent=False` breaks the carry-over of
+    one applicant column (identity 1 still holds)."""
+    truth = make_truth(rng, template or prev.template, blanks=0.0)
+    year = prev.report_year + 1
+    truth.organization, truth.report_year = prev.organization, year
+    truth.publication_date = f"{year + 1:04d}-{rng.randint(1, 3):02d}-{rng.randint(1, 28):02d}"
+    last, here = prev._index(), truth._index()
+
+    def value(cells, table, row, col) -> float:
+        v = cells[(table, row, col)]["value"]
+        return 0.0 if v is None else float(v)
+
+    def put(table, row, col, v: float) -> None:
+        c = here[(table, row, col)]
+        c["value"], c["raw_value"] = float(v), str(int(v))
+
+    for check in truth.format.cross_year:
+        if prev.template not in check.previous:
+            continue
+        t = check.table
+        for _key, cur, plus, minus, before in check.instances(truth.format, FORMATS[prev.template]):
+            target = sum(value(last, t, r, c) for r, c in before) + sum(value(here, t, r, c) for r, c in plus) \
+                - sum(value(here, t, r, c) for r, c in minus)
+            if target < 0 and minus:              # fewer repealed than would leave a negative stock
+                r, c = minus[0]
+                put(t, r, c, value(here, t, r, c) + target)
+                target = 0.0
+            put(t, *cur[0], target)
+            for r, c in cur[1:]:
+                put(t, r, c, 0.0)
+    # table 三 again balances (identity 1) around the carried-in column values
+    t3 = truth.format.tables["applications"]
+    rows3, cols3 = t3.row_paths, t3.column_paths
+    new_row, carried_row, forward_row = rows3[0], rows3[1], rows3[-1]
+    outcome_total = "三、本年度办理结果 > （七）总计"
+    for k, col in enumerate(cols3[:-1]):
+        carried, fwd = value(here, "applications", carried_row, col), value(here, "applications", forward_row, col)
+        total = value(here, "applications", outcome_total, col)
+        if not consistent and k == 0:
+            carried, fwd = carried + 1, fwd + 1
+        if carried > total + fwd:
+            fwd = carried - total
+        put("applications", carried_row, col, carried)
+        put("applications", forward_row, col, fwd)
+        put("applications", new_row, col, total + fwd - carried)
+    for r in (new_row, carried_row, forward_row):
+        put("applications", r, cols3[-1], sum(value(here, "applications", r, c) for c in cols3[:-1]))
+    truth.consistent = consistent
+    if not consistent:
+        truth.broken = {"table": "applications", "row_path": carried_row, "column_path": cols3[0]}
+    return truth
+
+
 def corpus(n: int, seed: int = 0, **kwargs) -> Iterator[tuple[str, Truth]]:
     """`n` reports (text, truth), deterministic for `seed`; kwargs as for `generate`."""
     rng = random.Random(seed)
@@ -1009,4 +1065,4 @@ def corpus(n: int, seed: int = 0, **kwargs) -> Iterator[tuple[str, Truth]]:
 
 
 __all__ = ["Truth", "LAYOUTS", "TEMPLATES", "VARIANTS", "POSITIONAL_LAYOUTS", "NIL_TOKENS", "SECTION_HEADINGS",
-           "make_truth", "make_organization", "render", "generate", "corpus", "identity_violations"]
+           "make_truth", "make_organization", "render", "generate", "corpus", "identity_violations", "next_year"]

@@ -5,7 +5,7 @@ Nothing here imports Great Expectations or Prefect: the functions turn tidy fram
 and publishes. Everything is data-driven from ``transforms.formats.FORMATS``: the identities and the
 cross-year checks are read from the format files, never special-cased per year.
 
-* :func:`reconcile` — one row per report × identity × instance (the column or row the equation is
+* :func:`reconcile` — one row per report × per-report identity × instance (the column or row the equation is
   instantiated for): ``lhs``, ``rhs``, ``diff``, ``status`` (holds | broken | not_evaluable), the cells
   involved. An identity is evaluated only where every involved cell has a value; a blank or absent
   cell makes the instance *not evaluable* (never a mismatch).
@@ -13,6 +13,9 @@ cross-year checks are read from the format files, never special-cased per year.
   the structural per-report rules), with status pass | warn | fail and the observed values.
 * :func:`verdicts` — the reports frame with ``verdict`` and ``failed_checks`` filled (rule below).
 * :func:`quarantine_frame` — unreadable files → the quarantine manifest.
+
+The checks across years (cross_year in the format files) need the whole dataset, not a batch: they
+are the run-level pass of transforms/crossyear.py, which reuses the building blocks here.
 
 Verdict rule (docs/GATE_API.md): fail = an evaluable identity breaks, a count is negative / not an
 integer, a printed value was not parsed and not flagged, a table marked complete lacks cells, an unknown
@@ -22,7 +25,6 @@ identity not evaluable; pass otherwise.
 from __future__ import annotations
 
 import functools
-import re
 
 import numpy as np
 import pandas as pd
@@ -44,7 +46,6 @@ WARN_FLAGS = ("inferred", "unresolved")
 NO_VALUE_MARKERS = frozenset({"", "/", "／", "-", "－", "—", "——", "–", "―", "&nbsp;", "\\"})
 TOLERANCE = 1e-6
 QUARANTINE_REASONS = schema.QUARANTINE_REASONS
-_SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
 _META = ("source_file", "organization", "report_year", "template")
 STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # the dtype "str" resolves to
 
@@ -89,8 +90,18 @@ def identity_catalog() -> pd.DataFrame:
 
 
 def check_names() -> list[str]:
-    """Every check name quality_checks can contain."""
-    return list(identity_catalog()["check"]) + [f"{t}.{r}" for t in TABLES for r in STRUCTURAL_RULES]
+    """Every check name quality_checks can contain, in the order a report's rows are published:
+    the per-report identities and structural rules (the batch's), then the cross-year checks (the
+    run-level pass appends them, transforms/crossyear.py)."""
+    cat = identity_catalog()
+    return (list(cat.loc[cat["kind"] == "identity", "check"]) + [f"{t}.{r}" for t in TABLES for r in STRUCTURAL_RULES]
+            + cross_year_check_names())
+
+
+def cross_year_check_names() -> list[str]:
+    """The checks of the run-level cross-report pass (cross_year in the format files)."""
+    cat = identity_catalog()
+    return list(cat.loc[cat["kind"] == "cross_year", "check"])
 
 
 def _instances(fmt, ident) -> list[tuple[str, list[tuple[str, str]], list[tuple[str, str]]]]:
@@ -180,11 +191,21 @@ def address_codes(df: pd.DataFrame, table: str) -> np.ndarray:
     """Position of each row's (row_path, column_path) in ADDRESS_INDEX[table]; -1 when unknown."""
     if len(df) == 0:
         return np.zeros(0, dtype=np.int64)
-    rc, ru = pd.factorize(df["row_path"].astype("str"))
-    cc, cu = pd.factorize(df["column_path"].astype("str"))
+    rc, ru = _factorized(df["row_path"])
+    cc, cu = _factorized(df["column_path"])
     pos = {a: i for i, a in enumerate(ADDRESS_INDEX[table])}
     lut = np.array([[pos.get((r, c), -1) for c in cu] for r in ru], dtype=np.int64).reshape(len(ru), len(cu))
     return lut[rc, cc]
+
+
+def _factorized(s: pd.Series) -> tuple[np.ndarray, list]:
+    """(codes, values) of a string column; a categorical's own codes (the cross-year pass reads paths
+    as categoricals), a missing value as its own value."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy().astype(np.int64)
+        values = list(s.cat.categories.astype(object))
+        return np.where(codes < 0, len(values), codes), values + [None]
+    return pd.factorize(s.astype("str"))
 
 
 class Prepared:
@@ -324,9 +345,10 @@ def _tiled(values, n_times: int) -> tuple[np.ndarray, list]:
 
 
 def _block(report_ids, fmt_name, ident_id, number, table, for_each, desc, insts, W_rows_lhs, W_rows_rhs,
-           related=None) -> _Part | None:
+           related=None, rhs_signs=None) -> _Part | None:
     """Rows for one identity: insts = [(key, lhs idx list, rhs idx list, cells str, labels)],
-    W_rows_lhs/W_rows_rhs: matrices (n_reports × n_addresses) for the lhs / rhs cells."""
+    W_rows_lhs/W_rows_rhs: matrices (n_reports × n_addresses) for the lhs / rhs cells; rhs_signs: per
+    instance, the sign of each rhs cell (default all +1)."""
     n_r = len(report_ids)
     if n_r == 0 or not insts:
         return None
@@ -336,7 +358,7 @@ def _block(report_ids, fmt_name, ident_id, number, table, for_each, desc, insts,
     for k, (_key, li, ri, _cells, _labels) in enumerate(insts):
         a, b = W_rows_lhs[:, li], W_rows_rhs[:, ri]
         lhs[:, k] = a.sum(axis=1)
-        rhs[:, k] = b.sum(axis=1)
+        rhs[:, k] = (b * rhs_signs[k]).sum(axis=1) if rhs_signs is not None else b.sum(axis=1)
         miss[:, k] = np.isnan(a).sum(axis=1) + np.isnan(b).sum(axis=1)
     n_k = len(insts)
     n = n_r * n_k
@@ -444,17 +466,14 @@ def _identity_instances(fname: str, number: int) -> list[tuple]:
              [_addr_label(a) for a in la + ra]) for key, la, ra in _instances(fmt, ident)]
 
 
-def reconcile(frames: dict[str, pd.DataFrame], history: pd.DataFrame | None = None,
-              prepared: dict[str, Prepared] | None = None) -> pd.DataFrame:
-    """The reconciliation frame: one row per report × identity × instance (column or row).
+def reconcile(frames: dict[str, pd.DataFrame], prepared: dict[str, Prepared] | None = None) -> pd.DataFrame:
+    """The reconciliation frame of the per-report identities: one row per report × identity × instance.
 
-    `history`: previously published cell rows (at least `applications`), used for the cross-year
-    checks together with the batch; rows of reports also present in the batch are ignored.
-    `prepared`: the result of prepare(frames), to share the encoding with quality_checks.
+    `prepared`: the result of prepare(frames), to share the encoding with quality_checks. The checks
+    across years are not here: they need the whole dataset (transforms/crossyear.py, after the batches).
     """
     prepared = prepared or prepare(frames)
     parts = []
-    meta = _meta(frames, prepared)
     for table in TABLES:
         p = prepared[table]
         if p.n == 0:
@@ -472,7 +491,12 @@ def reconcile(frames: dict[str, pd.DataFrame], history: pd.DataFrame | None = No
                               _identity_instances(fname, k), Wf, Wf)
                 if part is not None:
                     parts.append(part)
-    parts += _cross_year(frames, history, prepared)
+    return recon_frame(parts, _meta(frames, prepared))
+
+
+def recon_frame(parts: list[_Part], meta: pd.DataFrame) -> pd.DataFrame:
+    """The reconciliation frame from its parts; ``meta``: report_id → source_file, organization,
+    report_year, template of the reports the rows belong to."""
     if not parts:
         return _empty_recon()
     out = pd.DataFrame(_concat_parts(parts))
@@ -498,74 +522,6 @@ def reconcile(frames: dict[str, pd.DataFrame], history: pd.DataFrame | None = No
     out["failure"] = failure
     out = out[list(RECON_COLUMNS)]
     return out.astype(RECON_COLUMNS)
-
-
-def normalize_organization(s: pd.Series) -> pd.Series:
-    return s.astype("str").str.replace(_SPACES, "", regex=True).where(s.notna())
-
-
-def _cross_year(frames, history, prepared) -> list[pd.DataFrame]:
-    """Identity 6 (cross_year in the format files) over the batch plus the published history."""
-    tables = {c.table for f in FORMATS.values() for c in f.cross_year}
-    out = []
-    for table in sorted(tables):
-        batch = _cells(frames, table)
-        if len(batch) == 0:
-            continue
-        in_batch = set(prepared[table].reports)
-        pool = [batch]
-        if history is not None and len(history):
-            h = history
-            if "table" in h:
-                h = h[h["table"] == table]
-            h = h[~h["report_id"].astype("str").isin(in_batch)]
-            if len(h):
-                pool.append(h.reindex(columns=batch.columns))
-        extended = len(pool) > 1
-        pool = pd.concat(pool, ignore_index=True) if extended else batch
-        pp = Prepared(pool, table, helpers=pd.DataFrame(index=pool.index)) if extended else prepared[table]
-        meta = _meta({}, {table: pp})
-        meta = meta[meta["organization"].notna() & meta["report_year"].notna()].copy()
-        meta["org"] = normalize_organization(meta["organization"])
-        meta = meta.reset_index()
-        cur = meta.rename(columns={"report_id": "cur_id"})[["cur_id", "org", "report_year"]]
-        prev = meta.rename(columns={"report_id": "prev_id"})[["prev_id", "org", "report_year"]].copy()
-        prev["report_year"] = prev["report_year"] + 1
-        pairs = cur.merge(prev, on=["org", "report_year"])
-        pairs = pairs[pairs["cur_id"].isin(in_batch) | pairs["prev_id"].isin(in_batch)]
-        if len(pairs) == 0:
-            continue
-        choice = pd.Series(pp.format, index=pp.reports)
-        W = pp.W
-        pos = pd.Series(np.arange(pp.n), index=pp.reports)
-        idx = ADDRESS_INDEX[table]
-        pairs = pairs.assign(fmt=choice.reindex(pairs["cur_id"]).to_numpy())
-        # the row belongs to the later report when it is in the batch, else to the earlier one
-        pairs["owner"] = np.where(pairs["cur_id"].isin(in_batch), pairs["cur_id"], pairs["prev_id"])
-        pairs["other"] = np.where(pairs["cur_id"].isin(in_batch), pairs["prev_id"], pairs["cur_id"])
-        for fname, fmt in sorted(FORMATS.items()):
-            sel = pairs[pairs["fmt"] == fname]
-            if len(sel) == 0:
-                continue
-            Wc = W[pos.loc[sel["cur_id"]].to_numpy()]
-            Wp = W[pos.loc[sel["prev_id"]].to_numpy()]
-            for c in fmt.cross_year:
-                if c.table != table:
-                    continue
-                t = fmt.tables[table]
-                keys = t.column_paths if c.for_each == "column" else t.row_paths
-                insts = []
-                for key in keys:
-                    a = (c.current, key) if c.for_each == "column" else (key, c.current)
-                    b = (c.previous, key) if c.for_each == "column" else (key, c.previous)
-                    la, lb = f"本年 {_addr_label(a)}", f"上年 {_addr_label(b)}"
-                    insts.append((key, idx.get_indexer([a]), idx.get_indexer([b]), f"{la}; {lb}", [la, lb]))
-                part = _block(sel["owner"].to_numpy(), fname, c.id, c.number, table, c.for_each,
-                              c.description, insts, Wc, Wp, related=sel["other"].to_numpy())
-                if part is not None:
-                    out.append(part)
-        # meta of history-only reports is not needed: rows belong to batch reports
-    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -771,11 +727,12 @@ def _structural_checks(prepared: dict[str, Prepared], reports: pd.DataFrame) -> 
 
 
 def quality_checks(frames: dict[str, pd.DataFrame], recon: pd.DataFrame | None = None,
-                   history: pd.DataFrame | None = None, prepared: dict[str, Prepared] | None = None) -> pd.DataFrame:
-    """The `quality_checks` dataset: one row per report × check, status pass | warn | fail."""
+                   prepared: dict[str, Prepared] | None = None) -> pd.DataFrame:
+    """The `quality_checks` rows of the per-report checks: one row per report × check, status
+    pass | warn | fail (the cross-year rows come from the run-level pass)."""
     prepared = prepared or prepare(frames)
     if recon is None:
-        recon = reconcile(frames, history, prepared)
+        recon = reconcile(frames, prepared)
     reports = frames.get("reports")
     if reports is None:
         reports = _empty(schema.fields("reports"))
@@ -783,10 +740,14 @@ def quality_checks(frames: dict[str, pd.DataFrame], recon: pd.DataFrame | None =
     parts = [p for p in [_identity_checks(recon), *_structural_checks(prepared, reports)] if len(p)]
     if not parts:
         return _empty(QC_FIELDS)
-    qc = pd.concat(parts, ignore_index=True)
-    meta = _meta(frames, prepared).reindex(qc["report_id"])
+    return checks_frame(pd.concat(parts, ignore_index=True), _meta(frames, prepared))
+
+
+def checks_frame(qc: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+    """quality_checks rows with the reports' metadata, typed, in report_id then check order."""
+    m = meta.reindex(qc["report_id"])
     for c in _META:
-        qc[c] = meta[c].to_numpy()
+        qc[c] = m[c].to_numpy()
     qc["source_file"] = qc["source_file"].fillna("")
     order = {c: i for i, c in enumerate(check_names())}
     qc = qc.assign(_o=qc["check"].map(order)).sort_values(["report_id", "_o"], kind="stable").drop(columns="_o")
@@ -802,13 +763,15 @@ def verdicts(reports: pd.DataFrame, qc: pd.DataFrame) -> pd.DataFrame:
     bad = qc[qc["status"] != "pass"]
     r = np.array([rank[x] for x in bad["status"]], dtype=np.int64)
     worst = bad.assign(_r=r).groupby("report_id")["_r"].max()
-    names = (bad.assign(_r=-r).sort_values(["report_id", "_r"], kind="stable")
-             .groupby("report_id")["check"].agg(list))
+    ordered = bad.assign(_r=-r).sort_values(["report_id", "_r"], kind="stable")
+    names: dict[str, list[str]] = {}       # a groupby(...).agg(list) cost ~0.1 ms a report
+    for k, c in zip(ordered["report_id"].astype(object), ordered["check"].astype(object)):
+        names.setdefault(k, []).append(c)
     rid = out["report_id"].astype("str")
     w = pd.Series(worst.reindex(rid.to_numpy()).fillna(0).to_numpy(dtype=np.int64), index=out.index)
     out["verdict"] = pd.Series(np.array(["pass", "warn", "fail"], dtype=object)[w.to_numpy()],
                                index=out.index).astype("str")
-    out["failed_checks"] = pd.Series([list(names.get(r, [])) for r in rid], index=out.index, dtype=object)
+    out["failed_checks"] = pd.Series([list(names.get(r, ())) for r in rid], index=out.index, dtype=object)
     unread = out["status"] == "unreadable"
     if unread.any():
         out.loc[unread, "verdict"] = "fail"
@@ -860,6 +823,6 @@ def quarantine_frame(reports: pd.DataFrame, extra: list[dict] | None = None) -> 
     return _typed(df, QUARANTINE_FIELDS)
 
 
-__all__ = ["reconcile", "quality_checks", "verdicts", "quarantine_frame", "cell_view", "choose_formats",
+__all__ = ["reconcile", "recon_frame", "checks_frame", "cross_year_check_names", "quality_checks", "verdicts", "quarantine_frame", "cell_view", "choose_formats",
            "identity_catalog", "check_names", "QC_FIELDS", "QUARANTINE_FIELDS", "RECON_COLUMNS",
            "NO_VALUE_MARKERS", "STRUCTURAL_RULES", "classify_reason", "prepare", "Prepared"]

@@ -1,0 +1,281 @@
+"""The run-level cross-report phase: after every batch is parsed and validated, before publishing
+(and in ``nianbao validate``). No Prefect; GX only in :func:`validate`, imported lazily.
+
+It reads only the columns the cross-year checks need (organisation, year, report_id, the carry-over
+and roll-forward cells, each table's format, the non-passing checks and verdicts of the reports it
+re-checks) from the staged and published Parquet, runs transforms.crossyear, and stages the result:
+
+* the cross-year ``quality_checks`` rows of every re-checked report, after its other rows (staged
+  under the tag ``x00000``, which sorts after the batches' tags: publishing keeps that order);
+* a published report it re-checks (year N+1 of a new report of year N, or the successor of a
+  removed one) is re-staged whole in ``quality_checks`` (its other rows copied from the published
+  version), and in ``reports`` when its verdict changes: the plan lists those ids for removal from the
+  previous version of those two datasets only;
+* the verdicts of new reports are patched in the staged ``reports`` files.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from flows import publish as pub
+from transforms import crossyear as cy
+from transforms.reconcile import cross_year_check_names
+
+TAG = "x00000"        # sorts after the parse batches' b<no> and validate's c<no> staged files
+
+
+def _mask_in(col, values: pa.Array) -> pa.Array:
+    """Row mask: col in values (a dictionary column tests its few distinct values, not every row)."""
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_dictionary(col.type):
+        m = pc.is_in(col.dictionary, value_set=values).take(col.indices)
+    else:
+        m = pc.is_in(col, value_set=values)
+    return pc.fill_null(m, False)
+
+
+def read_rows(root: Path | None, dataset: str, columns: list[str], *, ids=None, exclude=None,
+              where: list[dict[str, list[str]]] | None = None, categorical: bool = False) -> pd.DataFrame:
+    """`columns` of the rows of a staged or published dataset directory: only reports in `ids` (if
+    given) and not in `exclude`, only rows matching one of the `where` alternatives (column → values,
+    all of them). Files are read column by column with strings as dictionaries, so the filters test
+    distinct values. Strings come back as plain objects (the pass looks ids up in Python sets; pandas'
+    isin on its Arrow-backed strings converts the set element by element), or with `categorical` as
+    categoricals straight from the dictionaries (the cell tables' many repeated paths)."""
+    from transforms import schema as registry
+    fields = {f.name: f for f in registry.fields(dataset)}
+    file_cols = [c for c in columns if c != pub.PARTITION_KEY]
+    need = list(dict.fromkeys([*file_cols, "report_id", *(c for alt in where or () for c in alt)]))
+    strings = [c for c in need if fields[c].arrow == pa.string()]
+    where = [{c: pa.array(sorted(v), pa.string()) for c, v in alt.items()} for alt in where or ()]
+    keep_ids = None if ids is None else pa.array(sorted(ids), pa.string())
+    drop_ids = pa.array(sorted(exclude), pa.string()) if exclude else None
+    if keep_ids is not None and len(keep_ids) == 0:
+        files = []
+    else:
+        files = sorted(root.rglob("*.parquet")) if root is not None and root.exists() else []
+    parts = []
+    for path in files:
+        t = pq.read_table(path, columns=need, read_dictionary=strings, use_threads=False)
+        mask = None
+        for alt in where:
+            m = None
+            for c, values in alt.items():
+                mc = _mask_in(t[c], values)
+                m = mc if m is None else pc.and_(m, mc)
+            mask = m if mask is None else pc.or_(mask, m)
+        if keep_ids is not None:
+            m = _mask_in(t["report_id"], keep_ids)
+            mask = m if mask is None else pc.and_(mask, m)
+        if drop_ids is not None:
+            m = pc.invert(_mask_in(t["report_id"], drop_ids))
+            mask = m if mask is None else pc.and_(mask, m)
+        if mask is not None and t.num_rows:
+            t = t.filter(mask)
+        if t.num_rows == 0:
+            continue
+        t = t.select(file_cols)
+        if pub.PARTITION_KEY in columns:
+            year = pub.year_of_dirname(path.parent.name) if path.parent.name.startswith(pub.PARTITION_KEY + "=") \
+                else None
+            t = t.append_column(pub.PARTITION_KEY, pa.array([year] * t.num_rows, type=pa.int64()))
+        parts.append(t.select(columns))
+    if not parts:
+        sch = registry.arrow_schema(dataset)
+        return pa.schema([sch.field(c) for c in columns]).empty_table().to_pandas()
+    t = pa.concat_tables(parts, promote_options="permissive")
+    out = {}
+    for c in columns:
+        col = t[c]
+        if c in fields and fields[c].arrow == pa.string():
+            if categorical:
+                out[c] = col.to_pandas()
+                continue
+            col = col.cast(pa.string()) if pa.types.is_dictionary(col.type) else col
+            out[c] = pd.Series(col.to_numpy(), dtype=object)
+        else:
+            out[c] = col.to_pandas()
+    return pd.DataFrame(out)
+
+
+@dataclass
+class Sources:
+    """Where each dataset's rows come from: [(directory, report ids to leave out)]."""
+    reports: list
+    quality_checks: list
+    cells: dict[str, list]
+
+    def read(self, dataset: str, columns, **kw) -> pd.DataFrame:
+        srcs = self.cells[dataset] if dataset in self.cells else getattr(self, dataset)
+        frames = [read_rows(root, dataset, list(columns), exclude=set(exclude) or None, **kw)
+                  for root, exclude in srcs]
+        frames = [f for f in frames if len(f)] or frames[:1]
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+@dataclass
+class Plan:
+    """What the pass found and what applying it stages."""
+    reconciliation: pd.DataFrame
+    quality_checks: pd.DataFrame          # the cross-year rows (all re-checked reports)
+    owners: set[str]
+    published_owners: set[str]
+    verdict_patch: pd.DataFrame           # report_id, verdict, failed_checks, old_verdict
+    summary: dict = field(default_factory=dict)
+    remove: dict[str, set] = field(default_factory=dict)   # dataset → ids to drop from the previous version
+    years: dict[str, set] = field(default_factory=dict)    # dataset → partitions those ids live in
+
+
+def run_sources(staging: Path, prev: Path | None, removed: set[str], staged_ids: set[str]) -> Sources:
+    """A run: the staged rows, and the published rows of reports neither replaced nor removed."""
+    gone = set(removed) | set(staged_ids)
+
+    def two(name):
+        return [(staging / name, ()), *(((prev / name, gone),) if prev is not None else ())]
+    return Sources(two("reports"), two("quality_checks"), {t: two(t) for t in cy.tables()})
+
+
+def validate_sources(staging: Path, prev: Path) -> Sources:
+    """``nianbao validate``: reports and quality_checks freshly staged, cells as published."""
+    return Sources([(staging / "reports", ())], [(staging / "quality_checks", ())],
+                   {t: [(prev / t, ())] for t in cy.tables()})
+
+
+def plan(src: Sources, *, changed: pd.DataFrame | None, staged_ids: set[str]) -> Plan:
+    """Run the cross-year checks for the reports `changed` touches (None: every report).
+
+    `changed`: report_year and the pairing column of the new, replaced and removed reports;
+    `staged_ids`: the reports whose rows are in the staging area (the others are published)."""
+    t0 = time.perf_counter()
+    reports = src.read("reports", [*cy.report_columns(), "verdict", "failed_checks"])
+    owners = set(reports["report_id"]) if changed is None else cy.affected_owners(reports, changed)
+    pr = cy.pairs(reports, owners)
+    involved = set(pr["cur_id"]) | set(pr["prev_id"])
+    tables = cy.tables()
+    # one read of quality_checks: each table's format (pairs) and the non-passing checks (owners)
+    checks = src.read("quality_checks", ["report_id", "check", "format", "status"], ids=involved | owners,
+                      where=[{"check": [f"{t}.completeness" for t in tables]}, {"status": ["warn", "fail"]}])
+    comp = checks["check"].str.endswith(".completeness") & checks["report_id"].isin(involved)
+    fm = checks[comp].assign(table=checks.loc[comp, "check"].str.split(".", n=1).str[0])
+    cells = {}
+    for t in tables:
+        rows, cols = cy.addresses(t)
+        cells[t] = src.read(t, cy.CELL_COLUMNS, ids=involved, categorical=True,
+                            where=[{"row_path": sorted(rows), "column_path": sorted(cols)}])
+    t_read = time.perf_counter()
+    recon = cy.evaluate(reports, fm, cells, owners, paired=pr)
+    xqc = cy.checks(recon, reports)
+    t_eval = time.perf_counter()
+    ver = reports[reports["report_id"].isin(owners)]
+    other = checks[checks["status"].isin(["warn", "fail"]) & checks["report_id"].isin(owners)]
+    patch = cy.fold_verdicts(ver, other, xqc)
+    old = ver.drop_duplicates("report_id").set_index("report_id")["verdict"]
+    patch["old_verdict"] = old.reindex(patch["report_id"]).to_numpy(dtype=object)
+    st = xqc["status"].value_counts()
+    summary = {"reports": int(len(reports)), "rechecked": len(owners), "pairs": int(len(pr)),
+               "checks": {str(k): int(v) for k, v in st.items()},
+               "verdicts_changed": int(len(patch)),
+               "seconds": {"read": round(t_read - t0, 3), "evaluate": round(t_eval - t_read, 3),
+                           "fold": round(time.perf_counter() - t_eval, 3)}}
+    return Plan(recon, xqc, owners, owners - set(staged_ids), patch, summary)
+
+
+def validate(p: Plan, run_name: str, context_root: str) -> list[str]:
+    """GX on the cross-year rows (the quality_checks and reconciliation suites, as for the batches' rows);
+    returns the structural failures (then nothing of the plan may be applied)."""
+    if len(p.reconciliation) == 0:
+        return []
+    from expectations import views
+    from expectations.gate import validate_views
+    r = validate_views({"quality_checks": views.make_view(p.quality_checks, "quality_checks"),
+                        views.RECONCILIATION: views.make_view(p.reconciliation, views.RECONCILIATION)},
+                       run_name=run_name, context_root=context_root)
+    p.summary["warnings"] = list(r.warnings[:50])
+    return list(r.structural_failures)
+
+
+def apply(p: Plan, staging: Path, prev: Path | None) -> Plan:
+    """Stage the plan's rows (see the module docstring); fills p.remove and p.years for publishing."""
+    xnames = cross_year_check_names()
+    pub_owners = sorted(p.published_owners)
+    qc = p.quality_checks
+    if pub_owners and prev is not None:
+        old = pub.load_frame(prev / "quality_checks", "quality_checks",
+                             filter=pc.is_in(ds.field("report_id"), value_set=pa.array(pub_owners, pa.string())))
+        old = old[~old["check"].isin(xnames)]
+        qc = pd.concat([old, qc], ignore_index=True) if len(old) else qc
+        p.remove["quality_checks"] = set(pub_owners)
+        p.years["quality_checks"] = set(old["report_year"].dropna().astype(int)) | \
+            set(p.quality_checks.loc[p.quality_checks["report_id"].isin(pub_owners), "report_year"].dropna().astype(int))
+    if len(qc):
+        qc = qc.sort_values("report_id", kind="stable")    # a report's other rows, then its cross-year rows
+        pub.write_staged(pub.table_from_frame(qc, "quality_checks"), "quality_checks", staging, TAG)
+    patch = p.verdict_patch
+    if len(patch):
+        by_id = patch.set_index("report_id")
+        staged = _patch_staged_reports(staging / "reports", by_id)
+        published = sorted(set(by_id.index) - staged)
+        if published and prev is not None:
+            rows = pub.load_frame(prev / "reports", "reports",
+                                  filter=pc.is_in(ds.field("report_id"), value_set=pa.array(published, pa.string())))
+            rows["verdict"] = by_id["verdict"].reindex(rows["report_id"]).to_numpy(dtype=object)
+            rows["failed_checks"] = pd.Series(list(by_id["failed_checks"].reindex(rows["report_id"])),
+                                              index=rows.index, dtype=object)
+            pub.write_staged(pub.table_from_frame(rows, "reports"), "reports", staging, TAG)
+            p.remove["reports"] = set(published)
+            p.years["reports"] = set(rows["report_year"].dropna().astype(int))
+    return p
+
+
+def _patch_staged_reports(root: Path, patch: pd.DataFrame) -> set[str]:
+    """Rewrite the staged `reports` files holding patched reports (verdict, failed_checks replaced);
+    returns the ids found there."""
+    found: set[str] = set()
+    if not root.exists():
+        return found
+    ids = pa.array(list(patch.index), type=pa.string())
+    for path in sorted(root.rglob("*.parquet")):
+        t = pq.read_table(path)
+        rid = t["report_id"].combine_chunks()
+        rid = rid.cast(pa.string()) if pa.types.is_dictionary(rid.type) else rid
+        where = pc.index_in(rid, value_set=ids)
+        if where.null_count == len(where):
+            continue
+        hit = pc.is_valid(where)
+        found.update(pc.filter(rid, hit).to_pylist())
+        take = pc.fill_null(where, 0)
+        verdict = t["verdict"].combine_chunks()
+        verdict = verdict.cast(pa.string()) if pa.types.is_dictionary(verdict.type) else verdict
+        new_v = pa.array(patch["verdict"].to_numpy(dtype=object), pa.string()).take(take)
+        fc_type = t.schema.field("failed_checks").type
+        new_fc = pa.array([list(x) for x in patch["failed_checks"]], fc_type).take(take)
+        t = t.set_column(t.schema.get_field_index("verdict"), pa.field("verdict", pa.string()),
+                         pc.if_else(hit, new_v, verdict))
+        t = t.set_column(t.schema.get_field_index("failed_checks"), t.schema.field("failed_checks"),
+                         pc.if_else(hit, new_fc, t["failed_checks"].combine_chunks()))
+        tmp = path.with_name(path.name + ".tmp")
+        pq.write_table(t, tmp, compression="none", use_dictionary=True, write_statistics=False)
+        tmp.replace(path)
+    return found
+
+
+def verdict_counts(counts: dict[str, int], patch: pd.DataFrame, staged_ids: set[str]) -> dict[str, int]:
+    """The run's verdict counts (of the reports it parsed) after the cross-year fold."""
+    out = dict(counts)
+    for rid, old, new in zip(patch["report_id"], patch["old_verdict"], patch["verdict"]):
+        if rid in staged_ids and old != new:
+            out[str(old)] = out.get(str(old), 0) - 1
+            out[str(new)] = out.get(str(new), 0) + 1
+    return {k: v for k, v in out.items() if v}
+
+
+__all__ = ["read_rows", "Sources", "Plan", "run_sources", "validate_sources", "plan", "validate", "apply", "verdict_counts",
+           "TAG"]
