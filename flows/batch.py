@@ -24,7 +24,7 @@ from transforms import schema as registry
 if TYPE_CHECKING:
     import pandas as pd
 
-HISTORY_COLUMNS = ["report_id", "organization", "report_year", "template", "table", "row_path",
+HISTORY_COLUMNS = ["report_id", "organization", "organization_id", "report_year", "template", "table", "row_path",
                    "column_path", "value", "source_file"]
 
 
@@ -52,7 +52,8 @@ def crashed_report(data: bytes | None, source_file: str, reason: str):
 
 
 def load_history(published_root: str | None, organizations) -> "pd.DataFrame | None":
-    """Already published applications rows of the given organizations (for the cross-year check)."""
+    """Already published applications rows of the given bodies (organization_id values; for the
+    cross-year check, which pairs reports by organization_id)."""
     if not published_root:
         return None
     root = Path(published_root) / "applications"
@@ -64,7 +65,7 @@ def load_history(published_root: str | None, organizations) -> "pd.DataFrame | N
     if len(orgs) == 0:
         return None
     t = read_table(root, "applications", columns=HISTORY_COLUMNS,
-                   filter=pc.is_in(ds.field("organization"), value_set=orgs))
+                   filter=pc.is_in(ds.field("organization_id"), value_set=orgs))
     return t.to_pandas() if t.num_rows else None
 
 
@@ -202,7 +203,7 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str, published_root:
     frames = to_frames(parsed)
     del parsed                           # peak memory: the parsed objects are in the frames now
     reports = frames["reports"]
-    history = load_history(published_root, reports["organization"].dropna().unique()) if published_root else None
+    history = load_history(published_root, reports["organization_id"].dropna().unique()) if published_root else None
     out, views = gate(frames, history, None)
     t_gate = time.perf_counter()
 

@@ -21,8 +21,8 @@ REPLACED = ("reports", "quality_checks")
 
 
 def _chunks(reports, size: int):
-    from transforms.reconcile import normalize_organization
-    org = normalize_organization(reports["organization"]).fillna("")
+    from transforms.reconcile import pairing_key
+    org = pairing_key(reports).fillna("")
     chunks, cur, n = [], [], 0
     for _, ids in reports.groupby(org, sort=True)["report_id"]:
         cur.extend(ids.tolist())

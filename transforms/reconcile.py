@@ -46,6 +46,8 @@ TOLERANCE = 1e-6
 QUARANTINE_REASONS = schema.QUARANTINE_REASONS
 _SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
 _META = ("source_file", "organization", "report_year", "template")
+# _meta also carries the cross-year pairing key (absent from frames published before it existed)
+_META_PAIRED = (*_META, "organization_id")
 STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # the dtype "str" resolves to
 
 
@@ -242,23 +244,24 @@ def choose_formats(cells: pd.DataFrame, table: str) -> pd.DataFrame:  # noqa: D4
 
 
 def _meta(frames: dict[str, pd.DataFrame], prepared: dict[str, Prepared] | None = None) -> pd.DataFrame:
-    """report_id → source_file, organization, report_year, template (reports first, then cells)."""
+    """report_id → source_file, organization, report_year, template, organization_id (reports first, then cells)."""
     parts = []
     rep = frames.get("reports")
     if rep is not None and len(rep):
-        parts.append(rep[["report_id", *_META]])
+        parts.append(rep.reindex(columns=["report_id", *_META_PAIRED]))
     for t in TABLES:
         if prepared is not None and t in prepared:
             p = prepared[t]
             if p.n:
-                parts.append(p.df.iloc[p.first_row][["report_id", *_META]])
+                parts.append(p.df.iloc[p.first_row].reindex(columns=["report_id", *_META_PAIRED]))
             continue
         df = frames.get(t)
         if df is not None and len(df):
-            parts.append(df.drop_duplicates("report_id")[["report_id", *_META]])
+            parts.append(df.drop_duplicates("report_id").reindex(columns=["report_id", *_META_PAIRED]))
     if not parts:
         return pd.DataFrame({"report_id": pd.Series(dtype="str"), "source_file": pd.Series(dtype="str"),
                              "organization": pd.Series(dtype="str"),
+                             "organization_id": pd.Series(dtype="str"),
                              "report_year": pd.Series(dtype="Int64"),
                              "template": pd.Series(dtype="str")}).set_index("report_id")
     m = pd.concat([p.astype({"report_year": "Int64"}) for p in parts], ignore_index=True)
@@ -504,6 +507,16 @@ def normalize_organization(s: pd.Series) -> pd.Series:
     return s.astype("str").str.replace(_SPACES, "", regex=True).where(s.notna())
 
 
+def pairing_key(meta: pd.DataFrame) -> pd.Series:
+    """The body a report belongs to, for the cross-year check: organization_id (one body across its
+    renderings), else, for rows published before the id existed, the organization's printed name."""
+    name = normalize_organization(meta["organization"]) if "organization" in meta else None
+    if "organization_id" not in meta:
+        return name
+    oid = meta["organization_id"].astype("str").where(meta["organization_id"].notna())
+    return oid if name is None else oid.fillna(name)
+
+
 def _cross_year(frames, history, prepared) -> list[pd.DataFrame]:
     """Identity 6 (cross_year in the format files) over the batch plus the published history."""
     tables = {c.table for f in FORMATS.values() for c in f.cross_year}
@@ -525,8 +538,8 @@ def _cross_year(frames, history, prepared) -> list[pd.DataFrame]:
         pool = pd.concat(pool, ignore_index=True) if extended else batch
         pp = Prepared(pool, table, helpers=pd.DataFrame(index=pool.index)) if extended else prepared[table]
         meta = _meta({}, {table: pp})
-        meta = meta[meta["organization"].notna() & meta["report_year"].notna()].copy()
-        meta["org"] = normalize_organization(meta["organization"])
+        meta["org"] = pairing_key(meta)
+        meta = meta[meta["org"].notna() & meta["report_year"].notna()].copy()
         meta = meta.reset_index()
         cur = meta.rename(columns={"report_id": "cur_id"})[["cur_id", "org", "report_year"]]
         prev = meta.rename(columns={"report_id": "prev_id"})[["prev_id", "org", "report_year"]].copy()
