@@ -76,6 +76,11 @@ class Gazetteer:
                 if f[1] not in codes:
                     codes.append(f[1])
         self.max_len = max(len(k) for k in (*self.full, *self.townships))
+        # longest first, per first character: a name's place is looked up in a few dict probes
+        by_char: dict[str, set[int]] = {}
+        for k in (*self.full, *self.townships, *self.short):
+            by_char.setdefault(k[0], set()).add(len(k))
+        self._lengths = {c: sorted(v, reverse=True) for c, v in by_char.items()}
 
     # ------------------------------------------------------------------ hierarchy
 
@@ -116,6 +121,21 @@ class Gazetteer:
         At each position the longest full name, former name or township name wins, then the
         longest short name; every step must lie inside the previous one. Candidates left
         ambiguous are narrowed by the places `hints` mentions (the report's head, the context)."""
+        chain = self._chain(name)
+        if chain is None:
+            return None
+        cands, township, pos, exact = chain
+        if len(cands) > 1 and hints:
+            cands = self._narrow(cands, hints)
+        if len(cands) == 1:
+            code = cands[0]
+            tname = self.township_name.get((code, township)) if township else None
+            return Place(self.divisions[code], tname, pos, (code,), exact)
+        return Place(None, None, pos, tuple(sorted(cands)), exact)
+
+    @lru_cache(maxsize=65536)  # noqa: B019  (one gazetteer per process)
+    def _chain(self, name: str):
+        """(candidate codes, township key, characters covered, all full names) or None."""
         pos, cands, township, exact = 0, None, None, True
         while pos < len(name):
             step = self._step(name, pos, cands)
@@ -138,17 +158,15 @@ class Gazetteer:
                 break
         if cands is None:
             return None
-        if len(cands) > 1 and hints:
-            cands = self._narrow(cands, hints)
-        if len(cands) == 1:
-            code = cands[0]
-            tname = self.township_name.get((code, township)) if township else None
-            return Place(self.divisions[code], tname, pos, (code,), exact)
-        return Place(None, None, pos, tuple(sorted(cands)), exact)
+        return tuple(cands), township, pos, exact
 
     def _step(self, name: str, pos: int, cands: list[str] | None):
-        top = min(self.max_len, len(name) - pos)
-        for length in range(top, 1, -1):
+        lengths = self._lengths.get(name[pos]) if pos < len(name) else None
+        if not lengths:
+            return None
+        for length in lengths:
+            if length > len(name) - pos:
+                continue
             piece = name[pos:pos + length]
             for table, is_township in ((self.full, False), (self.townships, True)):
                 codes = table.get(piece)
@@ -156,7 +174,9 @@ class Gazetteer:
                     codes = self._within(codes, cands)
                     if codes:
                         return codes, length, is_township, True
-        for length in range(min(8, len(name) - pos), 1, -1):
+        for length in lengths:
+            if length > len(name) - pos or length > 8:
+                continue
             piece = name[pos:pos + length]
             codes = self.short.get(piece)
             if codes:
@@ -168,6 +188,7 @@ class Gazetteer:
     def _within(self, codes: list[str], cands: list[str] | None) -> list[str]:
         if cands is None:
             return list(dict.fromkeys(codes))
+        cands = list(cands)
         return list(dict.fromkeys(c for c in codes if any(self._inside(c, o) for o in cands)))
 
     def _narrow(self, cands: list[str], hints: str) -> list[str]:

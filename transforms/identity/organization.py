@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from transforms.identity.gazetteer import Gazetteer, Place, load
 from transforms.labels import clean
@@ -43,6 +44,7 @@ class Identity:
     ambiguous: tuple[str, ...] = ()
 
 
+@lru_cache(maxsize=16384)
 def tidy_name(text: str) -> str:
     """Printed name → comparable name: width, traditional, spaces, year and report words removed."""
     s = clean(text).replace(" ", "").strip("《》<>\"'|:-·")
@@ -65,6 +67,7 @@ def stem(name: str) -> str:
     return _STEM_END.sub("", _PAREN.sub("", name)) or name
 
 
+@lru_cache(maxsize=16384)
 def validate(name: str, gz: Gazetteer | None = None) -> tuple[str | None, str | None]:
     """(name, None) when `name` can be a body's full name, else (None, why not)."""
     if not name:

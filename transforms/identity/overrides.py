@@ -39,8 +39,16 @@ def _load(path: str, mtime: float) -> tuple[dict, ...]:
     return tuple(out)
 
 
+_DEFAULT_PATH = str(DEFAULT)
+
+
 def rules() -> tuple[dict, ...]:
-    path = os.environ.get("NIANBAO_IDENTITY_OVERRIDES") or str(DEFAULT)
+    """The rules in force (the file is read once per process and path)."""
+    return _rules_at(os.environ.get("NIANBAO_IDENTITY_OVERRIDES") or _DEFAULT_PATH)
+
+
+@lru_cache(maxsize=8)
+def _rules_at(path: str) -> tuple[dict, ...]:
     p = Path(path)
     return _load(str(p), p.stat().st_mtime) if p.exists() else ()
 
@@ -48,10 +56,10 @@ def rules() -> tuple[dict, ...]:
 def apply_overrides(meta: dict, problems: list[str], *, sha256: str | None, source_file: str,
                     url: str | None, gz) -> None:
     """Apply every matching rule to the identity columns of `meta` (in place)."""
-    from transforms.identity import organization as org_mod
     active = rules()
     if not active:
         return
+    from transforms.identity import organization as org_mod
     facts = {"sha256": sha256 or "", "file_name": os.path.basename(source_file or ""),
              "url": url or source_file or "", "organization": meta.get("organization") or ""}
     for rule in active:
