@@ -606,8 +606,10 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
         "n_unresolved": sum(1 for c in cells if "unresolved" in c.flags),
         "problems": [f"{report['source_file']}: {p}" for p in problems],
     })
-    if report["status"] == "parsed":   # an unreadable file's problems say why it is unreadable
-        report["problems"] += [f"{report['source_file']}: {p}" for p in identity_problems]
+    # an unreadable file's problems say why it is unreadable (the quarantine reads them): of the
+    # identity's problems it keeps only the overrides used
+    report["problems"] += [f"{report['source_file']}: {p}" for p in identity_problems
+                           if report["status"] == "parsed" or p.startswith("identity override")]
     return ParsedReport(report, cells)
 
 

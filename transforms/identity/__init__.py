@@ -137,6 +137,10 @@ def describe(lines: list[tuple[str, int]], source_file: str = "", properties: di
     problems: list[str] = []
     orgs, years = _Candidates(), _Candidates()
     rejected: list[str] = []
+    completed: dict[str, str] = {}   # completed name → how it was completed
+
+    region = context.get("region") or _site_region(properties, gz)
+    region_division = gz.resolve_region(region) if region else None
 
     def offer_org(raw: str | None, source: str) -> None:
         if not raw:
@@ -145,6 +149,12 @@ def describe(lines: list[tuple[str, int]], source_file: str = "", properties: di
         ok, why = org_mod.validate(name, gz)
         if ok:
             orgs.add(ok, source)
+            return
+        full = org_mod.complete(name, region_division, gz) if region_division else None
+        if full:
+            orgs.add(full, source)
+            completed.setdefault(full, f"organization printed as {name!r} ({source}); its place completed "
+                                       f"from the source's context ({region_division.name})")
         elif why and why != "empty":
             rejected.append(f"{source}: {why}")
 
@@ -264,7 +274,6 @@ def describe(lines: list[tuple[str, int]], source_file: str = "", properties: di
     # -- organisation
     region_hints = " ".join(filter(None, (head, properties.get("sitename"), context.get("region"),
                                           context.get("site_name"))))
-    region = context.get("region") or _site_region(properties, gz)
     best = orgs.best()
     if best is not None:
         name, source, conf = best[2], best[3], best[0]
@@ -290,6 +299,8 @@ def describe(lines: list[tuple[str, int]], source_file: str = "", properties: di
                 problems.append(f"organization sources disagree: {source} {name!r}, {s} {other!r} (kept {source})")
                 break
         meta.update(organization=name, organization_source=source, organization_confidence=conf)
+        if name in completed:
+            problems.append(completed[name])
         _fill_identity(meta, ident)
         if ident.division_code is None:
             problems.append(f"division of {name!r} unknown" + (

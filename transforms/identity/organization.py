@@ -89,6 +89,20 @@ def validate(name: str, gz: Gazetteer | None = None) -> tuple[str | None, str | 
     return name, None
 
 
+def complete(name: str, region, gz: Gazetteer | None = None) -> str | None:
+    """A short form (区统计局, 市教育局) with its place from the caller's context: the level word the
+    name starts with is replaced by the name of the context's division of that level."""
+    gz = gz or load()
+    m = _SHORT_FORM.match(name)
+    if region is None or m is None or not m.group(0) in ("省", "市", "县", "区", "旗", "州", "盟"):
+        return None
+    for d in reversed(gz.ancestors(region.code)):
+        if d.name.endswith(m.group(0)):
+            full = d.name + name[1:]
+            return full if validate(full, gz)[0] else None
+    return None
+
+
 def _body_words(rest: str, township: bool, level: str | None) -> str:
     """The body's own words once the place is taken off, in one canonical spelling."""
     rest = rest.replace("管理委员会", "管委会")
