@@ -62,6 +62,7 @@ def tidy_name(text: str) -> str:
 _STEM_END = re.compile(r"(?:街道办事处|街道办|办事处|街道|人民政府|政府|镇|乡|管理委员会|管委会)+$")
 
 
+@lru_cache(maxsize=16384)
 def stem(name: str) -> str:
     """A body's name without its trailing body words (振江办事处, 振江街道办事处 → 振江)."""
     return _STEM_END.sub("", _PAREN.sub("", name)) or name
@@ -131,6 +132,7 @@ def _org_type(name: str, words: str, township: bool) -> str:
     return "other"
 
 
+@lru_cache(maxsize=4096)
 def identify(name: str, hints: str = "", region: str | None = None, gz: Gazetteer | None = None) -> Identity:
     """Canonical identity of a (validated, tidied) body name.
 
