@@ -107,6 +107,12 @@ def report_id(org: str, year: int, salt: str = "") -> str:
     return hashlib.sha256(f"{org}|{year}|{salt}".encode()).hexdigest()
 
 
+def _org_id(org: str) -> str:
+    """The id the engine gives a body of that name (transforms/identity)."""
+    from transforms.identity.organization import identify
+    return identify(org).organization_id
+
+
 def make_frames(n_reports: int = 3, *, formats=("2019", "2021"), seed: int = 0, year: int | None = None,
                 organizations: list[str] | None = None, carry_in: dict[str, np.ndarray] | None = None,
                 fast_raw: bool = False, salt: str = "") -> dict[str, pd.DataFrame]:
@@ -147,9 +153,10 @@ def make_frames(n_reports: int = 3, *, formats=("2019", "2021"), seed: int = 0, 
             df.insert(0, "report_id", np.repeat(rids, m))
             df.insert(1, "source_file", np.repeat(srcs, m))
             df.insert(2, "organization", np.repeat([orgs[i] for i in idx], m))
-            df.insert(3, "report_year", yr)
-            df.insert(4, "template", fname)
-            df.insert(5, "table", table)
+            df.insert(3, "organization_id", np.repeat([_org_id(orgs[i]) for i in idx], m))
+            df.insert(4, "report_year", yr)
+            df.insert(5, "template", fname)
+            df.insert(6, "table", table)
             df["value"] = vals.ravel()
             if fast_raw:
                 df["raw_value"] = pd.Series(vals.ravel()).map("{:g}".format).to_numpy()
@@ -161,6 +168,7 @@ def make_frames(n_reports: int = 3, *, formats=("2019", "2021"), seed: int = 0, 
         for i, rid, src in zip(idx, rids, srcs):
             reports.append({
                 "report_id": rid, "source_file": src, "organization": orgs[i], "organization_source": "title",
+                "organization_id": _org_id(orgs[i]),
                 "report_year": yr, "template": fname, "publication_date": None, "sha256": rid, "file_size": 1000,
                 "encoding": "utf-8", "layout": "tab_cells", "parser_version": schema.PARSER_VERSION,
                 "status": "parsed", **{f"{t}_status": "complete" for t in CELL_TABLES},

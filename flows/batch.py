@@ -207,7 +207,8 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str,
             p = crashed_report(b"", it["source_file"], f"read error: {e}")
         else:
             try:
-                p = parse_report(data, it["source_file"])
+                # context: what the source knows of the file (site, URL list entry), when it says
+                p = parse_report(data, it["source_file"], it.get("context"))
             except Exception as e:  # the engine promises not to raise; never trust it with a batch
                 p = crashed_report(data, it["source_file"],
                                    f"parser error: {type(e).__name__}: {e}")

@@ -132,8 +132,10 @@ def test_blank_cell_is_not_evaluable_and_warns():
 
 
 def test_pairing_key_ignores_spaces_and_skips_missing_names_or_years():
+    """Without an organization_id (no division known, or data published before it existed) the
+    printed name pairs, spaces ignored."""
     fr = _series({2021: "2021", 2022: "2021"})
-    rep = fr["reports"].copy()
+    rep = fr["reports"].drop(columns=["organization_id"], errors="ignore").copy()
     rep.loc[rep["report_year"] == 2022, "organization"] = rep.loc[rep["report_year"] == 2022, "organization"].map(
         lambda s: f" {s[:2]}\u3000{s[2:]} ")
     assert len(cy.pairs(rep)) == 2
@@ -142,6 +144,16 @@ def test_pairing_key_ignores_spaces_and_skips_missing_names_or_years():
     assert len(p) == 1 and p.loc[0, "cur_id"] == _id(fr, ORGS[0], 2022)
     rep.loc[rep["report_id"] == _id(fr, ORGS[0], 2021), "report_year"] = pd.NA
     assert len(cy.pairs(rep)) == 0
+
+
+def test_organization_id_pairs_a_body_printed_under_two_names():
+    fr = _series({2021: "2021", 2022: "2021"})
+    rep = fr["reports"].copy()
+    rep["organization_id"] = rep["organization"].map({o: f"id-{i}" for i, o in enumerate(ORGS)})
+    rep.loc[rep["report_year"] == 2022, "organization"] = "某市" + rep.loc[rep["report_year"] == 2022, "organization"]
+    assert len(cy.pairs(rep)) == 2                        # the ids pair them although the names differ
+    rep.loc[rep["report_year"] == 2022, "organization_id"] = None
+    assert len(cy.pairs(rep)) == 0                        # a name never pairs with an id
 
 
 def test_affected_owners_are_the_changed_body_years_and_the_year_after():

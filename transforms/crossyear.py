@@ -31,7 +31,7 @@ from transforms.reconcile import (ADDRESS_INDEX, QC_FIELDS, _block, _identity_ch
 
 # The column that says which body a report is from, and its normalisation for pairing: the ONE place
 # that decides which reports are "the same organisation" across years.
-PAIRING_COLUMN = "organization"
+PAIRING_COLUMN = "organization_id"     # one body across years, renderings and name variants
 _SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
 # What the pass reads from `reports` (besides PAIRING_COLUMN): the pairing year and the metadata
 # that quality_checks rows carry.
@@ -41,9 +41,17 @@ META = ["source_file", "organization", "report_year", "template"]
 
 
 def pairing_key(reports: pd.DataFrame) -> pd.Series:
-    """The body a report belongs to, as compared across years (null: never paired)."""
-    s = reports[PAIRING_COLUMN]
-    return s.astype("str").str.replace(_SPACES, "", regex=True).where(s.notna() & (s.astype("str") != ""))
+    """The body a report belongs to, as compared across years (null: never paired): its
+    organization_id, else (no division known, or rows published before the id existed) its printed
+    name without spaces, marked so that a name never equals an id."""
+    name = reports["organization"]
+    name = ("name:" + name.astype("str").str.replace(_SPACES, "", regex=True)).where(
+        name.notna() & (name.astype("str").str.strip() != ""))
+    if PAIRING_COLUMN not in reports:
+        return name
+    oid = reports[PAIRING_COLUMN]
+    oid = oid.astype("str").where(oid.notna() & (oid.astype("str") != ""))
+    return oid.fillna(name)
 
 
 def report_columns() -> list[str]:

@@ -132,6 +132,7 @@ class Document:
     tabular: bool                       # lines hold "\t"-joined table rows (engine layout "html")
     notes: list[str] = field(default_factory=list)
     repairs: tuple = ()                 # charsets.Repair: invalid bytes replaced while decoding
+    properties: dict[str, str] = field(default_factory=dict)   # PDF metadata (title, subject, …)
 
 
 _MARKUP = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|div|table|p|\?xml)\b",
@@ -170,8 +171,9 @@ def read_document(data: bytes, limits: Limits | None = None, deadline: Deadline 
     if kind == "docx":
         return Document("docx", docx_lines(data, limits, deadline), "utf-8", True)
     if kind == "pdf":
-        lines, tabular = pdf_lines(data, limits, deadline)
-        return Document("pdf", lines, None, tabular)
+        properties: dict[str, str] = {}
+        lines, tabular = pdf_lines(data, limits, deadline, properties)
+        return Document("pdf", lines, None, tabular, properties=properties)
     if kind == "zip":
         raise Unreadable("ZIP archive that is not a Word document (no word/document.xml)", "unsupported_type")
     if kind == "ole":
@@ -737,8 +739,8 @@ _PAGE_NO = re.compile(r"^(?:[-–—－\s]*\d{1,4}[-–—－\s]*|第\s*\d+\s*�
                       r"\d+\s*/\s*\d+|page\s*\d+(?:\s*of\s*\d+)?)$", re.I)
 
 
-def pdf_lines(data: bytes, limits: Limits | None = None,
-              deadline: Deadline | None = None) -> tuple[list[tuple[str, int]], bool]:
+def pdf_lines(data: bytes, limits: Limits | None = None, deadline: Deadline | None = None,
+              properties: dict | None = None) -> tuple[list[tuple[str, int]], bool]:
     """PDF with a text layer → (lines, tabular).
 
     Ruled tables (pdfplumber's line strategy) give one "\\t"-joined line per row: a merged cell once,
@@ -762,6 +764,17 @@ def pdf_lines(data: bytes, limits: Limits | None = None,
     any_table = False
     n_chars = 0
     with pdf:
+        if properties is not None:   # the document information dictionary: Title names many reports
+            try:
+                info = pdf.metadata or {}
+            except Exception:   # a broken info dictionary is no reason to lose the pages
+                info = {}
+            for key in ("Title", "Subject", "Author"):
+                value = info.get(key)
+                if isinstance(value, bytes):
+                    value = value.decode("utf-16" if value[:2] in (b"\xfe\xff", b"\xff\xfe") else "latin-1", "replace")
+                if isinstance(value, str) and value.strip():
+                    properties[key.lower()] = value.strip()[:300]
         try:
             n_pages = len(pdf.pages)
         except Exception as exc:

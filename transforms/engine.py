@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from itertools import combinations, islice
 
 from transforms.formats import FORMATS, SEP, Block, Format, Leaf
+from transforms.identity import IDENTITY_FIELDS, describe, document_properties
 from transforms.labels import clean, fold_fullwidth, match_key
 from transforms.readers import (Region, Tok, detect_layout, html_lines, is_heading,
                                 is_html, is_prose, locate, text_lines, tokens)
@@ -511,70 +512,21 @@ def _unresolved(columns, row_line, reason) -> Aligned:
 
 # --------------------------------------------------------------------------- metadata
 
-_TITLE = re.compile(r"^(?P<org>[^\s，。,、《》“”:：]{2,40}?)\s*(?:(?P<y1>20\d{2})\s*年度?)?\s*(?:政府)?信息公开"
-                    r"(?:工作)?\s*(?:(?P<y2>20\d{2})\s*)?(?:年度)?(?:工作)?报告")
-_PREAMBLE = re.compile(r"(?:[现現](?:予)?公布|特[发發]布|[现現][发發]布|[编編]制)(?P<org>[^\s，。,、《》“”:：(（]{2,40}?)\s*(?P<y>20\d{2})\s*年度?"
-                       r"(?:政府)?信息公开")
-_PERIOD = re.compile(r"(?:[统統][计計]期限|[统統][计計]时限|[数數]据期限|期限)[^。\n]{0,8}?(20\d{2})\s*年\s*1\s*月\s*1\s*日")
-_ANNUAL = re.compile(r"(20\d{2})\s*年(?:度)?(?:政府信息公开)?(?:工作)?(?:年度)?(?:报告|年报)|(20\d{2})\s*年报")
-_YEAR_OPENING = re.compile(r"(20\d{2})\s*年(?:度)?\s*[,，]")
-_PUBLISHED = re.compile(r"(?:[发發]布[时時][间間]|[发發]布日期|[时時][间間])\s*[:：]\s*(20\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
-_DATE_LINE = re.compile(r"^(20\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
-_ORG_SUFFIX = re.compile(r"(办事处|局|委员会|委|政府|街道|镇|乡|中心|办公室|厅|院|所|部|署|会|处|队|站|区|县|市|馆|室)$")
-
-
-def metadata(lines: list[tuple[str, int]]) -> dict:
-    meta = {"organization": None, "organization_source": None, "report_year": None, "publication_date": None}
-    # only the first 15 and the last 6 non-blank lines are read; each is cleaned only when reached
-    first = list(islice((t for t, _ in lines if t.strip()), 15))  # titles sit in the first lines
-    last = list(islice((t for t, _ in reversed(lines) if t.strip()), 6))[::-1]
-    # periods, preambles and dates: NFKC is enough (the patterns accept traditional forms)
-    head = fold_fullwidth("\n".join(t[:300] for t in first[:12]))
-    if not unicodedata.is_normalized("NFKC", head):
-        head = unicodedata.normalize("NFKC", head)
-    for raw_title in first:
-        text = clean(raw_title[:160]).lstrip("#").strip()
-        m = _TITLE.match(text[:120])
-        if m:
-            meta["organization"], meta["organization_source"] = m.group("org"), "title"
-            y = m.group("y1") or m.group("y2")
-            meta["report_year"] = int(y) if y else None
-            break
-    joined = head
-    if meta["organization"] is None:
-        m = _PREAMBLE.search(joined)
-        if m:
-            meta["organization"], meta["organization_source"] = clean(m.group("org")), "preamble"
-            meta["report_year"] = meta["report_year"] or int(m.group("y"))
-    if meta["report_year"] is None:
-        for rx in (_PERIOD, _ANNUAL, _YEAR_OPENING):
-            m = rx.search(joined)
-            if m:
-                meta["report_year"] = int(next(g for g in m.groups() if g))
-                break
-    # every _PUBLISHED match holds 间/間 or 日期: most heads have neither, and the search is slow
-    head_start = joined[:3000]
-    m = _PUBLISHED.search(head_start) if "间" in head_start or "間" in head_start or "日期" in head_start else None
-    if m:
-        meta["publication_date"] = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
-    for i in range(len(last) - 1, 0, -1):
-        d = _DATE_LINE.match(clean(last[i][:160]).strip())
-        if d:
-            sig = clean(last[i - 1][:160]).strip()
-            if meta["publication_date"] is None:
-                meta["publication_date"] = f"{int(d.group(1)):04d}-{int(d.group(2)):02d}-{int(d.group(3)):02d}"
-            if len(sig) <= 40 and _ORG_SUFFIX.search(sig) and not re.search(r"[，。,；;：:]", sig):
-                org = meta["organization"]
-                if org is None or (sig.endswith(org) and len(sig) > len(org)):
-                    meta["organization"], meta["organization_source"] = sig, "signature"
-            break
-    return meta
+def metadata(lines: list[tuple[str, int]], source_file: str = "", properties: dict | None = None,
+             context: dict | None = None, sha256: str | None = None) -> dict:
+    """Who published the report and for which year (transforms/identity): the identity columns of
+    the reports row, plus "_problems" (why a field is unknown, conflicting sources, overrides used)."""
+    return describe(lines, source_file, properties, context, sha256)
 
 
 # --------------------------------------------------------------------------- report
 
-def parse_report(data: bytes, source_file: str) -> ParsedReport:
-    """Parse one report file. Never raises on bad content: problems land in report['problems']."""
+def parse_report(data: bytes, source_file: str, context: dict | None = None) -> ParsedReport:
+    """Parse one report file. Never raises on bad content: problems land in report['problems'].
+
+    context: what the caller knows of the source (optional keys organization, region, site_name,
+    url, report_year: e.g. the site or URL list the file came from); it completes, never overrides,
+    what the report prints."""
     sha = hashlib.sha256(data).hexdigest()
     base = _empty_report(sha, source_file, len(data))
     # --- issue 5: dispatch by content (DOCX / PDF / HTML / text) under per-file limits: transforms/documents.py
@@ -584,21 +536,22 @@ def parse_report(data: bytes, source_file: str) -> ParsedReport:
     except Unreadable as exc:
         base["problems"] = [quarantine_problem(source_file, str(exc), exc.code)]
         return ParsedReport(base, [])
+    properties = {**document_properties(data, doc.kind, doc.encoding), **doc.properties}
     return _parse("", base, doc.encoding, lines=doc.lines, kind=doc.kind, tabular=doc.tabular,
-                  repairs=doc.repairs)
+                  repairs=doc.repairs, properties=properties, context=context)
     # --- end issue 5
 
 
-def parse_text(text: str, source_file: str = "<text>") -> ParsedReport:
+def parse_text(text: str, source_file: str = "<text>", context: dict | None = None) -> ParsedReport:
     data = text.encode("utf-8")
     base = _empty_report(hashlib.sha256(data).hexdigest(), source_file, len(data))
-    return _parse(text, base, "utf-8")
+    return _parse(text, base, "utf-8", context=context)
 
 
 def _empty_report(sha: str, source_file: str, size: int) -> dict:
     return {
-        "report_id": sha, "source_file": source_file, "organization": None, "organization_source": None,
-        "report_year": None, "template": None, "publication_date": None, "sha256": sha, "file_size": size,
+        "report_id": sha, "source_file": source_file, **dict.fromkeys(IDENTITY_FIELDS),
+        "template": None, "sha256": sha, "file_size": size,
         "encoding": None, "layout": None, "parser_version": PARSER_VERSION, "status": "unreadable",
         **{f"{t}_status": "missing" for t in STATUTORY_TABLES},
         "tables_found": [], "tables_complete": [], "n_cells": 0, "n_flagged": 0, "n_inferred": 0,
@@ -607,7 +560,8 @@ def _empty_report(sha: str, source_file: str, size: int) -> dict:
 
 
 def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str, int]] | None = None,
-           kind: str | None = None, tabular: bool = False, repairs: tuple = ()) -> ParsedReport:
+           kind: str | None = None, tabular: bool = False, repairs: tuple = (), properties: dict | None = None,
+           context: dict | None = None) -> ParsedReport:
     # issue 5: `lines` come read from a document (kind docx | pdf | html | text; tabular → "html" layout)
     html = is_html(text) if lines is None else tabular
     if lines is None:
@@ -617,7 +571,9 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
             report["problems"] = [f"{report['source_file']}: HTML could not be parsed ({type(exc).__name__}: {exc})"]
             report["encoding"] = encoding
             return ParsedReport(report, [])
-    report.update(metadata(lines))
+    identity = metadata(lines, report["source_file"], properties, context, report["sha256"])
+    identity_problems = identity.pop("_problems")
+    report.update(identity)
     report["encoding"] = encoding
     regions = locate(lines)
     problems: list[str] = [repair_problem(repairs)] if repairs else []
@@ -654,6 +610,10 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
         "n_unresolved": sum(1 for c in cells if "unresolved" in c.flags),
         "problems": [f"{report['source_file']}: {p}" for p in problems],
     })
+    # an unreadable file's problems say why it is unreadable (the quarantine reads them): of the
+    # identity's problems it keeps only the overrides used
+    report["problems"] += [f"{report['source_file']}: {p}" for p in identity_problems
+                           if report["status"] == "parsed" or p.startswith("identity override")]
     return ParsedReport(report, cells)
 
 

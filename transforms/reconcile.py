@@ -263,23 +263,24 @@ def choose_formats(cells: pd.DataFrame, table: str) -> pd.DataFrame:  # noqa: D4
 
 
 def _meta(frames: dict[str, pd.DataFrame], prepared: dict[str, Prepared] | None = None) -> pd.DataFrame:
-    """report_id → source_file, organization, report_year, template (reports first, then cells)."""
+    """report_id → source_file, organization, report_year, template, organization_id (reports first, then cells)."""
     parts = []
     rep = frames.get("reports")
     if rep is not None and len(rep):
-        parts.append(rep[["report_id", *_META]])
+        parts.append(rep.reindex(columns=["report_id", *_META]))
     for t in TABLES:
         if prepared is not None and t in prepared:
             p = prepared[t]
             if p.n:
-                parts.append(p.df.iloc[p.first_row][["report_id", *_META]])
+                parts.append(p.df.iloc[p.first_row].reindex(columns=["report_id", *_META]))
             continue
         df = frames.get(t)
         if df is not None and len(df):
-            parts.append(df.drop_duplicates("report_id")[["report_id", *_META]])
+            parts.append(df.drop_duplicates("report_id").reindex(columns=["report_id", *_META]))
     if not parts:
         return pd.DataFrame({"report_id": pd.Series(dtype="str"), "source_file": pd.Series(dtype="str"),
                              "organization": pd.Series(dtype="str"),
+                             "organization_id": pd.Series(dtype="str"),
                              "report_year": pd.Series(dtype="Int64"),
                              "template": pd.Series(dtype="str")}).set_index("report_id")
     m = pd.concat([p.astype({"report_year": "Int64"}) for p in parts], ignore_index=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-PARSER_VERSION = "0.1.0"
+PARSER_VERSION = "0.2.0"
 
 TEMPLATES = ("2019", "2021", "hybrid")
 TABLE_STATUSES = ("complete", "incomplete", "missing", "unreadable")
@@ -33,6 +33,15 @@ CELL_FLAGS = (
     "unexpected_sign",   # a sign on a count column
     "decode_repaired",   # read from a source line where invalid bytes were replaced by U+FFFD while decoding
 )
+
+
+# Where a report's identity was read (transforms/identity, most trusted first).
+IDENTITY_SOURCES = ("override", "title", "preamble", "html_meta", "statistics_period", "document_properties",
+                    "year_end", "signature", "context", "source_line", "annual_mention", "opening_sentence",
+                    "file_name", "publication_date")
+ORGANIZATION_TYPES = ("government", "general_office", "department", "township", "subdistrict",
+                      "development_zone", "other")
+DIVISION_LEVELS = ("province", "city", "county", "township")
 
 
 @dataclass(frozen=True)
@@ -83,8 +92,10 @@ STR, F64, I64, LIST = pa.string(), pa.float64(), pa.int64(), pa.list_(pa.string(
 _CELL_FIELDS = (
     _f("report_id", STR, "Hex sha256 of the report file's raw bytes (stable id of one published file).", False),
     _f("source_file", STR, "Path or URL of the file the value was read from.", False),
-    _f("organization", STR, "Issuing body, from the title, preamble or signature."),
-    _f("report_year", I64, "Year the report covers (from title/preamble); null when not printed."),
+    _f("organization", STR, "Issuing body as printed (title, preamble, signature, …; see reports.organization_source)."),
+    _f("organization_id", STR, "Stable id of the issuing body across years, renderings and name variants "
+       "(as in reports; join cells to reports or to each other on it)."),
+    _f("report_year", I64, "Year the report covers (see reports.report_year_source); null when not printed."),
     _f("template", STR, "National format detected from the labels: 2019, 2021 or hybrid.", True, TEMPLATES),
     _f("table", STR, "Statutory table: active_disclosure (二), applications (三), review_litigation (四).",
        False, STATUTORY_TABLES),
@@ -125,9 +136,31 @@ def _dimension_fields(table: str) -> tuple[Field, ...]:
 REPORT_FIELDS = (
     _f("report_id", STR, "Hex sha256 of the raw bytes.", False),
     _f("source_file", STR, "Path or URL of the report file.", False),
-    _f("organization", STR, "Issuing body (title, preamble or signature); null when not printed."),
-    _f("organization_source", STR, "Where the organization was found: title, preamble, signature."),
-    _f("report_year", I64, "Year the report covers; null when not printed."),
+    _f("organization", STR, "Issuing body as the report prints its full name (traditional characters and widths "
+       "folded, year and report words removed); null when no source names it, with the reason in problems."),
+    _f("organization_source", STR, "Where the organization was read (the most trusted source that names it).",
+       True, IDENTITY_SOURCES),
+    _f("organization_confidence", F64, "Confidence of organization by its source (override 1.0, title 0.95, "
+       "preamble 0.9, … file name 0.55)."),
+    _f("organization_normalized", STR, "Canonical name: the division's city and county completed where the "
+       "report leaves them out (from the gazetteer or the caller's context), body words spelt one way."),
+    _f("organization_type", STR, "Kind of body: government (人民政府), general_office (办公厅/室), department (部门), "
+       "township (乡镇), subdistrict (街道), development_zone (开发区/管委会), other.", True, ORGANIZATION_TYPES),
+    _f("organization_id", STR, "Stable id of the body: '<division code>-<hash of township and body words>', the "
+       "same across years, renderings (X区人民政府 / Y市X区人民政府) and formats; '000000-…' when the division "
+       "is unknown (then derived from the name)."),
+    _f("division_code", STR, "GB/T 2260 code of the body's division (6 digits; a township's county); null "
+       "when the gazetteer does not know the place or several places share the name."),
+    _f("province", STR, "Province-level division of the body."),
+    _f("city", STR, "Prefecture-level division of the body (null for a province or a county under its province)."),
+    _f("county", STR, "County-level division of the body."),
+    _f("township", STR, "Township or street (乡镇/街道) of a township-level body."),
+    _f("division_level", STR, "Level of the body's division: province, city, county or township.", True,
+       DIVISION_LEVELS),
+    _f("report_year", I64, "Year the report covers; null when no source dates it (reason in problems)."),
+    _f("report_year_source", STR, "Where the year was read; publication_date means inferred as the publication "
+       "year minus one (flagged in problems).", True, IDENTITY_SOURCES),
+    _f("report_year_confidence", F64, "Confidence of report_year by its source (publication_date 0.3)."),
     _f("template", STR, "Format detected from the labels: 2019, 2021, hybrid; null when no table was read.",
        True, TEMPLATES),
     _f("publication_date", STR, "Publication date printed in the file (ISO yyyy-mm-dd), if any."),

@@ -18,7 +18,7 @@ from pandas.arrays import ArrowStringArray
 from transforms import schema
 from transforms.engine import ParsedReport
 
-_CELL_BASE = ("report_id", "source_file", "organization", "report_year", "template")
+_CELL_BASE = ("report_id", "source_file", "organization", "organization_id", "report_year", "template")
 _STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # the dtype "str" resolves to
 
 

@@ -1,0 +1,377 @@
+"""Who published a report and for which year: every place a report states it, one answer per field
+with its source and a confidence, conflicts reported, unknown left null with the reason.
+
+Sources, most trusted first: the title (one line or two, year before or after the name), the
+preamble (现公布X2023年…报告, 本报告由X编制), the statistics-period sentence (统计期限自2023年1月1日),
+the page's own metadata (CMS meta tags ArticleTitle / ContentSource / SiteName / SiteIDCode / PubDate,
+DOCX core properties, PDF metadata), the page's 来源 line, the signature above the closing date,
+the file name and the caller's context. A name is taken only when it reads as a body's full name
+(it starts with a place or a proper name and ends with a body word); a year only from a sentence
+that dates the report — a publication date alone gives a year minus one, flagged.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from itertools import islice
+
+from transforms.identity import organization as org_mod
+from transforms.identity.gazetteer import load as load_gazetteer
+from transforms.identity.overrides import apply_overrides
+from transforms.labels import _PINYIN, _T2S, clean, fold_fullwidth
+
+# The reports columns this module fills (schema.REPORT_FIELDS documents them).
+IDENTITY_FIELDS = ("organization", "organization_source", "organization_confidence", "report_year",
+                   "report_year_source", "report_year_confidence", "publication_date",
+                   "organization_normalized", "organization_type", "organization_id", "division_code",
+                   "province", "city", "county", "township", "division_level")
+
+_ORG = r"[^\s,。、《》“”\"':;|()<>]{2,40}?(?:\([^()]{1,20}\))?"
+_REPORT = r"(?:政府信息公开|政务公开|信息公开)(?:工作)?(?:(?P<y2>20\d{2})年?)?(?:年度)?(?:工作)?(?:报告|年报)"
+_TITLE = re.compile(rf"^(?:(?P<y0>20\d{{2}})年度?)?(?P<org>{_ORG})??(?:(?P<y1>20\d{{2}})年?度?)?{_REPORT}")
+_TITLE_PREFIX = re.compile(r"^(?:.{0,24}?(?::|-|>)\s*)+")
+_PREAMBLE = re.compile(rf"(?:现(?:予以?)?(?:公布|公开|发布)|现将|特(?:此)?发布|向社会(?:公布|公开|发布)|编制了?|汇总)《?"
+                       rf"(?:(?P<y0>20\d{{2}})年度?)?(?P<org>{_ORG})(?:的)?(?:(?P<y1>20\d{{2}})年?度?)?{_REPORT}")
+_AUTHOR = re.compile(rf"由(?P<org>{_ORG})(?:按照|根据|依据|负责|编制)")   # 本报告由X按照…编制, 由X编制
+_OPENING_SUBJECT = re.compile(rf"20\d{{2}}年度?,(?P<org>{_ORG})(?:按照|根据|坚持|认真|严格|深入|全面|紧紧|高度|始终|以|在)")
+_SOURCE_LINE = re.compile(r"来源[:]\s*(?P<org>[^\s|:]{2,40})")
+_PERIOD = re.compile(r"(?:统计|期限|时限|数据时间)[^。\n]{0,12}?(20\d{2})年?0?1月?0?1日")
+_YEAR_END = re.compile(r"(20\d{2})年12月31日")
+_YEAR_END_WORDS = re.compile(r"(?:截止|截至|时间点|日期)")
+_ANNUAL = re.compile(r"(20\d{2})年度")
+_OPENING = re.compile(r"(20\d{2})年度?,")
+_PUBLISHED = re.compile(r"(?:发布时间|发布日期|发表时间|日期|时间)\s*[:]\s*(20\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
+_DATE_LINE = re.compile(r"^(20\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
+_META = re.compile(r"<meta\s+[^>]*?(?:name|property)\s*=\s*[\"']?(SiteName|SiteIDCode|ColumnName|ArticleTitle|PubDate|"
+                   r"ContentSource|Title|Author)[\"']?[^>]*?content\s*=\s*[\"']([^\"'>]*)", re.I)
+_META_REV = re.compile(r"<meta\s+[^>]*?content\s*=\s*[\"']([^\"'>]*)[\"'][^>]*?(?:name|property)\s*=\s*[\"']?"
+                       r"(SiteName|SiteIDCode|ColumnName|ArticleTitle|PubDate|ContentSource)\b", re.I)
+_HTML_TITLE = re.compile(r"<title[^>]*>([^<]{1,300})</title>", re.I)
+_DATE_ANY = re.compile(r"(20\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
+
+# confidence of a value by where it was read (keys: schema.IDENTITY_SOURCES)
+CONFIDENCE = {
+    "override": 1.0, "title": 0.95, "preamble": 0.9, "html_meta": 0.9, "statistics_period": 0.9,
+    "document_properties": 0.85, "year_end": 0.85, "signature": 0.8, "context": 0.75,
+    "source_line": 0.7, "annual_mention": 0.6, "opening_sentence": 0.6, "file_name": 0.55,
+    "publication_date": 0.3,
+}
+
+
+def document_properties(data: bytes, kind: str | None, encoding: str | None) -> dict[str, str]:
+    """The metadata a file carries beside its text: CMS meta tags and <title> of an HTML page, the
+    core properties of a DOCX. (PDF metadata is read with the PDF's pages: documents.pdf_lines.)"""
+    props: dict[str, str] = {}
+    if kind == "html":
+        head = data[:65536].decode(encoding or "utf-8", errors="replace")
+        end = head.lower().find("</head>")
+        head = head[:end] if end >= 0 else head[:16384]
+        for name, value in _META.findall(head):
+            props.setdefault(name.lower(), value.strip())
+        for value, name in _META_REV.findall(head):
+            props.setdefault(name.lower(), value.strip())
+        m = _HTML_TITLE.search(head)
+        if m:
+            props.setdefault("html_title", m.group(1).strip())
+    elif kind == "docx":
+        props.update(_docx_core(data))
+    return {k: v for k, v in props.items() if v}
+
+
+def _docx_core(data: bytes) -> dict[str, str]:
+    import io
+    import zipfile
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            info = zf.getinfo("docProps/core.xml")
+            if info.file_size > 1_000_000:
+                return {}
+            xml = zf.read(info).decode("utf-8", errors="replace")
+    except (KeyError, zipfile.BadZipFile, ValueError, OSError, EOFError):
+        return {}
+    out = {}
+    for tag, key in (("dc:title", "title"), ("dc:subject", "subject"), ("dcterms:created", "created")):
+        m = re.search(rf"<{tag}[^>]*>([^<]{{1,300}})</{tag}>", xml)
+        if m:
+            out[key] = m.group(1).strip()
+    return out
+
+
+class _Candidates:
+    def __init__(self):
+        self.items: list[tuple[float, int, object, str]] = []
+
+    def add(self, value, source: str) -> None:
+        if value is not None:
+            self.items.append((CONFIDENCE[source], -len(self.items), value, source))
+
+    def best(self):
+        return max(self.items, key=lambda t: (t[0], t[1])) if self.items else None
+
+
+def _title_match(text: str):
+    """A title line → (org, year) when it is one (prefixes like 文字解读: or breadcrumbs dropped)."""
+    s = text.replace(" ", "").lstrip("#")
+    m = _TITLE.match(s)
+    if m is None and (":" in s[:26] or ">" in s[:26] or "-" in s[:26]):
+        m = _TITLE.match(_TITLE_PREFIX.sub("", s, count=1))
+    if m is None:
+        return None
+    y = m.group("y0") or m.group("y1") or m.group("y2")
+    return (m.group("org") or ""), (int(y) if y else None)
+
+
+def _org_line(text: str):
+    """The first line of a title printed over two lines: the body (and perhaps the year)."""
+    s = text.replace(" ", "")
+    m = re.match(r"^(?P<org>[\u3400-\u9fff()·]{2,40}?)(?:(?P<y>20\d{2})年度?)?$", s)
+    return (m.group("org"), int(m.group("y")) if m.group("y") else None) if m else None
+
+
+def describe(lines: list[tuple[str, int]], source_file: str = "", properties: dict | None = None,
+             context: dict | None = None, sha256: str | None = None) -> dict:
+    """The report's identity columns (IDENTITY_FIELDS) and the problems found on the way."""
+    gz = load_gazetteer()
+    properties = properties or {}
+    context = context or {}
+    problems: list[str] = []
+    orgs, years = _Candidates(), _Candidates()
+    rejected: list[str] = []
+    completed: dict[str, str] = {}   # completed name → how it was completed
+
+    region = context.get("region") or _site_region(properties, gz)
+    region_division = gz.resolve_region(region) if region else None
+
+    def offer_org(raw: str | None, source: str) -> None:
+        if not raw:
+            return
+        name = org_mod.tidy_name(raw)
+        ok, why = org_mod.validate(name, gz)
+        if ok:
+            orgs.add(ok, source)
+            return
+        full = org_mod.complete(name, region_division, gz) if region_division else None
+        if full:
+            orgs.add(full, source)
+            completed.setdefault(full, f"organization printed as {name!r} ({source}); its place completed "
+                                       f"from the source's context ({region_division.name})")
+        elif why and why != "empty":
+            rejected.append(f"{source}: {why}")
+
+    first = list(islice((t for t, _ in lines if t.strip()), 15))
+    last = list(islice((t for t, _ in reversed(lines) if t.strip()), 6))[::-1]
+    cleaned = _fold("\n".join(t[:200] for t in first)[:1000]).split("\n")
+    # -- title: one line, or a body line followed by a year + report-words line
+    for i, text in enumerate(cleaned):
+        tm = _title_match(text)
+        if tm is None:
+            continue
+        org, year = tm
+        if not org and i > 0:
+            prev = _org_line(cleaned[i - 1])
+            if prev:
+                org, year = prev[0], year or prev[1]
+        n_orgs = len(orgs.items)
+        offer_org(org, "title")
+        years.add(year, "title")
+        if len(orgs.items) > n_orgs or year:
+            break
+    head = "\n".join(t[:300] for t in cleaned[:12])
+    flat = head.replace(" ", "")
+    # -- preamble
+    opening = flat[:1500]        # preambles and periods are in the first paragraphs
+    m = _PREAMBLE.search(opening)
+    if m:
+        offer_org(m.group("org"), "preamble")
+        y = m.group("y0") or m.group("y1") or m.group("y2")
+        years.add(int(y) if y else None, "preamble")
+    m = _AUTHOR.search(opening) if "由" in opening else None
+    if m:
+        offer_org(m.group("org"), "preamble")
+    # sentences that open a paragraph with the year: "2022年,春城街道办事处按照…"
+    openers = [t.replace(" ", "") for t in cleaned[:12] if t[:2] == "20"]
+    for t in openers:
+        m = _OPENING_SUBJECT.match(t)
+        if m:
+            offer_org(m.group("org"), "opening_sentence")
+            break
+    # -- the page's 来源 line (what CMS pages print from ContentSource)
+    m = _SOURCE_LINE.search(head) if "来源" in head else None
+    if m:
+        offer_org(m.group("org"), "source_line")
+    # -- years from sentences that date the report
+    m = _PERIOD.search(opening)
+    if m:
+        years.add(int(m.group(1)), "statistics_period")
+    # "截止2023年12月31日", "数据核定时间点为2022年12月31日": the end of the year reported on
+    for m in (_YEAR_END.finditer(opening) if "12月31日" in opening else ()):
+        if _YEAR_END_WORDS.search(opening, max(0, m.start() - 10), m.start()):
+            years.add(int(m.group(1)), "year_end")
+            break
+    m = _ANNUAL.search(opening)
+    if m:
+        years.add(int(m.group(1)), "annual_mention")
+    for t in openers:
+        m = _OPENING.match(t)
+        if m:
+            years.add(int(m.group(1)), "opening_sentence")
+            break
+    # -- the file's own metadata
+    for key, source in (("articletitle", "html_meta"), ("title", "document_properties"),
+                        ("subject", "document_properties"), ("html_title", "document_properties")):
+        value = properties.get(key)
+        if value:
+            tm = _title_match(clean(value))
+            if tm:
+                offer_org(tm[0], source)
+                years.add(tm[1], source)
+    offer_org(properties.get("contentsource"), "source_line")
+    # -- the signature above the closing date
+    publication_date = None
+    for i in range(len(last) - 1, 0, -1):
+        line = last[i]
+        d = _DATE_LINE.match(clean(line[:160]).strip()) if len(line) < 80 and "日" in line else None
+        if d:
+            publication_date = _iso(d)
+            sig = clean(last[i - 1][:160]).strip()
+            if len(sig) <= 40 and not re.search(r"[,。;:]", sig):
+                offer_org(sig, "signature")
+            break
+    # -- file name and the caller's context
+    stem = re.split(r"[/\\]", source_file or "")[-1].rsplit(".", 1)[0]
+    tm = _title_match(clean(stem)) if stem else None
+    if tm:
+        offer_org(tm[0], "file_name")
+        years.add(tm[1], "file_name")
+    offer_org(context.get("organization"), "context")
+    if context.get("report_year"):
+        years.add(int(context["report_year"]), "context")
+    # -- publication date: printed near the top, in a meta tag, or the closing date
+    m = _PUBLISHED.search(head[:3000]) if ("间" in head or "日期" in head) else None
+    if m:
+        publication_date = _iso(m)
+    elif publication_date is None and properties.get("pubdate"):
+        d = _DATE_ANY.search(properties["pubdate"])
+        publication_date = _iso(d) if d else None
+
+    meta = {f: None for f in IDENTITY_FIELDS}
+    meta["publication_date"] = publication_date
+    # -- year
+    best = years.best()
+    if best is None and publication_date:
+        years.add(int(publication_date[:4]) - 1, "publication_date")
+        best = years.best()
+        problems.append(f"report_year {best[2]} inferred from the publication date {publication_date} "
+                        f"(the year is printed nowhere else)")
+    if best is not None:
+        meta["report_year"], meta["report_year_source"], meta["report_year_confidence"] = best[2], best[3], best[0]
+        clash = sorted({(v, s) for c, _, v, s in years.items if v != best[2] and c >= 0.85})
+        if clash:
+            problems.append("report_year sources disagree: " + ", ".join(f"{s} {v}" for v, s in clash)
+                            + f" (kept {best[3]} {best[2]})")
+    else:
+        problems.append("report_year unknown: no title, preamble, statistics period or date names the year")
+    # -- organisation
+    region_hints = " ".join(filter(None, (head, properties.get("sitename"), context.get("region"),
+                                          context.get("site_name"))))
+    best = orgs.best()
+    if best is not None:
+        name, source, conf = best[2], best[3], best[0]
+        # a fuller rendering of the same name elsewhere (a signature with the district) is the name
+        fuller = [(len(o), o, s) for c, _, o, s in orgs.items if c >= 0.6 and o != name and o.endswith(name)]
+        if fuller:
+            _, name, source = max(fuller)
+        ident = org_mod.identify(name, region_hints, region, gz)
+        # a longer rendering of the same body from another source completes the place
+        stem = org_mod.stem(name)
+        for c, _, other, s in sorted(orgs.items, reverse=True):
+            if other != name and org_mod.stem(other).endswith(stem):
+                longer = org_mod.identify(other, region_hints, region, gz)
+                if longer.division_code and (ident.division_code is None or
+                                             longer.division_code.startswith(ident.division_code.rstrip("0"))):
+                    ident = longer
+                    break
+        for c, _, other, s in orgs.items:
+            other_stem = org_mod.stem(other)
+            if c < 0.6 or other in name or name in other or other_stem.endswith(stem) or stem.endswith(other_stem):
+                continue
+            if org_mod.identify(other, region_hints, region, gz).organization_id != ident.organization_id:
+                problems.append(f"organization sources disagree: {source} {name!r}, {s} {other!r} (kept {source})")
+                break
+        meta.update(organization=name, organization_source=source, organization_confidence=conf)
+        if name in completed:
+            problems.append(completed[name])
+        _fill_identity(meta, ident)
+        if ident.division_code is None:
+            problems.append(f"division of {name!r} unknown" + (
+                f": several places share the name ({', '.join(ident.ambiguous[:6])})" if ident.ambiguous
+                else ": no place of the gazetteer starts the name"))
+    else:
+        reason = "; ".join(dict.fromkeys(rejected)) if rejected else "no title, preamble or signature names the body"
+        problems.append(f"organization unknown: {reason}")
+    apply_overrides(meta, problems, sha256=sha256, source_file=source_file, url=context.get("url"), gz=gz)
+    meta["_problems"] = problems
+    return meta
+
+
+_MULTISPACE = re.compile(r"[ \t\u00a0\u3000]+")
+def _compatibility() -> re.Pattern:
+    """The BMP characters NFKC changes, but for the full-width ASCII forms fold_fullwidth maps and
+    the ideographic space _MULTISPACE maps: most heads hold none, and a regex search for them is
+    ~10x cheaper than unicodedata.is_normalized."""
+    skip = set(range(0xFF01, 0xFF5F)) | {0x3000}
+    chars = [chr(c) for c in range(0xA0, 0x10000) if c not in skip and not 0xD800 <= c < 0xE000
+             and unicodedata.normalize("NFKC", chr(c)) != chr(c)]
+    return re.compile("[" + "".join(re.escape(c) for c in chars) + "]")
+
+
+_COMPATIBILITY = _compatibility()
+
+
+def _traditional() -> re.Pattern:
+    """The characters OpenCC's t2s changes (one conversion of the CJK block at import): a regex
+    search finds the rare traditional head ~10x faster than a GB2312 round trip of every head."""
+    block = "".join(chr(c) for c in range(0x4E00, 0xA000))
+    simplified = _T2S.convert(block)
+    if len(simplified) == len(block):
+        changed = [a for a, b in zip(block, simplified) if a != b]
+    else:
+        changed = [a for a in block if _T2S.convert(a) != a]
+    return re.compile("[" + "".join(changed) + "]")
+
+
+_TRADITIONAL = _traditional()
+
+
+def _fold(text: str) -> str:
+    """clean() for a block of lines at once (one NFKC check, one OpenCC call when needed), lines kept."""
+    s = fold_fullwidth(text)
+    if _COMPATIBILITY.search(s) and not unicodedata.is_normalized("NFKC", s):
+        s = unicodedata.normalize("NFKC", s)
+    if "(" in s:
+        s = _PINYIN.sub("", s)
+    if _TRADITIONAL.search(s):
+        s = _T2S.convert(s)
+    return _MULTISPACE.sub(" ", s)
+
+
+def _fill_identity(meta: dict, ident) -> None:
+    meta.update(organization_normalized=ident.normalized, organization_type=ident.organization_type,
+                organization_id=ident.organization_id, division_code=ident.division_code,
+                province=ident.province, city=ident.city, county=ident.county, township=ident.township,
+                division_level=ident.level)
+
+
+def _site_region(properties: dict, gz) -> str | None:
+    """A CMS page's SiteIDCode starts with its site's division code (GB/T 2260) when it is one."""
+    code = (properties.get("siteidcode") or "")[:6]
+    return code if code.isdigit() and code in gz.divisions else None
+
+
+def _iso(m) -> str | None:
+    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        return None
+    return f"{y:04d}-{mo:02d}-{d:02d}"
+
+
