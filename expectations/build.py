@@ -133,7 +133,8 @@ def _quality_check_expectations() -> list[dict]:
                       description=f"identity {r.identity_number} ({r.check}): {r.description}",
                       meta={"identity_number": int(r.identity_number), "formats": list(r.formats)}))
     for t in CELL_TABLES:
-        for rule in ("completeness", "nonnegative_counts", "raw_value_parsed", "known_addresses", "unique_cells"):
+        for rule in ("completeness", "nonnegative_counts", "raw_value_parsed", "known_addresses", "unique_cells",
+                     "plausible_values"):
             out.append(_e("expect_column_values_to_be_in_set", WARNING, column=per_check_column(QC, f"{t}.{rule}"),
                           value_set=["pass", "warn"],
                           description=f"{t}.{rule} does not fail"))

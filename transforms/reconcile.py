@@ -15,8 +15,8 @@ cross-year checks are read from the format files, never special-cased per year.
 * :func:`quarantine_frame` — unreadable files → the quarantine manifest.
 
 Verdict rule (docs/GATE_API.md): fail = an evaluable identity breaks, a count is negative / not an
-integer, a printed value was not parsed and not flagged, a table marked complete lacks cells, an unknown
-address or a duplicate cell; warn = inferred/unresolved cells, an incomplete or missing table, an
+integer, a printed value was not parsed and not flagged, a value flagged implausible_value, a table
+marked complete lacks cells, an unknown address or a duplicate cell; warn = inferred/unresolved cells, an incomplete or missing table, an
 identity not evaluable; pass otherwise.
 """
 from __future__ import annotations
@@ -32,16 +32,17 @@ from pandas.arrays import ArrowStringArray
 
 from transforms import schema
 from transforms.formats import FORMATS
+from transforms.values import IMPLAUSIBLE, is_no_value
 
 TABLES = schema.STATUTORY_TABLES
 STATUSES = ("pass", "warn", "fail")
 RECON_STATUSES = ("holds", "broken", "not_evaluable")
 STRUCTURAL_RULES = ("completeness", "nonnegative_counts", "raw_value_parsed", "flagged_cells",
-                    "known_addresses", "unique_cells")
+                    "known_addresses", "unique_cells", "plausible_values")
 # Flags that make a report "warn" (values placed by inference or left unresolved).
 WARN_FLAGS = ("inferred", "unresolved")
-# Printed text that means "no value" (STATUTORY_TABLES.md "Cell values as printed").
-NO_VALUE_MARKERS = frozenset({"", "/", "／", "-", "－", "—", "——", "–", "―", "&nbsp;", "\\"})
+# Flags that make a report "fail" (a value no report can hold: beyond the format's value_bounds).
+FAIL_FLAGS = (IMPLAUSIBLE,)
 TOLERANCE = 1e-6
 QUARANTINE_REASONS = schema.QUARANTINE_REASONS
 _SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
@@ -131,14 +132,16 @@ def _n_flags(flags: pd.Series) -> np.ndarray:
 
 
 def raw_has_value(raw: pd.Series) -> np.ndarray:
-    """True where the printed text is something other than a blank / no-value marker."""
-    s = raw.astype("str").str.strip(" \t\r\n\u00a0\u3000\u200b\ufeff")
-    return (raw.notna() & ~s.isin(NO_VALUE_MARKERS)).to_numpy(dtype=bool)
+    """True where the printed text is something other than blank or a no-value token, exactly as the
+    value parser reads it (transforms.values.is_no_value: one list for both)."""
+    codes, texts = pd.factorize(raw)  # few distinct printed texts: the test runs once per text
+    has = np.fromiter((not is_no_value(str(t)) for t in texts), dtype=bool, count=len(texts))
+    return np.append(has, False)[codes]  # code -1 (no text) → False
 
 
 def cell_view(df: pd.DataFrame, table: str) -> pd.DataFrame:
     """Helper columns for the cell rules (same index as df): _kind, _raw_has_value, _flagged,
-    _warn_flagged, _extra_row, _fraction, _flags_unknown."""
+    _warn_flagged, _fail_flagged, _extra_row, _fraction, _flags_unknown."""
     kinds = COLUMN_KINDS[table]
     flags = df["flags"] if "flags" in df else pd.Series([[]] * len(df), index=df.index, dtype=object)
     value = pd.to_numeric(df["value"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
@@ -150,6 +153,7 @@ def cell_view(df: pd.DataFrame, table: str) -> pd.DataFrame:
     nf = _n_flags(flags)
     out["_flagged"] = nf > 0
     out["_warn_flagged"] = _flag_has(flags, WARN_FLAGS, nf)
+    out["_fail_flagged"] = _flag_has(flags, FAIL_FLAGS, nf)
     out["_extra_row"] = _flag_has(flags, ("extra_row",), nf)
     out["_fraction"] = value - np.floor(value)
     allowed = set(schema.CELL_FLAGS)
@@ -288,7 +292,7 @@ def _empty_recon() -> pd.DataFrame:
 def _fmt_num(x: float) -> str:
     if x != x:
         return "空"
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+    return str(int(x)) if float(x).is_integer() and abs(x) <= 2 ** 53 else f"{x:g}"  # no invented digits
 
 
 class _Part:
@@ -762,6 +766,11 @@ def _structural_checks(prepared: dict[str, Prepared], reports: pd.DataFrame) -> 
         nu2, npr = pad(p.count(unparsed)), pad(p.count(printed))
         rule("raw_value_parsed", np.where(nu2 > 0, "fail", "pass"), npr, nu2,
              _details(p, unparsed, "printed values not parsed and not flagged"), "every printed value parsed")
+        # implausible values (beyond the format's value_bounds, or integers a float64 cannot hold) → fail
+        bad_value = h["_fail_flagged"].to_numpy(dtype=bool)
+        nbv = pad(p.count(bad_value))
+        rule("plausible_values", np.where(nbv > 0, "fail", "pass"), n_cells, nbv,
+             _details(p, bad_value, "values flagged implausible_value"), "every value within the format's bounds")
         # flagged cells (inferred / unresolved) → warn
         wf = h["_warn_flagged"].to_numpy(dtype=bool)
         nw = pad(p.count(wf))
@@ -857,4 +866,4 @@ def quarantine_frame(reports: pd.DataFrame, extra: list[dict] | None = None) -> 
 
 __all__ = ["reconcile", "quality_checks", "verdicts", "quarantine_frame", "cell_view", "choose_formats",
            "identity_catalog", "check_names", "QC_FIELDS", "QUARANTINE_FIELDS", "RECON_COLUMNS",
-           "NO_VALUE_MARKERS", "STRUCTURAL_RULES", "classify_reason", "prepare", "Prepared"]
+           "STRUCTURAL_RULES", "classify_reason", "prepare", "Prepared"]
