@@ -862,27 +862,32 @@ def _data_row(table: str, tr: TableRead, problems: list[str]) -> list[Tok]:
     The row starts at the first group of printed values after the table's last header label and
     runs, blanks in between kept, until text the table does not know: prose after the table (list
     items, a later heading, a paragraph) ends it, and its numbers are never values. A single number
-    opening the line of that text is part of it ('1、…', '2024年…'), as is a single number on the
-    line before text that goes on with 年/月/日 (a year wrapped onto its own line)."""
-    filled = [i for i, g in enumerate(tr.orphans) if any(x.text for x in g)]
+    opening a line of such text is part of it ('1、…', '2024年…'), as is a single number on the line
+    before text that goes on with 年/月/日 (a year wrapped onto its own line): neither is a value."""
+    groups = tr.orphans
+    prose = set()
+    for i, line, text in tr.foreign:
+        if i > 0:
+            printed = [x for x in groups[i - 1] if x.text]
+            if len(printed) == 1 and (printed[0].line == line or _DATE_WORD.match(text)):
+                prose.add(i - 1)
+    filled = [i for i, g in enumerate(groups) if i not in prose and any(x.text for x in g)]
     if not filled:
         return []
     tail = [i for i in filled if i >= tr.after_last_label]
-    first = tr.after_last_label if tail else filled[0]
     start = tail[0] if tail else filled[0]
+    first = start  # blank cells printed before the first value keep their places
+    while first - 1 >= (tr.after_last_label if tail else 0) and first - 1 not in prose \
+            and not any(x.text for x in groups[first - 1]):
+        first -= 1
     stop = next(((i, line, text) for i, line, text in tr.foreign if i > start), None)
-    end = filled[-1] + 1 if stop is None else stop[0]
-    if stop is not None and end - 1 > start:
-        last = tr.orphans[end - 1]
-        printed = [x for x in last if x.text]
-        if len(printed) == 1 and (printed[0].line == stop[1] or _DATE_WORD.match(stop[2])):
-            end -= 1
-    left = [x for g in tr.orphans[end:] for x in g if x.text]
+    end = len(groups) if stop is None else stop[0]
+    left = [x for g in groups[end:] for x in g if x.text]
     if left:
         problems.append(f"{table}: the table ends at the text at line {stop[1]} ({stop[2][:20]!r}); "
                         f"{len(left)} number(s) from line {left[0].line} on are not table values")
-    last_filled = max((i for i in filled if i < end), default=first - 1)
-    return [t for g in tr.orphans[first:last_filled + 1] for t in g]  # blank groups at the end are not the row's
+    last = max(i for i in filled if i < end)  # ≥ start; blank groups after it are not the row's
+    return [t for g in groups[first:last + 1] for t in g]
 
 
 def _expected_blocks(table: str, decided, default_fmt) -> list[Block]:

@@ -72,6 +72,32 @@ for _t in TABLES:
             if _kinds.setdefault(_c.path, _c.kind) != _c.kind:
                 raise ValueError(f"{_t}: column {_c.path!r} has different kinds across formats")
     COLUMN_KINDS[_t] = _kinds
+# Columns by path (each format's Leaf): their value_bounds, for values published without the flag.
+COLUMN_LEAVES: dict[str, dict[str, list]] = {_t: {} for _t in TABLES}
+for _t in TABLES:
+    for _f in FORMATS.values():
+        for _b in _f.tables[_t].blocks:
+            for _c in _b.columns:
+                COLUMN_LEAVES[_t].setdefault(_c.path, []).append(_c)
+SMALLEST_BOUND = min(b for t in TABLES for leaves in COLUMN_LEAVES[t].values() for c in leaves for _, b in c.bounds)
+
+
+def beyond_bounds(df: pd.DataFrame, table: str, value: np.ndarray) -> np.ndarray:
+    """True where a value exceeds its column's value_bounds (for its unit) in every format: the
+    check behind the implausible_value flag, for cells published without it. Values under the
+    smallest bound of all columns (nearly all) are passed over in one vectorised comparison."""
+    out = np.zeros(len(df), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        big = np.flatnonzero(np.abs(value) > SMALLEST_BOUND)
+    if len(big) == 0:
+        return out
+    cols = df["column_path"].iloc[big].to_numpy(dtype=object)
+    units = df["unit"].iloc[big].to_numpy(dtype=object) if "unit" in df else np.full(len(big), None)
+    for i, col, unit in zip(big, cols, units):
+        leaves = COLUMN_LEAVES[table].get(str(col))
+        unit = unit if isinstance(unit, str) else None
+        out[i] = bool(leaves) and abs(value[i]) > max(c.max_abs(unit) for c in leaves)
+    return out
 
 
 def identity_catalog() -> pd.DataFrame:
@@ -141,7 +167,8 @@ def raw_has_value(raw: pd.Series) -> np.ndarray:
 
 def cell_view(df: pd.DataFrame, table: str) -> pd.DataFrame:
     """Helper columns for the cell rules (same index as df): _kind, _raw_has_value, _flagged,
-    _warn_flagged, _fail_flagged, _extra_row, _fraction, _flags_unknown."""
+    _warn_flagged, _fail_flagged (implausible: flagged or beyond the bounds), _extra_row, _fraction,
+    _flags_unknown."""
     kinds = COLUMN_KINDS[table]
     flags = df["flags"] if "flags" in df else pd.Series([[]] * len(df), index=df.index, dtype=object)
     value = pd.to_numeric(df["value"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
@@ -153,7 +180,7 @@ def cell_view(df: pd.DataFrame, table: str) -> pd.DataFrame:
     nf = _n_flags(flags)
     out["_flagged"] = nf > 0
     out["_warn_flagged"] = _flag_has(flags, WARN_FLAGS, nf)
-    out["_fail_flagged"] = _flag_has(flags, FAIL_FLAGS, nf)
+    out["_fail_flagged"] = _flag_has(flags, FAIL_FLAGS, nf) | beyond_bounds(df, table, value)
     out["_extra_row"] = _flag_has(flags, ("extra_row",), nf)
     out["_fraction"] = value - np.floor(value)
     allowed = set(schema.CELL_FLAGS)
@@ -770,7 +797,8 @@ def _structural_checks(prepared: dict[str, Prepared], reports: pd.DataFrame) -> 
         bad_value = h["_fail_flagged"].to_numpy(dtype=bool)
         nbv = pad(p.count(bad_value))
         rule("plausible_values", np.where(nbv > 0, "fail", "pass"), n_cells, nbv,
-             _details(p, bad_value, "values flagged implausible_value"), "every value within the format's bounds")
+             _details(p, bad_value, "implausible values (flagged, or beyond the format's value_bounds)"),
+             "every value within the format's bounds")
         # flagged cells (inferred / unresolved) → warn
         wf = h["_warn_flagged"].to_numpy(dtype=bool)
         nw = pad(p.count(wf))
