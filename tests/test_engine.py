@@ -267,6 +267,7 @@ def test_table_four_ends_where_prose_starts(head, k):
     assert [x.value for x in c] == T4_VALUES
     assert [x.raw_value for x in c] == [str(v) for v in T4_VALUES]
     assert {x.source_line for x in c} == {line} and not any(x.flags for x in c)
+    assert p.report["review_litigation_status"] == "complete"  # text after the row: the copy was not cut in it
 
 
 def test_prose_before_a_headerless_table_four_is_not_its_values():

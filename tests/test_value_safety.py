@@ -17,17 +17,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from transforms.engine import parse_text
+from transforms.generator import LAYOUTS, generate
 from transforms.reconcile import COLUMN_LEAVES, quality_checks, verdicts
 from transforms.tidy import to_frames
 from transforms.values import IMPLAUSIBLE, NIL_TOKENS, parse_value
 
 SEEDS = sorted((Path(__file__).resolve().parents[1] / "data" / "raw").glob("*.txt"))
 TEXTS = [p.read_text(encoding="utf-8").replace("\r\n", "\n") for p in SEEDS]
+# and one generated report per layout family (transforms/generator.py), for the other layouts
+GENERATED = [generate(100 + i, layout=layout)[0] for i, layout in enumerate(LAYOUTS)]
 CELL = re.compile(r"(?m)(?<=\t)(\d+)(?=\t|$)")  # a number printed as a whole cell (tab-separated layouts)
+NUMBER = re.compile(r"(?<![\d.])(\d+)(?![\d.])")  # any number, in a table or not (other layouts)
 HUGE = ("99999999999999999999", "1" + "0" * 30, "9007199254740993", "100000001", "123456789012345")
 SIGNS = ("增", "减", "增加", "减少")
 PROSE = "1、公开工作不够深入。\n2、2024年将加大力度。\n2024\n年，我局将加大力度。\n3\n"
-END = re.compile(r"(?m)^[#\s]*五、存在的主要问题及改进情况\s*$")
+END = re.compile(r"(?m)^[#\s]*五[、.．][^\n|\t<]{0,30}$")  # the 五 heading line (simplified or traditional)
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, print_blob=True,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -43,7 +47,7 @@ def mutate(text: str, edits) -> tuple[str, set[int]]:
             if m:
                 text = text[:m.start()] + PROSE + text[m.end() + 1:]
             continue
-        cells = list(CELL.finditer(text))
+        cells = list(CELL.finditer(text)) or list(NUMBER.finditer(text))
         if not cells:
             continue
         c = cells[at % len(cells)]
@@ -98,6 +102,13 @@ def test_no_unflagged_value_that_is_not_in_the_bytes(k, edits):
     check(text, prose)
 
 
+@SETTINGS
+@given(k=st.integers(0, len(GENERATED) - 1), edits=ops)
+def test_no_unflagged_value_that_is_not_in_the_bytes_in_any_layout(k, edits):
+    text, prose = mutate(GENERATED[k], edits)
+    check(text, prose)
+
+
 @pytest.mark.parametrize("k", range(len(SEEDS)), ids=lambda k: SEEDS[k].stem[:3])
 def test_prose_after_table_four_gives_no_value(k):
     text, prose = mutate(TEXTS[k], [("prose", 0, 0)])
@@ -112,3 +123,15 @@ def test_each_no_value_token_in_a_seed_is_null_and_passes_the_gate(token):
     text = TEXTS[2]  # tab-separated rows
     c = list(CELL.finditer(text))[5]
     check(text[:c.start()] + token + text[c.end():], set())
+
+
+@pytest.mark.parametrize("k", [i for i, layout in enumerate(LAYOUTS) if layout not in ("one_line", "html")],
+                         ids=lambda k: LAYOUTS[k])
+def test_prose_after_table_four_keeps_its_row_in_every_layout(k):
+    """The 五 heading replaced by list items and a wrapped year: table 四 keeps the same 15 cells."""
+    text, prose = mutate(GENERATED[k], [("prose", 0, 0)])
+    assert prose
+    before = [(c.column_path, c.value, c.raw_value) for c in parse_text(GENERATED[k]).cells
+              if c.table == "review_litigation"]
+    after = [(c.column_path, c.value, c.raw_value) for c in parse_text(text).cells if c.table == "review_litigation"]
+    assert len(before) == 15 and after == before

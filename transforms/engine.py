@@ -728,18 +728,22 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
     known_formats = [f for (t, _), f in decided.items() if f]
     default_fmt = max(set(known_formats), key=known_formats.count) if known_formats else None
     cells: list[Cell] = []
-    complete = not region.truncated
-    if region.truncated:
+    # rows of a table with fixed rows (table 四): the data row is the orphan values
+    fmt_any = FORMATS[default_fmt or next(iter(FORMATS))]
+    blocks = fmt_any.tables[table].blocks
+    fixed_row = len(blocks) == 1 and len(blocks[0].rows) == 1 and blocks[0].rows[0].label == ""
+    data, ended_by_text, left_out = _data_row(table, tr) if fixed_row else ([], False, None)
+    truncated = region.truncated and not ended_by_text  # text after its row: the table was not cut inside it
+    complete = not truncated
+    if truncated:
         problems.append(f"{table}: the copy is cut off inside the table (line {region.end + 1})")
     for text, line in tr.unknown:
         if len(match_key(text)) >= 2 and not vocabulary(table).is_header_noise(text):
             problems.append(f"{table}: unknown label {text!r} at line {line} ignored")
-    # rows of a table with fixed rows (table 四): the data row is the orphan values
-    fmt_any = FORMATS[default_fmt or next(iter(FORMATS))]
-    blocks = fmt_any.tables[table].blocks
     rows = list(tr.rows)
-    if len(blocks) == 1 and len(blocks[0].rows) == 1 and blocks[0].rows[0].label == "":
-        data = _data_row(table, tr, problems)
+    if fixed_row:
+        if left_out:
+            problems.append(left_out)
         if not data:
             return [], "unreadable" if tr.rows or tr.orphans or region.end > region.start else "missing"
         rows = [RowRead("", data[0].line, None, "", None, [], data)]
@@ -749,7 +753,7 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
             problems.append(f"{table}: {sum(1 for x in g if x.text)} value(s) with no row label at line {g[0].line} "
                             f"({' '.join(x.text for x in g if x.text)!r}) not published")
     if not rows:
-        return [], "incomplete" if region.truncated else "unreadable"
+        return [], "incomplete" if truncated else "unreadable"
     # map rows to (format, block, leaf)
     placed: list[tuple[RowRead, str, Block, Leaf, str]] = []
     seen: set[str] = set()
@@ -792,7 +796,7 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
         flag = cand.flag or r.how
         placed.append((r, fmt, _block(fmt, table, cand.block), cand.leaf, flag))
     # the last row of a cut-off copy may itself be cut: drop it rather than guess
-    if region.truncated and placed:
+    if truncated and placed:
         r, fmt, blk, leaf, _ = placed[-1]
         if sum(1 for t in r.cells if t.text) < len(blk.columns):
             problems.append(f"{table}: last row {leaf.path!r} cut off by the copy "
@@ -846,18 +850,19 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
     missing = [leaf.path for blk in expected_blocks for leaf in blk.rows if leaf.path not in present]
     if missing:
         complete = False
-        if not region.truncated:
+        if not truncated:
             problems.append(f"{table}: {len(missing)} row(s) not found: {missing[:4]}{' …' if len(missing) > 4 else ''}")
     if not any(c.value is not None for c in cells):
-        return cells, "incomplete" if region.truncated else "unreadable"
+        return cells, "incomplete" if truncated else "unreadable"
     return cells, "complete" if complete and not any_unresolved else "incomplete"
 
 
 _DATE_WORD = re.compile(r"^[年月日号號]")
 
 
-def _data_row(table: str, tr: TableRead, problems: list[str]) -> list[Tok]:
-    """The values of a table whose one row has no label (table 四), from its region's own lines.
+def _data_row(table: str, tr: TableRead) -> tuple[list[Tok], bool, str | None]:
+    """The values of a table whose one row has no label (table 四), from its region's own lines
+    → (tokens, whether text of the region follows the row, the problem naming numbers left out).
 
     The row starts at the first group of printed values after the table's last header label and
     runs, blanks in between kept, until text the table does not know: prose after the table (list
@@ -873,7 +878,7 @@ def _data_row(table: str, tr: TableRead, problems: list[str]) -> list[Tok]:
                 prose.add(i - 1)
     filled = [i for i, g in enumerate(groups) if i not in prose and any(x.text for x in g)]
     if not filled:
-        return []
+        return [], False, None
     tail = [i for i in filled if i >= tr.after_last_label]
     start = tail[0] if tail else filled[0]
     first = start  # blank cells printed before the first value keep their places
@@ -883,11 +888,10 @@ def _data_row(table: str, tr: TableRead, problems: list[str]) -> list[Tok]:
     stop = next(((i, line, text) for i, line, text in tr.foreign if i > start), None)
     end = len(groups) if stop is None else stop[0]
     left = [x for g in groups[end:] for x in g if x.text]
-    if left:
-        problems.append(f"{table}: the table ends at the text at line {stop[1]} ({stop[2][:20]!r}); "
-                        f"{len(left)} number(s) from line {left[0].line} on are not table values")
+    left_out = (f"{table}: the table ends at the text at line {stop[1]} ({stop[2][:20]!r}); {len(left)} "
+                f"number(s) from line {left[0].line} on are not table values") if left else None
     last = max(i for i in filled if i < end)  # ≥ start; blank groups after it are not the row's
-    return [t for g in groups[first:last + 1] for t in g]
+    return [t for g in groups[first:last + 1] for t in g], stop is not None, left_out
 
 
 def _expected_blocks(table: str, decided, default_fmt) -> list[Block]:
