@@ -118,3 +118,8 @@ def test_integers_a_float_cannot_hold_are_null_and_flagged(raw):
 def test_largest_exact_integer_is_kept():
     p = parse_value(str(2 ** 53))
     assert p.value == 2 ** 53 and IMPLAUSIBLE not in p.flags  # the kind's bound flags it, not the parser
+
+
+def test_generated_reports_print_only_tokens_of_the_one_list():
+    from transforms import generator
+    assert set(generator.NIL_TOKENS) <= NIL_TOKENS
