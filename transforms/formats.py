@@ -184,7 +184,8 @@ def _load(path: Path) -> Format:
             if b.get("caption"):
                 rows = [Leaf(**{**r.__dict__, "path": b["caption"] + SEP + r.path,
                                 "parent_path": b["caption"], "parent_code": b["code"]}) for r in rows]
-            cols = [Leaf(**{**c.__dict__, "bounds": _bounds(bounds, c.kind, path)}) for c in _leaves(b["columns"], True)]
+            cols = [Leaf(**{**c.__dict__, "bounds": _bounds(bounds, c.kind, path)})
+                    for c in _leaves(b["columns"], True)]
             blocks.append(Block(b.get("caption"), b["code"], tuple(rows), tuple(cols), tuple(groups)))
         loc = t.get("locate", {})
         tables[tname] = Table(tname, t["section"], dict(t["dimensions"]), tuple(blocks),

@@ -15,9 +15,10 @@ cross-year checks are read from the format files, never special-cased per year.
 * :func:`quarantine_frame` — unreadable files → the quarantine manifest.
 
 Verdict rule (docs/GATE_API.md): fail = an evaluable identity breaks, a count is negative / not an
-integer, a printed value was not parsed and not flagged, a value flagged implausible_value, a table
-marked complete lacks cells, an unknown address or a duplicate cell; warn = inferred/unresolved cells, an incomplete or missing table, an
-identity not evaluable; pass otherwise.
+integer, a printed value was not parsed and not flagged, an implausible value (flagged implausible_value
+or beyond the format's value_bounds), a table marked complete lacks cells, an unknown address or a
+duplicate cell; warn = inferred/unresolved cells, an incomplete or missing table, an identity not
+evaluable; pass otherwise.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ STATUSES = ("pass", "warn", "fail")
 RECON_STATUSES = ("holds", "broken", "not_evaluable")
 STRUCTURAL_RULES = ("completeness", "nonnegative_counts", "raw_value_parsed", "flagged_cells",
                     "known_addresses", "unique_cells", "plausible_values")
+WARN_RULES = ("flagged_cells",)  # structural rules that can only warn (the others fail)
 # Flags that make a report "warn" (values placed by inference or left unresolved).
 WARN_FLAGS = ("inferred", "unresolved")
 # Flags that make a report "fail" (a value no report can hold: beyond the format's value_bounds).
