@@ -342,3 +342,25 @@ def test_an_amount_bound_follows_the_header_unit():
     key = ("第二十条第（九）项 > 政府集中采购", "采购总金额")
     assert ok[key].unit == "万元" and ok[key].flags == ()
     assert bad[key].unit == "万元" and bad[key].flags == ("implausible_value",)
+
+
+def test_a_list_enumerator_is_never_a_value():
+    """'1、属于国家秘密' after a row printed one value short: the 1 is the label's enumerator, not the
+    short row's last cell (it was published as 总计 = 1, unflagged)."""
+    from transforms.generator import generate
+    text, _ = generate(5, layout="pdf_text", template="2021")
+    lines = text.split("\n")
+    k = next(i for i, line in enumerate(lines) if "1.属于国家秘密" in line)
+    lines[k - 1] = lines[k - 1].rsplit(" ", 1)[0]  # the row before loses its last value (595)
+    lines[k] = lines[k].replace("（三） 不予 公开 1.属于国家秘密", "1、属于国家秘密")
+    p = parse_text("\n".join(lines))
+    short = [c for c in p.cells if c.table == "applications" and c.source_line == k]
+    assert len(short) == 7 and all("inferred" in c.flags for c in short)
+    assert short[-1].value == 595 and short[-1].raw_value is None
+    assert not [c for c in p.cells if c.source_line == k + 1 and c.raw_value == "1"]
+
+
+@pytest.mark.parametrize("piece", ["1、属于国家秘密", "（1）加强培训", "(2)公开", "2024年"])
+def test_enumerators_and_years_fused_to_text_stay_text(piece):
+    from transforms.readers import _piece_parts
+    assert _piece_parts(piece) == ((piece, False),)

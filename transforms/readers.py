@@ -312,7 +312,9 @@ def is_prose(text: str) -> bool:
     return len(s) >= 28 and len(_COMMAS.findall(s)) >= 2 and "勾稽" not in s and "区分处理" not in s
 
 
-_FUSED = re.compile(r"(?<![\d.])([+\-]*\d+(?:\.\d+)?(?:万元|元)?)(?![\d.年月日号])")
+# digits fused onto a label are a value, unless they are a date part (2024年) or an enumerator of a
+# list item or label (1、…, （1）…): those are text, never values
+_FUSED = re.compile(r"(?<![\d.（(])([+\-]*\d+(?:\.\d+)?(?:万元|元)?)(?![\d.年月日号、）)])")
 
 
 def _pieces(text: str) -> list[str]:
