@@ -364,3 +364,15 @@ def test_a_list_enumerator_is_never_a_value():
 def test_enumerators_and_years_fused_to_text_stay_text(piece):
     from transforms.readers import _piece_parts
     assert _piece_parts(piece) == ((piece, False),)
+
+
+def test_a_value_inferred_beyond_its_bound_is_flagged_implausible():
+    """14 values for 15 columns: the identities place them and infer 行政复议 总计 = 2×10^8, itself
+    beyond the count bound: inferred and implausible."""
+    values = ["200000000", "0", "0", "0"] + ["0"] * 10
+    p = parse_text(HEADLESS + " ".join(values) + "\n五、存在的主要问题及改进情况\n")
+    c = {x.column_path: x for x in p.cells if x.table == "review_litigation"}
+    total = c["行政复议 > 总计"]
+    assert (total.value, total.raw_value) == (2e8, None)
+    assert set(total.flags) == {"inferred", "implausible_value"}
+    assert set(c["行政复议 > 结果维持"].flags) == {"inferred", "implausible_value"}
