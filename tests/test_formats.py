@@ -90,7 +90,8 @@ def test_a_third_format_is_a_data_file(tmp_path):
 @pytest.mark.parametrize("edit,match", [
     (lambda doc: doc.pop("value_bounds"), "value_bounds"),
     (lambda doc: doc["value_bounds"].pop("delta"), "value_bounds"),
-    (lambda doc: doc["value_bounds"].update(count=-1), "positive"),
+    (lambda doc: doc["value_bounds"].update(count=-1), "at least 10"),
+    (lambda doc: doc["value_bounds"].update(delta=5), "at least 10"),
     (lambda doc: doc["value_bounds"].update(amount={"元": "many"}), "numbers"),
 ])
 def test_value_bounds_are_required_per_kind(tmp_path, edit, match):

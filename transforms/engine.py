@@ -413,15 +413,15 @@ def align(cells: list[Tok], columns: tuple[Leaf, ...], fmt: Format, table: str, 
         # the common case: no unit printed in the headers, and plain counts (the fast path of
         # _cell_value, inlined in one comprehension: a call per cell was most of the time)
         values = [(float(text), text, (), col.unit, t.line)
-                  if (text := t.text).isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0")
-                  and len(text) <= _PLAUSIBLE_DIGITS
+                  if (text := t.text).isascii() and text.isdigit()
+                  and (len(text) == 1 or (text[0] != "0" and len(text) <= _PLAUSIBLE_DIGITS))
                   else _cell_value(t, col, None)
                   for t, col in zip(chosen, columns)]
         return Aligned(values, "exact")
     values = []
     for i, (t, col) in enumerate(zip(chosen, columns)):
         text = t.text
-        if text.isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0") and len(text) <= _PLAUSIBLE_DIGITS:
+        if text.isascii() and text.isdigit() and (len(text) == 1 or (text[0] != "0" and len(text) <= _PLAUSIBLE_DIGITS)):
             hu = header_unit.get(i)
             values.append((float(text), text, (), hu if col.kind == "amount" and hu else col.unit, t.line))
         else:
@@ -431,7 +431,7 @@ def align(cells: list[Tok], columns: tuple[Leaf, ...], fmt: Format, table: str, 
 
 def _cell_value(tok: Tok, col: Leaf, header_unit: str | None):
     text = tok.text
-    if text.isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0") and len(text) <= _PLAUSIBLE_DIGITS:
+    if text.isascii() and text.isdigit() and (len(text) == 1 or (text[0] != "0" and len(text) <= _PLAUSIBLE_DIGITS)):
         # the common case, a plain count: skip the general parser
         return (float(text), text, (), header_unit if col.kind == "amount" and header_unit else col.unit, tok.line)
     p = parse_value(text)
