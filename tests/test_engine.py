@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 
 import pytest
 
@@ -230,3 +231,148 @@ def test_same_row_in_both_formats_in_one_process():
         cells = parse_text(text).cells
         assert len(cells) == n and len({c.column_path for c in cells}) == n
         assert all(c.dims["metric"] == c.column_path for c in cells)
+
+
+# --------------------------------------------------------------------------- values from the table's own lines
+# Real-style table 四: the flipbook page copy tests/fixtures/realworld/raw/flipbook_shenji_2020_p9.txt
+# (its vertical header, then the 15 values on one line), cut before its 五 heading and followed by
+# prose as text extracts print it.
+
+FLIPBOOK = (Path(__file__).resolve().parent / "fixtures" / "realworld" / "raw" / "flipbook_shenji_2020_p9.txt")
+T4_VALUES = [1, 2, 0, 0, 3, 0, 0, 0, 0, 0, 4, 0, 0, 1, 5]  # every table 四 identity holds
+T4_LINE = " ".join(map(str, T4_VALUES))
+HEADLESS = "四、政府信息公开行政复议、行政诉讼情况\n"
+PROSE_AFTER = [
+    "1、公开工作不够深入。\n2、2024年将加大力度。\n",                                    # list items, a year
+    "1、公开工作不够深入。\n2、加大力度。\n3、2024年将加大力度。\n六、其他需要报告的事项\n无。\n",
+    "一是公开工作不够深入，主动公开的内容还不够全面，需要进一步加强。\n2024\n年，我局将加大力度。\n1\n2\n",  # wrapped year
+    "五、存在的主要问题及改进情况\n1、2024年，我局将进一步加强政务公开工作。\n2、加强培训。\n",
+]
+
+
+def _flipbook_head() -> str:
+    return FLIPBOOK.read_text(encoding="utf-8").split("0 0 0 0 0 0 0 0 0 0 0 0 0 0 0")[0]
+
+
+@pytest.mark.parametrize("head", ["flipbook", "headless"])
+@pytest.mark.parametrize("k", range(len(PROSE_AFTER)))
+def test_table_four_ends_where_prose_starts(head, k):
+    """List numbers and years of the paragraphs after table 四 are never its values: the row is the
+    15 values of its own line, none dropped, none taken from the prose."""
+    top = _flipbook_head() if head == "flipbook" else HEADLESS
+    text = top + T4_LINE + "\n" + PROSE_AFTER[k]
+    line = text.split("\n").index(T4_LINE) + 1
+    p = parse_text(text)
+    c = [x for x in p.cells if x.table == "review_litigation"]
+    assert [x.value for x in c] == T4_VALUES
+    assert [x.raw_value for x in c] == [str(v) for v in T4_VALUES]
+    assert {x.source_line for x in c} == {line} and not any(x.flags for x in c)
+    assert p.report["review_litigation_status"] == "complete"  # text after the row: the copy was not cut in it
+
+
+def test_prose_before_a_headerless_table_four_is_not_its_values():
+    text = HEADLESS + "1、本年度未发生行政复议。\n" + T4_LINE + "\n2、2024年将加大力度。\n五、存在的主要问题及改进情况\n"
+    c = [x for x in parse_text(text).cells if x.table == "review_litigation"]
+    assert [x.value for x in c] == T4_VALUES and {x.source_line for x in c} == {3}
+
+
+def test_numbers_after_table_four_are_reported_not_published():
+    p = parse_text(HEADLESS + T4_LINE + "\n说明：\n7 8 9\n")
+    assert [x.value for x in p.cells] == T4_VALUES
+    assert any("not table values" in pr and "line 3" in pr for pr in p.report["problems"])
+
+
+def test_a_long_row_is_not_aligned_by_equal_tokens():
+    """17 values on one data row (two from the text after it on the same line): a window of 15 is
+    chosen only when it holds every printed token, compared by identity, not by equal text."""
+    text = HEADLESS + " ".join(["0"] * 15) + "\n1 2\n五、存在的主要问题及改进情况\n"
+    c = [x for x in parse_text(text).cells if x.table == "review_litigation"]
+    assert [x.value for x in c] == [0.0] * 15 and all("inferred" in x.flags for x in c)
+
+
+@pytest.mark.parametrize("sep", ["\t", " "])
+def test_increase_decrease_words_fill_the_row(sep):
+    """本年增/减 printed 减2 / 增1: the row keeps its three cells (tab- and space-separated layouts)."""
+    t2 = T2_2019.replace("\t+1\t", "\t增1\t").replace("\t-2\t", "\t减2\t")
+    if sep == " ":
+        t2 = t2.replace("\t", " ")
+    c = cells_of(parse_text(t2 + T4), "active_disclosure")
+    plus = c[("第二十条第（五）项 > 行政许可", "本年增/减")]
+    minus = c[("第二十条第（五）项 > 其他对外管理服务事项", "本年增/减")]
+    assert (plus.value, plus.raw_value, plus.flags) == (1.0, "增1", ())
+    assert (minus.value, minus.raw_value, minus.flags) == (-2.0, "减2", ())
+    row = [x for k, x in c.items() if k[0] == "第二十条第（五）项 > 其他对外管理服务事项"]
+    assert [x.value for x in row] == [10.0, -2.0, 12.0] and not any("unresolved" in x.flags for x in row)
+
+
+def test_sign_word_on_a_count_is_flagged_like_a_sign():
+    c = cells_of(parse_text(T2_2019.replace("行政许可\t7\t", "行政许可\t增7\t") + T4), "active_disclosure")
+    cell = c[("第二十条第（五）项 > 行政许可", "上一年项目数量")]
+    assert (cell.value, cell.flags) == (7.0, ("unexpected_sign",))
+
+
+@pytest.mark.parametrize("column,printed,value", [
+    ("采购项目数量", "1" + "0" * 30, None),            # 10^30 count: a float would round it
+    ("采购项目数量", "99999999999999999999", None),
+    ("采购项目数量", "100000001", 100000001.0),       # over the count bound, exact: kept, flagged
+    ("采购总金额", "20000000000000元", 2e13),          # over 10^13 元
+    ("采购总金额", "2000000000万元", 2e9),             # over 10^9 万元
+])
+def test_implausible_magnitudes_are_flagged(column, printed, value):
+    t2 = T2_2019.replace("政府集中采购\t21\t251000元", "政府集中采购\t21\t251000元".replace(
+        "21" if column == "采购项目数量" else "251000元", printed))
+    cell = cells_of(parse_text(t2 + T4), "active_disclosure")[("第二十条第（九）项 > 政府集中采购", column)]
+    assert cell.raw_value == printed and cell.value == value and "implausible_value" in cell.flags
+
+
+@pytest.mark.parametrize("column,printed", [("采购项目数量", "99999999"), ("采购总金额", "9000000000000元"),
+                                            ("采购总金额", "900000000万元")])
+def test_large_but_plausible_values_are_not_flagged(column, printed):
+    t2 = T2_2019.replace("政府集中采购\t21\t251000元", "政府集中采购\t21\t251000元".replace(
+        "21" if column == "采购项目数量" else "251000元", printed))
+    cell = cells_of(parse_text(t2 + T4), "active_disclosure")[("第二十条第（九）项 > 政府集中采购", column)]
+    assert "implausible_value" not in cell.flags and cell.value is not None
+
+
+def test_an_amount_bound_follows_the_header_unit():
+    """The same digits are plausible in 元 and not in 万元 (unit from the header)."""
+    base = T2_2019.replace("信息内容\t采购项目数量\t采购总金额", "信息内容\t采购项目数量\t采购总金额（万元）")
+    ok = cells_of(parse_text(base.replace("251000元", "900000000") + T4), "active_disclosure")
+    bad = cells_of(parse_text(base.replace("251000元", "2000000000") + T4), "active_disclosure")
+    key = ("第二十条第（九）项 > 政府集中采购", "采购总金额")
+    assert ok[key].unit == "万元" and ok[key].flags == ()
+    assert bad[key].unit == "万元" and bad[key].flags == ("implausible_value",)
+
+
+def test_a_list_enumerator_is_never_a_value():
+    """'1、属于国家秘密' after a row printed one value short: the 1 is the label's enumerator, not the
+    short row's last cell (it was published as 总计 = 1, unflagged)."""
+    from transforms.generator import generate
+    text, _ = generate(5, layout="pdf_text", template="2021")
+    lines = text.split("\n")
+    k = next(i for i, line in enumerate(lines) if "1.属于国家秘密" in line)
+    lines[k - 1] = lines[k - 1].rsplit(" ", 1)[0]  # the row before loses its last value (595)
+    lines[k] = lines[k].replace("（三） 不予 公开 1.属于国家秘密", "1、属于国家秘密")
+    p = parse_text("\n".join(lines))
+    short = [c for c in p.cells if c.table == "applications" and c.source_line == k]
+    assert len(short) == 7 and all("inferred" in c.flags for c in short)
+    assert short[-1].value == 595 and short[-1].raw_value is None
+    assert not [c for c in p.cells if c.source_line == k + 1 and c.raw_value == "1"]
+
+
+@pytest.mark.parametrize("piece", ["1、属于国家秘密", "（1）加强培训", "(2)公开", "2024年"])
+def test_enumerators_and_years_fused_to_text_stay_text(piece):
+    from transforms.readers import _piece_parts
+    assert _piece_parts(piece) == ((piece, False),)
+
+
+def test_a_value_inferred_beyond_its_bound_is_flagged_implausible():
+    """14 values for 15 columns: the identities place them and infer 行政复议 总计 = 2×10^8, itself
+    beyond the count bound: inferred and implausible."""
+    values = ["200000000", "0", "0", "0"] + ["0"] * 10
+    p = parse_text(HEADLESS + " ".join(values) + "\n五、存在的主要问题及改进情况\n")
+    c = {x.column_path: x for x in p.cells if x.table == "review_litigation"}
+    total = c["行政复议 > 总计"]
+    assert (total.value, total.raw_value) == (2e8, None)
+    assert set(total.flags) == {"inferred", "implausible_value"}
+    assert set(c["行政复议 > 结果维持"].flags) == {"inferred", "implausible_value"}

@@ -85,3 +85,29 @@ def test_a_third_format_is_a_data_file(tmp_path):
     template, cells = json.loads(out)
     assert template == "2099"
     assert cells == [["本年处理决定数量", 5.0], ["本年新增事项数量", 2.0]]
+
+
+@pytest.mark.parametrize("edit,match", [
+    (lambda doc: doc.pop("value_bounds"), "value_bounds"),
+    (lambda doc: doc["value_bounds"].pop("delta"), "value_bounds"),
+    (lambda doc: doc["value_bounds"].update(count=-1), "at least 10"),
+    (lambda doc: doc["value_bounds"].update(delta=5), "at least 10"),
+    (lambda doc: doc["value_bounds"].update(amount={"元": "many"}), "numbers"),
+])
+def test_value_bounds_are_required_per_kind(tmp_path, edit, match):
+    d = _edited(tmp_path, "2021.yaml", edit)
+    with pytest.raises(FormatError, match=match):
+        load_formats(d)
+
+
+def test_value_bounds_reach_every_column():
+    """Every column carries its kind's bound; amounts one per unit, the largest for an unknown unit."""
+    for fmt in FORMATS.values():
+        for t in fmt.tables.values():
+            for b in t.blocks:
+                for c in b.columns:
+                    assert c.bounds and all(v > 0 for _, v in c.bounds)
+                    if c.kind == "amount":
+                        assert c.max_abs("万元") < c.max_abs("元") == c.max_abs(None)
+                    else:
+                        assert c.max_abs(c.unit) == c.max_abs(None)

@@ -13,6 +13,7 @@ from transforms import schema
 from transforms.formats import FORMATS
 from transforms.reconcile import (check_names, cross_year_check_names, prepare, quality_checks, quarantine_frame,
                                   reconcile, verdicts)
+from transforms.values import NIL_TOKENS
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 SEEDS = sorted(RAW.glob("*.txt"))
@@ -205,3 +206,70 @@ def test_prepared_matches_unprepared():
     a = reconcile(fr)
     b = reconcile(fr, prepared=prepare(fr))
     pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("token", sorted(NIL_TOKENS) + ["", " 无 ", "\u00a0", "\u3000"])
+def test_every_no_value_token_passes_the_gate(token):
+    """One list: a token the value parser reads as no value is not 'printed but not parsed'."""
+    fr = make_frames(1, formats=("2019",))
+    app = fr["applications"].copy()
+    rid = fr["reports"]["report_id"].iloc[0]
+    m = (app["report_id"] == rid) & (app["row_path"] == "二、上年结转政府信息公开申请数量")
+    app.loc[m, "value"] = np.nan
+    app.loc[m, "raw_value"] = token
+    qc = quality_checks({**fr, "applications": app}).set_index(["report_id", "check"])
+    assert qc.loc[(rid, "applications.raw_value_parsed"), "status"] == "pass"
+    assert qc.loc[(rid, "applications.raw_value_parsed"), "n_evaluated"] == int((app["report_id"] == rid).sum() - m.sum())
+
+
+def test_printed_text_that_is_not_a_no_value_token_still_fails():
+    fr = make_frames(1, formats=("2019",))
+    app = fr["applications"].copy()
+    rid = fr["reports"]["report_id"].iloc[0]
+    m = (app["report_id"] == rid) & (app["row_path"] == "二、上年结转政府信息公开申请数量")
+    app.loc[m, "value"] = np.nan
+    app.loc[m, "raw_value"] = "无效"
+    qc = quality_checks({**fr, "applications": app}).set_index(["report_id", "check"])
+    assert qc.loc[(rid, "applications.raw_value_parsed"), "status"] == "fail"
+
+
+def _with_cell(fr, table, row, col, value, flags=None, unit=None):
+    df = fr[table].copy()
+    rid = fr["reports"]["report_id"].iloc[0]
+    m = (df["report_id"] == rid) & (df["row_path"] == row) & (df["column_path"] == col)
+    assert m.sum() == 1
+    i = df.index[m][0]
+    df.at[i, "value"] = value
+    if flags is not None:
+        df.at[i, "flags"] = flags
+    if unit is not None:
+        df.at[i, "unit"] = unit
+    return rid, {**fr, table: df}
+
+
+@pytest.mark.parametrize("value,flags,unit,status", [
+    (np.nan, ["implausible_value"], None, "fail"),      # an integer over 2^53, published null
+    (5e8, ["implausible_value"], None, "fail"),
+    (1e30, [], None, "fail"),                          # over the count bound, even without the flag
+    (5e7, [], None, "pass"),
+])
+def test_implausible_values_fail_the_report(value, flags, unit, status):
+    fr = make_frames(1, formats=("2019",))
+    rid, fr = _with_cell(fr, "active_disclosure", "第二十条第（九）项 > 政府集中采购", "采购项目数量", value, flags, unit)
+    qc = quality_checks(fr)
+    row = qc.set_index(["report_id", "check"]).loc[(rid, "active_disclosure.plausible_values")]
+    assert row["status"] == status
+    rep = verdicts(fr["reports"], qc)
+    verdict = rep.loc[rep["report_id"] == rid, "verdict"].iloc[0]
+    assert (verdict == "fail") == (status == "fail")
+    if status == "fail":
+        assert "采购项目数量" in row["observed"]
+
+
+@pytest.mark.parametrize("value,unit,status", [(9e12, "元", "pass"), (2e13, "元", "fail"), (9e8, "万元", "pass"),
+                                               (2e9, "万元", "fail"), (2e13, None, "fail")])
+def test_amount_bounds_follow_the_unit(value, unit, status):
+    fr = make_frames(1, formats=("2019",))
+    rid, fr = _with_cell(fr, "active_disclosure", "第二十条第（九）项 > 政府集中采购", "采购总金额", value, unit=unit)
+    qc = quality_checks(fr).set_index(["report_id", "check"])
+    assert qc.loc[(rid, "active_disclosure.plausible_values"), "status"] == status

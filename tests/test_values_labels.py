@@ -1,10 +1,12 @@
 """Unit tests: printed values, label normalisation, the label matcher."""
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from transforms.labels import clean, match_key, stem_key
-from transforms.values import parse_value, unit_from_label
+from transforms.values import IMPLAUSIBLE, NIL_TOKENS, is_no_value, parse_value, unit_from_label
 from transforms.vocab import vocabulary
 
 
@@ -75,3 +77,49 @@ def test_gb2312_fast_path_exceptions_match_opencc():
         if _T2S.convert(ch) != ch:
             changed.add(ch)
     assert changed == set(GB2312_T2S_EXCEPTIONS)
+
+
+@pytest.mark.parametrize("raw,value,flags", [
+    ("减4", -4.0, ()), ("增3", 3.0, ()), ("减少4", -4.0, ()), ("增加3", 3.0, ()), ("減2", -2.0, ()),
+    ("减 4", -4.0, ()), ("增3件", 3.0, ()), ("减-4", -4.0, ("typo_double_sign",)),
+    ("增-4", -4.0, ("typo_double_sign",)), ("减0", 0.0, ()), ("-0", 0.0, ()),
+])
+def test_increase_and_decrease_words_are_signs(raw, value, flags):
+    """本年增/减 printed with 增/减: the word is the sign (the row is not split, the cell not nulled)."""
+    p = parse_value(raw)
+    assert p.is_value and p.value == value and p.flags == flags and p.signed
+    assert math.copysign(1.0, p.value) == 1.0 or p.value != 0  # never a negative zero
+
+
+@pytest.mark.parametrize("raw", ["减", "增加", "减少了", "减4人次多", "4减"])
+def test_sign_words_alone_or_inside_text_are_not_values(raw):
+    assert not parse_value(raw).is_value
+
+
+@pytest.mark.parametrize("raw", sorted(NIL_TOKENS) + ["", "  ", "\u00a0", "\u3000", "－", "／", " 无 "])
+def test_every_no_value_token_is_null(raw):
+    p = parse_value(raw)
+    assert p.is_value and p.value is None and p.flags == () and is_no_value(raw)
+
+
+def test_no_value_tokens_are_not_numbers_or_labels():
+    assert not is_no_value("0") and not is_no_value("规章") and not is_no_value("减4")
+
+
+@pytest.mark.parametrize("raw", ["99999999999999999999", "1" + "0" * 30, "9007199254740993", "-9007199254740993",
+                                 "99,999,999,999,999,999,999", "减9007199254740993", "9007199254740993.5",
+                                 "12345678901234567890元"])
+def test_integers_a_float_cannot_hold_are_null_and_flagged(raw):
+    """Over 2^53 a float64 rounds: the value would be a number that is not in the file."""
+    p = parse_value(raw)
+    assert p.is_value and p.value is None and p.flags[-1] == IMPLAUSIBLE
+
+
+def test_largest_exact_integer_is_kept():
+    p = parse_value(str(2 ** 53))
+    assert p.value == 2 ** 53 and IMPLAUSIBLE not in p.flags  # the kind's bound flags it, not the parser
+
+
+def test_generated_reports_print_only_tokens_of_the_one_list():
+    from transforms import generator
+    assert set(generator.NIL_TOKENS) <= NIL_TOKENS

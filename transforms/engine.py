@@ -21,7 +21,7 @@ from transforms.readers import (Region, Tok, detect_layout, html_lines, is_headi
                                 is_html, is_prose, locate, text_lines, tokens)
 from transforms.charsets import repair_problem
 from transforms.schema import PARSER_VERSION, STATUTORY_TABLES, coded, quarantine_problem
-from transforms.values import parse_value, unit_from_label
+from transforms.values import IMPLAUSIBLE, parse_value, unit_from_label
 from transforms.vocab import Entry, RowCandidate, vocabulary
 
 MAX_PLACEMENTS = 20000
@@ -70,9 +70,12 @@ class RowRead:
 class TableRead:
     rows: list[RowRead]
     orphans: list[list[Tok]]  # value groups with no row label (table 四's data row)
-    after_last_label: int  # index of the first orphan group after the last label token
+    after_last_label: int  # index of the first orphan group after the last label the table knows
     unknown: list[tuple[str, int]]
     groups_as_rows: list[RowRead]
+    # text the table does not know (prose, list items, later headings): (index of the first orphan
+    # group after it, its line, its text); the data row of table 四 ends at the first of them
+    foreign: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 def _max_cols(entry: Entry | None, caption, caption_key: tuple | None) -> int:
@@ -123,6 +126,7 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
     rows: list[RowRead] = []
     orphans: list[list[Tok]] = [[]]
     last_label = 0
+    foreign: list[tuple[int, int, str]] = []
     unknown: list[tuple[str, int]] = []
     caption = None
     headers: list[str] = []
@@ -147,7 +151,6 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
         text = tok.text
         if orphans[-1]:
             orphans.append([])
-        last_label = len(orphans) - 1
         m = match(text)
         if m is not None:
             entry, how = m.entry, m.how
@@ -155,6 +158,7 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
             entry, how = None, ""
         if entry is None and match_key(text).startswith("第二十条") and len(match_key(text)) <= 9:
             current, caption, caption_key, headers = None, None, None, []  # caption whose number was dropped
+            last_label = len(orphans) - 1
             continue
         if entry is None and len(match_key(text)) > 8:
             entry = _suffix_row(vocab, text)
@@ -164,17 +168,21 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
             current = None
             if vocab.is_header_noise(text) or is_heading(table, text):
                 headers.append(text)
+                last_label = len(orphans) - 1
                 continue
             if table == "active_disclosure" and (caption or rows):
                 # a provincial extra row (kept only if values follow it)
                 current = RowRead(text, tok.line, None, "", caption, list(headers))
                 current_n = _max_cols(None, caption, caption_key)
                 rows.append(current)
+                last_label = len(orphans) - 1
             else:
                 headers.append(text)
+                foreign.append((len(orphans) - 1, tok.line, text))
                 if not is_prose(text):
                     unknown.append((text, tok.line))
             continue
+        last_label = len(orphans) - 1
         kind = entry.kind
         if kind == "caption":
             current, caption, headers = None, list(entry.captions), []
@@ -198,8 +206,11 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
             unknown.append((r.label, r.line))
     rows = [r for r in rows if not (r.entry is None and not r.cells)]
     kept = [g for g in orphans if g]
-    after = sum(1 for g in orphans[:last_label] if g)
-    return TableRead(rows, kept, after, unknown, groups)
+    # orphan groups are never empty but the first and the last one: index in `kept` = index - skipped
+    skipped = 0 if orphans[0] else 1
+    after = max(last_label - skipped, 0)
+    foreign = [(max(i - skipped, 0), line, text) for i, line, text in foreign]
+    return TableRead(rows, kept, after, unknown, groups, foreign)
 
 
 # --------------------------------------------------------------------------- formats
@@ -394,8 +405,9 @@ def align(cells: list[Tok], columns: tuple[Leaf, ...], fmt: Format, table: str, 
     elif len(cells) > n and all(t.text == "" for t in cells[n:]):
         chosen = cells[:n]  # trailing filler cells after the row (seed 000's table 二, '||' rows)
     else:
+        # windows holding every printed token (by identity: tokens with the same text on one line are equal)
         windows = [cells[i:i + n] for i in range(0, len(cells) - n + 1)
-                   if all(t in cells[i:i + n] for t in printed)] if len(cells) > n else []
+                   if {id(t) for t in printed} <= {id(t) for t in cells[i:i + n]}] if len(cells) > n else []
         if len(windows) == 1:
             chosen = windows[0]
         else:
@@ -404,14 +416,15 @@ def align(cells: list[Tok], columns: tuple[Leaf, ...], fmt: Format, table: str, 
         # the common case: no unit printed in the headers, and plain counts (the fast path of
         # _cell_value, inlined in one comprehension: a call per cell was most of the time)
         values = [(float(text), text, (), col.unit, t.line)
-                  if (text := t.text).isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0")
+                  if (text := t.text).isascii() and text.isdigit()
+                  and (len(text) == 1 or (text[0] != "0" and len(text) <= _PLAUSIBLE_DIGITS))
                   else _cell_value(t, col, None)
                   for t, col in zip(chosen, columns)]
         return Aligned(values, "exact")
     values = []
     for i, (t, col) in enumerate(zip(chosen, columns)):
         text = t.text
-        if text.isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0"):
+        if text.isascii() and text.isdigit() and (len(text) == 1 or (text[0] != "0" and len(text) <= _PLAUSIBLE_DIGITS)):
             hu = header_unit.get(i)
             values.append((float(text), text, (), hu if col.kind == "amount" and hu else col.unit, t.line))
         else:
@@ -421,15 +434,28 @@ def align(cells: list[Tok], columns: tuple[Leaf, ...], fmt: Format, table: str, 
 
 def _cell_value(tok: Tok, col: Leaf, header_unit: str | None):
     text = tok.text
-    if text.isascii() and text.isdigit() and (len(text) == 1 or text[0] != "0"):
+    if text.isascii() and text.isdigit() and (len(text) == 1 or (text[0] != "0" and len(text) <= _PLAUSIBLE_DIGITS)):
         # the common case, a plain count: skip the general parser
         return (float(text), text, (), header_unit if col.kind == "amount" and header_unit else col.unit, tok.line)
     p = parse_value(text)
-    flags = list(p.flags)
-    if col.kind == "count" and tok.text.strip().startswith(("+", "-")) and p.value is not None:
-        flags.append("unexpected_sign")
+    flags = p.flags
+    if col.kind == "count" and p.signed and p.value is not None:
+        flags += ("unexpected_sign",)
     unit = p.unit or (header_unit if col.kind == "amount" else None) or col.unit
-    return (p.value, tok.text, tuple(flags), unit, tok.line)
+    if p.value is not None and abs(p.value) > col.max_abs(unit):
+        flags += (IMPLAUSIBLE,)
+    return (p.value, tok.text, flags, unit, tok.line)
+
+
+def _plausible_digits() -> int:
+    """Most digits a plain integer can have and be plausible in every column of every format: the
+    fast paths take such text as it is, longer text goes through the bound check of _cell_value."""
+    smallest = min(b for f in FORMATS.values() for t in f.tables.values() for blk in t.blocks
+                   for col in blk.columns for _, b in col.bounds)
+    return len(str(int(smallest))) - 1  # 10^d - 1 <= smallest
+
+
+_PLAUSIBLE_DIGITS = _plausible_digits()
 
 
 def _by_identities(printed, columns, fmt, table, row_path, known, header_unit, row_line) -> Aligned:
@@ -479,8 +505,10 @@ def _by_identities(printed, columns, fmt, table, row_path, known, header_unit, r
                 v, raw, flags, unit, line = _cell_value(t, col, header_unit.get(i))
                 values.append((v, raw, flags + ("inferred",), unit, line))
             else:
-                unit = header_unit.get(i) if col.kind == "amount" else col.unit
-                values.append((solutions[0][i] + 0.0, None, ("inferred",), unit or col.unit, row_line))
+                unit = (header_unit.get(i) if col.kind == "amount" else col.unit) or col.unit
+                v = solutions[0][i] + 0.0
+                values.append((v, None, ("inferred", IMPLAUSIBLE) if abs(v) > col.max_abs(unit) else ("inferred",),
+                               unit, row_line))
         reason = f"{what}; every placement the identities allow gives the same cells"
     else:
         dropped = [printed[k].text for k in range(m) if k not in first]
@@ -665,22 +693,22 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
     known_formats = [f for (t, _), f in decided.items() if f]
     default_fmt = max(set(known_formats), key=known_formats.count) if known_formats else None
     cells: list[Cell] = []
-    complete = not region.truncated
-    if region.truncated:
+    # rows of a table with fixed rows (table 四): the data row is the orphan values
+    fmt_any = FORMATS[default_fmt or next(iter(FORMATS))]
+    blocks = fmt_any.tables[table].blocks
+    fixed_row = len(blocks) == 1 and len(blocks[0].rows) == 1 and blocks[0].rows[0].label == ""
+    data, ended_by_text, left_out = _data_row(table, tr) if fixed_row else ([], False, None)
+    truncated = region.truncated and not ended_by_text  # text after its row: the table was not cut inside it
+    complete = not truncated
+    if truncated:
         problems.append(f"{table}: the copy is cut off inside the table (line {region.end + 1})")
     for text, line in tr.unknown:
         if len(match_key(text)) >= 2 and not vocabulary(table).is_header_noise(text):
             problems.append(f"{table}: unknown label {text!r} at line {line} ignored")
-    # rows of a table with fixed rows (table 四): the data row is the orphan values
-    fmt_any = FORMATS[default_fmt or next(iter(FORMATS))]
-    blocks = fmt_any.tables[table].blocks
     rows = list(tr.rows)
-    if len(blocks) == 1 and len(blocks[0].rows) == 1 and blocks[0].rows[0].label == "":
-        # the data row: from the first to the last group of printed values, blanks in between kept
-        filled = [i for i, g in enumerate(tr.orphans) if any(x.text for x in g)]
-        tail = [i for i in filled if i >= tr.after_last_label]
-        first = tr.after_last_label if tail else (filled[0] if filled else 0)
-        data = [t for g in tr.orphans[first:filled[-1] + 1] for t in g] if filled else []
+    if fixed_row:
+        if left_out:
+            problems.append(left_out)
         if not data:
             return [], "unreadable" if tr.rows or tr.orphans or region.end > region.start else "missing"
         rows = [RowRead("", data[0].line, None, "", None, [], data)]
@@ -690,7 +718,7 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
             problems.append(f"{table}: {sum(1 for x in g if x.text)} value(s) with no row label at line {g[0].line} "
                             f"({' '.join(x.text for x in g if x.text)!r}) not published")
     if not rows:
-        return [], "incomplete" if region.truncated else "unreadable"
+        return [], "incomplete" if truncated else "unreadable"
     # map rows to (format, block, leaf)
     placed: list[tuple[RowRead, str, Block, Leaf, str]] = []
     seen: set[str] = set()
@@ -733,7 +761,7 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
         flag = cand.flag or r.how
         placed.append((r, fmt, _block(fmt, table, cand.block), cand.leaf, flag))
     # the last row of a cut-off copy may itself be cut: drop it rather than guess
-    if region.truncated and placed:
+    if truncated and placed:
         r, fmt, blk, leaf, _ = placed[-1]
         if sum(1 for t in r.cells if t.text) < len(blk.columns):
             problems.append(f"{table}: last row {leaf.path!r} cut off by the copy "
@@ -790,10 +818,10 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
     missing = [leaf.path for blk in expected_blocks for leaf in blk.rows if leaf.path not in present]
     if missing:
         complete = False
-        if not region.truncated:
+        if not truncated:
             problems.append(f"{table}: {len(missing)} row(s) not found: {missing[:4]}{' …' if len(missing) > 4 else ''}")
     if not any(c.value is not None for c in cells):
-        return cells, "incomplete" if region.truncated else "unreadable"
+        return cells, "incomplete" if truncated else "unreadable"
     return cells, "complete" if complete and not any_unresolved else "incomplete"
 
 
@@ -812,6 +840,43 @@ def _repaired_rows(rows: list[RowRead], tr: TableRead, damaged: frozenset[int], 
                 out.update(i for i, r in enumerate(rows)
                            if r.line == starts[k] or any(t.line == starts[k] for t in r.cells))
     return out
+
+
+_DATE_WORD = re.compile(r"^[年月日号號]")
+
+
+def _data_row(table: str, tr: TableRead) -> tuple[list[Tok], bool, str | None]:
+    """The values of a table whose one row has no label (table 四), from its region's own lines
+    → (tokens, whether text of the region follows the row, the problem naming numbers left out).
+
+    The row starts at the first group of printed values after the table's last header label and
+    runs, blanks in between kept, until text the table does not know: prose after the table (list
+    items, a later heading, a paragraph) ends it, and its numbers are never values. A single number
+    opening a line of such text is part of it ('1、…', '2024年…'), as is a single number on the line
+    before text that goes on with 年/月/日 (a year wrapped onto its own line): neither is a value."""
+    groups = tr.orphans
+    prose = set()
+    for i, line, text in tr.foreign:
+        if i > 0:
+            printed = [x for x in groups[i - 1] if x.text]
+            if len(printed) == 1 and (printed[0].line == line or _DATE_WORD.match(text)):
+                prose.add(i - 1)
+    filled = [i for i, g in enumerate(groups) if i not in prose and any(x.text for x in g)]
+    if not filled:
+        return [], False, None
+    tail = [i for i in filled if i >= tr.after_last_label]
+    start = tail[0] if tail else filled[0]
+    first = start  # blank cells printed before the first value keep their places
+    while first - 1 >= (tr.after_last_label if tail else 0) and first - 1 not in prose \
+            and not any(x.text for x in groups[first - 1]):
+        first -= 1
+    stop = next(((i, line, text) for i, line, text in tr.foreign if i > start), None)
+    end = len(groups) if stop is None else stop[0]
+    left = [x for g in groups[end:] for x in g if x.text]
+    left_out = (f"{table}: the table ends at the text at line {stop[1]} ({stop[2][:20]!r}); {len(left)} "
+                f"number(s) from line {left[0].line} on are not table values") if left else None
+    last = max(i for i in filled if i < end)  # ≥ start; blank groups after it are not the row's
+    return [t for g in groups[first:last + 1] for t in g], stop is not None, left_out
 
 
 def _expected_blocks(table: str, decided, default_fmt) -> list[Block]:

@@ -37,6 +37,16 @@ class Leaf:
     kind: str = "count"
     unit: str | None = "count"
     ancestors: tuple[str, ...] = ()  # labels of the group nodes above the leaf
+    # columns: largest plausible magnitude per unit ((unit, bound), …; unit None = any unit), from
+    # the format's value_bounds for the column's kind
+    bounds: tuple[tuple[str | None, float], ...] = ()
+
+    def max_abs(self, unit: str | None) -> float:
+        """Largest plausible magnitude of a value of this column printed in `unit`."""
+        for u, bound in self.bounds:
+            if u is None or u == unit:
+                return bound
+        return max((b for _, b in self.bounds), default=float("inf"))
 
     def keys(self) -> dict[str, str]:
         """match key → how it matched ('' exact, 'legacy_label' for a legacy wording)."""
@@ -170,9 +180,27 @@ def _leaves(nodes, kind_default: bool, prefix=(), prefix_codes=(), groups=None) 
     return out
 
 
+def _bounds(value_bounds: dict, kind: str, path: Path) -> tuple[tuple[str | None, float], ...]:
+    """value_bounds[kind] (one number, or one per unit) → Leaf.bounds."""
+    spec = value_bounds[kind]
+    pairs = list(spec.items()) if isinstance(spec, dict) else [(None, spec)]
+    try:
+        out = tuple((u, float(b)) for u, b in pairs)
+    except (TypeError, ValueError):
+        raise FormatError(f"{path.name}: value_bounds.{kind}: bounds must be numbers") from None
+    if not out or any(not b >= 10 for _, b in out):  # every one-digit number is plausible (the engine's fast path)
+        raise FormatError(f"{path.name}: value_bounds.{kind}: bounds must be numbers of at least 10")
+    return out
+
+
 def _load(path: Path) -> Format:
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     name = str(doc["format"])
+    bounds = doc.get("value_bounds")
+    if not isinstance(bounds, dict) or set(bounds) != set(VALUE_KINDS):
+        raise FormatError(f"{path.name}: value_bounds must give a bound for each value kind {VALUE_KINDS}")
+    for kind in VALUE_KINDS:  # checked even for kinds no column of this format has
+        _bounds(bounds, kind, path)
     tables = {}
     for tname, t in doc["tables"].items():
         blocks = []
@@ -182,7 +210,8 @@ def _load(path: Path) -> Format:
             if b.get("caption"):
                 rows = [Leaf(**{**r.__dict__, "path": b["caption"] + SEP + r.path,
                                 "parent_path": b["caption"], "parent_code": b["code"]}) for r in rows]
-            cols = _leaves(b["columns"], True)
+            cols = [Leaf(**{**c.__dict__, "bounds": _bounds(bounds, c.kind, path)})
+                    for c in _leaves(b["columns"], True)]
             blocks.append(Block(b.get("caption"), b["code"], tuple(rows), tuple(cols), tuple(groups)))
         loc = t.get("locate", {})
         tables[tname] = Table(tname, t["section"], dict(t["dimensions"]), tuple(blocks),

@@ -243,7 +243,9 @@ def is_prose(text: str) -> bool:
     return len(s) >= 28 and len(_COMMAS.findall(s)) >= 2 and "勾稽" not in s and "区分处理" not in s
 
 
-_FUSED = re.compile(r"(?<![\d.])([+\-]*\d+(?:\.\d+)?(?:万元|元)?)(?![\d.年月日号])")
+# digits fused onto a label are a value, unless they are a date part (2024年) or an enumerator of a
+# list item or label (1、…, （1）…): those are text, never values
+_FUSED = re.compile(r"(?<![\d.（(])([+\-]*\d+(?:\.\d+)?(?:万元|元)?)(?![\d.年月日号、）)])")
 
 
 def _pieces(text: str) -> list[str]:
@@ -323,8 +325,10 @@ def _tab_cells(seg) -> list[Tok]:
             v = _IS_VALUE.get(cell)  # _tok, inlined (the hot line of this layout)
             out.append(Tok(cell, no, _is_value(cell) if v is None else v))
             prev_cell = True
-        elif prev_cell and out and not out[-1].brk and len(text.strip()) <= 12:
-            # continuation of a cell broken over lines (vertical text, wrapped header)
+        elif prev_cell and out and not out[-1].brk and len(text.strip()) <= 12 and (
+                not (out[-1].is_value and out[-1].text) or _is_value(out[-1].text + text.strip())):
+            # continuation of a cell broken over lines (vertical text, wrapped header, a unit after
+            # its number); a printed value is never merged into the text after it ('1、…' prose)
             last = out[-1]
             merged = last.text + text.strip()
             out[-1] = Tok(merged, last.line, parse_value(merged).is_value)

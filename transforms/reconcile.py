@@ -18,9 +18,10 @@ The checks across years (cross_year in the format files) need the whole dataset,
 are the run-level pass of transforms/crossyear.py, which reuses the building blocks here.
 
 Verdict rule (docs/GATE_API.md): fail = an evaluable identity breaks, a count is negative / not an
-integer, a printed value was not parsed and not flagged, a table marked complete lacks cells, an unknown
-address or a duplicate cell; warn = inferred/unresolved cells, an incomplete or missing table, an
-identity not evaluable; pass otherwise.
+integer, a printed value was not parsed and not flagged, an implausible value (flagged implausible_value
+or beyond the format's value_bounds), a table marked complete lacks cells, an unknown address or a
+duplicate cell; warn = inferred/unresolved cells, an incomplete or missing table, an identity not
+evaluable; pass otherwise.
 """
 from __future__ import annotations
 
@@ -34,16 +35,18 @@ from pandas.arrays import ArrowStringArray
 
 from transforms import schema
 from transforms.formats import FORMATS
+from transforms.values import IMPLAUSIBLE, is_no_value
 
 TABLES = schema.STATUTORY_TABLES
 STATUSES = ("pass", "warn", "fail")
 RECON_STATUSES = ("holds", "broken", "not_evaluable")
 STRUCTURAL_RULES = ("completeness", "nonnegative_counts", "raw_value_parsed", "flagged_cells",
-                    "known_addresses", "unique_cells")
+                    "known_addresses", "unique_cells", "plausible_values")
+WARN_RULES = ("flagged_cells",)  # structural rules that can only warn (the others fail)
 # Flags that make a report "warn" (values placed by inference or left unresolved).
 WARN_FLAGS = ("inferred", "unresolved")
-# Printed text that means "no value" (STATUTORY_TABLES.md "Cell values as printed").
-NO_VALUE_MARKERS = frozenset({"", "/", "／", "-", "－", "—", "——", "–", "―", "&nbsp;", "\\"})
+# Flags that make a report "fail" (a value no report can hold: beyond the format's value_bounds).
+FAIL_FLAGS = (IMPLAUSIBLE,)
 TOLERANCE = 1e-6
 QUARANTINE_REASONS = schema.QUARANTINE_REASONS
 _META = ("source_file", "organization", "report_year", "template")
@@ -72,6 +75,32 @@ for _t in TABLES:
             if _kinds.setdefault(_c.path, _c.kind) != _c.kind:
                 raise ValueError(f"{_t}: column {_c.path!r} has different kinds across formats")
     COLUMN_KINDS[_t] = _kinds
+# Columns by path (each format's Leaf): their value_bounds, for values published without the flag.
+COLUMN_LEAVES: dict[str, dict[str, list]] = {_t: {} for _t in TABLES}
+for _t in TABLES:
+    for _f in FORMATS.values():
+        for _b in _f.tables[_t].blocks:
+            for _c in _b.columns:
+                COLUMN_LEAVES[_t].setdefault(_c.path, []).append(_c)
+SMALLEST_BOUND = min(b for t in TABLES for leaves in COLUMN_LEAVES[t].values() for c in leaves for _, b in c.bounds)
+
+
+def beyond_bounds(df: pd.DataFrame, table: str, value: np.ndarray) -> np.ndarray:
+    """True where a value exceeds its column's value_bounds (for its unit) in every format: the
+    check behind the implausible_value flag, for cells published without it. Values under the
+    smallest bound of all columns (nearly all) are passed over in one vectorised comparison."""
+    out = np.zeros(len(df), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        big = np.flatnonzero(np.abs(value) > SMALLEST_BOUND)
+    if len(big) == 0:
+        return out
+    cols = df["column_path"].iloc[big].to_numpy(dtype=object)
+    units = df["unit"].iloc[big].to_numpy(dtype=object) if "unit" in df else np.full(len(big), None)
+    for i, col, unit in zip(big, cols, units):
+        leaves = COLUMN_LEAVES[table].get(str(col))
+        unit = unit if isinstance(unit, str) else None
+        out[i] = bool(leaves) and abs(value[i]) > max(c.max_abs(unit) for c in leaves)
+    return out
 
 
 def identity_catalog() -> pd.DataFrame:
@@ -142,14 +171,17 @@ def _n_flags(flags: pd.Series) -> np.ndarray:
 
 
 def raw_has_value(raw: pd.Series) -> np.ndarray:
-    """True where the printed text is something other than a blank / no-value marker."""
-    s = raw.astype("str").str.strip(" \t\r\n\u00a0\u3000\u200b\ufeff")
-    return (raw.notna() & ~s.isin(NO_VALUE_MARKERS)).to_numpy(dtype=bool)
+    """True where the printed text is something other than blank or a no-value token, exactly as the
+    value parser reads it (transforms.values.is_no_value: one list for both)."""
+    codes, texts = pd.factorize(raw)  # few distinct printed texts: the test runs once per text
+    has = np.fromiter((not is_no_value(str(t)) for t in texts), dtype=bool, count=len(texts))
+    return np.append(has, False)[codes]  # code -1 (no text) → False
 
 
 def cell_view(df: pd.DataFrame, table: str) -> pd.DataFrame:
     """Helper columns for the cell rules (same index as df): _kind, _raw_has_value, _flagged,
-    _warn_flagged, _extra_row, _fraction, _flags_unknown."""
+    _warn_flagged, _fail_flagged (implausible: flagged or beyond the bounds), _extra_row, _fraction,
+    _flags_unknown."""
     kinds = COLUMN_KINDS[table]
     flags = df["flags"] if "flags" in df else pd.Series([[]] * len(df), index=df.index, dtype=object)
     value = pd.to_numeric(df["value"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
@@ -161,6 +193,7 @@ def cell_view(df: pd.DataFrame, table: str) -> pd.DataFrame:
     nf = _n_flags(flags)
     out["_flagged"] = nf > 0
     out["_warn_flagged"] = _flag_has(flags, WARN_FLAGS, nf)
+    out["_fail_flagged"] = _flag_has(flags, FAIL_FLAGS, nf) | beyond_bounds(df, table, value)
     out["_extra_row"] = _flag_has(flags, ("extra_row",), nf)
     out["_fraction"] = value - np.floor(value)
     allowed = set(schema.CELL_FLAGS)
@@ -310,7 +343,7 @@ def _empty_recon() -> pd.DataFrame:
 def _fmt_num(x: float) -> str:
     if x != x:
         return "空"
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+    return str(int(x)) if float(x).is_integer() and abs(x) <= 2 ** 53 else f"{x:g}"  # no invented digits
 
 
 class _Part:
@@ -719,6 +752,12 @@ def _structural_checks(prepared: dict[str, Prepared], reports: pd.DataFrame) -> 
         nu2, npr = pad(p.count(unparsed)), pad(p.count(printed))
         rule("raw_value_parsed", np.where(nu2 > 0, "fail", "pass"), npr, nu2,
              _details(p, unparsed, "printed values not parsed and not flagged"), "every printed value parsed")
+        # implausible values (beyond the format's value_bounds, or integers a float64 cannot hold) → fail
+        bad_value = h["_fail_flagged"].to_numpy(dtype=bool)
+        nbv = pad(p.count(bad_value))
+        rule("plausible_values", np.where(nbv > 0, "fail", "pass"), n_cells, nbv,
+             _details(p, bad_value, "implausible values (flagged, or beyond the format's value_bounds)"),
+             "every value within the format's bounds")
         # flagged cells (inferred / unresolved) → warn
         wf = h["_warn_flagged"].to_numpy(dtype=bool)
         nw = pad(p.count(wf))
@@ -826,4 +865,4 @@ def quarantine_frame(reports: pd.DataFrame, extra: list[dict] | None = None) -> 
 
 __all__ = ["reconcile", "recon_frame", "checks_frame", "cross_year_check_names", "quality_checks", "verdicts", "quarantine_frame", "cell_view", "choose_formats",
            "identity_catalog", "check_names", "QC_FIELDS", "QUARANTINE_FIELDS", "RECON_COLUMNS",
-           "NO_VALUE_MARKERS", "STRUCTURAL_RULES", "classify_reason", "prepare", "Prepared"]
+           "STRUCTURAL_RULES", "classify_reason", "prepare", "Prepared"]

@@ -32,6 +32,7 @@ CELL_FLAGS = (
     "nonnumeric",        # printed text that is not a number (value null)
     "unexpected_sign",   # a sign on a count column
     "decode_repaired",   # read from a source line where invalid bytes were replaced by U+FFFD while decoding
+    "implausible_value",  # beyond the format's value_bounds, or an integer over 2^53 (value null); fails the gate
 )
 
 
@@ -101,7 +102,8 @@ _CELL_FIELDS = (
        False, STATUTORY_TABLES),
     _f("row_path", STR, "Canonical row address (STATUTORY_TABLES.md), labels joined with ' > '; '' in table 四.", False),
     _f("column_path", STR, "Canonical column address, labels joined with ' > '.", False),
-    _f("value", F64, "Parsed number; null when the cell is blank, '/', '-', unreadable or unresolved."),
+    _f("value", F64, "Parsed number; null when the cell is blank, '/', '-', unreadable, unresolved, or an integer "
+       "over 2^53 (flag implausible_value: a float64 would round it)."),
     _f("raw_value", STR, "The cell's text exactly as printed (null when no text could be attributed to the cell)."),
     _f("unit", STR, "count for counts; 万元 / 元 for amounts when printed or fixed by the format; null when unknown."),
     _f("flags", LIST, "Why the value needs a second look (see CELL_FLAGS); empty when clean.", False, CELL_FLAGS),
