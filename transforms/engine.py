@@ -70,6 +70,7 @@ class TableRead:
     after_last_label: int  # index of the first orphan group after the last label token
     unknown: list[tuple[str, int]]
     groups_as_rows: list[RowRead]
+    junk: list[tuple[str, int]] = field(default_factory=list)  # text with no letter: never a label
 
 
 def _max_cols(entry: Entry | None, caption, caption_key: tuple | None) -> int:
@@ -115,12 +116,18 @@ def _suffix_row(vocab, text: str):
     return best[1] if best else None
 
 
+# A row label has a letter (CJK or Latin). Text without one ('? 0', '\ufffd 0': mojibake printed before
+# a value) made rows of junk whose addresses collided; it goes to the problems instead.
+_LETTER = re.compile(r"[^\W\d_]")
+
+
 def read_rows(table: str, toks: list[Tok]) -> TableRead:
     vocab = vocabulary(table)
     rows: list[RowRead] = []
     orphans: list[list[Tok]] = [[]]
     last_label = 0
     unknown: list[tuple[str, int]] = []
+    junk: list[tuple[str, int]] = []
     caption = None
     headers: list[str] = []
     current: RowRead | None = None
@@ -162,6 +169,9 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
             if vocab.is_header_noise(text) or is_heading(table, text):
                 headers.append(text)
                 continue
+            if _LETTER.search(text) is None:
+                junk.append((text, tok.line))
+                continue
             if table == "active_disclosure" and (caption or rows):
                 # a provincial extra row (kept only if values follow it)
                 current = RowRead(text, tok.line, None, "", caption, list(headers))
@@ -196,7 +206,7 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
     rows = [r for r in rows if not (r.entry is None and not r.cells)]
     kept = [g for g in orphans if g]
     after = sum(1 for g in orphans[:last_label] if g)
-    return TableRead(rows, kept, after, unknown, groups)
+    return TableRead(rows, kept, after, unknown, groups, junk)
 
 
 # --------------------------------------------------------------------------- formats
@@ -706,6 +716,8 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
     for text, line in tr.unknown:
         if len(match_key(text)) >= 2 and not vocabulary(table).is_header_noise(text):
             problems.append(f"{table}: unknown label {text!r} at line {line} ignored")
+    for text, line in tr.junk:
+        problems.append(f"{table}: line {line}: {text!r} is not a label of the format; not published")
     # rows of a table with fixed rows (table 四): the data row is the orphan values
     fmt_any = FORMATS[default_fmt or next(iter(FORMATS))]
     blocks = fmt_any.tables[table].blocks
@@ -750,6 +762,10 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
             label = clean(r.label).translate(_FULLWIDTH)
             leaf = Leaf(path=blk.caption + SEP + label, label=label, code="extra", parent_path=blk.caption or "",
                         parent_code=blk.code)
+            if leaf.path in seen:        # one address, one cell: a repeated extra row is not published
+                problems.append(f"{table}: row {leaf.path!r} printed twice (line {r.line}); first kept")
+                continue
+            seen.add(leaf.path)
             placed.append((r, fmt, blk, leaf, "extra_row"))
             continue
         cand = None
