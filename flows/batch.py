@@ -86,10 +86,12 @@ def gate(frames, history, extra_quarantine):
     from transforms import reconcile as rc
     rep = frames["reports"]
     bad = rep["status"] == "unreadable"
-    out = dict(frames)
-    out["quarantine"] = rc.quarantine_frame(rep[bad], extra=extra_quarantine or None)
-    good = {k: v for k, v in frames.items()}
+    quarantine = rc.quarantine_frame(rep[bad], extra=extra_quarantine or None)
+    held = set(quarantine["report_id"])          # quarantined reports' cells are not published either
+    good = {k: (v[~v["report_id"].isin(held)].reset_index(drop=True) if k in registry.STATUTORY_TABLES else v)
+            for k, v in frames.items()}
     good["reports"] = rep[~bad].reset_index(drop=True)
+    out = {**good, "quarantine": quarantine}
     qc = rc.quality_checks(good, rc.reconcile(good, history))
     out["quality_checks"] = qc
     out["reports"] = rc.verdicts(good["reports"], qc)
@@ -205,6 +207,10 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str, published_root:
     history = load_history(published_root, reports["organization"].dropna().unique()) if published_root else None
     out, views = gate(frames, history, None)
     t_gate = time.perf_counter()
+    held = set(out["quarantine"]["report_id"]) if "quarantine" in out else set()
+    for r in summary["reports"]:           # a parsed report the gate quarantined (structural trouble)
+        if r["sha256"] in held:
+            r["status"] = "quarantined"
 
     tag = batch_tag(batch_no)
     verdicts = out.get("reports")
@@ -226,7 +232,7 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str, published_root:
         if v is not None:
             path = view_path(staging, name, batch_no)
             path.parent.mkdir(parents=True, exist_ok=True)
-            save_view(v, path)
+            save_view(v, path, name)
             summary["view_rows"][name] = len(v)
             del v
     del out, views

@@ -113,7 +113,7 @@ def _validate_chunk(chunk_no: int, dataset: str, batch_nos: list[int], staging: 
     t0 = time.perf_counter()
     paths = [batch.view_path(staging, dataset, b) for b in batch_nos]
     missing = [p for p in paths if not p.exists()]
-    view = None if missing else load_views(paths)
+    view = None if missing else load_views(paths, dataset)
     batch.release_memory(collect=False)  # the Arrow buffers the views were read through
     t_load = time.perf_counter()
     if view is None:

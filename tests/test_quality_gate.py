@@ -229,10 +229,11 @@ def test_saved_views_load_back_identical_and_concatenate(tmp_path):
     a = prepare_batch(_parse(_seed_items()[:2])).views
     b = prepare_batch(make_frames(3, seed=5)).views
     for name in a:
-        views.save_view(a[name], tmp_path / f"{name}-a.arrow")
-        views.save_view(b[name], tmp_path / f"{name}-b.arrow")
-        got = views.load_views([tmp_path / f"{name}-a.arrow", tmp_path / f"{name}-b.arrow"])
-        assert list(got.columns) == list(a[name].columns) and set(got.columns) == set(views.view_columns(name))
+        views.save_view(a[name], tmp_path / f"{name}-a.arrow", name)
+        views.save_view(b[name], tmp_path / f"{name}-b.arrow", name)
+        got = views.load_views([tmp_path / f"{name}-a.arrow", tmp_path / f"{name}-b.arrow"], name)
+        assert list(got.columns) == views.view_columns(name) and set(got.columns) == set(a[name].columns)
+        got = got[list(a[name].columns)]
         assert [str(t) for t in got.dtypes] == [str(t) for t in a[name].dtypes], name
         want = pd.concat([a[name].astype(object), b[name].astype(object)], ignore_index=True)
         assert got.astype(object).where(got.notna(), None).equals(want.where(want.notna(), None)), name
@@ -242,13 +243,32 @@ def test_saved_views_load_back_identical_and_concatenate(tmp_path):
 def test_saved_view_keeps_null_and_nonstring_list_cells(tmp_path):
     """The fast list conversion covers plain lists/tuples of str only; anything else goes through
     Arrow's own conversion, so a null list cell stays null for the suite's not-null check."""
-    clean = pd.DataFrame({"report_id": ["a", "b", "c"], "flags": [(), ("inferred",), ("x", "y")]})
-    broken = pd.DataFrame({"report_id": ["a", "b"], "flags": [(), None]})
-    for name, df in (("clean", clean), ("broken", broken)):
-        views.save_view(df, tmp_path / f"{name}.arrow")
-        got = views.load_views([tmp_path / f"{name}.arrow"])
-        assert list(got.columns) == ["report_id", "flags"]
-        assert got["flags"].tolist() == df["flags"].tolist(), name
+    from expectations.gate import prepare_batch
+    view = prepare_batch(_parse(_seed_items()[:1])).views["applications"]
+    flags = view["flags"].copy()
+    flags.iloc[1] = ["inferred"]
+    flags.iloc[2] = None
+    for name, col in (("clean", view["flags"]), ("broken", flags)):
+        views.save_view(view.assign(flags=col), tmp_path / f"{name}.arrow", "applications")
+        got = views.load_views([tmp_path / f"{name}.arrow"], "applications")
+        assert got["flags"].tolist() == [None if x is None else tuple(x) for x in col], name
+
+
+def test_views_have_one_schema_whatever_the_batch_holds(tmp_path):
+    """A batch with no cell in a table (every list column empty, every helper null) and a full batch
+    save views of the same Arrow schema, derived from the registry: they concatenate."""
+    from expectations.gate import prepare_batch
+    seeds = _seed_items()
+    full = prepare_batch(_parse(seeds[:2])).views
+    none = prepare_batch(_parse([(n, b"not a report") for n, _ in seeds[:1]])).views
+    for name in full:
+        sch = views.view_schema(name)
+        for tag, v in (("full", full[name]), ("none", none[name])):
+            views.save_view(v, tmp_path / f"{name}-{tag}.arrow", name)
+            assert pa.ipc.open_file(tmp_path / f"{name}-{tag}.arrow").schema.equals(sch, check_metadata=False)
+        got = views.load_views([tmp_path / f"{name}-none.arrow", tmp_path / f"{name}-full.arrow"], name)
+        assert len(got) == len(full[name]) + len(none[name])
+        assert [str(t) for t in got.dtypes] == [views.view_dtypes(name)[c] for c in got.columns], name
 
 
 def test_a_chunk_failing_gx_is_not_published_and_is_retried_next_run(gx_root, tmp_path, monkeypatch):
