@@ -117,6 +117,13 @@ def _conform(df: pd.DataFrame | None, dataset: str) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+def _without(df: pd.DataFrame, report_ids: set) -> pd.DataFrame:
+    if not report_ids or len(df) == 0:
+        return df
+    keep = ~df["report_id"].isin(report_ids).to_numpy()
+    return df if keep.all() else df[keep].reset_index(drop=True)
+
+
 def _summarise(name: str, res) -> tuple[dict, list[str], list[str]]:
     critical, warning, failed = [], [], []
     for r in res.results:
@@ -192,10 +199,12 @@ def prepare_batch(frames: dict[str, pd.DataFrame], *, history: pd.DataFrame | No
         t0 = t1
 
     reports_in = _conform(frames.get("reports"), "reports")
-    cells = {t: _conform(frames.get(t), t) for t in CELL_TABLES}
     quarantine = quarantine_frame(reports_in, extra_quarantine)
     bad_ids = set(quarantine["report_id"])
     parsed = reports_in[~reports_in["report_id"].isin(bad_ids)].reset_index(drop=True)
+    # a quarantined report is published nowhere: its cells (an unreadable report may have some, all
+    # blank) stay out of the cell tables and of the checks
+    cells = {t: _without(_conform(frames.get(t), t), bad_ids) for t in CELL_TABLES}
     batch = {"reports": parsed, **cells}
     prepared = prepare(batch)  # encoded once, shared by reconcile, quality_checks and the GX views
     lap("prepare")
