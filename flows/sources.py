@@ -29,6 +29,7 @@ from urllib.parse import urljoin
 
 from flows import defaults
 from flows.manifest import Item
+from transforms.names import printable_name
 
 
 class SourceError(ValueError):
@@ -91,12 +92,13 @@ def discover_dir(root: str, glob: str = defaults.GLOB, known: dict[str, dict] | 
         if not stat.S_ISREG(st.st_mode) or any(part.startswith(".") for part in p.relative_to(rootp).parts):
             continue
         src = str(p)
-        k = known.get(src)
+        name = printable_name(src)       # undecodable bytes escaped; the file is read from src
+        k = known.get(name)
         if k and k.get("size") == st.st_size and k.get("mtime_ns") == st.st_mtime_ns and k.get("sha256"):
             sha = k["sha256"]
         else:
             sha, _ = sha256_file(p)
-        out.append(Item(src, sha, st.st_size, src, st.st_mtime_ns))
+        out.append(Item(name, sha, st.st_size, src, st.st_mtime_ns))
     return out
 
 

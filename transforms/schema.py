@@ -77,10 +77,14 @@ def _f(name, arrow, description, nullable=True, allowed=None, free_text=False) -
 
 
 STR, F64, I64, LIST = pa.string(), pa.float64(), pa.int64(), pa.list_(pa.string())
+# How a local file name that is not printable UTF-8 is written (transforms/names.py): lossless, so
+# the same file always has the same source_file in every dataset and in the manifest.
+NAME_ESCAPES = (" A local file name is written as printed, except that an undecodable byte or a control "
+                "character is escaped as \\xNN (U+0080–U+009F as \\u00NN) and a backslash as \\\\.")
 
 _CELL_FIELDS = (
     _f("report_id", STR, "Hex sha256 of the report file's raw bytes (stable id of one published file).", False),
-    _f("source_file", STR, "Path or URL of the file the value was read from.", False),
+    _f("source_file", STR, "Path or URL of the file the value was read from." + NAME_ESCAPES, False),
     _f("organization", STR, "Issuing body, from the title, preamble or signature."),
     _f("report_year", I64, "Year the report covers (from title/preamble); null when not printed."),
     _f("template", STR, "National format detected from the labels: 2019, 2021 or hybrid.", True, TEMPLATES),
@@ -122,7 +126,7 @@ def _dimension_fields(table: str) -> tuple[Field, ...]:
 
 REPORT_FIELDS = (
     _f("report_id", STR, "Hex sha256 of the raw bytes.", False),
-    _f("source_file", STR, "Path or URL of the report file.", False),
+    _f("source_file", STR, "Path or URL of the report file." + NAME_ESCAPES, False),
     _f("organization", STR, "Issuing body (title, preamble or signature); null when not printed."),
     _f("organization_source", STR, "Where the organization was found: title, preamble, signature."),
     _f("report_year", I64, "Year the report covers; null when not printed."),
@@ -177,11 +181,14 @@ def arrow_schema(dataset: str) -> pa.Schema:
 # --- Datasets of the quality gate (expectations/gate.py, transforms/reconcile.py; docs/GATE_API.md) ---
 
 CHECK_STATUSES = ("pass", "warn", "fail")
-QUARANTINE_REASONS = ("empty", "binary", "undecodable", "not_a_report", "no_statutory_table", "unreadable")
+# structural: parsed, but breaks a critical (structural) expectation of the quality gate; quarantined
+# alone, so that it never holds back the reports validated with it
+QUARANTINE_REASONS = ("empty", "binary", "undecodable", "not_a_report", "no_statutory_table", "unreadable",
+                      "structural")
 
 QUALITY_CHECK_FIELDS = (
     _f("report_id", STR, "Hex sha256 of the report file (as in reports).", False),
-    _f("source_file", STR, "Path or URL of the report file.", False),
+    _f("source_file", STR, "Path or URL of the report file." + NAME_ESCAPES, False),
     _f("organization", STR, "Issuing body (as in reports)."),
     _f("report_year", I64, "Year the report covers (as in reports)."),
     _f("template", STR, "Format detected from the labels (as in reports).", True, TEMPLATES),
@@ -203,7 +210,7 @@ QUALITY_CHECK_FIELDS = (
 QUARANTINE_FIELDS = (
     _f("report_id", STR, "Hex sha256 of the raw bytes.", False),
     _f("sha256", STR, "Hex sha256 of the raw bytes (same as report_id).", False),
-    _f("source_file", STR, "Path or URL of the file.", False),
+    _f("source_file", STR, "Path or URL of the file." + NAME_ESCAPES, False),
     _f("file_size", I64, "Size of the raw file in bytes."),
     _f("reason_code", STR, "Why the file was quarantined.", False, QUARANTINE_REASONS),
     _f("reason", STR, "Human-readable reason (the parser's problems).", False),
