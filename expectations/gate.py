@@ -126,7 +126,9 @@ def _without(df: pd.DataFrame, report_ids: set) -> pd.DataFrame:
     return df if keep.all() else df[keep].reset_index(drop=True)
 
 
-def _summarise(name: str, res) -> tuple[dict, list[str], list[str]]:
+def _summarise(name: str, res, offending: dict[str, list[str]] | None = None) -> tuple[dict, list[str], list[str]]:
+    """(JSON-safe summary, critical failures, warnings); ``offending`` collects report_id → critical
+    failures from the row keys GX lists for them (SUMMARY: the first PARTIAL_UNEXPECTED rows)."""
     critical, warning, failed = [], [], []
     for r in res.results:
         if r.success:
@@ -139,7 +141,13 @@ def _summarise(name: str, res) -> tuple[dict, list[str], list[str]]:
             obs = f"exception: {r.exception_info.get('exception_message')}"
         text = f"{name}: {cfg.type} {json.dumps(kw, ensure_ascii=False, default=str)} → {obs}"
         failed.append(text)
-        (critical if (getattr(cfg, "severity", "critical") or "critical") == "critical" else warning).append(text)
+        is_critical = (getattr(cfg, "severity", "critical") or "critical") == "critical"
+        (critical if is_critical else warning).append(text)
+        if is_critical and offending is not None:
+            for row in res_.get("partial_unexpected_index_list") or []:
+                rid = row.get("report_id") if isinstance(row, dict) else None
+                if isinstance(rid, str):
+                    offending.setdefault(rid, []).append(text)
     st = res.statistics
     summary = {"success": bool(res.success), "evaluated": int(st.get("evaluated_expectations", 0)),
                "failed": int(st.get("unsuccessful_expectations", 0)), "failures": failed}
@@ -364,6 +372,8 @@ class ViewsResult:
     warnings: list[str]
     results: dict[str, dict]
     timings: dict[str, float]
+    offending: dict[str, list[str]] = field(default_factory=dict)   # report_id → critical failures (GX row keys)
+    contained: dict[str, list[str]] = field(default_factory=dict)   # reports taken out by validate_chunk
 
 
 def validate_views(views_by_dataset: dict[str, pd.DataFrame], *, run_name: str | None = None,
@@ -372,13 +382,38 @@ def validate_views(views_by_dataset: dict[str, pd.DataFrame], *, run_name: str |
     tm: dict[str, float] = {}
     res = validate_frames(views_by_dataset, run_name=run_name or _now_run_name(), context_root=context_root,
                           timings=tm)
-    results, critical, warning = {}, [], []
+    results, critical, warning, offending = {}, [], [], {}
     for name, r in res.items():
-        results[name], c, w = _summarise(name, r)
+        results[name], c, w = _summarise(name, r, offending)
         critical += c
         warning += w
     return ViewsResult(structural_ok=not critical, structural_failures=critical, warnings=warning,
-                       results=results, timings=tm)
+                       results=results, timings=tm, offending=offending)
+
+
+def validate_chunk(view: pd.DataFrame, dataset: str, *, run_name: str | None = None,
+                   context_root=None) -> ViewsResult:
+    """GX on one dataset's view of a chunk of batches. When a critical expectation fails there (the
+    batches' own pre-check should have left nothing to fail), the reports whose rows break it —
+    found by the same rules in pandas and by GX's row keys — are taken out and the rest validated
+    again: if it passes, only those reports are held back (``contained``, to be quarantined by the
+    run); otherwise the failure stands for the whole chunk. Quarantine rows are not judged per report."""
+    r = validate_views({dataset: view}, run_name=run_name, context_root=context_root)
+    if r.structural_ok or dataset == "quarantine" or "report_id" not in view:
+        return r
+    culprits = structural_offenders({dataset: view})
+    for rid, why in r.offending.items():
+        culprits.setdefault(rid, []).extend(why)
+    if not culprits:
+        return r
+    keep = ~view["report_id"].astype(object).isin(set(culprits)).to_numpy()
+    again = validate_views({dataset: view[keep].reset_index(drop=True)}, run_name=run_name,
+                           context_root=context_root)
+    if not again.structural_ok:
+        return r
+    again.contained = culprits
+    again.timings = {**{f"first {k}": v for k, v in r.timings.items()}, **again.timings}
+    return again
 
 
 def validate_batch(frames: dict[str, pd.DataFrame], *, history: pd.DataFrame | None = None,

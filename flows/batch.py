@@ -132,6 +132,47 @@ def drop_staged_batches(staging: str | os.PathLike, batch_nos) -> int:
     return n
 
 
+def _staged_files(staging: str | os.PathLike, tags: set[str]) -> list[Path]:
+    return sorted(p for p in Path(staging).rglob("*.parquet")
+                  if VIEWS not in p.parts and p.name.split("-", 1)[0].split(".", 1)[0] in tags)
+
+
+def contain_staged(staging: str | os.PathLike, batch_nos, held: dict[str, list[str]]) -> list[dict]:
+    """Take reports out of the staged batches (every dataset) and stage their quarantine rows: the
+    reports GX still found structurally broken when their chunk was validated (``held``: report_id →
+    reasons). Returns the quarantine rows written."""
+    import pyarrow.parquet as pq
+    from expectations.gate import structural_record
+    from flows.publish import table_from_frame, write_staged
+
+    if not held:
+        return []
+    tags = {batch_tag(b) for b in batch_nos}
+    ids = pa.array(sorted(held), type=pa.string())
+    found: dict[str, dict] = {}
+    for p in _staged_files(staging, tags):
+        t = pq.ParquetFile(p).read()          # the file alone (no partition column from its path)
+        hit = pc.is_in(t["report_id"].cast(pa.string()), value_set=ids)
+        if not pc.any(hit).as_py():
+            continue
+        if p.relative_to(staging).parts[0] == "reports":
+            for r in t.filter(hit).to_pylist():
+                found[r["report_id"]] = r
+        kept = t.filter(pc.invert(hit))
+        if kept.num_rows:
+            pq.write_table(kept, p, compression="none", use_dictionary=True, write_statistics=False)
+        else:
+            p.unlink()
+    records = [structural_record(found[rid], held[rid]) for rid in sorted(found)]
+    if records:
+        import pandas as pd
+        from transforms.reconcile import quarantine_frame
+        frame = quarantine_frame(pd.DataFrame(columns=registry.column_names("reports")), records)
+        write_staged(table_from_frame(frame, "quarantine"), "quarantine", staging,
+                     f"{batch_tag(min(batch_nos))}.contained")
+    return records
+
+
 def worker_init() -> None:
     """Process-pool initializer: import the batch code once, then freeze everything imported so far
     out of the garbage collector's reach (full collections otherwise rescan ~10^6 module objects)."""

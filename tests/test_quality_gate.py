@@ -271,14 +271,13 @@ def test_views_have_one_schema_whatever_the_batch_holds(tmp_path):
         assert [str(t) for t in got.dtypes] == [views.view_dtypes(name)[c] for c in got.columns], name
 
 
-def test_a_chunk_failing_gx_is_not_published_and_is_retried_next_run(gx_root, tmp_path, monkeypatch):
+def _run_with_corrupted_views(tmp_path, monkeypatch, corrupt):
     """One report per batch, chunks as small as they can be (validate_rows=1; a chunk still takes every
-    batch that finished while the previous one was validated). The batch with seed 001 gets a duplicated
-    cell (a critical expectation): the reports of that applications chunk are left out of the version
-    (from every dataset) and parsed again next run; the other batches are published."""
+    batch that finished while the previous one was validated); the applications view of the batch with
+    seed 001 is corrupted by ``corrupt`` after the gate's own pre-check, so that only GX sees it."""
     import shutil
 
-    from flows import batch, publish as pub
+    from flows import batch
     from flows.pipeline import RunConfig, run_plain
     src = tmp_path / "src"
     src.mkdir()
@@ -291,29 +290,65 @@ def test_a_chunk_failing_gx_is_not_published_and_is_retried_next_run(gx_root, tm
         out, vs = real_gate(frames, history, extra)
         app = vs["applications"]
         if any(str(s).endswith(bad_name) for s in app["source_file"]):
-            vs["applications"] = pd.concat([app, app.iloc[:1]], ignore_index=True)
+            vs["applications"] = corrupt(app)
         return out, vs
 
     monkeypatch.setenv("NIANBAO_GATE", "gx")
     monkeypatch.setattr(batch, "gate", corrupting_gate)
-    dest = tmp_path / "out"
-    cfg = RunConfig(source=str(src), dest=str(dest), batch_size=1, workers=1, validate_rows=1, quality_report=False)
+    cfg = RunConfig(source=str(src), dest=str(tmp_path / "out"), batch_size=1, workers=1, validate_rows=1,
+                    quality_report=False)
     s = run_plain(cfg)
+    monkeypatch.setattr(batch, "gate", real_gate)
     by_batch = [str(src / p.name) for p in sorted(SEEDS, key=lambda p: hashlib.sha256(p.read_bytes()).hexdigest())]
-    failed = [c for c in s["gate_chunks"] if not c["structural_ok"]]
-    assert len(failed) == 1 and by_batch.index(str(src / bad_name)) in failed[0]["batches"]
-    assert failed[0]["dataset"] == "applications"
     for d in views.suite_datasets():       # every batch validated once per dataset
         assert sorted(b for c in s["gate_chunks"] if c["dataset"] == d for b in c["batches"]) == list(range(5)), d
-    assert any("expect_compound_columns_to_be_unique" in f for f in s["structural_failures"])
+    return s, cfg, str(src / bad_name), by_batch
+
+
+def test_a_report_gx_finds_broken_in_a_chunk_is_quarantined_alone(gx_root, tmp_path, monkeypatch):
+    """A duplicated cell that only GX sees (the view changed after the pre-check): the chunk is validated
+    again without that report, which is quarantined with the reason; every other report is published."""
+    from flows import publish as pub
+    from flows.pipeline import run_plain
+    s, cfg, bad, by_batch = _run_with_corrupted_views(
+        tmp_path, monkeypatch, lambda app: pd.concat([app, app.iloc[:1]], ignore_index=True))
+    assert not s["structural_failures"] and all(c["structural_ok"] for c in s["gate_chunks"])
+    assert [c["source_file"] for c in s["contained"]] == [bad]
+    assert "expect_compound_columns_to_be_unique" in s["contained"][0]["reason"]
+    dest = Path(cfg.dest)
+    q = pub.read_table(dest / "quarantine", "quarantine").to_pandas()
+    assert q["source_file"].tolist() == [bad] and q["reason_code"].tolist() == ["structural"]
+    for name in ("reports", *schema.STATUTORY_TABLES, "quality_checks"):
+        assert set(pub.read_table(dest / name, name)["source_file"].to_pylist()) == set(by_batch) - {bad}, name
+    assert s["parsed"] == len(SEEDS) - 1 and s["quarantined"] == 1
+    s2 = run_plain(cfg)            # quarantined like an unreadable file: not parsed again while unchanged
+    assert s2["noop"] and s2["to_parse"] == 0
+
+
+def test_a_chunk_failing_gx_as_a_whole_is_not_published_and_is_retried_next_run(gx_root, tmp_path, monkeypatch):
+    """A failure no report can be blamed for (a cell row without report_id in the view): the reports
+    of that applications chunk are left out of the version (from every dataset) and parsed again next
+    run; the other batches are published."""
+    from flows import publish as pub
+    from flows.pipeline import run_plain
+
+    def orphan_row(app):
+        extra = app.iloc[:1].copy()
+        extra["report_id"] = None
+        return pd.concat([app, extra], ignore_index=True)
+
+    s, cfg, bad, by_batch = _run_with_corrupted_views(tmp_path, monkeypatch, orphan_row)
+    failed = [c for c in s["gate_chunks"] if not c["structural_ok"]]
+    assert len(failed) == 1 and by_batch.index(bad) in failed[0]["batches"]
+    assert failed[0]["dataset"] == "applications" and not s.get("contained")
+    assert any("expect_column_values_to_not_be_null" in f for f in s["structural_failures"])
+    dest = Path(cfg.dest)
     published = set(pub.read_table(dest / "reports", "reports")["source_file"].to_pylist())
     assert published == set(by_batch) - {by_batch[b] for b in failed[0]["batches"]}
-    cells = pub.read_table(dest / "applications", "applications")["source_file"].to_pylist()
-    assert str(src / bad_name) not in cells
-    monkeypatch.setattr(batch, "gate", real_gate)
+    assert bad not in pub.read_table(dest / "applications", "applications")["source_file"].to_pylist()
     s2 = run_plain(cfg)
     assert s2["to_parse"] == len(failed[0]["batches"]) and not s2["structural_failures"]
-    assert set(pub.read_table(dest / "reports", "reports")["source_file"].to_pylist()) == {str(src / p.name) for p in SEEDS}
+    assert set(pub.read_table(dest / "reports", "reports")["source_file"].to_pylist()) == set(by_batch)
 
 
 def test_nianbao_validate_regates_what_is_published(gx_root, tmp_path, monkeypatch):
