@@ -150,17 +150,27 @@ def test_each_suite_is_stored_once_per_run_pass_fail_only_if_it_passed_with_deta
     assert outcomes == {True, False}      # the seeds exercise both paths
 
 
-def test_structural_failure_stops_the_batch(gx_root):
+def test_structural_failure_is_contained_to_its_report(gx_root):
+    """A duplicated cell or an unknown address is the report's own trouble: that report is quarantined
+    (reason structural, naming the expectation) and the batch passes; a mistyped column, which no report
+    can be blamed for, still stops the batch."""
     from expectations.gate import validate_batch
     fr = make_frames(2)
+    first = fr["applications"]["report_id"].iloc[0]
     dup = pd.concat([fr["applications"], fr["applications"].iloc[:1]], ignore_index=True)
     r = validate_batch({**fr, "applications": dup}, run_name="test-dup", context_root=gx_root)
-    assert not r.structural_ok
-    assert any("expect_compound_columns_to_be_unique" in f for f in r.structural_failures)
+    assert r.structural_ok, r.structural_failures
+    q = r.frames["quarantine"]
+    assert q["report_id"].tolist() == [first] and q["reason_code"].tolist() == ["structural"]
+    assert "expect_compound_columns_to_be_unique" in q["reason"].iloc[0]
+    assert first not in set(r.frames["reports"]["report_id"]) and len(r.frames["reports"]) == 1
     bad = fr["review_litigation"].assign(column_path="行政复议 > 不存在的列")
     r = validate_batch({**fr, "review_litigation": bad}, run_name="test-address", context_root=gx_root)
-    assert not r.structural_ok
-    assert any("_column_path_" in f for f in r.structural_failures)
+    assert r.structural_ok and len(r.frames["reports"]) == 0
+    assert all("_column_path_" in x for x in r.frames["quarantine"]["reason"])
+    mistyped = fr["applications"].assign(value=fr["applications"]["value"].astype(str))
+    r = validate_batch({**fr, "applications": mistyped}, run_name="test-type", context_root=gx_root)
+    assert not r.structural_ok and any("expect_column_type_to_be" in f for f in r.structural_failures)
 
 
 def test_cross_year_mismatch_is_caught(gx_root):
