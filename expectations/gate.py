@@ -264,7 +264,7 @@ def _category_mask(col: pd.Series, ok_category: np.ndarray) -> np.ndarray:
     """Rows of a categorical whose category is not ok (nulls never fail a value rule, as in GX)."""
     if ok_category.all():                 # the usual case: nothing to look up row by row
         return np.zeros(len(col), dtype=bool)
-    codes = col.cat.codes.to_numpy()
+    codes = col.array.codes
     return ~np.append(ok_category, True)[codes]     # code -1 (null) takes the appended True
 
 
@@ -278,7 +278,10 @@ def _duplicated(view: pd.DataFrame, cols: list[str]) -> np.ndarray:
         return view.duplicated(subset=cols, keep=False).to_numpy()
     key = np.zeros(len(view), dtype=np.int64)
     for c, size in zip(cols, sizes):
-        key = key * size + (view[c].cat.codes.to_numpy().astype(np.int64) + 1)
+        key = key * size + (view[c].array.codes.astype(np.int64) + 1)
+    span = int(np.prod(sizes, dtype=np.float64))
+    if span <= max(1 << 24, 8 * len(key)):     # keys in a small range (the cell tables): counted directly
+        return np.bincount(key, minlength=span)[key] > 1
     return pd.Series(key).duplicated(keep=False).to_numpy()
 
 
@@ -292,7 +295,7 @@ def _violations(view: pd.DataFrame, e: dict) -> np.ndarray | None:
     col = view[cols[0]]
     categorical = isinstance(col.dtype, pd.CategoricalDtype)
     if kind == "expect_column_values_to_not_be_null":
-        return col.cat.codes.to_numpy() < 0 if categorical else col.isna().to_numpy()
+        return col.array.codes < 0 if categorical else pd.isna(col.to_numpy())
     if kind == "expect_compound_columns_to_be_unique":
         return _duplicated(view, cols)
     if kind == "expect_column_values_to_be_unique":
@@ -303,7 +306,10 @@ def _violations(view: pd.DataFrame, e: dict) -> np.ndarray | None:
     if kind == "expect_column_values_to_be_in_set":
         allowed = kw["value_set"]
         if categorical:
-            return _category_mask(col, np.asarray(col.cat.categories.isin(allowed), dtype=bool))
+            allowed = set(allowed)
+            ok = np.fromiter((c in allowed for c in col.array.categories), dtype=bool,
+                             count=len(col.array.categories))
+            return _category_mask(col, ok)
         return (col.notna() & ~col.isin(allowed)).to_numpy()
     if kind == "expect_column_values_to_match_regex":
         if categorical:
