@@ -381,3 +381,33 @@ def test_nianbao_validate_regates_what_is_published(gx_root, tmp_path, monkeypat
     old, new = (pub.load_frame(pub.current_version(dest).parent / v / "reports", "reports") for v in (v1, s["version"]))
     key = ["report_id", "verdict"]
     assert old[key].sort_values("report_id").values.tolist() == new[key].sort_values("report_id").values.tolist()
+
+
+def _corrupt_cells(v: pd.DataFrame) -> pd.DataFrame:
+    v = v.copy()
+    v["_kind"] = v["_kind"].cat.add_categories(["no kind"])
+    v.loc[3, "_kind"] = "no kind"
+    return pd.concat([v, v.iloc[[7]]], ignore_index=True)
+
+
+def _corrupt_reports(v: pd.DataFrame) -> pd.DataFrame:
+    v = v.copy()
+    v["sha256"] = v["sha256"].cat.add_categories(["0" * 64])
+    v.loc[0, "sha256"] = "0" * 64
+    v.loc[1, "verdict"] = None
+    return v
+
+
+@pytest.mark.parametrize("dataset, corrupt", [("applications", _corrupt_cells), ("reports", _corrupt_reports)])
+def test_pandas_structural_rules_agree_with_gx(gx_root, dataset, corrupt):
+    """The gate's pandas pre-check reads the suites' own critical row rules: on a corrupted view it
+    blames exactly the expectations GX fails, and names the reports whose rows GX lists."""
+    from expectations.gate import prepare_batch, structural_offenders, validate_views
+    view = corrupt(prepare_batch(_parse(_seed_items())).views[dataset])
+    blamed = structural_offenders({dataset: view})
+    r = validate_views({dataset: view}, run_name=f"test-agree-{dataset}", context_root=gx_root)
+    assert not r.structural_ok and blamed
+    gx_types = {f.split(" ")[1] + " " + f.split(" ", 2)[2].split(" → ")[0] for f in r.structural_failures}
+    ours = {why.split(":", 2)[1].strip().split(" ")[0] for whys in blamed.values() for why in whys}
+    assert ours == {t.split(" ")[0] for t in gx_types} and len(ours) >= 2, (ours, gx_types)
+    assert set(r.offending) <= set(blamed)
