@@ -13,6 +13,7 @@ build_quality_report and rewritten to work offline.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from expectations import views
@@ -117,7 +119,16 @@ def _conform(df: pd.DataFrame | None, dataset: str) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def _summarise(name: str, res) -> tuple[dict, list[str], list[str]]:
+def _without(df: pd.DataFrame, report_ids: set) -> pd.DataFrame:
+    if not report_ids or len(df) == 0:
+        return df
+    keep = ~df["report_id"].isin(report_ids).to_numpy()
+    return df if keep.all() else df[keep].reset_index(drop=True)
+
+
+def _summarise(name: str, res, offending: dict[str, list[str]] | None = None) -> tuple[dict, list[str], list[str]]:
+    """(JSON-safe summary, critical failures, warnings); ``offending`` collects report_id → critical
+    failures from the row keys GX lists for them (SUMMARY: the first PARTIAL_UNEXPECTED rows)."""
     critical, warning, failed = [], [], []
     for r in res.results:
         if r.success:
@@ -130,7 +141,13 @@ def _summarise(name: str, res) -> tuple[dict, list[str], list[str]]:
             obs = f"exception: {r.exception_info.get('exception_message')}"
         text = f"{name}: {cfg.type} {json.dumps(kw, ensure_ascii=False, default=str)} → {obs}"
         failed.append(text)
-        (critical if (getattr(cfg, "severity", "critical") or "critical") == "critical" else warning).append(text)
+        is_critical = (getattr(cfg, "severity", "critical") or "critical") == "critical"
+        (critical if is_critical else warning).append(text)
+        if is_critical and offending is not None:
+            for row in res_.get("partial_unexpected_index_list") or []:
+                rid = row.get("report_id") if isinstance(row, dict) else None
+                if isinstance(rid, str):
+                    offending.setdefault(rid, []).append(text)
     st = res.statistics
     summary = {"success": bool(res.success), "evaluated": int(st.get("evaluated_expectations", 0)),
                "failed": int(st.get("unsuccessful_expectations", 0)), "failures": failed}
@@ -191,10 +208,12 @@ def prepare_batch(frames: dict[str, pd.DataFrame], *, extra_quarantine: list[dic
         t0 = t1
 
     reports_in = _conform(frames.get("reports"), "reports")
-    cells = {t: _conform(frames.get(t), t) for t in CELL_TABLES}
     quarantine = quarantine_frame(reports_in, extra_quarantine)
     bad_ids = set(quarantine["report_id"])
     parsed = reports_in[~reports_in["report_id"].isin(bad_ids)].reset_index(drop=True)
+    # a quarantined report is published nowhere: its cells (an unreadable report may have some, all
+    # blank) stay out of the cell tables and of the checks
+    cells = {t: _without(_conform(frames.get(t), t), bad_ids) for t in CELL_TABLES}
     batch = {"reports": parsed, **cells}
     prepared = prepare(batch)  # encoded once, shared by reconcile, quality_checks and the GX views
     lap("prepare")
@@ -208,7 +227,147 @@ def prepare_batch(frames: dict[str, pd.DataFrame], *, extra_quarantine: list[dic
                    for name, df in out.items()}
     to_validate[views.RECONCILIATION] = views.make_view(recon, views.RECONCILIATION)
     lap("views")
+    offenders = structural_offenders(to_validate)
+    lap("structural")
+    if offenders:       # quarantined alone, with the reason; the rest of the batch is checked again
+        held = set(offenders)
+        records = [structural_record(r, offenders[r["report_id"]])
+                   for r in parsed[parsed["report_id"].isin(held)].to_dict("records")]
+        rest = {"reports": reports_in[~reports_in["report_id"].isin(held)].reset_index(drop=True),
+                **{t: _without(cells[t], held) for t in CELL_TABLES}}
+        again = prepare_batch(rest, extra_quarantine=[*(extra_quarantine or []), *records])
+        again.timings.update({f"first {k}": v for k, v in tm.items()})
+        return again
     return PreparedBatch(frames=out, reconciliation=recon, views=to_validate, timings=tm)
+
+
+# --------------------------------------------------------------------------------------------------
+# Structural containment: the critical row-level expectations, evaluated per report before GX
+
+ROW_RULES = ("expect_column_values_to_not_be_null", "expect_column_values_to_be_in_set",
+             "expect_column_values_to_be_between", "expect_compound_columns_to_be_unique",
+             "expect_column_values_to_be_unique", "expect_column_pair_values_to_be_equal",
+             "expect_column_values_to_match_regex")
+SHOWN_ROWS = 3
+
+
+@functools.lru_cache(maxsize=1)
+def _critical_row_rules() -> dict[str, tuple[dict, ...]]:
+    """dataset → the critical expectations of its suite that judge rows (the same specs GX runs)."""
+    from expectations.build import CRITICAL, suite_specs
+    return {name: tuple(e for e in specs if e["severity"] == CRITICAL and e["type"] in ROW_RULES)
+            for name, specs in suite_specs().items()}
+
+
+def _category_mask(col: pd.Series, ok_category: np.ndarray) -> np.ndarray:
+    """Rows of a categorical whose category is not ok (nulls never fail a value rule, as in GX)."""
+    if ok_category.all():                 # the usual case: nothing to look up row by row
+        return np.zeros(len(col), dtype=bool)
+    codes = col.array.codes
+    return ~np.append(ok_category, True)[codes]     # code -1 (null) takes the appended True
+
+
+def _duplicated(view: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """Rows whose values in cols occur more than once. Categoricals (the usual view columns) are
+    combined into one int64 key from their codes: hashing one integer per row instead of a tuple."""
+    if not all(isinstance(view[c].dtype, pd.CategoricalDtype) for c in cols):
+        return view.duplicated(subset=cols, keep=False).to_numpy()
+    sizes = [len(view[c].cat.categories) + 1 for c in cols]
+    if float(np.prod(sizes, dtype=np.float64)) >= 2.0 ** 62:
+        return view.duplicated(subset=cols, keep=False).to_numpy()
+    key = np.zeros(len(view), dtype=np.int64)
+    for c, size in zip(cols, sizes):
+        key = key * size + (view[c].array.codes.astype(np.int64) + 1)
+    span = int(np.prod(sizes, dtype=np.float64))
+    if span <= max(1 << 24, 8 * len(key)):     # keys in a small range (the cell tables): counted directly
+        return np.bincount(key, minlength=span)[key] > 1
+    return pd.Series(key).duplicated(keep=False).to_numpy()
+
+
+def _violations(view: pd.DataFrame, e: dict) -> np.ndarray | None:
+    """Rows of the view breaking one expectation, vectorised; None when the rule cannot be read per
+    row here (a column missing: the table-level expectations fail in GX)."""
+    kind, kw = e["type"], e["kwargs"]
+    cols = kw.get("column_list") or [kw[k] for k in ("column", "column_A", "column_B") if k in kw]
+    if any(c not in view.columns for c in cols):
+        return None
+    col = view[cols[0]]
+    categorical = isinstance(col.dtype, pd.CategoricalDtype)
+    if kind == "expect_column_values_to_not_be_null":
+        return col.array.codes < 0 if categorical else pd.isna(col.to_numpy())
+    if kind == "expect_compound_columns_to_be_unique":
+        return _duplicated(view, cols)
+    if kind == "expect_column_values_to_be_unique":
+        return _duplicated(view, cols) & col.notna().to_numpy()
+    if kind == "expect_column_pair_values_to_be_equal":
+        a, b = (view[c].astype(object).where(view[c].notna(), None) for c in cols)
+        return ((a != b) & ~(a.isna() & b.isna())).to_numpy()
+    if kind == "expect_column_values_to_be_in_set":
+        allowed = kw["value_set"]
+        if categorical:
+            allowed = set(allowed)
+            ok = np.fromiter((c in allowed for c in col.array.categories), dtype=bool,
+                             count=len(col.array.categories))
+            return _category_mask(col, ok)
+        return (col.notna() & ~col.isin(allowed)).to_numpy()
+    if kind == "expect_column_values_to_match_regex":
+        if categorical:
+            return _category_mask(col, np.asarray(col.cat.categories.astype(str).str.match(kw["regex"]), dtype=bool))
+        return (col.notna() & ~col.astype(str).str.match(kw["regex"]).fillna(False)).to_numpy(dtype=bool)
+    if kind == "expect_column_values_to_be_between":
+        v = pd.to_numeric(col, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        low, high = kw.get("min_value"), kw.get("max_value")
+        bad = np.zeros(len(v), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            if low is not None:
+                bad |= v < low
+            if high is not None:
+                bad |= v > high
+        return bad
+    return None
+
+
+def structural_offenders(views_by_dataset: dict[str, pd.DataFrame]) -> dict[str, list[str]]:
+    """report_id → why it breaks a critical (structural) expectation: which suite and expectation, and
+    which rows (their INDEX_COLUMNS keys). Pure pandas on the views, from the suites' own specs, so
+    a report that would fail GX is found here and quarantined alone instead of holding back the
+    reports validated with it. The quarantine suite is not judged per report (it is the destination)."""
+    rules = _critical_row_rules()
+    out: dict[str, list[str]] = {}
+    for name, view in views_by_dataset.items():
+        if name == "quarantine" or not len(view) or "report_id" not in view:
+            continue
+        keys = [c for c in views.INDEX_COLUMNS.get(name, []) if c not in ("report_id", "source_file") and c in view]
+        for e in rules.get(name, ()):
+            bad = _violations(view, e)
+            if bad is None or not bad.any():
+                continue
+            rows = np.flatnonzero(bad)
+            what = e["kwargs"].get("column_list") or e["kwargs"].get("column") or \
+                [e["kwargs"].get("column_A"), e["kwargs"].get("column_B")]
+            ids = view["report_id"].to_numpy(dtype=object)[rows]
+            by_report: dict[str, list[int]] = {}
+            for rid, i in zip(ids, rows):
+                by_report.setdefault(str(rid) if isinstance(rid, str) else "", []).append(int(i))
+            for rid, ii in by_report.items():
+                shown = ["(" + " | ".join(str(view[k].iat[i]) for k in keys) + ")" for i in ii[:SHOWN_ROWS]] if keys else []
+                more = f" (+{len(ii) - SHOWN_ROWS} more)" if len(ii) > SHOWN_ROWS else ""
+                out.setdefault(rid, []).append(
+                    f"{name}: {e['type']} {json.dumps(what, ensure_ascii=False)}: {len(ii)} row(s)"
+                    + (f" {', '.join(shown)}{more}" if shown else ""))
+    return out
+
+
+def structural_record(report: dict, reasons: list[str]) -> dict:
+    """The quarantine row of a parsed report that breaks a structural expectation."""
+    problems = list(report.get("problems") if isinstance(report.get("problems"), (list, tuple, np.ndarray)) else [])
+    size = report.get("file_size")
+    return {"report_id": report["report_id"], "sha256": report.get("sha256") or report["report_id"],
+            "source_file": report["source_file"], "file_size": None if size is None or pd.isna(size) else int(size),
+            "reason_code": "structural",
+            "reason": "breaks a structural expectation (not published): " + "; ".join(reasons),
+            "problems": [*reasons, *problems], "encoding": report.get("encoding"),
+            "parser_version": report.get("parser_version")}
 
 
 @dataclass
@@ -218,6 +377,8 @@ class ViewsResult:
     warnings: list[str]
     results: dict[str, dict]
     timings: dict[str, float]
+    offending: dict[str, list[str]] = field(default_factory=dict)   # report_id → critical failures (GX row keys)
+    contained: dict[str, list[str]] = field(default_factory=dict)   # reports taken out by validate_chunk
 
 
 def validate_views(views_by_dataset: dict[str, pd.DataFrame], *, run_name: str | None = None,
@@ -226,13 +387,38 @@ def validate_views(views_by_dataset: dict[str, pd.DataFrame], *, run_name: str |
     tm: dict[str, float] = {}
     res = validate_frames(views_by_dataset, run_name=run_name or _now_run_name(), context_root=context_root,
                           timings=tm)
-    results, critical, warning = {}, [], []
+    results, critical, warning, offending = {}, [], [], {}
     for name, r in res.items():
-        results[name], c, w = _summarise(name, r)
+        results[name], c, w = _summarise(name, r, offending)
         critical += c
         warning += w
     return ViewsResult(structural_ok=not critical, structural_failures=critical, warnings=warning,
-                       results=results, timings=tm)
+                       results=results, timings=tm, offending=offending)
+
+
+def validate_chunk(view: pd.DataFrame, dataset: str, *, run_name: str | None = None,
+                   context_root=None) -> ViewsResult:
+    """GX on one dataset's view of a chunk of batches. When a critical expectation fails there (the
+    batches' own pre-check should have left nothing to fail), the reports whose rows break it —
+    found by the same rules in pandas and by GX's row keys — are taken out and the rest validated
+    again: if it passes, only those reports are held back (``contained``, to be quarantined by the
+    run); otherwise the failure stands for the whole chunk. Quarantine rows are not judged per report."""
+    r = validate_views({dataset: view}, run_name=run_name, context_root=context_root)
+    if r.structural_ok or dataset == "quarantine" or "report_id" not in view:
+        return r
+    culprits = structural_offenders({dataset: view})
+    for rid, why in r.offending.items():
+        culprits.setdefault(rid, []).extend(why)
+    if not culprits:
+        return r
+    keep = ~view["report_id"].astype(object).isin(set(culprits)).to_numpy()
+    again = validate_views({dataset: view[keep].reset_index(drop=True)}, run_name=run_name,
+                           context_root=context_root)
+    if not again.structural_ok:
+        return r
+    again.contained = culprits
+    again.timings = {**{f"first {k}": v for k, v in r.timings.items()}, **again.timings}
+    return again
 
 
 def validate_batch(frames: dict[str, pd.DataFrame], *, run_name: str | None = None, context_root=None,

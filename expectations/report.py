@@ -131,11 +131,17 @@ def _total_column() -> str:
     raise LookupError("no total column in applications")
 
 
+def _labels(s: pd.Series, missing: str) -> pd.Series:
+    """Text labels of a column, `missing` where null (string columns are read as categoricals, whose
+    fillna refuses a value that is not already a category)."""
+    return s.astype(object).where(s.notna(), missing).astype(str)
+
+
 def summary_numbers(data: dict[str, pd.DataFrame]) -> dict:
     rep, qc, q, app = data["reports"], data["quality_checks"], data["quarantine"], data["applications"]
     year = rep["report_year"].astype("Int64").astype(object).where(rep["report_year"].notna(), "unknown")
-    rep = rep.assign(year_=year.astype(str), fmt_=rep["template"].fillna("none").astype(str),
-                     verdict_=rep["verdict"].fillna("none").astype(str))
+    rep = rep.assign(year_=year.astype(str), fmt_=_labels(rep["template"], "none"),
+                     verdict_=_labels(rep["verdict"], "none"))
     vc = (rep.groupby(["year_", "fmt_", "verdict_"]).size().unstack("verdict_", fill_value=0)
           .reindex(columns=list(VERDICT_ORDER), fill_value=0))
     verdicts = [{"year": y, "format": f, **{v: int(r[v]) for v in VERDICT_ORDER}, "total": int(r.sum())}

@@ -155,7 +155,7 @@ def make_view(df: pd.DataFrame, dataset: str, helpers: pd.DataFrame | None = Non
         for column, encoded in (("row_path", rows), ("column_path", cols)):
             if encoded is not None:  # what the loop at the end would make of it
                 out[column] = encoded
-        out["_kind"] = h["_kind"].to_numpy()
+        out["_kind"] = pd.Series(h["_kind"].to_numpy(), index=out.index).astype("category")
         is_count = h["_kind"].to_numpy(dtype=object) == "count"
         value = pd.to_numeric(out["value"], errors="coerce").astype("float64")
         out["_count_value"] = value.where(is_count)
@@ -199,25 +199,80 @@ def _list_array(values: np.ndarray) -> pa.Array | None:
     return pa.ListArray.from_arrays(pa.array(offsets), items)
 
 
-def save_view(view: pd.DataFrame, path) -> None:
-    """Arrow IPC file of a view; categoricals stay dictionary-encoded (int32 indices, so files concat)."""
-    lists = {c: a for c in view.columns if view[c].dtype == object
-             for a in [_list_array(view[c].to_numpy())] if a is not None}
-    t = pa.Table.from_pandas(view.drop(columns=list(lists)), preserve_index=False)
-    for c, a in lists.items():
-        t = t.add_column(view.columns.get_loc(c), c, a)
-    fields = [pa.field(f.name, _DICT) if pa.types.is_dictionary(f.type) else f for f in t.schema]
-    feather.write_feather(t.cast(pa.schema(fields, metadata=t.schema.metadata)), str(path),
-                          compression="uncompressed")
+def view_dtypes(dataset: str) -> dict[str, str]:
+    """column → pandas dtype of the dataset's view, from the registry (never from a batch's content)."""
+    if dataset == RECONCILIATION:
+        own = {c: schema.validation_dtype(d) for c, d in RECON_COLUMNS.items()}
+    else:
+        own = {f.name: f.validation_dtype for f in schema.fields(dataset)}
+    out = {c: own[c] for c in view_columns(dataset) if c in own}
+    for c in helper_columns(dataset):
+        if c in ("_count_value", "_count_fraction"):
+            out[c] = "float64"
+        elif c in ("_printed_not_parsed", SHA_MISMATCH):
+            out[c] = "bool"
+        elif c.endswith("_unknown"):
+            out[c] = "int64"
+        else:                            # addresses, _kind, per-check statuses and failures
+            out[c] = "category"
+    return out
 
 
-def load_views(paths) -> pd.DataFrame | None:
+_ARROW_OF = {"category": _DICT, "str": _DICT, "float64": pa.float64(), "Int64": pa.int64(), "int64": pa.int64(),
+             "boolean": pa.bool_(), "bool": pa.bool_(), "object": pa.list_(pa.string())}
+
+
+def view_schema(dataset: str) -> pa.Schema:
+    """The Arrow schema every saved view of the dataset has, whatever its batch held (an empty or
+    all-null column included): the views of a chunk's batches concatenate without type merging. The
+    pandas metadata restores the view's dtypes (Int64, boolean) on loading."""
+    dtypes = view_dtypes(dataset)
+    empty = pd.DataFrame({c: pd.Series(dtype=d) for c, d in dtypes.items()})
+    meta = pa.Schema.from_pandas(empty, preserve_index=False).metadata
+    return pa.schema([pa.field(c, _ARROW_OF[d]) for c, d in dtypes.items()], metadata=meta)
+
+
+def _column_array(s: pd.Series, type_: pa.DataType) -> pa.Array:
+    """One view column as the fixed Arrow type (ValueError naming the column when it cannot be)."""
+    try:
+        if pa.types.is_dictionary(type_):
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                return pa.array(s).cast(type_)
+            return pa.array(s.astype(object).where(s.notna(), None).to_numpy(), type=pa.string()).dictionary_encode() \
+                .cast(type_)
+        if pa.types.is_list(type_):
+            values = s.to_numpy(dtype=object)
+            arr = _list_array(values)
+            if arr is not None:
+                return arr
+            return pa.array([None if x is None else list(x) for x in values], type=type_)
+        return pa.array(s, type=type_, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError) as e:
+        raise ValueError(f"view column {s.name!r} ({s.dtype}) cannot be stored as {type_}: {e}") from e
+
+
+def save_view(view: pd.DataFrame, path, dataset: str) -> None:
+    """Arrow IPC file of a view, in the dataset's fixed view_schema (categoricals as dictionaries with
+    int32 indices, lists as list<string>), so that any batches' files concatenate."""
+    sch = view_schema(dataset)
+    missing = [n for n in sch.names if n not in view.columns]
+    extra = [c for c in view.columns if c not in sch.names]
+    if missing or extra:
+        raise ValueError(f"{dataset} view: columns missing {missing}, unexpected {extra}")
+    arrays = [_column_array(view[f.name], f.type) for f in sch]
+    feather.write_feather(pa.Table.from_arrays(arrays, schema=sch), str(path), compression="uncompressed")
+
+
+def load_views(paths, dataset: str | None = None) -> pd.DataFrame | None:
     """One frame from several saved views of a dataset (dictionaries unified, list cells as tuples)."""
     tables = [feather.read_table(str(p)) for p in paths]
     if not tables:
         return None
-    schema_ = pa.unify_schemas([t.schema for t in tables], promote_options="permissive")
-    t = pa.concat_tables([x.cast(schema_) for x in tables])
+    sch = view_schema(dataset) if dataset else tables[0].schema
+    bad = [str(p) for p, t in zip(paths, tables) if not t.schema.equals(sch, check_metadata=False)]
+    if bad:
+        raise ValueError(f"views not in the {dataset or 'first view'}'s schema: {bad}")
+    t = pa.concat_tables(tables)
     lists = [f.name for f in t.schema if pa.types.is_list(f.type)]
     df = t.drop_columns(lists).to_pandas()
     for name in lists:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms import schema as registry
 
@@ -107,10 +108,12 @@ def gate(frames, extra_quarantine):
     from transforms import reconcile as rc
     rep = frames["reports"]
     bad = rep["status"] == "unreadable"
-    out = dict(frames)
-    out["quarantine"] = rc.quarantine_frame(rep[bad], extra=extra_quarantine or None)
-    good = {k: v for k, v in frames.items()}
+    quarantine = rc.quarantine_frame(rep[bad], extra=extra_quarantine or None)
+    held = set(quarantine["report_id"])          # quarantined reports' cells are not published either
+    good = {k: (v[~v["report_id"].isin(held)].reset_index(drop=True) if k in registry.STATUTORY_TABLES else v)
+            for k, v in frames.items()}
     good["reports"] = rep[~bad].reset_index(drop=True)
+    out = {**good, "quarantine": quarantine}
     qc = rc.quality_checks(good, rc.reconcile(good))
     out["quality_checks"] = qc
     out["reports"] = rc.verdicts(good["reports"], qc)
@@ -149,6 +152,47 @@ def drop_staged_batches(staging: str | os.PathLike, batch_nos) -> int:
             p.unlink()
             n += 1
     return n
+
+
+def _staged_files(staging: str | os.PathLike, tags: set[str]) -> list[Path]:
+    return sorted(p for p in Path(staging).rglob("*.parquet")
+                  if VIEWS not in p.parts and p.name.split("-", 1)[0].split(".", 1)[0] in tags)
+
+
+def contain_staged(staging: str | os.PathLike, batch_nos, held: dict[str, list[str]]) -> list[dict]:
+    """Take reports out of the staged batches (every dataset) and stage their quarantine rows: the
+    reports GX still found structurally broken when their chunk was validated (``held``: report_id →
+    reasons). Returns the quarantine rows written."""
+    import pyarrow.parquet as pq
+    from expectations.gate import structural_record
+    from flows.publish import table_from_frame, write_staged
+
+    if not held:
+        return []
+    tags = {batch_tag(b) for b in batch_nos}
+    ids = pa.array(sorted(held), type=pa.string())
+    found: dict[str, dict] = {}
+    for p in _staged_files(staging, tags):
+        t = pq.ParquetFile(p).read()          # the file alone (no partition column from its path)
+        hit = pc.is_in(t["report_id"].cast(pa.string()), value_set=ids)
+        if not pc.any(hit).as_py():
+            continue
+        if p.relative_to(staging).parts[0] == "reports":
+            for r in t.filter(hit).to_pylist():
+                found[r["report_id"]] = r
+        kept = t.filter(pc.invert(hit))
+        if kept.num_rows:
+            pq.write_table(kept, p, compression="none", use_dictionary=True, write_statistics=False)
+        else:
+            p.unlink()
+    records = [structural_record(found[rid], held[rid]) for rid in sorted(found)]
+    if records:
+        import pandas as pd
+        from transforms.reconcile import quarantine_frame
+        frame = quarantine_frame(pd.DataFrame(columns=registry.column_names("reports")), records)
+        write_staged(table_from_frame(frame, "quarantine"), "quarantine", staging,
+                     f"{batch_tag(min(batch_nos))}.contained")
+    return records
 
 
 def worker_init() -> None:
@@ -232,6 +276,10 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str,
     reports = frames["reports"]
     out, views = gate(frames, extra_quarantine)
     t_gate = time.perf_counter()
+    held = set(out["quarantine"]["report_id"]) if "quarantine" in out else set()
+    for r in summary["reports"]:           # a parsed report the gate quarantined (structural trouble)
+        if r["sha256"] in held:
+            r["status"] = "quarantined"
 
     tag = batch_tag(batch_no)
     verdicts = out.get("reports")
@@ -253,7 +301,7 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str,
         if v is not None:
             path = view_path(staging, name, batch_no)
             path.parent.mkdir(parents=True, exist_ok=True)
-            save_view(v, path)
+            save_view(v, path, name)
             summary["view_rows"][name] = len(v)
             del v
     del out, views

@@ -116,19 +116,19 @@ def validate_step(chunk_no: int, dataset: str, batch_nos: list[int], staging: st
 
 def _validate_chunk(chunk_no: int, dataset: str, batch_nos: list[int], staging: str, run_name: str,
                     context_root: str) -> dict:
-    from expectations.gate import validate_views
+    from expectations.gate import validate_chunk
     from expectations.views import load_views
     t0 = time.perf_counter()
     paths = [batch.view_path(staging, dataset, b) for b in batch_nos]
     missing = [p for p in paths if not p.exists()]
-    view = None if missing else load_views(paths)
+    view = None if missing else load_views(paths, dataset)
     batch.release_memory(collect=False)  # the Arrow buffers the views were read through
     t_load = time.perf_counter()
     if view is None:
         r = None
         failures = [f"{dataset}: no view for batches {batch_nos}"]
     else:
-        r = validate_views({dataset: view}, run_name=run_name, context_root=context_root)
+        r = validate_chunk(view, dataset, run_name=run_name, context_root=context_root)
         failures = list(r.structural_failures)
     for p in paths:
         p.unlink(missing_ok=True)
@@ -137,6 +137,7 @@ def _validate_chunk(chunk_no: int, dataset: str, batch_nos: list[int], staging: 
     batch.release_memory(collect=False)  # GX's garbage is left to the (re-enabled) collector
     return {"chunk": chunk_no, "dataset": dataset, "batches": list(batch_nos), "rows": n_rows,
             "structural_ok": not failures, "structural_failures": failures,
+            "contained": dict(r.contained) if r else {},
             "warnings": list(r.warnings[:50]) if r else [],
             "seconds": {"load": round(t_load - t0, 3), **(r.timings if r else {})}}
 
@@ -409,6 +410,17 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
     if rejected:                       # a batch is published only if every dataset's chunk passed
         batch.drop_staged_batches(staging, rejected)
     skips_published = skips_changed and not any(b in rejected for b in extras)
+    # reports GX found structurally broken in a chunk that passes without them: quarantined alone
+    held = {rid: why for c in chunks if c["structural_ok"] for rid, why in c.get("contained", {}).items()}
+    if held:
+        in_chunks = sorted({b for c in chunks if c.get("contained") for b in c["batches"]} - set(rejected))
+        contained = batch.contain_staged(staging, in_chunks, held)
+        quarantined = {r["report_id"] for r in contained}
+        for s in summaries:
+            for r in s["reports"]:
+                if r["sha256"] in quarantined:
+                    r["status"] = "quarantined"
+        summary["contained"] = [{"source_file": r["source_file"], "reason": r["reason"]} for r in contained]
     failures_of_batch: dict[int, list[str]] = {}
     for c in chunks:
         for b in c["batches"]:

@@ -45,6 +45,7 @@ from flows import defaults
 from flows.manifest import Item
 from transforms import filetypes
 from transforms import schema as registry
+from transforms.names import printable_name
 
 
 class SourceError(ValueError):
@@ -115,13 +116,10 @@ def sha256_file(path: str | os.PathLike, bufsize: int = CHUNK) -> tuple[str, int
 
 
 def display_name(path: str) -> str:
-    """A path as published: bytes that are not UTF-8 (``os.fsdecode`` surrogates) written ``\\xff``,
-    so that every later step can encode it. The file is still read through its real name."""
-    try:
-        path.encode("utf-8")
-        return path
-    except UnicodeEncodeError:
-        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """A path as published (transforms.names.printable_name): bytes that are not UTF-8, control
+    characters and backslashes escaped losslessly, so that every later step can encode it. The file is
+    still read through its real name."""
+    return printable_name(path)
 
 
 def classify(source: str) -> str:

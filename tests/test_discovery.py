@@ -275,7 +275,7 @@ def test_cli_prints_hostile_names_as_one_inert_line(tmp_path, capsys):
                  "--no-quality-report"]) == 0
     err = capsys.readouterr().err
     line = [x for x in err.splitlines() if x.startswith("skipped")]
-    assert len(line) == 1 and "evil\\n\\x1b[31mred.jpg" in line[0] and "\x1b" not in err
+    assert len(line) == 1 and "evil\\x0a\\x1b[31mred.jpg" in line[0] and "\x1b" not in err
 
 
 def test_help_documents_the_source_options():

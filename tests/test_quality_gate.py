@@ -150,17 +150,27 @@ def test_each_suite_is_stored_once_per_run_pass_fail_only_if_it_passed_with_deta
     assert outcomes == {True, False}      # the seeds exercise both paths
 
 
-def test_structural_failure_stops_the_batch(gx_root):
+def test_structural_failure_is_contained_to_its_report(gx_root):
+    """A duplicated cell or an unknown address is the report's own trouble: that report is quarantined
+    (reason structural, naming the expectation) and the batch passes; a mistyped column, which no report
+    can be blamed for, still stops the batch."""
     from expectations.gate import validate_batch
     fr = make_frames(2)
+    first = fr["applications"]["report_id"].iloc[0]
     dup = pd.concat([fr["applications"], fr["applications"].iloc[:1]], ignore_index=True)
     r = validate_batch({**fr, "applications": dup}, run_name="test-dup", context_root=gx_root)
-    assert not r.structural_ok
-    assert any("expect_compound_columns_to_be_unique" in f for f in r.structural_failures)
+    assert r.structural_ok, r.structural_failures
+    q = r.frames["quarantine"]
+    assert q["report_id"].tolist() == [first] and q["reason_code"].tolist() == ["structural"]
+    assert "expect_compound_columns_to_be_unique" in q["reason"].iloc[0]
+    assert first not in set(r.frames["reports"]["report_id"]) and len(r.frames["reports"]) == 1
     bad = fr["review_litigation"].assign(column_path="行政复议 > 不存在的列")
     r = validate_batch({**fr, "review_litigation": bad}, run_name="test-address", context_root=gx_root)
-    assert not r.structural_ok
-    assert any("_column_path_" in f for f in r.structural_failures)
+    assert r.structural_ok and len(r.frames["reports"]) == 0
+    assert all("_column_path_" in x for x in r.frames["quarantine"]["reason"])
+    mistyped = fr["applications"].assign(value=fr["applications"]["value"].astype(str))
+    r = validate_batch({**fr, "applications": mistyped}, run_name="test-type", context_root=gx_root)
+    assert not r.structural_ok and any("expect_column_type_to_be" in f for f in r.structural_failures)
 
 
 def test_cross_year_mismatch_is_caught(gx_root):
@@ -240,10 +250,11 @@ def test_saved_views_load_back_identical_and_concatenate(tmp_path):
     a = prepare_batch(_parse(_seed_items()[:2])).views
     b = prepare_batch(make_frames(3, seed=5)).views
     for name in a:
-        views.save_view(a[name], tmp_path / f"{name}-a.arrow")
-        views.save_view(b[name], tmp_path / f"{name}-b.arrow")
-        got = views.load_views([tmp_path / f"{name}-a.arrow", tmp_path / f"{name}-b.arrow"])
-        assert list(got.columns) == list(a[name].columns) and set(got.columns) == set(views.view_columns(name))
+        views.save_view(a[name], tmp_path / f"{name}-a.arrow", name)
+        views.save_view(b[name], tmp_path / f"{name}-b.arrow", name)
+        got = views.load_views([tmp_path / f"{name}-a.arrow", tmp_path / f"{name}-b.arrow"], name)
+        assert list(got.columns) == views.view_columns(name) and set(got.columns) == set(a[name].columns)
+        got = got[list(a[name].columns)]
         assert [str(t) for t in got.dtypes] == [str(t) for t in a[name].dtypes], name
         want = pd.concat([a[name].astype(object), b[name].astype(object)], ignore_index=True)
         assert got.astype(object).where(got.notna(), None).equals(want.where(want.notna(), None)), name
@@ -253,23 +264,41 @@ def test_saved_views_load_back_identical_and_concatenate(tmp_path):
 def test_saved_view_keeps_null_and_nonstring_list_cells(tmp_path):
     """The fast list conversion covers plain lists/tuples of str only; anything else goes through
     Arrow's own conversion, so a null list cell stays null for the suite's not-null check."""
-    clean = pd.DataFrame({"report_id": ["a", "b", "c"], "flags": [(), ("inferred",), ("x", "y")]})
-    broken = pd.DataFrame({"report_id": ["a", "b"], "flags": [(), None]})
-    for name, df in (("clean", clean), ("broken", broken)):
-        views.save_view(df, tmp_path / f"{name}.arrow")
-        got = views.load_views([tmp_path / f"{name}.arrow"])
-        assert list(got.columns) == ["report_id", "flags"]
-        assert got["flags"].tolist() == df["flags"].tolist(), name
+    from expectations.gate import prepare_batch
+    view = prepare_batch(_parse(_seed_items()[:1])).views["applications"]
+    flags = view["flags"].copy()
+    flags.iloc[1] = ["inferred"]
+    flags.iloc[2] = None
+    for name, col in (("clean", view["flags"]), ("broken", flags)):
+        views.save_view(view.assign(flags=col), tmp_path / f"{name}.arrow", "applications")
+        got = views.load_views([tmp_path / f"{name}.arrow"], "applications")
+        assert got["flags"].tolist() == [None if x is None else tuple(x) for x in col], name
 
 
-def test_a_chunk_failing_gx_is_not_published_and_is_retried_next_run(gx_root, tmp_path, monkeypatch):
+def test_views_have_one_schema_whatever_the_batch_holds(tmp_path):
+    """A batch with no cell in a table (every list column empty, every helper null) and a full batch
+    save views of the same Arrow schema, derived from the registry: they concatenate."""
+    from expectations.gate import prepare_batch
+    seeds = _seed_items()
+    full = prepare_batch(_parse(seeds[:2])).views
+    none = prepare_batch(_parse([(n, b"not a report") for n, _ in seeds[:1]])).views
+    for name in full:
+        sch = views.view_schema(name)
+        for tag, v in (("full", full[name]), ("none", none[name])):
+            views.save_view(v, tmp_path / f"{name}-{tag}.arrow", name)
+            assert pa.ipc.open_file(tmp_path / f"{name}-{tag}.arrow").schema.equals(sch, check_metadata=False)
+        got = views.load_views([tmp_path / f"{name}-none.arrow", tmp_path / f"{name}-full.arrow"], name)
+        assert len(got) == len(full[name]) + len(none[name])
+        assert [str(t) for t in got.dtypes] == [views.view_dtypes(name)[c] for c in got.columns], name
+
+
+def _run_with_corrupted_views(tmp_path, monkeypatch, corrupt):
     """One report per batch, chunks as small as they can be (validate_rows=1; a chunk still takes every
-    batch that finished while the previous one was validated). The batch with seed 001 gets a duplicated
-    cell (a critical expectation): the reports of that applications chunk are left out of the version
-    (from every dataset) and parsed again next run; the other batches are published."""
+    batch that finished while the previous one was validated); the applications view of the batch with
+    seed 001 is corrupted by ``corrupt`` after the gate's own pre-check, so that only GX sees it."""
     import shutil
 
-    from flows import batch, publish as pub
+    from flows import batch
     from flows.pipeline import RunConfig, run_plain
     src = tmp_path / "src"
     src.mkdir()
@@ -282,29 +311,65 @@ def test_a_chunk_failing_gx_is_not_published_and_is_retried_next_run(gx_root, tm
         out, vs = real_gate(frames, extra)
         app = vs["applications"]
         if any(str(s).endswith(bad_name) for s in app["source_file"]):
-            vs["applications"] = pd.concat([app, app.iloc[:1]], ignore_index=True)
+            vs["applications"] = corrupt(app)
         return out, vs
 
     monkeypatch.setenv("NIANBAO_GATE", "gx")
     monkeypatch.setattr(batch, "gate", corrupting_gate)
-    dest = tmp_path / "out"
-    cfg = RunConfig(source=str(src), dest=str(dest), batch_size=1, workers=1, validate_rows=1, quality_report=False)
+    cfg = RunConfig(source=str(src), dest=str(tmp_path / "out"), batch_size=1, workers=1, validate_rows=1,
+                    quality_report=False)
     s = run_plain(cfg)
+    monkeypatch.setattr(batch, "gate", real_gate)
     by_batch = [str(src / p.name) for p in sorted(SEEDS, key=lambda p: hashlib.sha256(p.read_bytes()).hexdigest())]
-    failed = [c for c in s["gate_chunks"] if not c["structural_ok"]]
-    assert len(failed) == 1 and by_batch.index(str(src / bad_name)) in failed[0]["batches"]
-    assert failed[0]["dataset"] == "applications"
     for d in views.suite_datasets():       # every batch validated once per dataset
         assert sorted(b for c in s["gate_chunks"] if c["dataset"] == d for b in c["batches"]) == list(range(5)), d
-    assert any("expect_compound_columns_to_be_unique" in f for f in s["structural_failures"])
+    return s, cfg, str(src / bad_name), by_batch
+
+
+def test_a_report_gx_finds_broken_in_a_chunk_is_quarantined_alone(gx_root, tmp_path, monkeypatch):
+    """A duplicated cell that only GX sees (the view changed after the pre-check): the chunk is validated
+    again without that report, which is quarantined with the reason; every other report is published."""
+    from flows import publish as pub
+    from flows.pipeline import run_plain
+    s, cfg, bad, by_batch = _run_with_corrupted_views(
+        tmp_path, monkeypatch, lambda app: pd.concat([app, app.iloc[:1]], ignore_index=True))
+    assert not s["structural_failures"] and all(c["structural_ok"] for c in s["gate_chunks"])
+    assert [c["source_file"] for c in s["contained"]] == [bad]
+    assert "expect_compound_columns_to_be_unique" in s["contained"][0]["reason"]
+    dest = Path(cfg.dest)
+    q = pub.read_table(dest / "quarantine", "quarantine").to_pandas()
+    assert q["source_file"].tolist() == [bad] and q["reason_code"].tolist() == ["structural"]
+    for name in ("reports", *schema.STATUTORY_TABLES, "quality_checks"):
+        assert set(pub.read_table(dest / name, name)["source_file"].to_pylist()) == set(by_batch) - {bad}, name
+    assert s["parsed"] == len(SEEDS) - 1 and s["quarantined"] == 1
+    s2 = run_plain(cfg)            # quarantined like an unreadable file: not parsed again while unchanged
+    assert s2["noop"] and s2["to_parse"] == 0
+
+
+def test_a_chunk_failing_gx_as_a_whole_is_not_published_and_is_retried_next_run(gx_root, tmp_path, monkeypatch):
+    """A failure no report can be blamed for (a cell row without report_id in the view): the reports
+    of that applications chunk are left out of the version (from every dataset) and parsed again next
+    run; the other batches are published."""
+    from flows import publish as pub
+    from flows.pipeline import run_plain
+
+    def orphan_row(app):
+        extra = app.iloc[:1].copy()
+        extra["report_id"] = None
+        return pd.concat([app, extra], ignore_index=True)
+
+    s, cfg, bad, by_batch = _run_with_corrupted_views(tmp_path, monkeypatch, orphan_row)
+    failed = [c for c in s["gate_chunks"] if not c["structural_ok"]]
+    assert len(failed) == 1 and by_batch.index(bad) in failed[0]["batches"]
+    assert failed[0]["dataset"] == "applications" and not s.get("contained")
+    assert any("expect_column_values_to_not_be_null" in f for f in s["structural_failures"])
+    dest = Path(cfg.dest)
     published = set(pub.read_table(dest / "reports", "reports")["source_file"].to_pylist())
     assert published == set(by_batch) - {by_batch[b] for b in failed[0]["batches"]}
-    cells = pub.read_table(dest / "applications", "applications")["source_file"].to_pylist()
-    assert str(src / bad_name) not in cells
-    monkeypatch.setattr(batch, "gate", real_gate)
+    assert bad not in pub.read_table(dest / "applications", "applications")["source_file"].to_pylist()
     s2 = run_plain(cfg)
     assert s2["to_parse"] == len(failed[0]["batches"]) and not s2["structural_failures"]
-    assert set(pub.read_table(dest / "reports", "reports")["source_file"].to_pylist()) == {str(src / p.name) for p in SEEDS}
+    assert set(pub.read_table(dest / "reports", "reports")["source_file"].to_pylist()) == set(by_batch)
 
 
 def test_nianbao_validate_regates_what_is_published(gx_root, tmp_path, monkeypatch):
@@ -327,3 +392,33 @@ def test_nianbao_validate_regates_what_is_published(gx_root, tmp_path, monkeypat
     old, new = (pub.load_frame(pub.current_version(dest).parent / v / "reports", "reports") for v in (v1, s["version"]))
     key = ["report_id", "verdict"]
     assert old[key].sort_values("report_id").values.tolist() == new[key].sort_values("report_id").values.tolist()
+
+
+def _corrupt_cells(v: pd.DataFrame) -> pd.DataFrame:
+    v = v.copy()
+    v["_kind"] = v["_kind"].cat.add_categories(["no kind"])
+    v.loc[3, "_kind"] = "no kind"
+    return pd.concat([v, v.iloc[[7]]], ignore_index=True)
+
+
+def _corrupt_reports(v: pd.DataFrame) -> pd.DataFrame:
+    v = v.copy()
+    v["sha256"] = v["sha256"].cat.add_categories(["0" * 64])
+    v.loc[0, "sha256"] = "0" * 64
+    v.loc[1, "verdict"] = None
+    return v
+
+
+@pytest.mark.parametrize("dataset, corrupt", [("applications", _corrupt_cells), ("reports", _corrupt_reports)])
+def test_pandas_structural_rules_agree_with_gx(gx_root, dataset, corrupt):
+    """The gate's pandas pre-check reads the suites' own critical row rules: on a corrupted view it
+    blames exactly the expectations GX fails, and names the reports whose rows GX lists."""
+    from expectations.gate import prepare_batch, structural_offenders, validate_views
+    view = corrupt(prepare_batch(_parse(_seed_items())).views[dataset])
+    blamed = structural_offenders({dataset: view})
+    r = validate_views({dataset: view}, run_name=f"test-agree-{dataset}", context_root=gx_root)
+    assert not r.structural_ok and blamed
+    gx_types = {f.split(" ")[1] + " " + f.split(" ", 2)[2].split(" → ")[0] for f in r.structural_failures}
+    ours = {why.split(":", 2)[1].strip().split(" ")[0] for whys in blamed.values() for why in whys}
+    assert ours == {t.split(" ")[0] for t in gx_types} and len(ours) >= 2, (ours, gx_types)
+    assert set(r.offending) <= set(blamed)

@@ -12,16 +12,17 @@ import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field, fields
-from itertools import combinations, islice
+from itertools import accumulate, combinations, islice
 
 from transforms.formats import FORMATS, SEP, Block, Format, Leaf
 from transforms.identity import IDENTITY_FIELDS, describe, document_properties
 from transforms.labels import clean, fold_fullwidth, match_key
+from transforms.names import escape_surrogates
 from transforms.readers import (Region, Tok, detect_layout, html_lines, is_heading,
                                 is_html, is_prose, locate, text_lines, tokens)
 from transforms.charsets import repair_problem
 from transforms.schema import PARSER_VERSION, STATUTORY_TABLES, coded, quarantine_problem
-from transforms.values import IMPLAUSIBLE, parse_value, unit_from_label
+from transforms.values import IMPLAUSIBLE, is_no_value, parse_value, unit_from_label
 from transforms.vocab import Entry, RowCandidate, vocabulary
 
 MAX_PLACEMENTS = 20000
@@ -76,6 +77,7 @@ class TableRead:
     # text the table does not know (prose, list items, later headings): (index of the first orphan
     # group after it, its line, its text); the data row of table 四 ends at the first of them
     foreign: list[tuple[int, int, str]] = field(default_factory=list)
+    junk: list[tuple[str, int]] = field(default_factory=list)  # text with no letter: never a label
 
 
 def _max_cols(entry: Entry | None, caption, caption_key: tuple | None) -> int:
@@ -121,6 +123,11 @@ def _suffix_row(vocab, text: str):
     return best[1] if best else None
 
 
+# A row label has a letter (CJK or Latin). Text without one ('? 0', '\ufffd 0': mojibake printed before
+# a value) made rows of junk whose addresses collided; it goes to the problems instead.
+_LETTER = re.compile(r"[^\W\d_]")
+
+
 def read_rows(table: str, toks: list[Tok]) -> TableRead:
     vocab = vocabulary(table)
     rows: list[RowRead] = []
@@ -128,6 +135,7 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
     last_label = 0
     foreign: list[tuple[int, int, str]] = []
     unknown: list[tuple[str, int]] = []
+    junk: list[tuple[str, int]] = []
     caption = None
     headers: list[str] = []
     current: RowRead | None = None
@@ -165,6 +173,14 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
             if entry is not None:
                 headers.append(text)
         if entry is None:
+            if _LETTER.search(text) is None:
+                if current is not None and len(current.cells) < current_n:
+                    # a damaged value ('? 0', '\ufffd1') in a row's place: a cell of the row (null,
+                    # flagged nonnumeric), so the values after it keep their columns
+                    current.cells.append(tok)
+                else:
+                    junk.append((text, tok.line))
+                continue
             current = None
             if vocab.is_header_noise(text) or is_heading(table, text):
                 headers.append(text)
@@ -206,11 +222,11 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
             unknown.append((r.label, r.line))
     rows = [r for r in rows if not (r.entry is None and not r.cells)]
     kept = [g for g in orphans if g]
-    # orphan groups are never empty but the first and the last one: index in `kept` = index - skipped
-    skipped = 0 if orphans[0] else 1
-    after = max(last_label - skipped, 0)
-    foreign = [(max(i - skipped, 0), line, text) for i, line, text in foreign]
-    return TableRead(rows, kept, after, unknown, groups, foreign)
+    # an index into `orphans` → the index into `kept` (the non-empty groups) of the first group at or after it
+    before = list(accumulate((1 if g else 0 for g in orphans), initial=0))
+    after = before[last_label]
+    foreign = [(before[i], line, text) for i, line, text in foreign]
+    return TableRead(rows, kept, after, unknown, groups, foreign, junk)
 
 
 # --------------------------------------------------------------------------- formats
@@ -444,6 +460,8 @@ def _cell_value(tok: Tok, col: Leaf, header_unit: str | None):
     unit = p.unit or (header_unit if col.kind == "amount" else None) or col.unit
     if p.value is not None and abs(p.value) > col.max_abs(unit):
         flags += (IMPLAUSIBLE,)
+    elif p.value is None and not p.is_value and not is_no_value(text) and "nonnumeric" not in flags:
+        flags += ("nonnumeric",)          # printed, not a number ('? 0', a damaged '\ufffd1'): null, said so
     return (p.value, tok.text, flags, unit, tok.line)
 
 
@@ -555,6 +573,7 @@ def parse_report(data: bytes, source_file: str, context: dict | None = None) -> 
     context: what the caller knows of the source (optional keys organization, region, site_name,
     url, report_year: e.g. the site or URL list the file came from); it completes, never overrides,
     what the report prints."""
+    source_file = escape_surrogates(source_file)   # a name given as os.fsdecode'd bytes: every step can encode it
     sha = hashlib.sha256(data).hexdigest()
     base = _empty_report(sha, source_file, len(data))
     # --- issue 5: dispatch by content (DOCX / PDF / HTML / text) under per-file limits: transforms/documents.py
@@ -705,6 +724,8 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
     for text, line in tr.unknown:
         if len(match_key(text)) >= 2 and not vocabulary(table).is_header_noise(text):
             problems.append(f"{table}: unknown label {text!r} at line {line} ignored")
+    for text, line in tr.junk:
+        problems.append(f"{table}: line {line}: {text!r} is not a label of the format; not published")
     rows = list(tr.rows)
     if fixed_row:
         if left_out:
@@ -743,6 +764,10 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
             label = clean(r.label).translate(_FULLWIDTH)
             leaf = Leaf(path=blk.caption + SEP + label, label=label, code="extra", parent_path=blk.caption or "",
                         parent_code=blk.code)
+            if leaf.path in seen:        # one address, one cell: a repeated extra row is not published
+                problems.append(f"{table}: row {leaf.path!r} printed twice (line {r.line}); first kept")
+                continue
+            seen.add(leaf.path)
             placed.append((r, fmt, blk, leaf, "extra_row"))
             continue
         cand = None

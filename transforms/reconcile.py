@@ -737,8 +737,13 @@ def _structural_checks(prepared: dict[str, Prepared], reports: pd.DataFrame) -> 
             "report_id": rids, "check": f"{table}.completeness", "identity_number": pd.NA, "table": table,
             "format": fmt, "status": comp_status, "n_evaluated": expected, "n_failed": missing_n,
             "n_not_evaluable": 0, "observed": comp_obs, "cells": comp_cells, "related_report_id": None}))
+        # the cell rules below are emitted even when no report of the batch has cells in the table (all
+        # pass, nothing evaluated), as they are for such a report among others: rows never depend on
+        # which reports share a batch
         if n_rows == 0:
-            continue
+            h = pd.DataFrame({"_kind": np.zeros(0, dtype=object), "_fraction": np.zeros(0),
+                              "_raw_has_value": np.zeros(0, bool), "_flagged": np.zeros(0, bool),
+                              "_warn_flagged": np.zeros(0, bool)})
         # counts: non-negative integers where the format says count
         v = p.value
         is_count = (h["_kind"].to_numpy(dtype=object) == "count") & ~np.isnan(v)

@@ -89,10 +89,14 @@ def _f(name, arrow, description, nullable=True, allowed=None, free_text=False) -
 
 
 STR, F64, I64, LIST = pa.string(), pa.float64(), pa.int64(), pa.list_(pa.string())
+# How a local file name that is not printable UTF-8 is written (transforms/names.py): lossless, so
+# the same file always has the same source_file in every dataset and in the manifest.
+NAME_ESCAPES = (" A local file name is written as printed, except that an undecodable byte or a control "
+                "character is escaped as \\xNN (U+0080–U+009F as \\u00NN) and a backslash as \\\\.")
 
 _CELL_FIELDS = (
     _f("report_id", STR, "Hex sha256 of the report file's raw bytes (stable id of one published file).", False),
-    _f("source_file", STR, "Path or URL of the file the value was read from.", False),
+    _f("source_file", STR, "Path or URL of the file the value was read from." + NAME_ESCAPES, False),
     _f("organization", STR, "Issuing body as printed (title, preamble, signature, …; see reports.organization_source)."),
     _f("organization_id", STR, "Stable id of the issuing body across years, renderings and name variants "
        "(as in reports; join cells to reports or to each other on it)."),
@@ -137,7 +141,7 @@ def _dimension_fields(table: str) -> tuple[Field, ...]:
 
 REPORT_FIELDS = (
     _f("report_id", STR, "Hex sha256 of the raw bytes.", False),
-    _f("source_file", STR, "Path or URL of the report file.", False),
+    _f("source_file", STR, "Path or URL of the report file." + NAME_ESCAPES, False),
     _f("organization", STR, "Issuing body as the report prints its full name (traditional characters and widths "
        "folded, year and report words removed); null when no source names it, with the reason in problems."),
     _f("organization_source", STR, "Where the organization was read (the most trusted source that names it).",
@@ -241,6 +245,7 @@ QUARANTINE_REASONS = (
     "unsafe_markup",       # XML/HTML declaring a DOCTYPE with entities (entity expansion, external entities)
     "corrupt_document",    # a broken PDF, DOCX (ZIP or XML) or unparsable HTML
     "no_text_layer",       # a PDF of images: a scan needs OCR
+    "structural",          # parsed, but breaks a critical expectation of the gate: quarantined alone
     *DISCOVERY_REASONS,
 )
 _CODED = re.compile(r" \[([a-z_]+)\]$")
@@ -265,7 +270,7 @@ def reason_code_of(problem: str) -> str | None:
 
 QUALITY_CHECK_FIELDS = (
     _f("report_id", STR, "Hex sha256 of the report file (as in reports).", False),
-    _f("source_file", STR, "Path or URL of the report file.", False),
+    _f("source_file", STR, "Path or URL of the report file." + NAME_ESCAPES, False),
     _f("organization", STR, "Issuing body (as in reports)."),
     _f("report_year", I64, "Year the report covers (as in reports)."),
     _f("template", STR, "Format detected from the labels (as in reports).", True, TEMPLATES),
@@ -289,7 +294,7 @@ QUARANTINE_FIELDS = (
        "the sha256 of 'unread:' + its source_file.", False),
     _f("sha256", STR, "Hex sha256 of the raw bytes (same as report_id); null when the bytes were not read "
        "(a FIFO, a link leaving the source, a failed download: reason says why).", True),
-    _f("source_file", STR, "Path or URL of the file.", False),
+    _f("source_file", STR, "Path or URL of the file." + NAME_ESCAPES, False),
     _f("file_size", I64, "Size of the raw file in bytes."),
     _f("reason_code", STR, "Why the file was quarantined.", False, QUARANTINE_REASONS),
     _f("reason", STR, "Human-readable reason (the parser's problems).", False),

@@ -17,6 +17,7 @@ from pandas.arrays import ArrowStringArray
 
 from transforms import schema
 from transforms.engine import ParsedReport
+from transforms.names import escape_surrogates
 
 _CELL_BASE = ("report_id", "source_file", "organization", "organization_id", "report_year", "template")
 _STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # the dtype "str" resolves to
@@ -31,9 +32,16 @@ def str_array(values) -> pd.api.extensions.ExtensionArray:
     pd.NA, ...) goes through pandas, which converts it as before."""
     try:
         arr = pa.array(values, type=pa.large_string(), from_pandas=True)
+    except UnicodeEncodeError:       # a lone surrogate (an undecodable byte of a file name): escaped
+        return str_array([_without_surrogates(v) for v in values])
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         return pd.array(values, dtype="str")
     return ArrowStringArray(arr, dtype=_STR_DTYPE)
+
+
+def _without_surrogates(value):
+    """Lone surrogates escaped as transforms.names does (no UTF-8 writer takes them)."""
+    return escape_surrogates(value) if isinstance(value, str) else value
 
 
 def _typed_array(values, pandas_dtype: str):
