@@ -132,9 +132,13 @@ def drop_staged_batches(staging: str | os.PathLike, batch_nos) -> int:
 
 def worker_init() -> None:
     """Process-pool initializer: import the batch code once, then freeze everything imported so far
-    out of the garbage collector's reach (full collections otherwise rescan ~10^6 module objects)."""
+    out of the garbage collector's reach (full collections otherwise rescan ~10^6 module objects).
+    Ctrl-C is left to the run, which terminates its workers (one line on stderr, not one traceback
+    per worker)."""
     import gc
+    import signal
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # the run stops its workers itself
     import transforms.engine  # noqa: F401
     import transforms.reconcile  # noqa: F401
     import transforms.tidy  # noqa: F401
