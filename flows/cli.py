@@ -253,7 +253,7 @@ def run(
         signum = stopping.received() or _signal_of(e)
         if signum is not None:
             raise Stopped(signum) from e
-        if isinstance(e, pipeline.RunFailed) and e.summary:      # published, then a step failed
+        if isinstance(e, pipeline.RunFailed) and e.summary and as_json:   # published, then a step failed
             _print_summary(e.summary, as_json)
         raise
     finally:
