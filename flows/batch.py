@@ -210,6 +210,9 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str, published_root:
     out, views = gate(frames, history, None)
     t_gate = time.perf_counter()
 
+    # a run that stopped or failed has removed its staging: write nothing (a Dask worker outlives the run)
+    if not Path(staging).is_dir():
+        raise RuntimeError(f"{staging} is gone: the run has stopped")
     tag = batch_tag(batch_no)
     verdicts = out.get("reports")
     if verdicts is not None and "verdict" in verdicts:

@@ -162,6 +162,17 @@ def test_a_really_full_disk_fails_the_run_naming_the_path_and_frees_the_space(tm
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
 
 
+def test_a_batch_whose_run_removed_its_staging_writes_nothing(tmp_path):
+    """A Dask worker (or an abandoned thread) finishing a batch after its run stopped must not bring
+    the staging folder back."""
+    from flows import batch
+    staging = tmp_path / ".staging" / "r-stopped"
+    items = [{"source_file": p.name, "local_path": str(p)} for p in SEEDS[:1]]
+    with pytest.raises(RuntimeError, match="is gone: the run has stopped"):
+        batch.parse_batch(0, items, str(staging))
+    assert not (tmp_path / ".staging").exists()
+
+
 def test_a_signal_deferred_during_the_commit_is_raised_after_it(monkeypatch):
     """The pointer swap is never cut in half: a signal inside ``deferred`` waits for the block's end."""
     raised = []
@@ -249,7 +260,8 @@ with get_client(sync_client=True) as c:
         if (r.parameters or {{}}).get("dest") == {str(dest)!r}:
             print(r.state_type.value)
 """
-    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                       env={"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120", **env})
     assert r.returncode == 0, r.stderr[-3000:]
     return r.stdout.split()
 
