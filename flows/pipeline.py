@@ -68,6 +68,7 @@ class RunState:
     writing: Path | None = None
     staging: Path | None = None
     partial: Path | None = None         # the version being built (None once committed)
+    committed: str | None = None        # its id once the pointer is swapped
 
     def at(self, step: str, writing: Path | None) -> None:
         self.step, self.writing = step, writing
@@ -87,7 +88,9 @@ class RunState:
         left = [str(d) for d in (self.staging, self.partial) if d is not None and d.exists()]
         outcome = (f"could not remove {', '.join(left)}" if left else
                    "its staging was removed" if self.staging is not None else "nothing was written")
-        return f"{self.step} failed: {' '.join(reason.split())}; {outcome}; the published version is unchanged"
+        published = (f"version {self.committed} was published" if self.committed
+                     else "the published version is unchanged")
+        return f"{self.step} failed: {' '.join(reason.split())}; {outcome}; {published}"
 
 
 # --------------------------------------------------------------------------- hooks
@@ -590,7 +593,7 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     pub.write_json(partial / "_run.json", summary)
     with stopping.deferred():         # a stop signal waits for the pointer swap (and is raised after it)
         pub.commit_version(dest, vid, partial, crash_hook=crash_point)
-        run.partial = None
+        run.partial, run.committed = None, vid
         stopping.published(vid)
         shutil.rmtree(staging, ignore_errors=True)
         pub.cleanup(dest)

@@ -18,7 +18,8 @@ import threading
 import time
 from contextlib import contextmanager
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# SIGHUP too: a closed terminal must not leave Prefect's temporary server (in a session of its own) behind
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 DEADLINE_SECONDS = 4.0          # from the signal to the exit, whatever is still running
 
 
@@ -49,13 +50,15 @@ _published: str | None = None          # a version committed before the signal w
 
 
 def install() -> None:
-    """Turn SIGINT and SIGTERM into ``Interrupted`` (main thread only: where Python runs handlers)."""
+    """Turn SIGINT, SIGTERM and SIGHUP into ``Interrupted`` (main thread only: where Python runs
+    handlers); a signal the process was started ignoring (nohup, a background job) stays ignored."""
     global _received, _pending, _said, _published
     if threading.current_thread() is not threading.main_thread():
         return
     _received, _pending, _said, _published = None, False, False, None
     for s in SIGNALS:
-        _previous.setdefault(s, signal.signal(s, _handle))
+        if s not in _previous and signal.getsignal(s) is not signal.SIG_IGN:
+            _previous[s] = signal.signal(s, _handle)
 
 
 def uninstall() -> None:
@@ -74,7 +77,7 @@ def rearm() -> None:
     """Put our handler back where Prefect's flow engine put its own for SIGTERM (it would raise its
     TerminationSignal only once the tasks still running are done, outside the deadline)."""
     if _previous and threading.current_thread() is threading.main_thread():
-        for s in SIGNALS:
+        for s in _previous:
             if signal.getsignal(s) is not _handle:
                 signal.signal(s, _handle)
 

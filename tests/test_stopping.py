@@ -192,6 +192,19 @@ def test_a_signal_deferred_during_the_commit_is_raised_after_it(monkeypatch):
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
+def test_a_signal_the_process_was_started_ignoring_stays_ignored():
+    """`nohup nianbao run` must survive the hang-up it asked to ignore."""
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        stopping.install()
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) is stopping._handle
+        stopping.uninstall()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGHUP, before)
+
+
 # --------------------------------------------------------------------------- signals on a real run
 @pytest.fixture(scope="module")
 def big_corpus(tmp_path_factory):
