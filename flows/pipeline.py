@@ -277,7 +277,10 @@ class PrefectExecutor:
 
     def stopped(self, exc: BaseException) -> None:
         """Mark the flow run Crashed now: Prefect's engine does it only once the tasks still running
-        have ended, and those are abandoned."""
+        have ended, and those are abandoned. Not for Prefect's own TerminationSignal: a deployment's
+        runner cancelling the run expects Cancelled, which the engine sets."""
+        if not isinstance(exc, stopping.Interrupted):
+            return
         from prefect.context import FlowRunContext
         from prefect.states import Crashed
         ctx = FlowRunContext.get()
