@@ -1,4 +1,4 @@
-"""Stopping a run on SIGINT / SIGTERM within seconds, leaving nothing half-done (no Prefect imports).
+"""Stopping a run on SIGINT / SIGTERM / SIGHUP within seconds, leaving nothing half-done (no Prefect imports).
 
 The signal becomes an exception (``Interrupted``) in the main thread, where the run waits on its
 tasks: the run stops its worker processes, removes its staging folder and unpublished version, marks
@@ -58,7 +58,8 @@ def install() -> None:
     _received, _pending, _said, _published = None, False, False, None
     for s in SIGNALS:
         if s not in _previous and signal.getsignal(s) is not signal.SIG_IGN:
-            _previous[s] = signal.signal(s, _handle)
+            before = signal.signal(s, _handle)
+            _previous[s] = signal.SIG_DFL if before is None else before     # None: set outside Python
 
 
 def uninstall() -> None:
@@ -67,10 +68,6 @@ def uninstall() -> None:
     for s, h in list(_previous.items()):
         signal.signal(s, h)
         del _previous[s]
-
-
-def installed() -> bool:
-    return bool(_previous)
 
 
 def rearm() -> None:

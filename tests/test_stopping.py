@@ -5,6 +5,7 @@ version untouched, the Prefect flow run not left RUNNING)."""
 import errno
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -339,3 +340,37 @@ def test_a_failed_task_fails_the_flow_run(prefect_server, tmp_path, monkeypatch,
     with get_client(sync_client=True) as c:
         states = [r.state_type.value for r in c.read_flow_runs() if r.parameters.get("dest") == str(dest)]
     assert states == ["FAILED"]
+
+
+FAILING_PUBLISH = """
+import errno, os, sys
+from flows import env
+env.configure(sys.argv[sys.argv.index("--dest") + 1])      # as the command does, before Prefect is imported
+from prefect import task
+from flows import pipeline
+from flows.cli import app
+
+def publish_step(name, prev_root, staged_root, out_root, remove_ids, removed_years):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+pipeline.TASKS["publish_step"] = task(name="publish", **pipeline._CPU)(publish_step)
+app(sys.argv[1:])
+"""
+
+
+@pytest.mark.slow
+def test_a_failed_task_of_a_flow_is_one_line_from_the_command(prefect_server, tmp_path):
+    """Prefect logs a failed task and the failed flow run with their tracebacks: the command shows
+    its one line only."""
+    dest = tmp_path / "out"
+    env = {**os.environ, "PREFECT_API_URL": prefect_server, "NIANBAO_GATE": "off"}
+    r = subprocess.run([sys.executable, "-c", FAILING_PUBLISH, "run", "--source", str(ROOT / "data" / "raw"),
+                        "--dest", str(dest), "--no-progress", "--no-quality-report"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 1, r.stderr[-3000:]
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.fullmatch(
+        rf"nianbao: error: publishing failed: \[Errno 28\] No space left on device \(writing under "
+        rf"{re.escape(str(dest))}/\.versions/v\S+\.partial\); its staging was removed; the published version "
+        rf"is unchanged", lines[0]), r.stderr[-3000:]
+    assert pub.current_version(dest) is None and not any((dest / pub.STAGING).iterdir())
