@@ -197,9 +197,13 @@ def contain_staged(staging: str | os.PathLike, batch_nos, held: dict[str, list[s
 
 def worker_init() -> None:
     """Process-pool initializer: import the batch code once, then freeze everything imported so far
-    out of the garbage collector's reach (full collections otherwise rescan ~10^6 module objects)."""
+    out of the garbage collector's reach (full collections otherwise rescan ~10^6 module objects).
+    Ctrl-C is left to the run, which terminates its workers (one line on stderr, not one traceback
+    per worker)."""
     import gc
+    import signal
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # the run stops its workers itself
     import transforms.engine  # noqa: F401
     import transforms.reconcile  # noqa: F401
     import transforms.tidy  # noqa: F401
@@ -281,6 +285,9 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str,
         if r["sha256"] in held:
             r["status"] = "quarantined"
 
+    # a run that stopped or failed has removed its staging: write nothing (a Dask worker outlives the run)
+    if not Path(staging).is_dir():
+        raise RuntimeError(f"{staging} is gone: the run has stopped")
     tag = batch_tag(batch_no)
     verdicts = out.get("reports")
     if verdicts is not None and "verdict" in verdicts:

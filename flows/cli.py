@@ -29,7 +29,7 @@ def _exc(name: str) -> tuple:
 _NO_ARGS, _USAGE, _EXIT, _CLICK, _ABORT = (_exc(n) for n in
                                            ("NoArgsIsHelpError", "UsageError", "Exit", "ClickException", "Abort"))
 
-from flows import defaults, env
+from flows import defaults, env, stopping
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -38,6 +38,14 @@ EXIT_QUALITY = 3
 
 class NianbaoError(Exception):
     """An expected failure, reported as one line."""
+
+
+class Stopped(Exception):
+    """The run stopped on a signal (not a KeyboardInterrupt: click would print a blank line for one)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 class App(typer.Typer):
@@ -51,20 +59,29 @@ def exit_skipping_finalization(code: int) -> None:
     """Exit as Python would (threads joined, atexit handlers run: Prefect's events flush, logging),
     without the interpreter's finalization after that: tearing down the flow process's heap of
     modules and objects took ~1.7 s of every run, a no-op run included. Falls back to sys.exit where
-    CPython's shutdown hooks are missing."""
+    CPython's shutdown hooks are missing. A run stopped by a signal joins no thread: those still busy
+    are abandoned (flows/stopping.py)."""
     import atexit
     import threading
     shutdown_threads = getattr(threading, "_shutdown", None)
     run_atexit = getattr(atexit, "_run_exitfuncs", None)
     if shutdown_threads is None or run_atexit is None or threading.current_thread() is not threading.main_thread():
         sys.exit(code)
+    stopped = stopping.received() is not None
     try:
-        shutdown_threads()                   # concurrent.futures' exit hooks, non-daemon threads joined
+        if not stopped:
+            shutdown_threads()               # concurrent.futures' exit hooks, non-daemon threads joined
+        else:                                # Prefect's log handler sends to its server: before an
+            import logging                   # exit hook stops that (its last hook would be too late)
+            logging.shutdown()
         run_atexit()
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
     except BaseException:                    # anything odd: the ordinary exit
-        sys.exit(code)
+        if not stopped:
+            sys.exit(code)
+    if stopped:
+        stopping.exit_now(code)
     os._exit(code)
 
 
@@ -95,7 +112,13 @@ def main(args=None, prog_name: str = "nianbao") -> int:
     except _CLICK as e:
         _err(e.format_message())
         return e.exit_code or EXIT_ERROR
+    except Stopped as e:
+        stopping.say(stopping.stop_message(e.signum))
+        return 128 + e.signum
     except (*_ABORT, KeyboardInterrupt):
+        if stopping.received() is not None:
+            stopping.say(stopping.stop_message(stopping.received()))
+            return 128 + stopping.received()
         _err("interrupted")
         return 130
     except NianbaoError as e:
@@ -107,7 +130,8 @@ def main(args=None, prog_name: str = "nianbao") -> int:
         from flows.publish import PublishError
         from flows.sources import SourceError
         from flows.deployment import ScheduleError
-        if isinstance(e, (SourceError, PublishError, ScheduleError, FileNotFoundError, PermissionError)):
+        from flows.pipeline import RunFailed
+        if isinstance(e, (RunFailed, SourceError, PublishError, ScheduleError, FileNotFoundError, PermissionError)):
             _err(str(e))
         else:
             _err(f"{type(e).__name__}: {e} (set NIANBAO_DEBUG=1 for the traceback)")
@@ -204,6 +228,12 @@ def _print_summary(s: dict, as_json: bool) -> None:
         print(f"structural failure (chunk not published): {f}", file=sys.stderr)
 
 
+def _signal_of(e: BaseException) -> int | None:
+    """The signal behind Prefect's TerminationSignal (its SIGTERM handler during a flow run)."""
+    sig = getattr(e, "signal", None)
+    return int(sig) if type(e).__name__ == "TerminationSignal" and sig is not None else None
+
+
 @app.command()
 def run(
     source: str = typer.Option(defaults.SOURCE, "--source", "-s",
@@ -239,12 +269,24 @@ def run(
     cfg = pipeline.RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
                              prune=prune, dask_address=dask_address, quality_report=quality_report,
                              validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty)
-    with _Progress(progress) as bar:
-        pipeline.set_progress(bar)
-        try:
-            s = pipeline.run_flow(cfg) if prefect else pipeline.run_plain(cfg)
-        finally:
-            pipeline.set_progress(None)
+    stopping.install()
+    try:
+        with _Progress(progress) as bar:
+            pipeline.set_progress(bar)
+            try:
+                s = pipeline.run_flow(cfg) if prefect else pipeline.run_plain(cfg)
+            finally:
+                pipeline.set_progress(None)
+    except BaseException as e:
+        signum = stopping.received() or _signal_of(e)
+        if signum is not None:
+            raise Stopped(signum) from e
+        if isinstance(e, pipeline.RunFailed) and e.summary and as_json:   # published, then a step failed
+            _print_summary(e.summary, as_json)
+        raise
+    finally:
+        if stopping.received() is None:
+            stopping.uninstall()
     _print_summary(s, as_json)
     return EXIT_QUALITY if s.get("structural_failures") else 0
 

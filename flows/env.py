@@ -15,6 +15,9 @@ OFFLINE_DEFAULTS = {
 }
 
 
+# Prefect's logging handlers that write to the terminal (prefect/logging/logging.yml)
+CONSOLE_LOG_HANDLERS = ("CONSOLE", "DEBUG")
+
 MALLOC_ARENAS = 2
 _M_ARENA_MAX = -8            # glibc mallopt parameter
 
@@ -60,6 +63,11 @@ def configure(dest: str | None = None, quiet: bool = True) -> None:
             home.mkdir(parents=True, exist_ok=True)
     if quiet:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        if not os.environ.get("NIANBAO_DEBUG"):
+            # a failed task is logged with its traceback, then the flow run's failure with another: the
+            # command's error is one line (the API keeps Prefect's records)
+            for handler in CONSOLE_LOG_HANDLERS:
+                os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{handler}_LEVEL", "CRITICAL")
         # "Still processing items: N items remaining..." while Prefect's events worker flushes its last
         # events at exit: progress, not a problem, printed after a fast run's own summary
         logging.getLogger("EventsWorker").setLevel(logging.ERROR)

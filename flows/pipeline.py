@@ -23,8 +23,10 @@ import multiprocessing as mp
 import os
 import shutil
 import signal
+import subprocess
 import time
 from contextlib import contextmanager
+import types
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from flows import defaults
 from flows import manifest as mf
 from flows import publish as pub
 from flows import sources as src
+from flows import stopping
 
 
 @dataclass
@@ -51,6 +54,49 @@ class RunConfig:
     quality_report: bool = True
     follow_symlinks: bool = False
     allow_empty: bool = False
+
+
+class RunFailed(RuntimeError):
+    """A step of the run failed: the message is one line naming the step, the path and the reason.
+    ``summary``: the run's summary when its data was published nonetheless (a failed quality report)."""
+
+    def __init__(self, message: str, summary: dict | None = None):
+        super().__init__(message)
+        self.summary = summary
+
+
+@dataclass
+class RunState:
+    """Where a run is and what it writes: to remove its unpublished work and to name the place in an error."""
+    id: str
+    dest: Path
+    step: str = "starting"
+    writing: Path | None = None
+    staging: Path | None = None
+    partial: Path | None = None         # the version being built (None once committed)
+    committed: str | None = None        # its id once the pointer is swapped
+
+    def at(self, step: str, writing: Path | None) -> None:
+        self.step, self.writing = step, writing
+
+    def remove_unpublished(self) -> None:
+        """Remove the staging folder and the uncommitted version (idempotent, any thread)."""
+        for d in (self.staging, self.partial):
+            if d is not None:
+                shutil.rmtree(d, ignore_errors=True)
+
+    def failure(self, e: BaseException) -> str:
+        """One line: the step, the reason, the path, what became of the run's files."""
+        if isinstance(e, OSError):
+            reason = str(e) if getattr(e, "filename", None) else f"{e} (writing under {self.writing or self.dest})"
+        else:
+            reason = f"{type(e).__name__}: {e}"
+        left = [str(d) for d in (self.staging, self.partial) if d is not None and d.exists()]
+        outcome = (f"could not remove {', '.join(left)}" if left else
+                   "its staging was removed" if self.staging is not None else "nothing was written")
+        published = (f"version {self.committed} was published" if self.committed
+                     else "the published version is unchanged")
+        return f"{self.step} failed: {' '.join(reason.split())}; {outcome}; {published}"
 
 
 # --------------------------------------------------------------------------- hooks
@@ -217,9 +263,22 @@ class PlainExecutor:
     """Runs the step functions on a thread pool (no Prefect)."""
     def __init__(self, workers: int):
         self.pool = cf.ThreadPoolExecutor(max_workers=max(1, workers) + 1)   # parse window + the gate
+        self.futures: list[cf.Future] = []
 
     def submit(self, fn, **kw):
-        return self.pool.submit(fn, **kw)
+        f = self.pool.submit(fn, **kw)
+        self.futures.append(f)
+        return f
+
+    def settle(self, wait: bool) -> None:
+        """Cancel the tasks not started; with ``wait``, wait for those running."""
+        for f in self.futures:
+            f.cancel()
+        if wait:
+            cf.wait(self.futures)
+
+    def stopped(self, exc: BaseException) -> None:
+        pass
 
     def call(self, fn, **kw):
         return fn(**kw)
@@ -228,16 +287,50 @@ class PlainExecutor:
         return cf.as_completed(futures)
 
     def close(self):
-        self.pool.shutdown()
+        self.pool.shutdown(wait=stopping.received() is None, cancel_futures=True)   # stopped: abandoned
 
 
 class PrefectExecutor:
     """Maps step functions to their Prefect tasks; must be used inside a flow run."""
     def __init__(self, tasks: dict):
         self.tasks = tasks
+        self.futures: list = []
 
     def submit(self, fn, **kw):
-        return self.tasks[fn.__name__].submit(**kw)
+        f = self.tasks[fn.__name__].submit(**kw)
+        self.futures.append(f)
+        return f
+
+    def settle(self, wait: bool) -> None:
+        """Cancel the task runs not started (thread pool or Dask futures); with ``wait``, wait for the
+        others."""
+        for f in self.futures:
+            inner = getattr(f, "wrapped_future", None)
+            if inner is not None and not inner.done():
+                inner.cancel()
+        if wait:
+            for f in self.futures:
+                try:
+                    f.wait()
+                except Exception:
+                    pass
+
+    def stopped(self, exc: BaseException) -> None:
+        """Mark the flow run Crashed now: Prefect's engine does it only once the tasks still running
+        have ended, and those are abandoned. Not for Prefect's own TerminationSignal: a deployment's
+        runner cancelling the run expects Cancelled, which the engine sets."""
+        if not isinstance(exc, stopping.Interrupted):
+            return
+        from prefect.context import FlowRunContext
+        from prefect.states import Crashed
+        ctx = FlowRunContext.get()
+        if ctx is None or ctx.flow_run is None or ctx.client is None:
+            return
+        try:
+            ctx.client.set_flow_run_state(ctx.flow_run.id, Crashed(message=str(exc) or type(exc).__name__),
+                                          force=True)
+        except Exception:
+            pass
 
     def call(self, fn, **kw):
         return self.tasks[fn.__name__](**kw)
@@ -329,27 +422,69 @@ def _start_pool(key: str, workers: int, warm: bool) -> None:
             pool.submit(os.getpid)
 
 
-def _stop_pool(key: str) -> None:
+def _stop_pool(key: str, kill: bool = False) -> None:
+    """``kill``: terminate the worker processes now, whatever batch they are parsing (a stopped or
+    failed run), instead of letting them finish."""
     pool = _POOLS.pop(key, None)
-    if pool is not None:
+    if pool is None:
+        return
+    if not kill:
         pool.shutdown()
+        return
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for p in procs:
+        p.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.join(timeout=1.0)
+        if p.is_alive():
+            p.kill()
+
+
+# errors that already say what went wrong in one line
+_CLEAR_ERRORS = (RunFailed, src.SourceError, pub.PublishError)
 
 
 def orchestrate(cfg: RunConfig, ex) -> dict:
+    """The run; on any failure or stop signal its workers are stopped and its staging and unpublished
+    version removed before the error propagates (RunFailed for a failed step, the signal's
+    ``stopping.Interrupted`` for a stop)."""
     t0 = time.perf_counter()
     from flows.env import bound_memory
     bound_memory()                 # before the worker pool is spawned (memory budget)
-    run_id = pub.new_id("r")
+    stopping.rearm()
+    run = RunState(pub.new_id("r"), Path(cfg.dest))
+
+    def abandon() -> None:         # also run by a stopped process just before it exits
+        _stop_pool(run.id, kill=True)
+        run.remove_unpublished()
+
     try:
-        with pub.run_lock(Path(cfg.dest)):
-            return _orchestrate(cfg, ex, t0, run_id)
+        with pub.run_lock(run.dest), stopping.on_stop(abandon):
+            try:
+                return _orchestrate(cfg, ex, t0, run)
+            except Exception as e:
+                _stop_pool(run.id, kill=True)
+                try:
+                    ex.settle(wait=True)       # the tasks still running write where the cleanup removes
+                finally:
+                    run.remove_unpublished()
+                if isinstance(e, _CLEAR_ERRORS):
+                    raise
+                raise RunFailed(run.failure(e)) from e
+            except BaseException as e:      # a stop signal: no waiting for the tasks, they are abandoned
+                abandon()
+                ex.settle(wait=False)
+                ex.stopped(e)
+                raise
     finally:
-        _stop_pool(run_id)         # whatever way the run ended (the pool may start during discovery)
+        _stop_pool(run.id)         # whatever way the run ended (the pool may start during discovery)
 
 
-def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
+def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     from transforms import schema as registry
     dest = Path(cfg.dest)
+    run_id = run.id
     names = list(registry.DATASETS)
     summary: dict = {"run_id": run_id, "source": cfg.source, "dest": str(dest), "noop": False}
     local_pool = cfg.dask_address is None and cfg.workers > 1
@@ -362,6 +497,7 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
     # hashes the files (an incremental run may have nothing to parse)
     warm_pool = run_id if local_pool and not previous else None
 
+    run.at("discovery", dest / ".cache")
     _emit("stage", name="discover")
     disc = ex.call(discover_step, cfg=asdict(cfg), known=known, warm_pool=warm_pool)
     items = [mf.Item(**i) for i in disc["items"]]
@@ -386,7 +522,8 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
         _emit("done", summary=summary)
         return summary
 
-    staging = dest / pub.STAGING / run_id
+    staging = run.staging = dest / pub.STAGING / run_id
+    run.at("parsing", staging)
     staging.mkdir(parents=True)
     context_root = str(dest / ".gx")
     run_name = f"nianbao-{run_id}"
@@ -493,7 +630,10 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
     # ----------------------------------------------------------------
 
     _emit("stage", name="publish", total=len(names))
+    run.at("publishing", dest / pub.VERSIONS)
     vid, partial = pub.begin_version(dest)
+    run.partial = partial
+    run.at("publishing", partial)
     docs = ex.submit(docs_step, version_dir=str(partial), context_root=context_root) if cfg.quality_report else None
     # the summary page is built as soon as the datasets it reads are published, while the others publish:
     # those first, each group longest first (both cores busy to the end)
@@ -519,23 +659,32 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run_id: str) -> dict:
     summary["publish"] = {n: stats[n] for n in names}
     mf.save(partial, entries, registry.PARSER_VERSION)
     crash_point("after_manifest")
+    report_failure = None
     if cfg.quality_report:
         _emit("stage", name="quality report")
+        run.at("the quality report", partial / pub.QUALITY_REPORT)
         try:
             if isinstance(page, Exception):
                 raise page
             if page.result():
                 summary["quality_report"] = str(dest / pub.QUALITY_REPORT / "index.html")
-        except Exception as e:        # the data is good; a broken report must not block it
-            summary["errors"] = {**summary.get("errors", {}),
-                                 "quality_report": f"{type(e).__name__}: {e}"}
+        except Exception as e:        # the data is good: it is published, then the run fails
+            report_failure = f"{type(e).__name__}: {e}"
+            summary["errors"] = {**summary.get("errors", {}), "quality_report": report_failure}
     summary["version"] = vid
     summary["seconds"] = time.perf_counter() - t0
+    run.at("committing", dest)
     pub.write_json(partial / "_run.json", summary)
-    pub.commit_version(dest, vid, partial, crash_hook=crash_point)
-    shutil.rmtree(staging, ignore_errors=True)
-    pub.cleanup(dest)
+    with stopping.deferred():         # a stop signal waits for the pointer swap (and is raised after it)
+        pub.commit_version(dest, vid, partial, crash_hook=crash_point)
+        run.partial, run.committed = None, vid
+        stopping.published(vid)
+        shutil.rmtree(staging, ignore_errors=True)
+        pub.cleanup(dest)
     _emit("done", summary=summary)
+    if report_failure is not None:
+        raise RunFailed(f"the quality report failed: {' '.join(report_failure.split())}; "
+                        f"the data was published (version {vid})", summary)
     return summary
 
 
@@ -645,9 +794,34 @@ def flow_params(cfg: RunConfig) -> dict:
                 follow_symlinks=cfg.follow_symlinks, allow_empty=cfg.allow_empty)
 
 
+class _OwnSessionPopen(subprocess.Popen):
+    """A child process in a session of its own: a Ctrl-C in the terminal does not reach it. A
+    stopped process terminates it as it exits (Prefect's own exit hook may not get to run)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("start_new_session", True)
+        super().__init__(*args, **kwargs)
+        stopping.at_stop(self._terminate)
+
+    def _terminate(self) -> None:
+        if self.poll() is None:
+            self.terminate()
+
+
+def detach_ephemeral_server() -> None:
+    """Prefect starts its temporary server (no PREFECT_API_URL) as a child in our process group, so a
+    Ctrl-C stopped it together with the run, which then could not report its state: ~80 s of
+    ConnectError retries, the flow run left RUNNING. Started in its own session it outlives the
+    signal; Prefect still stops it when the process exits."""
+    from prefect.server.api import server
+    if not isinstance(server.subprocess, types.SimpleNamespace):
+        server.subprocess = types.SimpleNamespace(**{**vars(subprocess), "Popen": _OwnSessionPopen})
+
+
 def run_flow(cfg: RunConfig, heartbeat: bool = False) -> dict:
     """Run the Prefect flow (ephemeral server unless PREFECT_API_URL is set)."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    detach_ephemeral_server()
     fl = nianbao_run.with_options(task_runner=task_runner_for(cfg))
     with _console_quiet_on(src.SourceError):
         if heartbeat:

@@ -308,6 +308,7 @@ def test_oversize_file_is_refused_before_it_is_read(tmp_path):
     os.truncate(big, 3 * 1024 * MB)
     seed = sorted((Path(__file__).resolve().parents[1] / "data" / "raw").glob("*.txt"))[0]
     staging = tmp_path / "staging"
+    staging.mkdir()                       # the run makes its staging before it parses (a batch never does)
     r = subprocess.run([sys.executable, "-c", RSS_SCRIPT, str(big), str(seed), str(staging)],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]

@@ -337,7 +337,7 @@ def test_rows_in_order_under_an_unsorted_dictionary_publish_and_removals_apply(t
         pub.publish_dataset("quarantine", bad, None, tmp_path / "out2", remove_ids={"x"})
 
 
-def test_summary_page_is_built_once_its_datasets_are_published_and_a_broken_report_stops_nothing(
+def test_summary_page_is_built_once_its_datasets_are_published_and_a_broken_report_fails_the_run_after_publishing(
         seeds, tmp_path, monkeypatch):
     import flows.pipeline as pl
     from expectations.report import page_datasets
@@ -366,9 +366,14 @@ def test_summary_page_is_built_once_its_datasets_are_published_and_a_broken_repo
 
     seen.clear()
     monkeypatch.setattr(pl, "docs_step", broken_docs)
-    s = run_plain(RunConfig(source=str(seeds), dest=str(tmp_path / "b")))
+    with pytest.raises(pl.RunFailed, match="quality report failed: RuntimeError: the docs broke; the data was "
+                                           "published") as failed:
+        run_plain(RunConfig(source=str(seeds), dest=str(tmp_path / "b")))
+    s = failed.value.summary
     assert "the docs broke" in s["errors"]["quality_report"] and not seen
+    assert pub.current_version(tmp_path / "b").name == s["version"]      # the data is published all the same
     assert _tables(tmp_path / "b") == _tables(tmp_path / "a")
+    assert not any((tmp_path / "b" / pub.STAGING).iterdir())
 
 
 def test_table_from_frame_takes_strings_the_view_encoded_and_stages_them_in_order(tmp_path):
