@@ -7,13 +7,17 @@ a JS literal, so without the CDN it is empty. This module:
 * turns every `bootstrapTable({... columns: [...], data: [...] ...})` block into a static HTML table,
 * removes every <script> (the pages are static once the tables are rendered) and every external
   <link>/<img>, neutralises external links (href kept as data-href, text kept),
-* inlines a small stylesheet.
+* inlines a small stylesheet,
+* sanitises the result (`sanitize`): GX writes failing values (file names, labels, printed text of
+  the reports) into the pages unescaped, so every page is re-serialised from a whitelist of tags and
+  attributes; any other markup is shown as the text it was.
 """
 from __future__ import annotations
 
 import ast
 import html
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 OFFLINE_CSS = """
@@ -85,7 +89,133 @@ def rewrite(page: str) -> str:
     page = _EXT_URL_IN_TEXT.sub("[external link removed]", page)
     style = f'<style id="nianbao-offline">{OFFLINE_CSS}</style>'
     page = page.replace("</head>", style + "</head>", 1) if "</head>" in page else style + page
-    return page
+    return sanitize(page)
+
+
+# --------------------------------------------------------------------------------------------------
+# Sanitising: what GX wrote is markup and data mixed, so nothing is passed through as it was read.
+# The page is parsed and written again: whitelisted tags with whitelisted attributes (values escaped
+# and quoted), text escaped, CSS only in <head>; any other tag is written as escaped text, so a
+# report label `<img src=x onerror=…>` reads as that text and never runs.
+
+_TAGS = frozenset("""html head body title meta link style div span p a i b em strong small code pre br hr
+    h1 h2 h3 h4 h5 h6 ul ol li dl dt dd table thead tbody tfoot tr th td caption colgroup col nav footer
+    header main section article figure figcaption blockquote label input button sup sub abbr""".split())
+_VOID = frozenset("meta link br hr input col".split())
+_HEAD_ONLY = frozenset(("style", "meta", "link", "title"))
+_ATTRS = frozenset("""class id style href title alt rel type name colspan rowspan role charset content
+    checked autocomplete scope""".split())
+_URL_ATTRS = frozenset(("href",))
+_DATA_ATTR = re.compile(r"^(?:data|aria)-[a-z0-9_.-]+$")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*:", re.I)
+_URL_STRIP = re.compile(r"[\x00-\x20\x7f]+")
+# style="" attributes may come from data: no url(), no escapes that could spell one; <style> elements
+# (only GX's and ours, in <head>) keep their local url()s
+_UNSAFE_STYLE_ATTR = re.compile(r"url\s*\(|@import|expression\s*\(|javascript:|behavior\s*:|-moz-binding|\\", re.I)
+_EXTERNAL_CSS = re.compile(r"url\s*\(\s*['\"]?\s*(?:[a-z][a-z0-9+.-]*:|//)|@import|expression\s*\(|behavior\s*:|-moz-binding",
+                           re.I)
+
+
+def safe_url(url: str) -> bool:
+    """A link that stays on the page's own files: relative, or a #fragment. No scheme (javascript:,
+    data:, http: …), no protocol-relative `//host`, after the C0/space characters browsers ignore."""
+    u = _URL_STRIP.sub("", url)
+    return not (_SCHEME.match(u) or u.startswith(("//", "\\", "/\\")))
+
+
+def _attr_ok(tag: str, name: str, value: str | None) -> bool:
+    if not (name in _ATTRS or _DATA_ATTR.match(name)):
+        return False
+    if value is None:
+        return True
+    if name in _URL_ATTRS:
+        return safe_url(value)
+    if name == "style":
+        return not _UNSAFE_STYLE_ATTR.search(value)
+    if tag == "meta":
+        return name == "charset" or (name in ("name", "content") and value != "refresh")
+    if tag == "input" and name == "type":
+        return value.lower() in ("radio", "checkbox")
+    if tag == "link" and name == "rel":
+        return value.lower() in ("icon", "shortcut icon", "stylesheet")
+    return True
+
+
+class _Sanitizer(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.in_head = False
+        self.in_style = False
+        self.quoted_cdata = False     # inside a <script>/<style> written as text
+
+    def _allowed(self, tag: str) -> bool:
+        return tag in _TAGS and (self.in_head or tag not in _HEAD_ONLY)
+
+    def _start(self, tag, attrs, closed: bool) -> None:
+        raw = self.get_starttag_text() or ""
+        if not self._allowed(tag) or (tag == "meta" and any(n == "http-equiv" for n, _ in attrs)):
+            self.out.append(html.escape(raw))
+            self.quoted_cdata = tag in self.CDATA_CONTENT_ELEMENTS
+            return
+        if tag == "head":
+            self.in_head = True
+        elif tag == "body":
+            self.in_head = False
+        kept = "".join(f" {n}" if v is None else f' {n}="{html.escape(v)}"'
+                       for n, v in attrs if _attr_ok(tag, n, v))
+        self.out.append(f"<{tag}{kept}{' /' if closed and tag in _VOID else ''}>")
+        if tag == "style":
+            self.in_style = True
+        if closed and tag not in _VOID:
+            self.out.append(f"</{tag}>")
+
+    def handle_starttag(self, tag, attrs):
+        self._start(tag, attrs, False)
+
+    def handle_startendtag(self, tag, attrs):
+        self._start(tag, attrs, True)
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self.in_style = False
+        if self.quoted_cdata and tag in self.CDATA_CONTENT_ELEMENTS:
+            self.quoted_cdata = False
+            self.out.append(html.escape(f"</{tag}>"))
+            return
+        if tag == "head":
+            self.in_head = False
+        if tag in _TAGS and tag not in _VOID:
+            self.out.append(f"</{tag}>")
+        elif tag not in _VOID:
+            self.out.append(html.escape(f"</{tag}>"))
+
+    def handle_data(self, data):
+        if self.in_style and not self.quoted_cdata:   # CSS: no markup can end the element early
+            self.out.append(_EXTERNAL_CSS.sub("none", data).replace("<", "\\3c "))
+        else:
+            self.out.append(html.escape(data, quote=False))
+
+    def handle_decl(self, decl):
+        if decl.lower().startswith("doctype"):
+            self.out.append("<!DOCTYPE html>")
+
+    def handle_comment(self, data):           # dropped: <!--[if …]> and friends
+        pass
+
+    def handle_pi(self, data):
+        pass
+
+    def unknown_decl(self, data):              # <![CDATA[…]]> in HTML
+        self.out.append(html.escape(f"<![{data}]>", quote=False))
+
+
+def sanitize(page: str) -> str:
+    """The page with only whitelisted markup; any other markup (from data GX wrote raw) as text."""
+    p = _Sanitizer()
+    p.feed(page)
+    p.close()
+    return "".join(p.out)
 
 
 def make_offline(site: Path) -> int:
