@@ -155,7 +155,7 @@ class _Sanitizer(HTMLParser):
     def _start(self, tag, attrs, closed: bool) -> None:
         raw = self.get_starttag_text() or ""
         if not self._allowed(tag) or (tag == "meta" and any(n == "http-equiv" for n, _ in attrs)):
-            self.out.append(html.escape(raw))
+            self.out.append(html.escape(raw, quote=False))
             self.quoted_cdata = tag in self.CDATA_CONTENT_ELEMENTS
             return
         if tag == "head":
@@ -181,14 +181,14 @@ class _Sanitizer(HTMLParser):
             self.in_style = False
         if self.quoted_cdata and tag in self.CDATA_CONTENT_ELEMENTS:
             self.quoted_cdata = False
-            self.out.append(html.escape(f"</{tag}>"))
+            self.out.append(html.escape(f"</{tag}>", quote=False))
             return
         if tag == "head":
             self.in_head = False
         if tag in _TAGS and tag not in _VOID:
             self.out.append(f"</{tag}>")
         elif tag not in _VOID:
-            self.out.append(html.escape(f"</{tag}>"))
+            self.out.append(html.escape(f"</{tag}>", quote=False))
 
     def handle_data(self, data):
         if self.in_style and not self.quoted_cdata:   # CSS: no markup can end the element early
