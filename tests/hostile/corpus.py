@@ -18,6 +18,7 @@ extensions). Besides out_dir it writes `<out_dir>.manifest.json` (what each file
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -81,8 +82,9 @@ class Seed:
 # --------------------------------------------------------------------------------------------------
 # Seeds
 
-def seeds() -> list[Seed]:
-    """The repository's reports, and three generated reports as HTML, DOCX and PDF."""
+@functools.lru_cache(maxsize=1)
+def seeds() -> tuple[Seed, ...]:
+    """The repository's reports, and three generated reports as HTML, DOCX and PDF (rendered once)."""
     out = []
     for d in SEED_DIRS:
         for p in sorted(d.iterdir()):
@@ -94,7 +96,7 @@ def seeds() -> list[Seed]:
         out.append(Seed(f"gen{k}", "html", forms["html"].encode("utf-8")))
         out.append(Seed(f"gen{k}", "docx", _rezip(forms["docx"])))
         out.append(Seed(f"gen{k}", "pdf", _pdf_invariant(forms["pdf"])))
-    return out
+    return tuple(out)
 
 
 def _rezip(data: bytes) -> bytes:
@@ -244,7 +246,7 @@ def _docx_replacing(base: bytes, parts: dict[str, bytes], *, stream: dict[str, t
     """`base` with parts replaced or added; `stream` = name -> (chunk, repeats) written streamed."""
     src = zipfile.ZipFile(io.BytesIO(base))
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:   # level 1: bombs in seconds
         names = [i.filename for i in src.infolist()]
         for name in names + [n for n in {**parts, **(stream or {})} if n not in names]:
             if stream and name in stream:
@@ -261,6 +263,13 @@ def _docx_replacing(base: bytes, parts: dict[str, bytes], *, stream: dict[str, t
                 body = parts[name] if name in parts else src.read(name)
                 zf.writestr(zipfile.ZipInfo(name, ZIP_TIME), body, zipfile.ZIP_DEFLATED)
     return buf.getvalue()
+
+
+@functools.lru_cache(maxsize=4)
+def _bomb(fill: bytes, megabytes: int) -> bytes:
+    """The first generated DOCX whose document.xml inflates to `megabytes` MB of `fill` (made once)."""
+    docx = next(s for s in seeds() if s.kind == "docx").data
+    return _docx_replacing(docx, {}, stream={"word/document.xml": (fill * MB, megabytes)})
 
 
 def _lying_sizes(docx: bytes, member: str) -> bytes:
@@ -517,12 +526,10 @@ def _specials(w: _Writer, rng: random.Random, pool: list[Seed], oversize_bytes: 
 
     # DOCX bombs
     docx = by_kind["docx"][0].data
-    w.file("zipbomb.docx", _docx_replacing(docx, {}, stream={"word/document.xml": (b"0" * MB, 300)}), "docx_hostile",
-           note="300 MB inflated")
-    w.file("ratio_bomb.docx", _docx_replacing(docx, {}, stream={"word/document.xml": (b"0" * MB, 40)}), "docx_hostile",
-           note="40 MB, ratio ~1000:1")
-    w.file("lying_sizes.docx", _lying_sizes(_docx_replacing(docx, {}, stream={"word/document.xml": (b"1" * MB, 80)}),
-                                            "word/document.xml"), "docx_hostile", note="directory says 1 KB")
+    w.file("zipbomb.docx", _bomb(b"0", 300), "docx_hostile", note="300 MB inflated")
+    w.file("ratio_bomb.docx", _bomb(b"0", 40), "docx_hostile", note="40 MB, ratio ~1000:1")
+    w.file("lying_sizes.docx", _lying_sizes(_bomb(b"1", 80), "word/document.xml"), "docx_hostile",
+           note="80 MB; the ZIP directory says 1 KB")
     for enc in ("utf-8", "utf-16", "utf-16-le", "utf-16-be"):
         w.file(f"entity_bomb_{enc}.docx", _docx_replacing(docx, {"word/document.xml": entity_bomb(enc)}), "docx_hostile")
     w.file("entity_bomb_other_part_utf-16.docx", _docx_replacing(docx, {"word/custom.xml": entity_bomb("utf-16")}),
@@ -588,7 +595,7 @@ def generate(out_dir: str | Path, *, seed: int = 0, size: int = 200, oversize_by
         shutil.rmtree(d, ignore_errors=True)
     out_dir.mkdir(parents=True)
     rng = random.Random(seed)
-    pool = seeds()
+    pool = list(seeds())
     w = _Writer(out_dir, outside)
     _specials(w, rng, pool, oversize_bytes)
     if size < len(w.entries):
