@@ -12,6 +12,7 @@ PROBLEMS section. Like every benchmark it exits 0 whatever it finds.
 from __future__ import annotations
 
 import argparse
+import shlex
 import shutil
 import sys
 import time
@@ -32,16 +33,22 @@ def main(argv=None) -> int:
     ap.add_argument("--oversize-gb", type=float, default=3.0, help="size of the sparse oversize file")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "robustness"))
     ap.add_argument("--examples", type=int, default=8, help="details printed per problem")
+    ap.add_argument("--skip-category", action="append", default=[], metavar="CATEGORY",
+                    help="leave this corpus category out (to see past one known failure); repeatable")
+    ap.add_argument("--run-args", default="", help="extra arguments for nianbao run, e.g. '--batch-size 50'")
     a = ap.parse_args(argv)
 
     out = Path(a.out)
     src, dest = out / "corpus", out / "processed"
     t0 = time.perf_counter()
     entries = corpus.generate(src, seed=a.seed, size=a.size, oversize_bytes=int(a.oversize_gb * corpus.GiB))
-    print(f"corpus: {len(entries)} files (seed {a.seed}) in {src}, written in {time.perf_counter() - t0:.1f} s")
+    if a.skip_category:
+        entries = corpus.remove(src, entries, set(a.skip_category))
+    print(f"corpus: {len(entries)} files (seed {a.seed}) in {src}, written in {time.perf_counter() - t0:.1f} s"
+          + (f"; left out: {', '.join(a.skip_category)}" if a.skip_category else ""))
     shutil.rmtree(dest, ignore_errors=True)
-    run = check.run_nianbao(src.resolve(), dest, prefect=a.prefect, timeout=a.timeout)
-    print(f"nianbao run {'(Prefect)' if a.prefect else '--no-prefect'} on {len(entries)} files")
+    run = check.run_nianbao(src.resolve(), dest, prefect=a.prefect, timeout=a.timeout, extra=tuple(shlex.split(a.run_args)))
+    print(f"nianbao run {'(Prefect)' if a.prefect else '--no-prefect'} {a.run_args} on {len(entries)} files")
     try:
         findings = check.analyse(src.resolve(), dest, entries, run)
         print(check.report(findings, examples=a.examples))
