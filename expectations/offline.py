@@ -17,7 +17,6 @@ from __future__ import annotations
 import ast
 import html
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 OFFLINE_CSS = """
@@ -141,81 +140,79 @@ def _attr_ok(tag: str, name: str, value: str | None) -> bool:
     return True
 
 
-class _Sanitizer(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.in_head = False
-        self.in_style = False
-        self.quoted_cdata = False     # inside a <script>/<style> written as text
+_TAG = re.compile(r"<(/?)([a-zA-Z][^\s/>]*)(.*)", re.S)   # one tag, without its ">"
+_ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+_STYLE_END = re.compile(r"</style", re.I)
 
-    def _allowed(self, tag: str) -> bool:
-        return tag in _TAGS and (self.in_head or tag not in _HEAD_ONLY)
 
-    def _start(self, tag, attrs, closed: bool) -> None:
-        raw = self.get_starttag_text() or ""
-        if not self._allowed(tag) or (tag == "meta" and any(n == "http-equiv" for n, _ in attrs)):
-            self.out.append(html.escape(raw, quote=False))
-            self.quoted_cdata = tag in self.CDATA_CONTENT_ELEMENTS
-            return
-        if tag == "head":
-            self.in_head = True
-        elif tag == "body":
-            self.in_head = False
-        kept = "".join(f" {n}" if v is None else f' {n}="{html.escape(v)}"'
-                       for n, v in attrs if _attr_ok(tag, n, v))
-        self.out.append(f"<{tag}{kept}{' /' if closed and tag in _VOID else ''}>")
-        if tag == "style":
-            self.in_style = True
-        if closed and tag not in _VOID:
-            self.out.append(f"</{tag}>")
+def _text(s: str) -> str:
+    return html.escape(html.unescape(s), quote=False) if "&" in s or "<" in s or ">" in s else s
 
-    def handle_starttag(self, tag, attrs):
-        self._start(tag, attrs, False)
 
-    def handle_startendtag(self, tag, attrs):
-        self._start(tag, attrs, True)
-
-    def handle_endtag(self, tag):
-        if tag == "style":
-            self.in_style = False
-        if self.quoted_cdata and tag in self.CDATA_CONTENT_ELEMENTS:
-            self.quoted_cdata = False
-            self.out.append(html.escape(f"</{tag}>", quote=False))
-            return
-        if tag == "head":
-            self.in_head = False
-        if tag in _TAGS and tag not in _VOID:
-            self.out.append(f"</{tag}>")
-        elif tag not in _VOID:
-            self.out.append(html.escape(f"</{tag}>", quote=False))
-
-    def handle_data(self, data):
-        if self.in_style and not self.quoted_cdata:   # CSS: no markup can end the element early
-            self.out.append(_EXTERNAL_CSS.sub("none", data).replace("<", "\\3c "))
-        else:
-            self.out.append(html.escape(data, quote=False))
-
-    def handle_decl(self, decl):
-        if decl.lower().startswith("doctype"):
-            self.out.append("<!DOCTYPE html>")
-
-    def handle_comment(self, data):           # dropped: <!--[if …]> and friends
-        pass
-
-    def handle_pi(self, data):
-        pass
-
-    def unknown_decl(self, data):              # <![CDATA[…]]> in HTML
-        self.out.append(html.escape(f"<![{data}]>", quote=False))
+def _tag(token: str, closing: str, name: str, attributes: str, in_head: bool) -> str:
+    """A tag token as written out: rebuilt from the whitelist, or as text."""
+    tag = name.lower()
+    allowed = tag in _TAGS and (in_head or tag not in _HEAD_ONLY)
+    if closing:
+        return f"</{tag}>" if allowed and tag not in _VOID else html.escape(token, quote=False)
+    attrs = [(a.group(1).lower(), None if a.group(0).find("=") < 0 else
+              html.unescape(next(v for v in a.group(2, 3, 4) if v is not None)))
+             for a in _ATTR.finditer(attributes)]
+    if not allowed or (tag == "meta" and any(n == "http-equiv" for n, _ in attrs)):
+        return html.escape(token, quote=False)
+    kept = "".join(f" {n}" if v is None else f' {n}="{html.escape(v)}"' for n, v in attrs if _attr_ok(tag, n, v))
+    return f"<{tag}{kept}>"
 
 
 def sanitize(page: str) -> str:
-    """The page with only whitelisted markup; any other markup (from data GX wrote raw) as text."""
-    p = _Sanitizer()
-    p.feed(page)
-    p.close()
-    return "".join(p.out)
+    """The page with only whitelisted markup; any other markup (from data GX wrote raw) as text.
+
+    A linear scan, not a browser-grade parser: a tag runs from "<" to the next ">"; whatever cannot be
+    read as a whitelisted tag is escaped, and what is written is rebuilt (names from the whitelist,
+    values escaped and quoted), so where this reads a page differently from a browser the result is
+    text, never live markup."""
+    out: list[str] = []
+    seen: dict[tuple[str, bool], str] = {}    # GX repeats its tags: each distinct one is rebuilt once
+    pos, gt, in_head = 0, -1, False
+    while (lt := page.find("<", pos)) >= 0:
+        if page.startswith("<!--", lt):       # comments dropped (an unclosed one: the rest is text)
+            end = page.find("-->", lt + 4)
+            if end < 0:
+                break
+            out.append(_text(page[pos:lt]))
+            pos = end + 3
+            continue
+        if gt < lt and (gt := page.find(">", lt)) < 0:
+            break                             # no tag can end: the rest is text
+        m = _TAG.match(page, lt, gt)            # no copy: a "<" per character must stay linear
+        if m is None:
+            if page.startswith(("<!", "<?"), lt):  # doctype, <![CDATA[, <?…: dropped, doctype rewritten
+                out.append(_text(page[pos:lt]))
+                if page[lt:lt + 9].lower() == "<!doctype":
+                    out.append("<!DOCTYPE html>")
+                pos = gt + 1
+            else:                             # a "<" that opens no tag
+                out.append(_text(page[pos:lt + 1]))
+                pos = lt + 1
+            continue
+        out.append(_text(page[pos:lt]))
+        pos = gt + 1
+        token = m.group(0)
+        written = seen.get((token, in_head))
+        if written is None:
+            written = seen[(token, in_head)] = _tag(token + ">", *m.group(1, 2, 3), in_head)
+        out.append(written)
+        if written in ("<head>", "</head>", "<body>") or written.startswith("<body "):
+            in_head = written == "<head>"
+        elif written == "<style>" or written.startswith("<style "):   # CSS up to </style: nothing in it
+            end = _STYLE_END.search(page, pos)                          # may end the element early
+            stop = end.start() if end else len(page)
+            out.append(_EXTERNAL_CSS.sub("none", page[pos:stop]).replace("<", "\\3c "))
+            out.append("</style>")
+            close = page.find(">", stop)
+            pos = len(page) if end is None or close < 0 else close + 1
+    out.append(_text(page[pos:]))
+    return "".join(out)
 
 
 def make_offline(site: Path) -> int:
