@@ -479,5 +479,6 @@ def build_data_docs(dest: Path, *, context_root=None, keep_runs: int = KEEP_RUNS
     dest = Path(dest)
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(site, dest)
+    shutil.rmtree(site, ignore_errors=True)  # GX's own pages hold the failing values unescaped
     offline.make_offline(dest)
     return dest / "index.html"

@@ -7,7 +7,10 @@ a JS literal, so without the CDN it is empty. This module:
 * turns every `bootstrapTable({... columns: [...], data: [...] ...})` block into a static HTML table,
 * removes every <script> (the pages are static once the tables are rendered) and every external
   <link>/<img>, neutralises external links (href kept as data-href, text kept),
-* inlines a small stylesheet.
+* inlines a small stylesheet,
+* sanitises the result (`sanitize`): GX writes failing values (file names, labels, printed text of
+  the reports) into the pages unescaped, so every page is re-serialised from a whitelist of tags and
+  attributes; any other markup is shown as the text it was.
 """
 from __future__ import annotations
 
@@ -85,7 +88,131 @@ def rewrite(page: str) -> str:
     page = _EXT_URL_IN_TEXT.sub("[external link removed]", page)
     style = f'<style id="nianbao-offline">{OFFLINE_CSS}</style>'
     page = page.replace("</head>", style + "</head>", 1) if "</head>" in page else style + page
-    return page
+    return sanitize(page)
+
+
+# --------------------------------------------------------------------------------------------------
+# Sanitising: what GX wrote is markup and data mixed, so nothing is passed through as it was read.
+# The page is parsed and written again: whitelisted tags with whitelisted attributes (values escaped
+# and quoted), text escaped, CSS only in <head>; any other tag is written as escaped text, so a
+# report label `<img src=x onerror=…>` reads as that text and never runs.
+
+_TAGS = frozenset("""html head body title meta link style div span p a i b em strong small code pre br hr
+    h1 h2 h3 h4 h5 h6 ul ol li dl dt dd table thead tbody tfoot tr th td caption colgroup col nav footer
+    header main section article figure figcaption blockquote label input button sup sub abbr""".split())
+_VOID = frozenset("meta link br hr input col".split())
+_HEAD_ONLY = frozenset(("style", "meta", "link", "title"))
+_ATTRS = frozenset("""class id style href title alt rel type name colspan rowspan role charset content
+    checked autocomplete scope""".split())
+_URL_ATTRS = frozenset(("href",))
+_DATA_ATTR = re.compile(r"^(?:data|aria)-[a-z0-9_.-]+$")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*:", re.I)
+_URL_STRIP = re.compile(r"[\x00-\x20\x7f]+")
+# style="" attributes may come from data: no url(), no escapes that could spell one; <style> elements
+# (only GX's and ours, in <head>) keep their local url()s
+_UNSAFE_STYLE_ATTR = re.compile(r"url\s*\(|@import|expression\s*\(|javascript:|behavior\s*:|-moz-binding|\\", re.I)
+_EXTERNAL_CSS = re.compile(r"url\s*\(\s*['\"]?\s*(?:[a-z][a-z0-9+.-]*:|//)|@import|expression\s*\(|behavior\s*:|-moz-binding",
+                           re.I)
+
+
+def safe_url(url: str) -> bool:
+    """A link that stays on the page's own files: relative, or a #fragment. No scheme (javascript:,
+    data:, http: …), no protocol-relative `//host`, after the C0/space characters browsers ignore."""
+    u = _URL_STRIP.sub("", url)
+    return not (_SCHEME.match(u) or u.startswith(("//", "\\", "/\\")))
+
+
+def _attr_ok(tag: str, name: str, value: str | None) -> bool:
+    if not (name in _ATTRS or _DATA_ATTR.match(name)):
+        return False
+    if value is None:
+        return True
+    if name in _URL_ATTRS:
+        return safe_url(value)
+    if name == "style":
+        return not _UNSAFE_STYLE_ATTR.search(value)
+    if tag == "meta":
+        return name == "charset" or (name in ("name", "content") and value != "refresh")
+    if tag == "input" and name == "type":
+        return value.lower() in ("radio", "checkbox")
+    if tag == "link" and name == "rel":
+        return value.lower() in ("icon", "shortcut icon", "stylesheet")
+    return True
+
+
+_TAG = re.compile(r"<(/?)([a-zA-Z][^\s/>]*)(.*)", re.S)   # one tag, without its ">"
+_ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+_STYLE_END = re.compile(r"</style", re.I)
+
+
+def _text(s: str) -> str:
+    return html.escape(html.unescape(s), quote=False) if "&" in s or "<" in s or ">" in s else s
+
+
+def _tag(token: str, closing: str, name: str, attributes: str, in_head: bool) -> str:
+    """A tag token as written out: rebuilt from the whitelist, or as text."""
+    tag = name.lower()
+    allowed = tag in _TAGS and (in_head or tag not in _HEAD_ONLY)
+    if closing:
+        return f"</{tag}>" if allowed and tag not in _VOID else html.escape(token, quote=False)
+    attrs = [(a.group(1).lower(), None if a.group(0).find("=") < 0 else
+              html.unescape(next(v for v in a.group(2, 3, 4) if v is not None)))
+             for a in _ATTR.finditer(attributes)]
+    if not allowed or (tag == "meta" and any(n == "http-equiv" for n, _ in attrs)):
+        return html.escape(token, quote=False)
+    kept = "".join(f" {n}" if v is None else f' {n}="{html.escape(v)}"' for n, v in attrs if _attr_ok(tag, n, v))
+    return f"<{tag}{kept}>"
+
+
+def sanitize(page: str) -> str:
+    """The page with only whitelisted markup; any other markup (from data GX wrote raw) as text.
+
+    A linear scan, not a browser-grade parser: a tag runs from "<" to the next ">"; whatever cannot be
+    read as a whitelisted tag is escaped, and what is written is rebuilt (names from the whitelist,
+    values escaped and quoted), so where this reads a page differently from a browser the result is
+    text, never live markup."""
+    out: list[str] = []
+    seen: dict[tuple[str, bool], str] = {}    # GX repeats its tags: each distinct one is rebuilt once
+    pos, gt, in_head = 0, -1, False
+    while (lt := page.find("<", pos)) >= 0:
+        if page.startswith("<!--", lt):       # comments dropped (an unclosed one: the rest is text)
+            end = page.find("-->", lt + 4)
+            if end < 0:
+                break
+            out.append(_text(page[pos:lt]))
+            pos = end + 3
+            continue
+        if gt < lt and (gt := page.find(">", lt)) < 0:
+            break                             # no tag can end: the rest is text
+        m = _TAG.match(page, lt, gt)            # no copy: a "<" per character must stay linear
+        if m is None:
+            if page.startswith(("<!", "<?"), lt):  # doctype, <![CDATA[, <?…: dropped, doctype rewritten
+                out.append(_text(page[pos:lt]))
+                if page[lt:lt + 9].lower() == "<!doctype":
+                    out.append("<!DOCTYPE html>")
+                pos = gt + 1
+            else:                             # a "<" that opens no tag
+                out.append(_text(page[pos:lt + 1]))
+                pos = lt + 1
+            continue
+        out.append(_text(page[pos:lt]))
+        pos = gt + 1
+        token = m.group(0)
+        written = seen.get((token, in_head))
+        if written is None:
+            written = seen[(token, in_head)] = _tag(token + ">", *m.group(1, 2, 3), in_head)
+        out.append(written)
+        if written in ("<head>", "</head>", "<body>") or written.startswith("<body "):
+            in_head = written == "<head>"
+        elif written == "<style>" or written.startswith("<style "):   # CSS up to </style: nothing in it
+            end = _STYLE_END.search(page, pos)                          # may end the element early
+            stop = end.start() if end else len(page)
+            out.append(_EXTERNAL_CSS.sub("none", page[pos:stop]).replace("<", "\\3c "))
+            out.append("</style>")
+            close = page.find(">", stop)
+            pos = len(page) if end is None or close < 0 else close + 1
+    out.append(_text(page[pos:]))
+    return "".join(out)
 
 
 def make_offline(site: Path) -> int:

@@ -10,6 +10,7 @@ import html
 import json
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -275,15 +276,18 @@ def _e(x) -> str:
 
 
 def _href(source_file: str, out_dir: Path, source_root: Path | None) -> str | None:
+    """A relative link to a local source file (None for URLs), percent-encoded: a file name can never
+    read as a scheme (`javascript:…`), a query or a fragment."""
     if not source_file or "://" in source_file:
         return None
     p = Path(source_file)
     if not p.is_absolute():
         p = (Path(source_root) if source_root else Path.cwd()) / p
     try:
-        return Path(os.path.relpath(p.resolve(), out_dir.resolve())).as_posix()
-    except ValueError:
-        return p.resolve().as_uri()
+        rel = Path(os.path.relpath(p.resolve(), out_dir.resolve())).as_posix()
+    except ValueError:                        # another drive: no relative path
+        return None
+    return quote(rel if rel.startswith("../") else f"./{rel}", safe="/.", errors="surrogateescape")
 
 
 def _table(headers, rows, classes=None) -> str:

@@ -1,0 +1,1 @@
+"""Hostile inputs shared by the robustness test and bench/robustness.py."""
