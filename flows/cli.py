@@ -4,6 +4,7 @@
     nianbao parse FILE                                     one report's tables with flags
     nianbao serve [--cron '0 2 * * *'] [--timezone Asia/Shanghai]   the nightly schedule
     nianbao validate [--dest DIR]                          re-run the quality gate on what is published
+    nianbao crawl --sites FILE --dest DIR                  fetch the reports of annual-report columns
 """
 from __future__ import annotations
 
@@ -402,6 +403,34 @@ def validate(
         for f in s["structural_failures"]:
             print(f"structural failure: {f}", file=sys.stderr)
     return EXIT_QUALITY if s["structural_failures"] else 0
+
+
+@app.command()
+def crawl(
+    sites: Path = typer.Option(..., "--sites", help="YAML file of the columns to crawl (README: crawling)."),
+    dest: Path = typer.Option(..., "--dest", "-d", help="Folder the reports, fetch log and cache go to."),
+    delay: Optional[float] = typer.Option(None, help="Seconds between two requests to one host "
+                                                     "(default: each site's `delay`, else 1)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the crawl summary as JSON."),
+):
+    """Fetch list pages, article pages and report attachments of government annual-report columns."""
+    from flows.crawl import Crawler, SitesError, load_sites
+    try:
+        site_list = load_sites(sites)
+    except SitesError as e:
+        _err(str(e))
+        return EXIT_USAGE
+    _check_dest(str(dest))
+    s = Crawler(dest, delay=delay).crawl(site_list)
+    if as_json:
+        print(json.dumps(s.__dict__, ensure_ascii=False, indent=1))
+    else:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(s.outcomes.items()))
+        print(f"crawled {len(site_list)} site(s): {counts}; {s.files} report file(s) in {dest} "
+              f"({s.downloaded_bytes:,} bytes downloaded); log {dest}/_crawl/fetch_log.jsonl")
+        for e in s.errors[:20]:
+            print(f"  {e}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

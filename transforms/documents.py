@@ -126,7 +126,7 @@ def _mb(n: float) -> str:
 
 @dataclass
 class Document:
-    kind: str                           # docx | pdf | html | text
+    kind: str                           # docx | pdf | html | text, or the legacy kind converted (doc, rtf …)
     lines: list[tuple[str, int]]
     encoding: str | None
     tabular: bool                       # lines hold "\t"-joined table rows (engine layout "html")
@@ -140,17 +140,22 @@ _MARKUP = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body
 
 
 def sniff(data: bytes) -> str:
-    """The file type from its content: docx | zip | ole | pdf | html | text."""
+    """The file type from its content: docx | odt | ods | zip | doc | xls | ole | rtf | pdf | html | text."""
     head = data[:4096]
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 names = set(zf.namelist())
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+                mimetype = zf.read("mimetype")[:100] if "mimetype" in names else b""
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError):
             return "zip"
-        return "docx" if "word/document.xml" in names else "zip"
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return "ole"  # legacy .doc / .xls (OLE2 compound file)
+        if "word/document.xml" in names:
+            return "docx"
+        return _OPENDOCUMENT.get(mimetype.strip(), "zip")
+    if head.startswith(_OLE_MAGIC):
+        return _ole_kind(data)
+    if head.lstrip(b"\xef\xbb\xbf").startswith(b"{\\rtf"):
+        return "rtf"
     if b"%PDF-" in head[:1024]:
         return "pdf"
     probe = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
@@ -159,6 +164,46 @@ def sniff(data: bytes) -> str:
                else "utf-16-le" if probe[1:2] == b"\x00" else "utf-16-be")
         probe = probe.decode(enc, errors="ignore").encode("utf-8", errors="ignore")
     return "html" if _MARKUP.match(probe) else "text"
+
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_OPENDOCUMENT = {b"application/vnd.oasis.opendocument.text": "odt",
+                 b"application/vnd.oasis.opendocument.text-web": "odt",
+                 b"application/vnd.oasis.opendocument.spreadsheet": "ods"}
+# OLE2 directory entries are UTF-16LE names: a Word / WPS text document has a "WordDocument" stream,
+# an Excel / WPS spreadsheet a "Workbook" (or the older "Book") stream.
+_OLE_STREAMS = (("WordDocument".encode("utf-16-le"), "doc"), ("Workbook".encode("utf-16-le"), "xls"),
+                ("Book".encode("utf-16-le") + b"\x00\x00", "xls"))
+
+
+def _ole_kind(data: bytes) -> str:
+    """doc | xls for an OLE2 compound file, by its directory's stream names; ole if neither."""
+    for name, kind in _OLE_STREAMS:
+        if name in data:
+            return kind
+    return "ole"
+
+
+# Legacy Office files: converted by LibreOffice (transforms/legacy_office.py), then read as DOCX / HTML.
+LEGACY_KINDS = frozenset({"doc", "xls", "rtf", "odt", "ods"})
+
+
+def _read_legacy(data: bytes, kind: str, limits: Limits, deadline: Deadline) -> Document:
+    from transforms.legacy_office import ConversionError, convert
+
+    remaining = max(1.0, limits.max_seconds - (time.monotonic() - deadline.t0))
+    try:
+        converted, target = convert(data, kind, timeout=remaining, max_bytes=limits.max_bytes)
+    except ConversionError as exc:
+        raise Unreadable(str(exc), exc.code) from None
+    deadline.check(f"{kind} conversion")
+    if target == "docx":
+        lines = docx_lines(converted, limits, deadline)
+    else:
+        from transforms.charsets import decode
+        text, _, _ = decode(converted)
+        lines = html_table_lines(text, deadline)
+    return Document(kind, lines, "utf-8" if target == "docx" else None, True, [f"converted from {kind} by LibreOffice"])
 
 
 def read_document(data: bytes, limits: Limits | None = None, deadline: Deadline | None = None) -> Document:
@@ -177,7 +222,9 @@ def read_document(data: bytes, limits: Limits | None = None, deadline: Deadline 
     if kind == "zip":
         raise Unreadable("ZIP archive that is not a Word document (no word/document.xml)", "unsupported_type")
     if kind == "ole":
-        raise Unreadable("legacy binary Office file (.doc/.xls): convert it to DOCX first", "unsupported_type")
+        raise Unreadable("OLE2 compound file that is neither a Word nor an Excel document", "unsupported_type")
+    if kind in LEGACY_KINDS:
+        return _read_legacy(data, kind, limits, deadline)
     from transforms.charsets import DecodeError, decode
     from transforms.readers import text_lines
 

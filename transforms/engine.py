@@ -626,7 +626,8 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
     problems: list[str] = [repair_problem(repairs)] if repairs else []
     damaged = frozenset(r.line for r in repairs)
     layout = detect_layout(lines, regions, html)
-    report["layout"] = kind if kind in ("docx", "pdf") else layout  # issue 5: the document kind for DOCX/PDF
+    # the document kind for DOCX, PDF and converted legacy files (doc, rtf, odt, xls, ods)
+    report["layout"] = kind if kind not in (None, "html", "text") else layout
     reads = {t: read_rows(t, tokens(lines, r, layout)) for t, r in regions.items()}
     decided = _decide_formats(reads, problems)
     cells: list[Cell] = []

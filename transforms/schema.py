@@ -245,6 +245,7 @@ QUARANTINE_REASONS = (
     "unsafe_markup",       # XML/HTML declaring a DOCTYPE with entities (entity expansion, external entities)
     "corrupt_document",    # a broken PDF, DOCX (ZIP or XML) or unparsable HTML
     "no_text_layer",       # a PDF of images: a scan needs OCR
+    "converter_missing",   # a legacy Office file (.doc, .rtf, .odt, .xls …) and no LibreOffice to convert it
     "structural",          # parsed, but breaks a critical expectation of the gate: quarantined alone
     *DISCOVERY_REASONS,
 )
