@@ -30,6 +30,8 @@ CELL_FLAGS = (
     "extra_row",         # a provincial extra row outside the national format
     "nonnumeric",        # printed text that is not a number (value null)
     "unexpected_sign",   # a sign on a count column
+    "ocr",               # read from an image by OCR (recognition confidence in `confidence`)
+    "ocr_low_confidence",  # read by OCR with a recognition confidence below 0.9
 )
 
 
@@ -93,6 +95,8 @@ _CELL_FIELDS = (
     _f("unit", STR, "count for counts; 万元 / 元 for amounts when printed or fixed by the format; null when unknown."),
     _f("flags", LIST, "Why the value needs a second look (see CELL_FLAGS); empty when clean.", False, CELL_FLAGS),
     _f("source_line", I64, "1-based line of the source text the value (or its row) came from."),
+    _f("confidence", F64, "OCR recognition confidence (0–1) of the cell's printed text when the report was a scan "
+                          "(flag ocr); null otherwise."),
 )
 
 _DIMENSIONS = {
