@@ -438,9 +438,9 @@ class Crawler:
 
 def _text(path: str) -> str:
     """A fetched page as text (pages are small; the HTML reader's charset rules decide)."""
-    from transforms.documents import decode_text
+    from transforms.charsets import decode
     try:
-        return decode_text(Path(path).read_bytes())[0]
+        return decode(Path(path).read_bytes())[0]
     except Exception:
         return ""
 

@@ -25,7 +25,6 @@ from transforms import schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = sorted((ROOT / "data" / "raw").glob("*.txt"))
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(200)
 PE = b"MZ" + bytes(58) + (64).to_bytes(4, "little") + b"PE\x00\x00" + bytes(100)
 ELF = b"\x7fELF\x02\x01\x01" + bytes(100)
 
@@ -52,7 +51,7 @@ def hostile_folder(tmp_path: Path) -> tuple[Path, Path]:
     shutil.copy(SEEDS[0], d / SEEDS[0].name)
     shutil.copy(SEEDS[1], d / "sub" / SEEDS[1].name)
     shutil.copy(SEEDS[2], elsewhere / "report.txt")
-    (d / "photo.jpg").write_bytes(JPEG)
+    (d / "program.bin").write_bytes(ELF)
     (d / "setup.exe").write_bytes(PE)
     (d / "tool").write_bytes(ELF)
     _zip(d / "archive.zip", {"a.txt": b"x"})
@@ -77,7 +76,7 @@ def hostile_folder(tmp_path: Path) -> tuple[Path, Path]:
 EXPECTED_SKIPS = {
     ".git": "hidden", ".hidden.txt": "hidden", "archive.zip": "unsupported_type", "dangling.txt": "dangling_link",
     "ext.txt": "link_outside_source", "extdir": "link_outside_source", "loop": "link_loop",
-    "passwd.txt": "link_outside_source", "photo.jpg": "unsupported_type", "pipe.txt": "special_file",
+    "passwd.txt": "link_outside_source", "program.bin": "unsupported_type", "pipe.txt": "special_file",
     "setup.exe": "unsupported_type", "sheet.xlsx": "unsupported_type", "socket.txt": "special_file",
     "tool": "unsupported_type",
 }
@@ -104,7 +103,7 @@ def test_every_entry_is_taken_or_listed_with_its_reason(tmp_path):
     assert set(EXPECTED_SKIPS.values()) <= set(schema.DISCOVERY_REASONS) <= set(schema.QUARANTINE_REASONS)
     # bytes read only inside the source: the hidden copy and the unsupported files have their sha256
     assert by[".hidden.txt"].sha256 == hashlib.sha256(SEEDS[3].read_bytes()).hexdigest()
-    assert by["photo.jpg"].sha256 == hashlib.sha256(JPEG).hexdigest() and "JPEG" in by["photo.jpg"].reason
+    assert by["program.bin"].sha256 == hashlib.sha256(ELF).hexdigest() and "ELF" in by["program.bin"].reason
     assert "Windows" in by["setup.exe"].reason and "Excel" in by["sheet.xlsx"].reason
     for name in ("passwd.txt", "ext.txt", "pipe.txt", "socket.txt", "dangling.txt", "loop", ".git"):
         assert by[name].sha256 is None and by[name].size is None, name
@@ -143,7 +142,7 @@ def test_run_lists_skips_in_summary_and_quarantine_and_replaces_them_when_the_so
     rows = {Path(r.source_file).name: r for r in q.itertuples(index=False)}
     assert {k: rows[k].reason_code for k in EXPECTED_SKIPS} == EXPECTED_SKIPS
     assert pd.isna(rows["pipe.txt"].sha256) and rows["pipe.txt"].report_id != rows["passwd.txt"].report_id
-    assert rows["photo.jpg"].sha256 == rows["photo.jpg"].report_id == hashlib.sha256(JPEG).hexdigest()
+    assert rows["program.bin"].sha256 == rows["program.bin"].report_id == hashlib.sha256(ELF).hexdigest()
     passwd = hashlib.sha256(Path("/etc/passwd").read_bytes()).hexdigest()
     assert passwd not in set(q["sha256"].dropna()) and passwd not in set(q["report_id"])
     reports = pub.load_frame(dest / "reports", "reports")
@@ -152,13 +151,13 @@ def test_run_lists_skips_in_summary_and_quarantine_and_replaces_them_when_the_so
     assert run_plain(RunConfig(source=str(d), dest=str(dest), quality_report=False))["noop"]
     # one skip gone, one added: the quarantine is republished, the reports' files are untouched
     before = {k: v for k, v in pub.digest(dest).items() if not k.startswith("quarantine")}
-    (d / "photo.jpg").unlink()
+    (d / "program.bin").unlink()
     (d / "movie.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(100))
     s = run_plain(RunConfig(source=str(d), dest=str(dest), quality_report=False))
     assert not s["noop"] and s["parsed"] == 0
     q = pub.load_frame(dest / "quarantine", "quarantine")
     names = sorted(Path(p).name for p in q["source_file"])
-    assert "photo.jpg" not in names and "movie.mp4" in names and len(names) == len(EXPECTED_SKIPS)
+    assert "program.bin" not in names and "movie.mp4" in names and len(names) == len(EXPECTED_SKIPS)
     assert {k: v for k, v in pub.digest(dest).items() if not k.startswith("quarantine")} == before
 
 
@@ -258,24 +257,24 @@ def test_cli_lists_skipped_files(tmp_path, capsys):
     d = tmp_path / "in"
     d.mkdir()
     shutil.copy(SEEDS[0], d / "a.txt")
-    (d / "b.jpg").write_bytes(JPEG)
+    (d / "b.bin").write_bytes(ELF)
     assert main(["run", "--source", str(d), "--dest", str(tmp_path / "out"), "--no-prefect", "--no-progress",
                  "--no-quality-report"]) == 0
     out = capsys.readouterr()
     assert "1 skipped" in out.out
-    assert f"skipped [unsupported_type]: {d}/b.jpg: unsupported file type: JPEG image" in out.err
+    assert f"skipped [unsupported_type]: {d}/b.bin: unsupported file type: executable (ELF)" in out.err
 
 
 def test_cli_prints_hostile_names_as_one_inert_line(tmp_path, capsys):
     d = tmp_path / "in"
     d.mkdir()
     shutil.copy(SEEDS[0], d / "a.txt")
-    (d / "evil\n\x1b[31mred.jpg").write_bytes(JPEG)
+    (d / "evil\n\x1b[31mred.bin").write_bytes(ELF)
     assert main(["run", "--source", str(d), "--dest", str(tmp_path / "out"), "--no-prefect", "--no-progress",
                  "--no-quality-report"]) == 0
     err = capsys.readouterr().err
     line = [x for x in err.splitlines() if x.startswith("skipped")]
-    assert len(line) == 1 and "evil\\x0a\\x1b[31mred.jpg" in line[0] and "\x1b" not in err
+    assert len(line) == 1 and "evil\\x0a\\x1b[31mred.bin" in line[0] and "\x1b" not in err
 
 
 def test_help_documents_the_source_options():
@@ -319,8 +318,12 @@ def test_glob_regex_follows_path_glob(pattern, yes, no):
 
 
 def test_unsupported_types_by_magic_number():
-    assert filetypes.unsupported_type(JPEG) == "JPEG image"
-    assert filetypes.unsupported_type(b"\x89PNG\r\n\x1a\n" + bytes(10)) == "PNG image"
+    assert filetypes.unsupported_type(ELF) == "executable (ELF)"
+    assert filetypes.unsupported_type(b"ID3\x03" + bytes(10)) == "MP3 audio"
+    # scans and legacy Office files are read (OCR, LibreOffice): the engine takes them
+    for read in (b"\x89PNG\r\n\x1a\n" + bytes(10), b"\xff\xd8\xff\xe0", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        assert filetypes.unsupported_type(read) is None
+    assert filetypes.unsupported_type(b"PK\x03\x04", ["mimetype", "content.xml"]) is None   # ODT / ODS
     assert filetypes.unsupported_type(PE) == "executable (Windows)"
     assert filetypes.unsupported_type(ELF) == "executable (ELF)"
     assert filetypes.unsupported_type(b"PK\x03\x04", ["word/document.xml"]) is None

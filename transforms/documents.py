@@ -58,6 +58,9 @@ MAX_XML_PART = 60 * MB              # NIANBAO_MAX_XML_PART: one XML part read fr
 MAX_PDF_PAGES = 200                 # NIANBAO_MAX_PDF_PAGES
 MAX_SECONDS = 30.0                  # NIANBAO_MAX_SECONDS: wall clock for reading one file
 MAX_MEMORY = 1024 * MB              # NIANBAO_MAX_MEMORY: address space one parse may add (parse_report_isolated)
+MAX_OCR_PAGES = 30                  # NIANBAO_MAX_OCR_PAGES: pages of a scanned PDF read by OCR
+MAX_OCR_SECONDS = 180.0             # NIANBAO_MAX_OCR_SECONDS: wall clock for reading one scanned file (~3 s a page)
+MAX_IMAGE_PIXELS = 60_000_000       # NIANBAO_MAX_IMAGE_PIXELS: one image or rendered page (decompression bombs)
 
 
 def _env(name: str, default, cast):
@@ -81,6 +84,9 @@ class Limits:
     max_pdf_pages: int = MAX_PDF_PAGES
     max_seconds: float = MAX_SECONDS
     max_memory: int = MAX_MEMORY
+    max_ocr_pages: int = MAX_OCR_PAGES
+    max_ocr_seconds: float = MAX_OCR_SECONDS
+    max_image_pixels: int = MAX_IMAGE_PIXELS
 
     @classmethod
     def from_env(cls) -> "Limits":
@@ -93,6 +99,9 @@ class Limits:
             max_pdf_pages=_env("NIANBAO_MAX_PDF_PAGES", MAX_PDF_PAGES, int),
             max_seconds=_env("NIANBAO_MAX_SECONDS", MAX_SECONDS, float),
             max_memory=_env("NIANBAO_MAX_MEMORY", MAX_MEMORY, int),
+            max_ocr_pages=_env("NIANBAO_MAX_OCR_PAGES", MAX_OCR_PAGES, int),
+            max_ocr_seconds=_env("NIANBAO_MAX_OCR_SECONDS", MAX_OCR_SECONDS, float),
+            max_image_pixels=_env("NIANBAO_MAX_IMAGE_PIXELS", MAX_IMAGE_PIXELS, int),
         )
 
 
@@ -105,17 +114,22 @@ class Unreadable(ValueError):
         self.code = code
 
 
+class NoTextLayer(Unreadable):
+    """A PDF whose pages are images: it is read by OCR instead."""
+
+
 class Deadline:
     """A cooperative wall-clock limit: readers call ``check(stage)`` between stages and in loops."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, setting: str = "NIANBAO_MAX_SECONDS"):
         self.seconds = seconds
+        self.setting = setting
         self.t0 = time.monotonic()
 
     def check(self, stage: str) -> None:
         if time.monotonic() - self.t0 > self.seconds:
             raise Unreadable(f"over the time limit: reading took more than {self.seconds:g} s "
-                             f"(at {stage}; limit NIANBAO_MAX_SECONDS)", "time_limit")
+                             f"(at {stage}; limit {self.setting})", "time_limit")
 
 
 def _mb(n: float) -> str:
@@ -133,6 +147,8 @@ class Document:
     notes: list[str] = field(default_factory=list)
     repairs: tuple = ()                 # charsets.Repair: invalid bytes replaced while decoding
     properties: dict[str, str] = field(default_factory=dict)   # PDF metadata (title, subject, …)
+    # read by OCR: table row line -> (cell text, recognition confidence) of its cells, left to right
+    confidences: dict[int, list[tuple[str, float | None]]] | None = None
 
 
 _MARKUP = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|div|table|p|\?xml)\b",
@@ -140,7 +156,7 @@ _MARKUP = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body
 
 
 def sniff(data: bytes) -> str:
-    """The file type from its content: docx | odt | ods | zip | doc | xls | ole | rtf | pdf | html | text."""
+    """The file type from its content: docx | odt | ods | zip | doc | xls | ole | rtf | image | pdf | html | text."""
     head = data[:4096]
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         try:
@@ -156,6 +172,8 @@ def sniff(data: bytes) -> str:
         return _ole_kind(data)
     if head.lstrip(b"\xef\xbb\xbf").startswith(b"{\\rtf"):
         return "rtf"
+    if head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return "image"
     if b"%PDF-" in head[:1024]:
         return "pdf"
     probe = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
@@ -167,6 +185,8 @@ def sniff(data: bytes) -> str:
 
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# PNG, JPEG, TIFF (both byte orders), BMP, GIF: scans and pasted table pictures, read by OCR
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"GIF87a", b"GIF89a")
 _OPENDOCUMENT = {b"application/vnd.oasis.opendocument.text": "odt",
                  b"application/vnd.oasis.opendocument.text-web": "odt",
                  b"application/vnd.oasis.opendocument.spreadsheet": "ods"}
@@ -206,6 +226,24 @@ def _read_legacy(data: bytes, kind: str, limits: Limits, deadline: Deadline) -> 
     return Document(kind, lines, "utf-8" if target == "docx" else None, True, [f"converted from {kind} by LibreOffice"])
 
 
+def _read_scan(data: bytes, kind: str, limits: Limits) -> Document:
+    """An image-only PDF or an image file → lines by OCR (transforms/ocr.py), under the OCR limits."""
+    from transforms import ocr
+
+    deadline = Deadline(limits.max_ocr_seconds, "NIANBAO_MAX_OCR_SECONDS")
+    try:
+        text = ocr.read_scan(data, kind, max_pages=limits.max_ocr_pages, max_pixels=limits.max_image_pixels,
+                             check=lambda stage: deadline.check(stage))
+    except ocr.ScanError as exc:
+        raise Unreadable(str(exc), exc.code) from None
+    except ocr.OcrUnavailable as exc:
+        raise Unreadable(f"scanned {kind} needs OCR: {exc}", "converter_missing") from None
+    if not any(t.strip() for t, _ in text.lines):
+        raise Unreadable(f"no text found by OCR in the scanned {kind}", "no_text_layer")
+    return Document(f"{kind}_ocr", text.lines, None, True, [f"read by OCR ({len(text.lines)} lines)"],
+                    confidences=text.confidences)
+
+
 def read_document(data: bytes, limits: Limits | None = None, deadline: Deadline | None = None) -> Document:
     """Any report file → Document. Raises Unreadable with the reason (over a limit, not a report)."""
     limits = limits or Limits.from_env()
@@ -217,8 +255,13 @@ def read_document(data: bytes, limits: Limits | None = None, deadline: Deadline 
         return Document("docx", docx_lines(data, limits, deadline), "utf-8", True)
     if kind == "pdf":
         properties: dict[str, str] = {}
-        lines, tabular = pdf_lines(data, limits, deadline, properties)
+        try:
+            lines, tabular = pdf_lines(data, limits, deadline, properties)
+        except NoTextLayer:
+            return _read_scan(data, "pdf", limits)
         return Document("pdf", lines, None, tabular, properties=properties)
+    if kind == "image":
+        return _read_scan(data, "image", limits)
     if kind == "zip":
         raise Unreadable("ZIP archive that is not a Word document (no word/document.xml)", "unsupported_type")
     if kind == "ole":
@@ -845,8 +888,7 @@ def pdf_lines(data: bytes, limits: Limits | None = None, deadline: Deadline | No
             if hasattr(page, "flush_cache"):
                 page.flush_cache()  # keep one page's layout objects in memory at a time
     if n_chars == 0:
-        raise Unreadable(f"PDF has no text layer ({n_pages} page(s) of images or vector art): "
-                         f"a scanned report needs OCR, which nianbao does not do", "no_text_layer")
+        raise NoTextLayer(f"PDF has no text layer ({n_pages} page(s) of images or vector art)", "no_text_layer")
     return out, any_table
 
 

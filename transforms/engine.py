@@ -40,12 +40,14 @@ class Cell:
     flags: tuple[str, ...]
     source_line: int | None
     dims: dict[str, str | None]
+    confidence: float | None      # OCR recognition confidence of the printed text; None unless read by OCR
 
 
 _new_object = object.__new__
 # _build_table fills new cells field by field (faster than Cell(...)): it sets exactly these fields
 assert [f.name for f in fields(Cell)] == ["table", "row_path", "column_path", "value", "raw_value", "unit",
-                                          "flags", "source_line", "dims"], "update _build_table's cell fields"
+                                          "flags", "source_line", "dims", "confidence"], \
+    "update _build_table's cell fields"
 
 
 @dataclass
@@ -584,9 +586,32 @@ def parse_report(data: bytes, source_file: str, context: dict | None = None) -> 
         base["problems"] = [quarantine_problem(source_file, str(exc), exc.code)]
         return ParsedReport(base, [])
     properties = {**document_properties(data, doc.kind, doc.encoding), **doc.properties}
-    return _parse("", base, doc.encoding, lines=doc.lines, kind=doc.kind, tabular=doc.tabular,
-                  repairs=doc.repairs, properties=properties, context=context)
+    parsed = _parse("", base, doc.encoding, lines=doc.lines, kind=doc.kind, tabular=doc.tabular,
+                    repairs=doc.repairs, properties=properties, context=context)
+    if doc.confidences is not None:
+        mark_ocr(parsed, doc.confidences)
+    return parsed
     # --- end issue 5
+
+
+OCR_CONFIDENT = 0.9   # below this recognition score a value is flagged ocr_low_confidence as well
+
+
+def mark_ocr(parsed: ParsedReport, confidences: dict[int, list[tuple[str, float | None]]]) -> None:
+    """Every cell of a report read by OCR is flagged ``ocr`` and carries the recognition confidence of
+    its printed text (the lowest among the row's cells printed the same, when a row repeats a text);
+    a value read with less than OCR_CONFIDENT is flagged ``ocr_low_confidence`` too."""
+    for c in parsed.cells:
+        row = confidences.get(c.source_line) or []
+        raw = (c.raw_value or "").strip()
+        scores = [x for t, x in row if x is not None and t.strip() == raw] if raw else []
+        c.confidence = min(scores) if scores else None
+        low = c.value is not None and (c.confidence is None or c.confidence < OCR_CONFIDENT)
+        c.flags = c.flags + (("ocr", "ocr_low_confidence") if low else ("ocr",))
+    rep = parsed.report
+    rep["n_flagged"] = sum(1 for c in parsed.cells if c.flags)
+    rep["problems"].append(f"{rep['source_file']}: read by OCR: every value is flagged ocr "
+                           f"({sum('ocr_low_confidence' in c.flags for c in parsed.cells)} with low confidence)")
 
 
 def parse_text(text: str, source_file: str = "<text>", context: dict | None = None) -> ParsedReport:
@@ -837,6 +862,7 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
             cell.table, cell.row_path, cell.column_path = table, row_path, col_path
             cell.value, cell.raw_value, cell.unit = v, raw, unit
             cell.flags, cell.source_line, cell.dims = flags + also if also else flags, line, dims
+            cell.confidence = None
             add(cell)
     # completeness against the format(s) the blocks were read in
     present = {leaf.path for _, _, blk, leaf, _ in placed if blk.columns}  # = the cells' row paths

@@ -1,9 +1,10 @@
 """Which files cannot be reports, told from their first bytes (pure: bytes in, a reason out).
 
 Discovery takes every file of a folder and lets the engine sniff the supported types (text,
-HTML, DOCX, PDF: ``transforms.documents.sniff``); a file whose magic number says it is an image,
-an executable, an archive or media is refused up front with this reason, so that it is listed
-as ``unsupported_type`` instead of being decoded as text. Anything not recognised here is handed
+HTML, DOCX, PDF, legacy Office files, scans as PNG/JPEG/TIFF/BMP/GIF/WebP:
+``transforms.documents.sniff``); a file whose magic number says it is an executable, an archive,
+media or an image format the OCR cannot decode (HEIC, AVIF) is refused up front with this reason,
+so that it is listed as ``unsupported_type`` instead of being decoded as text. Anything not recognised here is handed
 to the engine, which quarantines it with its own reason if it is not a report.
 """
 from __future__ import annotations
@@ -14,12 +15,6 @@ HEAD_BYTES = 4096      # what unsupported_type needs to see of a file
 
 # (magic at offset 0, description)
 _MAGIC = (
-    (b"\xff\xd8\xff", "JPEG image"),
-    (b"\x89PNG\r\n\x1a\n", "PNG image"),
-    (b"GIF87a", "GIF image"),
-    (b"GIF89a", "GIF image"),
-    (b"II*\x00", "TIFF image"),
-    (b"MM\x00*", "TIFF image"),
     (b"\x7fELF", "executable (ELF)"),
     (b"\xfe\xed\xfa\xce", "executable (Mach-O)"),
     (b"\xfe\xed\xfa\xcf", "executable (Mach-O)"),
@@ -37,9 +32,8 @@ _MAGIC = (
     (b"OggS", "Ogg media"),
     (b"fLaC", "FLAC audio"),
     (b"\x1aE\xdf\xa3", "Matroska/WebM video"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "legacy binary Office file (.doc/.xls): convert it to DOCX first"),
 )
-_RIFF = {b"WEBP": "WebP image", b"WAVE": "WAV audio", b"AVI ": "AVI video"}
+_RIFF = {b"WAVE": "WAV audio", b"AVI ": "AVI video"}
 _FTYP = {b"heic": "HEIC image", b"heix": "HEIC image", b"avif": "AVIF image", b"qt  ": "QuickTime video"}
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _ZIP_KINDS = (("xl/workbook.xml", "Excel workbook (XLSX)"), ("ppt/presentation.xml", "PowerPoint file (PPTX)"),
@@ -58,8 +52,8 @@ def unsupported_type(head: bytes, zip_members: Iterable[str] | None = None) -> s
         if zip_members is None:
             return None
         names = set(zip_members)
-        if "word/document.xml" in names:
-            return None
+        if "word/document.xml" in names or {"mimetype", "content.xml"} <= names:
+            return None                     # DOCX, or OpenDocument text / spreadsheet (LibreOffice reads it)
         kind = next((k for member, k in _ZIP_KINDS if member in names), "ZIP archive")
         return f"{kind} that is not a Word document (no word/document.xml)"
     for magic, kind in _MAGIC:
@@ -69,8 +63,6 @@ def unsupported_type(head: bytes, zip_members: Iterable[str] | None = None) -> s
         return _RIFF[head[8:12]]
     if head[4:8] == b"ftyp":
         return _FTYP.get(head[8:12], "MP4/QuickTime media")
-    if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in (12, 40, 56, 108, 124):
-        return "BMP image"
     if head[:2] == b"MZ" and len(head) >= 64:
         pe = int.from_bytes(head[60:64], "little")
         if head[pe:pe + 4] == b"PE\x00\x00" or b"This program cannot be run in DOS mode" in head:

@@ -33,6 +33,8 @@ CELL_FLAGS = (
     "unexpected_sign",   # a sign on a count column
     "decode_repaired",   # read from a source line where invalid bytes were replaced by U+FFFD while decoding
     "implausible_value",  # beyond the format's value_bounds, or an integer over 2^53 (value null); fails the gate
+    "ocr",               # read from an image by OCR (recognition confidence in `confidence`)
+    "ocr_low_confidence",  # read by OCR with a recognition confidence below 0.9
 )
 
 
@@ -112,6 +114,8 @@ _CELL_FIELDS = (
     _f("unit", STR, "count for counts; 万元 / 元 for amounts when printed or fixed by the format; null when unknown."),
     _f("flags", LIST, "Why the value needs a second look (see CELL_FLAGS); empty when clean.", False, CELL_FLAGS),
     _f("source_line", I64, "1-based line of the source text the value (or its row) came from."),
+    _f("confidence", F64, "OCR recognition confidence (0–1) of the cell's printed text when the report was a scan "
+                          "(flag ocr); null otherwise."),
 )
 
 _DIMENSIONS = {
@@ -244,8 +248,8 @@ QUARANTINE_REASONS = (
     "memory_limit",        # the isolated parse went over NIANBAO_MAX_MEMORY
     "unsafe_markup",       # XML/HTML declaring a DOCTYPE with entities (entity expansion, external entities)
     "corrupt_document",    # a broken PDF, DOCX (ZIP or XML) or unparsable HTML
-    "no_text_layer",       # a PDF of images: a scan needs OCR
-    "converter_missing",   # a legacy Office file (.doc, .rtf, .odt, .xls …) and no LibreOffice to convert it
+    "no_text_layer",       # a scan (image-only PDF, image) in which OCR found no text
+    "converter_missing",   # a legacy Office file and no LibreOffice to convert it, or a scan and no OCR engine
     "structural",          # parsed, but breaks a critical expectation of the gate: quarantined alone
     *DISCOVERY_REASONS,
 )

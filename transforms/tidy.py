@@ -84,7 +84,7 @@ def to_frames(parsed: Iterable[ParsedReport]) -> dict[str, pd.DataFrame]:
             data[name] = per_report.take(report_of_cell)
         cols: dict[str, list] = {}
         cols["table"] = [t] * len(cells)
-        for name in ("row_path", "column_path", "value", "raw_value", "unit", "source_line"):
+        for name in ("row_path", "column_path", "value", "raw_value", "unit", "source_line", "confidence"):
             cols[name] = list(map(attrgetter(name), cells))          # map: ~30% faster than a listcomp
         cols["flags"] = list(map(list, map(attrgetter("flags"), cells)))
         data.update({name: _typed_array(values, dtypes[name]) for name, values in cols.items()})

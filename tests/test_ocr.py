@@ -1,0 +1,143 @@
+"""Scanned reports read by OCR: a real report as an image-only PDF and as a PNG of one table page.
+
+The scan is the real Hangzhou-style 2025 page (tests/fixtures/realworld) printed to a Word table
+layout, rendered at 200 dpi and stored as a 1-bit image-only PDF, so its answer key applies. Every
+OCR'd cell is flagged ``ocr`` with its confidence; no value may differ from the key without a flag
+other than ``ocr`` itself (low confidence, unresolved), and such a report never passes unless its
+identities hold.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from transforms import documents as d
+from transforms.engine import parse_report
+
+HERE = Path(__file__).resolve().parent
+SCANS = HERE / "fixtures" / "scans"
+KEY = json.loads((HERE / "fixtures" / "realworld" / "expected" / "hangzhou_style_2025.json").read_text())
+ocr = pytest.importorskip("transforms.ocr")
+
+
+def _score(parsed, cells):
+    got = {(c.table, c.row_path, c.column_path): c for c in parsed.cells}
+    right, wrong_unflagged, other = 0, [], []
+    for k in cells:
+        c = got.get((k["table"], k["row"], k["column"]))
+        v = None if c is None else c.value
+        same = (v is None and k["value"] is None) or (
+            v is not None and k["value"] is not None and math.isclose(v, k["value"]))
+        if same:
+            right += 1
+        elif c is not None and v is not None and set(c.flags) <= {"ocr"}:
+            wrong_unflagged.append((k["row"], k["column"], k["value"], v, c.raw_value))
+        else:
+            other.append((k["row"], k["column"], k["value"], v))
+    return right, wrong_unflagged, other
+
+
+@pytest.fixture(scope="module")
+def scanned():
+    return parse_report((SCANS / "hz_scan.pdf").read_bytes(), "hz_scan.pdf")
+
+
+def test_image_only_pdf_of_a_real_report_gives_its_key(scanned):
+    assert d.sniff((SCANS / "hz_scan.pdf").read_bytes()) == "pdf"
+    rep = scanned.report
+    assert rep["status"] == "parsed" and rep["layout"] == "pdf_ocr", rep["problems"][:3]
+    assert rep["template"] == KEY["template"] and rep["report_year"] == KEY["report_year"]
+    right, wrong_unflagged, _ = _score(scanned, KEY["cells"])
+    assert not wrong_unflagged
+    assert right / len(KEY["cells"]) >= 0.97, right
+
+
+def test_every_ocr_cell_is_flagged_with_its_confidence(scanned):
+    assert scanned.cells and all("ocr" in c.flags for c in scanned.cells)
+    valued = [c for c in scanned.cells if c.value is not None]
+    assert all(c.confidence is not None and 0 <= c.confidence <= 1 for c in valued if "ocr_low_confidence" not in c.flags)
+    assert all(c.confidence >= 0.9 for c in valued if "ocr_low_confidence" not in c.flags)
+
+
+def test_png_of_a_table_page_reads_the_same_way():
+    data = (SCANS / "hz_p4_bw.png").read_bytes()
+    assert d.sniff(data) == "image"
+    parsed = parse_report(data, "table4.png")
+    assert parsed.report["layout"] == "image_ocr"
+    four = [k for k in KEY["cells"] if k["table"] == "review_litigation"]
+    right, wrong_unflagged, _ = _score(parsed, four)
+    assert not wrong_unflagged and right == len(four)
+
+
+def test_a_tilted_noisy_jpeg_photo_of_the_page_reads_the_same_way():
+    """The table page turned by 1.2°, with sensor noise and JPEG compression (a phone photo)."""
+    parsed = parse_report((SCANS / "hz_p4_tilted.jpg").read_bytes(), "photo.jpg")
+    four = [k for k in KEY["cells"] if k["table"] == "review_litigation"]
+    right, wrong_unflagged, _ = _score(parsed, four)
+    assert not wrong_unflagged and right == len(four)
+
+
+def test_tables_cut_by_a_page_break_are_joined():
+    a = ocr.Table(0, 100, 3, [ocr.Row(0, [(0, "label", 1.0), (1, "v", 1.0), (2, "w", 1.0)]),
+                              ocr.Row(50, [(0, "1.属于国", 0.9), (1, "13", 1.0), (2, "0", 1.0)])])
+    b = ocr.Table(0, 100, 3, [ocr.Row(0, [(0, "家秘密", 0.8), (1, "", None), (2, "", None)]),
+                              ocr.Row(40, [(0, "2.其他", 1.0), (1, "30", 1.0), (2, "0", 1.0)])])
+    joined = ocr.join_pages([[(10, a)], [(5, "— 2 —"), (20, b)]])
+    assert len(joined) == 1
+    t = joined[0][1]
+    assert [c[1] for c in t.rows[1].cells] == ["1.属于国家秘密", "13", "0"]
+    assert t.rows[1].cells[0][2] == 0.8 and len(t.rows) == 3
+
+
+def test_ruling_lines_give_the_grid_and_spans():
+    img = np.full((200, 400), 255, np.uint8)
+    for y in (10, 60, 110, 190):
+        img[y:y + 2, 10:390] = 0
+    for x in (10, 200, 389):
+        img[10:190, x:x + 2] = 0
+    img[110:190, 300:302] = 0              # a rule in the last row only: that row has 3 cells
+    h, v = ocr.rules(ocr.binarise(img))
+    (g,) = ocr.grids(h, v)
+    assert len(g.ys) == 4 and len(g.xs) == 4
+    assert (0, 1, 1, 2) in g.cells and (2, 2, 1, 1) in g.cells
+
+
+def test_a_character_stroke_is_not_a_column_rule():
+    import cv2
+    img = np.full((120, 400), 255, np.uint8)
+    for y in (10, 60, 110):
+        img[y:y + 2, 10:390] = 0
+    for x in (10, 389):
+        img[10:110, x:x + 2] = 0
+    cv2.putText(img, "I", (150, 52), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 3)   # a tall stroke in one row
+    h, v = ocr.rules(ocr.binarise(img))
+    (g,) = ocr.grids(h, v)
+    assert len(g.xs) == 2
+
+
+def test_hostile_images_are_unreadable_with_the_reason(monkeypatch):
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.new("L", (4000, 4000), 255).save(buf, "PNG")
+    monkeypatch.setenv("NIANBAO_MAX_IMAGE_PIXELS", "1000000")
+    parsed = parse_report(buf.getvalue(), "huge.png")
+    assert parsed.report["status"] == "unreadable" and "NIANBAO_MAX_IMAGE_PIXELS" in parsed.report["problems"][0]
+    monkeypatch.delenv("NIANBAO_MAX_IMAGE_PIXELS")
+    broken = parse_report(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "broken.png")
+    assert broken.report["status"] == "unreadable" and "broken.png" in broken.report["problems"][0]
+    blank = io.BytesIO()
+    Image.new("L", (800, 600), 255).save(blank, "PNG")
+    empty = parse_report(blank.getvalue(), "blank.png")
+    assert empty.report["status"] == "unreadable"
+
+
+def test_a_pdf_of_vector_art_without_text_is_unreadable_after_ocr():
+    from test_hostile import scanned_pdf
+    parsed = parse_report(scanned_pdf(), "art.pdf")
+    assert parsed.report["status"] == "unreadable"
+    assert "no text found by OCR" in parsed.report["problems"][0]
