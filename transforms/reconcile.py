@@ -743,7 +743,7 @@ def _structural_checks(prepared: dict[str, Prepared], reports: pd.DataFrame) -> 
         if n_rows == 0:
             h = pd.DataFrame({"_kind": np.zeros(0, dtype=object), "_fraction": np.zeros(0),
                               "_raw_has_value": np.zeros(0, bool), "_flagged": np.zeros(0, bool),
-                              "_warn_flagged": np.zeros(0, bool)})
+                              "_warn_flagged": np.zeros(0, bool), "_fail_flagged": np.zeros(0, bool)})
         # counts: non-negative integers where the format says count
         v = p.value
         is_count = (h["_kind"].to_numpy(dtype=object) == "count") & ~np.isnan(v)

@@ -223,10 +223,17 @@ def analyse(source: str | Path, dest: str | Path, entries: list[Entry], run: Run
     reason_of = dict(zip(qua["source_file"], qua["reason_code"]))
     report_ids = set(rep["report_id"])
 
+    from transforms.names import printable_name
+
     for e in entries:
-        name = str(source / e.path)
+        name = printable_name(str(source / e.path))      # the documented, lossless published spelling
         outcome = ("published" if name in reported_names else "quarantined" if name in reason_of
                    else "duplicate" if name in duplicates else None)
+        if outcome is None:          # inside a hidden folder: the folder is listed (quarantine: hidden)
+            parents = [printable_name(str(source / q)) for q in Path(e.path).parents if q.name.startswith(".")]
+            if any(reason_of.get(q) == "hidden" for q in parents):
+                outcome = "quarantined"
+                name = next(q for q in parents if reason_of.get(q) == "hidden")
         if outcome is None and not _valid_utf8(e.path):
             hit = _name_variants(name) & published
             outcome = (("published" if hit & reported_names else "quarantined") if hit
