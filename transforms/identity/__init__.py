@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from itertools import islice
 
 from transforms.identity import organization as org_mod
@@ -128,6 +129,15 @@ def _org_line(text: str):
     return (m.group("org"), int(m.group("y")) if m.group("y") else None) if m else None
 
 
+@lru_cache(maxsize=8192)
+def _judged(raw: str) -> tuple[str, str | None, str | None]:
+    """(tidy name, the name if it can be a body's full name, why not): a body prints its name in its
+    title, preamble and signature, and again every year, so the verdict is cached per process."""
+    name = org_mod.tidy_name(raw)
+    ok, why = org_mod.validate(name, load_gazetteer())
+    return name, ok, why
+
+
 def describe(lines: list[tuple[str, int]], source_file: str = "", properties: dict | None = None,
              context: dict | None = None, sha256: str | None = None) -> dict:
     """The report's identity columns (IDENTITY_FIELDS) and the problems found on the way."""
@@ -145,8 +155,7 @@ def describe(lines: list[tuple[str, int]], source_file: str = "", properties: di
     def offer_org(raw: str | None, source: str) -> None:
         if not raw:
             return
-        name = org_mod.tidy_name(raw)
-        ok, why = org_mod.validate(name, gz)
+        name, ok, why = _judged(raw)
         if ok:
             orgs.add(ok, source)
             return
