@@ -177,3 +177,27 @@ def test_read_rows_filters_on_dictionaries_and_reports(tmp_path):
     assert len(alt) == 4 * (1 + 7) and isinstance(alt["row_path"].dtype, pd.CategoricalDtype)
     assert len(read_rows(tmp_path / "applications", "applications", ["report_id"], ids=set())) == 0
     assert len(read_rows(tmp_path / "missing", "applications", ["report_id"])) == 0
+
+
+def test_a_body_published_as_pdf_then_as_html_under_two_names_is_paired(tmp_path):
+    """Consecutive reports of one body: a PDF titled 道里区人民政府 one year, an HTML page titled
+    哈尔滨市道里区人民政府 the next. organization_id pairs them and the carry-over is checked."""
+    from transforms import render_docs as rd
+
+    rng = random.Random(11)
+    first = make_truth(rng, "2021", blanks=0.0)
+    first.report_year, first.organization = 2022, "道里区人民政府"
+    second = next_year(first, rng)
+    second.organization = "哈尔滨市道里区人民政府"
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "daoli_2022.pdf").write_bytes(rd.html_to_pdf(render(first, "html", rng, variants=False)))
+    (src / "daoli_2023.html").write_text(render(second, "html", rng, variants=False), encoding="utf-8")
+    dest = tmp_path / "out"
+    run_plain(RunConfig(source=str(src), dest=str(dest), quality_report=False))
+    qc, rep = _published(dest)
+    by_name = dict(zip(rep["source_file"].map(lambda s: Path(s).name), rep["report_id"].astype(str)))
+    assert rep["organization_id"].nunique() == 1 and rep["organization_id"].notna().all()
+    row = qc[(qc["check"] == "carryover_across_years") & (qc["report_id"].astype(str) == by_name["daoli_2023.html"])]
+    assert len(row) == 1 and row["status"].iloc[0] == "pass"
+    assert row["related_report_id"].astype(str).iloc[0] == by_name["daoli_2022.pdf"]
