@@ -45,7 +45,7 @@ def test_corpus_is_deterministic_and_hostile(tmp_path):
     assert all(stat.S_ISFIFO(lst(e).st_mode) for e in a if e.kind == "fifo")
     assert any(e.outside for e in a) and any(e.note.startswith("-> ..") for e in a if e.outside)
     names = [e.path for e in a]
-    assert any(not _utf8(n) for n in names) and any(len(os.fsencode(n)) > 200 for n in names)
+    assert any(not check.valid_utf8(n) for n in names) and any(len(os.fsencode(n)) > 200 for n in names)
     assert any(corpus.PWNED in n for n in names) and any(n.startswith("-") for n in names)
     sparse = next(e for e in a if e.category == "oversize" and e.sha256 is None)
     st = lst(sparse)
@@ -60,12 +60,6 @@ def test_corpus_is_deterministic_and_hostile(tmp_path):
         assert all((tmp_path / "a" / e.path).read_bytes() not in seeds for e in a if e.category == m)
 
 
-def _utf8(name: str) -> bool:
-    try:
-        name.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False
 
 
 @pytest.mark.slow

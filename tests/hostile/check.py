@@ -234,7 +234,7 @@ def analyse(source: str | Path, dest: str | Path, entries: list[Entry], run: Run
             if any(reason_of.get(q) == "hidden" for q in parents):
                 outcome = "quarantined"
                 name = next(q for q in parents if reason_of.get(q) == "hidden")
-        if outcome is None and not _valid_utf8(e.path):
+        if outcome is None and not valid_utf8(e.path):
             hit = _name_variants(name) & published
             outcome = (("published" if hit & reported_names else "quarantined") if hit
                        else "by_content" if e.sha256 in ids else None)
@@ -261,7 +261,7 @@ def analyse(source: str | Path, dest: str | Path, entries: list[Entry], run: Run
     return f
 
 
-def _valid_utf8(path: str) -> bool:
+def valid_utf8(path: str) -> bool:
     try:
         path.encode("utf-8")
         return True
