@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 sys.path.insert(0, sys.argv[1])
 from transforms import ocr
 from transforms.engine import parse_report
@@ -31,7 +30,7 @@ for _ in range(rounds):
     p = parse_report(data, "scan.pdf")
 cpu = time.process_time() - t; wall = time.perf_counter() - w
 print(json.dumps({"load": load, "cpu": cpu, "wall": wall, "rounds": rounds, "cells": len(p.cells),
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss_mb": next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024}))
 """
 
 
