@@ -25,8 +25,8 @@ import shutil
 import signal
 import subprocess
 import time
-from contextlib import contextmanager
 import types
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from flows import manifest as mf
 from flows import publish as pub
 from flows import sources as src
 from flows import stopping
+from transforms.names import printable_name
 
 
 @dataclass
@@ -712,7 +713,7 @@ def _empty_source_message(cfg: RunConfig, disc: dict) -> str:
     found = [f"{sum(counts.values())} skipped: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))] if counts else []
     if disc.get("not_matched"):
         found.append(f"{disc['not_matched']} files not matching --glob {cfg.glob!r}")
-    source = src.display_name(cfg.source).replace("\n", "\\n").replace("\r", "\\r")
+    source = printable_name(cfg.source)
     return (f"no report file found in {source}" + (f" ({'; '.join(found)})" if found else "")
             + ": nothing published; pass --allow-empty if an empty source is expected")
 

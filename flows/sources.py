@@ -115,13 +115,6 @@ def sha256_file(path: str | os.PathLike, bufsize: int = CHUNK) -> tuple[str, int
     return h.hexdigest(), n
 
 
-def display_name(path: str) -> str:
-    """A path as published (transforms.names.printable_name): bytes that are not UTF-8, control
-    characters and backslashes escaped losslessly, so that every later step can encode it. The file is
-    still read through its real name."""
-    return printable_name(path)
-
-
 def classify(source: str) -> str:
     if source.startswith(HTTP_PREFIXES):
         return "http"
@@ -235,7 +228,7 @@ def _list_dir(rootp: Path, pattern: re.Pattern, follow_symlinks: bool, exclude: 
     stack = [(root, "")]
 
     def skip(path: str, code: str, reason: str) -> None:
-        skipped.append(Skipped(display_name(path), code, reason))
+        skipped.append(Skipped(printable_name(path), code, reason))
 
     while stack:
         dir_path, rel_dir = stack.pop()
@@ -329,7 +322,7 @@ def discover_dir(root: str, glob: str = defaults.GLOB, known: dict[str, dict] | 
     limit = max_bytes()
     items, skipped = [], list(listing.skipped)
     for path, real, st, hidden in listing.candidates:
-        src = display_name(path)
+        src = printable_name(path)
         k = known.get(src)
         if not hidden and k and k.get("size") == st.st_size and k.get("mtime_ns") == st.st_mtime_ns and k.get("sha256"):
             items.append(Item(src, k["sha256"], st.st_size, real, st.st_mtime_ns))   # taken before: a known type
