@@ -105,16 +105,6 @@ def retry_after_max() -> float:
     return _env_seconds("NIANBAO_RETRY_AFTER_MAX", defaults.RETRY_AFTER_MAX)
 
 
-def sha256_file(path: str | os.PathLike, bufsize: int = CHUNK) -> tuple[str, int]:
-    h = hashlib.sha256()
-    n = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(bufsize):
-            h.update(chunk)
-            n += len(chunk)
-    return h.hexdigest(), n
-
-
 def classify(source: str) -> str:
     if source.startswith(HTTP_PREFIXES):
         return "http"
