@@ -41,7 +41,12 @@ def read_bytes(local_path: str, max_bytes: int | None = None) -> bytes:
             size = os.fstat(f.fileno()).st_size
             if size > limit:
                 raise too_large(size, limit)
-            data = f.read(limit + 1)
+            # read(n) allocates n bytes up front: asking for the limit cost ~0.3 ms a file (a 20 MB
+            # buffer mapped and unmapped); the size and one byte more tells a file that grew, whose
+            # rest is then read up to the limit
+            data = f.read(size + 1)
+            if len(data) > size:
+                data += f.read(limit + 1 - len(data))
     if len(data) > limit:
         raise too_large(len(data), limit, grew=True)
     return data
@@ -238,15 +243,16 @@ def parse_batch(batch_no: int, items: list[dict], staging: str, *,
 
 def _parse_batch(batch_no: int, items: list[dict], staging: str,
                  extra_quarantine: list[dict] | None = None) -> dict:
-    from transforms.documents import Unreadable
+    from transforms.documents import Limits, Unreadable
     from transforms.engine import parse_report
     from flows.publish import table_from_frame, write_staged
 
     t0 = time.perf_counter()
+    limits = Limits.from_env()          # once a batch: reading the variables cost ~25 µs a file
     parsed = []
     for it in items:
         try:
-            data = read_bytes(it["local_path"])
+            data = read_bytes(it["local_path"], limits.max_bytes)
         except Unreadable as e:          # over the size limit: refused before it was read
             data = None
             p = refused_report(it, e)
@@ -256,7 +262,7 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str,
         else:
             try:
                 # context: what the source knows of the file (site, URL list entry), when it says
-                p = parse_report(data, it["source_file"], it.get("context"))
+                p = parse_report(data, it["source_file"], it.get("context"), limits)
             except Exception as e:  # the engine promises not to raise; never trust it with a batch
                 p = crashed_report(data, it["source_file"],
                                    f"parser error: {type(e).__name__}: {e}")

@@ -42,6 +42,27 @@ def _mask_in(col, values: pa.Array) -> pa.Array:
     return pc.fill_null(m, False)
 
 
+def _may_hold(path: Path, ids: pa.Array) -> bool:
+    """False when the file's report_id statistics (published files carry them) show that none of the
+    sorted ``ids`` is in it; True without statistics (staged files)."""
+    import bisect
+    meta = pq.ParquetFile(path).metadata
+    col = meta.schema.names.index("report_id") if "report_id" in meta.schema.names else None
+    if col is None or meta.num_rows == 0:
+        return col is not None
+    lo = hi = None
+    for i in range(meta.num_row_groups):
+        st = meta.row_group(i).column(col).statistics
+        if st is None or not st.has_min_max:
+            return True
+        lo = st.min if lo is None else min(lo, st.min)
+        hi = st.max if hi is None else max(hi, st.max)
+    lo, hi = (x.decode() if isinstance(x, bytes) else x for x in (lo, hi))
+    wanted = ids.to_pylist()
+    k = bisect.bisect_left(wanted, lo)
+    return k < len(wanted) and wanted[k] <= hi
+
+
 def read_rows(root: Path | None, dataset: str, columns: list[str], *, ids=None, exclude=None,
               where: list[dict[str, list[str]]] | None = None, categorical: bool = False) -> pd.DataFrame:
     """`columns` of the rows of a staged or published dataset directory: only reports in `ids` (if
@@ -64,6 +85,8 @@ def read_rows(root: Path | None, dataset: str, columns: list[str], *, ids=None, 
         files = sorted(root.rglob("*.parquet")) if root is not None and root.exists() else []
     parts = []
     for path in files:
+        if keep_ids is not None and not _may_hold(path, keep_ids):
+            continue
         t = pq.read_table(path, columns=need, read_dictionary=strings, use_threads=False)
         mask = None
         for alt in where:
@@ -155,16 +178,15 @@ def plan(src: Sources, *, changed: pd.DataFrame | None, staged_ids: set[str]) ->
     `changed`: report_year and the pairing column of the new, replaced and removed reports;
     `staged_ids`: the reports whose rows are in the staging area (the others are published)."""
     t0 = time.perf_counter()
-    reports = src.read("reports", [*cy.report_columns(), "verdict", "failed_checks"])
+    reports = src.read("reports", cy.report_columns())
     owners = set(reports["report_id"]) if changed is None else cy.affected_owners(reports, changed)
     pr = cy.pairs(reports, owners)
     involved = set(pr["cur_id"]) | set(pr["prev_id"])
     tables = cy.tables()
-    # one read of quality_checks: each table's format (pairs) and the non-passing checks (owners)
-    checks = src.read("quality_checks", ["report_id", "check", "format", "status"], ids=involved | owners,
-                      where=[{"check": [f"{t}.completeness" for t in tables]}, {"status": ["warn", "fail"]}])
-    comp = checks["check"].str.endswith(".completeness") & checks["report_id"].isin(involved)
-    fm = checks[comp].assign(table=checks.loc[comp, "check"].str.split(".", n=1).str[0])
+    # each table's format, for the reports of a pair
+    fm = src.read("quality_checks", ["report_id", "check", "format"], ids=involved,
+                  where=[{"check": [f"{t}.completeness" for t in tables]}])
+    fm = fm.assign(table=fm["check"].str.split(".", n=1).str[0])
     cells = {}
     for t in tables:
         rows, cols = cy.addresses(t)
@@ -174,8 +196,13 @@ def plan(src: Sources, *, changed: pd.DataFrame | None, staged_ids: set[str]) ->
     recon = cy.evaluate(reports, fm, cells, owners, paired=pr)
     xqc = cy.checks(recon, reports)
     t_eval = time.perf_counter()
-    ver = reports[reports["report_id"].isin(owners)]
-    other = checks[checks["status"].isin(["warn", "fail"]) & checks["report_id"].isin(owners)]
+    # a verdict can change only where cross-year rows come (the reports of a pair) or may go (a
+    # published report re-checked: its old rows are replaced); a new report without a pair keeps the
+    # verdict its batch gave it, so its checks and verdict are not read again
+    refold = (set(xqc["report_id"]) | (owners - set(staged_ids))) & owners
+    ver = src.read("reports", ["report_id", "verdict", "failed_checks"], ids=refold)
+    other = src.read("quality_checks", ["report_id", "check", "status"], ids=refold,
+                     where=[{"status": ["warn", "fail"]}])
     patch = cy.fold_verdicts(ver, other, xqc)
     old = ver.drop_duplicates("report_id").set_index("report_id")["verdict"]
     patch["old_verdict"] = old.reindex(patch["report_id"]).to_numpy(dtype=object)

@@ -355,3 +355,20 @@ def test_file_growing_while_read_is_caught(tmp_path, monkeypatch):
     with pytest.raises(d.Unreadable) as exc:
         batch.read_bytes(str(f), max_bytes=100)
     assert exc.value.code == "too_large" and "grew" in str(exc.value)
+
+
+def test_file_growing_within_the_limit_is_read_whole(tmp_path, monkeypatch):
+    """read_bytes asks for the stat'ed size and one byte more: a file that grew since (still under
+    the limit) is read to its end, not cut at the size it had."""
+    from flows import batch
+
+    f = tmp_path / "grow.txt"
+    f.write_bytes(b"x" * 10)
+    real_fstat = os.fstat
+
+    def fstat_then_grow(fd):
+        st = real_fstat(fd)
+        f.write_bytes(b"y" * 50)
+        return st
+    monkeypatch.setattr(batch.os, "fstat", fstat_then_grow)
+    assert batch.read_bytes(str(f), max_bytes=100) == b"y" * 50

@@ -569,19 +569,20 @@ def metadata(lines: list[tuple[str, int]], source_file: str = "", properties: di
 
 # --------------------------------------------------------------------------- report
 
-def parse_report(data: bytes, source_file: str, context: dict | None = None) -> ParsedReport:
+def parse_report(data: bytes, source_file: str, context: dict | None = None, limits=None) -> ParsedReport:
     """Parse one report file. Never raises on bad content: problems land in report['problems'].
 
     context: what the caller knows of the source (optional keys organization, region, site_name,
     url, report_year: e.g. the site or URL list the file came from); it completes, never overrides,
-    what the report prints."""
+    what the report prints. limits: documents.Limits (default: from the environment, read per call;
+    a batch reads them once)."""
     source_file = escape_surrogates(source_file)   # a name given as os.fsdecode'd bytes: every step can encode it
     sha = hashlib.sha256(data).hexdigest()
     base = _empty_report(sha, source_file, len(data))
     # --- issue 5: dispatch by content (DOCX / PDF / HTML / text) under per-file limits: transforms/documents.py
     from transforms.documents import Unreadable, read_document
     try:
-        doc = read_document(data)
+        doc = read_document(data, limits)
     except Unreadable as exc:
         base["problems"] = [quarantine_problem(source_file, str(exc), exc.code)]
         return ParsedReport(base, [])
