@@ -51,7 +51,32 @@ def _typed_array(values, pandas_dtype: str):
         return arr
     if pandas_dtype == "str":
         return str_array(values)
+    if pandas_dtype == "float64":    # None → NaN; pd.array takes a slow path for lists holding None (~4x)
+        try:
+            return np.array(values, dtype="float64")
+        except (TypeError, ValueError):
+            return pd.array(values, dtype="float64")
+    if pandas_dtype == "Int64":
+        return _int64_array(values)
     return pd.array(values, dtype=pandas_dtype)
+
+
+_EXACT = 2.0 ** 53
+
+
+def _int64_array(values) -> pd.api.extensions.ExtensionArray:
+    """A nullable Int64 array of ints and Nones through one float64 conversion (~3x faster than
+    pd.array on the cell tables' source_line); anything a float64 would not hold exactly (an integer
+    over 2^53, a fraction) or that numpy refuses (pd.NA) goes through pd.array, which decides."""
+    try:
+        arr = np.array(values, dtype="float64")
+    except (TypeError, ValueError):
+        return pd.array(values, dtype="Int64")
+    missing = np.isnan(arr)
+    present = arr[~missing]
+    if len(present) and ((np.abs(present) > _EXACT).any() or (present != np.floor(present)).any()):
+        return pd.array(values, dtype="Int64")
+    return pd.arrays.IntegerArray(np.where(missing, 0.0, arr).astype("int64"), missing)
 
 
 def _typed(columns: dict[str, list], dataset: str) -> pd.DataFrame:
