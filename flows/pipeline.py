@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from flows import batch
+from flows import catalog
 from flows import defaults
 from flows import manifest as mf
 from flows import publish as pub
@@ -489,7 +490,7 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     names = list(registry.DATASETS)
     summary: dict = {"run_id": run_id, "source": cfg.source, "dest": str(dest), "noop": False}
     local_pool = cfg.dask_address is None and cfg.workers > 1
-    pub.ensure_layout(dest, names)
+    pub.ensure_layout(dest, [*names, *catalog.CATALOG_FILES])
     pub.cleanup(dest)                                  # leftovers of killed runs
     prev = pub.current_version(dest)
     previous = mf.load(prev)
@@ -512,7 +513,7 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
                    errors=disc["errors"], skipped=skipped, not_matched=disc.get("not_matched", 0))
     if not items and not cfg.allow_empty:
         if prev is None:
-            _drop_dangling_links(dest, names)
+            _drop_dangling_links(dest, [*names, *catalog.CATALOG_FILES])
         raise src.SourceError(_empty_source_message(cfg, disc))
     # discovery's quarantine rows describe the source as it is now: republished when they changed
     skips_changed = _skip_keys(skipped) != _published_skip_keys(prev)
@@ -659,6 +660,8 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
             page = _submit_report(ex, docs, partial, context_root)
     summary["publish"] = {n: stats[n] for n in names}
     mf.save(partial, entries, registry.PARSER_VERSION)
+    run.at("writing the catalog", partial)
+    catalog.write_catalog(partial, dest / pub.VERSIONS / vid, vid)     # datapackage.json, nianbao.duckdb
     crash_point("after_manifest")
     report_failure = None
     if cfg.quality_report:

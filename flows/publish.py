@@ -584,6 +584,9 @@ def cleanup(dest: str | os.PathLike, keep: int = KEEP_VERSIONS, keep_staging: It
     cur = current_version(dest)
     vdir = dest / VERSIONS
     if vdir.exists():
+        for p in vdir.iterdir():          # a version's final name linked to its folder while its DuckDB
+            if p.is_symlink():            # views were bound (flows/catalog.py), left by a killed run
+                p.unlink(missing_ok=True)
         versions = sorted((p for p in vdir.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True)
         kept = 0
         for p in versions:
