@@ -412,13 +412,27 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
     return summaries, chunks
 
 
+_PARSED_COUNT = None      # reports parsed so far by this process's run (local pool or inline)
+
+
+def parsed_count() -> int | None:
+    """Reports parsed so far by the run in progress (None when not counted, e.g. on Dask workers)."""
+    return None if _PARSED_COUNT is None else int(_PARSED_COUNT.value)
+
+
+def _reset_parsed_count() -> None:
+    global _PARSED_COUNT
+    _PARSED_COUNT = mp.get_context("spawn").Value("q", 0)
+    batch.count_parsed_into(_PARSED_COUNT)        # batches parsed in this process
+
+
 def _start_pool(key: str, workers: int, warm: bool) -> None:
     """The spawn pool of parse workers; ``warm``: start the processes now (each imports the batch code
     for ~1.5 s), not at the first batch."""
     if key in _POOLS:                    # a retried discovery
         return
     pool = _POOLS[key] = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                                initializer=batch.worker_init)
+                                                initializer=batch.worker_init, initargs=(_PARSED_COUNT,))
     if warm:
         for _ in range(workers):     # a spawn pool starts a process per submit while none is idle
             pool.submit(os.getpid)
@@ -455,6 +469,7 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
     from flows.env import bound_memory
     bound_memory()                 # before the worker pool is spawned (memory budget)
     stopping.rearm()
+    _reset_parsed_count()
     run = RunState(pub.new_id("r"), Path(cfg.dest))
 
     def abandon() -> None:         # also run by a stopped process just before it exits

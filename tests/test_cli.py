@@ -75,3 +75,74 @@ exit_skipping_finalization(3)
     assert r.returncode == 3, r.stderr
     assert r.stdout == "buffered output"
     assert (tmp_path / "atexit").read_text() == "ran" and (tmp_path / "thread").read_text() == "done"
+
+
+def _options(command, path=()):
+    """(command path, option name, help) of every option of every command of a click command tree."""
+    for p in command.params:             # typer vendors its own click: options by kind, not class
+        if getattr(p, "param_type_name", None) == "option":
+            yield " ".join(path) or "nianbao", p.opts[0], p.help
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _options(sub, (*path, name))
+
+
+def test_every_option_of_every_command_has_help():
+    import typer
+
+    from flows.cli import app
+    found = list(_options(typer.main.get_command(app)))
+    commands = {c for c, _, _ in found}
+    assert {"nianbao", "run", "parse", "serve", "validate", "crawl"} <= commands
+    assert len(found) > 25
+    missing = [(c, o) for c, o, h in found if o != "--help" and not (h or "").strip()]
+    assert not missing, missing
+
+
+def test_version_is_printed_and_exits_zero(capsys):
+    from transforms.schema import PARSER_VERSION
+    assert main(["--version"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("nianbao ") and f"(parser {PARSER_VERSION})" in out and len(out.splitlines()) == 1
+
+
+def test_without_a_terminal_progress_is_timestamped_lines_with_rate(tmp_path, capsys, monkeypatch):
+    """A cron log gets a line per stage and the parse progress with its rate (capsys: not a terminal)."""
+    import re
+    monkeypatch.setenv("NIANBAO_GATE", "off")
+    monkeypatch.setenv("NIANBAO_PROGRESS_SECONDS", "1")
+    monkeypatch.delenv("NIANBAO_PROGRESS", raising=False)
+    assert main(["run", "--dest", str(tmp_path / "o"), "--no-prefect", "--no-quality-report",
+                 "--source", str(ROOT / "data" / "raw")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d nianbao: "
+    assert all(re.match(stamp, line) for line in err), err
+    assert any(re.match(stamp + r"discover …$", line) for line in err), err
+    assert any(re.match(stamp + r"parse 5 reports in 1 batch\(es\) …$", line) for line in err), err
+    assert any(re.match(stamp + r"parse 5/5 reports \(100%\), \d+\.\d reports/s$", line) for line in err), err
+    assert any(re.match(stamp + r"publish …$", line) for line in err), err
+
+
+def test_the_prefect_start_is_announced_before_prefect_starts(tmp_path, capsys, monkeypatch):
+    """Prefect's temporary server takes ~10 s to start: the command says so first (a stub stands for
+    the flow here)."""
+    import flows.pipeline as pl
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    seen = {}
+
+    def fake_flow(cfg):
+        seen["err"] = capsys.readouterr().err
+        return {"noop": True, "discovered": 5, "version": "v1", "skipped": []}
+    monkeypatch.setattr(pl, "run_flow", fake_flow)
+    assert main(["run", "--dest", str(tmp_path / "o"), "--source", str(ROOT / "data" / "raw")]) == 0
+    assert "starting Prefect (a temporary local server" in seen["err"]
+    monkeypatch.setattr(pl, "run_flow", fake_flow)
+    assert main(["run", "--dest", str(tmp_path / "o"), "--source", str(ROOT / "data" / "raw"), "--no-progress"]) == 0
+    assert seen["err"] == ""                          # --no-progress: only the summary and errors
+
+
+def test_a_single_report_file_as_source_is_published(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NIANBAO_GATE", "off")
+    assert main(["run", "--source", str(SEED), "--dest", str(tmp_path / "o"), "--no-prefect", "--no-progress",
+                 "--no-quality-report"]) == 0
+    out = capsys.readouterr().out
+    assert "1 files, 1 parsed" in out and len(out.strip().splitlines()) == 1
