@@ -146,3 +146,23 @@ def test_a_single_report_file_as_source_is_published(tmp_path, capsys, monkeypat
                  "--no-quality-report"]) == 0
     out = capsys.readouterr().out
     assert "1 files, 1 parsed" in out and len(out.strip().splitlines()) == 1
+
+
+def test_readme_starts_with_the_two_commands_and_documents_every_option():
+    """The README's first lines are the two commands of a fresh machine, its sections come in the users'
+    order, and every option of every command appears in it."""
+    import typer
+
+    from flows.cli import app
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert text.splitlines()[:4] == [
+        "```",
+        "make run    # sets up .venv and runs the main job on the embedded sample (data/raw → data/processed)",
+        "make test   # sets up .venv and runs the test suite",
+        "```"]
+    heads = [line[3:] for line in text.splitlines() if line.startswith("## ")]
+    order = ["Quick start", "Your own reports", "Query recipes", "Schedule", "How it works"]
+    assert [h for h in heads if h in order] == order, heads
+    for command, option, _ in _options(typer.main.get_command(app)):
+        if option != "--help":
+            assert option.split("/")[0] in text, (command, option)
