@@ -479,3 +479,13 @@ def test_table_from_frame_takes_strings_the_view_encoded_and_stages_them_in_orde
     pub.write_staged(got, "quarantine", tmp_path / "s", "b00000")
     back = pq.read_table(tmp_path / "s" / "quarantine" / "b00000-0.parquet")
     assert back["report_id"].to_pylist() == ["a", "b", "c"] and back["source_file"].to_pylist() == ["s-1", "s-2", "s-0"]
+
+
+def test_cleanup_removes_a_version_name_left_linked_to_its_partial_folder(tmp_path):
+    """flows/catalog.py links a version's final name to its .partial folder while DuckDB binds the views;
+    a run killed then leaves the link, which cleanup removes with the partial version."""
+    dest = tmp_path / "out"
+    vid, partial = pub.begin_version(dest)
+    os.symlink(partial, dest / pub.VERSIONS / vid)
+    pub.cleanup(dest)
+    assert not (dest / pub.VERSIONS / vid).is_symlink() and not partial.exists()
