@@ -166,3 +166,20 @@ def test_readme_starts_with_the_two_commands_and_documents_every_option():
     for command, option, _ in _options(typer.main.get_command(app)):
         if option != "--help":
             assert option.split("/")[0] in text, (command, option)
+
+
+def test_progress_counts_reports_as_the_worker_processes_parse_them(tmp_path, monkeypatch):
+    """The parse progress advances by report, not by batch: the spawn pool's workers count into a
+    shared counter (three batches of at most 2 reports on 2 workers here)."""
+    import flows.pipeline as pl
+    monkeypatch.setenv("NIANBAO_GATE", "off")
+    seen = []
+    pl.set_progress(lambda event, **kw: seen.append((event, pl.parsed_count())))
+    try:
+        s = pl.run_plain(pl.RunConfig(source=str(ROOT / "data" / "raw"), dest=str(tmp_path / "o"), batch_size=2,
+                                      workers=2, quality_report=False))
+    finally:
+        pl.set_progress(None)
+    assert s["parsed"] == 5 and pl.parsed_count() == 5
+    advances = [n for event, n in seen if event == "parse_advance"]
+    assert len(advances) == 3 and advances[-1] == 5
