@@ -44,8 +44,7 @@ def view_sql(name: str, data_root: Path) -> str:
     against the reader's working directory). hive_partitioning off: a ``key=value`` folder above the
     data must not add a column."""
     glob = (data_root / name).as_posix() + "/**/*.parquet"
-    return (f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_string(glob)}, "
-            f"hive_partitioning = false, union_by_name = true)")
+    return f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_string(glob)}, hive_partitioning = false)"
 
 
 def write_duckdb(version_dir: Path, final_dir: Path) -> Path:
