@@ -200,13 +200,25 @@ def contain_staged(staging: str | os.PathLike, batch_nos, held: dict[str, list[s
     return records
 
 
-def worker_init() -> None:
+_PARSED = None      # shared counter of reports parsed (multiprocessing.Value), for the progress display
+
+
+def count_parsed_into(counter) -> None:
+    """Count each parsed report into ``counter`` (a shared multiprocessing.Value; None: do not count),
+    so that progress advances by report rather than by batch."""
+    global _PARSED
+    _PARSED = counter
+
+
+def worker_init(counter=None) -> None:
     """Process-pool initializer: import the batch code once, then freeze everything imported so far
     out of the garbage collector's reach (full collections otherwise rescan ~10^6 module objects).
     Ctrl-C is left to the run, which terminates its workers (one line on stderr, not one traceback
-    per worker)."""
+    per worker). ``counter``: the run's shared count of parsed reports."""
     import gc
     import signal
+
+    count_parsed_into(counter)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # the run stops its workers itself
     import transforms.engine  # noqa: F401
@@ -268,6 +280,9 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str,
                                    f"parser error: {type(e).__name__}: {e}")
                 p.report["problems"].append(traceback.format_exc(limit=3)[-500:])
         parsed.append(p)
+        if _PARSED is not None:
+            with _PARSED.get_lock():
+                _PARSED.value += 1
     t_parse = time.perf_counter()
 
     summary = {"batch": batch_no, "n": len(items), "reports": [], "rows": {}, "view_rows": {}}

@@ -1,6 +1,7 @@
 """The `nianbao` command line (typer). Errors are one line on stderr and a non-zero exit code.
 
-    nianbao run [--source DIR|URL|URL-LIST] [--dest DIR]   the main job (Prefect flow)
+    nianbao run [--source DIR|FILE|URL|URL-LIST] [--dest DIR]   the main job (Prefect flow)
+    nianbao --version
     nianbao parse FILE                                     one report's tables with flags
     nianbao serve [--cron '0 2 * * *'] [--timezone Asia/Shanghai]   the nightly schedule
     nianbao validate [--dest DIR]                          re-run the quality gate on what is published
@@ -11,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -91,6 +94,31 @@ app = App(name="nianbao", add_completion=False, no_args_is_help=True, pretty_exc
           help="Parse government information-disclosure annual reports into validated Parquet datasets.")
 
 
+def version_text() -> str:
+    """The installed package's version and the engine's parser version (the one in published rows)."""
+    from importlib.metadata import PackageNotFoundError, version
+    from transforms.schema import PARSER_VERSION
+    try:
+        pkg = version("nianbao")
+    except PackageNotFoundError:      # run from a checkout that was never installed
+        pkg = "unknown"
+    return f"nianbao {pkg} (parser {PARSER_VERSION})"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(version_text())
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global_options(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
+                                 help="Print nianbao's version and parser version, then exit."),
+):
+    """Parse government information-disclosure annual reports into validated Parquet datasets."""
+
+
 def _err(msg: str) -> None:
     print(f"nianbao: error: {msg}", file=sys.stderr)
 
@@ -156,36 +184,115 @@ def _check_dest(dest: str) -> None:
 
 
 class _Progress:
-    """rich progress bars driven by the flow's events."""
+    """Progress of a run on stderr, driven by the flow's events. On a terminal: rich bars with the rate
+    and the time left (parse advances by report, counted by the workers as they go). Anywhere else (a
+    cron log, a pipe): plain timestamped lines, one per stage and one for the parse every
+    NIANBAO_PROGRESS_SECONDS (default 30). ``enabled`` False (--no-progress): nothing."""
 
     def __init__(self, enabled: bool):
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-        self.console = Console(stderr=True)
-        self.enabled = enabled and self.console.is_terminal or os.environ.get("NIANBAO_PROGRESS") == "1"
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+        self.console = Console(stderr=True, log_path=False)
+        self.tty = enabled and (self.console.is_terminal or os.environ.get("NIANBAO_PROGRESS") == "1")
+        self.plain = enabled and not self.tty
+        self.enabled = self.tty
+        self.every = _progress_seconds()
         self.p = Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), console=self.console, disable=not self.enabled)
+                          TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                          TimeRemainingColumn(), console=self.console, disable=not self.tty)
         self.tasks = {}
+        self.parse_total = 0
+        self.batches_done = 0
+        self.parse_started = None
+        self.last_line = 0.0
+        self.stop = threading.Event()
+        self.poller = None
 
     def __enter__(self):
         self.p.__enter__()
         return self
 
     def __exit__(self, *a):
+        self.stop.set()
+        if self.poller is not None:
+            self.poller.join(timeout=2)
         self.p.__exit__(*a)
 
+    def say(self, text: str) -> None:
+        """A status line: what the run is doing now."""
+        if self.tty:
+            self.p.console.log(text)
+        elif self.plain:
+            print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} nianbao: {text}", file=sys.stderr, flush=True)
+
+    def _parsed(self) -> int:
+        from flows import pipeline
+        counted = pipeline.parsed_count()
+        return min(self.parse_total, max(self.batches_done, counted or 0))
+
+    def _rate_eta(self, done: int) -> tuple[float, float | None]:
+        elapsed = time.monotonic() - self.parse_started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        return rate, ((self.parse_total - done) / rate if rate > 0 else None)
+
+    def parse_line(self) -> str:
+        done = self._parsed()
+        rate, eta = self._rate_eta(done)
+        pct = 100.0 * done / self.parse_total if self.parse_total else 100.0
+        left = f", ETA {_duration(eta)}" if eta is not None and done < self.parse_total else ""
+        return f"parse {done:,}/{self.parse_total:,} reports ({pct:.0f}%), {rate:.1f} reports/s{left}"
+
+    def _poll(self) -> None:
+        while not self.stop.wait(0.5):
+            done = self._parsed()
+            if self.tty and "parse" in self.tasks:
+                rate, _ = self._rate_eta(done)
+                self.p.update(self.tasks["parse"], completed=done, rate=f"{rate:.1f}/s")
+            elif self.plain and time.monotonic() - self.last_line >= self.every:
+                self.last_line = time.monotonic()
+                self.say(self.parse_line())
+            if done >= self.parse_total:
+                return
+
     def __call__(self, event: str, **kw):
-        if event == "stage":
-            if kw.get("total"):
-                self.tasks[kw["name"]] = self.p.add_task(kw["name"], total=kw["total"])
-            else:
-                self.p.console.log(f"{kw['name']} …") if self.enabled else None
+        if event == "say":
+            self.say(kw["text"])
+        elif event == "stage":
+            if kw.get("total") and self.tty:
+                self.tasks[kw["name"]] = self.p.add_task(kw["name"], total=kw["total"], rate="")
+            if not kw.get("total") or self.plain:
+                self.say(f"{kw['name']} …")
         elif event == "parse_total":
-            self.tasks["parse"] = self.p.add_task("parse", total=kw["total"])
+            self.parse_total = kw["total"]
+            self.parse_started = self.last_line = time.monotonic()
+            if self.tty:
+                self.tasks["parse"] = self.p.add_task("parse", total=kw["total"], rate="")
+            self.say(f"parse {kw['total']:,} reports in {kw.get('batches', 0)} batch(es) …") if self.plain else None
+            if (self.tty or self.plain) and kw["total"]:
+                self.poller = threading.Thread(target=self._poll, name="nianbao-progress", daemon=True)
+                self.poller.start()
         elif event == "parse_advance":
-            self.p.advance(self.tasks["parse"], kw["n"])
-        elif event == "publish_advance":
+            self.batches_done += kw["n"]
+            if self.tty:
+                rate, _ = self._rate_eta(self._parsed())
+                self.p.update(self.tasks["parse"], completed=self._parsed(), rate=f"{rate:.1f}/s")
+            elif self.plain and self.batches_done >= self.parse_total:
+                self.say(self.parse_line())
+        elif event == "publish_advance" and self.tty:
             self.p.advance(self.tasks["publish"], kw["n"])
+
+
+def _progress_seconds() -> float:
+    try:
+        return max(1.0, float(os.environ.get("NIANBAO_PROGRESS_SECONDS", "30")))
+    except ValueError:
+        return 30.0
+
+
+def _duration(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 SKIPPED_SHOWN = 50     # skipped entries printed one per line; all are in the summary and the quarantine
@@ -229,6 +336,14 @@ def _print_summary(s: dict, as_json: bool) -> None:
         print(f"structural failure (chunk not published): {f}", file=sys.stderr)
 
 
+def _prefect_start_message() -> str:
+    api = os.environ.get("PREFECT_API_URL")
+    if api:
+        return f"starting the Prefect flow run (server {api}) …"
+    return ("starting Prefect (a temporary local server: about 10 s; set PREFECT_API_URL to use a running "
+            "one, or pass --no-prefect) …")
+
+
 def _signal_of(e: BaseException) -> int | None:
     """The signal behind Prefect's TerminationSignal (its SIGTERM handler during a flow run)."""
     sig = getattr(e, "signal", None)
@@ -238,8 +353,11 @@ def _signal_of(e: BaseException) -> int | None:
 @app.command()
 def run(
     source: str = typer.Option(defaults.SOURCE, "--source", "-s",
-                               help="Folder, fsspec URL, http(s) URL or a file listing report URLs."),
-    dest: str = typer.Option(defaults.DEST, "--dest", "-d", help="Output folder (hive-partitioned Parquet)."),
+                               help="Folder, one report file, fsspec URL, http(s) URL or a file listing report "
+                                    "URLs (one per line)."),
+    dest: str = typer.Option(defaults.DEST, "--dest", "-d",
+                             help="Output folder: the datasets (Parquet by year), datapackage.json, nianbao.duckdb "
+                                  "and the quality report."),
     glob: str = typer.Option(defaults.GLOB, help="Files to take from a folder source (default: every file; "
                              "the type is sniffed from the bytes, what is not taken is listed and quarantined)."),
     follow_symlinks: bool = typer.Option(False, "--follow-symlinks",
@@ -254,11 +372,16 @@ def run(
     prune: bool = typer.Option(False, "--prune",
                                help="Remove the rows of files that disappeared from the source (default: keep them)."),
     dask_address: Optional[str] = typer.Option(None, help="Run the tasks on this Dask scheduler (tcp://host:8786)."),
-    quality_report: bool = typer.Option(True, "--quality-report/--no-quality-report"),
+    quality_report: bool = typer.Option(True, "--quality-report/--no-quality-report",
+                                        help="Build the maintainers' quality report (summary page + GX Data "
+                                             "Docs) with the new version."),
     prefect: bool = typer.Option(True, "--prefect/--no-prefect",
                                  help="Run as a Prefect flow (default) or plain Python."),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
-    progress: bool = typer.Option(True, "--progress/--no-progress"),
+    progress: bool = typer.Option(True, "--progress/--no-progress",
+                                  help="Progress on stderr: bars with rate and ETA on a terminal, timestamped "
+                                       "lines elsewhere (every NIANBAO_PROGRESS_SECONDS, 30); --no-progress: "
+                                       "only the summary and errors."),
 ):
     """The main job: discover -> parse -> validate -> publish -> quality report (incremental)."""
     _check_source(source)
@@ -275,6 +398,8 @@ def run(
         with _Progress(progress) as bar:
             pipeline.set_progress(bar)
             try:
+                if prefect:
+                    bar.say(_prefect_start_message())
                 s = pipeline.run_flow(cfg) if prefect else pipeline.run_plain(cfg)
             finally:
                 pipeline.set_progress(None)
@@ -360,7 +485,7 @@ def serve(
     timezone: str = typer.Option("Asia/Shanghai", help="Time zone of the cron expression."),
     source: str = typer.Option(defaults.SOURCE, "--source", "-s",
                                help="Folder, fsspec URL, http(s) URL or a file listing report URLs."),
-    dest: str = typer.Option(defaults.DEST, "--dest", "-d"),
+    dest: str = typer.Option(defaults.DEST, "--dest", "-d", help="Output folder of the scheduled runs."),
     name: str = typer.Option("nightly", help="Deployment name."),
     glob: str = typer.Option(defaults.GLOB, help="Files to take from a folder source (default: every file)."),
     follow_symlinks: bool = typer.Option(False, "--follow-symlinks",
@@ -384,9 +509,11 @@ def serve(
 
 @app.command()
 def validate(
-    dest: str = typer.Option(defaults.DEST, "--dest", "-d"),
-    quality_report: bool = typer.Option(True, "--quality-report/--no-quality-report"),
-    as_json: bool = typer.Option(False, "--json"),
+    dest: str = typer.Option(defaults.DEST, "--dest", "-d", help="Output folder whose published version is "
+                             "validated again."),
+    quality_report: bool = typer.Option(True, "--quality-report/--no-quality-report",
+                                        help="Rebuild the quality report with the new version."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ):
     """Re-run the quality gate on the published datasets; republish verdicts + quality_checks."""
     if not Path(dest).is_dir():

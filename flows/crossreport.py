@@ -107,8 +107,7 @@ def read_rows(root: Path | None, dataset: str, columns: list[str], *, ids=None, 
             continue
         t = t.select(file_cols)
         if pub.PARTITION_KEY in columns:
-            year = pub.year_of_dirname(path.parent.name) if path.parent.name.startswith(pub.PARTITION_KEY + "=") \
-                else None
+            year = pub.year_of_dirname(path.parent.name) if pub.is_partition_dirname(path.parent.name) else None
             t = t.append_column(pub.PARTITION_KEY, pa.array([year] * t.num_rows, type=pa.int64()))
         parts.append(t.select(columns))
     if not parts:

@@ -5,19 +5,18 @@ import nbformat as nbf
 
 CELLS = [
     ("md", "# Exploring the nianbao datasets\n\nLoads the published datasets with **pandas**, **DuckDB** and "
-           "**polars** (explicit partition schema: `report_year` is int64, null in "
-           "`report_year=__HIVE_DEFAULT_PARTITION__`) and answers two questions:\n\n"
+           "**polars** (no partitioning argument: every file holds its `report_year`, a nullable integer; "
+           "reports with no year are in the `unknown/` folders) and answers two questions:\n\n"
            "1. What share of handled applications was granted (fully or partly), by report year and format?\n"
            "2. Which bodies' carry-over does not add up (新收 + 上年结转 ≠ 总计 + 结转下年度)?\n\n"
            "Set `NIANBAO_DATA` to read another output folder (default `../data/processed`)."),
     ("code", "import os\nfrom pathlib import Path\n\nimport duckdb\nimport pandas as pd\nimport polars as pl\n"
-             "import pyarrow as pa\nimport pyarrow.dataset as ds\n\n"
+             "\n"
              "DATA = Path(os.environ.get('NIANBAO_DATA', '../data/processed'))\n"
-             "PART = ds.partitioning(pa.schema([('report_year', pa.int64())]), flavor='hive')\n"
              "def glob(name):\n    return str(DATA / name / '**' / '*.parquet')\nDATA"),
-    ("md", "## pandas (pyarrow dataset with the explicit partitioning)"),
-    ("code", "apps = pd.read_parquet(DATA / 'applications', partitioning=PART)\n"
-             "reports = pd.read_parquet(DATA / 'reports', partitioning=PART)\n"
+    ("md", "## pandas"),
+    ("code", "apps = pd.read_parquet(DATA / 'applications')\n"
+             "reports = pd.read_parquet(DATA / 'reports')\n"
              "print(len(reports), 'reports,', len(apps), 'application cells')\n"
              "reports[['organization', 'report_year', 'template', 'verdict']].head()"),
     ("md", "## Q1 — share of applications granted, by year and format (DuckDB)\n\n"
@@ -29,16 +28,14 @@ CELLS = [
              "       sum(value) FILTER (WHERE outcome_code = 'partially_granted') AS partially_granted,\n"
              "       sum(value) FILTER (WHERE outcome_code = 'total_handled') AS handled,\n"
              "       round((granted + partially_granted) / nullif(handled, 0), 3) AS share_granted\n"
-             "FROM read_parquet('{glob('applications')}', hive_partitioning = true,\n"
-             "                  hive_types = {{'report_year': BIGINT}})\n"
+             "FROM read_parquet('{glob('applications')}')\n"
              "WHERE applicant_code = 'total'\n"
              "GROUP BY ALL ORDER BY report_year, template''').df()\nq1"),
     ("code", "assert len(q1) > 0 and q1['share_granted'].dropna().between(0, 1).all()"),
     ("md", "## Q2 — bodies whose carry-over does not add up (polars)\n\n"
            "Per report and applicant column: 一、本年新收 + 二、上年结转 − （七）总计 − 四、结转下年度. "
            "Non-zero means the table's balance identity is broken."),
-    ("code", "wide = (pl.scan_parquet(glob('applications'), hive_partitioning=True,\n"
-             "                        hive_schema={'report_year': pl.Int64})\n"
+    ("code", "wide = (pl.scan_parquet(glob('applications'))\n"
              "        .filter(pl.col('outcome_code').is_in(['new_applications', 'carried_over_from_previous_year',\n"
              "                                              'total_handled', 'carried_forward_to_next_year']))\n"
              "        .group_by('report_id', 'organization', 'report_year', 'applicant_code')\n"
@@ -54,8 +51,7 @@ CELLS = [
              "      .sort('worst_gap', descending=True))\nq2"),
     ("md", "The quality gate records the same identity as `applications_balance` in `quality_checks`:"),
     ("code", "qc = duckdb.sql(f'''SELECT organization, report_year, \"check\", status, observed\n"
-             "FROM read_parquet('{glob('quality_checks')}', hive_partitioning = true,\n"
-             "                  hive_types = {{'report_year': BIGINT}})\n"
+             "FROM read_parquet('{glob('quality_checks')}')\n"
              "WHERE \"check\" = 'applications_balance' AND status <> 'pass' ORDER BY 1, 2''').df()\nqc"),
     ("code", "assert wide.height > 0\n"
              "print(f'{q2.height} of {wide[\"report_id\"].n_unique()} reports have a carry-over gap')"),

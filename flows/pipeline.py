@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from flows import batch
+from flows import catalog
 from flows import defaults
 from flows import manifest as mf
 from flows import publish as pub
@@ -411,13 +412,27 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
     return summaries, chunks
 
 
+_PARSED_COUNT = None      # reports parsed so far by this process's run (local pool or inline)
+
+
+def parsed_count() -> int | None:
+    """Reports parsed so far by the run in progress (None when not counted, e.g. on Dask workers)."""
+    return None if _PARSED_COUNT is None else int(_PARSED_COUNT.value)
+
+
+def _reset_parsed_count() -> None:
+    global _PARSED_COUNT
+    _PARSED_COUNT = mp.get_context("spawn").Value("q", 0)
+    batch.count_parsed_into(_PARSED_COUNT)        # batches parsed in this process
+
+
 def _start_pool(key: str, workers: int, warm: bool) -> None:
     """The spawn pool of parse workers; ``warm``: start the processes now (each imports the batch code
     for ~1.5 s), not at the first batch."""
     if key in _POOLS:                    # a retried discovery
         return
     pool = _POOLS[key] = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                                initializer=batch.worker_init)
+                                                initializer=batch.worker_init, initargs=(_PARSED_COUNT,))
     if warm:
         for _ in range(workers):     # a spawn pool starts a process per submit while none is idle
             pool.submit(os.getpid)
@@ -454,6 +469,7 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
     from flows.env import bound_memory
     bound_memory()                 # before the worker pool is spawned (memory budget)
     stopping.rearm()
+    _reset_parsed_count()
     run = RunState(pub.new_id("r"), Path(cfg.dest))
 
     def abandon() -> None:         # also run by a stopped process just before it exits
@@ -489,7 +505,7 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     names = list(registry.DATASETS)
     summary: dict = {"run_id": run_id, "source": cfg.source, "dest": str(dest), "noop": False}
     local_pool = cfg.dask_address is None and cfg.workers > 1
-    pub.ensure_layout(dest, names)
+    pub.ensure_layout(dest, [*names, *catalog.CATALOG_FILES])
     pub.cleanup(dest)                                  # leftovers of killed runs
     prev = pub.current_version(dest)
     previous = mf.load(prev)
@@ -512,7 +528,7 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
                    errors=disc["errors"], skipped=skipped, not_matched=disc.get("not_matched", 0))
     if not items and not cfg.allow_empty:
         if prev is None:
-            _drop_dangling_links(dest, names)
+            _drop_dangling_links(dest, [*names, *catalog.CATALOG_FILES])
         raise src.SourceError(_empty_source_message(cfg, disc))
     # discovery's quarantine rows describe the source as it is now: republished when they changed
     skips_changed = _skip_keys(skipped) != _published_skip_keys(prev)
@@ -659,6 +675,8 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
             page = _submit_report(ex, docs, partial, context_root)
     summary["publish"] = {n: stats[n] for n in names}
     mf.save(partial, entries, registry.PARSER_VERSION)
+    run.at("writing the catalog", partial)
+    catalog.write_catalog(partial, dest / pub.VERSIONS / vid, vid)     # datapackage.json, nianbao.duckdb
     crash_point("after_manifest")
     report_failure = None
     if cfg.quality_report:
@@ -778,7 +796,66 @@ def nianbao_run(source: str = defaults.SOURCE, dest: str = defaults.DEST, glob: 
     cfg = RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
                     prune=prune, dask_address=dask_address, quality_report=quality_report,
                     validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty)
-    return orchestrate(cfg, PrefectExecutor(TASKS))
+    try:
+        summary = orchestrate(cfg, PrefectExecutor(TASKS))
+    except RunFailed as e:            # published, then a step failed (the quality report): still described
+        if e.summary:
+            publish_artifacts(e.summary, failure=str(e))
+        raise
+    publish_artifacts(summary)
+    if summary.get("structural_failures"):
+        from prefect.states import Failed
+        n = len(summary["structural_failures"])
+        return Failed(message=f"published version {summary.get('version')}, but {n} chunk(s) broke a structural "
+                              f"expectation and were withheld: {summary['structural_failures'][0]}", data=summary)
+    return summary
+
+
+def run_summary_markdown(s: dict, failure: str | None = None) -> str:
+    """The run summary as the markdown artifact of the flow run (what the CLI prints, as a table)."""
+    state = ("failed: " + _md(failure) if failure else
+             "published, with structural failures (chunks withheld)" if s.get("structural_failures") else
+             "nothing to do" if s.get("noop") else "published")
+    rows = [("version", s.get("version")), ("source", s.get("source")), ("destination", s.get("dest")),
+            ("seconds", f"{s['seconds']:.1f}" if isinstance(s.get("seconds"), (int, float)) else None),
+            ("files discovered", s.get("discovered")), ("parsed", s.get("parsed")),
+            ("quarantined", s.get("quarantined")), ("unchanged", s.get("unchanged")),
+            ("replaced or removed", s.get("to_remove")), ("kept though missing", s.get("retained_missing")),
+            ("skipped by discovery", len(s.get("skipped") or [])),
+            ("verdicts", ", ".join(f"{k} {v}" for k, v in sorted((s.get("verdicts") or {}).items())) or None)]
+    out = [f"# nianbao run: {state}", "", "| | |", "|---|---|"]
+    out += [f"| {k} | {_md(v)} |" for k, v in rows if v is not None]
+    for title, items in (("Structural failures", s.get("structural_failures") or []),
+                         ("Errors", [f"{k}: {v}" for k, v in sorted((s.get("errors") or {}).items())])):
+        if items:
+            out += ["", f"## {title}", ""] + [f"* {_md(i)}" for i in items[:50]]
+    if s.get("quality_report"):
+        out += ["", f"Quality report: `{_md(s['quality_report'])}`"]
+    return "\n".join(out) + "\n"
+
+
+def _md(v) -> str:
+    """A value as inert markdown table text (file names come from the source)."""
+    text = printable_name(str(v))
+    for c in "\\`*[]<>|#":
+        text = text.replace(c, "\\" + c)
+    return text
+
+
+def publish_artifacts(summary: dict, failure: str | None = None) -> None:
+    """The flow run's artifacts: the run summary (markdown) and a link to the quality report. An
+    artifact that cannot be created is logged, never a failure of the run."""
+    from prefect.artifacts import create_link_artifact, create_markdown_artifact
+    from prefect.logging import get_run_logger
+    try:
+        create_markdown_artifact(markdown=run_summary_markdown(summary, failure), key="nianbao-run-summary",
+                                 description="What the run found, parsed, quarantined and published.")
+        if summary.get("quality_report"):
+            create_link_artifact(link=Path(summary["quality_report"]).absolute().as_uri(),
+                                 link_text="quality report", key="nianbao-quality-report",
+                                 description="Verdicts, failed checks, worst reports, quarantine, Data Docs.")
+    except Exception as e:               # noqa: BLE001 - the data is published either way
+        get_run_logger().warning("could not create the run's artifacts: %s", e)
 
 
 def task_runner_for(cfg: RunConfig):
@@ -824,11 +901,22 @@ def run_flow(cfg: RunConfig, heartbeat: bool = False) -> dict:
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     detach_ephemeral_server()
     fl = nianbao_run.with_options(task_runner=task_runner_for(cfg))
-    with _console_quiet_on(src.SourceError):
+    with _console_quiet_on(src.SourceError, RunFailed):
         if heartbeat:
-            return fl(**flow_params(cfg))
+            return _outcome(fl(**flow_params(cfg), return_state=True))
         with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            return fl(**flow_params(cfg))
+            return _outcome(fl(**flow_params(cfg), return_state=True))
+
+
+def _outcome(state) -> dict:
+    """The flow's summary; its exception when it failed with one. A run that published with
+    structural failures is Failed in Prefect and returns its summary (the CLI exits 3)."""
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        raise result
+    if not isinstance(result, dict):
+        raise RunFailed(f"the flow run ended {state.type.value}: {state.message or result!r}")
+    return result
 
 
 @contextmanager

@@ -5,10 +5,20 @@ Layout under the destination directory ``dest``::
     dest/<dataset>        -> current/<dataset>            (relative symlinks, created once)
     dest/quality_report   -> current/quality_report
     dest/current          -> .versions/<version_id>       (THE pointer; swapped atomically)
-    dest/.versions/<version_id>/<dataset>/report_year=2020/part-0.parquet
-    dest/.versions/<version_id>/<dataset>/report_year=__HIVE_DEFAULT_PARTITION__/part-0.parquet
-    dest/.versions/<version_id>/_manifest.json  (+ _run.json, quality_report/)
-    dest/.staging/<run_id>/...                  (scratch of a run; removed at the end / next run)
+    dest/.versions/<version_id>/<dataset>/2020/part-0.parquet      (report_year in the file too)
+    dest/.versions/<version_id>/<dataset>/unknown/part-0.parquet   (reports with no year)
+    dest/.versions/<version_id>/_manifest.json  (+ _run.json, quality_report/, datapackage.json, nianbao.duckdb)
+    dest/.staging/<run_id>/<dataset>/report_year=2020/...  (scratch of a run, hive-partitioned; removed
+                                                            at the end / next run)
+
+Published partition folders are named by the year alone and every file holds its ``report_year``
+column: with hive folders (``report_year=2020``) and the null year's ``__HIVE_DEFAULT_PARTITION__``,
+a plain ``pd.read_parquet(<dataset>)`` failed (pyarrow's discovery types a hive key as a dictionary
+and puts the null partition's null *in* its dictionary, which pandas cannot unify with the others:
+``Cannot yet unify dictionaries with nulls``), and a hive key cannot also be a file column for
+pyarrow (int64 vs dictionary). With the year in the files every reader - pandas, pyarrow, DuckDB,
+polars - reads the same typed column with no partitioning argument, and the row groups' min/max
+statistics on it let readers skip other years.
 
 A run builds a complete new version next to the current one (unchanged partitions are hard
 links, so this costs only the rewritten partitions), renames ``<id>.partial`` to ``<id>``
@@ -36,8 +46,10 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from transforms import schema as registry
+from transforms.metadata import file_metadata
 
-NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"      # staging (hive) folder of the null year
+UNKNOWN_YEAR = "unknown"                           # published folder of the null year
 PARTITION_KEY = "report_year"
 VERSIONS = ".versions"
 STAGING = ".staging"
@@ -56,12 +68,18 @@ def is_partitioned(name: str) -> bool:
 
 
 def partitioning(flavor: str = "hive") -> ds.Partitioning:
-    """Explicit partitioning for readers: report_year is int64, null <-> __HIVE_DEFAULT_PARTITION__."""
+    """The staging area's partitioning (report_year int64, null <-> __HIVE_DEFAULT_PARTITION__); on
+    published folders (no ``key=value`` names) it finds no key and report_year is read from the files."""
     return ds.partitioning(pa.schema([(PARTITION_KEY, pa.int64())]), flavor=flavor)
 
 
 def file_schema(name: str) -> pa.Schema:
-    """Schema of the Parquet files of a dataset (the partition column lives in the path)."""
+    """Schema of the published Parquet files of a dataset (report_year included)."""
+    return registry.arrow_schema(name)
+
+
+def staged_file_schema(name: str) -> pa.Schema:
+    """Schema of the staged Parquet files (hive: the partition column lives in the path)."""
     s = registry.arrow_schema(name)
     return s.remove(s.get_field_index(PARTITION_KEY)) if is_partitioned(name) else s
 
@@ -80,12 +98,20 @@ def staging_write_options():
 
 
 def partition_dirname(year) -> str:
-    return f"{PARTITION_KEY}={NULL_PARTITION if year is None else int(year)}"
+    """Published folder of a year's rows: ``2021``, or ``unknown`` for reports with no year."""
+    return UNKNOWN_YEAR if year is None else str(int(year))
+
+
+def is_partition_dirname(dirname: str) -> bool:
+    v = dirname.split("=", 1)[1] if dirname.startswith(PARTITION_KEY + "=") else dirname
+    return v in (NULL_PARTITION, UNKNOWN_YEAR) or v.isdigit()
 
 
 def year_of_dirname(dirname: str):
-    v = dirname.split("=", 1)[1]
-    return None if v == NULL_PARTITION else int(v)
+    """Year of a partition folder, published (``2021``, ``unknown``) or staged / published by an
+    earlier release (``report_year=2021``, ``report_year=__HIVE_DEFAULT_PARTITION__``)."""
+    v = dirname.split("=", 1)[1] if dirname.startswith(PARTITION_KEY + "=") else dirname
+    return None if v in (NULL_PARTITION, UNKNOWN_YEAR) else int(v)
 
 
 # --------------------------------------------------------------------------- reading
@@ -166,10 +192,10 @@ def write_staged(t: pa.Table, name: str, staging_root: str | os.PathLike, tag: s
 ROWS_PER_GROUP = 1 << 16
 ROWS_PER_FILE = 1 << 22
 WIDE_ROW_GROUP_DIVISOR = 4        # datasets with free-text fields (~1 KB a row): smaller row groups
-# Row-group min/max statistics only for the sort key: they let readers (DuckDB, polars, pyarrow
-# filters) skip row groups when looking up reports; on the other columns, unsorted, a row group
-# spans most values and its statistics skip nothing, while computing them was ~half of the writing
-STATISTICS_COLUMNS = ["report_id"]
+# Row-group min/max statistics only for the sort key and the year: they let readers (DuckDB, polars,
+# pyarrow filters) skip row groups when looking up reports or years; on the other columns, unsorted, a
+# row group spans most values and its statistics skip nothing, while computing them was ~half of the writing
+STATISTICS_COLUMNS = ["report_id", PARTITION_KEY]     # report_year: constant per file, cheap, prunes
 
 
 def rows_per_group(name: str) -> int:
@@ -237,15 +263,21 @@ def _canonical_table(t: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=t.schema)
 
 
-def _file_batches(path: Path, name: str, remove: pa.Array, drop: dict | None = None) -> Iterator[pa.RecordBatch]:
+def _file_batches(path: Path, name: str, remove: pa.Array, drop: dict | None = None,
+                  year=None) -> Iterator[pa.RecordBatch]:
     """One file's rows in bounded record batches, minus the reports in ``remove`` and the rows whose
     ``drop`` column (name -> values) holds one of the values; checks the file is in report_id order
-    (staged batches are written so, published files are merged so)."""
+    (staged batches are written so, published files are merged so). A file without its report_year
+    column (staged: the year is its hive folder's) gets ``year``."""
     sch = stream_schema(name)
     last = None
     pf = pq.ParquetFile(path, read_dictionary=dictionary_columns(name))
+    add_year = is_partitioned(name) and PARTITION_KEY not in pf.schema_arrow.names
     for rb in pf.iter_batches(batch_size=1 << 16, use_threads=False):   # the datasets publish in parallel
-        t = pa.Table.from_batches([rb]).select(sch.names).cast(sch).combine_chunks()
+        t = pa.Table.from_batches([rb])
+        if add_year:
+            t = t.append_column(PARTITION_KEY, pa.repeat(pa.scalar(year, pa.int64()), t.num_rows))
+        t = t.select(sch.names).cast(sch).combine_chunks()
         ids = t["report_id"].chunk(0) if t.num_rows else None
         if t.num_rows and ((last is not None and ids[0].as_py() < last) or not _ids_ascending(ids)):
             raise PublishError(f"{path}: rows are not in report_id order; cannot merge")
@@ -314,9 +346,9 @@ def _id_range(path: Path) -> tuple[str, str] | None:
     return first[0].as_py(), last[-1].as_py()
 
 
-def _chained(sources: list[tuple], name: str) -> Iterator[pa.RecordBatch]:
+def _chained(sources: list[tuple], name: str, year=None) -> Iterator[pa.RecordBatch]:
     for path, remove, drop in sources:
-        yield from _file_batches(path, name, remove, drop)
+        yield from _file_batches(path, name, remove, drop, year)
 
 
 def _runs(sources: list[tuple]) -> list[list[tuple]]:
@@ -338,14 +370,14 @@ def _runs(sources: list[tuple]) -> list[list[tuple]]:
 
 
 def _merged_rows(previous: list[Path], staged: list[Path], name: str, remove: pa.Array,
-                 drop: dict | None = None) -> Iterator[pa.RecordBatch]:
+                 drop: dict | None = None, year=None) -> Iterator[pa.RecordBatch]:
     """The previous rows minus ``remove`` and the staged rows, in report_id order (stable: earlier
     files first on equal ids): runs of consecutive non-overlapping files are read in sequence and
     the runs merged by a balanced tree of two-way merges; the same rows as sorting everything, in
     memory bounded by the number of runs (usually two: the previous version and this run's batches)."""
     keep_all = pa.array([], type=pa.string())
     sources = [(p, remove, drop) for p in previous] + [(p, keep_all, None) for p in staged]
-    streams = [_chained(run, name) for run in _runs(sources)]
+    streams = [_chained(run, name, year) for run in _runs(sources)]
     if not streams:
         return iter(())
     while len(streams) > 1:
@@ -371,10 +403,12 @@ def _write_stream(batches: Iterable[pa.RecordBatch], name: str, out: Path) -> in
             writer, file_no, in_file = None, file_no + 1, 0
         if writer is None:
             # no ARROW:schema: it would make readers decode the dictionary columns as dictionaries
-            # (pandas categoricals); the Parquet schema alone reads back as file_schema
+            # (pandas categoricals); the Parquet schema alone reads back as file_schema, and the
+            # descriptions travel as key-value metadata (transforms/metadata.py)
             writer = pq.ParquetWriter(out / f"part-{file_no}.parquet", sch, compression="zstd",
                                       use_dictionary=True, store_schema=False,
-                                      write_statistics=STATISTICS_COLUMNS)
+                                      write_statistics=[c for c in STATISTICS_COLUMNS if c in sch.names])
+            writer.add_key_value_metadata(file_metadata(name))
         writer.write_table(_canonical_table(t), row_group_size=group)
         in_file += t.num_rows
 
@@ -398,6 +432,14 @@ def tree_bytes(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*.parquet")) if root.exists() else 0
 
 
+def in_current_format(root: Path, name: str) -> bool:
+    """Whether the published files under ``root`` are as this release writes them (same key-value
+    metadata: descriptions, report_year in the file): only such files are hard-linked into a new
+    version, the others are rewritten once, so a version never mixes two file formats."""
+    want = file_metadata(name)
+    return all(pq.read_metadata(p).metadata == want for p in sorted(root.rglob("*.parquet")))
+
+
 def _link_tree(src: Path, dst: Path) -> None:
     dst.mkdir(parents=True, exist_ok=True)
     for p in sorted(src.iterdir()):
@@ -405,6 +447,13 @@ def _link_tree(src: Path, dst: Path) -> None:
             _link_tree(p, dst / p.name)
         else:
             os.link(p, dst / p.name)
+
+
+def _parts(root: Path | None) -> dict:
+    """Partition folders of a staged or published dataset by year (None: no year)."""
+    if root is None:
+        return {}
+    return {year_of_dirname(p.name): p for p in sorted(root.iterdir()) if p.is_dir() and is_partition_dirname(p.name)}
 
 
 def publish_dataset(name: str, prev_root: Path | None, staged_root: Path | None, out_root: Path,
@@ -424,7 +473,7 @@ def publish_dataset(name: str, prev_root: Path | None, staged_root: Path | None,
     rm = pa.array(sorted(remove_ids), type=pa.string())
 
     if not is_partitioned(name):
-        if prev_root and staged_root is None and not len(rm) and not drop_where:
+        if prev_root and staged_root is None and not len(rm) and not drop_where and in_current_format(prev_root, name):
             _link_tree(prev_root, out_root)
             stats["linked"] += 1
             return stats
@@ -433,18 +482,20 @@ def publish_dataset(name: str, prev_root: Path | None, staged_root: Path | None,
         stats["rewritten"] += 1
         return stats
 
-    prev_parts = {p.name: p for p in sorted(prev_root.iterdir()) if p.is_dir()} if prev_root else {}
-    new_parts = {p.name: p for p in sorted(staged_root.iterdir()) if p.is_dir()} if staged_root else {}
-    touched = set(new_parts) | {partition_dirname(y) for y in removed_years} | (set(prev_parts) if drop_where else set())
+    prev_parts = _parts(prev_root)
+    new_parts = _parts(staged_root)
+    touched = set(new_parts) | set(removed_years) | (set(prev_parts) if drop_where else set())
     out_root.mkdir(parents=True, exist_ok=True)
     wrote_any = False
-    for part in sorted(set(prev_parts) | set(new_parts)):
-        if part in prev_parts and part not in touched:
-            _link_tree(prev_parts[part], out_root / part)
+    for year in sorted(set(prev_parts) | set(new_parts), key=lambda y: (y is None, y or 0)):
+        part = partition_dirname(year)
+        if (year in prev_parts and year not in touched and prev_parts[year].name == part
+                and in_current_format(prev_parts[year], name)):
+            _link_tree(prev_parts[year], out_root / part)
             stats["linked"] += 1
             wrote_any = True
             continue
-        rows = _merged_rows(_files(prev_parts.get(part)), _files(new_parts.get(part)), name, rm, drop_where)
+        rows = _merged_rows(_files(prev_parts.get(year)), _files(new_parts.get(year)), name, rm, drop_where, year)
         first = next(rows, None)
         if first is None:
             continue
@@ -533,6 +584,9 @@ def cleanup(dest: str | os.PathLike, keep: int = KEEP_VERSIONS, keep_staging: It
     cur = current_version(dest)
     vdir = dest / VERSIONS
     if vdir.exists():
+        for p in vdir.iterdir():          # a version's final name linked to its folder while its DuckDB
+            if p.is_symlink():            # views were bound (flows/catalog.py), left by a killed run
+                p.unlink(missing_ok=True)
         versions = sorted((p for p in vdir.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True)
         kept = 0
         for p in versions:

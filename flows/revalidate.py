@@ -89,6 +89,9 @@ def revalidate(dest: str, *, chunk_size: int = 2000, quality_report: bool = True
                 pub.publish_dataset(n, prev / n, None, partial / n, set())
         entries = mf.load(prev)
         mf.save(partial, entries, registry.PARSER_VERSION)
+        from flows import catalog
+        pub.ensure_layout(dest, [*names, *catalog.CATALOG_FILES])
+        catalog.write_catalog(partial, dest / pub.VERSIONS / vid, vid)
         summary = {"run_id": run_id, "verdicts": verdicts, "warnings": warnings[:50], "structural_failures": [],
                    "version": vid, "published": True, "reports": int(len(reports))}
         if quality_report:

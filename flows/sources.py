@@ -664,6 +664,40 @@ def parse_url_list(text: str, base: str | None = None) -> list[str] | None:
     return list(dict.fromkeys(urls))
 
 
+def url_list_in(path: str) -> list[str] | None:
+    """The URLs of a local file that lists them, one per line; None for any other file (a report).
+    A file over NIANBAO_MAX_BYTES is not read as a list."""
+    p = Path(path[len("file://"):] if path.startswith("file://") else path)
+    try:
+        if p.stat().st_size > max_bytes():
+            return None
+        text = p.read_text(encoding="utf-8-sig")
+    except (UnicodeDecodeError, OSError):
+        return None
+    urls = parse_url_list(text)
+    return urls or None
+
+
+def discover_file(path: str, known: dict[str, dict] | None = None) -> Discovery:
+    """One report file given as the source, taken as a file of a folder is: its type sniffed from its
+    bytes (listed as skipped when it is not a report format), its sha256 reused when unchanged."""
+    local = path[len("file://"):] if path.startswith("file://") else path
+    src = printable_name(local)
+    real = os.path.realpath(local)
+    try:
+        st = os.stat(real)
+        k = (known or {}).get(src)
+        if k and k.get("size") == st.st_size and k.get("mtime_ns") == st.st_mtime_ns and k.get("sha256"):
+            return Discovery([Item(src, k["sha256"], st.st_size, real, st.st_mtime_ns)])
+        sha, size, unsupported = read_candidate(real, max_bytes())
+    except OSError as e:
+        return Discovery([], skipped=[Skipped(src, "read_error", f"cannot be read: {e.strerror or e}")])
+    if unsupported:
+        return Discovery([], skipped=[Skipped(src, "unsupported_type", f"unsupported file type: {unsupported}",
+                                              sha, size)])
+    return Discovery([Item(src, sha, size, real, st.st_mtime_ns)])
+
+
 def discover_urls(urls: list[str], cache_dir, **kw) -> Discovery:
     local = [u for u in urls if not u.startswith(HTTP_PREFIXES)]
     remote = [u for u in urls if u.startswith(HTTP_PREFIXES)]
@@ -715,13 +749,9 @@ def discover(source: str, *, cache_dir: str | os.PathLike, glob: str = defaults.
         return discover_fsspec(source, glob)
     kw = dict(concurrency=concurrency, timeout=timeout, retries=retries, backoff=backoff, progress=progress)
     if kind == "list":
-        try:
-            text = Path(source).read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise SourceError(f"{source} is a file but not a UTF-8 list of URLs") from None
-        urls = parse_url_list(text)
-        if urls is None:
-            raise SourceError(f"{source} is not a directory or a list of URLs (one per line)")
+        urls = url_list_in(source)
+        if urls is None:                 # not a list of URLs: the file is a report
+            return discover_file(source, known)
         return discover_urls(urls, cache_dir, **kw)
     # http(s): a hosted URL list or a single report
     res = fetch_all([source], cache_dir, concurrency=1, timeout=timeout, retries=retries, backoff=backoff)[0]

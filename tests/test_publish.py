@@ -87,6 +87,18 @@ def _reports_table(years):
     return pa.Table.from_pylist(rows, schema=registry.arrow_schema("reports"))
 
 
+def _rows_of(name, years):
+    """A small table of ``name`` with one report per year (None: no year), every required field filled."""
+    fill = {pa.string(): "x", pa.list_(pa.string()): [], pa.int64(): 1, pa.float64(): 1.5}
+    rows = []
+    for i, y in enumerate(years):
+        r = {f.name: (f.allowed[0] if f.allowed and f.arrow == pa.string() else fill[f.arrow])
+             for f in registry.fields(name)}
+        r.update(report_id=f"{i:064x}", report_year=y)
+        rows.append(r)
+    return pa.Table.from_pylist(rows, schema=registry.arrow_schema(name))
+
+
 def test_null_year_partition_and_explicit_schema(tmp_path):
     import duckdb
     import polars as pl
@@ -94,20 +106,93 @@ def test_null_year_partition_and_explicit_schema(tmp_path):
     pub.write_staged(t, "reports", tmp_path / "stage", "b00000")
     out = tmp_path / "out" / "reports"
     pub.publish_dataset("reports", None, tmp_path / "stage" / "reports", out, set())
-    assert sorted(p.name for p in out.iterdir()) == ["report_year=2020", "report_year=2021",
-                                                      "report_year=__HIVE_DEFAULT_PARTITION__"]
+    assert sorted(p.name for p in out.iterdir()) == ["2020", "2021", "unknown"]
     back = pub.read_table(out, "reports")
     assert back.schema == registry.arrow_schema("reports") and back.num_rows == 4
     assert back["report_year"].null_count == 2
-    f = next(out.glob("report_year=2020/*.parquet"))
+    f = next(out.glob("2020/*.parquet"))
     assert pq.read_schema(f).remove_metadata() == pub.file_schema("reports")
+    assert pq.read_table(f)["report_year"].to_pylist() == [2020]          # the year is in the file
     enc = pq.ParquetFile(f).metadata.row_group(0).column(0).encodings
     assert "RLE_DICTIONARY" in enc or "PLAIN_DICTIONARY" in enc                # dictionary-encoded strings
-    n = duckdb.sql(f"select count(*) from read_parquet('{out}/**/*.parquet', hive_partitioning=true, "
-                   "hive_types={'report_year': BIGINT}) where report_year is null").fetchall()[0][0]
+    n = duckdb.sql(f"select count(*) from read_parquet('{out}/**/*.parquet') where report_year is null").fetchall()[0][0]
     assert n == 2
-    lf = pl.scan_parquet(f"{out}/**/*.parquet", hive_partitioning=True, hive_schema={"report_year": pl.Int64})
+    lf = pl.scan_parquet(f"{out}/**/*.parquet")
     assert lf.filter(pl.col("report_year").is_null()).select(pl.len()).collect().item() == 2
+
+
+@pytest.mark.parametrize("name", list(registry.DATASETS))
+def test_every_dataset_reads_the_same_in_plain_pandas_duckdb_and_polars(name, tmp_path):
+    """With a null-year partition present, a plain pd.read_parquet(dir) works (pyarrow's hive discovery
+    put the null in the partition dictionary, which pandas could not unify), report_year is Int64
+    (nullable) in pandas as in DuckDB and polars, and the three read the same rows."""
+    import duckdb
+    import pandas as pd
+    import polars as pl
+    t = _rows_of(name, [2020, None, 2021, None, 2020])
+    pub.write_staged(t, name, tmp_path / "stage", "b00000")
+    out = tmp_path / "out" / name
+    pub.publish_dataset(name, None, tmp_path / "stage" / name, out, set())
+    df = pd.read_parquet(out)
+    assert len(df) == 5 and sorted(df.columns) == sorted(registry.column_names(name))
+    if pub.is_partitioned(name):
+        assert str(df["report_year"].dtype) == "Int64"
+    assert not any(isinstance(d, pd.CategoricalDtype) for d in df.dtypes)
+    key = ["report_id", "report_year"] if pub.is_partitioned(name) else ["report_id"]
+    want = sorted(df[key].astype(object).where(df[key].notna(), None).itertuples(index=False, name=None),
+                  key=repr)
+    got_duck = duckdb.sql(f"select {', '.join(key)} from read_parquet('{out}/**/*.parquet')").fetchall()
+    got_pl = pl.read_parquet(f"{out}/").select(key).rows()
+    assert sorted(got_duck, key=repr) == want == sorted(got_pl, key=repr)
+    if pub.is_partitioned(name):
+        types = {r[0]: r[1] for r in duckdb.sql(f"describe select * from read_parquet('{out}/**/*.parquet')").fetchall()}
+        assert types["report_year"] == "BIGINT"
+        assert pl.read_parquet(f"{out}/").schema["report_year"] == pl.Int64
+
+
+def test_published_files_describe_their_fields_and_a_description_change_rewrites_linked_partitions(tmp_path,
+                                                                                                 monkeypatch):
+    """Field descriptions travel as key-value metadata (no ARROW:schema: strings stay strings); a
+    partition published with other metadata (an earlier release) is rewritten, not hard-linked."""
+    import json
+
+    from transforms import metadata
+    t = _reports_table([2020, 2021])
+    pub.write_staged(t, "reports", tmp_path / "stage", "b00000")
+    first = tmp_path / "v1" / "reports"
+    pub.publish_dataset("reports", None, tmp_path / "stage" / "reports", first, set())
+    f = next(first.glob("2020/*.parquet"))
+    kv = pq.read_metadata(f).metadata
+    assert b"ARROW:schema" not in kv
+    desc = metadata.read_descriptions(kv)
+    assert desc == {fl.name: fl.description for fl in registry.fields("reports")}
+    assert json.loads(kv[b"nianbao"])["dataset"] == "reports"
+    second = tmp_path / "v2" / "reports"
+    stats = pub.publish_dataset("reports", first, None, second, set())
+    assert stats["linked"] == 2 and os.path.samefile(f, second / "2020" / f.name)
+    monkeypatch.setattr(pub, "file_metadata", lambda name: {b"nianbao": b"{}"})
+    third = tmp_path / "v3" / "reports"
+    stats = pub.publish_dataset("reports", second, None, third, set())
+    assert stats["linked"] == 0 and stats["rewritten"] == 2
+    assert pq.read_table(third)["report_id"].to_pylist() == t["report_id"].to_pylist()
+
+
+def test_partitions_of_an_earlier_hive_layout_are_republished_in_the_year_layout(tmp_path):
+    """A version published as report_year=YYYY/ folders without the column is read with the year from
+    the folder and written in the current layout."""
+    t = _reports_table([2020, None])
+    old = tmp_path / "old" / "reports"
+    for y, part in ((2020, "report_year=2020"), (None, "report_year=__HIVE_DEFAULT_PARTITION__")):
+        d = old / part
+        d.mkdir(parents=True)
+        rows = t.filter(pa.compute.is_null(t["report_year"]) if y is None else
+                        pa.compute.equal(t["report_year"], y)).drop_columns(["report_year"])
+        pq.write_table(rows, d / "part-0.parquet", store_schema=False)
+    new = tmp_path / "new" / "reports"
+    pub.publish_dataset("reports", old, None, new, set())
+    assert sorted(p.name for p in new.iterdir()) == ["2020", "unknown"]
+    back = pub.read_table(new, "reports")
+    assert sorted(back["report_year"].to_pylist(), key=repr) == [2020, None]
 
 
 # --------------------------------------------------------------------------- runs
@@ -161,8 +246,7 @@ def test_seeds_published_and_rerun_changes_nothing(seeds, tmp_path):
     tabs = _tables(dest)
     assert tabs["reports"].num_rows + tabs["quarantine"].num_rows == 5
     assert tabs["applications"].num_rows > 0
-    n = duckdb.sql(f"select count(*) from read_parquet('{dest}/applications/**/*.parquet', "
-                   "hive_partitioning=true)").fetchall()[0][0]
+    n = duckdb.sql(f"select count(*) from read_parquet('{dest}/applications/**/*.parquet')").fetchall()[0][0]
     assert n == tabs["applications"].num_rows
     assert pl.scan_parquet(f"{dest}/applications/**/*.parquet").select(pl.len()).collect().item() == n
     before = pub.digest(dest)
@@ -395,3 +479,13 @@ def test_table_from_frame_takes_strings_the_view_encoded_and_stages_them_in_orde
     pub.write_staged(got, "quarantine", tmp_path / "s", "b00000")
     back = pq.read_table(tmp_path / "s" / "quarantine" / "b00000-0.parquet")
     assert back["report_id"].to_pylist() == ["a", "b", "c"] and back["source_file"].to_pylist() == ["s-1", "s-2", "s-0"]
+
+
+def test_cleanup_removes_a_version_name_left_linked_to_its_partial_folder(tmp_path):
+    """flows/catalog.py links a version's final name to its .partial folder while DuckDB binds the views;
+    a run killed then leaves the link, which cleanup removes with the partial version."""
+    dest = tmp_path / "out"
+    vid, partial = pub.begin_version(dest)
+    os.symlink(partial, dest / pub.VERSIONS / vid)
+    pub.cleanup(dest)
+    assert not (dest / pub.VERSIONS / vid).is_symlink() and not partial.exists()

@@ -243,11 +243,29 @@ def test_classify_and_bad_sources(tmp_path):
     assert src.classify(str(tmp_path)) == "dir"
     with pytest.raises(src.SourceError):
         src.classify(str(tmp_path / "nope"))
+    assert src.parse_url_list("一、总体情况\n", base="http://x/") is None
+
+
+def test_a_single_report_file_as_the_source_is_taken_alone(tmp_path):
+    """A file that is not a list of URLs is one report: sniffed, hashed and taken as a folder's file is
+    (its sha256 reused when unchanged); a file of another type is listed as skipped."""
+    import hashlib
     f = tmp_path / "report.txt"
     shutil.copy(SEEDS[0], f)
-    with pytest.raises(src.SourceError, match="not a directory or a list of URLs"):
-        src.discover(str(f), cache_dir=tmp_path / "c")
-    assert src.parse_url_list("一、总体情况\n", base="http://x/") is None
+    assert src.classify(str(f)) == "list" and src.url_list_in(str(f)) is None
+    d = src.discover(str(f), cache_dir=tmp_path / "c")
+    assert [(i.source_file, i.sha256, i.size) for i in d.items] == [
+        (str(f), hashlib.sha256(f.read_bytes()).hexdigest(), f.stat().st_size)]
+    again = src.discover(str(f), cache_dir=tmp_path / "c",
+                         known={str(f): {"size": d.items[0].size, "mtime_ns": d.items[0].mtime_ns, "sha256": "cached"}})
+    assert again.items[0].sha256 == "cached"
+    exe = tmp_path / "tool"
+    exe.write_bytes(b"\x7fELF\x02\x01\x01" + b"\0" * 64)
+    d = src.discover(str(exe), cache_dir=tmp_path / "c")
+    assert not d.items and [s.reason_code for s in d.skipped] == ["unsupported_type"]
+    urls = tmp_path / "urls.txt"
+    urls.write_text("# reports\nhttp://127.0.0.1:9/a.pdf\n", encoding="utf-8")
+    assert src.url_list_in(str(urls)) == ["http://127.0.0.1:9/a.pdf"]
 
 
 def test_discover_dir_reports_how_many_files_it_lists_before_hashing(tmp_path, monkeypatch):

@@ -19,12 +19,15 @@ def _type(f) -> str:
 def render() -> str:
     out = ["# nianbao data dictionary", "",
            "Generated from `transforms/schema.py` by `python -m transforms.dictionary`; do not edit by hand.", "",
-           "Every dataset is hive-partitioned Parquet under `data/processed/<dataset>/` when it has a "
-           "`report_year` column (`report_year=2020/part-0.parquet`; reports with no year in "
-           "`report_year=__HIVE_DEFAULT_PARTITION__`, read back as null). Read the partition column as "
-           "int64 (see the Querying section of the README). Strings are dictionary-encoded in the files. Rows "
+           "Every dataset is Parquet under `data/processed/<dataset>/`, partitioned by year when it has a "
+           "`report_year` column (`2020/part-0.parquet`; reports with no year in `unknown/`). Every file "
+           "holds all the columns below, `report_year` included (an int64, null when unknown): read a "
+           "dataset's folder with no partitioning argument. Strings are dictionary-encoded in the files. Rows "
            "are in report_id order, in row groups of 65,536 rows (fewer for quality_checks, whose free text "
-           "is wide) with min/max statistics on report_id, so a lookup by report skips the other row groups.", "",
+           "is wide) with min/max statistics on report_id and report_year, so a lookup by report or year "
+           "skips the other row groups. Each file's key-value metadata `nianbao` holds these descriptions "
+           "(JSON); each published version has `datapackage.json` (Frictionless Data Package) and "
+           "`nianbao.duckdb` (a view per dataset) beside the datasets.", "",
            f"Parser version: `{schema.PARSER_VERSION}`.", ""]
     out += ["| dataset | partitioned by | description |", "|---|---|---|"]
     for name in schema.DATASETS:
