@@ -230,6 +230,11 @@ def report_path(site: Site, url: str) -> Path:
 def _place(body: str, dest: Path) -> None:
     """The cached body at ``dest`` (a hard link when possible), replaced atomically."""
     dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if os.path.samefile(body, dest):
+            return                 # already that body (a rename between two links of one file does nothing)
+    except OSError:
+        pass
     tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
     try:
         os.link(body, tmp)

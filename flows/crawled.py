@@ -162,7 +162,7 @@ def choose(items: list[Item], meta_of: dict[str, dict], cache_dir: str | os.Path
 
 def fetch_log_rows(root: str | os.PathLike) -> list[dict] | None:
     """The crawl folder's fetch log as rows of the ``fetch_log`` dataset (file order), or None when
-    the folder has none. A line that is not a JSON object (a crawl killed mid-write) is skipped."""
+    the folder has none. A line that is not a whole record (a crawl killed mid-write) is skipped."""
     path = Path(root) / STATE_DIR / "fetch_log.jsonl"
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -175,11 +175,9 @@ def fetch_log_rows(root: str | os.PathLike) -> list[dict] | None:
             rec = json.loads(line)
         except ValueError:
             continue
-        if isinstance(rec, dict) and rec.get("crawl_id") and rec.get("outcome") in registry.FETCH_OUTCOMES:
-            row = {n: rec.get(n) for n in names}
-            if row["kind"] not in registry.FETCH_KINDS:
-                row["kind"] = "list"
-            rows.append(row)
+        if (isinstance(rec, dict) and rec.get("crawl_id") and rec.get("time") and rec.get("site")
+                and rec.get("outcome") in registry.FETCH_OUTCOMES and rec.get("kind") in registry.FETCH_KINDS):
+            rows.append({n: rec.get(n) for n in names})
     return rows
 
 
