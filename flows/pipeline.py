@@ -426,13 +426,12 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
     row per report is validated a few times per run, not once per parse batch. Returns (batch
     summaries, chunk results)."""
     from expectations.views import suite_datasets
-    from transforms import schema as registry
     gx = batch.gx_enabled()
     window = max(1, cfg.workers)
     todo = list(enumerate(batches))[::-1]
     parsing: list = []
     validating = None
-    datasets = [d for d in suite_datasets() if d not in registry.CRAWL_DATASETS] if gx else []
+    datasets = suite_datasets() if gx else []
     ready: dict[str, list[int]] = {d: [] for d in datasets}
     ready_rows: dict[str, int] = {d: 0 for d in datasets}
     summaries, chunks = [], []

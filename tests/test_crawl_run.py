@@ -147,7 +147,7 @@ def test_the_nightly_rerun_downloads_nothing_unchanged_and_republishes_no_report
 
 
 @pytest.mark.slow
-def test_run_sites_as_a_prefect_flow_gives_the_same_datasets(prefect_server, ran, tmp_path):
+def test_run_sites_as_a_prefect_flow_gives_the_same_datasets(prefect_server, tmp_path):
     with Site() as site:
         sites = _sites_file(tmp_path, site.port)
         plain = run_plain(RunConfig(source=str(tmp_path / "c1"), dest=str(tmp_path / "o1"), sites=str(sites),
