@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 from expectations.views import (CELL_TABLES, OTHER, RECONCILIATION, SHA_MISMATCH, helper_columns,
-                                list_fields_with_allowed, per_check_column, suite_datasets, view_columns)
+                                all_suite_datasets, list_fields_with_allowed, per_check_column, view_columns)
 from transforms import schema
 from transforms.formats import FORMATS
 from transforms.reconcile import (RECON_COLUMNS, RECON_FREE_TEXT, RECON_STATUSES, STRUCTURAL_RULES, WARN_RULES,
@@ -172,7 +172,7 @@ def _reconciliation_expectations() -> list[dict]:
 def suite_specs() -> dict[str, list[dict]]:
     """dataset → expectation dicts (type, kwargs, meta, severity, description). Pure."""
     specs = {}
-    for ds in suite_datasets():
+    for ds in all_suite_datasets():
         ex = _schema_expectations(ds)
         if ds in CELL_TABLES:
             ex += _cell_expectations(ds)

@@ -43,7 +43,13 @@ INDEX_COLUMNS = {
 
 
 def suite_datasets() -> list[str]:
-    return [*schema.DATASETS, RECONCILIATION]
+    """The suites each parse batch's views are validated against (every dataset the batches stage)."""
+    return [*(d for d in schema.DATASETS if d not in schema.CRAWL_DATASETS), RECONCILIATION]
+
+
+def all_suite_datasets() -> list[str]:
+    """Every suite: the batches' and the crawl's (the fetch log, validated once per run that stages it)."""
+    return [*suite_datasets(), *schema.CRAWL_DATASETS]
 
 
 def list_fields_with_allowed(dataset: str) -> list[schema.Field]:

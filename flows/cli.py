@@ -1,6 +1,7 @@
 """The `nianbao` command line (typer). Errors are one line on stderr and a non-zero exit code.
 
     nianbao run [--source DIR|FILE|URL|URL-LIST] [--dest DIR]   the main job (Prefect flow)
+    nianbao run --sites FILE [--source DIR]                crawl the columns into DIR, then ingest it
     nianbao --version
     nianbao parse FILE                                     one report's tables with flags
     nianbao serve [--cron '0 2 * * *'] [--timezone Asia/Shanghai]   the nightly schedule
@@ -172,6 +173,22 @@ def _check_source(source: str) -> None:
     classify(source)              # raises SourceError("source not found: …")
 
 
+def _crawl_source(sites: Path, source: str) -> str:
+    """The folder a ``--sites`` run crawls into and reads (``--source``; data/crawl by default),
+    created if missing; the sites file is checked before anything starts."""
+    from flows.crawl import SitesError, load_sites
+    try:
+        load_sites(sites)
+    except SitesError as e:
+        raise _tce.BadParameter(str(e)) from None
+    folder = defaults.CRAWL_SOURCE if source == defaults.SOURCE else source
+    if "://" in folder and not folder.startswith("file://"):
+        raise _tce.BadParameter(f"--sites crawls into a local folder: --source {folder} is a URL")
+    _check_dest(folder.removeprefix("file://"))
+    Path(folder.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def _check_dest(dest: str) -> None:
     p = Path(dest)
     if p.exists() and not p.is_dir():
@@ -334,6 +351,17 @@ def _print_summary(s: dict, as_json: bool) -> None:
             print(f"warning: {_printable(str(u))}: {_printable(str(e))}", file=sys.stderr)
     for f in s.get("structural_failures") or []:
         print(f"structural failure (chunk not published): {f}", file=sys.stderr)
+    crawl = s.get("crawl")
+    if crawl and not as_json:
+        if crawl.get("error"):
+            print(f"warning: the crawl failed ({_printable(crawl['error'])}); read what earlier crawls left",
+                  file=sys.stderr)
+        else:
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(crawl.get("outcomes", {}).items()))
+            print(f"crawled: {counts}; {crawl.get('files', 0)} report file(s), "
+                  f"{crawl.get('downloaded_bytes', 0):,} bytes downloaded", file=sys.stderr)
+            for e in crawl.get("errors", [])[:20]:
+                print(f"  crawl: {_printable(e)}", file=sys.stderr)
 
 
 def _prefect_start_message() -> str:
@@ -382,8 +410,13 @@ def run(
                                   help="Progress on stderr: bars with rate and ETA on a terminal, timestamped "
                                        "lines elsewhere (every NIANBAO_PROGRESS_SECONDS, 30); --no-progress: "
                                        "only the summary and errors."),
+    sites: Optional[Path] = typer.Option(None, "--sites",
+                                         help="YAML file of annual-report columns: crawl them into --source "
+                                              "(default data/crawl), then ingest it (README: crawling)."),
 ):
-    """The main job: discover -> parse -> validate -> publish -> quality report (incremental)."""
+    """The main job: (crawl ->) discover -> parse -> validate -> publish -> quality report (incremental)."""
+    if sites is not None:
+        source = _crawl_source(sites, source)
     _check_source(source)
     _check_dest(dest)
     if dask_address and not dask_address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
@@ -392,7 +425,8 @@ def run(
     from flows import pipeline
     cfg = pipeline.RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
                              prune=prune, dask_address=dask_address, quality_report=quality_report,
-                             validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty)
+                             validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty,
+                             sites=str(sites.resolve()) if sites is not None else None)
     stopping.install()
     try:
         with _Progress(progress) as bar:
@@ -492,10 +526,15 @@ def serve(
                                          help="Read symbolic links that leave the source folder."),
     allow_empty: bool = typer.Option(False, "--allow-empty",
                                      help="A scheduled run on an empty source succeeds (default: it fails)."),
+    sites: Optional[Path] = typer.Option(None, "--sites",
+                                         help="YAML file of annual-report columns: each run crawls them into "
+                                              "--source (default data/crawl), then ingests it."),
 ):
     """Serve the nightly schedule (needs a Prefect server: PREFECT_API_URL)."""
     from flows.deployment import check_schedule, serve_nightly
     check_schedule(cron, timezone)
+    if sites is not None:
+        source = _crawl_source(sites, source)
     _check_source(source)
     _check_dest(dest)
     if not os.environ.get("PREFECT_API_URL"):
@@ -503,7 +542,8 @@ def serve(
                            "export PREFECT_API_URL=http://127.0.0.1:4200/api")
     env.configure(dest, quiet=False)
     serve_nightly(source=source, dest=dest, cron=cron, timezone=timezone, name=name, glob=glob,
-                  follow_symlinks=follow_symlinks, allow_empty=allow_empty)
+                  follow_symlinks=follow_symlinks, allow_empty=allow_empty,
+                  sites=str(sites.resolve()) if sites is not None else None)
     return 0
 
 

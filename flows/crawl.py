@@ -230,6 +230,11 @@ def report_path(site: Site, url: str) -> Path:
 def _place(body: str, dest: Path) -> None:
     """The cached body at ``dest`` (a hard link when possible), replaced atomically."""
     dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if os.path.samefile(body, dest):
+            return                 # already that body (a rename between two links of one file does nothing)
+    except OSError:
+        pass
     tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
     try:
         os.link(body, tmp)
@@ -289,8 +294,13 @@ class Crawler:
         self._log = open(self.state / "fetch_log.jsonl", "a", encoding="utf-8")
         try:
             with cf.ThreadPoolExecutor(max_workers=max(1, min(workers, len(sites)))) as pool:
-                for fut in [pool.submit(self._crawl_site, s, summary) for s in sites]:
-                    fut.result()
+                futs = {pool.submit(self._crawl_site, s, summary): s for s in sites}
+                for fut in cf.as_completed(futs):
+                    try:
+                        fut.result()
+                    except Exception as e:          # one site's crawl never stops the others
+                        self._log_row(futs[fut], futs[fut].start_url, "list", None, "site_failed", summary,
+                                      error=f"the site's crawl broke off: {type(e).__name__}: {e}")
         finally:
             self._log.close()
             self._save_files()
@@ -411,7 +421,7 @@ class Crawler:
     # -- state
     def _log_row(self, site: Site, url, kind, referrer, outcome, summary, **kw) -> None:
         summary.count(outcome)
-        if outcome in ("failed", "refused") and url:
+        if outcome in ("failed", "refused", "site_failed") and url:
             summary.errors.append(f"{url}: {kw.get('error')}")
         row = {"crawl_id": summary.crawl_id, "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                "site": site.name, "url": url, "referrer": referrer, "kind": kind, "outcome": outcome,

@@ -3,6 +3,7 @@ CLI reads them before deciding what to load)."""
 
 SOURCE = "data/raw"
 DEST = "data/processed"
+CRAWL_SOURCE = "data/crawl"      # where `run --sites` crawls to (and reads from) unless --source says
 # Every file of a folder source: the type is sniffed from the bytes, and what is not taken is listed
 GLOB = "**/*"
 # HTTP sources: total seconds one URL may take (NIANBAO_URL_DEADLINE), longest Retry-After waited for

@@ -31,6 +31,7 @@ class Item:
     size: int
     local_path: str           # where the bytes can be read now (path or fsspec URL)
     mtime_ns: int | None = None
+    context: dict | None = None  # what the source knows of the file (a crawl: URL, article title, date)
 
     def as_dict(self) -> dict:
         """Same as dataclasses.asdict (the fields are flat), ~10x faster: runs per discovered file."""
@@ -77,14 +78,17 @@ def save(version_dir: str | os.PathLike, entries: dict[str, dict], parser_versio
 
 
 def plan(items: Iterable[Item], previous: dict[str, dict], *, parser_version: str,
-         prune: bool = False, unavailable: Iterable[str] = (), run_id: str = "") -> Plan:
+         prune: bool = False, unavailable: Iterable[str] = (), run_id: str = "",
+         withdrawn: Iterable[str] = ()) -> Plan:
     """Diff the discovered items against the previous manifest.
 
     * identical bytes under several names are published once, under the smallest source name;
     * (sha256, source_file) unchanged and same parser version -> skipped;
     * otherwise parsed, and any earlier rows of the same report_id or the same source replaced;
     * previous entries whose source is gone: kept (``missing_since``) unless ``prune``;
-      sources listed in ``unavailable`` (fetch failed) are always kept.
+      sources listed in ``unavailable`` (fetch failed) are always kept;
+    * sources listed in ``withdrawn`` (present, but superseded by a more complete rendering of the
+      same report) have their rows removed.
     """
     by_sha: dict[str, list[Item]] = {}
     for it in items:
@@ -98,6 +102,7 @@ def plan(items: Iterable[Item], previous: dict[str, dict], *, parser_version: st
             duplicates[sha] = [i.source_file for i in its[1:]]
     current_sources = {it.source_file for its in by_sha.values() for it in its}
     unavailable = set(unavailable)
+    withdrawn = set(withdrawn)
 
     parse, unchanged, retained = [], [], []
     remove: set[str] = set()
@@ -121,8 +126,8 @@ def plan(items: Iterable[Item], previous: dict[str, dict], *, parser_version: st
         if sha in desired:
             continue
         src = old.get("source_file")
-        if src in current_sources:
-            remove.add(sha)                      # same source, new content: replaced
+        if src in current_sources or src in withdrawn:
+            remove.add(sha)                      # same source, new content: replaced (or superseded)
         elif src in unavailable or not prune:
             retained.append(sha)                 # disappeared (or unreachable): keep rows
             e = dict(old)

@@ -56,6 +56,8 @@ class RunConfig:
     quality_report: bool = True
     follow_symlinks: bool = False
     allow_empty: bool = False
+    sites: str | None = None          # a sites file: crawl its columns into ``source`` first (flows/crawl.py)
+    crawl_delay: float | None = None  # seconds between two requests to one host (default: each site's)
 
 
 class RunFailed(RuntimeError):
@@ -143,7 +145,57 @@ def discover_step(cfg: dict, known: dict, warm_pool: str | None = None) -> dict:
                      follow_symlinks=cfg.get("follow_symlinks", False), exclude=[str(dest)])
     return {"items": [i.as_dict() for i in d.items], "unavailable": d.unavailable, "gone": d.gone,
             "errors": d.errors, "http": d.http, "skipped": [s.as_dict() for s in d.skipped],
-            "not_matched": d.not_matched}
+            "not_matched": d.not_matched, "withdrawn": d.withdrawn}
+
+
+def crawl_step(sites: str, dest: str, delay: float | None = None) -> dict:
+    """Crawl the sites file's columns into ``dest`` (the run's source). One site's failure is logged
+    and the others go on (flows/crawl.py); only a failure of the whole crawl (the folder not
+    writable) raises, and the run then reads what earlier crawls left."""
+    from flows.crawl import Crawler, load_sites
+    s = Crawler(dest, delay=delay).crawl(load_sites(sites))
+    return {"outcomes": s.outcomes, "files": s.files, "downloaded_bytes": s.downloaded_bytes,
+            "errors": s.errors[:50], "crawl_id": s.crawl_id}
+
+
+def fetch_log_step(source: str, staging: str, batch_no: int) -> dict:
+    """Stage the crawl folder's fetch log (the whole log: the dataset is replaced) and its GX view."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+    from flows import crawled
+    rows = crawled.fetch_log_rows(source) or []
+    frame = pd.DataFrame(rows, columns=registry_columns("fetch_log"))
+    table = pub.table_from_frame(frame, "fetch_log")
+    out = Path(staging) / "fetch_log"
+    out.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, out / f"{batch.batch_tag(batch_no)}-0.parquet", compression="none")
+    if batch.gx_enabled():
+        from expectations.views import make_view, save_view
+        from flows.publish import load_frame
+        path = batch.view_path(staging, "fetch_log", batch_no)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_view(make_view(load_frame(out, "fetch_log"), "fetch_log"), path, "fetch_log")
+    return {"rows": table.num_rows}
+
+
+def registry_columns(name: str) -> list[str]:
+    from transforms import schema as registry
+    return registry.column_names(name)
+
+
+def _crawl_log(cfg: RunConfig, prev: Path | None) -> bool:
+    """Whether the source is a crawl folder whose fetch log differs from the published one."""
+    from flows import crawled
+    source = cfg.source[len("file://"):] if cfg.source.startswith("file://") else cfg.source
+    if "://" in source or not crawled.is_crawl_folder(source):
+        return False
+    rows = crawled.fetch_log_rows(source)
+    if rows is None:
+        return False
+    published = []
+    if prev is not None and (prev / "fetch_log").exists():
+        published = pub.read_table(prev / "fetch_log", "fetch_log").to_pylist()
+    return crawled.fetch_log_digest(rows) != crawled.fetch_log_digest(published)
 
 
 def parse_step(batch_no: int, items: list[dict], staging: str, pool_key: str | None,
@@ -514,25 +566,35 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     # hashes the files (an incremental run may have nothing to parse)
     warm_pool = run_id if local_pool and not previous else None
 
+    if cfg.sites:
+        run.at("crawling", Path(cfg.source))
+        _emit("stage", name="crawl")
+        try:
+            summary["crawl"] = ex.call(crawl_step, sites=cfg.sites, dest=cfg.source, delay=cfg.crawl_delay)
+        except Exception as e:        # the run goes on with what earlier crawls left
+            summary["crawl"] = {"error": f"{type(e).__name__}: {e}"}
+            summary.setdefault("errors", {})["crawl"] = f"the crawl failed: {type(e).__name__}: {e}"
     run.at("discovery", dest / ".cache")
     _emit("stage", name="discover")
     disc = ex.call(discover_step, cfg=asdict(cfg), known=known, warm_pool=warm_pool)
     items = [mf.Item(**i) for i in disc["items"]]
     plan = mf.plan(items, previous, parser_version=registry.PARSER_VERSION, prune=cfg.prune,
-                   unavailable=disc["unavailable"], run_id=run_id)
+                   unavailable=disc["unavailable"], run_id=run_id, withdrawn=disc.get("withdrawn", ()))
     skipped = disc.get("skipped", [])
     summary.update(discovered=len(items), to_parse=len(plan.parse), to_remove=len(plan.remove),
                    unchanged=len(plan.unchanged), retained_missing=len(plan.retained_missing),
                    duplicates=sum(len(v) for v in plan.duplicates.values()),
                    unavailable=disc["unavailable"], gone=disc["gone"], http=disc["http"],
-                   errors=disc["errors"], skipped=skipped, not_matched=disc.get("not_matched", 0))
+                   errors={**summary.get("errors", {}), **disc["errors"]}, skipped=skipped,
+                   not_matched=disc.get("not_matched", 0))
     if not items and not cfg.allow_empty:
         if prev is None:
             _drop_dangling_links(dest, [*names, *catalog.CATALOG_FILES])
         raise src.SourceError(_empty_source_message(cfg, disc))
     # discovery's quarantine rows describe the source as it is now: republished when they changed
     skips_changed = _skip_keys(skipped) != _published_skip_keys(prev)
-    if plan.is_noop and not skips_changed and prev is not None:
+    log_changed = _crawl_log(cfg, prev)
+    if plan.is_noop and not skips_changed and not log_changed and prev is not None:
         summary["noop"] = True
         summary["version"] = prev.name if prev else None
         summary["seconds"] = time.perf_counter() - t0
@@ -554,12 +616,24 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     if local_pool and run_id not in _POOLS and len(batches) > 1:
         _start_pool(run_id, cfg.workers, warm=False)
     pool_key = run_id if run_id in _POOLS else None
+    log_batch = len(batches)            # the fetch log's own staging tag, after the parse batches
+    if log_changed:
+        summary["fetch_log_rows"] = ex.call(fetch_log_step, source=cfg.source, staging=str(staging),
+                                            batch_no=log_batch)["rows"]
     try:
         _emit("parse_total", total=len(plan.parse), batches=len(batches))
         summaries, chunks = _parse_and_validate(ex, cfg, batches, staging, run_name, prev, context_root,
                                                 pool_key, extras)
     finally:
         _stop_pool(run_id)            # the workers' memory is not needed to publish
+    if log_changed and batch.gx_enabled():
+        log_check = ex.call(validate_step, chunk_no=len(chunks), dataset="fetch_log", batch_nos=[log_batch],
+                            staging=str(staging), run_name=run_name, context_root=context_root)
+        if not log_check["structural_ok"]:   # the log is not published; the reports are
+            shutil.rmtree(staging / "fetch_log", ignore_errors=True)
+            log_changed = False
+        log_check["batches"] = []
+        chunks.append(log_check)
     rejected = sorted({b for c in chunks if not c["structural_ok"] for b in c["batches"]})
     if rejected:                       # a batch is published only if every dataset's chunk passed
         batch.drop_staged_batches(staging, rejected)
@@ -624,7 +698,7 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     remove = set(plan.remove) | {sha for sha in staged_ok if sha in previous}
     removed_years = sorted({previous[s].get("report_year") for s in remove if s in previous},
                            key=lambda y: (y is None, y or 0))
-    if not staged_ok and not remove and not skips_published and prev is not None:
+    if not staged_ok and not remove and not skips_published and not log_changed and prev is not None:
         summary["noop"] = True
         summary["version"] = prev.name if prev else None
         shutil.rmtree(staging, ignore_errors=True)
@@ -776,7 +850,9 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 _IO = dict(retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE, persist_result=False)
 _CPU = dict(cache_policy=NO_CACHE, persist_result=False)
 TASKS = {
+    "crawl_step": task(name="crawl", **{**_IO, "retries": 1})(crawl_step),
     "discover_step": task(name="discover", **_IO)(discover_step),
+    "fetch_log_step": task(name="fetch-log", **_CPU)(fetch_log_step),
     "parse_step": task(name="parse-batch", task_run_name="parse-batch-{batch_no}", **_CPU)(parse_step),
     "validate_step": task(name="validate", task_run_name="validate-{dataset}-{chunk_no}", **_CPU)(validate_step),
     "cross_report_step": task(name="cross-report", **_CPU)(cross_report_step),
@@ -791,11 +867,12 @@ def nianbao_run(source: str = defaults.SOURCE, dest: str = defaults.DEST, glob: 
                 batch_size: int = defaults.BATCH_SIZE, workers: int = defaults.WORKERS, prune: bool = False,
                 dask_address: str | None = None, quality_report: bool = True,
                 validate_rows: int = defaults.VALIDATE_ROWS, follow_symlinks: bool = False,
-                allow_empty: bool = False) -> dict:
-    """Discover -> parse in batches, validate in chunks -> publish atomically -> quality report."""
+                allow_empty: bool = False, sites: str | None = None, crawl_delay: float | None = None) -> dict:
+    """(Crawl ->) discover -> parse in batches, validate in chunks -> publish atomically -> quality report."""
     cfg = RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
                     prune=prune, dask_address=dask_address, quality_report=quality_report,
-                    validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty)
+                    validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty,
+                    sites=sites, crawl_delay=crawl_delay)
     try:
         summary = orchestrate(cfg, PrefectExecutor(TASKS))
     except RunFailed as e:            # published, then a step failed (the quality report): still described
@@ -869,7 +946,8 @@ def flow_params(cfg: RunConfig) -> dict:
     return dict(source=cfg.source, dest=cfg.dest, glob=cfg.glob, batch_size=cfg.batch_size,
                 workers=cfg.workers, prune=cfg.prune, dask_address=cfg.dask_address,
                 quality_report=cfg.quality_report, validate_rows=cfg.validate_rows,
-                follow_symlinks=cfg.follow_symlinks, allow_empty=cfg.allow_empty)
+                follow_symlinks=cfg.follow_symlinks, allow_empty=cfg.allow_empty, sites=cfg.sites,
+                crawl_delay=cfg.crawl_delay)
 
 
 class _OwnSessionPopen(subprocess.Popen):

@@ -472,6 +472,20 @@ def publish_dataset(name: str, prev_root: Path | None, staged_root: Path | None,
     prev_root = None if replace or prev_root is None or not prev_root.exists() else prev_root
     rm = pa.array(sorted(remove_ids), type=pa.string())
 
+    if "report_id" not in registry.column_names(name):     # a log (fetch_log): published whole
+        if staged_root is None and prev_root is not None:
+            _link_tree(prev_root, out_root)
+            stats["linked"] += 1
+            return stats
+        batches = (b for p in _files(staged_root) for b in pq.ParquetFile(p).iter_batches(
+            batch_size=1 << 16, use_threads=False))
+        sch = stream_schema(name)
+        stats["rows_written"] += _write_stream((pa.Table.from_batches([b]).select(sch.names).cast(sch)
+                                                .combine_chunks().to_batches()[0] for b in batches if b.num_rows),
+                                               name, out_root)
+        stats["rewritten"] += 1
+        return stats
+
     if not is_partitioned(name):
         if prev_root and staged_root is None and not len(rm) and not drop_where and in_current_format(prev_root, name):
             _link_tree(prev_root, out_root)

@@ -78,6 +78,7 @@ class Discovery:
     http: dict[str, int] = field(default_factory=dict)       # counters: fetched, not_modified, failed
     skipped: list[Skipped] = field(default_factory=list)     # not taken, with the reason (-> quarantine)
     not_matched: int = 0                                      # files of a folder outside --glob
+    withdrawn: list[str] = field(default_factory=list)       # present, but superseded: their rows go
 
 
 def max_bytes() -> int:
@@ -332,6 +333,26 @@ def discover_dir(root: str, glob: str = defaults.GLOB, known: dict[str, dict] | 
     items.sort(key=lambda i: i.source_file.split(os.sep))         # Path order (parts), without Path objects
     skipped.sort(key=lambda s: s.source_file.split(os.sep))
     return Discovery(items, skipped=skipped, not_matched=listing.not_matched)
+
+
+def discover_crawl_folder(root: str, glob: str = defaults.GLOB, known: dict[str, dict] | None = None,
+                          on_listed: Callable[[int], None] | None = None, *, cache_dir=None,
+                          follow_symlinks: bool = False, exclude: list[str] | None = None) -> Discovery:
+    """A folder ``nianbao crawl`` wrote (flows/crawled.py): its ``_crawl/`` state is not searched,
+    crawled files are published under their URLs with the crawl's context, and of an article's
+    renderings of one report only the most complete is taken (the others: ``superseded``)."""
+    from flows import crawled
+    files = crawled.provenance(root)
+    d = discover_dir(root, glob, crawled.known_by_path(root, files, known or {}), on_listed,
+                     follow_symlinks=follow_symlinks, exclude=[*(exclude or []), crawled.state_dir(root)])
+    items, meta_of = crawled.apply_provenance(root, d.items)
+    kept, dropped = crawled.choose(items, meta_of, cache_dir)
+    d.items = kept
+    for it, why in dropped:
+        d.skipped.append(Skipped(it.source_file, "superseded", why, it.sha256, it.size))
+        d.withdrawn.append(it.source_file)
+    d.skipped.sort(key=lambda s: s.source_file.split(os.sep))
+    return d
 
 
 # --------------------------------------------------------------------------- fsspec
@@ -744,7 +765,12 @@ def discover(source: str, *, cache_dir: str | os.PathLike, glob: str = defaults.
              exclude: list[str] | None = None) -> Discovery:
     kind = classify(source)
     if kind == "dir":
-        return discover_dir(source, glob, known, on_listed, follow_symlinks=follow_symlinks, exclude=exclude)
+        root = source[len("file://"):] if source.startswith("file://") else source
+        from flows import crawled
+        if not crawled.is_crawl_folder(root):
+            return discover_dir(source, glob, known, on_listed, follow_symlinks=follow_symlinks, exclude=exclude)
+        return discover_crawl_folder(root, glob, known, on_listed, cache_dir=cache_dir,
+                                     follow_symlinks=follow_symlinks, exclude=exclude)
     if kind == "fsspec":
         return discover_fsspec(source, glob)
     kw = dict(concurrency=concurrency, timeout=timeout, retries=retries, backoff=backoff, progress=progress)

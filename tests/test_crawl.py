@@ -19,12 +19,23 @@ HERE = Path(__file__).resolve().parent
 SITE = HERE / "fixtures" / "site"
 REAL = HERE / "fixtures" / "realworld" / "raw" / "hangzhou_style_2025.html"
 DOC = HERE / "fixtures" / "legacy" / "hangzhou_style_2025.doc"
+MIRROR_DOC = HERE / "fixtures" / "legacy" / "mirror_gz_fgj_2020.doc"
 COL = "/zwgk/zfxxgknb/"
+PDF_ARTICLE = COL + "202401/t20240118_103.html"
+DEAD = COL + "202401/W020240118999999.pdf"
+BROKEN = COL + "202501/P020250125000001.pdf"       # a 503 every time: retried, logged, the crawl goes on
+
+
+def with_attachments(page: Path, links: str) -> bytes:
+    """A saved article page carrying its own tables, with attachment links added (as CMS pages print
+    附件 under the text)."""
+    return page.read_bytes().replace(b"</body>", f"<p>附件：{links}</p></body>".encode(), 1)
 
 
 def _routes() -> dict[str, tuple[int, bytes, str]]:
     docx = rd.render_all(2, template="2021")[1]["docx"]
     ok = lambda p, t="text/html; charset=utf-8": (200, Path(p).read_bytes(), t)  # noqa: E731
+    html = "text/html; charset=utf-8"
     return {
         "/robots.txt": ok(SITE / "robots.txt", "text/plain"),
         COL + "index.html": ok(SITE / "list_index.html"),
@@ -32,11 +43,21 @@ def _routes() -> dict[str, tuple[int, bytes, str]]:
         COL + "202501/t20250120_101.html": ok(REAL),
         COL + "202501/t20250121_102.html": ok(SITE / "article_doc.html"),
         COL + "202501/P020250121386512345678.doc": ok(DOC, "application/msword"),
-        COL + "202401/t20240118_103.html": ok(SITE / "article_pdf.html"),
+        # the real page's tables and its PDF (the LibreOffice print of the same report) on one article
+        PDF_ARTICLE: (200, with_attachments(REAL, '<a href="/zwgk/zfxxgknb/202401/W020240118123456.pdf">年度报告（PDF）</a>'
+                                                  f' <a href="{DEAD}">旧版本（已删除）</a>'), html),
         COL + "202401/W020240118123456.pdf": ok(SITE / "hangzhou_style_2025.pdf", "application/pdf"),
         COL + "202401/t20240119_104.html": ok(SITE / "article_flaky.html"),
         COL + "202401/W020240119000001.docx": (200, docx, "application/octet-stream"),
         COL + "private/202501/t20250122_109.html": ok(REAL),
+        COL + "index_2.html": ok(SITE / "list_index_2.html"),
+        # a second real report: its page's tables and its Word 97 attachment (equally complete)
+        COL + "202101/t20210129_106.html": (200, with_attachments(SITE / "mirror_gz_fgj_2020.html",
+                                                                  '<a href="P020210129000001.doc">报告.doc</a>'), html),
+        COL + "202101/P020210129000001.doc": ok(MIRROR_DOC, "application/msword"),
+        # a third: an HTML article, with an attachment link that always fails
+        COL + "202501/t20250125_107.html": (200, with_attachments(SITE / "lg_dept_2024.html",
+                                                                  f'<a href="{BROKEN}">报告.pdf</a>'), html),
     }
 
 
@@ -56,7 +77,7 @@ class Site:
             def do_GET(self):
                 path = self.path.split("?", 1)[0]
                 site.hits[path] = site.hits.get(path, 0) + 1
-                if path == COL + "202401/W020240119000001.docx" and site.hits[path] == 1:
+                if path == BROKEN or (path == COL + "202401/W020240119000001.docx" and site.hits[path] == 1):
                     self.send_response(503)
                     self.send_header("Retry-After", "0")
                     self.send_header("Content-Length", "0")
@@ -130,15 +151,17 @@ def test_reports_found_through_list_pages_articles_and_attachments(crawled):
     files = json.loads((dest / "_crawl" / "files.json").read_text())
     kinds = {Path(rel).name: (meta["kind"], meta["article_url"]) for rel, meta in files.items()}
     assert set(kinds) == {"t20250120_101.html", "P020250121386512345678.doc", "W020240118123456.pdf",
-                          "W020240119000001.docx"}
-    doc = next(m for m in files.values() if m["url"].endswith(".doc"))
+                          "W020240119000001.docx", "t20240118_103.html", "t20210129_106.html",
+                          "P020210129000001.doc", "t20250125_107.html"}
+    assert kinds["t20240118_103.html"] == ("article", kinds["W020240118123456.pdf"][1])   # page and attachment
+    doc = next(m for m in files.values() if m["url"].endswith("P020250121386512345678.doc"))
     assert doc["article_title"] == "示例市某局2024年政府信息公开工作年度报告"
     assert doc["article_date"] == "2025-01-21" and doc["content_source"] == "示例市某局"
     assert doc["organization"] == "示例市人民政府" and doc["referrer"].endswith("t20250121_102.html")
     for rel, meta in files.items():               # every kept file is the served body, byte for byte
         path = meta["url"].split(str(site.port), 1)[1]
         assert (dest / rel).read_bytes() == site.routes[path][1]
-    assert first.files == 4
+    assert first.files == 8
 
 
 def test_every_kept_report_parses(crawled):
@@ -147,7 +170,7 @@ def test_every_kept_report_parses(crawled):
     for rel in files:
         p = parse_report((dest / rel).read_bytes(), rel)
         assert p.report["status"] == "parsed", (rel, p.report["problems"][:2])
-        assert p.report["n_cells"] > 150
+        assert p.report["n_cells"] >= 43
 
 
 def test_hostile_links_are_refused_and_logged_without_a_request(crawled):
@@ -169,12 +192,16 @@ def test_dead_links_and_5xx_are_retried_logged_and_never_stop_the_crawl(crawled)
     assert dead and dead[0]["outcome"] == "gone" and dead[0]["status"] == 404
     flaky = [r for r in rows if r["url"] and r["url"].endswith("W020240119000001.docx")][0]
     assert flaky["outcome"] == "fetched" and flaky["attempts"] == 2
+    broken = [r for r in rows if r["url"] and r["url"].endswith(BROKEN)]
+    assert broken[0]["outcome"] == "failed" and broken[0]["status"] == 503 and broken[0]["attempts"] == 4
+    assert any(r["url"] and r["url"].endswith("t20250125_107.html") for r in rows)    # crawled on after it
     assert site.hits[COL + "202401/W020240119000001.docx"] >= 2
     assert {"url", "referrer", "status", "etag", "last_modified", "sha256", "bytes", "time", "error"} <= set(rows[0])
 
 
 def test_a_second_crawl_downloads_nothing_unchanged(crawled):
     dest, site, first, second, bodies_after_first = crawled
+    assert not [p for p in dest.rglob(".*") if p.is_file()]      # no temporary copy left beside a report
     assert site.bodies == bodies_after_first           # no 200 with a body the second time
     assert second.downloaded_bytes == 0 and second.outcomes.get("not_modified", 0) >= 8
     assert second.files == first.files
@@ -237,7 +264,7 @@ def test_cli_crawl_and_its_errors(tmp_path, capsys):
         rc = main(["crawl", "--sites", str(_sites_file(tmp_path, site.port)), "--dest", str(tmp_path / "d"),
                    "--delay", "0"])
     out = capsys.readouterr()
-    assert rc == 0 and "4 report file(s)" in out.out
+    assert rc == 0 and "8 report file(s)" in out.out
     bad = tmp_path / "bad.yaml"
     bad.write_text("sites:\n  - name: x\n    start_url: http://h/\n    colour: red\n", encoding="utf-8")
     assert main(["crawl", "--sites", str(bad), "--dest", str(tmp_path / "d2")]) == 2

@@ -573,9 +573,9 @@ def parse_report(data: bytes, source_file: str, context: dict | None = None, lim
     """Parse one report file. Never raises on bad content: problems land in report['problems'].
 
     context: what the caller knows of the source (optional keys organization, region, site_name,
-    url, report_year: e.g. the site or URL list the file came from); it completes, never overrides,
-    what the report prints. limits: documents.Limits (default: from the environment, read per call;
-    a batch reads them once)."""
+    url, report_year, title, publication_date: e.g. the site, URL list or article page the file came
+    from); it completes, never overrides, what the report prints. limits: documents.Limits (default:
+    from the environment, read per call; a batch reads them once)."""
     source_file = escape_surrogates(source_file)   # a name given as os.fsdecode'd bytes: every step can encode it
     sha = hashlib.sha256(data).hexdigest()
     base = _empty_report(sha, source_file, len(data))

@@ -233,6 +233,8 @@ DISCOVERY_REASONS = (
     "special_file",         # a FIFO, socket or device: never opened
     "read_error",           # the file could not be opened or read (permissions)
     "fetch_failed",         # a URL that could not be downloaded (HTTP error, timeout, over a limit)
+    "superseded",           # a crawled article's other rendering (its page or another attachment) read more
+                            # complete statutory tables: that one is published, this one listed here
 )
 QUARANTINE_REASONS = (
     "empty",               # nothing but blanks
@@ -308,9 +310,41 @@ QUARANTINE_FIELDS = (
     _f("parser_version", STR, "Version of the engine that read the file."),
 )
 
+# The crawl's fetch log (flows/crawl.py writes DEST/_crawl/fetch_log.jsonl; a run over a crawl folder
+# publishes it): one row per request, in the order they were made.
+FETCH_OUTCOMES = ("fetched", "not_modified", "gone", "failed", "refused", "robots_disallowed",
+                  "skipped_max_articles", "site_failed")
+FETCH_KINDS = ("robots", "list", "article", "attachment")
+FETCH_LOG_FIELDS = (
+    _f("crawl_id", STR, "UTC start of the crawl that made the request (YYYYMMDDTHHMMSSZ).", False),
+    _f("time", STR, "UTC time of the request (ISO 8601, seconds).", False),
+    _f("site", STR, "Name of the site in the sites file.", False),
+    _f("url", STR, "URL requested (null for a row about the site, e.g. articles over max_articles)."),
+    _f("referrer", STR, "Page the URL was found on (list page of an article, article of an attachment)."),
+    _f("kind", STR, "What the URL was fetched as: robots, list, article or attachment.", False, FETCH_KINDS),
+    _f("outcome", STR, "fetched (200), not_modified (304 from the cache), gone (404/410), failed (5xx, timeout, "
+       "over a limit, after retries), refused (another host, an internal address, a redirect out), "
+       "robots_disallowed, skipped_max_articles, site_failed (the site's crawl broke off; the others went on).",
+       False, FETCH_OUTCOMES),
+    _f("status", I64, "HTTP status of the last attempt (200, 304, 404, 503 …); null when no response came."),
+    _f("etag", STR, "ETag of the cached body (sent back as If-None-Match by the next crawl)."),
+    _f("last_modified", STR, "Last-Modified of the cached body (sent back as If-Modified-Since)."),
+    _f("sha256", STR, "Hex sha256 of the body (the report_id of a report file kept from it)."),
+    _f("bytes", I64, "Size of the body in bytes."),
+    _f("seconds", F64, "Seconds the request took, retries and waits included."),
+    _f("attempts", I64, "Requests sent for this URL (retries on 5xx and timeouts included)."),
+    _f("error", STR, "Why the request failed or was refused; null on success."),
+)
+# Datasets of the crawl, not of report parsing: not keyed by report_id, published whole (replaced when
+# the source's log changed, kept as they are otherwise).
+CRAWL_DATASETS = ("fetch_log",)
+
 DATASETS["quality_checks"] = QUALITY_CHECK_FIELDS
 DATASETS["quarantine"] = QUARANTINE_FIELDS
 DESCRIPTIONS["quality_checks"] = ("One row per report × quality check (identities 1–4 and 6, completeness, "
                                   "signs, parsing): status pass/warn/fail with the observed values.")
+DATASETS["fetch_log"] = FETCH_LOG_FIELDS
+DESCRIPTIONS["fetch_log"] = ("One row per HTTP request of the crawls of a crawl folder (nianbao crawl / run --sites): "
+                             "URL, referrer, outcome, status, ETag / Last-Modified, sha256, bytes, time, error.")
 DESCRIPTIONS["quarantine"] = ("One row per input file that could not be read at all, or that discovery did not "
                               "take (DISCOVERY_REASONS), with the reason and its hash.")

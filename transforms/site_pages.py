@@ -97,3 +97,14 @@ def extension(url: str) -> str:
     path = urlsplit(url).path
     name = path.rsplit("/", 1)[-1]
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def completeness(report: dict) -> tuple[int, int, int]:
+    """How complete one reading of a report is, larger is better: statutory tables complete, then
+    cells read, then fewer flagged cells. Used to publish the best of an article's renderings (its
+    page's tables, its attachments): a table complete beats any number of loose cells, and between
+    equally full readings the one needing fewer second looks wins. An unreadable report is (0, 0, 0)."""
+    if report.get("status") != "parsed":
+        return (0, 0, 0)
+    return (len(report.get("tables_complete") or ()), int(report.get("n_cells") or 0),
+            -int(report.get("n_flagged") or 0))

@@ -252,6 +252,10 @@ def describe(lines: list[tuple[str, int]], source_file: str = "", properties: di
     if tm:
         offer_org(tm[0], "file_name")
         years.add(tm[1], "file_name")
+    tm = _title_match(clean(context["title"])) if context.get("title") else None
+    if tm:                       # the title of the article a report was attached to (a crawl)
+        offer_org(tm[0], "context")
+        years.add(tm[1], "context")
     offer_org(context.get("organization"), "context")
     if context.get("report_year"):
         years.add(int(context["report_year"]), "context")
@@ -259,8 +263,8 @@ def describe(lines: list[tuple[str, int]], source_file: str = "", properties: di
     m = _PUBLISHED.search(head[:3000]) if ("间" in head or "日期" in head) else None
     if m:
         publication_date = _iso(m)
-    elif publication_date is None and properties.get("pubdate"):
-        d = _DATE_ANY.search(properties["pubdate"])
+    elif publication_date is None and (properties.get("pubdate") or context.get("publication_date")):
+        d = _DATE_ANY.search(properties.get("pubdate") or context["publication_date"])
         publication_date = _iso(d) if d else None
 
     meta = {f: None for f in IDENTITY_FIELDS}
