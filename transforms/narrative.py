@@ -74,7 +74,9 @@ class Spec:
     year_check: str
 
 
-def _compile(pattern: str, gap: str, number: str) -> re.Pattern:
+def _compile(pattern: str, gap: str, number: str, words: dict[str, str] | None = None) -> re.Pattern:
+    for name, text in (words or {}).items():
+        pattern = pattern.replace("{" + name + "}", text)
     return re.compile(pattern.replace("{gap}", gap).replace("{n}", number))
 
 
@@ -109,12 +111,13 @@ def load_spec(path: Path = SPEC_PATH) -> Spec:
 
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     gap, number = doc["gap"], doc["number"]
+    words = {"request": doc["request"]}
     quantities = []
     for name, q in doc["quantities"].items():
         quantities.append(Quantity(
             name=name, check=q["check"], description=q.get("description", ""), unit=q.get("unit"),
-            patterns=tuple(_compile(p, gap, number) for p in q.get("patterns", ())),
-            zero_patterns=tuple(_compile(p, gap, number) for p in q.get("zero_patterns", ())),
+            patterns=tuple(_compile(p, gap, number, words) for p in q.get("patterns", ())),
+            zero_patterns=tuple(_compile(p, gap, number, words) for p in q.get("zero_patterns", ())),
             exclude=_compile("|".join(f"(?:{e})" for e in q["exclude"]), gap, number) if q.get("exclude") else None,
             units={str(k): float(v) for k, v in (q.get("units") or {}).items()},
             relation=q.get("relation", "equal"), cells=_cells(q.get("cells"), FORMATS)))
