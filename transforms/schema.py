@@ -338,8 +338,7 @@ STATEMENT_FIELDS = (
     _f("raw_text", STR, "The number as printed (with its unit when the unit was converted), or the words "
        "stating zero (未收到…申请).", False),
     _f("unit", STR, "件, 元, 万元, 年; null for a section ordinal."),
-    _f("sentence", STR, "The sentence the statement was read from (a heading line for a section).", False,
-       free_text=True),
+    _f("sentence", STR, "The sentence the statement was read from (a heading line for a section).", False),
     _f("source_line", I64, "1-based line of the source text the number (or the heading) is on.", False),
 )
 DATASETS["statements"] = STATEMENT_FIELDS
