@@ -296,3 +296,15 @@ def test_statements_of_a_quarantined_report_are_published_nowhere():
     out = prepare_batch(frames).frames
     assert set(out["statements"]["source_file"]) == {"cc.txt"}
     assert list(out["statements"].columns) == [f.name for f in __import__("transforms.schema").schema.fields("statements")]
+
+
+def test_a_sentence_wrapped_over_two_lines_is_read_whole_and_headings_stay_apart():
+    """PDF page text wraps prose at a fixed width: the lg_dept_2024 period sentence cut as a page would
+    cut it is read, on the line where its number starts; a heading is never glued to its paragraph."""
+    wrapped = [("本报告所列数据的统计期限为2024年1月1日至2024年1", 7), ("2月31日。", 8)]
+    got = [(s.quantity, s.value, s.source_line) for s in narrative.extract(wrapped, 2024)]
+    assert got == [("period_year", 2024, 7)]
+    lines = [("一、总体情况", 1), ("本年度,共受理政府信息公开申请2件,都在法定期限内予以答复。", 2)]
+    new = [s for s in narrative.extract(lines, 2023) if s.quantity == "applications_new"]
+    assert [(s.value, s.source_line, s.sentence) for s in new] == [
+        (2, 2, "本年度,共受理政府信息公开申请2件,都在法定期限内予以答复。")]

@@ -53,6 +53,8 @@ class Quantity:
     exclude: re.Pattern | None
     units: dict[str, float]
     relation: str                                    # equal | at_least (prose ≥ table)
+    keywords: tuple[str, ...]                        # the text must hold one of them for a pattern to match
+    not_after: tuple[str, ...]                       # words that must not come right before a match
     cells: dict[str, tuple[tuple[str, str], ...]]    # format → (row_path, column_path) summed
 
 
@@ -61,6 +63,7 @@ class Spec:
     quantities: tuple[Quantity, ...]
     comparison: re.Pattern
     sentence_end: re.Pattern
+    sentence_chars: frozenset[str]
     year: re.Pattern
     heading: re.Pattern
     heading_openers: frozenset[str]
@@ -69,6 +72,7 @@ class Spec:
     prose_sections: tuple[str, ...]
     period: tuple[re.Pattern, ...]
     period_quantity: str
+    period_keywords: tuple[str, ...]
     checks: tuple[tuple[str, str], ...]              # (check id, description) in published order
     section_check: str
     year_check: str
@@ -120,7 +124,8 @@ def load_spec(path: Path = SPEC_PATH) -> Spec:
             zero_patterns=tuple(_compile(p, gap, number, words) for p in q.get("zero_patterns", ())),
             exclude=_compile("|".join(f"(?:{e})" for e in q["exclude"]), gap, number) if q.get("exclude") else None,
             units={str(k): float(v) for k, v in (q.get("units") or {}).items()},
-            relation=q.get("relation", "equal"), cells=_cells(q.get("cells"), FORMATS)))
+            relation=q.get("relation", "equal"), keywords=tuple(q["keywords"]),
+            not_after=tuple(q.get("not_after", ())), cells=_cells(q.get("cells"), FORMATS)))
     sec = doc["sections"]
     ordinals = {o: i + 1 for i, o in enumerate(sec["ordinals"])}
     yr = doc["report_year"]
@@ -133,6 +138,7 @@ def load_spec(path: Path = SPEC_PATH) -> Spec:
         quantities=tuple(quantities),
         comparison=re.compile("|".join(map(re.escape, doc["comparison_words"]))),
         sentence_end=re.compile("[" + re.escape(doc["sentence_ends"]) + "\n]"),
+        sentence_chars=frozenset(doc["sentence_ends"]),
         year=re.compile(doc["year"]),
         heading=re.compile(sec["heading"]),
         heading_openers=frozenset(" \t\u3000#" + "".join(sec["ordinals"])),
@@ -140,7 +146,7 @@ def load_spec(path: Path = SPEC_PATH) -> Spec:
         sections=tuple((s["key"], re.compile(s["title"])) for s in sec["required"]),
         prose_sections=tuple(sec["prose_sections"]),
         period=tuple(_compile(p, gap, number) for p in yr["patterns"]),
-        period_quantity=yr["quantity"],
+        period_quantity=yr["quantity"], period_keywords=tuple(yr["keywords"]),
         checks=checks, section_check=sec["check"], year_check=yr["check"])
 
 
@@ -183,11 +189,8 @@ def extract(lines: list[tuple[str, int]], report_year: int | None = None) -> lis
     sentence names another year is about another period and left out."""
     if not lines:
         return []
-    printed = "\n".join(t for t, _ in lines)
+    printed, starts = _joined(lines)
     text = fold_fullwidth(printed)                    # one character for one: offsets stay valid
-    starts = [0]
-    for t, _ in lines[:-1]:
-        starts.append(starts[-1] + len(t) + 1)
     numbers = [n for _, n in lines]
     ends = [m.start() for m in SPEC.sentence_end.finditer(text)]
     out: list[Statement] = []
@@ -205,11 +208,14 @@ def extract(lines: list[tuple[str, int]], report_year: int | None = None) -> lis
         return report_year is not None and any(int(y) != report_year for y in SPEC.year.findall(sentence))
 
     for q in SPEC.quantities:
+        if not any(w in text for w in q.keywords):
+            continue                                   # a substring test: most quantities skip their regexes
         found: dict[int, list[tuple[float, str, str | None, int, int]]] = {}
         for zero, pats in ((False, q.patterns), (True, q.zero_patterns)):
             for pat in pats:
                 for m in pat.finditer(text):
-                    if SPEC.comparison.search(m.group(0)):
+                    if SPEC.comparison.search(m.group(0)) or (
+                            q.not_after and any(text.endswith(w, 0, m.start()) for w in q.not_after)):
                         continue
                     a, b = sentence_of(m.start())
                     sentence = text[a:b]
@@ -229,7 +235,7 @@ def extract(lines: list[tuple[str, int]], report_year: int | None = None) -> lis
                 continue                               # two values for one quantity in a sentence
             value, raw, unit, pos, b = min(hits, key=lambda h: h[3])
             out.append(Statement(q.name, value, raw, unit, printed[a:b].strip(), line_of(pos)))
-    for pat in SPEC.period:
+    for pat in SPEC.period if any(w in text for w in SPEC.period_keywords) else ():
         for m in pat.finditer(text):
             start, end = m.group("start"), m.group("end")
             if end is not None and end != start:
@@ -240,6 +246,26 @@ def extract(lines: list[tuple[str, int]], report_year: int | None = None) -> lis
     out += _sections(lines)
     out.sort(key=lambda s: (s.source_line, s.quantity))
     return out
+
+
+WRAPPED = 20   # a prose line at least this long that ends inside a sentence goes on on the next line
+
+
+def _joined(lines: list[tuple[str, int]]) -> tuple[str, list[int]]:
+    """The prose as one text and the offset of each line in it. A long line that does not end a
+    sentence was wrapped (PDF page text, fixed-width copies): it is joined to the next line without
+    a break, so a statement cut by the wrap ('至2025年1' / '2月31日止') is read whole; other lines end
+    with a line break, which no pattern crosses."""
+    ends = SPEC.sentence_chars
+    parts, starts, at = [], [], 0
+    for t, _ in lines:
+        starts.append(at)
+        parts.append(t)
+        at += len(t)
+        if len(t) < WRAPPED or t.rstrip()[-1:] in ends:
+            parts.append("\n")
+            at += 1
+    return "".join(parts), starts
 
 
 def _sections(lines: list[tuple[str, int]]) -> list[Statement]:
