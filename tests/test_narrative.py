@@ -221,10 +221,10 @@ def test_a_real_report_numbering_its_last_section_seven_warns():
 def test_a_missing_or_misplaced_section_warns():
     name, data = _seed("000")
     text = data.decode("utf-8")
-    head_five = next(line for line in text.split("\n") if line.startswith("五、"))
-    _, qc = _checks((name, text.replace(head_five, "存在的问题").encode()))
+    head_two = next(line for line in text.split("\n") if line.startswith("二、"))
+    _, qc = _checks((name, text.replace(head_two + "\n", "").encode()))      # table 二 is then found by its anchors
     row = qc.loc[(name, "narrative.sections")]
-    assert row["status"] == "warn" and "section 五 (problems) missing" in row["observed"]
+    assert row["status"] == "warn" and "section 二 (active_disclosure) missing" in row["observed"]
     # the overview (一, its heading and paragraphs) moved after section 六
     start, end = text.index("\n一、") + 1, text.index("\n二、") + 1
     moved = text[:start] + text[end:] + "\n" + text[start:end]
@@ -238,6 +238,14 @@ def test_a_copy_holding_the_tables_only_is_not_evaluated_for_sections():
     _, qc = _checks(("n.txt", data))
     row = qc.loc[("n.txt", "narrative.sections")]
     assert (row["status"], row["n_evaluated"], row["n_not_evaluable"]) == ("pass", 0, 6)
+
+
+def test_sections_after_the_end_of_a_cut_copy_are_not_evaluated():
+    """The changchun page ends inside table 三: 四, 五, 六 may follow in the report, so they are not
+    evaluated; 一, 二, 三 are there in order."""
+    _, qc = _checks(("cc.txt", _fixture("changchun_styjrswj_2023.txt")))
+    row = qc.loc[("cc.txt", "narrative.sections")]
+    assert (row["status"], row["n_evaluated"], row["n_failed"], row["n_not_evaluable"]) == ("pass", 3, 0, 3)
 
 
 # ---------------------------------------------------------------------------------------------- year, fees

@@ -69,7 +69,6 @@ class Spec:
     heading_openers: frozenset[str]
     ordinals: dict[str, int]
     sections: tuple[tuple[str, re.Pattern], ...]
-    prose_sections: tuple[str, ...]
     period: tuple[re.Pattern, ...]
     period_quantity: str
     period_keywords: tuple[str, ...]
@@ -144,7 +143,6 @@ def load_spec(path: Path = SPEC_PATH) -> Spec:
         heading_openers=frozenset(" \t\u3000#" + "".join(sec["ordinals"])),
         ordinals=ordinals,
         sections=tuple((s["key"], re.compile(s["title"])) for s in sec["required"]),
-        prose_sections=tuple(sec["prose_sections"]),
         period=tuple(_compile(p, gap, number) for p in yr["patterns"]),
         period_quantity=yr["quantity"], period_keywords=tuple(yr["keywords"]),
         checks=checks, section_check=sec["check"], year_check=yr["check"])
@@ -387,8 +385,12 @@ def quality_checks(statements: pd.DataFrame | None, report_ids, report_years, pr
 
 def _ok_text(check: str, evaluated: int, not_evaluable: int) -> str:
     if check == SPEC.section_check:
-        return ("the six sections present, in order, with their ordinals" if evaluated
-                else "no prose section heading found (the copy holds the tables only): not evaluated")
+        if not evaluated:
+            return "no section heading found: not evaluated"
+        if not_evaluable:
+            return (f"{evaluated} sections present, in order, with their ordinals; {not_evaluable} before the first "
+                    "or after the last heading found not evaluated (the copy may start or end there)")
+        return "the six sections present, in order, with their ordinals"
     if evaluated == 0 and not_evaluable == 0:
         return "no statement of the prose to compare"
     extra = f"; {not_evaluable} not comparable (table cell blank or absent)" if not_evaluable else ""
@@ -417,16 +419,21 @@ def _table_value(q: Quantity, rid: str, prepared: dict, where: dict, address_ind
 
 
 def _section_result(a: dict, j: int, sections: list[tuple[str, int, str, int, str]]) -> None:
-    """Six required sections: present, with the ordinal of their place, in that order."""
+    """Six required sections: present, with the ordinal of their place, in that order. A section
+    missing before the first heading found or after the last one is not evaluable: the copy may
+    start or end there (a page, a copy cut inside a table); one missing between two found is missing."""
     keys = [k for k, _ in SPEC.sections]
     found = {k: (o, raw, line, sent) for k, o, raw, line, sent in sections}
-    if not any(k in found for k in SPEC.prose_sections):
+    if not found:
         a["ne"][j] = len(keys)
-        a["ev"][j] = 0
         return
-    a["ev"][j] = len(keys)
+    places = [i for i, k in enumerate(keys) if k in found]
+    inner = range(places[0], places[-1] + 1)
+    a["ev"][j] = len(inner)
+    a["ne"][j] = len(keys) - len(inner)
     problems = []
-    for i, k in enumerate(keys):
+    for i in inner:
+        k = keys[i]
         if k not in found:
             problems.append(f"section {SPEC_ORDINALS[i]} ({k}) missing")
         elif found[k][0] != i + 1:
