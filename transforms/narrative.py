@@ -72,6 +72,7 @@ class Spec:
     period: tuple[re.Pattern, ...]
     period_quantity: str
     period_keywords: tuple[str, ...]
+    keyword: re.Pattern                               # every keyword (longest first): one pass finds them all
     checks: tuple[tuple[str, str], ...]              # (check id, description) in published order
     section_check: str
     year_check: str
@@ -133,7 +134,9 @@ def load_spec(path: Path = SPEC_PATH) -> Spec:
     used = {q.check for q in quantities} | {sec["check"], yr["check"]}
     if used - ids:
         raise ValueError(f"{path.name}: checks {sorted(used - ids)} are not declared under checks")
+    words = {w for q in quantities for w in q.keywords} | set(yr["keywords"])
     return Spec(
+        keyword=re.compile("|".join(map(re.escape, sorted(words, key=lambda w: (-len(w), w))))),
         quantities=tuple(quantities),
         comparison=re.compile("|".join(map(re.escape, doc["comparison_words"]))),
         sentence_end=re.compile("[" + re.escape(doc["sentence_ends"]) + "\n]"),
@@ -187,11 +190,20 @@ def extract(lines: list[tuple[str, int]], report_year: int | None = None) -> lis
     sentence names another year is about another period and left out."""
     if not lines:
         return []
-    printed, starts = _joined(lines)
-    text = fold_fullwidth(printed)                    # one character for one: offsets stay valid
+    text, starts = _joined(lines)
     numbers = [n for _, n in lines]
     ends = [m.start() for m in SPEC.sentence_end.finditer(text)]
     out: list[Statement] = []
+
+    # the sentences holding each keyword, in one pass over the text: a quantity's patterns all hold one
+    # of its keywords and never cross a sentence end, so they run on these sentences only
+    holding: dict[str, set[int]] = {}
+    for m in SPEC.keyword.finditer(text):
+        holding.setdefault(m.group(0), set()).add(bisect_right(ends, m.start()))
+
+    def sentences_with(words: tuple[str, ...]) -> list[tuple[int, int]]:
+        at = set().union(*(holding.get(w, ()) for w in words))
+        return [(ends[k - 1] + 1 if k else 0, ends[k] + 1 if k < len(ends) else len(text)) for k in sorted(at)]
 
     def sentence_of(pos: int) -> tuple[int, int]:
         k = bisect_right(ends, pos)
@@ -206,12 +218,13 @@ def extract(lines: list[tuple[str, int]], report_year: int | None = None) -> lis
         return report_year is not None and any(int(y) != report_year for y in SPEC.year.findall(sentence))
 
     for q in SPEC.quantities:
-        if not any(w in text for w in q.keywords):
-            continue                                   # a substring test: most quantities skip their regexes
+        spans = sentences_with(q.keywords)
+        if not spans:
+            continue
         found: dict[int, list[tuple[float, str, str | None, int, int]]] = {}
         for zero, pats in ((False, q.patterns), (True, q.zero_patterns)):
             for pat in pats:
-                for m in pat.finditer(text):
+                for m in (m for a, b in spans for m in pat.finditer(text, a, b)):
                     if SPEC.comparison.search(m.group(0)) or (
                             q.not_after and any(text.endswith(w, 0, m.start()) for w in q.not_after)):
                         continue
@@ -220,27 +233,28 @@ def extract(lines: list[tuple[str, int]], report_year: int | None = None) -> lis
                     if (q.exclude is not None and q.exclude.search(sentence)) or other_year(sentence):
                         continue
                     if zero:
-                        value, raw, unit, pos = 0.0, printed[m.start():m.end()], q.unit, m.start()
+                        value, raw, unit, pos = 0.0, m.group(0), q.unit, m.start()
                     else:
                         unit_text = m.groupdict().get("unit")
                         factor = q.units.get(unit_text, 1.0) if unit_text else 1.0
                         value = _number(m.group("n")) * factor
-                        raw = printed[m.start("n"):m.end("n")] + (unit_text or "")
+                        raw = m.group("n") + (unit_text or "")
                         unit, pos = q.unit, m.start("n")
                     found.setdefault(a, []).append((value, raw, unit, pos, b))
         for a, hits in found.items():
             if len({v for v, *_ in hits}) > 1:
                 continue                               # two values for one quantity in a sentence
             value, raw, unit, pos, b = min(hits, key=lambda h: h[3])
-            out.append(Statement(q.name, value, raw, unit, printed[a:b].strip(), line_of(pos)))
-    for pat in SPEC.period if any(w in text for w in SPEC.period_keywords) else ():
-        for m in pat.finditer(text):
+            out.append(Statement(q.name, value, raw, unit, text[a:b].strip(), line_of(pos)))
+    period_spans = sentences_with(SPEC.period_keywords)
+    for pat in SPEC.period if period_spans else ():
+        for m in (m for a, b in period_spans for m in pat.finditer(text, a, b)):
             start, end = m.group("start"), m.group("end")
             if end is not None and end != start:
                 continue                               # a period over two years: not one report year
             a, b = sentence_of(m.start())
-            out.append(Statement(SPEC.period_quantity, float(start), printed[m.start("start"):m.end("start")],
-                                 "年", printed[a:b].strip(), line_of(m.start("start"))))
+            out.append(Statement(SPEC.period_quantity, float(start), start, "年", text[a:b].strip(),
+                                 line_of(m.start("start"))))
     out += _sections(lines)
     out.sort(key=lambda s: (s.source_line, s.quantity))
     return out
