@@ -17,7 +17,7 @@ Pure: text and frames in, statements and frames out; regexes compiled once at im
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -339,7 +339,6 @@ def quality_checks(statements: pd.DataFrame | None, report_ids, report_years, pr
                 by_report.setdefault(j, []).append((qn, float(v), sent, line, raw))
     qmap = {q.name: q for q in SPEC.quantities}
     where = {t: {r: k for k, r in enumerate(p.reports)} for t, p in prepared.items()}
-    table_of: dict[tuple, str] = {}
     for j, items in by_report.items():
         sections = []
         for qn, v, sent, line, raw in items:
@@ -362,7 +361,7 @@ def quality_checks(statements: pd.DataFrame | None, report_ids, report_years, pr
             if q is None or not q.cells:
                 continue
             a = acc[q.check]
-            table_value, cells = _table_value(q, rids[j], prepared, where, address_index, table_of)
+            table_value, cells = _table_value(q, rids[j], prepared, where, address_index)
             if table_value is None:
                 a["ne"][j] += 1
                 continue
@@ -411,7 +410,7 @@ def _ok_text(check: str, evaluated: int, not_evaluable: int) -> str:
     return f"{evaluated} statement(s) of the prose agree with the tables{extra}"
 
 
-def _table_value(q: Quantity, rid: str, prepared: dict, where: dict, address_index: dict, table_of: dict):
+def _table_value(q: Quantity, rid: str, prepared: dict, where: dict, address_index: dict):
     """(sum of the quantity's cells in the report's format of their table, their labels); (None, [])
     when the report has no such table, its format has no such quantity, or a cell is blank/absent."""
     for table, p in prepared.items():
