@@ -19,7 +19,7 @@ from pathlib import Path
 
 from expectations.views import (CELL_TABLES, OTHER, RECONCILIATION, SHA_MISMATCH, helper_columns,
                                 all_suite_datasets, list_fields_with_allowed, per_check_column, view_columns)
-from transforms import schema
+from transforms import narrative, schema
 from transforms.formats import FORMATS
 from transforms.reconcile import (RECON_COLUMNS, RECON_FREE_TEXT, RECON_STATUSES, STRUCTURAL_RULES, WARN_RULES,
                                   check_names, identity_catalog)
@@ -141,6 +141,9 @@ def _quality_check_expectations() -> list[dict]:
         out.append(_e("expect_column_values_to_be_in_set", WARNING, column=per_check_column(QC, f"{t}.flagged_cells"),
                       value_set=["pass"],
                       description=f"{t}: no cell flagged inferred or unresolved"))
+    for check, description in narrative.SPEC.checks:      # warn only: listed in Data Docs when the prose disagrees
+        out.append(_e("expect_column_values_to_be_in_set", WARNING, column=per_check_column(QC, check),
+                      value_set=["pass"], description=description))
     return out
 
 

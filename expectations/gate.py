@@ -214,7 +214,8 @@ def prepare_batch(frames: dict[str, pd.DataFrame], *, extra_quarantine: list[dic
     # a quarantined report is published nowhere: its cells (an unreadable report may have some, all
     # blank) stay out of the cell tables and of the checks
     cells = {t: _without(_conform(frames.get(t), t), bad_ids) for t in CELL_TABLES}
-    batch = {"reports": parsed, **cells}
+    statements = _without(_conform(frames.get("statements"), "statements"), bad_ids)
+    batch = {"reports": parsed, **cells, "statements": statements}
     prepared = prepare(batch)  # encoded once, shared by reconcile, quality_checks and the GX views
     lap("prepare")
     recon = reconcile(batch, prepared)
@@ -222,7 +223,7 @@ def prepare_batch(frames: dict[str, pd.DataFrame], *, extra_quarantine: list[dic
     qc = quality_checks(batch, recon, prepared=prepared)
     reports = verdicts(parsed, qc)
     lap("quality_checks")
-    out = {"reports": reports, **cells, "quality_checks": qc, "quarantine": quarantine}
+    out = {"reports": reports, **cells, "quality_checks": qc, "quarantine": quarantine, "statements": statements}
     to_validate = {name: views.make_view(df, name, prepared[name].helpers if name in prepared else None)
                    for name, df in out.items()}
     to_validate[views.RECONCILIATION] = views.make_view(recon, views.RECONCILIATION)
@@ -234,7 +235,7 @@ def prepare_batch(frames: dict[str, pd.DataFrame], *, extra_quarantine: list[dic
         records = [structural_record(r, offenders[r["report_id"]])
                    for r in parsed[parsed["report_id"].isin(held)].to_dict("records")]
         rest = {"reports": reports_in[~reports_in["report_id"].isin(held)].reset_index(drop=True),
-                **{t: _without(cells[t], held) for t in CELL_TABLES}}
+                **{t: _without(cells[t], held) for t in CELL_TABLES}, "statements": _without(statements, held)}
         again = prepare_batch(rest, extra_quarantine=[*(extra_quarantine or []), *records])
         again.timings.update({f"first {k}": v for k, v in tm.items()})
         return again

@@ -38,6 +38,7 @@ INDEX_COLUMNS = {
     **{t: ["report_id", "source_file", "row_path", "column_path"] for t in CELL_TABLES},
     "quality_checks": ["report_id", "source_file", "check"],
     "quarantine": ["report_id", "source_file"],
+    "statements": ["report_id", "source_file", "quantity", "source_line"],
     RECONCILIATION: ["report_id", "source_file", "key"],
 }
 

@@ -115,7 +115,8 @@ def gate(frames, extra_quarantine):
     bad = rep["status"] == "unreadable"
     quarantine = rc.quarantine_frame(rep[bad], extra=extra_quarantine or None)
     held = set(quarantine["report_id"])          # quarantined reports' cells are not published either
-    good = {k: (v[~v["report_id"].isin(held)].reset_index(drop=True) if k in registry.STATUTORY_TABLES else v)
+    good = {k: (v[~v["report_id"].isin(held)].reset_index(drop=True)
+                if k in registry.STATUTORY_TABLES or k == "statements" else v)
             for k, v in frames.items()}
     good["reports"] = rep[~bad].reset_index(drop=True)
     out = {**good, "quarantine": quarantine}

@@ -47,7 +47,7 @@ def revalidate(dest: str, *, chunk_size: int = 2000, quality_report: bool = True
             value_set = pa.array(ids, type=pa.string())
             flt = pc.is_in(ds.field("report_id"), value_set=value_set)
             frames = {n: pub.load_frame(prev / n, n, filter=flt)
-                      for n in ("reports", *registry.STATUTORY_TABLES)}
+                      for n in ("reports", *registry.STATUTORY_TABLES, "statements")}
             out, views = gate(frames, None)
             # a published report the gate would now quarantine (structural): its cells are published,
             # so the version is kept as it is and the report named

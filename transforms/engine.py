@@ -18,6 +18,7 @@ from transforms.formats import FORMATS, SEP, Block, Format, Leaf
 from transforms.identity import IDENTITY_FIELDS, describe, document_properties
 from transforms.labels import clean, fold_fullwidth, match_key
 from transforms.names import escape_surrogates
+from transforms.narrative import Statement, extract as extract_statements, prose_lines
 from transforms.readers import (Region, Tok, detect_layout, html_lines, is_heading,
                                 is_html, is_prose, locate, text_lines, tokens)
 from transforms.charsets import repair_problem
@@ -54,6 +55,8 @@ assert [f.name for f in fields(Cell)] == ["table", "row_path", "column_path", "v
 class ParsedReport:
     report: dict
     cells: list[Cell]
+    # what the prose says about the report's own figures (transforms/narrative.py), in line order
+    statements: list[Statement] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- row reading
@@ -688,7 +691,9 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
     # identity's problems it keeps only the overrides used
     report["problems"] += [f"{report['source_file']}: {p}" for p in identity_problems
                            if report["status"] == "parsed" or p.startswith("identity override")]
-    return ParsedReport(report, cells)
+    statements = (extract_statements(prose_lines(lines, [(r.start, r.end) for r in regions.values()]),
+                                     report["report_year"]) if report["status"] == "parsed" else [])
+    return ParsedReport(report, cells, statements)
 
 
 def _decide_formats(reads: dict[str, TableRead], problems: list[str]) -> dict[tuple[str, str], str | None]:

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.arrays import ArrowStringArray
 
-from transforms import schema
+from transforms import narrative, schema
 from transforms.formats import FORMATS
 from transforms.values import IMPLAUSIBLE, is_no_value
 
@@ -124,7 +124,7 @@ def check_names() -> list[str]:
     run-level pass appends them, transforms/crossyear.py)."""
     cat = identity_catalog()
     return (list(cat.loc[cat["kind"] == "identity", "check"]) + [f"{t}.{r}" for t in TABLES for r in STRUCTURAL_RULES]
-            + cross_year_check_names())
+            + narrative.check_names() + cross_year_check_names())
 
 
 def cross_year_check_names() -> list[str]:
@@ -782,7 +782,10 @@ def quality_checks(frames: dict[str, pd.DataFrame], recon: pd.DataFrame | None =
     if reports is None:
         reports = _empty(schema.fields("reports"))
     reports = reports[reports["status"] != "unreadable"] if len(reports) else reports
-    parts = [p for p in [_identity_checks(recon), *_structural_checks(prepared, reports)] if len(p)]
+    prose = narrative.quality_checks(frames.get("statements"), reports["report_id"], reports["report_year"],
+                                     prepared, ADDRESS_INDEX) if len(reports) else None
+    parts = [p for p in [_identity_checks(recon), *_structural_checks(prepared, reports), prose]
+             if p is not None and len(p)]
     if not parts:
         return _empty(QC_FIELDS)
     return checks_frame(pd.concat(parts, ignore_index=True), _meta(frames, prepared))

@@ -284,7 +284,8 @@ QUALITY_CHECK_FIELDS = (
     _f("check", STR, "Check name: an identity id or cross-year id from the format files, or "
        "<table>.<rule> for the structural per-report rules (docs/GATE_API.md).", False),
     _f("identity_number", I64, "Identity number in STATUTORY_TABLES.md; null for structural rules."),
-    _f("table", STR, "Statutory table the check reads.", False, STATUTORY_TABLES),
+    _f("table", STR, "Statutory table the check reads; narrative for the checks of the prose against the tables "
+       "(transforms/narrative.yaml).", False, (*STATUTORY_TABLES, "narrative")),
     _f("format", STR, "Format whose rule was applied (per table; a hybrid uses the format its addresses carry)."),
     _f("status", STR, "pass, warn or fail.", False, CHECK_STATUSES),
     _f("n_evaluated", I64, "Instances (columns, rows or cells) evaluated.", False),
@@ -348,3 +349,33 @@ DESCRIPTIONS["fetch_log"] = ("One row per HTTP request of the crawls of a crawl 
                              "URL, referrer, outcome, status, ETag / Last-Modified, sha256, bytes, time, error.")
 DESCRIPTIONS["quarantine"] = ("One row per input file that could not be read at all, or that discovery did not "
                               "take (DISCOVERY_REASONS), with the reason and its hash.")
+
+
+# --- What the prose of a report states about its own figures (transforms/narrative.py) ---
+
+def _statement_quantities() -> tuple[str, ...]:
+    from transforms.narrative import quantity_names
+    return tuple(quantity_names())
+
+
+STATEMENT_FIELDS = (
+    _f("report_id", STR, "Hex sha256 of the report file (as in reports).", False),
+    _f("source_file", STR, "Path or URL of the report file." + NAME_ESCAPES, False),
+    _f("organization", STR, "Issuing body (as in reports)."),
+    _f("organization_id", STR, "Stable id of the issuing body (as in reports)."),
+    _f("report_year", I64, "Year the report covers (as in reports)."),
+    _f("quantity", STR, "What the statement counts (transforms/narrative.yaml): applications_new, "
+       "administrative_review, …; period_year (the statistics period's year); section.<key> (a section "
+       "heading, value = its printed ordinal).", False, _statement_quantities()),
+    _f("value", F64, "The number the prose states (0 for a sentence saying there was none; amounts in the "
+       "quantity's unit).", False),
+    _f("raw_text", STR, "The number as printed (with its unit when the unit was converted), or the words "
+       "stating zero (未收到…申请).", False),
+    _f("unit", STR, "件, 元, 万元, 年; null for a section ordinal."),
+    _f("sentence", STR, "The sentence the statement was read from (a heading line for a section).", False),
+    _f("source_line", I64, "1-based line of the source text the number (or the heading) is on.", False),
+)
+DATASETS["statements"] = STATEMENT_FIELDS
+DESCRIPTIONS["statements"] = ("One row per quantity the prose of a report states (applications, review and "
+                              "litigation cases, normative documents, fees, the statistics period, section "
+                              "headings), with its sentence and line: what the narrative checks compare.")

@@ -85,7 +85,7 @@ def _typed(columns: dict[str, list], dataset: str) -> pd.DataFrame:
 
 
 def to_frames(parsed: Iterable[ParsedReport]) -> dict[str, pd.DataFrame]:
-    """{"reports", "active_disclosure", "applications", "review_litigation"} → typed DataFrames.
+    """{"reports", "active_disclosure", "applications", "review_litigation", "statements"} → typed DataFrames.
 
     Column-wise: one list comprehension per column over a table's cells; the report-level columns
     are typed once per report and repeated per cell with a take (a per-cell loop of appends cost
@@ -122,4 +122,24 @@ def to_frames(parsed: Iterable[ParsedReport]) -> dict[str, pd.DataFrame]:
             for name in dim_names:
                 data[name] = _typed_array([dims[i].get(name) for i in first], dtypes[name]).take(codes)
         out[t] = pd.DataFrame({name: data[name] for name in dtypes}, copy=False)
+    out["statements"] = _statements(parsed, reports)
     return out
+
+
+_STATEMENT_BASE = ("report_id", "source_file", "organization", "organization_id", "report_year")
+_STATEMENT_OWN = ("quantity", "value", "raw_text", "unit", "sentence", "source_line")
+
+
+def _statements(parsed: list[ParsedReport], reports: list[dict]) -> pd.DataFrame:
+    """The statements dataset: what each report's prose states, with the report's identity columns
+    (a report that failed to parse, or a crashed one, has none)."""
+    cols: dict[str, list] = {c: [] for c in (*_STATEMENT_BASE, *_STATEMENT_OWN)}
+    for p, r in zip(parsed, reports):
+        found = getattr(p, "statements", None)
+        if not found:
+            continue
+        for c in _STATEMENT_BASE:
+            cols[c] += [r.get(c)] * len(found)
+        for c in _STATEMENT_OWN:
+            cols[c] += list(map(attrgetter(c), found))
+    return _typed(cols, "statements")

@@ -1,0 +1,463 @@
+"""What the prose of a report says about its own figures, and the checks of it against the tables.
+
+A careful reader checks that the paragraphs agree with the statutory tables: the applications the
+prose says were received, answered and carried over, the review and litigation cases, the
+normative documents, the fees; that the statistics period is the report's year; and that the six
+sections are there, in order. This module does it rule by rule from transforms/narrative.yaml
+(every pattern, quantity, cell address and section title is data):
+
+* :func:`extract` — the statements of one report's prose lines (the engine hands it the lines
+  outside the table regions): quantity, value, the number as printed, its sentence and line. A
+  statement that cannot be tied to one quantity is left out, never guessed.
+* :func:`quality_checks` — the `narrative.*` rows of quality_checks from the published statements
+  and the cell tables: status pass or warn (never fail: prose is not the statistics).
+
+Pure: text and frames in, statements and frames out; regexes compiled once at import.
+"""
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from transforms.labels import fold_fullwidth
+
+SPEC_PATH = Path(__file__).with_name("narrative.yaml")
+SEP = " | "
+TABLE = "narrative"      # quality_checks.table of these checks: they read the prose against several tables
+
+
+@dataclass(slots=True)
+class Statement:
+    quantity: str
+    value: float
+    raw_text: str          # the number as printed ("17", "１７"), or the words stating zero ("未收到")
+    unit: str | None
+    sentence: str
+    source_line: int
+
+
+@dataclass(frozen=True)
+class Quantity:
+    name: str
+    check: str
+    description: str
+    unit: str | None
+    patterns: tuple[re.Pattern, ...]
+    zero_patterns: tuple[re.Pattern, ...]
+    exclude: re.Pattern | None
+    units: dict[str, float]
+    relation: str                                    # equal | at_least (prose ≥ table)
+    keywords: tuple[str, ...]                        # the text must hold one of them for a pattern to match
+    not_after: tuple[str, ...]                       # words that must not come right before a match
+    cells: dict[str, tuple[tuple[str, str], ...]]    # format → (row_path, column_path) summed
+
+
+@dataclass(frozen=True)
+class Spec:
+    quantities: tuple[Quantity, ...]
+    comparison: re.Pattern
+    sentence_end: re.Pattern
+    sentence_chars: frozenset[str]
+    year: re.Pattern
+    heading: re.Pattern
+    heading_openers: frozenset[str]
+    ordinals: dict[str, int]
+    sections: tuple[tuple[str, re.Pattern], ...]
+    period: tuple[re.Pattern, ...]
+    period_quantity: str
+    period_keywords: tuple[str, ...]
+    keyword: re.Pattern                               # every keyword (longest first): one pass finds them all
+    checks: tuple[tuple[str, str], ...]              # (check id, description) in published order
+    section_check: str
+    year_check: str
+
+
+def _compile(pattern: str, gap: str, number: str, words: dict[str, str] | None = None) -> re.Pattern:
+    for name, text in (words or {}).items():
+        pattern = pattern.replace("{" + name + "}", text)
+    return re.compile(pattern.replace("{gap}", gap).replace("{n}", number))
+
+
+def _row_paths_under(fmt, prefix: str) -> list[str]:
+    """Every row leaf of the format below a label path (Σ（三）1–8 written as its parent)."""
+    rows = [r for t in fmt.tables.values() for r in t.row_paths]
+    return [r for r in rows if r.startswith(prefix + " > ")]
+
+
+def _cells(raw: dict, formats) -> dict[str, tuple[tuple[str, str], ...]]:
+    out = {}
+    for fname, items in (raw or {}).items():
+        fmt = formats[str(fname)]
+        cells: list[tuple[str, str]] = []
+        for item in items:
+            if isinstance(item, dict):
+                cells += [(r, item["column"]) for r in _row_paths_under(fmt, item["rows_under"])]
+            else:
+                row, col = item.split(SEP)
+                cells.append((row.strip(), col.strip()))
+        known = {a for t in fmt.tables for a in fmt.cell_addresses(t)}
+        bad = [c for c in cells if c not in known]
+        if bad or not cells:
+            raise ValueError(f"{SPEC_PATH.name}: cells {bad or items} are not addresses of format {fname}")
+        out[str(fname)] = tuple(cells)
+    return out
+
+
+def load_spec(path: Path = SPEC_PATH) -> Spec:
+    """The narrative rules, compiled and checked against the formats (a wrong address fails at import)."""
+    from transforms.formats import FORMATS
+
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    gap, number = doc["gap"], doc["number"]
+    words = {"request": doc["request"]}
+    quantities = []
+    for name, q in doc["quantities"].items():
+        quantities.append(Quantity(
+            name=name, check=q["check"], description=q.get("description", ""), unit=q.get("unit"),
+            patterns=tuple(_compile(p, gap, number, words) for p in q.get("patterns", ())),
+            zero_patterns=tuple(_compile(p, gap, number, words) for p in q.get("zero_patterns", ())),
+            exclude=_compile("|".join(f"(?:{e})" for e in q["exclude"]), gap, number) if q.get("exclude") else None,
+            units={str(k): float(v) for k, v in (q.get("units") or {}).items()},
+            relation=q.get("relation", "equal"), keywords=tuple(q["keywords"]),
+            not_after=tuple(q.get("not_after", ())), cells=_cells(q.get("cells"), FORMATS)))
+    sec = doc["sections"]
+    ordinals = {o: i + 1 for i, o in enumerate(sec["ordinals"])}
+    yr = doc["report_year"]
+    checks = tuple((c["id"], c["description"]) for c in doc["checks"])
+    ids = {c for c, _ in checks}
+    used = {q.check for q in quantities} | {sec["check"], yr["check"]}
+    if used - ids:
+        raise ValueError(f"{path.name}: checks {sorted(used - ids)} are not declared under checks")
+    words = {w for q in quantities for w in q.keywords} | set(yr["keywords"])
+    return Spec(
+        keyword=re.compile("|".join(map(re.escape, sorted(words, key=lambda w: (-len(w), w))))),
+        quantities=tuple(quantities),
+        comparison=re.compile("|".join(map(re.escape, doc["comparison_words"]))),
+        sentence_end=re.compile("[" + re.escape(doc["sentence_ends"]) + "\n]"),
+        sentence_chars=frozenset(doc["sentence_ends"]),
+        year=re.compile(doc["year"]),
+        heading=re.compile(sec["heading"]),
+        heading_openers=frozenset(" \t\u3000#" + "".join(sec["ordinals"])),
+        ordinals=ordinals,
+        sections=tuple((s["key"], re.compile(s["title"])) for s in sec["required"]),
+        period=tuple(_compile(p, gap, number) for p in yr["patterns"]),
+        period_quantity=yr["quantity"], period_keywords=tuple(yr["keywords"]),
+        checks=checks, section_check=sec["check"], year_check=yr["check"])
+
+
+SPEC = load_spec()
+SECTION_PREFIX = "section."
+
+
+def quantity_names() -> list[str]:
+    """Every quantity a statement can carry (the statements dataset's allowed values)."""
+    return ([q.name for q in SPEC.quantities] + [SPEC.period_quantity]
+            + [SECTION_PREFIX + k for k, _ in SPEC.sections])
+
+
+def check_names() -> list[str]:
+    return [c for c, _ in SPEC.checks]
+
+
+# --------------------------------------------------------------------------------------------------
+# Extraction
+
+def prose_lines(lines: list[tuple[str, int]], spans: list[tuple[int, int]]) -> list[tuple[str, int]]:
+    """The lines outside the table regions (``spans``: (start, end) indices); a region's first line,
+    its section heading, is prose."""
+    if not spans:
+        return lines
+    out, at = [], 0
+    for start, end in sorted(spans):
+        out += lines[at:start + 1]
+        at = max(at, end)
+    out += lines[at:]
+    return out
+
+
+def _number(raw: str) -> float:
+    return float(fold_fullwidth(raw).replace("．", "."))
+
+
+def extract(lines: list[tuple[str, int]], report_year: int | None = None) -> list[Statement]:
+    """The statements of a report's prose lines, in line order. ``report_year``: a statement whose
+    sentence names another year is about another period and left out."""
+    if not lines:
+        return []
+    text, starts = _joined(lines)
+    numbers = [n for _, n in lines]
+    ends = [m.start() for m in SPEC.sentence_end.finditer(text)]
+    out: list[Statement] = []
+
+    # the sentences holding each keyword, in one pass over the text: a quantity's patterns all hold one
+    # of its keywords and never cross a sentence end, so they run on these sentences only
+    holding: dict[str, set[int]] = {}
+    for m in SPEC.keyword.finditer(text):
+        holding.setdefault(m.group(0), set()).add(bisect_right(ends, m.start()))
+
+    def sentences_with(words: tuple[str, ...]) -> list[tuple[int, int]]:
+        at = set().union(*(holding.get(w, ()) for w in words))
+        return [(ends[k - 1] + 1 if k else 0, ends[k] + 1 if k < len(ends) else len(text)) for k in sorted(at)]
+
+    def sentence_of(pos: int) -> tuple[int, int]:
+        k = bisect_right(ends, pos)
+        a = ends[k - 1] + 1 if k else 0
+        b = ends[k] + 1 if k < len(ends) else len(text)
+        return a, b
+
+    def line_of(pos: int) -> int:
+        return numbers[bisect_right(starts, pos) - 1]
+
+    def other_year(sentence: str) -> bool:
+        return report_year is not None and any(int(y) != report_year for y in SPEC.year.findall(sentence))
+
+    for q in SPEC.quantities:
+        spans = sentences_with(q.keywords)
+        if not spans:
+            continue
+        found: dict[int, list[tuple[float, str, str | None, int, int]]] = {}
+        for zero, pats in ((False, q.patterns), (True, q.zero_patterns)):
+            for pat in pats:
+                for m in (m for a, b in spans for m in pat.finditer(text, a, b)):
+                    if SPEC.comparison.search(m.group(0)) or (
+                            q.not_after and any(text.endswith(w, 0, m.start()) for w in q.not_after)):
+                        continue
+                    a, b = sentence_of(m.start())
+                    sentence = text[a:b]
+                    if (q.exclude is not None and q.exclude.search(sentence)) or other_year(sentence):
+                        continue
+                    if zero:
+                        value, raw, unit, pos = 0.0, m.group(0), q.unit, m.start()
+                    else:
+                        unit_text = m.groupdict().get("unit")
+                        factor = q.units.get(unit_text, 1.0) if unit_text else 1.0
+                        value = _number(m.group("n")) * factor
+                        raw = m.group("n") + (unit_text or "")
+                        unit, pos = q.unit, m.start("n")
+                    found.setdefault(a, []).append((value, raw, unit, pos, b))
+        for a, hits in found.items():
+            if len({v for v, *_ in hits}) > 1:
+                continue                               # two values for one quantity in a sentence
+            value, raw, unit, pos, b = min(hits, key=lambda h: h[3])
+            out.append(Statement(q.name, value, raw, unit, text[a:b].strip(), line_of(pos)))
+    period_spans = sentences_with(SPEC.period_keywords)
+    for pat in SPEC.period if period_spans else ():
+        for m in (m for a, b in period_spans for m in pat.finditer(text, a, b)):
+            start, end = m.group("start"), m.group("end")
+            if end is not None and end != start:
+                continue                               # a period over two years: not one report year
+            a, b = sentence_of(m.start())
+            out.append(Statement(SPEC.period_quantity, float(start), start, "年", text[a:b].strip(),
+                                 line_of(m.start("start"))))
+    out += _sections(lines)
+    out.sort(key=lambda s: (s.source_line, s.quantity))
+    return out
+
+
+WRAPPED = 20   # a prose line at least this long that ends inside a sentence goes on on the next line
+
+
+def _joined(lines: list[tuple[str, int]]) -> tuple[str, list[int]]:
+    """The prose as one text and the offset of each line in it. A long line that does not end a
+    sentence was wrapped (PDF page text, fixed-width copies): it is joined to the next line without
+    a break, so a statement cut by the wrap ('至2025年1' / '2月31日止') is read whole; other lines end
+    with a line break, which no pattern crosses."""
+    ends = SPEC.sentence_chars
+    parts, starts, at = [], [], 0
+    for t, _ in lines:
+        starts.append(at)
+        parts.append(t)
+        at += len(t)
+        if len(t) < WRAPPED or t.rstrip()[-1:] in ends:
+            parts.append("\n")
+            at += 1
+    return "".join(parts), starts
+
+
+def _sections(lines: list[tuple[str, int]]) -> list[Statement]:
+    """The section headings among the prose lines, first occurrence of each required section."""
+    out, seen = [], set()
+    openers = SPEC.heading_openers
+    for t, n in lines:
+        if not t or t[0] not in openers:
+            continue
+        m = SPEC.heading.match(t)
+        if m is None:
+            continue
+        title = m.group("title")
+        for key, pat in SPEC.sections:
+            if key not in seen and pat.search(title):
+                seen.add(key)
+                o = m.group("ordinal")
+                out.append(Statement(SECTION_PREFIX + key, float(SPEC.ordinals.get(o, 0)), o, None,
+                                     t.strip()[:80], n))
+                break
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Checks
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _quote(s: str, limit: int = 60) -> str:
+    s = " ".join(str(s).split())
+    return "“" + (s if len(s) <= limit else s[:limit] + "…") + "”"
+
+
+def quality_checks(statements: pd.DataFrame | None, report_ids, report_years, prepared: dict,
+                   address_index: dict) -> pd.DataFrame:
+    """The narrative rows of quality_checks: one row per report × narrative check, status pass or
+    warn. ``prepared``: the encoded cell tables (transforms.reconcile.Prepared: .reports, .format,
+    .W); ``address_index``: table → the address index of their value matrices."""
+    rids = pd.Index(pd.Series(report_ids, dtype="str").to_numpy(dtype=object))
+    years = dict(zip(rids, pd.array(report_years, dtype="Int64")))
+    n = len(rids)
+    checks = check_names()
+    if n == 0:
+        return pd.DataFrame(columns=["report_id", "check", "identity_number", "table", "format", "status",
+                                     "n_evaluated", "n_failed", "n_not_evaluable", "observed", "cells",
+                                     "related_report_id"])
+    acc = {c: {"ev": np.zeros(n, np.int64), "bad": np.zeros(n, np.int64), "ne": np.zeros(n, np.int64),
+               "obs": [[] for _ in range(n)], "cells": [[] for _ in range(n)]} for c in checks}
+    pos = {r: i for i, r in enumerate(rids)}
+    by_report: dict[int, list] = {}
+    if statements is not None and len(statements):
+        cols = [statements[c].to_numpy(dtype=object) for c in ("report_id", "quantity", "value", "sentence",
+                                                                 "source_line", "raw_text")]
+        for rid, qn, v, sent, line, raw in zip(*cols):
+            j = pos.get(str(rid))
+            if j is not None:
+                by_report.setdefault(j, []).append((qn, float(v), sent, line, raw))
+    qmap = {q.name: q for q in SPEC.quantities}
+    where = {t: {r: k for k, r in enumerate(p.reports)} for t, p in prepared.items()}
+    for j, items in by_report.items():
+        sections = []
+        for qn, v, sent, line, raw in items:
+            if qn.startswith(SECTION_PREFIX):
+                sections.append((qn[len(SECTION_PREFIX):], int(v), raw, int(line), sent))
+                continue
+            if qn == SPEC.period_quantity:
+                a = acc[SPEC.year_check]
+                y = years.get(rids[j])
+                if y is pd.NA or y is None:
+                    a["ne"][j] += 1
+                    continue
+                a["ev"][j] += 1
+                if int(v) != int(y):
+                    a["bad"][j] += 1
+                    a["obs"][j].append(f"statistics period {_num(v)} ≠ report_year {y} "
+                                       f"(line {line}: {_quote(sent)})")
+                continue
+            q = qmap.get(qn)
+            if q is None or not q.cells:
+                continue
+            a = acc[q.check]
+            table_value, cells = _table_value(q, rids[j], prepared, where, address_index)
+            if table_value is None:
+                a["ne"][j] += 1
+                continue
+            a["ev"][j] += 1
+            ok = v >= table_value - 1e-9 if q.relation == "at_least" else abs(v - table_value) <= 1e-6
+            if not ok:
+                a["bad"][j] += 1
+                rel = "<" if q.relation == "at_least" else "≠"
+                a["obs"][j].append(f"{qn}: prose {_num(v)} (printed {raw!r}) {rel} table {_num(table_value)} "
+                                   f"[{'; '.join(cells)}] (line {line}: {_quote(sent)})")
+                a["cells"][j] += cells
+        _section_result(acc[SPEC.section_check], j, sections)
+    rows = []
+    for c in checks:
+        a = acc[c]
+        for j in range(n):
+            if c == SPEC.section_check and j not in by_report:
+                _section_result(a, j, [])
+            bad = int(a["bad"][j])
+            obs = a["obs"][j]
+            if not obs:
+                obs = [_ok_text(c, int(a["ev"][j]), int(a["ne"][j]))]
+            rows.append((rids[j], c, "warn" if bad else "pass", int(a["ev"][j]), bad, int(a["ne"][j]),
+                         " | ".join(obs[:5]) + (f" (+{len(obs) - 5} more)" if len(obs) > 5 else ""),
+                         list(dict.fromkeys(a["cells"][j]))))
+    df = pd.DataFrame(rows, columns=["report_id", "check", "status", "n_evaluated", "n_failed", "n_not_evaluable",
+                                     "observed", "cells"])
+    df.insert(2, "identity_number", pd.NA)
+    df.insert(3, "table", TABLE)
+    df.insert(4, "format", None)
+    df["related_report_id"] = None
+    return df
+
+
+def _ok_text(check: str, evaluated: int, not_evaluable: int) -> str:
+    if check == SPEC.section_check:
+        if not evaluated:
+            return "no section heading found: not evaluated"
+        if not_evaluable:
+            return (f"{evaluated} sections present, in order, with their ordinals; {not_evaluable} before the first "
+                    "or after the last heading found not evaluated (the copy may start or end there)")
+        return "the six sections present, in order, with their ordinals"
+    if evaluated == 0 and not_evaluable == 0:
+        return "no statement of the prose to compare"
+    extra = f"; {not_evaluable} not comparable (table cell blank or absent)" if not_evaluable else ""
+    return f"{evaluated} statement(s) of the prose agree with the tables{extra}"
+
+
+def _table_value(q: Quantity, rid: str, prepared: dict, where: dict, address_index: dict):
+    """(sum of the quantity's cells in the report's format of their table, their labels); (None, [])
+    when the report has no such table, its format has no such quantity, or a cell is blank/absent."""
+    for table, p in prepared.items():
+        k = where[table].get(rid)
+        if k is None:
+            continue
+        fmt = p.format[k]
+        cells = q.cells.get(fmt)
+        if not cells:
+            continue
+        idx = address_index[table].get_indexer(cells)
+        if (idx < 0).any():
+            continue                                   # the cells are in another table
+        vals = p.W[k, idx]
+        if np.isnan(vals).any():
+            return None, []
+        return float(vals.sum()), [f"{r} | {c}" if r else c for r, c in cells]
+    return None, []
+
+
+def _section_result(a: dict, j: int, sections: list[tuple[str, int, str, int, str]]) -> None:
+    """Six required sections: present, with the ordinal of their place, in that order. A section
+    missing before the first heading found or after the last one is not evaluable: the copy may
+    start or end there (a page, a copy cut inside a table); one missing between two found is missing."""
+    keys = [k for k, _ in SPEC.sections]
+    found = {k: (o, raw, line, sent) for k, o, raw, line, sent in sections}
+    if not found:
+        a["ne"][j] = len(keys)
+        return
+    places = [i for i, k in enumerate(keys) if k in found]
+    inner = range(places[0], places[-1] + 1)
+    a["ev"][j] = len(inner)
+    a["ne"][j] = len(keys) - len(inner)
+    problems = []
+    for i in inner:
+        k = keys[i]
+        if k not in found:
+            problems.append(f"section {SPEC_ORDINALS[i]} ({k}) missing")
+        elif found[k][0] != i + 1:
+            o, raw, line, sent = found[k]
+            problems.append(f"section {k} numbered {raw} instead of {SPEC_ORDINALS[i]} (line {line}: {_quote(sent, 30)})")
+    order = sorted((v[2], k) for k, v in found.items())
+    expected = [k for k in keys if k in found]
+    if [k for _, k in order] != expected:
+        problems.append("sections out of order: " + " → ".join(f"{k} (line {line})" for line, k in order))
+    a["bad"][j] = len(problems)
+    a["obs"][j] = problems
+
+
+SPEC_ORDINALS = [o for o, _ in sorted(SPEC.ordinals.items(), key=lambda kv: kv[1])]
