@@ -42,7 +42,7 @@ code,pre{background:#f6f8fa;font-size:.85rem}
 .fa-times::before,.fa-times-circle::before{content:"\\2718";color:#b00020}
 .fa-exclamation-triangle::before{content:"!";color:#a66b00}
 .offline-note{background:#fff8e1;border:1px solid #f0d98c;padding:.4rem .75rem;margin:.5rem 0;font-size:.85rem}
-.collapse:not(.show){display:none}[hidden]{display:none!important}
+.collapse:not(.show),.filter-text{display:none}[hidden]{display:none!important}
 .btn-group-toggle{display:flex;gap:.3rem}.btn-group-toggle label.btn{border:1px solid #0b5cad;border-radius:3px;padding:.15rem .6rem;cursor:pointer}
 .btn-group-toggle label.btn.active{background:#0b5cad;color:#fff}
 .btn{cursor:pointer}tr.nianbao-filters td{background:#fafbfc}tr.nianbao-filters input,tr.nianbao-filters select{width:100%;box-sizing:border-box}
@@ -85,6 +85,9 @@ def _static_table(cols: list[dict], data: list[dict]) -> str:
         cells = []
         for k, c in enumerate(cols):
             v = str(d.get(c.get("field"), ""))  # values are GX-rendered HTML snippets
+            if c.get("field") == "validation_success" and d.get("_validation_success_text"):
+                # the status is an icon: its word (GX's filter data) kept as hidden text for docs.js's filter
+                v += f'<span class="filter-text">{html.escape(str(d["_validation_success_text"]))}</span>'
             if link:
                 v = f'<a href="{html.escape(link)}">{v}</a>'
             cells.append(f"<td>{v}</td>")

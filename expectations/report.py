@@ -52,11 +52,11 @@ MIN_EVALUATED = 20            # the failure-rate figure plots checks evaluated i
 # Loading
 
 
-def _save(fig, out_dir, name: str, title: str, figs: list) -> None:
+def _save(fig, out_dir, name: str, title: str, figs: list, rect=(0, 0, 1, 1)) -> None:
     """Write one figure as PNG next to the page and list it for the page."""
     import matplotlib.pyplot as plt
 
-    fig.tight_layout()
+    fig.tight_layout(rect=rect)
     fig.savefig(out_dir / name, dpi=90)
     plt.close(fig)
     figs.append((name, title))
@@ -338,15 +338,21 @@ def _wilson(k: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, 
     return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
 
+def plotted_checks(most_failed: list[dict], top: int = 25) -> tuple[list[dict], list[dict]]:
+    """(plotted, left out) of the failing checks: plotted if evaluated in ≥ MIN_EVALUATED reports
+    (at most `top`, most failures first), left out (and named on the figure) otherwise."""
+    failing = [c for c in most_failed if c["fail"] > 0]
+    return ([c for c in failing if c["evaluated"] >= MIN_EVALUATED][:top],
+            [c for c in failing if c["evaluated"] < MIN_EVALUATED])
+
+
 def _failure_rate_figure(most_failed: list[dict], out_dir: Path, figs: list, top: int = 25) -> None:
     """Failure rate = reports failing / reports where the check was evaluated, for the checks evaluated
     in at least MIN_EVALUATED reports (a check evaluated once would read 1 of 1 = 100 %), each bar with
     its counts and a 95 % interval; the checks left out are named on the figure."""
     import matplotlib.pyplot as plt
 
-    failing = [c for c in most_failed if c["fail"] > 0]
-    plotted = [c for c in failing if c["evaluated"] >= MIN_EVALUATED][:top]
-    left_out = [c for c in failing if c["evaluated"] < MIN_EVALUATED]
+    plotted, left_out = plotted_checks(most_failed, top)
     fig, ax = plt.subplots(figsize=(9, max(2.8, 0.42 * max(1, len(plotted)) + 1.8)))
     if plotted:
         k = np.array([c["fail"] for c in plotted], dtype=float)
@@ -372,7 +378,8 @@ def _failure_rate_figure(most_failed: list[dict], out_dir: Path, figs: list, top
         more = f" and {len(left_out) - 6} more" if len(left_out) > 6 else ""
         fig.text(0.01, 0.005, f"Not plotted (evaluated in < {MIN_EVALUATED} reports): {names}{more}", fontsize=7,
                  wrap=True)
-    _save(fig, out_dir, "fig_failure_rate.png", "Failure rate by check, weighted by how often it was evaluated", figs)
+    _save(fig, out_dir, "fig_failure_rate.png", "Failure rate by check, weighted by how often it was evaluated", figs,
+          rect=(0, 0.07 if left_out else 0, 1, 1))
 
 
 def _figures(nums: dict, out_dir: Path) -> list[tuple[str, str]]:
