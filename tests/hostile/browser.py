@@ -159,12 +159,13 @@ class Browser:
         return r["result"].get("value")
 
     def click(self, selector: str, navigates: bool = False) -> None:
-        """A real mouse click (pressed + released) at the centre of the first element matching selector;
-        `navigates`: wait for the page it opens to load."""
+        """A real mouse click (pressed + released) at the centre of the first element matching selector (of
+        its first line box: a wrapped link's bounding box may be centred between its lines); `navigates`:
+        wait for the page it opens to load."""
         import json
 
         box = self.eval(f"(() => {{ const e = document.querySelector({json.dumps(selector)}); if (!e) return null;"
-                        " e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+                        " e.scrollIntoView({block: 'center'}); const r = e.getClientRects()[0] || e.getBoundingClientRect();"
                         " return [r.left + r.width / 2, r.top + r.height / 2]; })()")
         if box is None:
             raise AssertionError(f"nothing to click: {selector}")
