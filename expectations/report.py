@@ -435,7 +435,7 @@ th{background:#eef2f7}td.n{text-align:right}.fail{color:#b71c1c;font-weight:600}
 .card b{font-size:1.4rem;display:block}img{max-width:100%;border:1px solid #eee;margin:.3rem 0}
 .count{color:#555;font-size:.9rem}form.filters{display:flex;flex-wrap:wrap;gap:.6rem;align-items:end;margin:.4rem 0}
 form.filters label{display:flex;flex-direction:column;font-size:.8rem;color:#444}
-td.observed{max-width:34rem;font-size:.8rem;word-break:break-word}ul.lines{margin:0;padding-left:1rem;font-size:.8rem}
+td.observed{min-width:20rem;max-width:34rem;font-size:.8rem;word-break:break-word}ul.lines{margin:0;padding-left:1rem;font-size:.8rem;min-width:18rem}
 ul.lines code{background:#f6f8fa}[hidden]{display:none!important}
 """
 SCRIPT = Path(__file__).resolve().parent / "static" / "report.js"
