@@ -133,7 +133,8 @@ def load_datasets(processed_dir: Path) -> dict[str, pd.DataFrame]:
             for n in DATASETS if n not in schema.STATUTORY_TABLES or n in need}
     data["failures"] = read_dataset(processed_dir / "quality_checks", "quality_checks",
                                     filter=ds.field("status") == "fail", columns=FAILURE_COLUMNS)
-    data["failure_cells"] = failure_cells(processed_dir, shown_failures(data))
+    data["shown_failures"] = shown_failures(data)
+    data["failure_cells"] = failure_cells(processed_dir, data["shown_failures"])
     return data
 
 
@@ -300,7 +301,7 @@ def summary_numbers(data: dict[str, pd.DataFrame]) -> dict:
               "year": r.year_, "format": r.fmt_, "body_type": r.body_, "verdict": r.verdict_,
               "failed_checks": list(r.failed_checks), "n_fail": int(r.nfail_), "n_warn": int(r.nwarn_)}
              for r in rr.head(MAX_WORST_SHOWN).itertuples()]
-    shown = shown_failures(data)
+    shown = data["shown_failures"] if "shown_failures" in data else shown_failures(data)
     failures = data.get("failures")
     n_failures = 0 if failures is None else int(len(failures))
     # applications by outcome group (总计 column), per year
