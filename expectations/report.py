@@ -8,9 +8,9 @@ The page is static HTML written with every data string escaped; its filters are 
 (`report.js`, copied from expectations/static next to the page) that compares the rows' data-*
 attribute values with the selected options and toggles `hidden`: data never becomes markup.
 
-Extending it: a column of the failed-checks table is one entry of FAILURE_TABLE (and its
-quality_checks column in FAILURE_COLUMNS), a filter one entry of FAILURE_FACETS, the order of the
-failed checks `failure_order`.
+Extending it: a quality_checks column added to FAILURE_COLUMNS reaches each failed-check row as
+text under its own name; showing it is one entry of FAILURE_TABLE, filtering by it one entry of
+FAILURE_FACETS; the order (and so the cap) of the failed checks is `failure_order`.
 """
 from __future__ import annotations
 
@@ -223,12 +223,19 @@ def shown_failures(data: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return merged.head(MAX_FAILURES_SHOWN).reset_index(drop=True)
 
 
+def _cell_address(label: str) -> tuple[str, str]:
+    """(row_path, column_path) of a quality_checks.cells label: 'row | column', or the column alone
+    where the table has one unnamed row (table 四)."""
+    row_path, sep, column_path = label.partition(" | ")
+    return (row_path, column_path) if sep else ("", label)
+
+
 def _failure_rows(shown: pd.DataFrame, cells: pd.DataFrame | None) -> list[dict]:
     """The failed checks as the page lists them: observed values (cut at OBSERVED_CHARS) and the
     printed cells involved with their source line and printed text."""
-    wanted = pd.DataFrame([(k, r.report_id, r.table, *str(c).partition(" | ")[::2])
+    wanted = pd.DataFrame([(k, r.report_id, r.table, str(c), *_cell_address(str(c)))
                            for k, r in enumerate(shown.itertuples(index=False)) for c in list(r.cells)[:MAX_LINES_SHOWN]],
-                          columns=["k", "report_id", "table", "row_path", "column_path"])
+                          columns=["k", "report_id", "table", "cell", "row_path", "column_path"])
     if cells is not None and len(cells) and len(wanted):      # a join on the few cells listed, not a dict of all
         keys = ["report_id", "table", "row_path", "column_path"]
         wanted = wanted.merge(cells[[*keys, "source_line", "raw_value"]].astype({k: object for k in keys})
@@ -237,20 +244,29 @@ def _failure_rows(shown: pd.DataFrame, cells: pd.DataFrame | None) -> list[dict]
         wanted = wanted.assign(source_line=None, raw_value=None)
     printed: dict[int, list[dict]] = {}
     for w in wanted.itertuples(index=False):
-        printed.setdefault(w.k, []).append({"cell": f"{w.row_path} | {w.column_path}",
+        printed.setdefault(w.k, []).append({"cell": w.cell,
                                             "line": None if pd.isna(w.source_line) else int(w.source_line),
                                             "raw_value": None if pd.isna(w.raw_value) else str(w.raw_value)})
     rows = []
     for k, r in enumerate(shown.itertuples(index=False)):
         observed = "" if pd.isna(r.observed) else str(r.observed)
         lines = printed.get(k, [])
-        rows.append({"report_id": r.report_id, "source_file": None if pd.isna(r.source_file) else str(r.source_file),
+        rows.append({**{c: _text_or_unknown(getattr(r, c)) for c in FAILURE_COLUMNS if c not in _FAILURE_BUILT_IN},
+                     "report_id": r.report_id, "source_file": None if pd.isna(r.source_file) else str(r.source_file),
                      "organization": None if pd.isna(r.organization) else str(r.organization),
                      "year": r.year_, "format": r.fmt_, "body_type": r.body_, "check": r.check, "table": r.table,
                      "n_failed": int(r.n_failed), "n_evaluated": int(r.n_evaluated),
                      "observed": observed[:OBSERVED_CHARS], "observed_chars": len(observed),
                      "n_cells": len(r.cells), "lines": lines})
     return rows
+
+
+# the FAILURE_COLUMNS _failure_rows shapes itself; any other one is passed on as text ("unknown" when null)
+_FAILURE_BUILT_IN = frozenset(("report_id", "check", "table", "n_failed", "n_evaluated", "observed", "cells"))
+
+
+def _text_or_unknown(x) -> str:
+    return "unknown" if x is None or (not isinstance(x, (list, tuple, np.ndarray)) and pd.isna(x)) else str(x)
 
 
 def summary_numbers(data: dict[str, pd.DataFrame]) -> dict:

@@ -295,3 +295,29 @@ def test_data_docs_controls_work_offline(built):
         assert 0 < b.eval(visible) < n
         b.click("button.btn")                        # Clear Filters
         assert b.eval(visible) == n
+
+
+def test_a_quality_checks_column_is_one_entry_away_from_a_column_and_a_filter(built, monkeypatch, tmp_path):
+    """The extension points other page features use: FAILURE_COLUMNS (loaded, passed on as text),
+    FAILURE_TABLE (a column), FAILURE_FACETS (a filter)."""
+    from expectations import report
+    monkeypatch.setattr(report, "FAILURE_COLUMNS", [*report.FAILURE_COLUMNS, "identity_number"])
+    monkeypatch.setattr(report, "FAILURE_TABLE", (*report.FAILURE_TABLE,
+                                                  ("identity", lambda f, ctx: report._e(f["identity_number"]))))
+    monkeypatch.setattr(report, "FAILURE_FACETS", (*report.FAILURE_FACETS, ("identity", "identity_number", "identity")))
+    data = report.load_datasets(built["tmp"] / "processed")
+    nums = report.summary_numbers(data)
+    qc = built["frames"]["quality_checks"]
+    for f in nums["failed_checks"]:
+        n = qc[(qc["report_id"] == f["report_id"]) & (qc["check"] == f["check"])]["identity_number"].iloc[0]
+        assert f["identity_number"] == ("unknown" if pd.isna(n) else str(int(n)))
+    page = report.write_summary(data, tmp_path).read_text(encoding="utf-8")
+    assert "<th>identity</th>" in page and "data-facet='identity'" in page
+    assert f"data-identity='{nums['failed_checks'][0]['identity_number']}'" in page
+
+
+def test_cell_labels_of_a_table_with_one_unnamed_row():
+    from expectations import report
+    assert report._cell_address("三、本年度办理结果 > （七）总计 | 申请人情况 > 总计") == \
+        ("三、本年度办理结果 > （七）总计", "申请人情况 > 总计")
+    assert report._cell_address("行政复议 > 总计") == ("", "行政复议 > 总计")       # table 四: row_path ""
