@@ -16,7 +16,7 @@ a JS literal, so without the CDN it is empty. This module:
   "Clear Filters") to GX's markup. GX's CDN libraries (jQuery 3.7.1, popper, bootstrap 4.3.1,
   bootstrap-table 1.19.1 with filter-control, bootstrap-datepicker, vega, font-awesome 6.6.0) are not
   shipped: no installed package carries bootstrap-table, and the whitelist removes the inline
-  handlers they would be called from, so the controls are re-implemented in a few lines instead.
+  handlers they would be called from, so the controls are re-implemented in one small local script.
 """
 from __future__ import annotations
 
