@@ -23,7 +23,11 @@
         if (shown) { shown.textContent = String(n); }
       }
       selects.forEach(function (s) { s.addEventListener("change", apply); });
-      form.addEventListener("reset", function () { window.setTimeout(apply, 0); });
+      form.addEventListener("reset", function (e) {
+        e.preventDefault();
+        selects.forEach(function (s) { s.value = ""; });
+        apply();
+      });
       form.addEventListener("submit", function (e) { e.preventDefault(); });
       apply();
     });
