@@ -5,12 +5,18 @@ logo from S3 (with the data context id in the URL). The index listing is rendere
 a JS literal, so without the CDN it is empty. This module:
 
 * turns every `bootstrapTable({... columns: [...], data: [...] ...})` block into a static HTML table,
-* removes every <script> (the pages are static once the tables are rendered) and every external
-  <link>/<img>, neutralises external links (href kept as data-href, text kept),
+* removes every <script> and every external <link>/<img>, neutralises external links (href kept as
+  data-href, text kept),
 * inlines a small stylesheet,
 * sanitises the result (`sanitize`): GX writes failing values (file names, labels, printed text of
   the reports) into the pages unescaped, so every page is re-serialised from a whitelist of tags and
-  attributes; any other markup is shown as the text it was.
+  attributes; any other markup is shown as the text it was,
+* then adds one script, ours, by reference: `static/nianbao/docs.js` (shipped in expectations/static),
+  which binds GX's controls ("Show All"/"Failed Only", "Show more info…", the index tables' filters and
+  "Clear Filters") to GX's markup. GX's CDN libraries (jQuery 3.7.1, popper, bootstrap 4.3.1,
+  bootstrap-table 1.19.1 with filter-control, bootstrap-datepicker, vega, font-awesome 6.6.0) are not
+  shipped: no installed package carries bootstrap-table, and the whitelist removes the inline
+  handlers they would be called from, so the controls are re-implemented in one small local script.
 """
 from __future__ import annotations
 
@@ -36,6 +42,10 @@ code,pre{background:#f6f8fa;font-size:.85rem}
 .fa-times::before,.fa-times-circle::before{content:"\\2718";color:#b00020}
 .fa-exclamation-triangle::before{content:"!";color:#a66b00}
 .offline-note{background:#fff8e1;border:1px solid #f0d98c;padding:.4rem .75rem;margin:.5rem 0;font-size:.85rem}
+.collapse:not(.show),.filter-text{display:none}[hidden]{display:none!important}
+.btn-group-toggle{display:flex;gap:.3rem}.btn-group-toggle label.btn{border:1px solid #0b5cad;border-radius:3px;padding:.15rem .6rem;cursor:pointer}
+.btn-group-toggle label.btn.active{background:#0b5cad;color:#fff}
+.btn{cursor:pointer}tr.nianbao-filters td{background:#fafbfc}tr.nianbao-filters input,tr.nianbao-filters select{width:100%;box-sizing:border-box}
 """
 
 _BT = re.compile(r"\$\('#(?P<id>[\w-]+)'\)\.bootstrapTable\(\s*Object\.assign\(\s*\{\s*columns:\s*(?P<cols>\[.*?\]),\s*"
@@ -55,14 +65,29 @@ def _literal(text: str):
         return None
 
 
+FILTER_CONTROLS = ("select", "input", "datepicker")
+SCRIPT = Path(__file__).resolve().parent / "static" / "docs.js"
+SCRIPT_IN_SITE = "static/nianbao/docs.js"
+
+
+def _th(c: dict) -> str:
+    """A header cell; GX's filter-control kind (for docs.js) as a data attribute, from its fixed set."""
+    kind = c.get("filterControl")
+    attr = f' data-filter-control="{kind}"' if kind in FILTER_CONTROLS else ""
+    return f"<th{attr}>{html.escape(str(c.get('title', c.get('field', ''))))}</th>"
+
+
 def _static_table(cols: list[dict], data: list[dict]) -> str:
-    head = "".join(f"<th>{html.escape(str(c.get('title', c.get('field', ''))))}</th>" for c in cols)
+    head = "".join(_th(c) for c in cols)
     rows = []
     for d in data:
         link = d.get("_table_row_link_path")
         cells = []
         for k, c in enumerate(cols):
             v = str(d.get(c.get("field"), ""))  # values are GX-rendered HTML snippets
+            if c.get("field") == "validation_success" and d.get("_validation_success_text"):
+                # the status is an icon: its word (GX's filter data) kept as hidden text for docs.js's filter
+                v += f'<span class="filter-text">{html.escape(str(d["_validation_success_text"]))}</span>'
             if link:
                 v = f'<a href="{html.escape(link)}">{v}</a>'
             cells.append(f"<td>{v}</td>")
@@ -70,7 +95,9 @@ def _static_table(cols: list[dict], data: list[dict]) -> str:
     return f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
 
 
-def rewrite(page: str) -> str:
+def rewrite(page: str, script_src: str | None = None) -> str:
+    """The page offline and sanitised; `script_src` (a relative URL to docs.js, made by make_offline
+    from the page's depth, never from data) is added after sanitising."""
     tables = {}
     for m in _BT.finditer(page):
         cols, data = _literal(m.group("cols")), _literal(m.group("data"))
@@ -88,7 +115,13 @@ def rewrite(page: str) -> str:
     page = _EXT_URL_IN_TEXT.sub("[external link removed]", page)
     style = f'<style id="nianbao-offline">{OFFLINE_CSS}</style>'
     page = page.replace("</head>", style + "</head>", 1) if "</head>" in page else style + page
-    return sanitize(page)
+    page = sanitize(page)
+    if script_src is not None:
+        if not safe_url(script_src) or not re.fullmatch(r"(?:\.\./)*static/nianbao/docs\.js", script_src):
+            raise ValueError(f"not the shipped controls script: {script_src!r}")
+        tag = f'<script src="{script_src}" defer></script>'
+        page = page.replace("</head>", tag + "</head>", 1) if "</head>" in page else tag + page
+    return page
 
 
 # --------------------------------------------------------------------------------------------------
@@ -217,9 +250,14 @@ def sanitize(page: str) -> str:
 
 def make_offline(site: Path) -> int:
     """Rewrite every HTML page under `site`; returns the number of pages rewritten."""
+    site = Path(site)
+    script = site / SCRIPT_IN_SITE
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_bytes(SCRIPT.read_bytes())
     n = 0
-    for p in Path(site).rglob("*.html"):
-        p.write_text(rewrite(p.read_text(encoding="utf-8")), encoding="utf-8")
+    for p in site.rglob("*.html"):
+        src = "../" * (len(p.relative_to(site).parts) - 1) + SCRIPT_IN_SITE
+        p.write_text(rewrite(p.read_text(encoding="utf-8"), script_src=src), encoding="utf-8")
         n += 1
     for p in Path(site).rglob("*.css"):  # @import url(https://…) in GX's bundled styles
         t = p.read_text(encoding="utf-8", errors="replace")

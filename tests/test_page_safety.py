@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import random
+import re
 import sys
 import tempfile
 from html.parser import HTMLParser
@@ -45,9 +46,16 @@ def _tags(page: str) -> list[tuple[str, dict]]:
     return p.tags
 
 
+OUR_SCRIPTS = re.compile(r"report\.js|(?:\.\./)*static/nianbao/docs\.js")
+
+
 def _assert_inert(page: str) -> None:
+    """No tag or attribute that runs code, apart from our shipped scripts (by a fixed relative path)."""
     for tag, attrs in _tags(page):
-        assert tag not in ("script", "svg", "iframe", "details", "object", "embed", "base"), (tag, attrs)
+        if tag == "script":
+            assert set(attrs) == {"src", "defer"} and OUR_SCRIPTS.fullmatch(attrs["src"] or ""), attrs
+            continue
+        assert tag not in ("svg", "iframe", "details", "object", "embed", "base"), (tag, attrs)
         assert tag != "img" or (set(attrs) <= {"src", "alt"} and attrs["src"].endswith(".png")), (tag, attrs)
         for name, value in attrs.items():
             assert not name.startswith("on"), (tag, name, value)
@@ -118,10 +126,23 @@ def test_static_tables_from_bootstrap_data_are_sanitised():
 def test_summary_links_never_form_a_script_url(tmp_path):
     out = tmp_path / "quality_report"
     out.mkdir()
-    for name in ("javascript:alert(1).txt", "a b#c?.txt", "data:text,x.txt"):
+    for name in ("javascript:alert(1).txt", "a b#c?.txt", "data:text,x.txt", "x'><img src=x onerror=1>.txt",
+                 "\\xff\\\\odd.txt"):
         href = report._href(str(tmp_path / "quality_report" / name), out, None)
-        assert offline.safe_url(href) and href.startswith("./") and ":" not in href and "#" not in href, href
+        assert offline.safe_url(href) and href.startswith("/") and not href.startswith("//"), href
+        assert not set(href) & set(":#?'\"<> \\"), href
+    assert report._href("//host/share/r.txt", out, None).startswith("/host")    # never a network path
     assert report._href("https://example.org/r.html", out, None) is None
+    # the escaped name of a non-UTF-8 file links to its real bytes
+    assert report._href("/src/\\xff.txt", out, None) == "/src/%FF.txt"
+
+
+def test_docs_script_is_only_ours():
+    page = offline.rewrite(GX_LIKE.format(value=PAYLOADS[2]), script_src="../../static/nianbao/docs.js")
+    assert page.count("<script") == 1 and '<script src="../../static/nianbao/docs.js" defer></script></head>' in page
+    for bad in ("javascript:alert(1)", "//evil.example/docs.js", "../x.js", 'static/nianbao/docs.js" onload="x'):
+        with pytest.raises(ValueError):
+            offline.rewrite(GX_LIKE.format(value="x"), script_src=bad)
 
 
 def _hostile_frames():
@@ -133,7 +154,9 @@ def _hostile_frames():
     return frames
 
 
-def test_summary_page_escapes_every_document_string(tmp_path):
+def _hostile_published(tmp_path) -> Path:
+    """Validated hostile frames, then (as a tampered or future dataset might be) payloads in the values
+    the page filters by and prints verbatim: check names, body types, observed values, printed cells."""
     from expectations.gate import quarantine_record, validate_batch
     from test_quality_report import _write
 
@@ -142,10 +165,72 @@ def test_summary_page_escapes_every_document_string(tmp_path):
     app.loc[app.index[0], "value"] = 9999        # a failed check: the report is listed among the worst
     res = validate_batch(frames, run_name="hostile", context_root=tmp_path / "gx",
                          extra_quarantine=[quarantine_record(f"/src/{PAYLOADS[5]}.txt", b"", PAYLOADS[0])])
-    _write(res.frames, tmp_path / "processed")
-    page = report.write_summary(report.load_datasets(tmp_path / "processed"), tmp_path / "out").read_text(encoding="utf-8")
+    out = res.frames
+    qc, rep = out["quality_checks"].copy(), out["reports"].copy()
+    fail = qc.index[qc["status"] == "fail"]
+    assert len(fail), "the changed number must fail a check"
+    qc["check"] = qc["check"].astype(object)
+    qc.loc[fail[0], "check"] = PAYLOADS[0]
+    qc.loc[fail, "observed"] = PAYLOADS[2] + " lhs 1 ≠ rhs 2"
+    rep["organization_type"] = [PAYLOADS[k % len(PAYLOADS)] for k in range(len(rep))]
+    src = tmp_path / "src"                       # the files exist under their hostile names: links open them
+    src.mkdir()
+    rep["source_file"] = [str(src / f"{PAYLOADS[k % len(PAYLOADS)].replace('/', '_')}.txt") for k in range(len(rep))]
+    for name in rep["source_file"]:
+        Path(name).write_text("report text", encoding="utf-8")
+    cells = out["applications"].copy()
+    cells["raw_value"] = PAYLOADS[4]
+    _write({**out, "quality_checks": qc, "reports": rep, "applications": cells}, tmp_path / "processed")
+    return tmp_path / "processed"
+
+
+def test_summary_page_escapes_every_document_string(tmp_path):
+    page = report.write_summary(report.load_datasets(_hostile_published(tmp_path)), tmp_path / "out").read_text(encoding="utf-8")
     _assert_inert(page)
     assert html.escape(PAYLOADS[1]) in page and html.escape(PAYLOADS[0]) in page
+    tags = _tags(page)
+    # the payloads are attribute values and option values (text), never attributes or tags of their own
+    assert any(a.get("data-check") == PAYLOADS[0] for t, a in tags if t == "tr")
+    assert any(a.get("value") == PAYLOADS[0] for t, a in tags if t == "option")
+    assert {t for t, _ in tags if t == "script"} == {"script"}
+    assert [a for t, a in tags if t == "script"] == [{"src": "report.js", "defer": None}]
+    assert (tmp_path / "out" / "report.js").read_bytes() == report.SCRIPT.read_bytes()
+
+
+def _choose_every_filter(b) -> None:
+    """Each option of each filter of the summary page in turn: the rows left are those of the option,
+    and nothing ran."""
+    facets = b.eval("[...document.querySelectorAll('select[data-facet]')].map(s => s.dataset.facet)")
+    assert facets == ["year", "format", "body-type", "check"]
+    for facet in facets:
+        values = b.eval(f"[...document.querySelector('select[data-facet={facet}]').options].map(o => o.value)")
+        for value in values:
+            b.select(f"select[data-facet={facet}]", value)
+            assert b.eval(f"document.body.hasAttribute('{PWNED}')") is False, (facet, value)
+            shown = b.eval("[...document.querySelectorAll('#failed-checks-table tbody tr')].filter(r => !r.hidden)"
+                           f".map(r => r.getAttribute('data-{facet}'))")
+            assert shown and set(shown) <= ({value} if value else set(shown)), (facet, value, shown)
+        b.select(f"select[data-facet={facet}]", "")
+
+
+@needs_chromium
+def test_summary_filters_and_links_stay_inert_in_chromium(tmp_path):
+    """Every option of every filter chosen, then the links clicked: no payload runs."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from hostile.browser import Browser
+
+    index = report.write_summary(report.load_datasets(_hostile_published(tmp_path)), tmp_path / "out")
+    with Browser(Path(tempfile.mkdtemp(prefix="chromium-", dir=tmp_path))) as b:
+        b.open(index.as_uri())
+        n = b.eval("document.querySelectorAll('#failed-checks-table tbody tr').length")
+        assert n >= 1
+        _choose_every_filter(b)
+        assert PAYLOADS[0] in b.eval("[...document.querySelectorAll('select[data-facet=check] option')].map(o => o.value)")
+        hrefs = b.eval("[...document.querySelectorAll('a[href]')].map(a => a.href)")
+        assert hrefs and all(h.startswith("file:///") for h in hrefs), hrefs
+        b.click("#failed-checks-table a.source", navigates=True)
+        assert b.eval("location.protocol") == "file:" and b.eval("document.body.innerText").strip() == "report text"
+        assert b.eval("document.body.hasAttribute('data-pwned')") is False
 
 
 # --------------------------------------------------------------------------------------------------
@@ -180,6 +265,17 @@ def test_no_page_of_a_run_executes_hostile_text(tmp_path):
     dom = browser.dump_dom(reconciliation[0], profile)
     assert PWNED in dom and "onerror=" in html.unescape(dom)
     assert PWNED in browser.dump_dom(summary[0], profile)
+    # the controls clicked, on the pages holding the payloads
+    with browser.Browser(Path(tempfile.mkdtemp(prefix="chromium-", dir=tmp_path))) as b:
+        b.open(reconciliation[0].as_uri())
+        assert b.eval("document.body.getAttribute('data-controls')") == "ready"
+        for control in ("#option2", "a[data-toggle='collapse']", "#option1", "a[data-toggle='collapse']"):
+            b.click(control)
+            assert b.eval(f"document.body.hasAttribute('{PWNED}')") is False, control
+        b.open(summary[0].as_uri())
+        _choose_every_filter(b)
+        b.click("form.filters button[type=reset]")
+        assert b.eval(f"document.body.hasAttribute('{PWNED}')") is False
     shot = tmp_path / "reconciliation.png"
     browser.screenshot(reconciliation[0], shot, profile)
     from PIL import Image
