@@ -24,7 +24,7 @@ DATASETS = ("reports", *schema.STATUTORY_TABLES, "quality_checks", "quarantine")
 # columns would cost GBs of Python objects on a large corpus); None = all.
 PAGE_COLUMNS = {
     "reports": ["report_id", "source_file", "organization", "report_year", "template", "verdict", "failed_checks"],
-    "quality_checks": ["report_id", "report_year", "check", "status"],
+    "quality_checks": ["report_id", "report_year", "check", "status", "review_decision"],
     "applications": ["report_year", "row_path", "column_path", "value"],
 }
 
@@ -103,8 +103,10 @@ def page_datasets() -> list[str]:
 def load_datasets(processed_dir: Path) -> dict[str, pd.DataFrame]:
     """What the page needs: the per-report datasets whole, the filtered cells of _cell_filters."""
     need = _cell_filters()
-    return {n: read_dataset(Path(processed_dir) / n, n, filter=need.get(n), columns=PAGE_COLUMNS.get(n))
+    data = {n: read_dataset(Path(processed_dir) / n, n, filter=need.get(n), columns=PAGE_COLUMNS.get(n))
             for n in page_datasets()}
+    data[REVIEW_ENTRIES] = read_review_entries(Path(processed_dir))
+    return data
 
 
 # --------------------------------------------------------------------------------------------------
@@ -172,11 +174,13 @@ def summary_numbers(data: dict[str, pd.DataFrame]) -> dict:
     rr = rep.assign(rank_=rep["verdict_"].map(rank).fillna(0).astype(int),
                     nfail_=rep["report_id"].map(nfail).fillna(0).astype(int),
                     nwarn_=rep["report_id"].map(nwarn).fillna(0).astype(int))
-    rr = rr[rr["rank_"] > 0].sort_values(["rank_", "nfail_", "nwarn_", "source_file"],
-                                         ascending=[False, False, False, True])
+    rr, reviews = review_triage(rr, qc, data.get(REVIEW_ENTRIES))
+    rr = rr[rr["rank_"] > 0].sort_values(["open_", "rank_", "nfail_", "nwarn_", "source_file"],
+                                         ascending=[False, False, False, False, True])
     worst = [{"report_id": r.report_id, "source_file": r.source_file, "organization": r.organization,
               "year": r.year_, "format": r.fmt_, "verdict": r.verdict_, "failed_checks": list(r.failed_checks),
-              "n_fail": int(r.nfail_), "n_warn": int(r.nwarn_)} for r in rr.head(25).itertuples()]
+              "n_fail": int(r.nfail_), "n_warn": int(r.nwarn_), "n_reviewed": int(r.reviewed_)}
+             for r in rr.head(25).itertuples()]
     # applications by outcome group (总计 column), per year
     groups, total = outcome_groups(), _total_column()
     a = app[(app["column_path"] == total) & app["row_path"].isin(list(groups))]
@@ -195,7 +199,57 @@ def summary_numbers(data: dict[str, pd.DataFrame]) -> dict:
             "verdicts": verdicts,
             "verdicts_by_year": {y: {v: int(r[v]) for v in VERDICT_ORDER} for y, r in by_year.iterrows()},
             "most_failed_checks": most_failed, "failure_rate_by_check_year": failure_rate,
-            "worst_reports": worst, "applications_by_outcome": outcomes, "quarantine": quarantine}
+            "worst_reports": worst, "applications_by_outcome": outcomes, "quarantine": quarantine,
+            "reviews": reviews}
+
+
+# --------------------------------------------------------------------------------------------------
+# The maintainers' review (transforms/reviews.py): reviewed failures are counted, unreviewed come first
+
+REVIEW_ENTRIES = "review_entries"
+
+
+def read_review_entries(processed_dir: Path) -> pd.DataFrame:
+    """The review entries the published version applied (its ``_reviews.json``; none without it)."""
+    p = Path(processed_dir) / "_reviews.json"
+    cols = ["report_id", "check", "decision", "reviewer", "date"]
+    if not p.exists():
+        return pd.DataFrame(columns=cols)
+    return pd.DataFrame(json.loads(p.read_text(encoding="utf-8"))["entries"]).reindex(columns=cols)
+
+
+def review_triage(rr: pd.DataFrame, qc: pd.DataFrame, entries: pd.DataFrame | None) -> tuple[pd.DataFrame, dict]:
+    """Per report (``rr``): ``unreviewed_`` = its failed or warned checks nobody reviewed (``open_``: any),
+    ``reviewed_`` = those with a decision; and the page's review numbers: reviewed / unreviewed failures and the stale
+    reviews (of a report no longer published: its bytes changed, so its sha256, or it was removed)."""
+    bad = qc[qc["status"].astype(str) != "pass"]
+    done = bad["review_decision"].notna() if "review_decision" in bad else pd.Series(False, index=bad.index)
+    reviewed = bad[done.to_numpy()].groupby("report_id", observed=True).size()
+    open_ = bad[~done.to_numpy()].groupby("report_id", observed=True).size()
+    out = rr.assign(reviewed_=rr["report_id"].map(reviewed).fillna(0).astype(int),
+                    unreviewed_=rr["report_id"].map(open_).fillna(0).astype(int))
+    out["open_"] = out["unreviewed_"] > 0          # sorts first: something nobody has looked at yet
+    entries = entries if entries is not None else pd.DataFrame(columns=["report_id", "check"])
+    stale = entries[~entries["report_id"].isin(set(rr["report_id"].astype(str)))]
+    return out, {"reviewed": int(done.sum()), "unreviewed": int((~done).sum()), "entries": int(len(entries)),
+                 "stale": [{k: (None if pd.isna(v) else str(v)) for k, v in r.items()}
+                           for r in stale.to_dict("records")]}
+
+
+def review_section(nums: dict) -> str:
+    """HTML: how many failed or warned checks are reviewed, and the reviews that no longer apply."""
+    r = nums["reviews"]
+    parts = ["<h2>Maintainers' review</h2>",
+             f"<p id='reviews'>Failed or warned checks: <b>{r['unreviewed']} unreviewed</b>, "
+             f"<b id='n-reviewed'>{r['reviewed']} reviewed</b> ({r['entries']} review entries). "
+             "The worst reports list those with unreviewed failures first.</p>"]
+    if r["stale"]:
+        parts.append("<p>Stale reviews (the report is no longer published: its bytes, hence its sha256, changed, "
+                     "or it was removed); they apply to nothing:</p>")
+        parts.append(_table(["report_id", "check", "decision", "reviewer", "date"],
+                            [[f"<code>{_e(s['report_id'])}</code>", _e(s["check"]), _e(s["decision"]),
+                              _e(s["reviewer"]), _e(s["date"])] for s in r["stale"]]))
+    return "".join(parts)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -330,10 +384,13 @@ def write_summary(data: dict[str, pd.DataFrame], out_dir: Path, *, docs_index: P
     for w in nums["worst_reports"]:
         href = _href(w["source_file"], out_dir, source_root)
         src = f"<a href='{_e(href)}'>{_e(w['source_file'])}</a>" if href else _e(w["source_file"])
+        reviewed = f" ({w['n_reviewed']} reviewed)" if w.get("n_reviewed") else ""
         rows.append([src, _e(w["organization"]), _e(w["year"]), _e(w["format"]),
-                     f"<span class='{_e(w['verdict'])}'>{_e(w['verdict'])}</span>", _e(", ".join(w["failed_checks"]))])
+                     f"<span class='{_e(w['verdict'])}'>{_e(w['verdict'])}</span>{_e(reviewed)}",
+                     _e(", ".join(w["failed_checks"]))])
     parts.append(_table(["source file", "organization", "year", "format", "verdict", "failed checks"], rows)
                  if rows else "<p>Every report passed.</p>")
+    parts.append(review_section(nums))
     parts.append("<h2>Quarantined files</h2>")
     parts.append(_table(["source file", "reason", "details", "sha256", "bytes"],
                         [[_e(q["source_file"]), _e(q["reason_code"]), _e(q["reason"]), f"<code>{_e(q['sha256'])}</code>",
