@@ -164,3 +164,21 @@ def test_review_of_changed_bytes_no_longer_applies(here):
         {(old, "applications_balance"), (old, "applications_row_total")}
     assert "Stale reviews" in html and old in html
     assert nums["worst_reports"][0]["report_id"] == new and nums["worst_reports"][0]["n_reviewed"] == 0
+
+
+def test_prefect_flow_applies_reviews(prefect_server, here):
+    """The Prefect flow (as `nianbao serve` runs it) applies a reviews file: with the reports parsed in
+    the same run, and on a later run where only the reviews changed (the apply-reviews task)."""
+    from flows.pipeline import RunConfig, run_flow
+    src, dest, reviews = here / "src", here / "out", here / "reviews.yaml"
+    rid = _corpus(src)
+    _review_both(here / "nothing", reviews, rid)
+    run_flow(RunConfig(source=str(src), dest=str(dest), reviews=str(reviews), quality_report=False))
+    want = {(rid, "applications_balance"): ("fail", "publisher_error_confirmed", "wang"),
+            (rid, "applications_row_total"): ("fail", "corrected_value", "wang")}
+    assert _reviewed(dest) == want
+    reviews.write_text(reviews.read_text(encoding="utf-8").replace("publisher_error_confirmed", "accepted"),
+                       encoding="utf-8")
+    s = run_flow(RunConfig(source=str(src), dest=str(dest), reviews=str(reviews), quality_report=False))
+    assert not s["noop"] and s["reviews"]["restaged"] == {"quality_checks": 1}
+    assert _reviewed(dest)[(rid, "applications_balance")] == ("fail", "accepted", "wang")
