@@ -211,9 +211,11 @@ REVIEW_ENTRIES = "review_entries"
 
 def read_review_entries(processed_dir: Path) -> pd.DataFrame:
     """The review entries the published version applied (its ``_reviews.json``; none without it)."""
-    p = Path(processed_dir) / "_reviews.json"
     cols = ["report_id", "check", "decision", "reviewer", "date"]
-    if not p.exists():
+    # a version directory, or the destination whose `current` points at one
+    p = next((q for q in (Path(processed_dir) / "_reviews.json", Path(processed_dir) / "current" / "_reviews.json")
+              if q.exists()), None)
+    if p is None:
         return pd.DataFrame(columns=cols)
     return pd.DataFrame(json.loads(p.read_text(encoding="utf-8"))["entries"]).reindex(columns=cols)
 

@@ -164,8 +164,6 @@ def merge_plans(remove_of: dict, years_of: dict, extra: dict) -> None:
         years_of[n] = sorted(set(years_of.get(n, ())) | set(ys), key=lambda y: (y is None, y or 0))
 
 
-__all__ = ["SIDECAR", "load", "applied", "changed", "write_sidecar", "apply", "merge_plans", "from_entries"]
-
 
 def from_entries(entries: list[dict], path: str | None = None) -> rv.Reviews:
     """Reviews rebuilt from ``Reviews.applied()`` (what travels to a task, or a version's sidecar)."""
@@ -199,3 +197,7 @@ def check_published(dest: Path, entry: dict) -> None:
                               & (pc.field("column_path") == entry["column_path"]))
         if cell.num_rows == 0:
             raise UnknownReport(f"report {rid} has no cell {entry['row_path']!r} | {entry['column_path']!r} in {t}")
+
+
+__all__ = ["SIDECAR", "load", "applied", "changed", "write_sidecar", "apply", "merge_plans", "from_entries",
+           "UnknownReport", "check_published"]
