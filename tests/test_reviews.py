@@ -203,3 +203,32 @@ def test_run_and_validate_refuse_a_bad_reviews_file(tmp_path, capsys):
         assert err == f"nianbao: error: {bad}:4: bad decision 'fine' (one of publisher_error_confirmed, " \
                       "parser_error, accepted, corrected_value)", err
     assert not any((tmp_path / "out").iterdir())           # refused before anything ran
+
+
+def test_page_lists_unreviewed_failures_first_and_counts_reviewed(tmp_path):
+    """The summary page alone (no flow): a fully reviewed failing report sinks below the reports with an
+    unreviewed failure or warning; the reviewed count and the stale reviews are shown."""
+    from expectations import report
+    ids = ["1" * 64, "2" * 64, "3" * 64]
+    data = {n: report.read_dataset(tmp_path / "none", n, columns=report.PAGE_COLUMNS.get(n))
+            for n in report.page_datasets()}
+    data["reports"] = report._conform(pd.DataFrame({
+        "report_id": ids, "source_file": ["a.txt", "b.txt", "c.txt"], "organization": ["A", "B", "C"],
+        "report_year": [2021, 2021, 2021], "template": ["2021"] * 3, "verdict": ["fail", "warn", "fail"],
+        "failed_checks": [["applications_balance"], ["applications.flagged_cells"], ["review_total"]]}),
+        "reports", report.PAGE_COLUMNS["reports"])
+    data["quality_checks"] = report._conform(pd.DataFrame({
+        "report_id": ids, "report_year": [2021] * 3,
+        "check": ["applications_balance", "applications.flagged_cells", "review_total"],
+        "status": ["fail", "warn", "fail"], "review_decision": ["publisher_error_confirmed", None, None]}),
+        "quality_checks", report.PAGE_COLUMNS["quality_checks"])
+    data[report.REVIEW_ENTRIES] = pd.DataFrame({"report_id": [ids[0], OTHER], "check": ["applications_balance"] * 2,
+                                                "decision": ["publisher_error_confirmed", "accepted"],
+                                                "reviewer": ["wang", "<b>li</b>"], "date": ["2026-12-06"] * 2})
+    nums = report.summary_numbers(data)
+    assert [w["report_id"] for w in nums["worst_reports"]] == [ids[2], ids[1], ids[0]]
+    assert nums["reviews"]["reviewed"] == 1 and nums["reviews"]["unreviewed"] == 2
+    assert [s["report_id"] for s in nums["reviews"]["stale"]] == [OTHER]
+    page = report.write_summary(data, tmp_path / "page").read_text(encoding="utf-8")
+    assert "<b id='n-reviewed'>1 reviewed</b>" in page and "(1 reviewed)" in page
+    assert "Stale reviews" in page and "&lt;b&gt;li&lt;/b&gt;" in page and "<b>li</b>" not in page
