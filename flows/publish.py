@@ -243,9 +243,16 @@ def _file_batches(path: Path, name: str, remove: pa.Array, drop: dict | None = N
     (staged batches are written so, published files are merged so)."""
     sch = stream_schema(name)
     last = None
-    pf = pq.ParquetFile(path, read_dictionary=dictionary_columns(name))
+    # a file published before a field was added to the registry lacks its column: null (fields are added
+    # nullable), so a version written by an older nianbao merges with new rows
+    present = set(pq.read_schema(path).names)
+    missing = [f for f in sch if f.name not in present]
+    pf = pq.ParquetFile(path, read_dictionary=[c for c in dictionary_columns(name) if c in present])
     for rb in pf.iter_batches(batch_size=1 << 16, use_threads=False):   # the datasets publish in parallel
-        t = pa.Table.from_batches([rb]).select(sch.names).cast(sch).combine_chunks()
+        t = pa.Table.from_batches([rb])
+        for f in missing:
+            t = t.append_column(f, pa.nulls(t.num_rows, f.type))
+        t = t.select(sch.names).cast(sch).combine_chunks()
         ids = t["report_id"].chunk(0) if t.num_rows else None
         if t.num_rows and ((last is not None and ids[0].as_py() < last) or not _ids_ascending(ids)):
             raise PublishError(f"{path}: rows are not in report_id order; cannot merge")

@@ -232,3 +232,28 @@ def test_page_lists_unreviewed_failures_first_and_counts_reviewed(tmp_path):
     page = report.write_summary(data, tmp_path / "page").read_text(encoding="utf-8")
     assert "<b id='n-reviewed'>1 reviewed</b>" in page and "(1 reviewed)" in page
     assert "Stale reviews" in page and "&lt;b&gt;li&lt;/b&gt;" in page and "<b>li</b>" not in page
+
+
+def test_a_version_written_before_the_review_fields_merges(tmp_path):
+    """Files published by an older nianbao lack the review columns: publishing reads them as null."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from flows import publish as pub
+    from transforms.engine import parse_report
+    from transforms.tidy import to_frames
+    seeds = sorted((ROOT / "data" / "raw").glob("*.txt"))[:2]
+    cells = to_frames([parse_report(p.read_bytes(), p.name) for p in seeds])["applications"]
+    t = pub.table_from_frame(cells, "applications")
+    t = t.take(pc.sort_indices(t["report_id"])).drop_columns(["corrected_value", "correction_source"])
+    for year in set(cells["report_year"]):
+        part = tmp_path / "prev" / f"report_year={int(year)}"
+        part.mkdir(parents=True)
+        sel = t.filter(pc.equal(t["report_year"], year)).drop_columns(["report_year"])
+        pq.write_table(sel, part / "part-0.parquet")
+    gone = sorted(set(cells["report_id"]))[0]
+    years = sorted(int(y) for y in set(cells["report_year"]))
+    pub.publish_dataset("applications", tmp_path / "prev", None, tmp_path / "out", {gone}, years)
+    out = pub.load_frame(tmp_path / "out", "applications")
+    assert len(out) == int((cells["report_id"] != gone).sum())
+    assert out["corrected_value"].isna().all() and out["correction_source"].isna().all()
