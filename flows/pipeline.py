@@ -1,5 +1,5 @@
 """The nianbao Prefect flow: discover -> parse in batches -> validate in chunks -> cross-report checks
--> publish -> report.
+-> the maintainers' reviews -> publish -> report.
 
 Thin orchestration over plain functions (flows.sources, flows.batch, flows.publish,
 flows.manifest). Tasks are coarse: one discovery, one task per batch of ~750 files, one GX
