@@ -165,7 +165,13 @@ def test_append_round_trip_and_refusal(tmp_path):
     assert path.read_bytes() == before                      # a refused entry leaves the file as it was
     r = rv.append(path, {**entry, "check": "applications_balance", "decision": "accepted", "table": None,
                          "row_path": None, "column_path": None, "corrected_value": None})
-    assert list(r.entries["decision"]) == ["corrected_value", "accepted"]
+    assert list(r.entries["decision"]) == ["accepted", "corrected_value"]       # in key order
+    assert list(r.entries["line"]) == [12, 2]
+
+
+def test_order_in_the_file_does_not_matter():
+    a, b = _parse(ACCEPTED + CORRECTED), _parse(CORRECTED + ACCEPTED)
+    assert a.applied() == b.applied() and rv.digest(a) == rv.digest(b)
 
 
 def test_cli_review_appends_and_refuses(tmp_path, capsys):

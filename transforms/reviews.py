@@ -49,6 +49,7 @@ CORRECTED = "corrected_value"
 REQUIRED = ("report_id", "check", "decision", "note", "reviewer", "date")
 CELL_KEYS = ("table", "row_path", "column_path", "corrected_value")
 KEYS = (*REQUIRED[:3], *CELL_KEYS, *REQUIRED[3:])
+SORT_KEYS = ("report_id", "check", "table", "row_path", "column_path")
 CHECK_FIELDS = ("review_decision", "reviewer", "review_note", "review_date")
 CELL_REVIEW_FIELDS = ("corrected_value", "correction_source")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -77,7 +78,7 @@ class Reviews:
         return self.entries[self.entries["decision"] == CORRECTED]
 
     def applied(self) -> list[dict]:
-        """The entries as published (no line numbers: moving an entry in the file changes nothing)."""
+        """The entries as published, in key order (no line numbers: moving an entry changes nothing)."""
         return [{k: _json_safe(r[k]) for k in KEYS} for r in self.entries.to_dict("records")]
 
 
@@ -124,6 +125,8 @@ def parse(data: bytes, name: str) -> Reviews:
     _check_duplicates(rows, name)
     if not rows:
         return empty(name)
+    # in key order: what is published depends on the entries, not on where they stand in the file
+    rows.sort(key=lambda r: tuple("" if r[k] is None else r[k] for k in SORT_KEYS))
     df = pd.DataFrame(rows, columns=[*KEYS, "line"])
     df["corrected_value"] = pd.to_numeric(df["corrected_value"], errors="raise").astype("float64")
     df["line"] = df["line"].astype("int64")
@@ -262,7 +265,7 @@ def _addresses(table: str):
 
 
 def digest(reviews: Reviews) -> str:
-    """A hash of the entries as applied (file order kept; line numbers and comments left out)."""
+    """A hash of the entries as applied (line numbers, comments and the order in the file left out)."""
     return hashlib.sha256(json.dumps(reviews.applied(), ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
@@ -270,14 +273,14 @@ def digest(reviews: Reviews) -> str:
 
 def check_reviews(reviews: Reviews) -> pd.DataFrame:
     """One row per (report_id, check) with the CHECK_FIELDS to publish. Several corrected cells of one
-    check are one decision: their distinct notes, reviewers and dates are joined in file order."""
+    check are one decision: their distinct notes, reviewers and dates are joined, sorted."""
     e = reviews.entries
     cols = ["report_id", "check", *CHECK_FIELDS]
     if len(e) == 0:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
 
     def joined(s: pd.Series) -> str:
-        return "; ".join(dict.fromkeys(s))
+        return "; ".join(sorted(set(s)))
     g = e.groupby(["report_id", "check"], sort=True, dropna=False)
     out = g.agg(review_decision=("decision", "first"), reviewer=("reviewer", joined),
                 review_note=("note", joined), review_date=("date", joined)).reset_index()
