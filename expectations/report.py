@@ -34,7 +34,8 @@ DATASETS = ("reports", *schema.STATUTORY_TABLES, "quality_checks", "quarantine")
 PAGE_COLUMNS = {
     "reports": ["report_id", "source_file", "organization", "organization_type", "report_year", "template",
                 "verdict", "failed_checks"],
-    "quality_checks": ["report_id", "report_year", "check", "status", "n_evaluated", "n_failed"],
+    "quality_checks": ["report_id", "report_year", "check", "status", "n_evaluated", "n_failed",
+                       "review_decision"],
     "applications": ["report_year", "row_path", "column_path", "value"],
 }
 # The failing rows of quality_checks, with what a maintainer acts on (read for status == fail only)
@@ -135,6 +136,7 @@ def load_datasets(processed_dir: Path) -> dict[str, pd.DataFrame]:
                                     filter=ds.field("status") == "fail", columns=FAILURE_COLUMNS)
     data["shown_failures"] = shown_failures(data)
     data["failure_cells"] = failure_cells(processed_dir, data["shown_failures"])
+    data[REVIEW_ENTRIES] = read_review_entries(Path(processed_dir))
     return data
 
 
@@ -311,11 +313,13 @@ def summary_numbers(data: dict[str, pd.DataFrame]) -> dict:
     rr = rep.assign(rank_=rep["verdict_"].map(rank).fillna(0).astype(int),
                     nfail_=rep["report_id"].map(nfail).fillna(0).astype(int),
                     nwarn_=rep["report_id"].map(nwarn).fillna(0).astype(int))
-    rr = rr[rr["rank_"] > 0].sort_values(["rank_", "nfail_", "nwarn_", "source_file"],
-                                         ascending=[False, False, False, True])
+    rr, reviews = review_triage(rr, qc, data.get(REVIEW_ENTRIES))
+    rr = rr[rr["rank_"] > 0].sort_values(["open_", "rank_", "nfail_", "nwarn_", "source_file"],
+                                         ascending=[False, False, False, False, True])
     worst = [{"report_id": r.report_id, "source_file": r.source_file, "organization": r.organization,
               "year": r.year_, "format": r.fmt_, "body_type": r.body_, "verdict": r.verdict_,
-              "failed_checks": list(r.failed_checks), "n_fail": int(r.nfail_), "n_warn": int(r.nwarn_)}
+              "failed_checks": list(r.failed_checks), "n_fail": int(r.nfail_), "n_warn": int(r.nwarn_),
+              "n_reviewed": int(r.reviewed_)}
              for r in rr.head(MAX_WORST_SHOWN).itertuples()]
     shown = data["shown_failures"] if "shown_failures" in data else shown_failures(data)
     failures = data.get("failures")
@@ -341,7 +345,59 @@ def summary_numbers(data: dict[str, pd.DataFrame]) -> dict:
             "worst_reports": worst, "n_worst_reports": int(len(rr)),
             "failed_checks": _failure_rows(shown, data.get("failure_cells")), "n_failed_checks": n_failures,
             "n_failed_check_reports": 0 if failures is None else int(failures["report_id"].nunique()),
-            "applications_by_outcome": outcomes, "quarantine": quarantine}
+            "applications_by_outcome": outcomes, "quarantine": quarantine,
+            "reviews": reviews}
+
+
+# --------------------------------------------------------------------------------------------------
+# The maintainers' review (transforms/reviews.py): reviewed failures are counted, unreviewed come first
+
+REVIEW_ENTRIES = "review_entries"
+
+
+def read_review_entries(processed_dir: Path) -> pd.DataFrame:
+    """The review entries the published version applied (its ``_reviews.json``; none without it)."""
+    cols = ["report_id", "check", "decision", "reviewer", "date"]
+    # a version directory, or the destination whose `current` points at one
+    p = next((q for q in (Path(processed_dir) / "_reviews.json", Path(processed_dir) / "current" / "_reviews.json")
+              if q.exists()), None)
+    if p is None:
+        return pd.DataFrame(columns=cols)
+    return pd.DataFrame(json.loads(p.read_text(encoding="utf-8"))["entries"]).reindex(columns=cols)
+
+
+def review_triage(rr: pd.DataFrame, qc: pd.DataFrame, entries: pd.DataFrame | None) -> tuple[pd.DataFrame, dict]:
+    """Per report (``rr``): ``unreviewed_`` = its failed or warned checks nobody reviewed (``open_``: any),
+    ``reviewed_`` = those with a decision; and the page's review numbers: reviewed / unreviewed failures and the stale
+    reviews (of a report no longer published: its bytes changed, so its sha256, or it was removed)."""
+    bad = qc[qc["status"].astype(str) != "pass"]
+    done = bad["review_decision"].notna() if "review_decision" in bad else pd.Series(False, index=bad.index)
+    reviewed = bad[done.to_numpy()].groupby("report_id", observed=True).size()
+    open_ = bad[~done.to_numpy()].groupby("report_id", observed=True).size()
+    out = rr.assign(reviewed_=rr["report_id"].map(reviewed).fillna(0).astype(int),
+                    unreviewed_=rr["report_id"].map(open_).fillna(0).astype(int))
+    out["open_"] = out["unreviewed_"] > 0          # sorts first: something nobody has looked at yet
+    entries = entries if entries is not None else pd.DataFrame(columns=["report_id", "check"])
+    stale = entries[~entries["report_id"].isin(set(rr["report_id"].astype(str)))]
+    return out, {"reviewed": int(done.sum()), "unreviewed": int((~done).sum()), "entries": int(len(entries)),
+                 "stale": [{k: (None if pd.isna(v) else str(v)) for k, v in r.items()}
+                           for r in stale.to_dict("records")]}
+
+
+def review_section(nums: dict) -> str:
+    """HTML: how many failed or warned checks are reviewed, and the reviews that no longer apply."""
+    r = nums["reviews"]
+    parts = ["<h2>Maintainers' review</h2>",
+             f"<p id='reviews'>Failed or warned checks: <b>{r['unreviewed']} unreviewed</b>, "
+             f"<b id='n-reviewed'>{r['reviewed']} reviewed</b> ({r['entries']} review entries). "
+             "The worst reports list those with unreviewed failures first.</p>"]
+    if r["stale"]:
+        parts.append("<p>Stale reviews (the report is no longer published: its bytes, hence its sha256, changed, "
+                     "or it was removed); they apply to nothing:</p>")
+        parts.append(_table(["report_id", "check", "decision", "reviewer", "date"],
+                            [[f"<code>{_e(s['report_id'])}</code>", _e(s["check"]), _e(s["decision"]),
+                              _e(s["reviewer"]), _e(s["date"])] for s in r["stale"]]))
+    return "".join(parts)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -657,14 +713,17 @@ def write_summary(data: dict[str, pd.DataFrame], out_dir: Path, *, docs_index: P
     parts.append("<h2>Worst reports</h2>")
     rows = []
     for w in nums["worst_reports"]:
+        reviewed = f" ({w['n_reviewed']} reviewed)" if w.get("n_reviewed") else ""
         rows.append([_source_link(w["source_file"], source_root), _e(w["organization"]), _e(w["year"]), _e(w["format"]),
-                     f"<span class='{_e(w['verdict'])}'>{_e(w['verdict'])}</span>", _e(", ".join(w["failed_checks"]))])
+                     f"<span class='{_e(w['verdict'])}'>{_e(w['verdict'])}</span>{_e(reviewed)}",
+                     _e(", ".join(w["failed_checks"]))])
     if rows:
         parts.append(f"<p class='count' id='worst-count'>Listed: {len(rows):,} of {nums['n_worst_reports']:,} reports "
                      f"with a fail or warn verdict ({vt['fail']:,} fail, {vt['warn']:,} warn), most failed checks first.</p>")
         parts.append(_table(["source file", "organization", "year", "format", "verdict", "failed checks"], rows))
     else:
         parts.append("<p>Every report passed.</p>")
+    parts.append(review_section(nums))
     parts.append("<h2>Quarantined files</h2>")
     if nums["quarantine"]:
         parts.append(f"<p class='count'>Listed: {len(nums['quarantine']):,} of {nums['n_quarantined']:,} files.</p>")

@@ -7,6 +7,7 @@
     nianbao serve [--cron '0 2 * * *'] [--timezone Asia/Shanghai]   the nightly schedule
     nianbao validate [--dest DIR]                          re-run the quality gate on what is published
     nianbao crawl --sites FILE --dest DIR                  fetch the reports of annual-report columns
+    nianbao review --report SHA --check NAME --decision D --note … --reviewer …   record a decision
 """
 from __future__ import annotations
 
@@ -187,6 +188,16 @@ def _crawl_source(sites: Path, source: str) -> str:
     _check_dest(folder.removeprefix("file://"))
     Path(folder.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _check_reviews(path: str | None) -> None:
+    """A bad reviews file fails the command before anything runs (one line: file, line, reason)."""
+    from flows import reviewpass
+    from transforms.reviews import ReviewsError
+    try:
+        reviewpass.load(path)
+    except ReviewsError as e:
+        raise NianbaoError(str(e)) from None
 
 
 def _check_dest(dest: str) -> None:
@@ -413,6 +424,8 @@ def run(
     sites: Optional[Path] = typer.Option(None, "--sites",
                                          help="YAML file of annual-report columns: crawl them into --source "
                                               "(default data/crawl), then ingest it (README: crawling)."),
+    reviews: Optional[str] = typer.Option(None, "--reviews", help=f"The maintainers' reviews file (default "
+                                          f"{defaults.REVIEWS} when it exists)."),
 ):
     """The main job: (crawl ->) discover -> parse -> validate -> publish -> quality report (incremental)."""
     if sites is not None:
@@ -421,12 +434,14 @@ def run(
     _check_dest(dest)
     if dask_address and not dask_address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
         raise _tce.BadParameter(f"--dask-address must look like tcp://host:port, got {dask_address!r}")
+    _check_reviews(reviews)
     env.configure(dest)
     from flows import pipeline
     cfg = pipeline.RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
                              prune=prune, dask_address=dask_address, quality_report=quality_report,
                              validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty,
-                             sites=str(sites.resolve()) if sites is not None else None)
+                             sites=str(sites.resolve()) if sites is not None else None,
+                             reviews=reviews)
     stopping.install()
     try:
         with _Progress(progress) as bar:
@@ -529,6 +544,8 @@ def serve(
     sites: Optional[Path] = typer.Option(None, "--sites",
                                          help="YAML file of annual-report columns: each run crawls them into "
                                               "--source (default data/crawl), then ingests it."),
+    reviews: Optional[str] = typer.Option(None, "--reviews", help=f"The maintainers' reviews file (default "
+                                          f"{defaults.REVIEWS} when it exists)."),
 ):
     """Serve the nightly schedule (needs a Prefect server: PREFECT_API_URL)."""
     from flows.deployment import check_schedule, serve_nightly
@@ -537,13 +554,15 @@ def serve(
         source = _crawl_source(sites, source)
     _check_source(source)
     _check_dest(dest)
+    _check_reviews(reviews)
     if not os.environ.get("PREFECT_API_URL"):
         raise NianbaoError("schedules need a Prefect server: run `prefect server start` and "
                            "export PREFECT_API_URL=http://127.0.0.1:4200/api")
     env.configure(dest, quiet=False)
     serve_nightly(source=source, dest=dest, cron=cron, timezone=timezone, name=name, glob=glob,
                   follow_symlinks=follow_symlinks, allow_empty=allow_empty,
-                  sites=str(sites.resolve()) if sites is not None else None)
+                  sites=str(sites.resolve()) if sites is not None else None,
+                  reviews=reviews)
     return 0
 
 
@@ -554,13 +573,17 @@ def validate(
     quality_report: bool = typer.Option(True, "--quality-report/--no-quality-report",
                                         help="Rebuild the quality report with the new version."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    reviews: Optional[str] = typer.Option(None, "--reviews", help=f"The maintainers' reviews file (default "
+                                          f"{defaults.REVIEWS} when it exists)."),
 ):
-    """Re-run the quality gate on the published datasets; republish verdicts + quality_checks."""
+    """Re-run the quality gate on the published datasets; republish verdicts + quality_checks (and the
+    maintainers' reviews)."""
     if not Path(dest).is_dir():
         raise NianbaoError(f"no such directory: {dest}")
+    _check_reviews(reviews)
     env.configure(dest)
     from flows.revalidate import revalidate
-    s = revalidate(dest, quality_report=quality_report)
+    s = revalidate(dest, quality_report=quality_report, reviews=reviews)
     if as_json:
         print(json.dumps(s, ensure_ascii=False, indent=1, default=str))
     else:
@@ -602,3 +625,38 @@ def crawl(
 
 if __name__ == "__main__":
     app()
+
+
+@app.command()
+def review(
+    report: str = typer.Option(..., "--report", help="The report's sha256 (report_id)."),
+    check: str = typer.Option(..., "--check", help="The check's name (quality_checks.check)."),
+    decision: str = typer.Option(..., "--decision", help="publisher_error_confirmed, parser_error, accepted or "
+                                 "corrected_value."),
+    note: str = typer.Option(..., "--note", help="Why (kept with the decision)."),
+    reviewer: str = typer.Option(..., "--reviewer", help="Who decided."),
+    table: Optional[str] = typer.Option(None, "--table", help="corrected_value: the cell's table."),
+    row: Optional[str] = typer.Option(None, "--row", help="corrected_value: the cell's row_path."),
+    column: Optional[str] = typer.Option(None, "--column", help="corrected_value: the cell's column_path."),
+    value: Optional[str] = typer.Option(None, "--value", help="corrected_value: the number the cell should hold."),
+    date: Optional[str] = typer.Option(None, "--date", help="YYYY-MM-DD (default: today, UTC)."),
+    reviews: str = typer.Option(defaults.REVIEWS, "--reviews", help="The reviews file to append to."),
+    dest: str = typer.Option(defaults.DEST, "--dest", "-d", help="Published data: the report must be in it."),
+):
+    """Append one maintainers' decision to the reviews file (validated; applied by the next run or
+    `nianbao validate`)."""
+    import datetime as dt
+    from flows import reviewpass
+    from transforms import reviews as rv
+    entry = {"report_id": report, "check": check, "decision": decision, "note": note, "reviewer": reviewer,
+             "date": date or dt.datetime.now(dt.timezone.utc).date().isoformat(),
+             "table": table, "row_path": row, "column_path": column, "corrected_value": value}
+    try:
+        norm = rv.validate_entry(entry, "review")
+        reviewpass.check_published(Path(dest), norm)
+        r = rv.append(reviews, entry)
+    except (rv.ReviewsError, reviewpass.UnknownReport) as e:
+        raise NianbaoError(str(e)) from None
+    print(f"{reviews}: {len(r)} review(s); added {norm['decision']} for {norm['check']} of "
+          f"{norm['report_id'][:12]}… (applied by the next `nianbao run` or `nianbao validate`)")
+    return 0

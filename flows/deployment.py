@@ -39,7 +39,8 @@ def check_schedule(cron: str, timezone: str) -> None:
 
 def build_deployment(source: str, dest: str, cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TZ,
                      name: str = "nightly", glob: str = defaults.GLOB, follow_symlinks: bool = False,
-                     allow_empty: bool = False, sites: str | None = None):
+                     allow_empty: bool = False, sites: str | None = None,
+                     reviews: str | None = None):
     from prefect.schedules import Cron
     from flows.pipeline import nianbao_run
     return nianbao_run.to_deployment(
@@ -48,7 +49,10 @@ def build_deployment(source: str, dest: str, cron: str = DEFAULT_CRON, timezone:
         parameters={"source": source if "://" in source else str(Path(source).resolve()),
                     "dest": str(Path(dest).resolve()), "glob": glob, "follow_symlinks": follow_symlinks,
                     "allow_empty": allow_empty,
-                    **({"sites": str(Path(sites).resolve())} if sites else {})},
+                    **({"sites": str(Path(sites).resolve())} if sites else {}),
+                    # None: the default reviews file of the served folder, read by every run
+                    "reviews": str(Path(reviews).resolve()) if reviews else None},
+
         concurrency_limit=1,
         tags=["nightly"],
         description="Nightly nianbao run: (crawl ->) discover -> parse -> validate -> publish -> quality report.",
@@ -57,6 +61,6 @@ def build_deployment(source: str, dest: str, cron: str = DEFAULT_CRON, timezone:
 
 def serve_nightly(source: str, dest: str, cron: str = DEFAULT_CRON, timezone: str = DEFAULT_TZ,
                   name: str = "nightly", **options) -> None:
-    """``options``: the source options of the run (glob, follow_symlinks, allow_empty, sites)."""
+    """``options``: the source options of the run (glob, follow_symlinks, allow_empty, sites) and the reviews file."""
     from prefect import serve
     serve(build_deployment(source, dest, cron, timezone, name, **options))

@@ -1,5 +1,5 @@
 """The nianbao Prefect flow: discover -> parse in batches -> validate in chunks -> cross-report checks
--> publish -> report.
+-> the maintainers' reviews -> publish -> report.
 
 Thin orchestration over plain functions (flows.sources, flows.batch, flows.publish,
 flows.manifest). Tasks are coarse: one discovery, one task per batch of ~750 files, one GX
@@ -58,6 +58,7 @@ class RunConfig:
     allow_empty: bool = False
     sites: str | None = None          # a sites file: crawl its columns into ``source`` first (flows/crawl.py)
     crawl_delay: float | None = None  # seconds between two requests to one host (default: each site's)
+    reviews: str | None = None        # the reviews file (None: defaults.REVIEWS when it exists)
 
 
 class RunFailed(RuntimeError):
@@ -268,6 +269,15 @@ def cross_report_step(staging: str, prev_root: str | None, removed: list[str], r
     out["years"] = {k: sorted(v) for k, v in plan.years.items()}
     out["verdicts"] = xr.verdict_counts(verdicts, plan.verdict_patch, staged_ids)
     return out
+
+
+def review_step(staging: str, prev_root: str | None, removed: list[str], reviews_path: str | None,
+                entries: list[dict]) -> dict:
+    """The maintainers' reviews applied to the staged rows and to the published reports whose review
+    fields change (flows/reviewpass.py); returns the per-dataset removals and partitions to publish."""
+    from flows import reviewpass
+    reviews = reviewpass.from_entries(entries, reviews_path)
+    return reviewpass.apply(reviews, Path(staging), Path(prev_root) if prev_root else None, set(removed))
 
 
 def publish_step(name: str, prev_root: str | None, staged_root: str, out_root: str,
@@ -556,11 +566,18 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     run_id = run.id
     names = list(registry.DATASETS)
     summary: dict = {"run_id": run_id, "source": cfg.source, "dest": str(dest), "noop": False}
+    from flows import reviewpass
+    from transforms.reviews import ReviewsError
+    try:
+        reviews = reviewpass.load(cfg.reviews)
+    except ReviewsError as e:
+        raise RunFailed(f"reviews: {e}") from None
     local_pool = cfg.dask_address is None and cfg.workers > 1
     pub.ensure_layout(dest, [*names, *catalog.CATALOG_FILES])
     pub.cleanup(dest)                                  # leftovers of killed runs
     prev = pub.current_version(dest)
     previous = mf.load(prev)
+    reviews_changed = reviewpass.changed(reviews, prev)
     known = {e["source_file"]: e for e in previous.values() if e.get("source_file")}
     # nothing published yet: every file found will be parsed, so the workers may start while discovery
     # hashes the files (an incremental run may have nothing to parse)
@@ -594,7 +611,7 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     # discovery's quarantine rows describe the source as it is now: republished when they changed
     skips_changed = _skip_keys(skipped) != _published_skip_keys(prev)
     log_changed = _crawl_log(cfg, prev)
-    if plan.is_noop and not skips_changed and not log_changed and prev is not None:
+    if plan.is_noop and not skips_changed and not log_changed and not reviews_changed and prev is not None:
         summary["noop"] = True
         summary["version"] = prev.name if prev else None
         summary["seconds"] = time.perf_counter() - t0
@@ -698,7 +715,8 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     remove = set(plan.remove) | {sha for sha in staged_ok if sha in previous}
     removed_years = sorted({previous[s].get("report_year") for s in remove if s in previous},
                            key=lambda y: (y is None, y or 0))
-    if not staged_ok and not remove and not skips_published and not log_changed and prev is not None:
+    if (not staged_ok and not remove and not skips_published and not log_changed and not reviews_changed
+            and prev is not None):
         summary["noop"] = True
         summary["version"] = prev.name if prev else None
         shutil.rmtree(staging, ignore_errors=True)
@@ -718,6 +736,12 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     remove_of = {n: sorted(remove | set(xr["remove"].get(n, ()))) for n in names}
     years_of = {n: sorted(set(removed_years) | set(xr["years"].get(n, ())), key=lambda y: (y is None, y or 0))
                 for n in names}
+    if len(reviews) or reviews_changed:              # the maintainers' decisions, per report
+        _emit("stage", name="reviews")
+        rp = ex.call(review_step, staging=str(staging), prev_root=str(prev) if prev else None,
+                     removed=sorted(remove), reviews_path=reviews.path, entries=reviews.applied())
+        reviewpass.merge_plans(remove_of, years_of, rp)
+        summary["reviews"] = rp["summary"]
     # ----------------------------------------------------------------
 
     _emit("stage", name="publish", total=len(names))
@@ -725,6 +749,7 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     vid, partial = pub.begin_version(dest)
     run.partial = partial
     run.at("publishing", partial)
+    reviewpass.write_sidecar(partial, reviews)       # read by the summary page and the next run
     docs = ex.submit(docs_step, version_dir=str(partial), context_root=context_root) if cfg.quality_report else None
     # the summary page is built as soon as the datasets it reads are published, while the others publish:
     # those first, each group longest first (both cores busy to the end)
@@ -856,6 +881,7 @@ TASKS = {
     "parse_step": task(name="parse-batch", task_run_name="parse-batch-{batch_no}", **_CPU)(parse_step),
     "validate_step": task(name="validate", task_run_name="validate-{dataset}-{chunk_no}", **_CPU)(validate_step),
     "cross_report_step": task(name="cross-report", **_CPU)(cross_report_step),
+    "review_step": task(name="apply-reviews", **_CPU)(review_step),
     "publish_step": task(name="publish", task_run_name="publish-{name}", **_IO)(publish_step),
     "docs_step": task(name="data-docs", **_CPU)(docs_step),
     "report_step": task(name="quality-report", **{**_IO, "retries": 1})(report_step),
@@ -867,12 +893,13 @@ def nianbao_run(source: str = defaults.SOURCE, dest: str = defaults.DEST, glob: 
                 batch_size: int = defaults.BATCH_SIZE, workers: int = defaults.WORKERS, prune: bool = False,
                 dask_address: str | None = None, quality_report: bool = True,
                 validate_rows: int = defaults.VALIDATE_ROWS, follow_symlinks: bool = False,
-                allow_empty: bool = False, sites: str | None = None, crawl_delay: float | None = None) -> dict:
+                allow_empty: bool = False, sites: str | None = None, crawl_delay: float | None = None,
+                reviews: str | None = None) -> dict:
     """(Crawl ->) discover -> parse in batches, validate in chunks -> publish atomically -> quality report."""
     cfg = RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
                     prune=prune, dask_address=dask_address, quality_report=quality_report,
                     validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty,
-                    sites=sites, crawl_delay=crawl_delay)
+                    sites=sites, crawl_delay=crawl_delay, reviews=reviews)
     try:
         summary = orchestrate(cfg, PrefectExecutor(TASKS))
     except RunFailed as e:            # published, then a step failed (the quality report): still described
@@ -947,7 +974,7 @@ def flow_params(cfg: RunConfig) -> dict:
                 workers=cfg.workers, prune=cfg.prune, dask_address=cfg.dask_address,
                 quality_report=cfg.quality_report, validate_rows=cfg.validate_rows,
                 follow_symlinks=cfg.follow_symlinks, allow_empty=cfg.allow_empty, sites=cfg.sites,
-                crawl_delay=cfg.crawl_delay)
+                crawl_delay=cfg.crawl_delay, reviews=cfg.reviews)
 
 
 class _OwnSessionPopen(subprocess.Popen):

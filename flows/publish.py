@@ -271,12 +271,19 @@ def _file_batches(path: Path, name: str, remove: pa.Array, drop: dict | None = N
     column (staged: the year is its hive folder's) gets ``year``."""
     sch = stream_schema(name)
     last = None
-    pf = pq.ParquetFile(path, read_dictionary=dictionary_columns(name))
-    add_year = is_partitioned(name) and PARTITION_KEY not in pf.schema_arrow.names
+    # a file published before a field was added to the registry lacks its column: null (fields are added
+    # nullable), so a version written by an older nianbao merges with new rows; a staged file lacks its
+    # report_year (its hive folder's): ``year``
+    present = set(pq.read_schema(path).names)
+    add_year = is_partitioned(name) and PARTITION_KEY not in present
+    missing = [f for f in sch if f.name not in present and not (add_year and f.name == PARTITION_KEY)]
+    pf = pq.ParquetFile(path, read_dictionary=[c for c in dictionary_columns(name) if c in present])
     for rb in pf.iter_batches(batch_size=1 << 16, use_threads=False):   # the datasets publish in parallel
         t = pa.Table.from_batches([rb])
         if add_year:
             t = t.append_column(PARTITION_KEY, pa.repeat(pa.scalar(year, pa.int64()), t.num_rows))
+        for f in missing:
+            t = t.append_column(f, pa.nulls(t.num_rows, f.type))
         t = t.select(sch.names).cast(sch).combine_chunks()
         ids = t["report_id"].chunk(0) if t.num_rows else None
         if t.num_rows and ((last is not None and ids[0].as_py() < last) or not _ids_ascending(ids)):

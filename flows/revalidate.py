@@ -1,9 +1,10 @@
 """`nianbao validate`: re-run the quality gate on what is published (pure; no Prefect).
 
 Reports are validated in chunks (in report_id order), then the cross-report checks run over the
-whole dataset (flows/crossreport.py, the same phase as a run's, every pair re-checked); the
-``reports`` (verdicts) and ``quality_checks`` datasets are replaced, the cell tables and the
-quarantine are carried over (hard links), the quality report is rebuilt, and the result is
+whole dataset (flows/crossreport.py, the same phase as a run's, every pair re-checked), then the
+maintainers' reviews (flows/reviewpass.py); the ``reports`` (verdicts) and ``quality_checks``
+datasets are replaced, the cell tables and the quarantine are carried over (hard links; the reports
+whose corrected values changed are re-staged), the quality report is rebuilt, and the result is
 published atomically as a new version like a run.
 """
 from __future__ import annotations
@@ -26,10 +27,13 @@ def _chunks(reports, size: int) -> list[list[str]]:
     return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
-def revalidate(dest: str, *, chunk_size: int = 2000, quality_report: bool = True, progress=None) -> dict:
+def revalidate(dest: str, *, chunk_size: int = 2000, quality_report: bool = True, progress=None,
+               reviews: str | None = None) -> dict:
     from transforms import schema as registry
+    from flows import reviewpass
     from flows.batch import gate
     dest = Path(dest)
+    review_set = reviewpass.load(reviews)
     names = list(registry.DATASETS)
     with pub.run_lock(dest):
         prev = pub.current_version(dest)
@@ -77,14 +81,21 @@ def revalidate(dest: str, *, chunk_size: int = 2000, quality_report: bool = True
             if not failures:
                 xr.apply(plan, staging, prev)
                 verdicts = xr.verdict_counts(verdicts, plan.verdict_patch, set(reports["report_id"]))
+        reviewed = {"remove": {}, "years": {}}
+        if not failures:
+            reviewed = reviewpass.apply(review_set, staging, prev)
         if failures:
             shutil.rmtree(staging, ignore_errors=True)
             return {"structural_failures": failures, "warnings": warnings[:50], "verdicts": verdicts,
                     "version": prev.name, "published": False}
         vid, partial = pub.begin_version(dest)
+        reviewpass.write_sidecar(partial, review_set)
         for n in names:
             if n in REPLACED:
                 pub.publish_dataset(n, prev / n, staging / n, partial / n, set(), replace=True)
+            elif n in reviewed["remove"]:          # corrected values changed: those reports re-staged
+                pub.publish_dataset(n, prev / n, staging / n, partial / n, set(reviewed["remove"][n]),
+                                    reviewed["years"][n])
             else:
                 pub.publish_dataset(n, prev / n, None, partial / n, set())
         entries = mf.load(prev)
@@ -94,6 +105,8 @@ def revalidate(dest: str, *, chunk_size: int = 2000, quality_report: bool = True
         catalog.write_catalog(partial, dest / pub.VERSIONS / vid, vid)
         summary = {"run_id": run_id, "verdicts": verdicts, "warnings": warnings[:50], "structural_failures": [],
                    "version": vid, "published": True, "reports": int(len(reports))}
+        if len(review_set) or reviewed.get("summary", {}).get("patched_files"):
+            summary["reviews"] = reviewed["summary"]
         if quality_report:
             from flows.pipeline import report_step
             if report_step(str(partial), context_root):

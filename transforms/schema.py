@@ -116,6 +116,11 @@ _CELL_FIELDS = (
     _f("source_line", I64, "1-based line of the source text the value (or its row) came from."),
     _f("confidence", F64, "OCR recognition confidence (0–1) of the cell's printed text when the report was a scan "
                           "(flag ocr); null otherwise."),
+    # the maintainers' review (transforms/reviews.py): published beside the printed value, never over it
+    _f("corrected_value", F64, "The value a maintainers' review (decision corrected_value) says the cell should "
+       "hold; null unless reviewed. value and raw_value stay as printed."),
+    _f("correction_source", STR, "Provenance of corrected_value: the review entry's 'check · reviewer · date' "
+       "(the note is in quality_checks.review_note); null unless corrected."),
 )
 
 _DIMENSIONS = {
@@ -255,6 +260,13 @@ QUARANTINE_REASONS = (
     "structural",          # parsed, but breaks a critical expectation of the gate: quarantined alone
     *DISCOVERY_REASONS,
 )
+# A maintainers' decision on a check of a report (transforms/reviews.py, the reviews file in git).
+REVIEW_DECISIONS = (
+    "publisher_error_confirmed",  # the printed numbers contradict each other: the publisher's error
+    "parser_error",               # nianbao read the report wrongly: the printed numbers are fine
+    "accepted",                   # looked at and accepted as it is (e.g. a known provincial variant)
+    "corrected_value",            # a cell should hold another number: published as corrected_value
+)
 _CODED = re.compile(r" \[([a-z_]+)\]$")
 
 
@@ -295,6 +307,13 @@ QUALITY_CHECK_FIELDS = (
        free_text=True),
     _f("cells", LIST, "Cells involved in the failures ('row_path | column_path').", False),
     _f("related_report_id", STR, "Cross-year check: the other year's report."),
+    # the maintainers' review: status and verdict stay as computed, the decision is shown beside them
+    _f("review_decision", STR, "The maintainers' decision on this check of this report (reviews file, keyed by "
+       "the report's sha256): publisher_error_confirmed, parser_error, accepted or corrected_value; null when "
+       "not reviewed. The status is not changed by it.", True, REVIEW_DECISIONS),
+    _f("reviewer", STR, "Who reviewed the check (several for corrected cells of one check: '; '-joined)."),
+    _f("review_note", STR, "The reviewer's note.", free_text=True),
+    _f("review_date", STR, "Date of the review (YYYY-MM-DD)."),
 )
 
 QUARANTINE_FIELDS = (

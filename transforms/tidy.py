@@ -20,6 +20,7 @@ from transforms.engine import ParsedReport
 from transforms.names import escape_surrogates
 
 _CELL_BASE = ("report_id", "source_file", "organization", "organization_id", "report_year", "template")
+_REVIEWED = ("corrected_value", "correction_source")
 _STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # the dtype "str" resolves to
 
 
@@ -113,6 +114,8 @@ def to_frames(parsed: Iterable[ParsedReport]) -> dict[str, pd.DataFrame]:
             cols[name] = list(map(attrgetter(name), cells))          # map: ~30% faster than a listcomp
         cols["flags"] = list(map(list, map(attrgetter("flags"), cells)))
         data.update({name: _typed_array(values, dtypes[name]) for name, values in cols.items()})
+        for name in _REVIEWED:           # null until a maintainers' review sets them (flows/reviewpass.py)
+            data[name] = _typed_array([None], dtypes[name]).take(np.zeros(len(cells), dtype=np.intp))
         dim_names = [name for name in dtypes if name not in data]
         if dim_names:
             # cells of one address share one (read-only) dims dict: type each distinct dict once
