@@ -153,7 +153,7 @@ def test_summary_page_escapes_every_document_string(tmp_path):
 
 def _hostile_folder(src: Path) -> None:
     """Seeds with one changed number under hostile names, with hostile labels, titles and values."""
-    seeds = sorted((ROOT / "data" / "raw").glob("*.txt"))
+    seeds = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
     for k, payload in enumerate(PAYLOADS):
         text = seeds[k % len(seeds)].read_text(encoding="utf-8")
         rng = random.Random(k)

@@ -14,7 +14,7 @@ from expectations.synthetic import make_frames
 from transforms import schema
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW = ROOT / "data" / "raw"
+RAW = ROOT / "tests" / "fixtures" / "seeds"
 SEEDS = sorted(RAW.glob("*.txt"))
 
 
