@@ -2,7 +2,7 @@
 
 Usage: python bench/decode_damage.py [N] [--code DIR]
 
-N random truncations and N single bit flips per seed (data/raw/*.txt, 5 seeds), deterministic
+N random truncations and N single bit flips per seed (tests/fixtures/seeds/*.txt, 5 seeds), deterministic
 (random.Random(seed index)). Each copy is parsed with engine.parse_report and counted as
 * published (status parsed), published and repaired (a decode_repaired problem), or
 * lost, by the reason code its quarantine row would get (undecodable = thrown away by the decoder).
@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = sorted((ROOT / "data" / "raw").glob("*.txt"))
+SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
 
 
 def truncations(data: bytes, n: int, rng: random.Random) -> list[bytes]:

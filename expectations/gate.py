@@ -32,6 +32,7 @@ from expectations import views
 from expectations.build import GX_DIR, check_committed, expected_counts
 from transforms import schema
 from transforms.reconcile import prepare, quality_checks, quarantine_frame, reconcile, verdicts
+from transforms.summary import summary_frame
 
 log = logging.getLogger(__name__)
 CELL_TABLES = schema.STATUTORY_TABLES
@@ -224,6 +225,8 @@ def prepare_batch(frames: dict[str, pd.DataFrame], *, extra_quarantine: list[dic
     reports = verdicts(parsed, qc)
     lap("quality_checks")
     out = {"reports": reports, **cells, "quality_checks": qc, "quarantine": quarantine, "statements": statements}
+    out["report_summary"] = summary_frame(reports, cells)
+    lap("report_summary")
     to_validate = {name: views.make_view(df, name, prepared[name].helpers if name in prepared else None)
                    for name, df in out.items()}
     to_validate[views.RECONCILIATION] = views.make_view(recon, views.RECONCILIATION)

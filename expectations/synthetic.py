@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from transforms import schema
-from transforms.formats import FORMATS
+from transforms.formats import FORMATS, cell_place
 
 CELL_TABLES = schema.STATUTORY_TABLES
 
@@ -30,6 +30,7 @@ def _dims(fmt, table: str) -> pd.DataFrame:
                 "column_parent": (c.parent_path, c.parent_code), "row_parent": (r.parent_path, r.parent_code),
             }[source]
             d[dim], d[f"{dim}_code"] = label, code
+        d.update(cell_place(r, c))
         rows.append(d)
     return pd.DataFrame(rows)
 

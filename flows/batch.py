@@ -123,7 +123,16 @@ def gate(frames, extra_quarantine):
     qc = rc.quality_checks(good, rc.reconcile(good))
     out["quality_checks"] = qc
     out["reports"] = rc.verdicts(good["reports"], qc)
-    return out, None
+    return with_summary(out), None
+
+
+def with_summary(out: dict) -> dict:
+    """The gate's frames plus report_summary, as expectations.gate.prepare_batch makes them: built from
+    the published reports (their batch verdicts: the cross-report pass patches the verdicts it
+    changes, as in reports) and their cells."""
+    from transforms.summary import summary_frame
+    out["report_summary"] = summary_frame(out["reports"], out)
+    return out
 
 
 def release_memory(collect: bool = True) -> None:

@@ -9,9 +9,10 @@ re-checks) from the staged and published Parquet, runs transforms.crossyear, and
   under the tag ``x00000``, which sorts after the batches' tags: publishing keeps that order);
 * a published report it re-checks (year N+1 of a new report of year N, or the successor of a
   removed one) is re-staged whole in ``quality_checks`` (its other rows copied from the published
-  version), and in ``reports`` when its verdict changes: the plan lists those ids for removal from the
+  version), and in ``reports`` and ``report_summary`` when its verdict changes: the plan lists those ids for removal from the
   previous version of those two datasets only;
-* the verdicts of new reports are patched in the staged ``reports`` files.
+* the verdicts of new reports are patched in the staged ``reports`` and ``report_summary`` files (a
+  published report whose verdict changes is re-staged in both).
 """
 from __future__ import annotations
 
@@ -247,23 +248,33 @@ def apply(p: Plan, staging: Path, prev: Path | None) -> Plan:
     patch = p.verdict_patch
     if len(patch):
         by_id = patch.set_index("report_id")
-        staged = _patch_staged_reports(staging / "reports", by_id)
-        published = sorted(set(by_id.index) - staged)
-        if published and prev is not None:
-            rows = pub.load_frame(prev / "reports", "reports",
-                                  filter=pc.is_in(ds.field("report_id"), value_set=pa.array(published, pa.string())))
-            rows["verdict"] = by_id["verdict"].reindex(rows["report_id"]).to_numpy(dtype=object)
-            rows["failed_checks"] = pd.Series(list(by_id["failed_checks"].reindex(rows["report_id"])),
-                                              index=rows.index, dtype=object)
-            pub.write_staged(pub.table_from_frame(rows, "reports"), "reports", staging, TAG)
-            p.remove["reports"] = set(published)
-            p.years["reports"] = set(rows["report_year"].dropna().astype(int))
+        # report_summary carries the verdict too: patched the same way, so it is the published one
+        for name, columns in VERDICT_COLUMNS.items():
+            staged = _patch_staged_reports(staging / name, by_id, columns)
+            published = sorted(set(by_id.index) - staged)
+            if published and prev is not None:
+                rows = pub.load_frame(prev / name, name,
+                                      filter=pc.is_in(ds.field("report_id"), value_set=pa.array(published, pa.string())))
+                if not len(rows):
+                    continue
+                rows["verdict"] = by_id["verdict"].reindex(rows["report_id"]).to_numpy(dtype=object)
+                if "failed_checks" in columns:
+                    rows["failed_checks"] = pd.Series(list(by_id["failed_checks"].reindex(rows["report_id"])),
+                                                      index=rows.index, dtype=object)
+                pub.write_staged(pub.table_from_frame(rows, name), name, staging, TAG)
+                p.remove[name] = set(rows["report_id"])
+                p.years[name] = set(rows["report_year"].dropna().astype(int))
     return p
 
 
-def _patch_staged_reports(root: Path, patch: pd.DataFrame) -> set[str]:
-    """Rewrite the staged `reports` files holding patched reports (verdict, failed_checks replaced);
-    returns the ids found there."""
+# datasets holding a report's verdict → the columns the cross-report pass replaces in them
+VERDICT_COLUMNS = {"reports": ("verdict", "failed_checks"), "report_summary": ("verdict",)}
+
+
+def _patch_staged_reports(root: Path, patch: pd.DataFrame,
+                          columns: tuple[str, ...] = ("verdict", "failed_checks")) -> set[str]:
+    """Rewrite the staged files (of `reports` or `report_summary`) holding patched reports (`columns`
+    replaced); returns the ids found there."""
     found: set[str] = set()
     if not root.exists():
         return found
@@ -281,12 +292,13 @@ def _patch_staged_reports(root: Path, patch: pd.DataFrame) -> set[str]:
         verdict = t["verdict"].combine_chunks()
         verdict = verdict.cast(pa.string()) if pa.types.is_dictionary(verdict.type) else verdict
         new_v = pa.array(patch["verdict"].to_numpy(dtype=object), pa.string()).take(take)
-        fc_type = t.schema.field("failed_checks").type
-        new_fc = pa.array([list(x) for x in patch["failed_checks"]], fc_type).take(take)
         t = t.set_column(t.schema.get_field_index("verdict"), pa.field("verdict", pa.string()),
                          pc.if_else(hit, new_v, verdict))
-        t = t.set_column(t.schema.get_field_index("failed_checks"), t.schema.field("failed_checks"),
-                         pc.if_else(hit, new_fc, t["failed_checks"].combine_chunks()))
+        if "failed_checks" in columns:
+            fc_type = t.schema.field("failed_checks").type
+            new_fc = pa.array([list(x) for x in patch["failed_checks"]], fc_type).take(take)
+            t = t.set_column(t.schema.get_field_index("failed_checks"), t.schema.field("failed_checks"),
+                             pc.if_else(hit, new_fc, t["failed_checks"].combine_chunks()))
         tmp = path.with_name(path.name + ".tmp")
         pq.write_table(t, tmp, compression="none", use_dictionary=True, write_statistics=False)
         tmp.replace(path)

@@ -19,7 +19,7 @@ import pyarrow.dataset as ds
 from flows import manifest as mf
 from flows import publish as pub
 
-REPLACED = ("reports", "quality_checks")
+REPLACED = ("reports", "quality_checks", "report_summary")
 
 
 def _chunks(reports, size: int) -> list[list[str]]:

@@ -8,7 +8,7 @@ import pytest
 from flows.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED = sorted((ROOT / "data" / "raw").glob("*.txt"))[2]
+SEED = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))[2]
 
 
 @pytest.mark.parametrize("args, code, msg", [
@@ -48,7 +48,7 @@ def test_parse_prints_tables_and_flags(capsys):
 def test_run_no_prefect_json(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("NIANBAO_GATE", "off")
     assert main(["run", "--dest", str(tmp_path / "o"), "--no-prefect", "--no-quality-report", "--json",
-                 "--no-progress", "--source", str(ROOT / "data" / "raw")]) == 0
+                 "--no-progress", "--source", str(ROOT / "tests" / "fixtures" / "seeds")]) == 0
     assert '"discovered": 5' in capsys.readouterr().out
 
 

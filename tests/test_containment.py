@@ -2,7 +2,7 @@
 
 Junk text never becomes rows, a report that breaks a structural expectation is quarantined alone,
 any file name works, the quality report takes reports without a format, and batch sizes 1, 3 and
-the default (locally and on Dask) publish byte-identical datasets. Inputs: the seeds (data/raw) and
+the default (locally and on Dask) publish byte-identical datasets. Inputs: the seeds (tests/fixtures/seeds) and
 the real-world text copies in tests/fixtures/realworld/raw (see its README).
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from transforms.names import escape_surrogates, printable_name, real_name
 from transforms.tidy import to_frames
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW = ROOT / "data" / "raw"
+RAW = ROOT / "tests" / "fixtures" / "seeds"
 SEEDS = sorted(RAW.glob("*.txt"))
 REALWORLD = sorted((ROOT / "tests" / "fixtures" / "realworld" / "raw").glob("*.txt"))
 SEED_2021 = RAW / "001_8a969314eacec6bd.txt"      # table 二 one cell per tab-indented line, format 2021

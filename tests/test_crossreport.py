@@ -44,6 +44,15 @@ def _published(dest: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return (pub.load_frame(dest / "quality_checks", "quality_checks"), pub.load_frame(dest / "reports", "reports"))
 
 
+def _summary_has_the_final_verdicts(dest: Path) -> None:
+    """report_summary holds one row per published report with the verdict reports publishes (the one
+    after the checks across years), however the verdict was reached."""
+    rep = pub.load_frame(dest / "reports", "reports").set_index("report_id")["verdict"]
+    summ = pub.load_frame(dest / "report_summary", "report_summary").set_index("report_id")["verdict"]
+    assert summ.index.is_unique and sorted(summ.index) == sorted(rep.index)
+    assert summ.reindex(rep.index).astype(object).tolist() == rep.astype(object).tolist()
+
+
 def _run(src: Path, dest: Path, batch_size: int) -> dict:
     return run_plain(RunConfig(source=str(src), dest=str(dest), glob="**/*.txt", batch_size=batch_size, workers=1,
                                quality_report=False))
@@ -83,6 +92,7 @@ def test_cross_year_rows_on_the_generated_bodies(reference):
     fc = dict(zip(reports["source_file"].map(lambda s: Path(s).stem), reports["failed_checks"]))
     assert ver["body1_2022"] == "fail" and "carryover_across_years" in list(fc["body1_2022"])
     assert ver["body0_2022"] == "pass"
+    _summary_has_the_final_verdicts(reference)
     # a report's cross-year rows come after its per-report rows
     rows = qc[qc["report_id"] == x.loc[x["status"] == "fail", "report_id"].iloc[0]]["check"].tolist()
     assert rows[-2:] == ["carryover_across_years", "in_force_roll_forward"]
@@ -104,6 +114,7 @@ def test_any_batch_size_and_validate_give_the_same_rows(corpus, reference, tmp_p
     qc, rep = _published(tmp_path / "b1")
     pd.testing.assert_frame_equal(qc, qc_ref)
     pd.testing.assert_frame_equal(rep, rep_ref)
+    _summary_has_the_final_verdicts(tmp_path / "b1")
 
 
 def test_incremental_run_rechecks_the_pairs_a_new_report_touches(corpus, reference, tmp_path):
@@ -131,6 +142,7 @@ def test_incremental_run_rechecks_the_pairs_a_new_report_touches(corpus, referen
     x = qc2[qc2["check"].isin(XNAMES) & (qc2["report_id"] == stem["body1_2022"])]
     assert dict(zip(x["check"], x["status"])) == {"carryover_across_years": "fail", "in_force_roll_forward": "pass"}
     assert rep2.set_index("report_id").loc[stem["body1_2022"], "verdict"] == "fail"
+    _summary_has_the_final_verdicts(dest)       # the published 2022 summary row was patched too
     # the same rows as a full run over the same folder
     full = tmp_path / "full"
     _run(src, full, 50)
@@ -144,6 +156,7 @@ def test_incremental_run_rechecks_the_pairs_a_new_report_touches(corpus, referen
     qc3, rep3 = _published(dest)
     pd.testing.assert_frame_equal(qc3, qc1)
     pd.testing.assert_frame_equal(rep3, rep1)
+    _summary_has_the_final_verdicts(dest)
 
 
 def test_gx_gate_gives_the_same_cross_year_rows(corpus, reference, tmp_path, monkeypatch):

@@ -4,7 +4,7 @@ A UTF-8 (or GB18030, UTF-16) report cut in the middle of a character, or carryin
 invalid byte, is repaired (U+FFFD), reported (problem ``decode_repaired``) and the cells read from
 the damaged lines are flagged ``decode_repaired``; text that is clearly UTF-8 is never handed to a
 legacy codec (GB18030 would "decode" it into mojibake); binary garbage is still refused. The seeds
-are data/raw/*.txt; bench/decode_damage.py runs the same experiment at a larger size.
+are tests/fixtures/seeds/*.txt; bench/decode_damage.py runs the same experiment at a larger size.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from transforms.reconcile import classify_reason
 from transforms.tidy import to_frames
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = sorted((ROOT / "data" / "raw").glob("*.txt"))
+SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
 SEED1 = SEEDS[1]          # 2021 format, tab_cells; lines 18–21: 行政规范性文件 / 1 / 0 / 2
 
 

@@ -14,7 +14,7 @@ from flows import publish as pub
 from flows.pipeline import RunConfig, run_flow, run_plain
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW = ROOT / "data" / "raw"
+RAW = ROOT / "tests" / "fixtures" / "seeds"
 pytestmark = pytest.mark.slow
 
 

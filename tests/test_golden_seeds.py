@@ -19,7 +19,7 @@ from transforms.engine import parse_report
 from transforms.formats import FORMATS
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = sorted((ROOT / "data" / "raw").glob("*.txt"))
+SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
 GOLDEN = ROOT / "tests" / "golden"
 
 

@@ -307,7 +307,7 @@ def test_oversize_file_is_refused_before_it_is_read(tmp_path):
     big = tmp_path / "big.txt"
     big.touch()
     os.truncate(big, 3 * 1024 * MB)
-    seed = sorted((Path(__file__).resolve().parents[1] / "data" / "raw").glob("*.txt"))[0]
+    seed = sorted((Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "seeds").glob("*.txt"))[0]
     staging = tmp_path / "staging"
     staging.mkdir()                       # the run makes its staging before it parses (a batch never does)
     r = subprocess.run([sys.executable, "-c", RSS_SCRIPT, str(big), str(seed), str(staging)],

@@ -238,7 +238,7 @@ def test_summary_filters_and_links_stay_inert_in_chromium(tmp_path):
 
 def _hostile_folder(src: Path) -> None:
     """Seeds with one changed number under hostile names, with hostile labels, titles and values."""
-    seeds = sorted((ROOT / "data" / "raw").glob("*.txt"))
+    seeds = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
     for k, payload in enumerate(PAYLOADS):
         text = seeds[k % len(seeds)].read_text(encoding="utf-8")
         rng = random.Random(k)

@@ -17,7 +17,7 @@ from flows.pipeline import RunConfig, run_plain
 from transforms import schema as registry
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = sorted((ROOT / "data" / "raw").glob("*.txt"))
+SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
 
 
 def _run(src, dest, **kw):

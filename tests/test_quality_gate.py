@@ -14,7 +14,7 @@ from expectations.synthetic import make_frames
 from transforms import schema
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW = ROOT / "data" / "raw"
+RAW = ROOT / "tests" / "fixtures" / "seeds"
 SEEDS = sorted(RAW.glob("*.txt"))
 
 
@@ -43,6 +43,9 @@ def test_committed_suites_equal_the_builder():
 def test_one_suite_per_dataset_covering_every_schema_field():
     specs = build.suite_specs()
     for ds in schema.DATASETS:
+        if ds in schema.GENERATED:      # written from the format files, never from a report: not gated
+            assert ds not in specs
+            continue
         typed = {e["kwargs"]["column"]: e["kwargs"]["type_"] for e in specs[ds] if e["type"] == "expect_column_type_to_be"}
         assert typed == {f.name: f.validation_dtype for f in schema.fields(ds) if not f.free_text}, ds
         notnull = {e["kwargs"]["column"] for e in specs[ds] if e["type"] == "expect_column_values_to_not_be_null"}

@@ -20,7 +20,7 @@ from expectations.synthetic import make_frames
 from transforms import schema
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = sorted((ROOT / "data" / "raw").glob("*.txt"))
+SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CDN = re.compile(r"(?:src|href)\s*=\s*[\"']https?://|cdn\.|unpkg\.com|bootstrapcdn|jquery\.com|amazonaws\.com", re.I)
 

@@ -44,7 +44,7 @@ def published(tmp_path_factory):
     from flows.publish import load_frame
 
     src = tmp_path_factory.mktemp("reports")
-    for f in sorted((ROOT / "data" / "raw").glob("*.txt")):
+    for f in sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt")):
         shutil.copy(f, src / f.name)
     for f in sorted((REAL / "raw").iterdir()):
         shutil.copy(f, src / f.name)

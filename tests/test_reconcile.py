@@ -15,7 +15,7 @@ from transforms.reconcile import (check_names, cross_year_check_names, prepare, 
                                   reconcile, verdicts)
 from transforms.values import NIL_TOKENS
 
-RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
+RAW = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "seeds"
 SEEDS = sorted(RAW.glob("*.txt"))
 
 

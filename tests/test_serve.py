@@ -15,7 +15,7 @@ from flows import publish as pub
 from flows.server import prefect_server, server_env
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW = ROOT / "data" / "raw"
+RAW = ROOT / "tests" / "fixtures" / "seeds"
 pytestmark = pytest.mark.slow
 
 

@@ -17,7 +17,7 @@ from flows import sources as src
 from flows.pipeline import RunConfig, run_plain
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = sorted((ROOT / "data" / "raw").glob("*.txt"))
+SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
 
 
 class Server:
@@ -203,7 +203,7 @@ def test_url_list_run_equals_folder_run_and_keeps_unreachable(server, tmp_path):
     s = run_plain(RunConfig(source=str(lst), dest=str(dest), quality_report=False, http_retries=1))
     assert s["discovered"] == 5 and s["http"]["fetched"] == 5
     folder = tmp_path / "folder"
-    run_plain(RunConfig(source=str(ROOT / "data" / "raw"), dest=str(folder), quality_report=False))
+    run_plain(RunConfig(source=str(ROOT / "tests" / "fixtures" / "seeds"), dest=str(folder), quality_report=False))
     a = pub.read_table(dest / "applications", "applications").drop(["source_file"])
     b = pub.read_table(folder / "applications", "applications").drop(["source_file"])
     assert a.equals(b)

@@ -22,7 +22,7 @@ from flows.cli import main
 from flows.pipeline import RunConfig, RunFailed, run_plain
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = sorted((ROOT / "data" / "raw").glob("*.txt"))
+SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
 ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
@@ -146,7 +146,7 @@ def test_a_really_full_disk_fails_the_run_naming_the_path_and_frees_the_space(tm
         pytest.skip("needs root to mount a small tmpfs")
     try:
         dest = disk / "out"
-        run_plain(RunConfig(source=str(ROOT / "data" / "raw"), dest=str(dest), quality_report=False))
+        run_plain(RunConfig(source=str(ROOT / "tests" / "fixtures" / "seeds"), dest=str(dest), quality_report=False))
         version, digest, used = pub.current_version(dest), pub.digest(dest), _used(disk)
         big = tmp_path / "big"
         big.mkdir()
@@ -221,7 +221,7 @@ def _first_published(tmp_path) -> tuple[Path, Path, dict]:
     from unittest import mock
     dest = tmp_path / "out"
     with mock.patch.dict(os.environ, {"NIANBAO_GATE": "off"}):      # the stopped run has the whole gate
-        run_plain(RunConfig(source=str(ROOT / "data" / "raw"), dest=str(dest), quality_report=False))
+        run_plain(RunConfig(source=str(ROOT / "tests" / "fixtures" / "seeds"), dest=str(dest), quality_report=False))
     return dest, pub.current_version(dest), pub.digest(dest)
 
 
@@ -329,7 +329,7 @@ def test_a_failed_task_fails_the_flow_run(prefect_server, tmp_path, monkeypatch,
     monkeypatch.setitem(pl.TASKS, step, task(name="broken", **pl._CPU)(broken))
     monkeypatch.setitem(pl.TASKS, "docs_step", task(name="no-docs", **pl._CPU)(docs_step))
     with pytest.raises(RunFailed) as failed:
-        pl.run_flow(RunConfig(source=str(ROOT / "data" / "raw"), dest=str(dest)))
+        pl.run_flow(RunConfig(source=str(ROOT / "tests" / "fixtures" / "seeds"), dest=str(dest)))
     if step == "publish_step":
         assert str(failed.value).startswith("publishing failed: [Errno 28] No space left on device")
         assert pub.current_version(dest) is None
@@ -364,7 +364,7 @@ def test_a_failed_task_of_a_flow_is_one_line_from_the_command(prefect_server, tm
     its one line only."""
     dest = tmp_path / "out"
     env = {**os.environ, "PREFECT_API_URL": prefect_server, "NIANBAO_GATE": "off"}
-    r = subprocess.run([sys.executable, "-c", FAILING_PUBLISH, "run", "--source", str(ROOT / "data" / "raw"),
+    r = subprocess.run([sys.executable, "-c", FAILING_PUBLISH, "run", "--source", str(ROOT / "tests" / "fixtures" / "seeds"),
                         "--dest", str(dest), "--no-progress", "--no-quality-report"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 1, r.stderr[-3000:]

@@ -1,6 +1,6 @@
 """No wrong number without a flag: mutated seeds through the engine and the gate.
 
-The five embedded seeds (data/raw) are mutated as hostile copies print them: a cell's digits
+The five seeds (tests/fixtures/seeds) are mutated as hostile copies print them: a cell's digits
 replaced by a huge number, 增/减 written before a number, a number replaced by a no-value token,
 prose paragraphs with list numbers and years where table 四 used to end. Whatever the mutation, a
 published cell whose value is not flagged must hold the number printed on its own source line,
@@ -22,7 +22,7 @@ from transforms.reconcile import COLUMN_LEAVES, quality_checks, verdicts
 from transforms.tidy import to_frames
 from transforms.values import IMPLAUSIBLE, NIL_TOKENS, parse_value
 
-SEEDS = sorted((Path(__file__).resolve().parents[1] / "data" / "raw").glob("*.txt"))
+SEEDS = sorted((Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "seeds").glob("*.txt"))
 TEXTS = [p.read_text(encoding="utf-8").replace("\r\n", "\n") for p in SEEDS]
 # and one generated report per layout family (transforms/generator.py), for the other layouts
 GENERATED = [generate(100 + i, layout=layout)[0] for i, layout in enumerate(LAYOUTS)]

@@ -14,7 +14,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field, fields
 from itertools import accumulate, combinations, islice
 
-from transforms.formats import FORMATS, SEP, Block, Format, Leaf
+from transforms.formats import FORMATS, SEP, Block, Format, Leaf, cell_place
 from transforms.identity import IDENTITY_FIELDS, describe, document_properties
 from transforms.labels import clean, fold_fullwidth, match_key
 from transforms.names import escape_surrogates
@@ -795,7 +795,7 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
             blk = _block(fmt, table, cap[0])
             label = clean(r.label).translate(_FULLWIDTH)
             leaf = Leaf(path=blk.caption + SEP + label, label=label, code="extra", parent_path=blk.caption or "",
-                        parent_code=blk.code)
+                        parent_code=blk.code, level=2 if blk.caption else 1, harmonised="extra")
             if leaf.path in seen:        # one address, one cell: a repeated extra row is not published
                 problems.append(f"{table}: row {leaf.path!r} printed twice (line {r.line}); first kept")
                 continue
@@ -1004,4 +1004,5 @@ def _make_dims(spec: dict, blk: Block, leaf: Leaf, col: Leaf) -> dict[str, str |
             label, code = leaf.parent_path, leaf.parent_code
         out[name] = label
         out[f"{name}_code"] = code
+    out.update(cell_place(leaf, col))   # the cell's place in its format's tree, once per address
     return out

@@ -40,6 +40,12 @@ class Leaf:
     # columns: largest plausible magnitude per unit ((unit, bound), …; unit None = any unit), from
     # the format's value_bounds for the column's kind
     bounds: tuple[tuple[str | None, float], ...] = ()
+    # declared in the format file's tree: a total or subtotal of other cells (summing it with them
+    # counts them twice); depth in the tree (1 = top, a captioned block's rows 2); the harmonised
+    # code that makes formats comparable (its own code unless the format file says otherwise)
+    is_total: bool = False
+    level: int = 1
+    harmonised: str = ""
 
     def max_abs(self, unit: str | None) -> float:
         """Largest plausible magnitude of a value of this column printed in `unit`."""
@@ -57,12 +63,30 @@ class Leaf:
 
 
 @dataclass(frozen=True)
+class Node:
+    """A node of a block's row or column tree, data-bearing (leaf) or a group label: what the
+    ``codes`` dataset lists (transforms/codes.py)."""
+
+    axis: str           # "row" or "column"
+    path: str
+    label: str
+    code: str
+    parent_path: str
+    parent_code: str
+    level: int
+    is_total: bool
+    is_leaf: bool
+    harmonised: str
+
+
+@dataclass(frozen=True)
 class Block:
     caption: str | None
     code: str
     rows: tuple[Leaf, ...]
     columns: tuple[Leaf, ...]
     group_labels: tuple[str, ...]  # row group nodes (label only, no data)
+    nodes: tuple[Node, ...] = ()   # every labelled node of the row and column trees, caption included
 
     @property
     def caption_key(self) -> str:
@@ -146,20 +170,26 @@ class Format:
     cross_year: tuple[CrossYear, ...]
     end_heading: str = ""
     source: Path = field(compare=False, default=Path())
+    # report_summary measure → (table, cell addresses summed): `summary:` of the format file
+    summary: dict = field(default_factory=dict)
 
     def cell_addresses(self, table: str) -> list[tuple[str, str]]:
         return [(r.path, c.path) for _, r, c in self.tables[table].cells()]
 
 
-def _leaves(nodes, kind_default: bool, prefix=(), prefix_codes=(), groups=None) -> list[Leaf]:
+def _leaves(nodes, kind_default: bool, prefix=(), prefix_codes=(), groups=None, tree=None) -> list[Leaf]:
+    """The data-bearing leaves of a row or column tree; ``tree`` (a list) collects every labelled
+    node as (path labels, parent codes, node) for the codes dataset."""
     out = []
     for node in nodes:
         label = node["label"]
         path = prefix + ((label,) if label != "" or not prefix else ())
+        if tree is not None and label != "":
+            tree.append((path, prefix_codes, node))
         if node.get("children"):
             if groups is not None:
                 groups.append(label)
-            out += _leaves(node["children"], kind_default, path, prefix_codes + (node["code"],), groups)
+            out += _leaves(node["children"], kind_default, path, prefix_codes + (node["code"],), groups, tree)
             continue
         kind = node.get("kind", "count")
         if kind not in VALUE_KINDS:
@@ -176,7 +206,39 @@ def _leaves(nodes, kind_default: bool, prefix=(), prefix_codes=(), groups=None) 
             kind=kind,
             unit=unit,
             ancestors=prefix,
+            is_total=_flag(node, "total"),
+            level=len(path) if label != "" else 0,
+            harmonised=str(node.get("harmonised") or node["code"]),
         ))
+    return out
+
+
+def cell_place(row: Leaf, col: Leaf) -> dict:
+    """is_total, parent_code and level of the cell at (row, col): its row's node, or its column's where
+    the table's one data row has no label (table 四); a total when its row or its column is one."""
+    node = row if row.label != "" else col
+    return {"is_total": row.is_total or col.is_total, "parent_code": node.parent_code, "level": node.level}
+
+
+def _flag(node: dict, key: str) -> bool:
+    v = node.get(key, False)
+    if not isinstance(v, bool):
+        raise FormatError(f"{node.get('label')!r}: {key} must be true or false, not {v!r}")
+    return v
+
+
+def _nodes(axis: str, tree: list, caption: str | None, caption_code: str) -> list[Node]:
+    """Node records of one tree; a captioned block's rows hang under its caption node."""
+    out = []
+    top = (caption,) if caption else ()
+    if caption and axis == "row":
+        out.append(Node(axis, caption, caption, caption_code, "", "", 1, False, False, caption_code))
+    for path, parent_codes, node in tree:
+        full = (top + path) if axis == "row" else path
+        codes = ((caption_code,) if caption and axis == "row" else ()) + parent_codes
+        out.append(Node(axis, SEP.join(full), node["label"], node["code"], SEP.join(full[:-1]),
+                        codes[-1] if codes else "", len(full), _flag(node, "total"), not node.get("children"),
+                        str(node.get("harmonised") or node["code"])))
     return out
 
 
@@ -206,13 +268,17 @@ def _load(path: Path) -> Format:
         blocks = []
         for b in t["blocks"]:
             groups: list[str] = []
-            rows = _leaves(b["rows"], False, groups=groups)
+            row_tree: list = []
+            col_tree: list = []
+            rows = _leaves(b["rows"], False, groups=groups, tree=row_tree)
             if b.get("caption"):
                 rows = [Leaf(**{**r.__dict__, "path": b["caption"] + SEP + r.path,
-                                "parent_path": b["caption"], "parent_code": b["code"]}) for r in rows]
+                                "parent_path": r.parent_path and b["caption"] + SEP + r.parent_path or b["caption"],
+                                "parent_code": r.parent_code or b["code"], "level": r.level + 1}) for r in rows]
             cols = [Leaf(**{**c.__dict__, "bounds": _bounds(bounds, c.kind, path)})
-                    for c in _leaves(b["columns"], True)]
-            blocks.append(Block(b.get("caption"), b["code"], tuple(rows), tuple(cols), tuple(groups)))
+                    for c in _leaves(b["columns"], True, tree=col_tree)]
+            nodes = _nodes("row", row_tree, b.get("caption"), b["code"]) + _nodes("column", col_tree, None, "")
+            blocks.append(Block(b.get("caption"), b["code"], tuple(rows), tuple(cols), tuple(groups), tuple(nodes)))
         loc = t.get("locate", {})
         tables[tname] = Table(tname, t["section"], dict(t["dimensions"]), tuple(blocks),
                               loc.get("heading", ""), tuple(loc.get("anchors", ())),
@@ -224,8 +290,48 @@ def _load(path: Path) -> Format:
                             tuple(c.get("plus", ())), tuple(c.get("minus", ())))
                   for c in doc.get("cross_year", ()))
     fmt = Format(name, doc.get("notice", ""), tables, ids, cross, doc.get("end_heading", ""), path)
+    fmt.summary.update(_summary(doc.get("summary") or {}, fmt))
     _check(fmt)
     return fmt
+
+
+def _under(paths: list[str], axis: str, table: Table, where: str) -> list[str]:
+    """Data paths a measure names: a leaf path itself, a group path every non-total leaf under it."""
+    leaves = table.row_paths if axis == "row" else table.column_paths
+    totals = {lf.path for b in table.blocks for lf in (b.rows if axis == "row" else b.columns) if lf.is_total}
+    out = []
+    for p in paths:
+        if p in leaves:
+            out.append(p)
+            continue
+        under = [lf for lf in leaves if lf.startswith(p + SEP) and lf not in totals]
+        if not under:
+            raise FormatError(f"{where}: {axis} {p!r} is neither a {axis} nor a group of {table.name}")
+        out += under
+    return out
+
+
+def _summary(spec: dict, fmt: Format) -> dict:
+    """The summary section → measure: (table, ((row path, column path), …)), checked against the
+    schema registry's measures and the format's addresses."""
+    from transforms.schema import SUMMARY_MEASURES
+    known = {m for m, _ in SUMMARY_MEASURES}
+    out = {}
+    for measure, m in spec.items():
+        where = f"{fmt.source.name}: summary.{measure}"
+        if measure not in known:
+            raise FormatError(f"{where}: not a measure of the schema registry (transforms/schema.py SUMMARY_MEASURES)")
+        if m.get("table") not in fmt.tables:
+            raise FormatError(f"{where}: unknown table {m.get('table')!r}")
+        t = fmt.tables[m["table"]]
+        rows = _under([str(r) for r in m.get("rows", [""])], "row", t, where)
+        cols = _under([str(c) for c in m["columns"]], "column", t, where)
+        cells = set(fmt.cell_addresses(t.name))
+        addresses = tuple((r, c) for r in rows for c in cols if (r, c) in cells)
+        if not addresses:
+            raise FormatError(f"{where}: no cell of the format at these rows and columns")
+        out[measure] = (t.name, addresses)
+    return out
 
 
 def _check(fmt: Format) -> None:
@@ -294,5 +400,5 @@ def allowed_paths(table: str) -> dict[str, tuple[set[str], set[str]]]:
     return {n: (set(f.tables[table].row_paths), set(f.tables[table].column_paths)) for n, f in FORMATS.items()}
 
 
-__all__ = ["FORMATS", "Format", "Table", "Block", "Leaf", "Identity", "CrossYear", "FormatError",
-           "load_formats", "allowed_paths", "SEP", "stem_key"]
+__all__ = ["FORMATS", "Format", "Table", "Block", "Leaf", "Node", "Identity", "CrossYear", "FormatError",
+           "load_formats", "allowed_paths", "cell_place", "SEP", "stem_key"]

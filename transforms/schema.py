@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-PARSER_VERSION = "0.2.0"
+PARSER_VERSION = "0.3.0"
 
 TEMPLATES = ("2019", "2021", "hybrid")
 TABLE_STATUSES = ("complete", "incomplete", "missing", "unreadable")
@@ -90,7 +90,7 @@ def _f(name, arrow, description, nullable=True, allowed=None, free_text=False) -
     return Field(name, arrow, description, nullable, allowed, free_text)
 
 
-STR, F64, I64, LIST = pa.string(), pa.float64(), pa.int64(), pa.list_(pa.string())
+STR, F64, I64, LIST, BOOL = pa.string(), pa.float64(), pa.int64(), pa.list_(pa.string()), pa.bool_()
 # How a local file name that is not printable UTF-8 is written (transforms/names.py): lossless, so
 # the same file always has the same source_file in every dataset and in the manifest.
 NAME_ESCAPES = (" A local file name is written as printed, except that an undecodable byte or a control "
@@ -148,6 +148,21 @@ def _dimension_fields(table: str) -> tuple[Field, ...]:
     return tuple(out)
 
 
+# Where a cell sits in its format's row/column tree (declared in the format files; the `codes` dataset
+# lists every node): what keeps a sum over cells from counting totals with their parts.
+_HIERARCHY_FIELDS = (
+    _f("is_total", BOOL, "True when the cell's row or column is a total or subtotal in its format (（七）总计, the "
+       "总计 applicant column, the 总计 columns of table 四; `total: true` in the format files). Summing cells: "
+       "filter is_total = false (the parts) or take the totals alone, never both.", False),
+    _f("parent_code", STR, "Code of the parent node of the cell's row in its format's tree: outcomes, withheld, "
+       "unavailable, not_processed, other_handling (2021) in table 三, the sub-table (article20_item1 …) in "
+       "table 二; in table 四, whose one data row has no label, the column's parent (administrative_review, "
+       "litigation_without_review, litigation_after_review); '' at the top (see the codes dataset)."),
+    _f("level", I64, "Depth of that node in the tree: 1 = top (一、本年新收…), 2 = （一）予以公开, 3 = "
+       "1.属于国家秘密; table 二's rows are 2 (under their sub-table), table 四's columns 2 or 3."),
+)
+
+
 REPORT_FIELDS = (
     _f("report_id", STR, "Hex sha256 of the raw bytes.", False),
     _f("source_file", STR, "Path or URL of the report file." + NAME_ESCAPES, False),
@@ -201,7 +216,7 @@ REPORT_FIELDS = (
 
 DATASETS: dict[str, tuple[Field, ...]] = {
     "reports": REPORT_FIELDS,
-    **{t: _CELL_FIELDS + _dimension_fields(t) for t in STATUTORY_TABLES},
+    **{t: _CELL_FIELDS + _dimension_fields(t) + _HIERARCHY_FIELDS for t in STATUTORY_TABLES},
 }
 
 DESCRIPTIONS = {
@@ -368,6 +383,81 @@ DESCRIPTIONS["fetch_log"] = ("One row per HTTP request of the crawls of a crawl 
                              "URL, referrer, outcome, status, ETag / Last-Modified, sha256, bytes, time, error.")
 DESCRIPTIONS["quarantine"] = ("One row per input file that could not be read at all, or that discovery did not "
                               "take (DISCOVERY_REASONS), with the reason and its hash.")
+
+
+# --- Datasets for analysts: the code lists of the formats and one row of headline figures per report ---
+
+AXES = ("row", "column")
+CODE_FIELDS = (
+    _f("format", STR, "Format file the node is declared in (2019, 2021, …).", False),
+    _f("table", STR, "Statutory table.", False, STATUTORY_TABLES),
+    _f("axis", STR, "row or column of the table.", False, AXES),
+    _f("dimension", STR, "Cell-dataset dimension whose *_code column holds this code (outcome, applicant, "
+       "category, item, metric, proceeding, result); a group node takes its axis's dimension."),
+    _f("path", STR, "Canonical address (row_path or column_path of the cell datasets; a group node's "
+       "path is the prefix of its leaves' paths).", False),
+    _f("label", STR, "Label as the format prints it.", False),
+    _f("code", STR, "English code (as in the cell datasets' *_code columns).", False),
+    _f("code_path", STR, "Codes from the top of the tree down to this node, joined with ' > ' "
+       "(e.g. outcomes > withheld > withheld_state_secret): LIKE 'outcomes > %' finds every outcome row.", False),
+    _f("parent_code", STR, "Code of the parent node ('' at the top).", False),
+    _f("level", I64, "Depth in the tree (1 = top).", False),
+    _f("is_total", BOOL, "A total or subtotal of other cells (declared `total: true`).", False),
+    _f("is_leaf", BOOL, "True when cells are published at this node; false for a group label "
+       "(三、本年度办理结果, （三）不予公开, 2021's （六）其他处理 …).", False),
+    _f("harmonised_code", STR, "Code that makes the formats comparable (docs/crosswalk.md): the 2021 "
+       "（六）其他处理 sub-rows carry other_handling, the 2019 row's code; otherwise the node's own code.", False),
+)
+
+# Headline measures of report_summary, each the sum of the cells the format files declare for it
+# (`summary:` in transforms/formats/*.yaml, per format: the same measure in both formats).
+SUMMARY_MEASURES = (
+    ("new_applications", "一、本年新收政府信息公开申请数量, 总计 column."),
+    ("carried_over", "二、上年结转政府信息公开申请数量, 总计 column."),
+    ("granted", "三（一）予以公开, 总计 column."),
+    ("partially_granted", "三（二）部分公开, 总计 column."),
+    ("withheld", "三（三）不予公开, 1–8 summed, 总计 column."),
+    ("unavailable", "三（四）无法提供, 1–3 summed, 总计 column."),
+    ("not_processed", "三（五）不予处理, 1–5 summed, 总计 column."),
+    ("other_handling", "三（六）其他处理, 总计 column: the 2019 row, or the 2021 rows 1–3 summed."),
+    ("total_handled", "三（七）总计 as printed, 总计 column."),
+    ("carried_forward", "四、结转下年度继续办理, 总计 column."),
+    ("review_total", "Table 四 行政复议 总计."),
+    ("review_upheld", "Table 四 行政复议 结果维持."),
+    ("review_corrected", "Table 四 行政复议 结果纠正."),
+    ("review_other_result", "Table 四 行政复议 其他结果."),
+    ("review_pending", "Table 四 行政复议 尚未审结."),
+    ("litigation_total", "Table 四 行政诉讼 总计 (未经复议直接起诉 + 复议后起诉)."),
+    ("litigation_upheld", "Table 四 行政诉讼 结果维持 (both kinds summed)."),
+    ("litigation_corrected", "Table 四 行政诉讼 结果纠正 (both kinds summed)."),
+    ("litigation_other_result", "Table 四 行政诉讼 其他结果 (both kinds summed)."),
+    ("litigation_pending", "Table 四 行政诉讼 尚未审结 (both kinds summed)."),
+    ("licensing_decisions", "Table 二 行政许可 处理决定数量 (2019) / 本年处理决定数量 (2021)."),
+    ("penalty_decisions", "Table 二 行政处罚 处理决定数量 (2019) / 本年处理决定数量 (2021)."),
+    ("enforcement_decisions", "Table 二 行政强制 处理决定数量 (2019) / 本年处理决定数量 (2021)."),
+    ("fees_wan_yuan", "Table 二 行政事业性收费 本年收费金额 in 万元 (2021 format; the 2019 format counts fee items, "
+     "so null there)."),
+)
+_REPORT_FIELD = {f.name: f for f in REPORT_FIELDS}
+SUMMARY_FIELDS = (
+    *(_REPORT_FIELD[n] for n in ("report_id", "source_file", "organization", "organization_id", "organization_type",
+                                  "division_code", "province", "city", "county", "division_level", "report_year",
+                                  "template", "applications_status", "review_litigation_status")),
+    _f("verdict", STR, "Final quality verdict of the report (as in reports, after the checks across years): "
+       "keep 'pass' (or pass and warn) to leave out reports whose numbers do not add up.", True, VERDICTS),
+    *(_f(n, F64, d + " Null unless every cell it sums has a value.") for n, d in SUMMARY_MEASURES),
+)
+
+DATASETS["report_summary"] = SUMMARY_FIELDS
+DATASETS["codes"] = CODE_FIELDS
+DESCRIPTIONS["report_summary"] = ("One row per published report: identity, final verdict and headline figures "
+                                  "(applications received and handled by outcome, review and litigation, "
+                                  "decisions, fees), comparable across formats. Most questions start here.")
+DESCRIPTIONS["codes"] = ("One row per node of each format's row and column trees: code, label, parent, level, "
+                         "is_total and the harmonised code (the crosswalk between formats, docs/crosswalk.md). "
+                         "Generated from transforms/formats/*.yaml.")
+# Datasets written from the format files by every publish, not from reports (no report_id).
+GENERATED = ("codes",)
 
 
 # --- What the prose of a report states about its own figures (transforms/narrative.py) ---

@@ -2,7 +2,7 @@
 
 The promise of a run is about the folders people really have: every file ends up published or in
 `quarantine` with its reason, one file never holds back another, no number is published that the
-file does not print. This writes such a folder from the repository's own reports (data/raw and the
+file does not print. This writes such a folder from the repository's own reports (tests/fixtures/seeds and the
 real-world copies under tests/fixtures/realworld/raw, plus a few generated reports rendered as HTML,
 DOCX and PDF), so the same seed always gives the same files:
 
@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SEED_DIRS = (REPO / "data" / "raw", REPO / "tests" / "fixtures" / "realworld" / "raw")
+SEED_DIRS = (REPO / "tests" / "fixtures" / "seeds", REPO / "tests" / "fixtures" / "realworld" / "raw")
 GiB = 1 << 30
 MB = 1 << 20
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
