@@ -141,3 +141,18 @@ def test_a_pdf_of_vector_art_without_text_is_unreadable_after_ocr():
     parsed = parse_report(scanned_pdf(), "art.pdf")
     assert parsed.report["status"] == "unreadable"
     assert "no text found by OCR" in parsed.report["problems"][0]
+
+
+def test_the_scan_passes_only_if_its_identities_all_hold(scanned):
+    from transforms.reconcile import quality_checks, verdicts
+    from transforms.tidy import to_frames
+    frames = to_frames([scanned])
+    qc = quality_checks(frames)
+    v = verdicts(frames["reports"], qc)
+    identities = qc[qc["identity_number"].notna()]
+    assert len(identities)
+    if v["verdict"].iat[0] == "pass":
+        assert (identities["status"] == "pass").all()
+    # the same rows without their identity checks: nothing shows the OCR'd numbers add up
+    v2 = verdicts(frames["reports"], qc[qc["identity_number"].isna()])
+    assert v2["verdict"].iat[0] != "pass"
