@@ -18,6 +18,7 @@ from transforms.formats import FORMATS, SEP, Block, Format, Leaf
 from transforms.identity import IDENTITY_FIELDS, describe, document_properties
 from transforms.labels import clean, fold_fullwidth, match_key
 from transforms.names import escape_surrogates
+from transforms.rejoin import rejoin
 from transforms.readers import (Region, Tok, detect_layout, html_lines, is_heading,
                                 is_html, is_prose, locate, text_lines, tokens)
 from transforms.charsets import repair_problem
@@ -67,6 +68,7 @@ class RowRead:
     caption: list[tuple[str, int]] | None  # (format, block) candidates of the caption above
     headers: list[str]
     cells: list[Tok] = field(default_factory=list)
+    doubt: str = ""  # why its values cannot be trusted to be its own (left unresolved), "" normally
 
 
 @dataclass(slots=True)
@@ -653,7 +655,12 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
     layout = detect_layout(lines, regions, html)
     # the document kind for DOCX, PDF and converted legacy files (doc, rtf, odt, xls, ods)
     report["layout"] = kind if kind not in (None, "html", "text") else layout
-    reads = {t: read_rows(t, tokens(lines, r, layout)) for t, r in regions.items()}
+    reads = {}
+    for t, r in regions.items():
+        toks = tokens(lines, r, layout)
+        tr = reads[t] = read_rows(t, toks)
+        if t != "review_litigation" and (tr.unknown or _stray(tr) or any(row.entry is None for row in tr.rows)):
+            reads[t] = _reread_wrapped(t, toks, tr, problems)
     decided = _decide_formats(reads, problems)
     cells: list[Cell] = []
     statuses = {}
@@ -688,6 +695,54 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
     report["problems"] += [f"{report['source_file']}: {p}" for p in identity_problems
                            if report["status"] == "parsed" or p.startswith("identity override")]
     return ParsedReport(report, cells)
+
+
+def _reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[str]) -> TableRead:
+    """The fallback for tables whose normal reading left unknown labels or values with no row label
+    (transforms/rejoin.py: labels wrapped over lines, group cells printed in pieces, rows printed
+    before their label, page numbers): its reading is kept only when it places more values in known
+    rows and leaves no more values without a row. Values that stay without a row right after a row
+    cast doubt on it when it took its values from several lines (a one-cell-per-line export that
+    printed the values of two rows interleaved: 规章 3 / 行政规范性文件 564 / 5 / 74 / 984 / 4185)."""
+    got = rejoin(table, toks, vocabulary(table), lambda e: _max_cols(e, None, None))
+    if got is not None:
+        new_toks, reordered, doubtful = got
+        tr2 = read_rows(table, new_toks)
+        if _placed(tr2) > _placed(tr) and _stray(tr2) <= _stray(tr) and \
+                {id(r.entry) for r in tr.rows if r.entry} <= {id(r.entry) for r in tr2.rows if r.entry}:
+            for r in tr2.rows:
+                if r.line in doubtful and r.entry is not None:
+                    r.doubt = ("printed where its values and the row above's may be exchanged (values on the first "
+                               "line of a wrapped label, the row above without its own)")
+                if r.line in reordered and r.entry is not None:
+                    r.how = "reordered"
+                    problems.append(f"{table}: the values of row {r.label!r} (line {r.line}) were printed before "
+                                    f"its label; placed by the order of the text (flag reordered)")
+            problems.append(f"{table}: row labels wrapped over several lines joined again")
+            tr = tr2
+    for g in tr.orphans:
+        first = next((x.line for x in g if x.text), None)
+        if first is None:
+            continue
+        before = [r for r in tr.rows if r.cells and r.cells[-1].line <= first]
+        if not before:
+            continue
+        r = before[-1]
+        own = {x.line for x in r.cells if x.text}
+        if first - r.cells[-1].line > 2:
+            continue   # not right after the row: text in between (a caption, a header) ends the row
+        if len(own - {r.line}) >= 2 or (own - {r.line} and r.line in own):
+            r.doubt = (f"values spread over lines {min(own)}–{max(own)} and followed by values with no row label "
+                       f"(line {first}): which row each belongs to is not printed")
+    return tr
+
+
+def _placed(tr: TableRead) -> int:
+    return sum(1 for r in tr.rows if r.entry is not None for x in r.cells if x.text)
+
+
+def _stray(tr: TableRead) -> int:
+    return sum(1 for g in tr.orphans for x in g if x.text)
 
 
 def _decide_formats(reads: dict[str, TableRead], problems: list[str]) -> dict[tuple[str, str], str | None]:
@@ -825,6 +880,10 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
     for i, (r, fmt, blk, leaf, flag) in enumerate(placed):
         hu = ({k: unit_from_label(h) for k, h in _header_units(r.headers, blk).items()}
               if blk.code in _AMOUNT_BLOCKS else {})
+        if r.doubt:
+            aligned[i] = _unresolved(blk.columns, r.line, r.doubt)
+            problems.append(f"{table}: row {leaf.path!r} at line {r.line}: {r.doubt} → unresolved")
+            continue
         a = align(r.cells, blk.columns, FORMATS[fmt], table, leaf.path, {}, hu, r.line, edge_padding)
         if a.status == "exact":
             aligned[i] = a
@@ -854,6 +913,8 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
         any_unresolved |= a.status == "unresolved"
         row_path = leaf.path
         also = (flag,) if flag else ()
+        if r.how == "reordered" and flag != "reordered":
+            also += ("reordered",)
         if i in repaired:
             also += ("decode_repaired",)
         for (col_path, dims), (v, raw, flags, unit, line) in zip(_row_addresses(dims_spec, blk, leaf), a.values):

@@ -43,8 +43,8 @@ RECON_STATUSES = ("holds", "broken", "not_evaluable")
 STRUCTURAL_RULES = ("completeness", "nonnegative_counts", "raw_value_parsed", "flagged_cells",
                     "known_addresses", "unique_cells", "plausible_values")
 WARN_RULES = ("flagged_cells",)  # structural rules that can only warn (the others fail)
-# Flags that make a report "warn" (values placed by inference or left unresolved).
-WARN_FLAGS = ("inferred", "unresolved")
+# Flags that make a report "warn" (values placed by inference or by the text's order, or left unresolved).
+WARN_FLAGS = ("inferred", "unresolved", "reordered")
 # Flags that make a report "fail" (a value no report can hold: beyond the format's value_bounds).
 FAIL_FLAGS = (IMPLAUSIBLE,)
 TOLERANCE = 1e-6
