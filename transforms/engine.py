@@ -708,12 +708,13 @@ def _reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[s
     if got is not None:
         new_toks, reordered, doubtful = got
         tr2 = read_rows(table, new_toks)
+        for r in tr2.rows:
+            if r.line in doubtful and r.entry is not None:
+                r.doubt = ("which row these values belong to is not printed (wrapped labels, values away from "
+                           "their label, a row without values or values without a row near it)")
         if _placed(tr2) > _placed(tr) and _stray(tr2) <= _stray(tr) and \
                 {id(r.entry) for r in tr.rows if r.entry} <= {id(r.entry) for r in tr2.rows if r.entry}:
             for r in tr2.rows:
-                if r.line in doubtful and r.entry is not None:
-                    r.doubt = ("printed where its values and the row above's may be exchanged (values on the first "
-                               "line of a wrapped label, the row above without its own)")
                 if r.line in reordered and r.entry is not None:
                     r.how = "reordered"
                     problems.append(f"{table}: the values of row {r.label!r} (line {r.line}) were printed before "
@@ -738,7 +739,8 @@ def _reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[s
 
 
 def _placed(tr: TableRead) -> int:
-    return sum(1 for r in tr.rows if r.entry is not None for x in r.cells if x.text)
+    """Printed values read into known rows that are not in doubt."""
+    return sum(1 for r in tr.rows if r.entry is not None and not r.doubt for x in r.cells if x.text)
 
 
 def _stray(tr: TableRead) -> int:

@@ -82,7 +82,9 @@ def rejoin(table: str, toks: list[Tok], vocab: Vocabulary, width
     A row that takes values right after a row that got none is in doubt, and so is that row: a table
     whose values sit at the bottom of their cells prints each row's values on the next label's first
     line, an extractor may print a column of labels and then a column of values, and the text cannot
-    say which it is (the engine leaves both unresolved). So is a row that took several lines of values
+    say which it is (the engine leaves both unresolved). When some row got no values or some values
+    got no row, every row whose values sit outside its label's lines (placed only by the text's
+    order) is in doubt too. So is a row that took several lines of values
     printed before it, and a row whose values were printed before its wrapped label was finished when
     the row above was in doubt (or on the label's first line, when the row above was reordered).
 
@@ -98,6 +100,8 @@ def rejoin(table: str, toks: list[Tok], vocab: Vocabulary, width
     reordered_lines: set[int] = set()
     doubt_lines: set[int] = set()
     previous: list[_Label] = []       # the last closed label
+    closed: list[_Label] = []
+    orphaned = [0]                    # values printed before a row that had its own: no row's
     joined = 0
     opened: _Label | None = None     # the label being joined (or the last one, while it takes values)
     floating: list[Tok] = []         # values printed before any label could take them
@@ -135,9 +139,10 @@ def rejoin(table: str, toks: list[Tok], vocab: Vocabulary, width
         out.append(Tok("", line, False, 2))
         if label.reordered and entry is not None:
             reordered_lines.add(line)
-        if label.doubt:
-            doubt_lines.add(line)
         label.group = entry is not None and entry.also_group
+        if label.before and label.values and not label.lines.intersection(v.line for v in label.values):
+            # values before the label and values after it, none on its lines: either could be its own
+            label.doubt = True
         first = label.parts[0].line
         if label.values and previous:
             above = previous[0]
@@ -151,8 +156,12 @@ def rejoin(table: str, toks: list[Tok], vocab: Vocabulary, width
                 if empty_above:
                     above.doubt = True
                     doubt_lines.add(above.parts[0].line)
+        if label.doubt:
+            doubt_lines.add(line)
         previous[:] = [label]
+        closed.append(label)
         if label.before:                              # values before a row that has its own: no row's
+            orphaned[0] += len(label.before)
             out.extend(label.before)
             out.append(Tok("", line, False, 2))
         for t in label.extra:
@@ -212,6 +221,13 @@ def rejoin(table: str, toks: list[Tok], vocab: Vocabulary, width
     _flush(out, floating)
     if not joined:
         return None
+    if floating or orphaned[0] or any(not lb.values and not lb.group for lb in closed):
+        # some row's values are missing or some values have no row: every row placed only by the order
+        # of the text (its values on lines of their own) may hold another row's values
+        for lb in closed:
+            if lb.values and not lb.reordered and not any(min(lb.lines) <= v.line <= max(lb.lines)
+                                                          for v in lb.values):
+                doubt_lines.add(lb.parts[0].line)
     return out, reordered_lines, doubt_lines
 
 
