@@ -571,19 +571,21 @@ def metadata(lines: list[tuple[str, int]], source_file: str = "", properties: di
 
 # --------------------------------------------------------------------------- report
 
-def parse_report(data: bytes, source_file: str, context: dict | None = None) -> ParsedReport:
+def parse_report(data: bytes, source_file: str, context: dict | None = None,
+                 images=None) -> ParsedReport:
     """Parse one report file. Never raises on bad content: problems land in report['problems'].
 
     context: what the caller knows of the source (optional keys organization, region, site_name,
     url, report_year: e.g. the site or URL list the file came from); it completes, never overrides,
-    what the report prints."""
+    what the report prints. images: for an HTML page, src → the bytes of a picture saved next to it
+    (None when not available): tables pasted as pictures are read by OCR (documents.html_images)."""
     source_file = escape_surrogates(source_file)   # a name given as os.fsdecode'd bytes: every step can encode it
     sha = hashlib.sha256(data).hexdigest()
     base = _empty_report(sha, source_file, len(data))
     # --- issue 5: dispatch by content (DOCX / PDF / HTML / text) under per-file limits: transforms/documents.py
     from transforms.documents import Unreadable, read_document
     try:
-        doc = read_document(data)
+        doc = read_document(data, images=images)
     except Unreadable as exc:
         base["problems"] = [quarantine_problem(source_file, str(exc), exc.code)]
         return ParsedReport(base, [])
@@ -591,7 +593,11 @@ def parse_report(data: bytes, source_file: str, context: dict | None = None) -> 
     parsed = _parse("", base, doc.encoding, lines=doc.lines, kind=doc.kind, tabular=doc.tabular,
                     repairs=doc.repairs, properties=properties, context=context)
     if doc.confidences is not None:
-        mark_ocr(parsed, doc.confidences)
+        # a page with pictures read by OCR: only the cells of their rows are OCR'd
+        mark_ocr(parsed, doc.confidences, only_their_rows=doc.kind == "html_ocr")
+    for note in doc.notes if doc.kind in ("html", "html_ocr") else ():
+        if note.startswith("picture"):
+            parsed.report["problems"].append(f"{source_file}: {note}")
     return parsed
     # --- end issue 5
 
@@ -599,11 +605,14 @@ def parse_report(data: bytes, source_file: str, context: dict | None = None) -> 
 OCR_CONFIDENT = 0.9   # below this recognition score a value is flagged ocr_low_confidence as well
 
 
-def mark_ocr(parsed: ParsedReport, confidences: dict[int, list[tuple[str, float | None]]]) -> None:
+def mark_ocr(parsed: ParsedReport, confidences: dict[int, list[tuple[str, float | None]]],
+             only_their_rows: bool = False) -> None:
     """Every cell of a report read by OCR is flagged ``ocr`` and carries the recognition confidence of
     its printed text (the lowest among the row's cells printed the same, when a row repeats a text);
     a value read with less than OCR_CONFIDENT is flagged ``ocr_low_confidence`` too."""
     for c in parsed.cells:
+        if only_their_rows and c.source_line not in confidences:
+            continue
         row = confidences.get(c.source_line) or []
         raw = (c.raw_value or "").strip()
         scores = [x for t, x in row if x is not None and t.strip() == raw] if raw else []
@@ -612,7 +621,8 @@ def mark_ocr(parsed: ParsedReport, confidences: dict[int, list[tuple[str, float 
         c.flags = c.flags + (("ocr", "ocr_low_confidence") if low else ("ocr",))
     rep = parsed.report
     rep["n_flagged"] = sum(1 for c in parsed.cells if c.flags)
-    rep["problems"].append(f"{rep['source_file']}: read by OCR: every value is flagged ocr "
+    what = "the values of its pictures are" if only_their_rows else "every value is"
+    rep["problems"].append(f"{rep['source_file']}: read by OCR: {what} flagged ocr "
                            f"({sum('ocr_low_confidence' in c.flags for c in parsed.cells)} with low confidence)")
 
 
