@@ -84,9 +84,10 @@ def rejoin(table: str, toks: list[Tok], vocab: Vocabulary, width
     line, an extractor may print a column of labels and then a column of values, and the text cannot
     say which it is (the engine leaves both unresolved). When some row got no values or some values
     got no row, every row whose values sit outside its label's lines (placed only by the text's
-    order) is in doubt too. So is a row that took several lines of values
-    printed before it, and a row whose values were printed before its wrapped label was finished when
-    the row above was in doubt (or on the label's first line, when the row above was reordered).
+    order) is in doubt too. So is a row that took several lines of values printed before it, one with
+    values both before and after its label, and one whose values were printed before its wrapped
+    label was finished when the row above was in doubt (or on the label's first line, when the row
+    above was reordered).
 
     width(entry) → the most values a row of that label holds."""
     def width_of(label: _Label) -> int:
