@@ -37,6 +37,7 @@ kill timeout.
 """
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -298,6 +299,13 @@ def read_document(data: bytes, limits: Limits | None = None, deadline: Deadline 
     return Document("text", text_lines(text), encoding, False, repairs=repairs)
 
 
+@functools.lru_cache(maxsize=1)
+def _table_anchors() -> tuple[tuple[str, ...], ...]:
+    """Each statutory table's anchor labels (format files): one of them is in any copy of the table."""
+    from transforms.readers import TABLE_ORDER, _anchors
+    return tuple(_anchors(t) for t in TABLE_ORDER)
+
+
 _DATA_URI = re.compile(r"^data:image/[\w.+-]+;base64,", re.I)
 
 
@@ -308,12 +316,13 @@ def html_images(doc: Document, text: str, images: Callable[[str], bytes | None] 
     (k + last line // 1000 + 1) * 1000), with their recognition confidences; the document becomes
     kind ``html_ocr``. A picture whose data is not available (not a ``data:`` URI, not a saved file)
     is named in the notes."""
-    from transforms.readers import TABLE_ORDER, _anchors, is_heading
-
-    # the page's text without its section headings (四's heading names 行政复议, its anchor)
-    joined = "\n".join(t for t, _ in doc.lines if not any(is_heading(tb, t) for tb in TABLE_ORDER))
-    if all(any(a in joined for a in _anchors(t)) for t in TABLE_ORDER):
-        return                                         # every table is in the page's text
+    if images is None and "data:image" not in text:
+        return                                         # no picture's data at hand
+    # the rows of the page's tables (tab-joined cells; headings and prose are not: 四's heading names
+    # 行政复议, its anchor). Every page has pictures (logos): this test must stay cheap.
+    joined = "\n".join([t for t, _ in doc.lines if "\t" in t])
+    if all(any(a in joined for a in anchors) for anchors in _table_anchors()):
+        return                                         # every table is in the page's tables
     from lxml import etree
 
     root = etree.fromstring(text, parser=etree.HTMLParser(no_network=True, huge_tree=False))
