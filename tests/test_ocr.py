@@ -210,7 +210,7 @@ def test_pictures_are_read_only_from_the_pages_folder(tmp_path):
 
 
 def test_a_picture_whose_file_is_missing_is_named_and_the_page_still_reads():
-    parsed = parse_report(_article_with_picture("gone.png"), "article.html")
+    parsed = parse_report(_article_with_picture("gone.png"), "article.html", images=lambda src: None)
     rep = parsed.report
     assert rep["layout"] == "html" and rep["review_litigation_status"] in ("missing", "unreadable")
     assert rep["applications_status"] == "complete"
