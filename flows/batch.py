@@ -253,6 +253,34 @@ def gc_paused():
             gc.enable()
 
 
+def sibling_images(local_path: str):
+    """src of an ``<img>`` in an HTML page → the bytes of that picture when it was saved with the page:
+    a relative src inside the page's folder, else a file of the src's name in that folder (a crawl
+    keeps a page's attachments next to it); None otherwise. Never a file outside the page's folder,
+    never a link, never one over NIANBAO_MAX_BYTES."""
+    if "://" in local_path and not local_path.startswith("file://"):
+        return None
+    from urllib.parse import unquote, urlsplit
+
+    folder = Path(local_path.removeprefix("file://")).resolve().parent
+
+    def read(src: str) -> bytes | None:
+        path = unquote(urlsplit(src).path)
+        if not path:
+            return None
+        candidates = [] if urlsplit(src).scheme or path.startswith("/") else [folder / path]
+        candidates.append(folder / Path(path).name)
+        for c in candidates:
+            try:
+                if c.is_symlink() or not c.is_file() or not c.resolve().is_relative_to(folder):
+                    continue
+                return read_bytes(str(c))
+            except (OSError, ValueError):      # unreadable, or over the size limit (documents.Unreadable)
+                continue
+        return None
+    return read
+
+
 def parse_batch(batch_no: int, items: list[dict], staging: str, *,
                 extra_quarantine: list[dict] | None = None) -> dict:
     """Parse, check (pure half of the gate) and stage one batch; its GX views are validated later.
@@ -284,7 +312,9 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str,
         else:
             try:
                 # context: what the source knows of the file (site, URL list entry), when it says
-                p = parse_report(data, it["source_file"], it.get("context"), limits)
+                p = parse_report(data, it["source_file"], it.get("context"), limits,
+                                 images=sibling_images(it["local_path"]) if b"<img" in data or b"<IMG" in data
+                                 else None)
             except Exception as e:  # the engine promises not to raise; never trust it with a batch
                 p = crashed_report(data, it["source_file"],
                                    f"parser error: {type(e).__name__}: {e}")

@@ -141,3 +141,78 @@ def test_a_pdf_of_vector_art_without_text_is_unreadable_after_ocr():
     parsed = parse_report(scanned_pdf(), "art.pdf")
     assert parsed.report["status"] == "unreadable"
     assert "no text found by OCR" in parsed.report["problems"][0]
+
+
+def test_the_scan_passes_only_if_its_identities_all_hold(scanned):
+    from transforms.reconcile import quality_checks, verdicts
+    from transforms.tidy import to_frames
+    frames = to_frames([scanned])
+    qc = quality_checks(frames)
+    v = verdicts(frames["reports"], qc)
+    identities = qc[qc["identity_number"].notna()]
+    assert len(identities)
+    if v["verdict"].iat[0] == "pass":
+        assert (identities["status"] == "pass").all()
+    # the same rows without their identity checks: nothing shows the OCR'd numbers add up
+    v2 = verdicts(frames["reports"], qc[qc["identity_number"].isna()])
+    assert v2["verdict"].iat[0] != "pass"
+
+
+# --------------------------------------------------------------------------- pictures in HTML articles
+
+def _article_with_picture(src: str) -> bytes:
+    """The real article (tests/fixtures/realworld) with its table 四 pasted as the scanned page 4 (which
+    also shows the end of table 三 and the 四/五 headings, as a screenshot would)."""
+    parts = (HERE / "fixtures" / "realworld" / "raw" / "hangzhou_style_2025.html").read_text("utf-8").split("\n")
+    i = next(k for k, s in enumerate(parts) if "四、政府信息公开行政复议" in s)
+    j = next(k for k in range(i, len(parts)) if "</table>" in parts[k])
+    return "\n".join(parts[:i + 1] + [f'<p><img src="{src}" alt="表四"></p>'] + parts[j + 1:]).encode("utf-8")
+
+
+def _check_article(parsed):
+    rep = parsed.report
+    assert rep["layout"] == "html_ocr" and rep["review_litigation_status"] == "complete", rep["problems"]
+    right, wrong_unflagged, other = _score(parsed, KEY["cells"])
+    assert right == len(KEY["cells"]) and not wrong_unflagged, other
+    for c in parsed.cells:
+        if c.table == "review_litigation":         # from the picture: flagged, with its confidence
+            assert "ocr" in c.flags and c.confidence is not None and 0 < c.confidence <= 1
+        else:                                        # the page's own tables: not OCR'd
+            assert "ocr" not in c.flags and c.confidence is None
+
+
+def test_a_table_pasted_as_a_data_uri_picture_is_read_by_ocr():
+    import base64
+    png = (SCANS / "hz_p4_bw.png").read_bytes()
+    page = _article_with_picture("data:image/png;base64," + base64.b64encode(png).decode())
+    _check_article(parse_report(page, "article.html"))
+
+
+def test_a_table_pasted_as_a_picture_saved_next_to_the_page_is_read_by_ocr(tmp_path):
+    from flows.batch import sibling_images
+    (tmp_path / "site").mkdir()
+    page = tmp_path / "site" / "t20250101_1.html"
+    page.write_bytes(_article_with_picture("W020250101.png?v=2"))
+    (tmp_path / "site" / "W020250101.png").write_bytes((SCANS / "hz_p4_bw.png").read_bytes())
+    _check_article(parse_report(page.read_bytes(), page.name, images=sibling_images(str(page))))
+
+
+def test_pictures_are_read_only_from_the_pages_folder(tmp_path):
+    from flows.batch import sibling_images
+    (tmp_path / "a").mkdir()
+    (tmp_path / "secret.png").write_bytes(b"\x89PNG\r\n\x1a\nsecret")
+    (tmp_path / "a" / "pic.png").write_bytes(b"\x89PNG\r\n\x1a\npicture")
+    (tmp_path / "a" / "link.png").symlink_to(tmp_path / "secret.png")
+    read = sibling_images(str(tmp_path / "a" / "page.html"))
+    assert read("pic.png") == read("/img/pic.png") == read("https://x.gov.cn/p/pic.png?x=1") == b"\x89PNG\r\n\x1a\npicture"
+    assert read("../secret.png") is None and read("link.png") is None and read("missing.png") is None
+    assert sibling_images("https://x.gov.cn/page.html") is None
+
+
+def test_a_picture_whose_file_is_missing_is_named_and_the_page_still_reads():
+    parsed = parse_report(_article_with_picture("gone.png"), "article.html", images=lambda src: None)
+    rep = parsed.report
+    assert rep["layout"] == "html" and rep["review_litigation_status"] in ("missing", "unreadable")
+    assert rep["applications_status"] == "complete"
+    assert any("'gone.png'" in p and "not available" in p for p in rep["problems"])
+    assert not any("ocr" in c.flags for c in parsed.cells)

@@ -273,3 +273,56 @@ def test_amount_bounds_follow_the_unit(value, unit, status):
     rid, fr = _with_cell(fr, "active_disclosure", "第二十条第（九）项 > 政府集中采购", "采购总金额", value, unit=unit)
     qc = quality_checks(fr).set_index(["report_id", "check"])
     assert qc.loc[(rid, "active_disclosure.plausible_values"), "status"] == status
+
+
+def _as_ocr(fr, rids):
+    rep = fr["reports"].copy()
+    rep.loc[rep["report_id"].isin(rids), "layout"] = "pdf_ocr"
+    return {**fr, "reports": rep}
+
+
+def test_an_ocr_report_passes_only_when_every_identity_holds():
+    fr = make_frames(3)
+    rids = list(fr["reports"]["report_id"])
+    fr = _as_ocr(fr, rids[:2])
+    qc = quality_checks(fr)
+    assert (qc["status"] == "pass").all()
+    v = verdicts(fr["reports"], qc).set_index("report_id")
+    # every identity evaluated and holding: the OCR'd reports pass like the others
+    assert set(v["verdict"]) == {"pass"}
+    # a blank 总计 makes an identity not evaluable: a text report warns already, an OCR'd one never passes
+    cells = fr["applications"].copy()
+    blank = (cells["report_id"] == rids[0]) & (cells["row_path"] == "三、本年度办理结果 > （七）总计")
+    cells.loc[blank, "value"] = np.nan
+    cells.loc[blank, "raw_value"] = ""
+    fr2 = {**fr, "applications": cells}
+    v = verdicts(fr2["reports"], quality_checks(fr2)).set_index("report_id")
+    assert v.loc[rids[0], "verdict"] == "warn"
+    assert v.loc[rids[1], "verdict"] == "pass" and v.loc[rids[2], "verdict"] == "pass"
+
+
+def test_an_ocr_report_whose_identities_were_never_checked_does_not_pass():
+    fr = make_frames(2)
+    rids = list(fr["reports"]["report_id"])
+    fr = _as_ocr(fr, rids)
+    qc = quality_checks(fr)
+    # without its identity rows (a table 四 alone, a format not decided) nothing shows the numbers add up
+    no_identities = qc[~qc["check"].isin({i.id for f in FORMATS.values() for i in f.identities})]
+    v = verdicts(fr["reports"], no_identities).set_index("report_id")
+    assert set(v["verdict"]) == {"warn"}
+    assert all(fc == ["ocr_identities"] for fc in v["failed_checks"])
+    # a text report with the same rows still passes: the rule is for OCR only
+    plain = fr["reports"].assign(layout="pipe")
+    assert set(verdicts(plain, no_identities)["verdict"]) == {"pass"}
+
+
+def test_cross_year_folding_keeps_the_ocr_rule():
+    from transforms import crossyear as cy
+    rep = pd.DataFrame({"report_id": ["a", "b"], "verdict": ["warn", "pass"],
+                        "failed_checks": [["ocr_identities"], []]})
+    empty = pd.DataFrame({"report_id": pd.Series(dtype=object), "check": pd.Series(dtype=object),
+                          "status": pd.Series(dtype=object)})
+    cross = pd.DataFrame({"report_id": ["a", "b"], "check": [cross_year_check_names()[0]] * 2,
+                          "status": ["pass", "pass"]})
+    patch = cy.fold_verdicts(rep, empty, cross)
+    assert patch.empty, patch   # nothing the cross-year rows change: the OCR warn stays

@@ -27,7 +27,8 @@ import pandas as pd
 
 from transforms.formats import FORMATS
 from transforms.reconcile import (ADDRESS_INDEX, QC_FIELDS, _block, _identity_checks, _typed, address_codes,
-                                  check_names, checks_frame, cross_year_check_names, recon_frame, verdicts)
+                                  check_names, checks_frame, cross_year_check_names, recon_frame, verdicts,
+                                  OCR_IDENTITIES)
 
 # The column that says which body a report is from, and its normalisation for pairing: the ONE place
 # that decides which reports are "the same organisation" across years.
@@ -224,6 +225,12 @@ def fold_verdicts(reports: pd.DataFrame, other: pd.DataFrame, cross: pd.DataFram
     rep = reports[cols].drop_duplicates("report_id").reset_index(drop=True)
     new = verdicts(rep.assign(status="parsed"), qc)
     old_fc = [list(x) if x is not None and not isinstance(x, float) else [] for x in rep["failed_checks"]]
+    # the OCR rule (reconcile.verdicts) reads the layout and passing rows these rows do not carry: kept as it was
+    for i, fc in enumerate(old_fc):
+        if OCR_IDENTITIES in fc and OCR_IDENTITIES not in new["failed_checks"].iat[i]:
+            new.iat[i, new.columns.get_loc("failed_checks")] = [*new["failed_checks"].iat[i], OCR_IDENTITIES]
+            if new["verdict"].iat[i] == "pass":
+                new.iat[i, new.columns.get_loc("verdict")] = "warn"
     changed = (new["verdict"].astype(object).to_numpy() != rep["verdict"].astype(object).to_numpy()) | \
         np.array([list(a) != b for a, b in zip(new["failed_checks"], old_fc)], dtype=bool)
     out = new.loc[changed, cols].reset_index(drop=True)

@@ -37,11 +37,13 @@ kill timeout.
 """
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
 import time
 import zipfile
+from typing import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -244,8 +246,12 @@ def _read_scan(data: bytes, kind: str, limits: Limits) -> Document:
                     confidences=text.confidences)
 
 
-def read_document(data: bytes, limits: Limits | None = None, deadline: Deadline | None = None) -> Document:
-    """Any report file → Document. Raises Unreadable with the reason (over a limit, not a report)."""
+def read_document(data: bytes, limits: Limits | None = None, deadline: Deadline | None = None,
+                  images: Callable[[str], bytes | None] | None = None) -> Document:
+    """Any report file → Document. Raises Unreadable with the reason (over a limit, not a report).
+
+    images: for an HTML page, the bytes of the file an ``<img src>`` names (files saved next to the
+    page), or None; ``data:`` images need none. See html_images."""
     limits = limits or Limits.from_env()
     deadline = deadline or Deadline(limits.max_seconds)
     if len(data) > limits.max_bytes:
@@ -286,8 +292,96 @@ def read_document(data: bytes, limits: Limits | None = None, deadline: Deadline 
             raise
         except Exception as exc:  # lxml on hostile markup: the file is unreadable, the batch goes on
             raise Unreadable(f"HTML could not be parsed ({type(exc).__name__}: {exc})", "corrupt_document") from None
-        return Document("html", lines, encoding, True, repairs=repairs)
+        doc = Document("html", lines, encoding, True, repairs=repairs)
+        if "<img" in text or "<IMG" in text:
+            html_images(doc, text, images, limits)
+        return doc
     return Document("text", text_lines(text), encoding, False, repairs=repairs)
+
+
+@functools.lru_cache(maxsize=1)
+def _table_anchors() -> tuple[tuple[str, ...], ...]:
+    """Each statutory table's anchor labels (format files): one of them is in any copy of the table."""
+    from transforms.readers import TABLE_ORDER, _anchors
+    return tuple(_anchors(t) for t in TABLE_ORDER)
+
+
+_DATA_URI = re.compile(r"^data:image/[\w.+-]+;base64,", re.I)
+
+
+def html_images(doc: Document, text: str, images: Callable[[str], bytes | None] | None, limits: Limits) -> None:
+    """Tables pasted into an article as pictures (``<img>``), read by OCR like an image file, when the
+    page's text lacks a statutory table its headings announce (the anchors of the format files): the
+    OCR'd rows go where the picture is in the page, numbered after the page's own lines (picture k from
+    (k + last line // 1000 + 1) * 1000), with their recognition confidences; the document becomes
+    kind ``html_ocr``. A picture whose data is not available (not a ``data:`` URI, not a saved file)
+    is named in the notes."""
+    if images is None and "data:image" not in text:
+        return                                         # no picture's data at hand
+    # the rows of the page's tables (tab-joined cells; headings and prose are not: 四's heading names
+    # 行政复议, its anchor). Every page has pictures (logos): this test must stay cheap.
+    joined = "\n".join([t for t, _ in doc.lines if "\t" in t])
+    if all(any(a in joined for a in anchors) for anchors in _table_anchors()):
+        return                                         # every table is in the page's tables
+    from lxml import etree
+
+    root = etree.fromstring(text, parser=etree.HTMLParser(no_network=True, huge_tree=False))
+    if root is None:
+        return
+    pictures = []
+    for img in root.iter("img"):
+        src = (img.get("src") or "").strip()
+        if not src:
+            continue
+        data = None
+        if _DATA_URI.match(src):
+            import base64
+            import binascii
+            payload = src[src.index(",") + 1:]
+            if len(payload) * 3 // 4 > limits.max_bytes:
+                doc.notes.append(f"picture at line {img.sourceline} over NIANBAO_MAX_BYTES: not read")
+                continue
+            try:
+                data = base64.b64decode(payload, validate=False)
+            except (binascii.Error, ValueError):
+                doc.notes.append(f"picture at line {img.sourceline}: data: URI is not base64; not read")
+                continue
+        elif images is not None:
+            data = images(src)
+        if not data:
+            doc.notes.append(f"picture {src[:80]!r} at line {img.sourceline}: its file is not available; not read")
+            continue
+        if sniff(data) != "image":
+            continue
+        pictures.append((img.sourceline or 0, src, data))
+    if not pictures:
+        return
+    from transforms import ocr
+
+    deadline = Deadline(limits.max_ocr_seconds, "NIANBAO_MAX_OCR_SECONDS")
+    last = max((n for _, n in doc.lines), default=0)
+    lines = list(doc.lines)
+    confidences: dict[int, list[tuple[str, float | None]]] = {}
+    for k, (at, src, data) in enumerate(pictures):
+        deadline.check(f"OCR of picture {k + 1}")
+        try:
+            got = ocr.read_scan(data, "image", max_pages=1, max_pixels=limits.max_image_pixels,
+                                check=lambda stage: deadline.check(stage))
+        except (ocr.ScanError, ocr.OcrUnavailable) as exc:
+            doc.notes.append(f"picture {src[:80]!r} at line {at}: not read by OCR ({exc})")
+            continue
+        base = (k + last // 1000 + 1) * 1000
+        rows = [(t, base + n) for t, n in got.lines]
+        if not any(t.strip() for t, _ in rows):
+            continue
+        confidences.update({base + n: c for n, c in got.confidences.items()})
+        where = next((i for i, (_, n) in enumerate(lines) if n <= last and n > at), len(lines))
+        lines[where:where] = [("", base)] + rows + [("", base + len(rows) + 1)]
+        doc.notes.append(f"picture {src[:80]!r} at line {at} read by OCR ({len(rows)} lines from line {base + 1})")
+    if confidences:
+        doc.lines = lines
+        doc.kind = "html_ocr"
+        doc.confidences = confidences
 
 
 def too_large(size: int, limit: int, grew: bool = False) -> Unreadable:

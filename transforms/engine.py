@@ -19,6 +19,7 @@ from transforms.identity import IDENTITY_FIELDS, describe, document_properties
 from transforms.labels import clean, fold_fullwidth, match_key
 from transforms.names import escape_surrogates
 from transforms.narrative import Statement, extract as extract_statements, prose_lines
+from transforms.rejoin import rejoin
 from transforms.readers import (Region, Tok, detect_layout, html_lines, is_heading,
                                 is_html, is_prose, locate, text_lines, tokens)
 from transforms.charsets import repair_problem
@@ -70,6 +71,7 @@ class RowRead:
     caption: list[tuple[str, int]] | None  # (format, block) candidates of the caption above
     headers: list[str]
     cells: list[Tok] = field(default_factory=list)
+    doubt: str = ""  # why its values cannot be trusted to be its own (left unresolved), "" normally
 
 
 @dataclass(slots=True)
@@ -572,20 +574,23 @@ def metadata(lines: list[tuple[str, int]], source_file: str = "", properties: di
 
 # --------------------------------------------------------------------------- report
 
-def parse_report(data: bytes, source_file: str, context: dict | None = None, limits=None) -> ParsedReport:
+def parse_report(data: bytes, source_file: str, context: dict | None = None, limits=None,
+                 images=None) -> ParsedReport:
     """Parse one report file. Never raises on bad content: problems land in report['problems'].
 
     context: what the caller knows of the source (optional keys organization, region, site_name,
     url, report_year, title, publication_date: e.g. the site, URL list or article page the file came
     from); it completes, never overrides, what the report prints. limits: documents.Limits (default:
-    from the environment, read per call; a batch reads them once)."""
+    from the environment, read per call; a batch reads them once). images: for an HTML page, src →
+    the bytes of a picture saved next to it (None when not available): tables pasted as pictures are
+    read by OCR (documents.html_images)."""
     source_file = escape_surrogates(source_file)   # a name given as os.fsdecode'd bytes: every step can encode it
     sha = hashlib.sha256(data).hexdigest()
     base = _empty_report(sha, source_file, len(data))
     # --- issue 5: dispatch by content (DOCX / PDF / HTML / text) under per-file limits: transforms/documents.py
     from transforms.documents import Unreadable, read_document
     try:
-        doc = read_document(data, limits)
+        doc = read_document(data, limits, images=images)
     except Unreadable as exc:
         base["problems"] = [quarantine_problem(source_file, str(exc), exc.code)]
         return ParsedReport(base, [])
@@ -593,7 +598,11 @@ def parse_report(data: bytes, source_file: str, context: dict | None = None, lim
     parsed = _parse("", base, doc.encoding, lines=doc.lines, kind=doc.kind, tabular=doc.tabular,
                     repairs=doc.repairs, properties=properties, context=context)
     if doc.confidences is not None:
-        mark_ocr(parsed, doc.confidences)
+        # a page with pictures read by OCR: only the cells of their rows are OCR'd
+        mark_ocr(parsed, doc.confidences, only_their_rows=doc.kind == "html_ocr")
+    for note in doc.notes if doc.kind in ("html", "html_ocr") else ():
+        if note.startswith("picture"):
+            parsed.report["problems"].append(f"{source_file}: {note}")
     return parsed
     # --- end issue 5
 
@@ -601,11 +610,14 @@ def parse_report(data: bytes, source_file: str, context: dict | None = None, lim
 OCR_CONFIDENT = 0.9   # below this recognition score a value is flagged ocr_low_confidence as well
 
 
-def mark_ocr(parsed: ParsedReport, confidences: dict[int, list[tuple[str, float | None]]]) -> None:
+def mark_ocr(parsed: ParsedReport, confidences: dict[int, list[tuple[str, float | None]]],
+             only_their_rows: bool = False) -> None:
     """Every cell of a report read by OCR is flagged ``ocr`` and carries the recognition confidence of
     its printed text (the lowest among the row's cells printed the same, when a row repeats a text);
     a value read with less than OCR_CONFIDENT is flagged ``ocr_low_confidence`` too."""
     for c in parsed.cells:
+        if only_their_rows and c.source_line not in confidences:
+            continue
         row = confidences.get(c.source_line) or []
         raw = (c.raw_value or "").strip()
         scores = [x for t, x in row if x is not None and t.strip() == raw] if raw else []
@@ -614,7 +626,8 @@ def mark_ocr(parsed: ParsedReport, confidences: dict[int, list[tuple[str, float 
         c.flags = c.flags + (("ocr", "ocr_low_confidence") if low else ("ocr",))
     rep = parsed.report
     rep["n_flagged"] = sum(1 for c in parsed.cells if c.flags)
-    rep["problems"].append(f"{rep['source_file']}: read by OCR: every value is flagged ocr "
+    what = "the values of its pictures are" if only_their_rows else "every value is"
+    rep["problems"].append(f"{rep['source_file']}: read by OCR: {what} flagged ocr "
                            f"({sum('ocr_low_confidence' in c.flags for c in parsed.cells)} with low confidence)")
 
 
@@ -657,7 +670,12 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
     layout = detect_layout(lines, regions, html)
     # the document kind for DOCX, PDF and converted legacy files (doc, rtf, odt, xls, ods)
     report["layout"] = kind if kind not in (None, "html", "text") else layout
-    reads = {t: read_rows(t, tokens(lines, r, layout)) for t, r in regions.items()}
+    reads = {}
+    for t, r in regions.items():
+        toks = tokens(lines, r, layout)
+        tr = reads[t] = read_rows(t, toks)
+        if t != "review_litigation" and (tr.unknown or _stray(tr) or any(row.entry is None for row in tr.rows)):
+            reads[t] = _reread_wrapped(t, toks, tr, problems)
     decided = _decide_formats(reads, problems)
     cells: list[Cell] = []
     statuses = {}
@@ -694,6 +712,56 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
     statements = (extract_statements(prose_lines(lines, [(r.start, r.end) for r in regions.values()]),
                                      report["report_year"]) if report["status"] == "parsed" else [])
     return ParsedReport(report, cells, statements)
+
+
+def _reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[str]) -> TableRead:
+    """The fallback for tables whose normal reading left unknown labels or values with no row label
+    (transforms/rejoin.py: labels wrapped over lines, group cells printed in pieces, rows printed
+    before their label, page numbers): its reading is kept only when it places more values in known
+    rows and leaves no more values without a row. Values that stay without a row right after a row
+    cast doubt on it when it took its values from several lines (a one-cell-per-line export that
+    printed the values of two rows interleaved: 规章 3 / 行政规范性文件 564 / 5 / 74 / 984 / 4185)."""
+    got = rejoin(table, toks, vocabulary(table), lambda e: _max_cols(e, None, None))
+    if got is not None:
+        new_toks, reordered, doubtful = got
+        tr2 = read_rows(table, new_toks)
+        for r in tr2.rows:
+            if r.line in doubtful and r.entry is not None:
+                r.doubt = ("which row these values belong to is not printed (wrapped labels, values away from "
+                           "their label, a row without values or values without a row near it)")
+        if _placed(tr2) > _placed(tr) and _stray(tr2) <= _stray(tr) and \
+                {id(r.entry) for r in tr.rows if r.entry} <= {id(r.entry) for r in tr2.rows if r.entry}:
+            for r in tr2.rows:
+                if r.line in reordered and r.entry is not None:
+                    r.how = "reordered"
+                    problems.append(f"{table}: the values of row {r.label!r} (line {r.line}) were printed before "
+                                    f"its label; placed by the order of the text (flag reordered)")
+            problems.append(f"{table}: row labels wrapped over several lines joined again")
+            tr = tr2
+    for g in tr.orphans:
+        first = next((x.line for x in g if x.text), None)
+        if first is None:
+            continue
+        before = [r for r in tr.rows if r.cells and r.cells[-1].line <= first]
+        if not before:
+            continue
+        r = before[-1]
+        own = {x.line for x in r.cells if x.text}
+        if first - r.cells[-1].line > 2:
+            continue   # not right after the row: text in between (a caption, a header) ends the row
+        if len(own - {r.line}) >= 2 or (own - {r.line} and r.line in own):
+            r.doubt = (f"values spread over lines {min(own)}–{max(own)} and followed by values with no row label "
+                       f"(line {first}): which row each belongs to is not printed")
+    return tr
+
+
+def _placed(tr: TableRead) -> int:
+    """Printed values read into known rows that are not in doubt."""
+    return sum(1 for r in tr.rows if r.entry is not None and not r.doubt for x in r.cells if x.text)
+
+
+def _stray(tr: TableRead) -> int:
+    return sum(1 for g in tr.orphans for x in g if x.text)
 
 
 def _decide_formats(reads: dict[str, TableRead], problems: list[str]) -> dict[tuple[str, str], str | None]:
@@ -831,6 +899,10 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
     for i, (r, fmt, blk, leaf, flag) in enumerate(placed):
         hu = ({k: unit_from_label(h) for k, h in _header_units(r.headers, blk).items()}
               if blk.code in _AMOUNT_BLOCKS else {})
+        if r.doubt:
+            aligned[i] = _unresolved(blk.columns, r.line, r.doubt)
+            problems.append(f"{table}: row {leaf.path!r} at line {r.line}: {r.doubt} → unresolved")
+            continue
         a = align(r.cells, blk.columns, FORMATS[fmt], table, leaf.path, {}, hu, r.line, edge_padding)
         if a.status == "exact":
             aligned[i] = a
@@ -860,6 +932,8 @@ def _build_table(table: str, tr: TableRead, region: Region, decided, problems,
         any_unresolved |= a.status == "unresolved"
         row_path = leaf.path
         also = (flag,) if flag else ()
+        if r.how == "reordered" and flag != "reordered":
+            also += ("reordered",)
         if i in repaired:
             also += ("decode_repaired",)
         for (col_path, dims), (v, raw, flags, unit, line) in zip(_row_addresses(dims_spec, blk, leaf), a.values):

@@ -43,8 +43,8 @@ RECON_STATUSES = ("holds", "broken", "not_evaluable")
 STRUCTURAL_RULES = ("completeness", "nonnegative_counts", "raw_value_parsed", "flagged_cells",
                     "known_addresses", "unique_cells", "plausible_values")
 WARN_RULES = ("flagged_cells",)  # structural rules that can only warn (the others fail)
-# Flags that make a report "warn" (values placed by inference or left unresolved).
-WARN_FLAGS = ("inferred", "unresolved")
+# Flags that make a report "warn" (values placed by inference or by the text's order, or left unresolved).
+WARN_FLAGS = ("inferred", "unresolved", "reordered")
 # Flags that make a report "fail" (a value no report can hold: beyond the format's value_bounds).
 FAIL_FLAGS = (IMPLAUSIBLE,)
 TOLERANCE = 1e-6
@@ -824,12 +824,41 @@ def verdicts(reports: pd.DataFrame, qc: pd.DataFrame) -> pd.DataFrame:
     out["verdict"] = pd.Series(np.array(["pass", "warn", "fail"], dtype=object)[w.to_numpy()],
                                index=out.index).astype("str")
     out["failed_checks"] = pd.Series([list(names.get(r, ())) for r in rid], index=out.index, dtype=object)
+    if "layout" in out.columns:
+        _ocr_needs_identities(out, qc)
     unread = out["status"] == "unreadable"
     if unread.any():
         out.loc[unread, "verdict"] = "fail"
         out.loc[unread, "failed_checks"] = pd.Series([["unreadable"]] * int(unread.sum()),
                                                      index=out.index[unread], dtype=object)
     return out
+
+
+OCR_IDENTITIES = "ocr_identities"   # failed_checks entry: a report read by OCR whose identities did not all hold
+
+
+def _ocr_needs_identities(out: pd.DataFrame, qc: pd.DataFrame) -> None:
+    """A report read by OCR passes only when every identity of its format was evaluated and holds:
+    recognition errors the flags cannot see (a 6 read as 8) show only as broken sums, so an identity
+    that could not be checked (blank cells, a missing table, a format not decided) leaves it at warn."""
+    ocr = out["layout"].astype("str").str.endswith("_ocr").to_numpy(dtype=bool) & \
+        (out["verdict"].astype("str") == "pass").to_numpy(dtype=bool)
+    if not ocr.any():
+        return
+    passed = qc.loc[qc["status"].astype("str") == "pass", ["report_id", "check"]].astype(object)
+    held = set(zip(passed["report_id"], passed["check"]))
+    for i in np.flatnonzero(ocr):
+        rid, template = str(out["report_id"].iat[i]), out["template"].iat[i] if "template" in out.columns else None
+        needed = _IDENTITIES_OF.get(template if isinstance(template, str) else None, _IDENTITIES_OF[None])
+        if not needed or not all((rid, c) in held for c in needed):
+            out.iat[i, out.columns.get_loc("verdict")] = "warn"
+            out.iat[i, out.columns.get_loc("failed_checks")] = [*out["failed_checks"].iat[i], OCR_IDENTITIES]
+
+
+# identity ids each format must show holding (a hybrid or undecided format: every one of every format)
+_IDENTITIES_OF: dict = {name: tuple(i.id for i in f.identities) for name, f in FORMATS.items()}
+_IDENTITIES_OF[None] = tuple(dict.fromkeys(i.id for f in FORMATS.values() for i in f.identities))
+_IDENTITIES_OF["hybrid"] = _IDENTITIES_OF[None]
 
 
 def classify_reason(problems, file_size=None) -> str:

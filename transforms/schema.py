@@ -35,6 +35,7 @@ CELL_FLAGS = (
     "implausible_value",  # beyond the format's value_bounds, or an integer over 2^53 (value null); fails the gate
     "ocr",               # read from an image by OCR (recognition confidence in `confidence`)
     "ocr_low_confidence",  # read by OCR with a recognition confidence below 0.9
+    "reordered",         # values printed before their row label (a page break, an extractor's order), placed by the text's order
 )
 
 
