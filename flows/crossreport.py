@@ -170,9 +170,15 @@ def plan(src: Sources, *, changed: pd.DataFrame | None, staged_ids: set[str]) ->
         rows, cols = cy.addresses(t)
         cells[t] = src.read(t, cy.CELL_COLUMNS, ids=involved, categorical=True,
                             where=[{"row_path": sorted(rows), "column_path": sorted(cols)}])
+    # consolidated reports of the owners with their constituents: every cell of the compared tables
+    members = cy.consolidated_members(reports)
+    members = members[members["cons_id"].isin(owners)]
+    grouped = set(members["cons_id"]) | set(members["member_id"])
+    cons_cells = {t: src.read(t, cy.CELL_COLUMNS, ids=grouped, categorical=True)
+                  for t in sorted({c.table for c in cy.CHECKS.consolidated})} if grouped else {}
     t_read = time.perf_counter()
     recon = cy.evaluate(reports, fm, cells, owners, paired=pr)
-    xqc = cy.checks(recon, reports)
+    xqc = cy.checks(recon, reports, cy.consolidated_checks(reports, cons_cells, owners, members))
     t_eval = time.perf_counter()
     ver = reports[reports["report_id"].isin(owners)]
     other = checks[checks["status"].isin(["warn", "fail"]) & checks["report_id"].isin(owners)]
@@ -181,6 +187,7 @@ def plan(src: Sources, *, changed: pd.DataFrame | None, staged_ids: set[str]) ->
     patch["old_verdict"] = old.reindex(patch["report_id"]).to_numpy(dtype=object)
     st = xqc["status"].value_counts()
     summary = {"reports": int(len(reports)), "rechecked": len(owners), "pairs": int(len(pr)),
+               "consolidated": int(members["cons_id"].nunique()),
                "checks": {str(k): int(v) for k, v in st.items()},
                "verdicts_changed": int(len(patch)),
                "seconds": {"read": round(t_read - t0, 3), "evaluate": round(t_eval - t_read, 3),

@@ -236,7 +236,7 @@ def _load(path: Path) -> Format:
                             tuple(c["current"]), {str(k): tuple(v) for k, v in c["previous"].items()},
                             tuple(c.get("plus", ())), tuple(c.get("minus", ())))
                   for c in doc.get("cross_year", ()))
-    fmt = Format(name, doc.get("notice", ""), tables, ids, cross, doc.get("end_heading", ""), path)
+    fmt = Format(name, doc.get("notice", ""), tables, ids, cross, doc.get("end_heading", ""), source=path)
     fmt = Format(**{**fmt.__dict__, "hierarchy": tuple(_hierarchy(fmt, h) for h in doc.get("hierarchy", ()))})
     _check(fmt)
     return fmt

@@ -171,6 +171,17 @@ def _flag_has(flags: pd.Series, names, n_flags: np.ndarray | None = None) -> np.
     return out
 
 
+def parser_flagged(flags: pd.Series) -> np.ndarray:
+    """True where a cell carries a flag of schema.PARSER_FLAGS (lists, tuples or arrays of flags; only
+    the flagged cells, few, are looked at one by one)."""
+    values = flags.to_numpy(dtype=object)
+    if set(map(type, values)) <= {list, tuple, np.ndarray}:
+        nf = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    else:
+        nf = _n_flags(flags)
+    return _flag_has(flags, schema.PARSER_FLAGS, nf)
+
+
 def is_plain_lists(values: np.ndarray) -> bool:
     """Every cell an exact list or tuple (the usual list column): rows can then be mapped in C
     without a per-row isinstance."""
