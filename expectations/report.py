@@ -24,7 +24,7 @@ DATASETS = ("reports", *schema.STATUTORY_TABLES, "quality_checks", "quarantine")
 # columns would cost GBs of Python objects on a large corpus); None = all.
 PAGE_COLUMNS = {
     "reports": ["report_id", "source_file", "organization", "report_year", "template", "verdict", "failed_checks"],
-    "quality_checks": ["report_id", "report_year", "check", "status"],
+    "quality_checks": ["report_id", "report_year", "check", "status", "attribution"],
     "applications": ["report_year", "row_path", "column_path", "value"],
 }
 
@@ -156,10 +156,15 @@ def summary_numbers(data: dict[str, pd.DataFrame]) -> dict:
     checks = (qy.groupby("check_")["status_"].value_counts().unstack(fill_value=0)
               .reindex(columns=["fail", "warn", "pass"], fill_value=0))
     checks["reports"] = checks.sum(axis=1)
+    # failed or warned rows whose cells the parser flagged: the ones a maintainer can fix, triaged first
+    by_parser = (qy["status_"] != "pass") & (qy["attribution"] == "parser") if "attribution" in qy else \
+        pd.Series(False, index=qy.index)
+    checks["parser"] = by_parser.groupby(qy["check_"], observed=False).sum().reindex(checks.index, fill_value=0)
     checks["fail_rate"] = checks["fail"] / checks["reports"]
     checks = checks.sort_values(["fail", "warn"], ascending=False)
     most_failed = [{"check": c, "fail": int(r["fail"]), "warn": int(r["warn"]), "reports": int(r["reports"]),
-                    "fail_rate": round(float(r["fail_rate"]), 4)} for c, r in checks.iterrows()
+                    "fail_rate": round(float(r["fail_rate"]), 4), "parser": int(r["parser"])}
+                   for c, r in checks.iterrows()
                    if r["fail"] + r["warn"] > 0]
     rate = (qy.assign(_f=(qy["status_"] == "fail").astype(int)).groupby(["check_", "year_"])["_f"].mean()
             .unstack(fill_value=0.0))
@@ -169,14 +174,18 @@ def summary_numbers(data: dict[str, pd.DataFrame]) -> dict:
     rank = {"fail": 2, "warn": 1, "pass": 0}
     nfail = qy[qy["status_"] == "fail"].groupby("report_id").size()
     nwarn = qy[qy["status_"] == "warn"].groupby("report_id").size()
+    nparser = qy[by_parser].groupby("report_id").size()
     rr = rep.assign(rank_=rep["verdict_"].map(rank).fillna(0).astype(int),
                     nfail_=rep["report_id"].map(nfail).fillna(0).astype(int),
-                    nwarn_=rep["report_id"].map(nwarn).fillna(0).astype(int))
-    rr = rr[rr["rank_"] > 0].sort_values(["rank_", "nfail_", "nwarn_", "source_file"],
-                                         ascending=[False, False, False, True])
+                    nwarn_=rep["report_id"].map(nwarn).fillna(0).astype(int),
+                    nparser_=rep["report_id"].map(nparser).fillna(0).astype(int))
+    # within a verdict, reports with parser-attributed failures first
+    rr = rr[rr["rank_"] > 0].sort_values(["rank_", "nparser_", "nfail_", "nwarn_", "source_file"],
+                                         ascending=[False, False, False, False, True])
     worst = [{"report_id": r.report_id, "source_file": r.source_file, "organization": r.organization,
               "year": r.year_, "format": r.fmt_, "verdict": r.verdict_, "failed_checks": list(r.failed_checks),
-              "n_fail": int(r.nfail_), "n_warn": int(r.nwarn_)} for r in rr.head(25).itertuples()]
+              "n_fail": int(r.nfail_), "n_warn": int(r.nwarn_), "n_parser": int(r.nparser_)}
+             for r in rr.head(25).itertuples()]
     # applications by outcome group (总计 column), per year
     groups, total = outcome_groups(), _total_column()
     a = app[(app["column_path"] == total) & app["row_path"].isin(list(groups))]

@@ -1,9 +1,11 @@
 """The run-level cross-report phase: after every batch is parsed and validated, before publishing
 (and in ``nianbao validate``). No Prefect; GX only in :func:`validate`, imported lazily.
 
-It reads only the columns the cross-year checks need (organisation, year, report_id, the carry-over
-and roll-forward cells, each table's format, the non-passing checks and verdicts of the reports it
-re-checks) from the staged and published Parquet, runs transforms.crossyear, and stages the result:
+It reads only the columns the run-level checks need (organisation, division, year, report_id, the
+carry-over and roll-forward cells with their flags, every cell of tables 三 and 四 of the consolidated
+reports it re-checks and of their constituents, each table's format, the non-passing checks and
+verdicts of the reports it re-checks) from the staged and published Parquet, runs transforms.crossyear,
+and stages the result:
 
 * the cross-year ``quality_checks`` rows of every re-checked report, after its other rows (staged
   under the tag ``x00000``, which sorts after the batches' tags: publishing keeps that order);
@@ -140,13 +142,13 @@ def run_sources(staging: Path, prev: Path | None, removed: set[str], staged_ids:
 
     def two(name):
         return [(staging / name, ()), *(((prev / name, gone),) if prev is not None else ())]
-    return Sources(two("reports"), two("quality_checks"), {t: two(t) for t in cy.tables()})
+    return Sources(two("reports"), two("quality_checks"), {t: two(t) for t in cy.cell_tables()})
 
 
 def validate_sources(staging: Path, prev: Path) -> Sources:
     """``nianbao validate``: reports and quality_checks freshly staged, cells as published."""
     return Sources([(staging / "reports", ())], [(staging / "quality_checks", ())],
-                   {t: [(prev / t, ())] for t in cy.tables()})
+                   {t: [(prev / t, ())] for t in cy.cell_tables()})
 
 
 def plan(src: Sources, *, changed: pd.DataFrame | None, staged_ids: set[str]) -> Plan:

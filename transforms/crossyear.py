@@ -66,6 +66,11 @@ def tables() -> list[str]:
     return sorted({c.table for f in FORMATS.values() for c in f.cross_year})
 
 
+def cell_tables() -> list[str]:
+    """Tables the run-level pass reads: the cross-year checks' and the consolidated reports' (checks.yaml)."""
+    return sorted(set(tables()) | {c.table for c in CHECKS.consolidated})
+
+
 @functools.cache
 def addresses(table: str) -> tuple[frozenset[str], frozenset[str]]:
     """(row paths, column paths) of every cell a cross-year check of `table` reads, in any format:
@@ -328,5 +333,5 @@ def fold_verdicts(reports: pd.DataFrame, other: pd.DataFrame, cross: pd.DataFram
     return out
 
 
-__all__ = ["PAIRING_COLUMN", "pairing_key", "report_columns", "tables", "addresses", "pairs", "affected_owners",
+__all__ = ["PAIRING_COLUMN", "pairing_key", "report_columns", "tables", "cell_tables", "addresses", "pairs", "affected_owners",
            "evaluate", "checks", "fold_verdicts", "CELL_COLUMNS", "consolidated_members", "consolidated_checks"]
