@@ -82,12 +82,18 @@ CHECKS = load_checks()
 
 def body_level(reports: pd.DataFrame) -> pd.Series:
     """The level of each report's body: division_level, else the one level its organization_type has."""
-    level = reports["division_level"] if "division_level" in reports else pd.Series(None, index=reports.index)
-    level = level.astype(object).where(level.notna(), None)
-    if "organization_type" in reports:
-        by_type = reports["organization_type"].astype(object).map(CHECKS.levels_by_organization_type)
-        level = level.where(level.notna(), by_type)
-    return level.astype(object).where(level.notna(), None)
+    def column(name):
+        if name not in reports:
+            return np.full(len(reports), None, dtype=object)
+        codes, uniq = pd.factorize(reports[name].astype(object))   # few distinct values
+        return np.append(np.asarray(uniq, dtype=object), None)[codes]
+    level = column("division_level")
+    by_type = column("organization_type")
+    missing = pd.isna(level)
+    if missing.any():
+        level[missing] = pd.Series(by_type[missing], dtype=object).map(CHECKS.levels_by_organization_type) \
+            .to_numpy(dtype=object)
+    return pd.Series(level, index=reports.index, dtype=object).where(~pd.isna(level), None)
 
 
 _WORDS = re.compile("|".join(re.escape(w) for w in CHECKS.consolidated_words))

@@ -836,14 +836,38 @@ def _structural_checks(prepared: dict[str, Prepared], reports: pd.DataFrame) -> 
     return parts
 
 
+def _texts(template, *columns) -> np.ndarray:
+    """template(*values) for each row of `columns`, formatted once per distinct row (few distinct)."""
+    coded = [pd.factorize(np.asarray(c), use_na_sentinel=False) for c in columns]
+    rows, inverse = np.unique(np.stack([c for c, _ in coded], axis=1), axis=0, return_inverse=True)
+    shown = [template(*(u[k] for (_, u), k in zip(coded, row))) for row in rows]
+    return np.asarray(shown, dtype=object)[inverse.ravel()]
+
+
 def _qc_rows(rids, check: str, table: str, fmt, status, n_eval, n_failed, n_blank, observed, cells,
              attribution) -> pd.DataFrame:
+    """Columns of quality_checks rows as arrays (object for text): joined into one frame by _rows_frame,
+    since a DataFrame per check infers string dtypes row by row."""
     status = np.asarray(status, dtype=object)
-    return pd.DataFrame({
-        "report_id": pd.Index(rids, dtype=object), "check": check, "identity_number": pd.NA, "table": table,
-        "format": np.asarray(fmt, dtype=object), "status": status, "n_evaluated": n_eval, "n_failed": n_failed,
-        "n_not_evaluable": n_blank, "observed": observed, "cells": cells, "related_report_id": None,
-        "attribution": np.where(status == "pass", None, np.asarray(attribution, dtype=object))})
+    n = len(status)
+    full = lambda x, dtype=object: np.broadcast_to(np.asarray(x, dtype=dtype), (n,))  # noqa: E731
+    cl = np.empty(n, dtype=object)
+    cl[:] = cells
+    return {"report_id": np.asarray(rids, dtype=object), "check": full(check), "identity_number": full(None),
+            "table": full(table), "format": full(fmt), "status": status,
+            "n_evaluated": full(n_eval, np.int64), "n_failed": full(n_failed, np.int64),
+            "n_not_evaluable": full(n_blank, np.int64), "observed": np.asarray(observed, dtype=object), "cells": cl,
+            "related_report_id": full(None),
+            "attribution": np.where(status == "pass", None, np.asarray(attribution, dtype=object))}
+
+
+def _rows_frame(parts: list[dict]) -> list[pd.DataFrame]:
+    """One frame of the _qc_rows parts (none when there is no part)."""
+    if not parts:
+        return []
+    return [pd.DataFrame({c: pd.Series(np.concatenate([p[c] for p in parts]),
+                                       dtype=object if parts[0][c].dtype == object else None)
+                          for c in parts[0]})]
 
 
 @functools.cache
@@ -878,7 +902,7 @@ def _hierarchy_checks(prepared: dict[str, Prepared]) -> list[pd.DataFrame]:
                 over = both & (wp > wt + TOLERANCE)
                 n_failed = over.sum(axis=1)
                 by_parser = (over & (F[:, ti] | F[:, pi])).any(axis=1)
-                observed = np.array([f"all {n} parts within their totals" for n in both.sum(axis=1)], dtype=object)
+                observed = _texts(lambda n: f"all {n} parts within their totals", both.sum(axis=1))
                 cells = [[] for _ in sel]
                 for j in np.flatnonzero(n_failed):          # the failing reports only
                     bad = np.flatnonzero(over[j])
@@ -907,7 +931,7 @@ def _level_checks(prepared: dict[str, Prepared], reports: pd.DataFrame) -> list[
         if p.n == 0:
             continue
         level = level_of.reindex(p.reports).to_numpy(dtype=object)
-        bound = np.array([b.max_count.get(lv, np.nan) if isinstance(lv, str) else np.nan for lv in level])
+        bound = pd.Series(level, dtype=object).map(b.max_count).to_numpy(dtype="float64", na_value=np.nan)
         cnt = IS_COUNT[b.table]
         W = p.W[:, cnt]
         known = ~np.isnan(bound)
@@ -917,9 +941,9 @@ def _level_checks(prepared: dict[str, Prepared], reports: pd.DataFrame) -> list[
         n_failed = over.sum(axis=1)
         by_parser = (over & p.F[:, cnt]).any(axis=1)
         labels = [_addr_label(a) for a, c in zip(ADDRESS_INDEX[b.table], cnt) if c]
-        observed = np.array([f"{n} counts within the {lv}-level bound of {_fmt_num(bd)}" if k else
-                             "level of the body unknown or without a bound: not checked"
-                             for n, lv, bd, k in zip(printed.sum(axis=1), level, bound, known)], dtype=object)
+        observed = _texts(lambda n, lv, bd: f"{n} counts within the {lv}-level bound of {_fmt_num(bd)}" if bd == bd
+                          else "level of the body unknown or without a bound: not checked",
+                          printed.sum(axis=1), level.astype(str), bound)
         cells = [[] for _ in range(p.n)]
         for j in np.flatnonzero(n_failed):
             bad = np.flatnonzero(over[j])
@@ -955,8 +979,8 @@ def _all_zero_check(prepared: dict[str, Prepared]) -> list[pd.DataFrame]:
     zero = (nonzero == 0) & (printed >= CHECKS.all_zero_min_values)
     fmt_app = pd.Series(prepared[CHECKS.all_zero_table].format, index=prepared[CHECKS.all_zero_table].reports,
                         dtype=object).reindex(ids).to_numpy(dtype=object)
-    observed = np.array([f"all {n} printed values are 0" if z else f"{nz} of {n} printed values are not 0"
-                         for n, nz, z in zip(printed, nonzero, zero)], dtype=object)
+    observed = _texts(lambda n, nz, z: f"all {n} printed values are 0" if z else f"{nz} of {n} printed values are not 0",
+                      printed, nonzero, zero)
     return [_qc_rows(ids, CHECKS.all_zero_id, CHECKS.all_zero_table, fmt_app, np.where(zero, "warn", "pass"),
                      printed, np.where(zero, printed, 0), 0, observed, [[] for _ in ids],
                      np.where(flagged, "parser", "publisher"))]
@@ -973,8 +997,8 @@ def quality_checks(frames: dict[str, pd.DataFrame], recon: pd.DataFrame | None =
     if reports is None:
         reports = _empty(schema.fields("reports"))
     reports = reports[reports["status"] != "unreadable"] if len(reports) else reports
-    parts = [p for p in [_identity_checks(recon), *_hierarchy_checks(prepared), *_level_checks(prepared, reports),
-                         *_structural_checks(prepared, reports), *_all_zero_check(prepared)] if len(p)]
+    new_rows = _rows_frame([*_hierarchy_checks(prepared), *_level_checks(prepared, reports), *_all_zero_check(prepared)])
+    parts = [p for p in [_identity_checks(recon), *new_rows, *_structural_checks(prepared, reports)] if len(p)]
     if not parts:
         return _empty(QC_FIELDS)
     return checks_frame(pd.concat(parts, ignore_index=True), _meta(frames, prepared))
