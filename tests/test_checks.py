@@ -310,3 +310,27 @@ def _sum_truths(truths, organization):
             c["value"] = by[k]
             c["raw_value"] = str(int(by[k]))
     return out
+
+
+# ------------------------------------------------------------------------------------------------ summary page
+
+def test_summary_page_puts_parser_attributed_failures_first():
+    from expectations.report import summary_numbers
+    from transforms.tidy import empty_frame
+    rep = pd.DataFrame({"report_id": ["a", "b", "c"], "source_file": ["a.txt", "b.txt", "c.txt"],
+                        "organization": ["甲", "乙", "丙"], "report_year": pd.array([2022] * 3, dtype="Int64"),
+                        "template": ["2021"] * 3, "verdict": ["fail", "fail", "warn"],
+                        "failed_checks": [["applications_balance", "review_total"], ["applications_balance"],
+                                          ["applications.completeness"]]})
+    qc = pd.DataFrame({"report_id": ["a", "a", "b", "c"], "report_year": pd.array([2022] * 4, dtype="Int64"),
+                       "check": ["applications_balance", "review_total", "applications_balance",
+                                 "applications.completeness"],
+                       "status": ["fail", "fail", "fail", "warn"],
+                       "attribution": ["publisher", "publisher", "parser", "publisher"]})
+    nums = summary_numbers({"reports": rep, "quality_checks": qc, "quarantine": empty_frame("quarantine"),
+                            "applications": empty_frame("applications")})
+    # b fails once, by the parser: before a, which fails twice on the publisher's own numbers
+    assert [w["report_id"] for w in nums["worst_reports"]] == ["b", "a", "c"]
+    assert [w["n_parser"] for w in nums["worst_reports"]] == [1, 0, 0]
+    by = {c["check"]: c for c in nums["most_failed_checks"]}
+    assert (by["applications_balance"]["fail"], by["applications_balance"]["parser"]) == (2, 1)
