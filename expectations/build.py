@@ -22,7 +22,8 @@ from expectations.views import (CELL_TABLES, OTHER, RECONCILIATION, SHA_MISMATCH
 from transforms import narrative, schema
 from transforms.formats import FORMATS
 from transforms.reconcile import (RECON_COLUMNS, RECON_FREE_TEXT, RECON_STATUSES, STRUCTURAL_RULES, WARN_RULES,
-                                  check_names, identity_catalog)
+                                  check_names, hierarchy_catalog, identity_catalog)
+from transforms.plausibility import CHECKS
 
 GX_DIR = Path(__file__).with_name("gx")
 SUITES_DIR = GX_DIR / "expectations"
@@ -133,6 +134,14 @@ def _quality_check_expectations() -> list[dict]:
                       value_set=["pass", "warn"],
                       description=f"identity {r.identity_number} ({r.check}): {r.description}",
                       meta={"identity_number": int(r.identity_number), "formats": list(r.formats)}))
+    for check, (table, description) in hierarchy_catalog().items():
+        out.append(_e("expect_column_values_to_be_in_set", WARNING, column=per_check_column(QC, check),
+                      value_set=["pass", "warn"], description=f"hierarchy ({check}): {description}"))
+    warn_only = [(b.id, b.description) for b in CHECKS.level_bounds] + \
+        [(CHECKS.all_zero_id, CHECKS.all_zero_description)] + [(c.id, c.description) for c in CHECKS.consolidated]
+    for check, description in warn_only:
+        out.append(_e("expect_column_values_to_be_in_set", WARNING, column=per_check_column(QC, check),
+                      value_set=["pass"], description=f"{check} (never fails; warns): {description}"))
     for t in CELL_TABLES:
         for rule in (r for r in STRUCTURAL_RULES if r not in WARN_RULES):
             out.append(_e("expect_column_values_to_be_in_set", WARNING, column=per_check_column(QC, f"{t}.{rule}"),

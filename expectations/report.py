@@ -35,7 +35,7 @@ PAGE_COLUMNS = {
     "reports": ["report_id", "source_file", "organization", "organization_type", "report_year", "template",
                 "verdict", "failed_checks"],
     "quality_checks": ["report_id", "report_year", "check", "status", "n_evaluated", "n_failed",
-                       "review_decision"],
+                       "review_decision", "attribution"],
     "applications": ["report_year", "row_path", "column_path", "value"],
 }
 # The failing rows of quality_checks, with what a maintainer acts on (read for status == fail only)
@@ -287,6 +287,10 @@ def summary_numbers(data: dict[str, pd.DataFrame]) -> dict:
     checks = (qy.groupby("check_")["status_"].value_counts().unstack(fill_value=0)
               .reindex(columns=["fail", "warn", "pass"], fill_value=0))
     checks["reports"] = checks.sum(axis=1)
+    # failed or warned rows whose cells the parser flagged: the ones a maintainer can fix, triaged first
+    by_parser = (qy["status_"] != "pass") & (qy["attribution"] == "parser") if "attribution" in qy else \
+        pd.Series(False, index=qy.index)
+    checks["parser"] = by_parser.groupby(qy["check_"], observed=False).sum().reindex(checks.index, fill_value=0)
     # "evaluated": reports where the check had at least one instance to judge (a check not evaluable
     # in a report says nothing about its failure rate)
     n_eval = qy["n_evaluated"] if "n_evaluated" in qy else pd.Series(1, index=qy.index)
@@ -299,7 +303,8 @@ def summary_numbers(data: dict[str, pd.DataFrame]) -> dict:
     checks = checks.sort_values(["fail", "warn"], ascending=False)
     most_failed = [{"check": c, "fail": int(r["fail"]), "warn": int(r["warn"]), "reports": int(r["reports"]),
                     "evaluated": int(r["evaluated"]), "fail_rate": round(float(r["fail_rate"]), 4),
-                    "instances_failed": int(r["instances_failed"]), "instances_evaluated": int(r["instances_evaluated"])}
+                    "instances_failed": int(r["instances_failed"]), "instances_evaluated": int(r["instances_evaluated"]),
+                    "parser": int(r["parser"])}
                    for c, r in checks.iterrows() if r["fail"] + r["warn"] > 0]
     n_checks = int(len(checks))
     rate = (qy.assign(_f=(qy["status_"] == "fail").astype(int)).groupby(["check_", "year_"])["_f"].mean()
@@ -310,16 +315,18 @@ def summary_numbers(data: dict[str, pd.DataFrame]) -> dict:
     rank = {"fail": 2, "warn": 1, "pass": 0}
     nfail = qy[qy["status_"] == "fail"].groupby("report_id").size()
     nwarn = qy[qy["status_"] == "warn"].groupby("report_id").size()
+    nparser = qy[by_parser].groupby("report_id").size()
     rr = rep.assign(rank_=rep["verdict_"].map(rank).fillna(0).astype(int),
                     nfail_=rep["report_id"].map(nfail).fillna(0).astype(int),
-                    nwarn_=rep["report_id"].map(nwarn).fillna(0).astype(int))
+                    nwarn_=rep["report_id"].map(nwarn).fillna(0).astype(int),
+                    nparser_=rep["report_id"].map(nparser).fillna(0).astype(int))
     rr, reviews = review_triage(rr, qc, data.get(REVIEW_ENTRIES))
-    rr = rr[rr["rank_"] > 0].sort_values(["open_", "rank_", "nfail_", "nwarn_", "source_file"],
-                                         ascending=[False, False, False, False, True])
+    rr = rr[rr["rank_"] > 0].sort_values(["open_", "rank_", "nparser_", "nfail_", "nwarn_", "source_file"],
+                                         ascending=[False, False, False, False, False, True])
     worst = [{"report_id": r.report_id, "source_file": r.source_file, "organization": r.organization,
               "year": r.year_, "format": r.fmt_, "body_type": r.body_, "verdict": r.verdict_,
               "failed_checks": list(r.failed_checks), "n_fail": int(r.nfail_), "n_warn": int(r.nwarn_),
-              "n_reviewed": int(r.reviewed_)}
+              "n_reviewed": int(r.reviewed_), "n_parser": int(r.nparser_)}
              for r in rr.head(MAX_WORST_SHOWN).itertuples()]
     shown = data["shown_failures"] if "shown_failures" in data else shown_failures(data)
     failures = data.get("failures")

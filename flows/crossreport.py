@@ -1,9 +1,11 @@
 """The run-level cross-report phase: after every batch is parsed and validated, before publishing
 (and in ``nianbao validate``). No Prefect; GX only in :func:`validate`, imported lazily.
 
-It reads only the columns the cross-year checks need (organisation, year, report_id, the carry-over
-and roll-forward cells, each table's format, the non-passing checks and verdicts of the reports it
-re-checks) from the staged and published Parquet, runs transforms.crossyear, and stages the result:
+It reads only the columns the run-level checks need (organisation, division, year, report_id, the
+carry-over and roll-forward cells with their flags, every cell of tables 三 and 四 of the consolidated
+reports it re-checks and of their constituents, each table's format, the non-passing checks and
+verdicts of the reports it re-checks) from the staged and published Parquet, runs transforms.crossyear,
+and stages the result:
 
 * the cross-year ``quality_checks`` rows of every re-checked report, after its other rows (staged
   under the tag ``x00000``, which sorts after the batches' tags: publishing keeps that order);
@@ -163,13 +165,13 @@ def run_sources(staging: Path, prev: Path | None, removed: set[str], staged_ids:
 
     def two(name):
         return [(staging / name, ()), *(((prev / name, gone),) if prev is not None else ())]
-    return Sources(two("reports"), two("quality_checks"), {t: two(t) for t in cy.tables()})
+    return Sources(two("reports"), two("quality_checks"), {t: two(t) for t in cy.cell_tables()})
 
 
 def validate_sources(staging: Path, prev: Path) -> Sources:
     """``nianbao validate``: reports and quality_checks freshly staged, cells as published."""
     return Sources([(staging / "reports", ())], [(staging / "quality_checks", ())],
-                   {t: [(prev / t, ())] for t in cy.tables()})
+                   {t: [(prev / t, ())] for t in cy.cell_tables()})
 
 
 def plan(src: Sources, *, changed: pd.DataFrame | None, staged_ids: set[str]) -> Plan:
@@ -192,9 +194,15 @@ def plan(src: Sources, *, changed: pd.DataFrame | None, staged_ids: set[str]) ->
         rows, cols = cy.addresses(t)
         cells[t] = src.read(t, cy.CELL_COLUMNS, ids=involved, categorical=True,
                             where=[{"row_path": sorted(rows), "column_path": sorted(cols)}])
+    # consolidated reports of the owners with their constituents: every cell of the compared tables
+    members = cy.consolidated_members(reports)
+    members = members[members["cons_id"].isin(owners)]
+    grouped = set(members["cons_id"]) | set(members["member_id"])
+    cons_cells = {t: src.read(t, cy.CELL_COLUMNS, ids=grouped, categorical=True)
+                  for t in sorted({c.table for c in cy.CHECKS.consolidated})} if grouped else {}
     t_read = time.perf_counter()
     recon = cy.evaluate(reports, fm, cells, owners, paired=pr)
-    xqc = cy.checks(recon, reports)
+    xqc = cy.checks(recon, reports, cy.consolidated_checks(reports, cons_cells, owners, members))
     t_eval = time.perf_counter()
     # a verdict can change only where cross-year rows come (the reports of a pair) or may go (a
     # published report re-checked: its old rows are replaced); a new report without a pair keeps the
@@ -208,6 +216,7 @@ def plan(src: Sources, *, changed: pd.DataFrame | None, staged_ids: set[str]) ->
     patch["old_verdict"] = old.reindex(patch["report_id"]).to_numpy(dtype=object)
     st = xqc["status"].value_counts()
     summary = {"reports": int(len(reports)), "rechecked": len(owners), "pairs": int(len(pr)),
+               "consolidated": int(members["cons_id"].nunique()),
                "checks": {str(k): int(v) for k, v in st.items()},
                "verdicts_changed": int(len(patch)),
                "seconds": {"read": round(t_read - t0, 3), "evaluate": round(t_eval - t_read, 3),

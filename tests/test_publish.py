@@ -89,7 +89,7 @@ def _reports_table(years):
 
 def _rows_of(name, years):
     """A small table of ``name`` with one report per year (None: no year), every required field filled."""
-    fill = {pa.string(): "x", pa.list_(pa.string()): [], pa.int64(): 1, pa.float64(): 1.5}
+    fill = {pa.string(): "x", pa.list_(pa.string()): [], pa.int64(): 1, pa.float64(): 1.5, pa.bool_(): False}
     rows = []
     for i, y in enumerate(years):
         r = {f.name: (f.allowed[0] if f.allowed and f.arrow == pa.string() else fill[f.arrow])

@@ -26,9 +26,11 @@ import numpy as np
 import pandas as pd
 
 from transforms.formats import FORMATS
+from transforms.plausibility import CHECKS, is_consolidated
 from transforms.reconcile import (ADDRESS_INDEX, QC_FIELDS, _block, _identity_checks, _typed, address_codes,
-                                  check_names, checks_frame, cross_year_check_names, recon_frame, verdicts,
-                                  OCR_IDENTITIES)
+                                  TOLERANCE, check_names, checks_frame, cross_year_check_names, parser_flagged,
+                                  recon_frame, verdicts, OCR_IDENTITIES)
+from transforms.reconcile import _fmt_num as _num
 
 # The column that says which body a report is from, and its normalisation for pairing: the ONE place
 # that decides which reports are "the same organisation" across years.
@@ -36,8 +38,8 @@ PAIRING_COLUMN = "organization_id"     # one body across years, renderings and n
 _SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
 # What the pass reads from `reports` (besides PAIRING_COLUMN): the pairing year and the metadata
 # that quality_checks rows carry.
-REPORT_COLUMNS = ["report_id", "report_year", "source_file", "organization", "template"]
-CELL_COLUMNS = ["report_id", "row_path", "column_path", "value"]
+REPORT_COLUMNS = ["report_id", "report_year", "source_file", "organization", "template", "division_code"]
+CELL_COLUMNS = ["report_id", "row_path", "column_path", "value", "flags"]
 META = ["source_file", "organization", "report_year", "template"]
 
 
@@ -62,6 +64,11 @@ def report_columns() -> list[str]:
 def tables() -> list[str]:
     """Tables the cross-year checks read."""
     return sorted({c.table for f in FORMATS.values() for c in f.cross_year})
+
+
+def cell_tables() -> list[str]:
+    """Tables the run-level pass reads: the cross-year checks' and the consolidated reports' (checks.yaml)."""
+    return sorted(set(tables()) | {c.table for c in CHECKS.consolidated})
 
 
 @functools.cache
@@ -108,7 +115,90 @@ def affected_owners(reports: pd.DataFrame, changed: pd.DataFrame) -> set[str]:
     of a changed body and year (N → N−1 is theirs) and of the year after (N+1 → N)."""
     k, c = _keyed(reports), _keyed(changed.assign(report_id=range(len(changed))))
     hit = pd.concat([c[["key", "year"]], c[["key"]].assign(year=c["year"] + 1)]).drop_duplicates()
-    return set(k.merge(hit, on=["key", "year"])["report_id"])
+    owners = set(k.merge(hit, on=["key", "year"])["report_id"])
+    # a consolidated report is re-checked whenever a report of its division and year comes or goes
+    d = _divisions(changed)[["division", "year"]].drop_duplicates()
+    cons = consolidated_members(reports)
+    return owners | set(cons.merge(d, on=["division", "year"])["cons_id"])
+
+
+def _divisions(reports: pd.DataFrame) -> pd.DataFrame:
+    """report_id, division (GB/T 2260 code), year, consolidated: the reports whose division and year are known."""
+    r = reports.drop_duplicates("report_id") if "report_id" in reports else reports
+    div = r["division_code"] if "division_code" in r else pd.Series(None, index=r.index, dtype=object)
+    out = pd.DataFrame({"report_id": pd.Series(r["report_id"].to_numpy(dtype=object), dtype=object)
+                        if "report_id" in r else pd.Series(range(len(r)), dtype=object),
+                        "division": pd.Series(div.to_numpy(dtype=object), dtype=object),
+                        "year": pd.to_numeric(r["report_year"], errors="coerce").to_numpy(dtype="float64"),
+                        "consolidated": is_consolidated(r)})
+    return out[out["division"].notna() & (out["division"].astype(str) != "") & ~np.isnan(out["year"])]
+
+
+def consolidated_members(reports: pd.DataFrame) -> pd.DataFrame:
+    """cons_id, member_id, division, year: each consolidated report (全区/全市 汇总: a word of
+    transforms/checks.yaml in its organisation or file name) with every other report of its division and
+    year (its constituents, as far as the dataset has them), sorted."""
+    d = _divisions(reports)
+    cons = d[d["consolidated"]].rename(columns={"report_id": "cons_id"})
+    members = d[~d["consolidated"]].rename(columns={"report_id": "member_id"})
+    out = cons[["cons_id", "division", "year"]].merge(members[["member_id", "division", "year"]],
+                                                      on=["division", "year"])
+    return out.sort_values(["cons_id", "member_id"], kind="stable").reset_index(drop=True)
+
+
+def consolidated_checks(reports: pd.DataFrame, cells: dict[str, pd.DataFrame], owners=None,
+                        members: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The quality_checks rows comparing each consolidated report of `owners` (all when None) with the sum
+    of its constituents, cell by cell of each table of checks.yaml's consolidated checks. Which
+    constituents a dataset holds is never known to be complete, so a difference is a warn (uncertain),
+    never a fail; equal everywhere passes. A blank constituent cell counts as 0; a blank consolidated cell
+    is not evaluable. `cells`: table → CELL_COLUMNS of the consolidated reports and their members."""
+    m = consolidated_members(reports) if members is None else members
+    if owners is not None:
+        m = m[m["cons_id"].isin(set(owners))]
+    rows = []
+    if len(m):
+        cons_ids = pd.Index(pd.unique(m["cons_id"].to_numpy(dtype=object)), dtype=object)
+        ids = pd.Index(pd.unique(np.concatenate([cons_ids.to_numpy(), m["member_id"].to_numpy(dtype=object)])),
+                       dtype=object)
+        g = cons_ids.get_indexer(m["cons_id"])
+        mpos = ids.get_indexer(m["member_id"])
+        n_members = np.bincount(g, minlength=len(cons_ids))
+        for c in CHECKS.consolidated:
+            W, F = _matrix(cells.get(c.table), c.table, ids.to_numpy())
+            Wc, Fc = W[ids.get_indexer(cons_ids)], F[ids.get_indexer(cons_ids)]
+            total = np.zeros_like(Wc)
+            np.add.at(total, g, np.nan_to_num(W[mpos], nan=0.0))
+            member_flag = np.zeros(Wc.shape, dtype=bool)
+            np.logical_or.at(member_flag, g, F[mpos])
+            member_printed = np.zeros(Wc.shape, dtype=bool)
+            np.logical_or.at(member_printed, g, ~np.isnan(W[mpos]))
+            printed = ~np.isnan(Wc)
+            differs = printed & (np.abs(Wc - total) > TOLERANCE)
+            n_eval, n_failed = printed.sum(axis=1), differs.sum(axis=1)
+            n_blank = (~printed & member_printed).sum(axis=1)
+            by_parser = (differs & (Fc | member_flag)).any(axis=1)
+            labels = [f"{a[0]} | {a[1]}" if a[0] else a[1] for a in ADDRESS_INDEX[c.table]]
+            div = m.drop_duplicates("cons_id").set_index("cons_id")["division"].reindex(cons_ids).to_numpy(dtype=object)
+            for j in np.flatnonzero(n_eval):          # consolidated reports printing the table
+                bad = np.flatnonzero(differs[j])
+                head = f"{n_members[j]} other reports of division {div[j]} in the dataset"
+                if len(bad):
+                    shown = [f"{labels[i]}: 汇总 {_num(Wc[j, i])} ≠ Σ {_num(total[j, i])}" for i in bad[:5]]
+                    more = f" (+{len(bad) - 5} more)" if len(bad) > 5 else ""
+                    obs = (f"uncertain (constituents may be missing): {head}; {len(bad)} of {n_eval[j]} cells differ: "
+                           + "; ".join(shown) + more)
+                else:
+                    obs = f"{head}; all {n_eval[j]} cells equal their sum"
+                rows.append({"report_id": cons_ids[j], "check": c.id, "identity_number": pd.NA, "table": c.table,
+                             "format": None, "status": "warn" if len(bad) else "pass",
+                             "n_evaluated": int(n_eval[j]), "n_failed": int(n_failed[j]),
+                             "n_not_evaluable": int(n_blank[j]), "observed": obs,
+                             "cells": [labels[i] for i in bad], "related_report_id": None,
+                             "attribution": ("parser" if by_parser[j] else "publisher") if len(bad) else None})
+    if not rows:
+        return _typed(pd.DataFrame(columns=[f.name for f in QC_FIELDS]), QC_FIELDS)
+    return checks_frame(pd.DataFrame(rows), _meta(reports))
 
 
 def _meta(reports: pd.DataFrame) -> pd.DataFrame:
@@ -141,11 +231,13 @@ def _instances(fname: str, k: int, last: str) -> tuple[list, list]:
     return insts, signs
 
 
-def _matrix(cells: pd.DataFrame | None, table: str, ids: np.ndarray) -> np.ndarray:
-    """Values of `ids` (rows) at every address of `table` (columns); NaN where blank or absent."""
+def _matrix(cells: pd.DataFrame | None, table: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Values of `ids` (rows) at every address of `table` (columns), NaN where blank or absent; and
+    True where the cell carries a parser flag (its `flags` column, when read)."""
     W = np.full((len(ids), len(ADDRESS_INDEX[table])), np.nan)
+    F = np.zeros(W.shape, dtype=bool)
     if cells is None or len(cells) == 0 or len(ids) == 0:
-        return W
+        return W, F
     rid = cells["report_id"]
     if isinstance(rid.dtype, pd.CategoricalDtype):          # each distinct id looked up once
         pos = np.append(pd.Index(ids).get_indexer(rid.cat.categories.astype(object)), -1)[rid.cat.codes.to_numpy()]
@@ -155,7 +247,9 @@ def _matrix(cells: pd.DataFrame | None, table: str, ids: np.ndarray) -> np.ndarr
     ok = (pos >= 0) & (acodes >= 0)
     value = pd.to_numeric(cells["value"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     W[pos[ok], acodes[ok]] = value[ok]
-    return W
+    if "flags" in cells:
+        F[pos[ok], acodes[ok]] = parser_flagged(cells["flags"])[ok]
+    return W, F
 
 
 def evaluate(reports: pd.DataFrame, formats: pd.DataFrame, cells: dict[str, pd.DataFrame],
@@ -178,7 +272,7 @@ def evaluate(reports: pd.DataFrame, formats: pd.DataFrame, cells: dict[str, pd.D
             cur_f = f.reindex(pr["cur_id"]).astype(object).to_numpy()
             prev_f = f.reindex(pr["prev_id"]).astype(object).to_numpy()
             ids = np.unique(np.concatenate([pr["cur_id"].to_numpy(dtype=object), pr["prev_id"].to_numpy(dtype=object)]))
-            W = _matrix(cells.get(table), table, ids)
+            W, F = _matrix(cells.get(table), table, ids)
             cur_pos = pd.Index(ids).get_indexer(pr["cur_id"])
             prev_pos = pd.Index(ids).get_indexer(pr["prev_id"])
             for fname in sorted(FORMATS):
@@ -190,22 +284,28 @@ def evaluate(reports: pd.DataFrame, formats: pd.DataFrame, cells: dict[str, pd.D
                         if len(sel) == 0:
                             continue
                         insts, signs = _instances(fname, k, last)
-                        Wc = W[cur_pos[sel]]
+                        Wc, Fc = W[cur_pos[sel]], F[cur_pos[sel]]
                         rhs = np.concatenate([W[prev_pos[sel]], Wc], axis=1)
+                        frhs = np.concatenate([F[prev_pos[sel]], Fc], axis=1)
                         part = _block(pr["cur_id"].to_numpy(dtype=object)[sel], fname, c.id, c.number, table,
                                       c.for_each, c.description, insts, Wc, rhs,
-                                      related=pr["prev_id"].to_numpy(dtype=object)[sel], rhs_signs=signs)
+                                      related=pr["prev_id"].to_numpy(dtype=object)[sel], rhs_signs=signs,
+                                      F_rows_lhs=Fc, F_rows_rhs=frhs)
                         if part is not None:
                             parts.append(part)
     return recon_frame(parts, meta)
 
 
-def checks(recon: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
-    """The quality_checks rows of the cross-year reconciliation rows: one per report × check."""
+def checks(recon: pd.DataFrame, reports: pd.DataFrame, consolidated: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The quality_checks rows of the run-level pass: one per report × check, from the cross-year
+    reconciliation rows and the `consolidated` rows (consolidated_checks), in publishing order."""
     agg = _identity_checks(recon)
-    if len(agg) == 0:
+    parts = [agg] if len(agg) else []
+    if consolidated is not None and len(consolidated):
+        parts.append(consolidated.drop(columns=META))
+    if not parts:
         return _typed(pd.DataFrame(columns=[f.name for f in QC_FIELDS]), QC_FIELDS)
-    return checks_frame(agg, _meta(reports))
+    return checks_frame(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0], _meta(reports))
 
 
 def fold_verdicts(reports: pd.DataFrame, other: pd.DataFrame, cross: pd.DataFrame) -> pd.DataFrame:
@@ -239,5 +339,5 @@ def fold_verdicts(reports: pd.DataFrame, other: pd.DataFrame, cross: pd.DataFram
     return out
 
 
-__all__ = ["PAIRING_COLUMN", "pairing_key", "report_columns", "tables", "addresses", "pairs", "affected_owners",
-           "evaluate", "checks", "fold_verdicts", "CELL_COLUMNS"]
+__all__ = ["PAIRING_COLUMN", "pairing_key", "report_columns", "tables", "cell_tables", "addresses", "pairs", "affected_owners",
+           "evaluate", "checks", "fold_verdicts", "CELL_COLUMNS", "consolidated_members", "consolidated_checks"]

@@ -140,6 +140,18 @@ class CrossYear:
 
 
 @dataclass(frozen=True)
+class Hierarchy:
+    """Parts never above their total (counts are non-negative): ``pairs`` of (total, part) cell
+    addresses, derived from the identities named in ``of`` (one total on the lhs, its parts on the
+    rhs) or from ``parent``/``children`` paths declared per row or column."""
+
+    id: str
+    description: str
+    table: str
+    pairs: tuple[tuple[tuple[str, str], tuple[str, str]], ...]
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     section: str
@@ -169,6 +181,7 @@ class Format:
     identities: tuple[Identity, ...]
     cross_year: tuple[CrossYear, ...]
     end_heading: str = ""
+    hierarchy: tuple[Hierarchy, ...] = ()
     source: Path = field(compare=False, default=Path())
     # report_summary measure → (table, cell addresses summed): `summary:` of the format file
     summary: dict = field(default_factory=dict)
@@ -289,7 +302,8 @@ def _load(path: Path) -> Format:
                             tuple(c["current"]), {str(k): tuple(v) for k, v in c["previous"].items()},
                             tuple(c.get("plus", ())), tuple(c.get("minus", ())))
                   for c in doc.get("cross_year", ()))
-    fmt = Format(name, doc.get("notice", ""), tables, ids, cross, doc.get("end_heading", ""), path)
+    fmt = Format(name, doc.get("notice", ""), tables, ids, cross, doc.get("end_heading", ""), source=path)
+    fmt = Format(**{**fmt.__dict__, "hierarchy": tuple(_hierarchy(fmt, h) for h in doc.get("hierarchy", ()))})
     fmt.summary.update(_summary(doc.get("summary") or {}, fmt))
     _check(fmt)
     return fmt
@@ -332,6 +346,34 @@ def _summary(spec: dict, fmt: Format) -> dict:
             raise FormatError(f"{where}: no cell of the format at these rows and columns")
         out[measure] = (t.name, addresses)
     return out
+
+
+def _hierarchy(fmt: Format, h: dict) -> Hierarchy:
+    """A hierarchy entry's (total, part) address pairs, over every row or column that has both cells."""
+    where = fmt.source.name
+    t = fmt.tables.get(h["table"])
+    if t is None:
+        raise FormatError(f"{where}: hierarchy {h['id']} names unknown table {h['table']!r}")
+    here = set(fmt.cell_addresses(t.name))
+    specs = []  # (for_each, parent path, child paths)
+    by_id = {i.id: i for i in fmt.identities}
+    for ident_id in h.get("of", ()):
+        i = by_id.get(ident_id)
+        if i is None or i.table != t.name or len(i.lhs) != 1:
+            raise FormatError(f"{where}: hierarchy {h['id']}: {ident_id!r} is not an identity of {t.name} "
+                              "with one total on its lhs")
+        specs.append((i.for_each, i.lhs[0], i.rhs))
+    if "parent" in h:
+        specs.append((h["for_each"], h["parent"], tuple(h["children"])))
+    pairs = []
+    for for_each, parent, children in specs:
+        keys = t.column_paths if for_each == "column" else t.row_paths
+        at = (lambda k, p: (p, k)) if for_each == "column" else (lambda k, p: (k, p))
+        for k in keys:
+            pairs += [(at(k, parent), at(k, c)) for c in children if {at(k, parent), at(k, c)} <= here]
+    if not pairs:
+        raise FormatError(f"{where}: hierarchy {h['id']} has no pair of cells in the format")
+    return Hierarchy(h["id"], h["description"], t.name, tuple(dict.fromkeys(pairs)))
 
 
 def _check(fmt: Format) -> None:
@@ -400,5 +442,5 @@ def allowed_paths(table: str) -> dict[str, tuple[set[str], set[str]]]:
     return {n: (set(f.tables[table].row_paths), set(f.tables[table].column_paths)) for n, f in FORMATS.items()}
 
 
-__all__ = ["FORMATS", "Format", "Table", "Block", "Leaf", "Node", "Identity", "CrossYear", "FormatError",
-           "load_formats", "allowed_paths", "cell_place", "SEP", "stem_key"]
+__all__ = ["FORMATS", "Format", "Table", "Block", "Leaf", "Node", "Identity", "CrossYear", "Hierarchy",
+           "FormatError", "load_formats", "allowed_paths", "cell_place", "SEP", "stem_key"]

@@ -35,6 +35,7 @@ from pandas.arrays import ArrowStringArray
 
 from transforms import narrative, schema
 from transforms.formats import FORMATS
+from transforms.plausibility import CHECKS, body_level
 from transforms.values import IMPLAUSIBLE, is_no_value
 
 TABLES = schema.STATUTORY_TABLES
@@ -75,6 +76,9 @@ for _t in TABLES:
             if _kinds.setdefault(_c.path, _c.kind) != _c.kind:
                 raise ValueError(f"{_t}: column {_c.path!r} has different kinds across formats")
     COLUMN_KINDS[_t] = _kinds
+# Addresses whose column is a count (ADDRESS_INDEX order): the level bounds and all-zero checks read them.
+IS_COUNT = {t: np.array([COLUMN_KINDS[t].get(c) == "count" for _r, c in ADDRESS_INDEX[t]], dtype=bool)
+            for t in TABLES}
 # Columns by path (each format's Leaf): their value_bounds, for values published without the flag.
 COLUMN_LEAVES: dict[str, dict[str, list]] = {_t: {} for _t in TABLES}
 for _t in TABLES:
@@ -118,19 +122,30 @@ def identity_catalog() -> pd.DataFrame:
     return pd.DataFrame(list(rows.values()))
 
 
+def hierarchy_catalog() -> dict[str, tuple[str, str]]:
+    """check id → (table, description) of the hierarchy checks of every format, in format order."""
+    out: dict[str, tuple[str, str]] = {}
+    for _name, f in sorted(FORMATS.items()):
+        for h in f.hierarchy:
+            out.setdefault(h.id, (h.table, h.description))
+    return out
+
+
 def check_names() -> list[str]:
     """Every check name quality_checks can contain, in the order a report's rows are published:
-    the per-report identities and structural rules (the batch's), then the cross-year checks (the
-    run-level pass appends them, transforms/crossyear.py)."""
+    the per-report identities, hierarchy and level checks and structural rules (the batch's), then the
+    run-level checks (the cross-report pass appends them, transforms/crossyear.py)."""
     cat = identity_catalog()
-    return (list(cat.loc[cat["kind"] == "identity", "check"]) + [f"{t}.{r}" for t in TABLES for r in STRUCTURAL_RULES]
-            + narrative.check_names() + cross_year_check_names())
+    return (list(cat.loc[cat["kind"] == "identity", "check"]) + list(hierarchy_catalog())
+            + [b.id for b in CHECKS.level_bounds] + [f"{t}.{r}" for t in TABLES for r in STRUCTURAL_RULES]
+            + [CHECKS.all_zero_id] + narrative.check_names() + cross_year_check_names())
 
 
 def cross_year_check_names() -> list[str]:
-    """The checks of the run-level cross-report pass (cross_year in the format files)."""
+    """The checks of the run-level cross-report pass: cross_year in the format files, then the
+    consolidated reports against their constituents (transforms/checks.yaml)."""
     cat = identity_catalog()
-    return list(cat.loc[cat["kind"] == "cross_year", "check"])
+    return list(cat.loc[cat["kind"] == "cross_year", "check"]) + [c.id for c in CHECKS.consolidated]
 
 
 def _instances(fmt, ident) -> list[tuple[str, list[tuple[str, str]], list[tuple[str, str]]]]:
@@ -154,6 +169,17 @@ def _flag_has(flags: pd.Series, names, n_flags: np.ndarray | None = None) -> np.
         if f is not None and not isinstance(f, float) and names.intersection(f):
             out[i] = True
     return out
+
+
+def parser_flagged(flags: pd.Series) -> np.ndarray:
+    """True where a cell carries a flag of schema.PARSER_FLAGS (lists, tuples or arrays of flags; only
+    the flagged cells, few, are looked at one by one)."""
+    values = flags.to_numpy(dtype=object)
+    if set(map(type, values)) <= {list, tuple, np.ndarray}:
+        nf = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    else:
+        nf = _n_flags(flags)
+    return _flag_has(flags, schema.PARSER_FLAGS, nf)
 
 
 def is_plain_lists(values: np.ndarray) -> bool:
@@ -180,7 +206,7 @@ def raw_has_value(raw: pd.Series) -> np.ndarray:
 
 def cell_view(df: pd.DataFrame, table: str) -> pd.DataFrame:
     """Helper columns for the cell rules (same index as df): _kind, _raw_has_value, _flagged,
-    _warn_flagged, _fail_flagged (implausible: flagged or beyond the bounds), _extra_row, _fraction,
+    _warn_flagged, _parser_flagged (a flag of schema.PARSER_FLAGS), _fail_flagged (implausible: flagged or beyond the bounds), _extra_row, _fraction,
     _flags_unknown."""
     kinds = COLUMN_KINDS[table]
     flags = df["flags"] if "flags" in df else pd.Series([[]] * len(df), index=df.index, dtype=object)
@@ -193,6 +219,7 @@ def cell_view(df: pd.DataFrame, table: str) -> pd.DataFrame:
     nf = _n_flags(flags)
     out["_flagged"] = nf > 0
     out["_warn_flagged"] = _flag_has(flags, WARN_FLAGS, nf)
+    out["_parser_flagged"] = _flag_has(flags, schema.PARSER_FLAGS, nf)
     out["_fail_flagged"] = _flag_has(flags, FAIL_FLAGS, nf) | beyond_bounds(df, table, value)
     out["_extra_row"] = _flag_has(flags, ("extra_row",), nf)
     out["_fraction"] = value - np.floor(value)
@@ -270,6 +297,7 @@ class Prepared:
         self.value = pd.to_numeric(df["value"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan) \
             if len(df) else np.zeros(0)
         self._W = None
+        self._F = None
 
     @property
     def W(self) -> np.ndarray:
@@ -279,6 +307,18 @@ class Prepared:
             w[self.rcodes[ok], self.acodes[ok]] = self.value[ok]
             self._W = w
         return self._W
+
+    @property
+    def F(self) -> np.ndarray:
+        """n_reports × n_addresses: the cell carries a parser flag (schema.PARSER_FLAGS); False where absent."""
+        if self._F is None:
+            f = np.zeros((self.n, len(ADDRESS_INDEX[self.table])), dtype=bool)
+            ok = self.acodes >= 0
+            if self.helpers is not None and "_parser_flagged" in self.helpers and ok.any():
+                pf = self.helpers["_parser_flagged"].to_numpy(dtype=bool)
+                f[self.rcodes[ok], self.acodes[ok]] = pf[ok]
+            self._F = f
+        return self._F
 
     def count(self, mask: np.ndarray) -> np.ndarray:
         return np.bincount(self.rcodes, weights=mask, minlength=self.n).astype(np.int64)
@@ -330,7 +370,7 @@ RECON_COLUMNS = {
     "table": "category", "for_each": "category", "key": "category", "lhs": "float64", "rhs": "float64",
     "diff": "float64", "status": "category", "holds": "boolean", "n_cells": "Int64", "n_missing": "Int64",
     "cells": "category", "values": "str", "related_report_id": "category", "description": "category",
-    "failure": "str",
+    "failure": "str", "flagged": "bool",
 }
 # Free text (one distinct value per failing row; see schema.Field.free_text): not in the GX view.
 RECON_FREE_TEXT = ("values",)
@@ -379,21 +419,25 @@ def _tiled(values, n_times: int) -> tuple[np.ndarray, list]:
 
 
 def _block(report_ids, fmt_name, ident_id, number, table, for_each, desc, insts, W_rows_lhs, W_rows_rhs,
-           related=None, rhs_signs=None) -> _Part | None:
+           related=None, rhs_signs=None, F_rows_lhs=None, F_rows_rhs=None) -> _Part | None:
     """Rows for one identity: insts = [(key, lhs idx list, rhs idx list, cells str, labels)],
     W_rows_lhs/W_rows_rhs: matrices (n_reports × n_addresses) for the lhs / rhs cells; rhs_signs: per
-    instance, the sign of each rhs cell (default all +1)."""
+    instance, the sign of each rhs cell (default all +1); F_rows_lhs/F_rows_rhs: the same shapes, True
+    where the cell carries a parser flag (the row's `flagged`: who an instance that fails points at)."""
     n_r = len(report_ids)
     if n_r == 0 or not insts:
         return None
     lhs = np.empty((n_r, len(insts)))
     rhs = np.empty((n_r, len(insts)))
     miss = np.empty((n_r, len(insts)), dtype=np.int64)
+    flagged = np.zeros((n_r, len(insts)), dtype=bool)
     for k, (_key, li, ri, _cells, _labels) in enumerate(insts):
         a, b = W_rows_lhs[:, li], W_rows_rhs[:, ri]
         lhs[:, k] = a.sum(axis=1)
         rhs[:, k] = (b * rhs_signs[k]).sum(axis=1) if rhs_signs is not None else b.sum(axis=1)
         miss[:, k] = np.isnan(a).sum(axis=1) + np.isnan(b).sum(axis=1)
+        if F_rows_lhs is not None:
+            flagged[:, k] = F_rows_lhs[:, li].any(axis=1) | F_rows_rhs[:, ri].any(axis=1)
     n_k = len(insts)
     n = n_r * n_k
     lhs_f, rhs_f, miss_f = lhs.ravel(), rhs.ravel(), miss.ravel()
@@ -417,6 +461,7 @@ def _block(report_ids, fmt_name, ident_id, number, table, for_each, desc, insts,
         "holds": (np.where(evaluable, holds_arr, False), ~evaluable),        # nullable boolean: (values, mask)
         "n_cells": np.tile(np.asarray([len(i[1]) + len(i[2]) for i in insts], dtype=np.int64), n_r),
         "n_missing": miss_f,
+        "flagged": flagged.ravel(),
     }
     # Printed values of every involved cell, only where the identity does not hold.
     values = _values_text(np.flatnonzero(status != 0), insts, W_rows_lhs, W_rows_rhs, n)
@@ -517,12 +562,12 @@ def reconcile(frames: dict[str, pd.DataFrame], prepared: dict[str, Prepared] | N
             if len(sel) == 0:
                 continue
             rids = p.reports.to_numpy()[sel]
-            Wf = p.W[sel]
+            Wf, Ff = p.W[sel], p.F[sel]
             for k, ident in enumerate(fmt.identities):
                 if ident.table != table:
                     continue
                 part = _block(rids, fname, ident.id, ident.number, table, ident.for_each, ident.description,
-                              _identity_instances(fname, k), Wf, Wf)
+                              _identity_instances(fname, k), Wf, Wf, F_rows_lhs=Ff, F_rows_rhs=Ff)
                 if part is not None:
                     parts.append(part)
     return recon_frame(parts, _meta(frames, prepared))
@@ -601,11 +646,20 @@ def _identity_checks(recon: pd.DataFrame) -> pd.DataFrame:
         "n_failed": (st == "broken").groupby(keys, sort=False, observed=True).sum(),
         "n_not_evaluable": (st == "not_evaluable").groupby(keys, sort=False, observed=True).sum(),
     })
+    flagged = recon["flagged"].to_numpy(dtype=bool) if "flagged" in recon else np.zeros(len(recon), dtype=bool)
+    flagged_broken = ((st == "broken").to_numpy(dtype=bool) & flagged)
+    flagged_blank = ((st == "not_evaluable").to_numpy(dtype=bool) & flagged)
+    agg["_fb"] = pd.Series(flagged_broken, index=recon.index).groupby(keys, sort=False, observed=True).sum()
+    agg["_fn"] = pd.Series(flagged_blank, index=recon.index).groupby(keys, sort=False, observed=True).sum()
     first = g[["identity_number", "table", "format", "related_report_id"]].first()
     agg = agg.join(first).reset_index()
     for c in ("report_id", "check", "table", "format", "related_report_id"):
         agg[c] = agg[c].astype(object)
     agg["status"] = np.where(agg["n_failed"] > 0, "fail", np.where(agg["n_not_evaluable"] > 0, "warn", "pass"))
+    # who the failing instances point at: a fail by its broken instances, a warn by its blank ones
+    by_parser = np.where(agg["n_failed"] > 0, agg["_fb"] > 0, agg["_fn"] > 0)
+    agg["attribution"] = np.where(agg["status"] == "pass", None, np.where(by_parser, "parser", "publisher"))
+    agg = agg.drop(columns=["_fb", "_fn"])
     obs = np.array([f"all {n} hold" for n in agg["n_evaluated"]], dtype=object)
     cells = [[] for _ in range(len(agg))]
     notpass = (st != "holds").to_numpy(dtype=bool)
@@ -672,7 +726,12 @@ def _structural_checks(prepared: dict[str, Prepared], reports: pd.DataFrame) -> 
         n_cells = pad(np.bincount(p.rcodes, minlength=p.n))
         n_rows = len(p.df)
 
-        def rule(name, status, n_eval, n_failed, details, ok_text):
+        def by_cells(bad: np.ndarray) -> np.ndarray:
+            """Per report: parser when a failing cell carries a parser flag, else publisher."""
+            pf = h["_parser_flagged"].to_numpy(dtype=bool) if "_parser_flagged" in h else np.zeros(len(bad), bool)
+            return np.where(pad(p.count(bad & pf)) > 0, "parser", "publisher").astype(object)
+
+        def rule(name, status, n_eval, n_failed, details, ok_text, attribution="parser"):
             obs = np.array([ok_text if callable(ok_text) is False else None] * n_all, dtype=object)
             if callable(ok_text):
                 obs = np.array([ok_text(j) for j in range(n_all)], dtype=object)
@@ -684,7 +743,8 @@ def _structural_checks(prepared: dict[str, Prepared], reports: pd.DataFrame) -> 
             parts.append(pd.DataFrame({
                 "report_id": rids, "check": f"{table}.{name}", "identity_number": pd.NA, "table": table,
                 "format": fmt, "status": status, "n_evaluated": n_eval, "n_failed": n_failed,
-                "n_not_evaluable": 0, "observed": obs, "cells": cells, "related_report_id": None}))
+                "n_not_evaluable": 0, "observed": obs, "cells": cells, "related_report_id": None,
+                "attribution": np.where(np.asarray(status) == "pass", None, attribution)}))
 
         # known addresses: a pure template only its own format's, a hybrid (or undetected) any format's;
         # flagged extra rows are kept as extra rows
@@ -736,13 +796,17 @@ def _structural_checks(prepared: dict[str, Prepared], reports: pd.DataFrame) -> 
         parts.append(pd.DataFrame({
             "report_id": rids, "check": f"{table}.completeness", "identity_number": pd.NA, "table": table,
             "format": fmt, "status": comp_status, "n_evaluated": expected, "n_failed": missing_n,
-            "n_not_evaluable": 0, "observed": comp_obs, "cells": comp_cells, "related_report_id": None}))
+            "n_not_evaluable": 0, "observed": comp_obs, "cells": comp_cells, "related_report_id": None,
+            # a table said complete that lacks cells is the parser's; an incomplete or missing one the copy's
+            "attribution": np.where(comp_status == "fail", "parser",
+                                    np.where(comp_status == "warn", "publisher", None))}))
         # the cell rules below are emitted even when no report of the batch has cells in the table (all
         # pass, nothing evaluated), as they are for such a report among others: rows never depend on
         # which reports share a batch
         if n_rows == 0:
             h = pd.DataFrame({"_kind": np.zeros(0, dtype=object), "_fraction": np.zeros(0),
                               "_raw_has_value": np.zeros(0, bool), "_flagged": np.zeros(0, bool),
+                              "_parser_flagged": np.zeros(0, bool),
                               "_warn_flagged": np.zeros(0, bool), "_fail_flagged": np.zeros(0, bool)})
         # counts: non-negative integers where the format says count
         v = p.value
@@ -750,7 +814,8 @@ def _structural_checks(prepared: dict[str, Prepared], reports: pd.DataFrame) -> 
         bad = is_count & ((v < 0) | (h["_fraction"].to_numpy() != 0))
         nb, ne = pad(p.count(bad)), pad(p.count(is_count))
         rule("nonnegative_counts", np.where(nb > 0, "fail", "pass"), ne, nb,
-             _details(p, bad, "counts negative or not integer"), lambda j: f"{ne[j]} counts, all non-negative integers")
+             _details(p, bad, "counts negative or not integer"), lambda j: f"{ne[j]} counts, all non-negative integers",
+             by_cells(bad))
         # raw text present ⇒ value present, unless flagged
         printed = h["_raw_has_value"].to_numpy(dtype=bool)
         unparsed = printed & np.isnan(v) & ~h["_flagged"].to_numpy(dtype=bool)
@@ -762,13 +827,163 @@ def _structural_checks(prepared: dict[str, Prepared], reports: pd.DataFrame) -> 
         nbv = pad(p.count(bad_value))
         rule("plausible_values", np.where(nbv > 0, "fail", "pass"), n_cells, nbv,
              _details(p, bad_value, "implausible values (flagged, or beyond the format's value_bounds)"),
-             "every value within the format's bounds")
+             "every value within the format's bounds", by_cells(bad_value))
         # flagged cells (inferred / unresolved) → warn
         wf = h["_warn_flagged"].to_numpy(dtype=bool)
         nw = pad(p.count(wf))
         rule("flagged_cells", np.where(nw > 0, "warn", "pass"), n_cells, nw,
              _details(p, wf, "cells flagged inferred/unresolved"), "no inferred or unresolved cell")
     return parts
+
+
+def _texts(template, *columns) -> np.ndarray:
+    """template(*values) for each row of `columns`, formatted once per distinct row (few distinct)."""
+    coded = [pd.factorize(np.asarray(c), use_na_sentinel=False) for c in columns]
+    rows, inverse = np.unique(np.stack([c for c, _ in coded], axis=1), axis=0, return_inverse=True)
+    shown = [template(*(u[k] for (_, u), k in zip(coded, row))) for row in rows]
+    return np.asarray(shown, dtype=object)[inverse.ravel()]
+
+
+def _qc_rows(rids, check: str, table: str, fmt, status, n_eval, n_failed, n_blank, observed, cells,
+             attribution) -> pd.DataFrame:
+    """Columns of quality_checks rows as arrays (object for text): joined into one frame by _rows_frame,
+    since a DataFrame per check infers string dtypes row by row."""
+    status = np.asarray(status, dtype=object)
+    n = len(status)
+    full = lambda x, dtype=object: np.broadcast_to(np.asarray(x, dtype=dtype), (n,))  # noqa: E731
+    cl = np.empty(n, dtype=object)
+    cl[:] = cells
+    return {"report_id": np.asarray(rids, dtype=object), "check": full(check), "identity_number": full(None),
+            "table": full(table), "format": full(fmt), "status": status,
+            "n_evaluated": full(n_eval, np.int64), "n_failed": full(n_failed, np.int64),
+            "n_not_evaluable": full(n_blank, np.int64), "observed": np.asarray(observed, dtype=object), "cells": cl,
+            "related_report_id": full(None),
+            "attribution": np.where(status == "pass", None, np.asarray(attribution, dtype=object))}
+
+
+def _rows_frame(parts: list[dict]) -> list[pd.DataFrame]:
+    """One frame of the _qc_rows parts (none when there is no part)."""
+    if not parts:
+        return []
+    return [pd.DataFrame({c: pd.Series(np.concatenate([p[c] for p in parts]),
+                                       dtype=object if parts[0][c].dtype == object else None)
+                          for c in parts[0]})]
+
+
+@functools.cache
+def _hierarchy_pairs(fname: str, k: int) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """(total positions, part positions in ADDRESS_INDEX, total labels, part labels) of a hierarchy."""
+    h = FORMATS[fname].hierarchy[k]
+    idx = ADDRESS_INDEX[h.table]
+    tot, part = [a for a, _ in h.pairs], [b for _, b in h.pairs]
+    return (idx.get_indexer(tot), idx.get_indexer(part), [_addr_label(a) for a in tot], [_addr_label(b) for b in part])
+
+
+def _hierarchy_checks(prepared: dict[str, Prepared]) -> list[pd.DataFrame]:
+    """Parts never above their total (the hierarchy of the format files), per report: every (total,
+    part) pair with both cells printed is evaluated; a part above its total fails. A blank cell leaves
+    its pair out (n_not_evaluable) without a warn: the identities already warn about blanks."""
+    parts = []
+    for table in TABLES:
+        p = prepared[table]
+        if p.n == 0:
+            continue
+        for fname, fmt in sorted(FORMATS.items()):
+            sel = np.flatnonzero(p.format == fname)
+            if len(sel) == 0:
+                continue
+            W, F = p.W[sel], p.F[sel]
+            for k, h in enumerate(fmt.hierarchy):
+                if h.table != table:
+                    continue
+                ti, pi, tl, pl = _hierarchy_pairs(fname, k)
+                wt, wp = W[:, ti], W[:, pi]
+                both = ~(np.isnan(wt) | np.isnan(wp))
+                over = both & (wp > wt + TOLERANCE)
+                n_failed = over.sum(axis=1)
+                by_parser = (over & (F[:, ti] | F[:, pi])).any(axis=1)
+                observed = _texts(lambda n: f"all {n} parts within their totals", both.sum(axis=1))
+                cells = [[] for _ in sel]
+                for j in np.flatnonzero(n_failed):          # the failing reports only
+                    bad = np.flatnonzero(over[j])
+                    shown = [f"{pl[i]} = {_fmt_num(wp[j, i])} > {tl[i]} = {_fmt_num(wt[j, i])}" for i in bad[:5]]
+                    more = f" (+{len(bad) - 5} more)" if len(bad) > 5 else ""
+                    observed[j] = f"{len(bad)} parts above their total: " + "; ".join(shown) + more
+                    cells[j] = list(dict.fromkeys(x for i in bad for x in (pl[i], tl[i])))
+                parts.append(_qc_rows(p.reports.to_numpy()[sel], h.id, table, np.full(len(sel), fname, dtype=object),
+                                      np.where(n_failed > 0, "fail", "pass"), both.sum(axis=1), n_failed,
+                                      (~both).sum(axis=1), observed, cells,
+                                      np.where(by_parser, "parser", "publisher")))
+    return parts
+
+
+def _level_checks(prepared: dict[str, Prepared], reports: pd.DataFrame) -> list[pd.DataFrame]:
+    """Counts above the bound of the body's level (transforms/checks.yaml level_bounds): a warn. A
+    report whose level is unknown, or a level without a bound, is not evaluated (pass, 0 evaluated)."""
+    parts = []
+    if len(reports):
+        rep = reports.drop_duplicates("report_id")
+        level_of = pd.Series(body_level(rep).to_numpy(dtype=object), index=rep["report_id"].astype(object))
+    else:
+        level_of = pd.Series(dtype=object)
+    for b in CHECKS.level_bounds:
+        p = prepared[b.table]
+        if p.n == 0:
+            continue
+        level = level_of.reindex(p.reports).to_numpy(dtype=object)
+        bound = pd.Series(level, dtype=object).map(b.max_count).to_numpy(dtype="float64", na_value=np.nan)
+        cnt = IS_COUNT[b.table]
+        W = p.W[:, cnt]
+        known = ~np.isnan(bound)
+        printed = (~np.isnan(W)) & known[:, None]
+        with np.errstate(invalid="ignore"):
+            over = printed & (W > bound[:, None])
+        n_failed = over.sum(axis=1)
+        by_parser = (over & p.F[:, cnt]).any(axis=1)
+        labels = [_addr_label(a) for a, c in zip(ADDRESS_INDEX[b.table], cnt) if c]
+        observed = _texts(lambda n, lv, bd: f"{n} counts within the {lv}-level bound of {_fmt_num(bd)}" if bd == bd
+                          else "level of the body unknown or without a bound: not checked",
+                          printed.sum(axis=1), level.astype(str), bound)
+        cells = [[] for _ in range(p.n)]
+        for j in np.flatnonzero(n_failed):
+            bad = np.flatnonzero(over[j])
+            shown = [f"{labels[i]} = {_fmt_num(W[j, i])}" for i in bad[:5]]
+            more = f" (+{len(bad) - 5} more)" if len(bad) > 5 else ""
+            observed[j] = (f"{len(bad)} counts above {_fmt_num(bound[j])}, the bound for a {level[j]}-level body: "
+                           + "; ".join(shown) + more)
+            cells[j] = [labels[i] for i in bad]
+        parts.append(_qc_rows(p.reports, b.id, b.table, p.format, np.where(n_failed > 0, "warn", "pass"),
+                              printed.sum(axis=1), n_failed, 0, observed, cells,
+                              np.where(by_parser, "parser", "publisher")))
+    return parts
+
+
+def _all_zero_check(prepared: dict[str, Prepared]) -> list[pd.DataFrame]:
+    """A report whose every printed count and amount, in every statutory table, is 0 (and that prints
+    at least checks.yaml's min_values of them): a warn to review, never a fail."""
+    ids = pd.Index(list(dict.fromkeys(x for t in TABLES for x in prepared[t].reports)), dtype=object)
+    if len(ids) == 0:
+        return []
+    printed = np.zeros(len(ids), dtype=np.int64)
+    nonzero = np.zeros(len(ids), dtype=np.int64)
+    flagged = np.zeros(len(ids), dtype=bool)
+    for t in TABLES:
+        p = prepared[t]
+        if p.n == 0:
+            continue
+        pos = ids.get_indexer(p.reports)
+        W = p.W
+        printed[pos] += (~np.isnan(W)).sum(axis=1)
+        nonzero[pos] += (~np.isnan(W) & (W != 0)).sum(axis=1)
+        flagged[pos] |= p.F.any(axis=1)
+    zero = (nonzero == 0) & (printed >= CHECKS.all_zero_min_values)
+    fmt_app = pd.Series(prepared[CHECKS.all_zero_table].format, index=prepared[CHECKS.all_zero_table].reports,
+                        dtype=object).reindex(ids).to_numpy(dtype=object)
+    observed = _texts(lambda n, nz, z: f"all {n} printed values are 0" if z else f"{nz} of {n} printed values are not 0",
+                      printed, nonzero, zero)
+    return [_qc_rows(ids, CHECKS.all_zero_id, CHECKS.all_zero_table, fmt_app, np.where(zero, "warn", "pass"),
+                     printed, np.where(zero, printed, 0), 0, observed, [[] for _ in ids],
+                     np.where(flagged, "parser", "publisher"))]
 
 
 def quality_checks(frames: dict[str, pd.DataFrame], recon: pd.DataFrame | None = None,
@@ -784,7 +999,8 @@ def quality_checks(frames: dict[str, pd.DataFrame], recon: pd.DataFrame | None =
     reports = reports[reports["status"] != "unreadable"] if len(reports) else reports
     prose = narrative.quality_checks(frames.get("statements"), reports["report_id"], reports["report_year"],
                                      prepared, ADDRESS_INDEX) if len(reports) else None
-    parts = [p for p in [_identity_checks(recon), *_structural_checks(prepared, reports), prose]
+    new_rows = _rows_frame([*_hierarchy_checks(prepared), *_level_checks(prepared, reports), *_all_zero_check(prepared)])
+    parts = [p for p in [_identity_checks(recon), *new_rows, *_structural_checks(prepared, reports), prose]
              if p is not None and len(p)]
     if not parts:
         return _empty(QC_FIELDS)

@@ -37,6 +37,14 @@ CELL_FLAGS = (
     "ocr_low_confidence",  # read by OCR with a recognition confidence below 0.9
     "reordered",         # values printed before their row label (a page break, an extractor's order), placed by the text's order
 )
+# Flags that say the parse of a cell was uncertain: a failed check involving such a cell is attributed
+# to the parser. implausible_value is left out: it restates a check on the printed number, not a doubt
+# about how it was read.
+PARSER_FLAGS = tuple(f for f in CELL_FLAGS if f != "implausible_value")
+# Who a failed or warned check points at (quality_checks.attribution): the printed numbers contradict
+# each other (every cell involved clean), or the parse was uncertain (a cell involved carries a parser
+# flag, or the rule is about the parse itself: completeness, unknown addresses, …).
+ATTRIBUTIONS = ("publisher", "parser")
 
 
 # Where a report's identity was read (transforms/identity, most trusted first).
@@ -309,11 +317,13 @@ QUALITY_CHECK_FIELDS = (
     _f("organization", STR, "Issuing body (as in reports)."),
     _f("report_year", I64, "Year the report covers (as in reports)."),
     _f("template", STR, "Format detected from the labels (as in reports).", True, TEMPLATES),
-    _f("check", STR, "Check name: an identity id or cross-year id from the format files, or "
-       "<table>.<rule> for the structural per-report rules (docs/GATE_API.md).", False),
+    _f("check", STR, "Check name: an identity, hierarchy or cross-year id from the format files, a plausibility or "
+       "consolidated-report id from transforms/checks.yaml, or <table>.<rule> for the structural per-report rules "
+       "(docs/GATE_API.md).", False),
     _f("identity_number", I64, "Identity number in STATUTORY_TABLES.md; null for structural rules."),
-    _f("table", STR, "Statutory table the check reads; narrative for the checks of the prose against the tables "
-       "(transforms/narrative.yaml).", False, (*STATUTORY_TABLES, "narrative")),
+    _f("table", STR, "Statutory table the check reads (applications for the whole-report check all_zero_report); "
+       "narrative for the checks of the prose against the tables (transforms/narrative.yaml).", False,
+       (*STATUTORY_TABLES, "narrative")),
     _f("format", STR, "Format whose rule was applied (per table; a hybrid uses the format its addresses carry)."),
     _f("status", STR, "pass, warn or fail.", False, CHECK_STATUSES),
     _f("n_evaluated", I64, "Instances (columns, rows or cells) evaluated.", False),
@@ -323,6 +333,9 @@ QUALITY_CHECK_FIELDS = (
        free_text=True),
     _f("cells", LIST, "Cells involved in the failures ('row_path | column_path').", False),
     _f("related_report_id", STR, "Cross-year check: the other year's report."),
+    _f("attribution", STR, "Who a failed or warned check points at: publisher (the printed numbers contradict "
+       "each other; every cell involved is clean) or parser (a cell involved carries a flag of PARSER_FLAGS, or "
+       "the rule is about the parse itself); null when the check passed.", True, ATTRIBUTIONS),
     # the maintainers' review: status and verdict stay as computed, the decision is shown beside them
     _f("review_decision", STR, "The maintainers' decision on this check of this report (reviews file, keyed by "
        "the report's sha256): publisher_error_confirmed, parser_error, accepted or corrected_value; null when "
