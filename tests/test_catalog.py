@@ -17,7 +17,7 @@ from transforms import metadata
 from transforms import schema as registry
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = sorted((ROOT / "data" / "raw").glob("*.txt"))
+SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
 # https://specs.frictionlessdata.io/table-schema/#types-and-formats
 TABLE_SCHEMA_TYPES = {"string", "number", "integer", "boolean", "object", "array", "date", "time", "datetime",
                       "year", "yearmonth", "duration", "geopoint", "geojson", "any"}

@@ -20,7 +20,7 @@ from transforms.tidy import to_frames
 ROOT = Path(__file__).resolve().parents[1]
 # A real report (Hangzhou style, 2021 format, every table printed in full): tests/fixtures/realworld.
 REAL = ROOT / "tests" / "fixtures" / "realworld" / "raw" / "hangzhou_style_2025.html"
-SEED_ALL_ZERO = ROOT / "data" / "raw" / "000_67382007526ac5ff.txt"     # every printed number 0
+SEED_ALL_ZERO = ROOT / "tests" / "fixtures" / "seeds" / "000_67382007526ac5ff.txt"     # every printed number 0
 TOTAL = "三、本年度办理结果 > （七）总计"
 SECRET = "三、本年度办理结果 > （三）不予公开 > 1.属于国家秘密"
 PERSON = "申请人情况 > 自然人"

@@ -112,7 +112,7 @@ def test_without_a_terminal_progress_is_timestamped_lines_with_rate(tmp_path, ca
     monkeypatch.setenv("NIANBAO_PROGRESS_SECONDS", "1")
     monkeypatch.delenv("NIANBAO_PROGRESS", raising=False)
     assert main(["run", "--dest", str(tmp_path / "o"), "--no-prefect", "--no-quality-report",
-                 "--source", str(ROOT / "data" / "raw")]) == 0
+                 "--source", str(ROOT / "tests" / "fixtures" / "seeds")]) == 0
     err = capsys.readouterr().err.splitlines()
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d nianbao: "
     assert all(re.match(stamp, line) for line in err), err
@@ -176,7 +176,7 @@ def test_progress_counts_reports_as_the_worker_processes_parse_them(tmp_path, mo
     seen = []
     pl.set_progress(lambda event, **kw: seen.append((event, pl.parsed_count())))
     try:
-        s = pl.run_plain(pl.RunConfig(source=str(ROOT / "data" / "raw"), dest=str(tmp_path / "o"), batch_size=2,
+        s = pl.run_plain(pl.RunConfig(source=str(ROOT / "tests" / "fixtures" / "seeds"), dest=str(tmp_path / "o"), batch_size=2,
                                       workers=2, quality_report=False))
     finally:
         pl.set_progress(None)

@@ -1,7 +1,7 @@
 """The prose against the tables (transforms/narrative.py): statements read from real sentences, and
 the narrative.* quality checks on real reports.
 
-Sentences are quoted from real reports: the embedded seeds (data/raw), the real copies under
+Sentences are quoted from real reports: the seeds (tests/fixtures/seeds), the real copies under
 tests/fixtures (realworld, identity, narrative) and public report pages of the search tool's store
 (URL given once per report). Each one says what must be read from it, or that it must be left out.
 """
@@ -17,7 +17,7 @@ from transforms.reconcile import quality_checks
 from transforms.tidy import to_frames
 
 ROOT = Path(__file__).resolve().parent
-SEEDS = ROOT.parent / "data" / "raw"
+SEEDS = ROOT / "fixtures" / "seeds"
 FIXTURES = ROOT / "fixtures"
 
 LIANXI_2024 = "http://www.lianxi.gov.cn/zfxxgk/zfxxgknb/2024n/qzf/202502/t20250220_6854532.html"
@@ -38,7 +38,7 @@ SENTENCES = [
     ("2024年,全区受理依申请公开件255件,办结255件,其中予以公开71件、部分公开5件", 2024, LIANXI_2024,
      {"applications_new": 255, "applications_handled": 255, "applications_granted": 71,
       "applications_partially_granted": 5}),
-    ("2020年，天福街道办事处未收到政务信息公开申请事项。", 2020, "data/raw/003 line 13", {"applications_new": 0}),
+    ("2020年，天福街道办事处未收到政务信息公开申请事项。", 2020, "tests/fixtures/seeds/003 line 13", {"applications_new": 0}),
     ("2023年,我局未收到政府信息公开申请。", 2023, SAINTPAUL_2023, {"applications_new": 0}),
     ("全年未接到信息公开申请;", 2023, "narrative/zhanjiang_dfz_2023.txt", {"applications_new": 0}),
     ("截止2020年12月31日,我局主动公开的信息15条,未收到申请公开政府信息要求。", 2020,
@@ -73,14 +73,14 @@ SENTENCES = [
     ("2022年,在上海市人民政府网站、《上海市人民政府公报》主动公开市政府规章13件(含新制定5件,修改4件,废止4件),"
      "主动公开市政府和市政府办公厅行政规范性文件42件,人事任免文件106件,其他文件113件。", 2022, SHANGHAI_2022, {}),
     # items disclosed, messages, hotline calls: no table holds them
-    ("2020年办事处主动公开政府信息538条，其中网上公开130条，媒体公开72条。", 2020, "data/raw/003 line 11", {}),
+    ("2020年办事处主动公开政府信息538条，其中网上公开130条，媒体公开72条。", 2020, "tests/fixtures/seeds/003 line 11", {}),
     ("2018年,共制作政府信息3021条,其中主动公开信息1027条,依申请公开信息459条,不予公开信息1535条。", 2018,
      HULI_2018, {}),
     ("2023年,我局认真梳理,主动在门户网站公开政府信息50条。", 2023, XA_2023, {}),
     ("本年度共处理群众留言92条。", 2023, "narrative/changchun_styjrswj_2023.txt", {}),
     ("2023年,共办理政府12345热线47件,已全部办结,回复率和满意率均达100%。", 2023, SAINTPAUL_2023, {}),
     # fees
-    ("无其他需要报告的事项，无政府信息公开信息处理费收取情况。", 2021, "data/raw/001 line 397",
+    ("无其他需要报告的事项，无政府信息公开信息处理费收取情况。", 2021, "tests/fixtures/seeds/001 line 397",
      {"information_processing_fee": 0}),
 ]
 
@@ -96,7 +96,7 @@ def test_real_sentences(sentence, year, source, expected):
 
 
 PERIODS = [  # the statistics period as real reports print it (tests/fixtures/identity/raw unless said)
-    ("本报告所列数据的统计时限自2020年1月1日起至2020年12月31日止。", 2020),                 # data/raw/003
+    ("本报告所列数据的统计时限自2020年1月1日起至2020年12月31日止。", 2020),                 # tests/fixtures/seeds/003
     ("本报告信息数据统计期限为:2022年1月1日-2022年12月31日。", 2022),                    # cqjlp_erlang_2022
     ("本报告中所列数据的统计期限自 2023年 1 月 1 日起至2023年 12 月 31 日止。", 2023),      # weishan_gaolou_2023
     ("本年度报告中所列数据统计期限从2024年1月1日到12月31日止。", 2024),                   # wenzhou_yongjia_2024
@@ -316,3 +316,11 @@ def test_a_sentence_wrapped_over_two_lines_is_read_whole_and_headings_stay_apart
     new = [s for s in narrative.extract(lines, 2023) if s.quantity == "applications_new"]
     assert [(s.value, s.source_line, s.sentence) for s in new] == [
         (2, 2, "本年度,共受理政府信息公开申请2件,都在法定期限内予以答复。")]
+
+
+def test_the_registry_allows_exactly_the_declared_quantities():
+    """schema reads the quantities from narrative.yaml itself (importing the narrative rules from the
+    registry would be an import cycle through the formats): both lists must agree."""
+    from transforms import narrative, schema
+    allowed = {f.name: f for f in schema.fields("statements")}["quantity"].allowed
+    assert list(allowed) == narrative.quantity_names()

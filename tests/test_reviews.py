@@ -248,7 +248,7 @@ def test_a_version_written_before_the_review_fields_merges(tmp_path):
     from flows import publish as pub
     from transforms.engine import parse_report
     from transforms.tidy import to_frames
-    seeds = sorted((ROOT / "data" / "raw").glob("*.txt"))[:2]
+    seeds = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))[:2]
     cells = to_frames([parse_report(p.read_bytes(), p.name) for p in seeds])["applications"]
     t = pub.table_from_frame(cells, "applications")
     t = t.take(pc.sort_indices(t["report_id"])).drop_columns(["corrected_value", "correction_source"])

@@ -3,7 +3,7 @@ validate` publish the decisions beside the checks and the corrected value beside
 summary page counts the reviewed failures and lists the unreviewed first; a review of bytes that changed
 no longer applies; the result does not depend on batching, and removing the reviews restores the output.
 
-The corpus is the five embedded seeds (data/raw) with one number changed in seed 000: table 三's
+The corpus is the five seeds (tests/fixtures/seeds) with one number changed in seed 000: table 三's
 一、本年新收政府信息公开申请数量 / 自然人 (line 133) printed 7 instead of 0, so that report fails
 identities 1 and 2 (applications_balance, applications_row_total)."""
 from __future__ import annotations
@@ -21,7 +21,7 @@ from flows.cli import main
 pytestmark = pytest.mark.slow      # several flow runs with GX and the quality report
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = sorted((ROOT / "data" / "raw").glob("*.txt"))
+SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
 CHANGED = "000_67382007526ac5ff.txt"
 ROW, COL = "一、本年新收政府信息公开申请数量", "申请人情况 > 自然人"
 

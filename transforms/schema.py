@@ -477,8 +477,15 @@ GENERATED = ("codes",)
 # --- What the prose of a report states about its own figures (transforms/narrative.py) ---
 
 def _statement_quantities() -> tuple[str, ...]:
-    from transforms.narrative import quantity_names
-    return tuple(quantity_names())
+    """The statements' quantities as transforms/narrative.yaml declares them, read from the file: the
+    narrative module compiles its rules against the formats, which import this registry (a cycle).
+    transforms.narrative.quantity_names() gives the same list (tests/test_narrative.py)."""
+    from pathlib import Path
+
+    import yaml
+    doc = yaml.safe_load(Path(__file__).with_name("narrative.yaml").read_text(encoding="utf-8"))
+    return (*doc["quantities"], doc["report_year"]["quantity"],
+            *(f"section.{s['key']}" for s in doc["sections"]["required"]))
 
 
 STATEMENT_FIELDS = (
