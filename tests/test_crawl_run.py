@@ -104,11 +104,11 @@ def test_of_an_articles_page_and_attachment_the_more_complete_is_published_the_o
     q = pub.load_frame(dest / "quarantine", "quarantine")
     sup = q[q["reason_code"] == "superseded"].set_index("source_file")
     base = ran["base"]
-    # the PDF (two complete tables) loses to the page's tables (three); the Word copy ties its page,
-    # and the page (read without conversion) wins
+    # the PDF (its wrapped labels rejoined: three complete tables too, but cells flagged) loses to the
+    # page's clean tables; the Word copy ties its page, and the page (read without conversion) wins
     assert set(sup.index) == {base + COL + "202401/W020240118123456.pdf", base + COL + "202101/P020210129000001.doc"}
     why = sup.loc[base + COL + "202401/W020240118123456.pdf", "reason"]
-    assert f"superseded by {base}{COL}202401/t20240118_103.html" in why and "complete statutory tables 3 vs 2" in why
+    assert f"superseded by {base}{COL}202401/t20240118_103.html" in why and "complete statutory tables 3 vs 3, cells 200 vs 200, flagged cells 0 vs" in why
     assert sup.loc[base + COL + "202101/P020210129000001.doc", "sha256"]
     reports = pub.load_frame(dest / "reports", "reports")
     assert not set(sup.index) & set(reports["source_file"])

@@ -121,8 +121,9 @@ def test_null_year_partition_and_explicit_schema(tmp_path):
     assert lf.filter(pl.col("report_year").is_null()).select(pl.len()).collect().item() == 2
 
 
-@pytest.mark.parametrize("name", list(registry.DATASETS))
+@pytest.mark.parametrize("name", [n for n in registry.DATASETS if "report_id" in registry.column_names(n)])
 def test_every_dataset_reads_the_same_in_plain_pandas_duckdb_and_polars(name, tmp_path):
+    """(codes and fetch_log have no report_id to stage by: tests/test_catalog.py reads them as published)"""
     """With a null-year partition present, a plain pd.read_parquet(dir) works (pyarrow's hive discovery
     put the null in the partition dictionary, which pandas could not unify), report_year is Int64
     (nullable) in pandas as in DuckDB and polars, and the three read the same rows."""

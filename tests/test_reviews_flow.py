@@ -58,6 +58,7 @@ def _review(dest: Path, reviews: Path, rid: str, *args: str) -> None:
 
 def _review_both(dest: Path, reviews: Path, rid: str) -> None:
     _review(dest, reviews, rid, "--check", "applications_balance", "--decision", "publisher_error_confirmed")
+    _review(dest, reviews, rid, "--check", "applications_within_totals", "--decision", "parser_error")
     _review(dest, reviews, rid, "--check", "applications_row_total", "--decision", "corrected_value",
             "--table", "applications", "--row", ROW, "--column", COL, "--value", "0")
 
@@ -89,7 +90,7 @@ def test_reviews_through_run_and_validate(here):
     before = _digest(dest)
     qc = _checks(dest)
     failed = qc[(qc["report_id"] == rid) & (qc["status"] == "fail")]
-    assert set(failed["check"]) == {"applications_balance", "applications_row_total"}
+    assert set(failed["check"]) == {"applications_balance", "applications_row_total", "applications_within_totals"}
     assert qc["review_decision"].isna().all()
     html, nums = _page(dest)
     assert "0 reviewed" in html and nums["worst_reports"][0]["report_id"] == rid
@@ -102,6 +103,7 @@ def test_reviews_through_run_and_validate(here):
     _run(src, dest, "--reviews", str(reviews))       # nothing to parse: the reviews alone make the run
 
     want = {(rid, "applications_balance"): ("fail", "publisher_error_confirmed", "wang"),
+            (rid, "applications_within_totals"): ("fail", "parser_error", "wang"),
             (rid, "applications_row_total"): ("fail", "corrected_value", "wang")}
     assert _reviewed(dest) == want                   # shown as reviewed, the status as computed
     rep = pub.load_frame(dest / "reports", "reports")
@@ -115,10 +117,10 @@ def test_reviews_through_run_and_validate(here):
     assert c["correction_source"] == "applications_row_total · wang · 2026-12-06"
     assert cells["correction_source"].notna().sum() == 1
     html, nums = _page(dest)
-    assert "<b id='n-reviewed'>2 reviewed</b>" in html
-    assert nums["reviews"]["reviewed"] == 2 and nums["reviews"]["stale"] == []
+    assert "<b id='n-reviewed'>3 reviewed</b>" in html
+    assert nums["reviews"]["reviewed"] == 3 and nums["reviews"]["stale"] == []
     worst = nums["worst_reports"]
-    assert worst[-1]["report_id"] == rid and worst[-1]["n_reviewed"] == 2      # unreviewed failures first
+    assert worst[-1]["report_id"] == rid and worst[-1]["n_reviewed"] == 3      # unreviewed failures first
     assert all(w["n_reviewed"] == 0 for w in worst[:-1])
     reviewed_run = _digest(dest)
 
@@ -131,7 +133,7 @@ def test_reviews_through_run_and_validate(here):
     assert _reviewed(dest) == want
     assert pub.load_frame(dest / "applications", "applications")["corrected_value"].notna().sum() == 1
     html, _ = _page(dest)
-    assert "<b id='n-reviewed'>2 reviewed</b>" in html
+    assert "<b id='n-reviewed'>3 reviewed</b>" in html
     validated = _digest(dest)
     assert validated == reviewed_run
 
@@ -157,7 +159,7 @@ def test_review_of_changed_bytes_no_longer_applies(here):
     assert _reviewed(dest) == {}
     qc = _checks(dest)
     assert set(qc.loc[(qc["report_id"] == new) & (qc["status"] == "fail"), "check"]) == \
-        {"applications_balance", "applications_row_total"}
+        {"applications_balance", "applications_row_total", "applications_within_totals"}
     assert pub.load_frame(dest / "applications", "applications")["corrected_value"].isna().all()
     html, nums = _page(dest)
     assert {(s["report_id"], s["check"]) for s in nums["reviews"]["stale"]} == \
@@ -175,6 +177,7 @@ def test_prefect_flow_applies_reviews(prefect_server, here):
     _review_both(here / "nothing", reviews, rid)
     run_flow(RunConfig(source=str(src), dest=str(dest), reviews=str(reviews), quality_report=False))
     want = {(rid, "applications_balance"): ("fail", "publisher_error_confirmed", "wang"),
+            (rid, "applications_within_totals"): ("fail", "parser_error", "wang"),
             (rid, "applications_row_total"): ("fail", "corrected_value", "wang")}
     assert _reviewed(dest) == want
     reviews.write_text(reviews.read_text(encoding="utf-8").replace("publisher_error_confirmed", "accepted"),
