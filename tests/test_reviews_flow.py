@@ -163,7 +163,7 @@ def test_review_of_changed_bytes_no_longer_applies(here):
     assert pub.load_frame(dest / "applications", "applications")["corrected_value"].isna().all()
     html, nums = _page(dest)
     assert {(s["report_id"], s["check"]) for s in nums["reviews"]["stale"]} == \
-        {(old, "applications_balance"), (old, "applications_row_total")}
+        {(old, "applications_balance"), (old, "applications_within_totals"), (old, "applications_row_total")}
     assert "Stale reviews" in html and old in html
     assert nums["worst_reports"][0]["report_id"] == new and nums["worst_reports"][0]["n_reviewed"] == 0
 
