@@ -553,24 +553,30 @@ def reconcile(frames: dict[str, pd.DataFrame], prepared: dict[str, Prepared] | N
     """
     prepared = prepared or prepare(frames)
     parts = []
+    for table, fname, fmt, p, sel in _format_groups(prepared):
+        rids = p.reports.to_numpy()[sel]
+        Wf, Ff = p.W[sel], p.F[sel]
+        for k, ident in enumerate(fmt.identities):
+            if ident.table != table:
+                continue
+            part = _block(rids, fname, ident.id, ident.number, table, ident.for_each, ident.description,
+                          _identity_instances(fname, k), Wf, Wf, F_rows_lhs=Ff, F_rows_rhs=Ff)
+            if part is not None:
+                parts.append(part)
+    return recon_frame(parts, _meta(frames, prepared))
+
+
+def _format_groups(prepared: dict[str, Prepared]):
+    """(table, format name, format, prepared table, row positions of its reports in that format), for
+    every table and format that has reports: the rules of a format apply to its reports' rows only."""
     for table in TABLES:
         p = prepared[table]
         if p.n == 0:
             continue
         for fname, fmt in sorted(FORMATS.items()):
             sel = np.flatnonzero(p.format == fname)
-            if len(sel) == 0:
-                continue
-            rids = p.reports.to_numpy()[sel]
-            Wf, Ff = p.W[sel], p.F[sel]
-            for k, ident in enumerate(fmt.identities):
-                if ident.table != table:
-                    continue
-                part = _block(rids, fname, ident.id, ident.number, table, ident.for_each, ident.description,
-                              _identity_instances(fname, k), Wf, Wf, F_rows_lhs=Ff, F_rows_rhs=Ff)
-                if part is not None:
-                    parts.append(part)
-    return recon_frame(parts, _meta(frames, prepared))
+            if len(sel):
+                yield table, fname, fmt, p, sel
 
 
 def recon_frame(parts: list[_Part], meta: pd.DataFrame) -> pd.DataFrame:
@@ -884,36 +890,29 @@ def _hierarchy_checks(prepared: dict[str, Prepared]) -> list[pd.DataFrame]:
     part) pair with both cells printed is evaluated; a part above its total fails. A blank cell leaves
     its pair out (n_not_evaluable) without a warn: the identities already warn about blanks."""
     parts = []
-    for table in TABLES:
-        p = prepared[table]
-        if p.n == 0:
-            continue
-        for fname, fmt in sorted(FORMATS.items()):
-            sel = np.flatnonzero(p.format == fname)
-            if len(sel) == 0:
+    for table, fname, fmt, p, sel in _format_groups(prepared):
+        W, F = p.W[sel], p.F[sel]
+        for k, h in enumerate(fmt.hierarchy):
+            if h.table != table:
                 continue
-            W, F = p.W[sel], p.F[sel]
-            for k, h in enumerate(fmt.hierarchy):
-                if h.table != table:
-                    continue
-                ti, pi, tl, pl = _hierarchy_pairs(fname, k)
-                wt, wp = W[:, ti], W[:, pi]
-                both = ~(np.isnan(wt) | np.isnan(wp))
-                over = both & (wp > wt + TOLERANCE)
-                n_failed = over.sum(axis=1)
-                by_parser = (over & (F[:, ti] | F[:, pi])).any(axis=1)
-                observed = _texts(lambda n: f"all {n} parts within their totals", both.sum(axis=1))
-                cells = [[] for _ in sel]
-                for j in np.flatnonzero(n_failed):          # the failing reports only
-                    bad = np.flatnonzero(over[j])
-                    shown = [f"{pl[i]} = {_fmt_num(wp[j, i])} > {tl[i]} = {_fmt_num(wt[j, i])}" for i in bad[:5]]
-                    more = f" (+{len(bad) - 5} more)" if len(bad) > 5 else ""
-                    observed[j] = f"{len(bad)} parts above their total: " + "; ".join(shown) + more
-                    cells[j] = list(dict.fromkeys(x for i in bad for x in (pl[i], tl[i])))
-                parts.append(_qc_rows(p.reports.to_numpy()[sel], h.id, table, np.full(len(sel), fname, dtype=object),
-                                      np.where(n_failed > 0, "fail", "pass"), both.sum(axis=1), n_failed,
-                                      (~both).sum(axis=1), observed, cells,
-                                      np.where(by_parser, "parser", "publisher")))
+            ti, pi, tl, pl = _hierarchy_pairs(fname, k)
+            wt, wp = W[:, ti], W[:, pi]
+            both = ~(np.isnan(wt) | np.isnan(wp))
+            over = both & (wp > wt + TOLERANCE)
+            n_failed = over.sum(axis=1)
+            by_parser = (over & (F[:, ti] | F[:, pi])).any(axis=1)
+            observed = _texts(lambda n: f"all {n} parts within their totals", both.sum(axis=1))
+            cells = [[] for _ in sel]
+            for j in np.flatnonzero(n_failed):          # the failing reports only
+                bad = np.flatnonzero(over[j])
+                shown = [f"{pl[i]} = {_fmt_num(wp[j, i])} > {tl[i]} = {_fmt_num(wt[j, i])}" for i in bad[:5]]
+                more = f" (+{len(bad) - 5} more)" if len(bad) > 5 else ""
+                observed[j] = f"{len(bad)} parts above their total: " + "; ".join(shown) + more
+                cells[j] = list(dict.fromkeys(x for i in bad for x in (pl[i], tl[i])))
+            parts.append(_qc_rows(p.reports.to_numpy()[sel], h.id, table, np.full(len(sel), fname, dtype=object),
+                                  np.where(n_failed > 0, "fail", "pass"), both.sum(axis=1), n_failed,
+                                  (~both).sum(axis=1), observed, cells,
+                                  np.where(by_parser, "parser", "publisher")))
     return parts
 
 
