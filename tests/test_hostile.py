@@ -339,8 +339,8 @@ def test_read_bytes_reads_at_most_the_limit(tmp_path, monkeypatch):
     assert rep["status"] == "unreadable" and classify_reason(rep["problems"]) == "too_large"
 
 
-def test_file_growing_while_read_is_caught(tmp_path, monkeypatch):
-    """The size is taken first; a file that grows past the limit after that is still refused."""
+def _growing_file(tmp_path, monkeypatch, grown: bytes):
+    """A 10-byte file that becomes ``grown`` right after read_bytes took its size (fstat)."""
     from flows import batch
 
     f = tmp_path / "grow.txt"
@@ -349,9 +349,17 @@ def test_file_growing_while_read_is_caught(tmp_path, monkeypatch):
 
     def fstat_then_grow(fd):
         st = real_fstat(fd)
-        f.write_bytes(b"x" * 1000)
+        f.write_bytes(grown)
         return st
     monkeypatch.setattr(batch.os, "fstat", fstat_then_grow)
+    return f
+
+
+def test_file_growing_while_read_is_caught(tmp_path, monkeypatch):
+    """The size is taken first; a file that grows past the limit after that is still refused."""
+    from flows import batch
+
+    f = _growing_file(tmp_path, monkeypatch, b"x" * 1000)
     with pytest.raises(d.Unreadable) as exc:
         batch.read_bytes(str(f), max_bytes=100)
     assert exc.value.code == "too_large" and "grew" in str(exc.value)
@@ -362,13 +370,5 @@ def test_file_growing_within_the_limit_is_read_whole(tmp_path, monkeypatch):
     the limit) is read to its end, not cut at the size it had."""
     from flows import batch
 
-    f = tmp_path / "grow.txt"
-    f.write_bytes(b"x" * 10)
-    real_fstat = os.fstat
-
-    def fstat_then_grow(fd):
-        st = real_fstat(fd)
-        f.write_bytes(b"y" * 50)
-        return st
-    monkeypatch.setattr(batch.os, "fstat", fstat_then_grow)
+    f = _growing_file(tmp_path, monkeypatch, b"y" * 50)
     assert batch.read_bytes(str(f), max_bytes=100) == b"y" * 50
