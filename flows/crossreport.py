@@ -50,7 +50,8 @@ def _may_hold(path: Path, ids: pa.Array) -> bool:
     sorted ``ids`` is in it; True without statistics (staged files)."""
     import bisect
     meta = pq.ParquetFile(path).metadata
-    col = meta.schema.names.index("report_id") if "report_id" in meta.schema.names else None
+    paths = [meta.schema.column(i).path for i in range(meta.num_columns)]   # leaf columns: statistics' index
+    col = paths.index("report_id") if "report_id" in paths else None
     if col is None or meta.num_rows == 0:
         return col is not None
     lo = hi = None
