@@ -411,11 +411,13 @@ def run(
     prune: bool = typer.Option(False, "--prune",
                                help="Remove the rows of files that disappeared from the source (default: keep them)."),
     dask_address: Optional[str] = typer.Option(None, help="Run the tasks on this Dask scheduler (tcp://host:8786)."),
-    quality_report: bool = typer.Option(True, "--quality-report/--no-quality-report",
-                                        help="Build the maintainers' quality report (summary page + GX Data "
-                                             "Docs) with the new version."),
-    prefect: bool = typer.Option(True, "--prefect/--no-prefect",
-                                 help="Run as a Prefect flow (default) or plain Python."),
+    quality_report: Optional[bool] = typer.Option(None, "--quality-report/--no-quality-report",
+                                                  help="Build the maintainers' quality report (summary page + GX "
+                                                       "Data Docs) with the new version (default: on; off when "
+                                                       "--source is one report file)."),
+    prefect: Optional[bool] = typer.Option(None, "--prefect/--no-prefect",
+                                           help="Run as a Prefect flow or plain Python (default: Prefect; plain "
+                                                "Python when --source is one report file)."),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
     progress: bool = typer.Option(True, "--progress/--no-progress",
                                   help="Progress on stderr: bars with rate and ETA on a terminal, timestamped "
@@ -427,7 +429,11 @@ def run(
     reviews: Optional[str] = typer.Option(None, "--reviews", help=f"The maintainers' reviews file (default "
                                           f"{defaults.REVIEWS} when it exists)."),
 ):
-    """The main job: (crawl ->) discover -> parse -> validate -> publish -> quality report (incremental)."""
+    """The main job: (crawl ->) discover -> parse -> validate -> publish -> quality report (incremental).
+
+    One report file as --source: one line (the report, its verdict, where it is published or why it
+    is not), run in plain Python without the quality report unless --prefect / --quality-report."""
+    started = time.perf_counter()
     if sites is not None:
         source = _crawl_source(sites, source)
     _check_source(source)
@@ -435,6 +441,10 @@ def run(
     if dask_address and not dask_address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
         raise _tce.BadParameter(f"--dask-address must look like tcp://host:port, got {dask_address!r}")
     _check_reviews(reviews)
+    from flows import single
+    one_file = sites is None and dask_address is None and single.report_file(source) is not None
+    prefect = not one_file if prefect is None else prefect
+    quality_report = not one_file if quality_report is None else quality_report
     env.configure(dest)
     from flows import pipeline
     cfg = pipeline.RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
@@ -444,12 +454,15 @@ def run(
                              reviews=reviews)
     stopping.install()
     try:
-        with _Progress(progress) as bar:
+        with _Progress(progress and not (one_file and not prefect)) as bar:
             pipeline.set_progress(bar)
             try:
                 if prefect:
                     bar.say(_prefect_start_message())
-                s = pipeline.run_flow(cfg) if prefect else pipeline.run_plain(cfg)
+                if one_file and not prefect:
+                    s = single.run(cfg)
+                else:
+                    s = pipeline.run_flow(cfg) if prefect else pipeline.run_plain(cfg)
             finally:
                 pipeline.set_progress(None)
     except BaseException as e:
@@ -462,8 +475,20 @@ def run(
     finally:
         if stopping.received() is None:
             stopping.uninstall()
-    _print_summary(s, as_json)
-    return EXIT_QUALITY if s.get("structural_failures") else 0
+    if not one_file:
+        _print_summary(s, as_json)
+        return EXIT_QUALITY if s.get("structural_failures") else 0
+    if "file" not in s:                       # the Prefect flow ran it
+        s["prefect"] = True
+        s["file"] = single.outcome(dest, source.removeprefix("file://"), s)
+    if as_json:
+        _print_summary(s, as_json)
+    text, failed = single.line(s, time.perf_counter() - started)
+    if failed:
+        _err(text)
+        return EXIT_QUALITY if s.get("structural_failures") else EXIT_ERROR
+    print(text)
+    return 0
 
 
 @app.command()

@@ -12,9 +12,11 @@ process while the next batches parse. Once every batch is staged, one cross-repo
 pair of consecutive years of a body over the staged and published data (flows/crossreport.py), so
 those checks do not depend on how the run was batched.
 
-``orchestrate(cfg, executor)`` is the whole pipeline; the Prefect flow runs it with Prefect
-tasks, ``run_plain`` with a thread pool (same code, no Prefect: used by tests of the pure
-logic and by the benchmark to measure Prefect's share of wall time).
+``orchestrate(cfg, executor)`` is the whole pipeline; the Prefect flow (flows/prefect_flow.py,
+imported only when a run uses Prefect) runs it with Prefect tasks, ``run_plain`` with a thread pool
+(same code, no Prefect: used by tests of the pure logic and by the benchmark to measure Prefect's
+share of wall time), ``run_inline`` step after step in the calling thread (one report file as the
+source, flows/single.py).
 """
 from __future__ import annotations
 
@@ -352,6 +354,28 @@ class PlainExecutor:
 
     def close(self):
         self.pool.shutdown(wait=stopping.received() is None, cancel_futures=True)   # stopped: abandoned
+
+
+class InlineExecutor(PlainExecutor):
+    """Runs each step where it is submitted, in the calling thread (no Prefect, no thread pool): a run
+    of one file has nothing to overlap, and a pool only adds hand-offs. A step's exception is kept in
+    its future, as a pool would; a stop signal (BaseException) goes straight up."""
+    def __init__(self):
+        self.futures: list[cf.Future] = []
+
+    def submit(self, fn, **kw):
+        f = cf.Future()
+        try:
+            f.set_result(fn(**kw))
+        except Exception as e:
+            f.set_exception(e)
+        return f
+
+    def settle(self, wait: bool) -> None:
+        pass
+
+    def close(self):
+        pass
 
 
 class PrefectExecutor:
@@ -867,52 +891,21 @@ def run_plain(cfg: RunConfig) -> dict:
         ex.close()
 
 
+def run_inline(cfg: RunConfig) -> dict:
+    """The run step after step in this thread (flows/single.py: one report file as the source)."""
+    return orchestrate(cfg, InlineExecutor())
+
+
 # --------------------------------------------------------------------------- Prefect
-from prefect import flow, task  # noqa: E402
-from prefect.cache_policies import NO_CACHE  # noqa: E402
-from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
-
-_IO = dict(retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE, persist_result=False)
-_CPU = dict(cache_policy=NO_CACHE, persist_result=False)
-TASKS = {
-    "crawl_step": task(name="crawl", **{**_IO, "retries": 1})(crawl_step),
-    "discover_step": task(name="discover", **_IO)(discover_step),
-    "fetch_log_step": task(name="fetch-log", **_CPU)(fetch_log_step),
-    "parse_step": task(name="parse-batch", task_run_name="parse-batch-{batch_no}", **_CPU)(parse_step),
-    "validate_step": task(name="validate", task_run_name="validate-{dataset}-{chunk_no}", **_CPU)(validate_step),
-    "cross_report_step": task(name="cross-report", **_CPU)(cross_report_step),
-    "review_step": task(name="apply-reviews", **_CPU)(review_step),
-    "publish_step": task(name="publish", task_run_name="publish-{name}", **_IO)(publish_step),
-    "docs_step": task(name="data-docs", **_CPU)(docs_step),
-    "report_step": task(name="quality-report", **{**_IO, "retries": 1})(report_step),
-}
+# The tasks and the flow are in flows/prefect_flow.py, imported on first use (Prefect takes ~2 s to import)
+_PREFECT_NAMES = ("TASKS", "nianbao_run", "_IO", "_CPU")
 
 
-@flow(name="nianbao-run", task_runner=ThreadPoolTaskRunner(max_workers=3), log_prints=False)
-def nianbao_run(source: str = defaults.SOURCE, dest: str = defaults.DEST, glob: str = defaults.GLOB,
-                batch_size: int = defaults.BATCH_SIZE, workers: int = defaults.WORKERS, prune: bool = False,
-                dask_address: str | None = None, quality_report: bool = True,
-                validate_rows: int = defaults.VALIDATE_ROWS, follow_symlinks: bool = False,
-                allow_empty: bool = False, sites: str | None = None, crawl_delay: float | None = None,
-                reviews: str | None = None) -> dict:
-    """(Crawl ->) discover -> parse in batches, validate in chunks -> publish atomically -> quality report."""
-    cfg = RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
-                    prune=prune, dask_address=dask_address, quality_report=quality_report,
-                    validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty,
-                    sites=sites, crawl_delay=crawl_delay, reviews=reviews)
-    try:
-        summary = orchestrate(cfg, PrefectExecutor(TASKS))
-    except RunFailed as e:            # published, then a step failed (the quality report): still described
-        if e.summary:
-            publish_artifacts(e.summary, failure=str(e))
-        raise
-    publish_artifacts(summary)
-    if summary.get("structural_failures"):
-        from prefect.states import Failed
-        n = len(summary["structural_failures"])
-        return Failed(message=f"published version {summary.get('version')}, but {n} chunk(s) broke a structural "
-                              f"expectation and were withheld: {summary['structural_failures'][0]}", data=summary)
-    return summary
+def __getattr__(name: str):
+    if name in _PREFECT_NAMES:
+        from flows import prefect_flow
+        return getattr(prefect_flow, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def run_summary_markdown(s: dict, failure: str | None = None) -> str:
@@ -966,6 +959,7 @@ def task_runner_for(cfg: RunConfig):
     if cfg.dask_address:
         from prefect_dask import DaskTaskRunner
         return DaskTaskRunner(address=cfg.dask_address)
+    from prefect.task_runners import ThreadPoolTaskRunner
     return ThreadPoolTaskRunner(max_workers=max(1, cfg.workers) + 1)   # parse window + the gate
 
 
@@ -1004,6 +998,7 @@ def detach_ephemeral_server() -> None:
 def run_flow(cfg: RunConfig, heartbeat: bool = False) -> dict:
     """Run the Prefect flow (ephemeral server unless PREFECT_API_URL is set)."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from flows.prefect_flow import nianbao_run
     detach_ephemeral_server()
     fl = nianbao_run.with_options(task_runner=task_runner_for(cfg))
     with _console_quiet_on(src.SourceError, RunFailed):
