@@ -847,7 +847,11 @@ def _published_skip_keys(prev: Path | None) -> set[tuple]:
 
 
 def _empty_source_message(cfg: RunConfig, disc: dict) -> str:
-    """One line naming the source and what was found there instead of reports."""
+    """One line naming the source and what was found there instead of reports (for one file given as
+    the source: why it was not taken)."""
+    skipped = disc.get("skipped") or []
+    if len(skipped) == 1 and skipped[0]["source_file"] == printable_name(cfg.source.removeprefix("file://")):
+        return f"{skipped[0]['source_file']}: not read [{skipped[0]['reason_code']}]: {skipped[0]['reason']}; nothing published"
     counts: dict[str, int] = {}
     for s in disc.get("skipped", []):
         counts[s["reason_code"]] = counts.get(s["reason_code"], 0) + 1

@@ -140,12 +140,102 @@ def test_the_prefect_start_is_announced_before_prefect_starts(tmp_path, capsys, 
     assert seen["err"] == ""                          # --no-progress: only the summary and errors
 
 
-def test_a_single_report_file_as_source_is_published(tmp_path, capsys, monkeypatch):
+def _one_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def test_a_report_file_as_source_is_one_line_and_publishes_what_a_folder_of_it_publishes(tmp_path, capsys, monkeypatch):
+    """One report file as --source: GX validates it and it is published as a folder holding just that file
+    publishes it (byte-identical datasets), in plain Python, with one line on stdout and nothing on stderr."""
+    import shutil
+
+    from flows import publish as pub
+    from flows.pipeline import RunConfig, run_plain
+    monkeypatch.delenv("NIANBAO_GATE", raising=False)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    folder = tmp_path / "src"
+    folder.mkdir()
+    report = folder / SEED.name
+    shutil.copyfile(SEED, report)
+    assert main(["run", "--source", str(report), "--dest", str(tmp_path / "one")]) == 0
+    out = capsys.readouterr()
+    assert out.err == ""
+    line = _one_line(out.out)
+    published = pub.load_frame(pub.current_version(tmp_path / "one") / "reports", "reports").iloc[0]
+    assert line.startswith(f"{report} → report {published.report_id[:12]}, {published.organization}, "
+                           f"{published.report_year}, format {published.template}, verdict {published.verdict}")
+    assert f"{published.n_cells} cells: published in {tmp_path / 'one'} version v" in line
+    assert line.endswith("without Prefect, no quality report)")
+    assert not (pub.current_version(tmp_path / "one") / pub.QUALITY_REPORT).exists()
+    assert (pub.current_version(tmp_path / "one") / "nianbao.duckdb").exists()
+
+    run_plain(RunConfig(source=str(folder), dest=str(tmp_path / "folder"), quality_report=False))
+    assert pub.digest(tmp_path / "one") == pub.digest(tmp_path / "folder")
+    assert len(pub.digest(tmp_path / "one")) > 5
+
+    assert main(["run", "--source", str(report), "--dest", str(tmp_path / "one")]) == 0    # nothing new
+    assert ": unchanged, already published in" in _one_line(capsys.readouterr().out)
+
+
+def test_a_file_that_is_not_a_report_is_one_error_line_naming_it_and_the_reason(tmp_path, capsys, monkeypatch):
+    """Quarantined (recorded in the quarantine dataset) or not taken at all: exit 1, one line on stderr."""
     monkeypatch.setenv("NIANBAO_GATE", "off")
-    assert main(["run", "--source", str(SEED), "--dest", str(tmp_path / "o"), "--no-prefect", "--no-progress",
-                 "--no-quality-report"]) == 0
+    text = tmp_path / "notes.txt"
+    text.write_text("会议纪要：本周无事。\n" * 20, encoding="utf-8")
+    assert main(["run", "--source", str(text), "--dest", str(tmp_path / "o")]) == 1
+    out = capsys.readouterr()
+    assert out.out == ""
+    err = _one_line(out.err)
+    assert err.startswith(f"nianbao: error: {text}: quarantined [") and f"listed in {tmp_path / 'o'}/quarantine" in err
+    assert "Traceback" not in err
+
+    program = tmp_path / "tool.txt"
+    program.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(200))
+    assert main(["run", "--source", str(program), "--dest", str(tmp_path / "o2")]) == 1
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert _one_line(out.err) == (f"nianbao: error: {program}: not read [unsupported_type]: unsupported file type: "
+                                  f"executable (ELF); nothing published")
+
+
+def test_a_report_file_with_json_and_with_prefect(tmp_path, capsys, monkeypatch):
+    """--json: the run summary with the file's outcome; --prefect: the Prefect flow runs it (stubbed here by
+    the same run), still one line and no quality report unless asked for."""
+    import json
+
+    import flows.pipeline as pl
+    monkeypatch.setenv("NIANBAO_GATE", "off")
+    assert main(["run", "--source", str(SEED), "--dest", str(tmp_path / "o"), "--json"]) == 0
     out = capsys.readouterr().out
-    assert "1 files, 1 parsed" in out and len(out.strip().splitlines()) == 1
+    summary = json.loads(out[:out.rindex("}") + 1])
+    assert summary["file"]["state"] == "published" and summary["file"]["source_file"] == str(SEED)
+    assert summary["parsed"] == 1 and summary["prefect"] is False
+
+    seen = {}
+
+    def flow_stub(cfg):
+        seen["quality_report"] = cfg.quality_report
+        return pl.run_inline(cfg)
+    monkeypatch.setattr(pl, "run_flow", flow_stub)
+    assert main(["run", "--source", str(SEED), "--dest", str(tmp_path / "p"), "--prefect", "--no-progress"]) == 0
+    line = _one_line(capsys.readouterr().out)
+    assert seen["quality_report"] is False and "→ report" in line and "without Prefect" not in line
+    assert main(["run", "--source", str(SEED), "--dest", str(tmp_path / "q"), "--prefect", "--no-progress",
+                 "--quality-report"]) == 0
+    assert seen["quality_report"] is True
+
+
+def test_a_url_list_file_is_not_taken_for_a_report(tmp_path):
+    from flows import single
+    urls = tmp_path / "urls.txt"
+    urls.write_text("# reports\nhttps://example.gov.cn/a.pdf\n", encoding="utf-8")
+    assert single.report_file(str(urls)) is None
+    assert single.report_file(str(tmp_path)) is None
+    assert single.report_file("https://example.gov.cn/a.pdf") is None
+    assert single.report_file(str(SEED)) == str(SEED)
+    assert single.report_file("file://" + str(SEED)) == str(SEED)
 
 
 def test_readme_starts_with_the_two_commands_and_documents_every_option():
