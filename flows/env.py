@@ -1,8 +1,14 @@
-"""Process environment for nianbao commands: offline, quiet Prefect (set before importing prefect)."""
+"""Process environment for nianbao commands: offline, quiet Prefect (set before importing prefect), the
+memory budget's allocators, imports deferred until used."""
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import os
+import sys
+import threading
+import types
 from pathlib import Path
 
 OFFLINE_DEFAULTS = {
@@ -51,10 +57,47 @@ def bound_memory() -> None:
     use_system_arrow_pool()
 
 
+# Modules Great Expectations imports only for its KL-divergence expectation (computed with scipy.stats,
+# charted with altair), which no suite of ours holds: ~1 s of the ~3 s that importing GX costs
+DEFERRED_IMPORTS = ("scipy.stats", "altair")
+
+
+class DeferredModule(types.ModuleType):
+    """Stands in ``sys.modules`` for a module until one of its attributes is read, then imports the
+    real one (and takes its attributes): ``import m`` / ``from pkg import m`` cost nothing until used."""
+    _lock = threading.Lock()
+
+    def __getattr__(self, attr: str):
+        with DeferredModule._lock:
+            if sys.modules.get(self.__name__) is self:
+                del sys.modules[self.__name__]
+            real = importlib.import_module(self.__name__)
+            self.__dict__.update(real.__dict__)
+        return getattr(real, attr)
+
+
+def defer_imports(names=DEFERRED_IMPORTS) -> None:
+    """Defer the import of modules not imported yet (see DeferredModule); their spec is found now, so
+    ``importlib.util.find_spec`` still answers for them."""
+    for name in names:
+        if name in sys.modules:
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is None:
+            continue
+        module = DeferredModule(name)
+        module.__spec__ = spec
+        sys.modules[name] = module
+
+
 def configure(dest: str | None = None, quiet: bool = True) -> None:
     for k, v in OFFLINE_DEFAULTS.items():
         os.environ.setdefault(k, v)
     bound_memory()
+    defer_imports()
     if not os.environ.get("PREFECT_API_URL"):
         # ephemeral mode: keep Prefect's state next to the data, hide shutdown tracebacks
         os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
