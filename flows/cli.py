@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -452,14 +453,15 @@ def run(
                              validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty,
                              sites=str(sites.resolve()) if sites is not None else None,
                              reviews=reviews)
+    in_process = one_file and not prefect          # one line, no progress (nor its import of rich)
     stopping.install()
     try:
-        with _Progress(progress and not (one_file and not prefect)) as bar:
+        with contextlib.nullcontext() if in_process else _Progress(progress) as bar:
             pipeline.set_progress(bar)
             try:
                 if prefect:
                     bar.say(_prefect_start_message())
-                if one_file and not prefect:
+                if in_process:
                     s = single.run(cfg)
                 else:
                     s = pipeline.run_flow(cfg) if prefect else pipeline.run_plain(cfg)

@@ -61,6 +61,9 @@ class RunConfig:
     sites: str | None = None          # a sites file: crawl its columns into ``source`` first (flows/crawl.py)
     crawl_delay: float | None = None  # seconds between two requests to one host (default: each site's)
     reviews: str | None = None        # the reviews file (None: defaults.REVIEWS when it exists)
+    # a run of one batch parses it in a worker process while this one imports GX and opens its context
+    # (~2 s each): one report file as the source (flows/single.py)
+    gate_while_parsing: bool = False
 
 
 class RunFailed(RuntimeError):
@@ -314,6 +317,12 @@ def report_step(version_dir: str, context_root: str | None, docs_index: str | No
                                     docs_index=Path(docs_index) if docs_index else None))
 
 
+def _open_gate(context_root: str) -> None:
+    """Import GX and open the run's context (cached for the validations of this process)."""
+    from expectations.gate import get_context
+    get_context(context_root)
+
+
 def _prepare_gx(context_root: str) -> None:
     """Copy the committed GX project into ``context_root`` once, before worker processes race to."""
     if not batch.gx_enabled():
@@ -357,13 +366,20 @@ class PlainExecutor:
 
 
 class InlineExecutor(PlainExecutor):
-    """Runs each step where it is submitted, in the calling thread (no Prefect, no thread pool): a run
-    of one file has nothing to overlap, and a pool only adds hand-offs. A step's exception is kept in
-    its future, as a pool would; a stop signal (BaseException) goes straight up."""
+    """Runs each step where it is submitted, in the calling thread (no Prefect, no thread pool of
+    steps): a run of one file has little to overlap, and a pool only adds hand-offs. The exception:
+    a parse handed to a worker process is waited for on a thread, so that this thread can do
+    something else meanwhile (``RunConfig.gate_while_parsing``). A step's exception is kept in its
+    future, as a pool would; a stop signal (BaseException) goes straight up."""
     def __init__(self):
         self.futures: list[cf.Future] = []
+        self.waiter: cf.ThreadPoolExecutor | None = None
 
     def submit(self, fn, **kw):
+        if fn is parse_step and kw.get("pool_key") in _POOLS:
+            if self.waiter is None:
+                self.waiter = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="nianbao-parse")
+            return self.waiter.submit(fn, **kw)
         f = cf.Future()
         try:
             f.set_result(fn(**kw))
@@ -375,7 +391,8 @@ class InlineExecutor(PlainExecutor):
         pass
 
     def close(self):
-        pass
+        if self.waiter is not None:
+            self.waiter.shutdown(wait=stopping.received() is None, cancel_futures=True)
 
 
 class PrefectExecutor:
@@ -454,12 +471,13 @@ def _next_chunk(ready: dict[str, list[int]], rows: dict[str, int], limit: int, f
 
 def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: Path, run_name: str,
                         prev: Path | None, context_root: str, pool_key: str | None,
-                        extras: dict[int, list[dict]] | None = None) -> tuple[list, list]:
+                        extras: dict[int, list[dict]] | None = None, warm_gate: bool = False) -> tuple[list, list]:
     """Parse batches ``cfg.workers`` at a time; meanwhile GX validates finished batches, one dataset and
     chunk of about ``cfg.validate_rows`` view rows at a time, so both cores stay busy and GX's fixed
     cost (~0.2 s per suite, whatever the rows) is paid per chunk of each dataset: a dataset with one
-    row per report is validated a few times per run, not once per parse batch. Returns (batch
-    summaries, chunk results)."""
+    row per report is validated a few times per run, not once per parse batch. ``warm_gate``: once
+    the batches are handed to the workers, import GX and open its context here (the first
+    validation would, after the first batch). Returns (batch summaries, chunk results)."""
     from expectations.views import suite_datasets
     gx = batch.gx_enabled()
     window = max(1, cfg.workers)
@@ -475,6 +493,9 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
             i, b = todo.pop()
             kw = {"extra_quarantine": extras[i]} if extras and i in extras else {}
             parsing.append(ex.submit(parse_step, batch_no=i, items=b, staging=str(staging), pool_key=pool_key, **kw))
+        if warm_gate:
+            warm_gate = False
+            _open_gate(context_root)
         if validating is None:
             d = _next_chunk(ready, ready_rows, cfg.validate_rows, flush=not todo)
             if d is not None:
@@ -654,8 +675,9 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
         if not batches:
             batches.append([])
         extras[len(batches) - 1] = src.quarantine_rows(skipped)
-    if local_pool and run_id not in _POOLS and len(batches) > 1:
-        _start_pool(run_id, cfg.workers, warm=False)
+    gate_while_parsing = cfg.gate_while_parsing and len(batches) == 1 and batch.gx_enabled()
+    if local_pool and run_id not in _POOLS and (len(batches) > 1 or gate_while_parsing):
+        _start_pool(run_id, min(cfg.workers, len(batches)), warm=False)
     pool_key = run_id if run_id in _POOLS else None
     log_batch = len(batches)            # the fetch log's own staging tag, after the parse batches
     if log_changed:
@@ -664,7 +686,7 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     try:
         _emit("parse_total", total=len(plan.parse), batches=len(batches))
         summaries, chunks = _parse_and_validate(ex, cfg, batches, staging, run_name, prev, context_root,
-                                                pool_key, extras)
+                                                pool_key, extras, warm_gate=gate_while_parsing and pool_key is not None)
     finally:
         _stop_pool(run_id)            # the workers' memory is not needed to publish
     if log_changed and batch.gx_enabled():
@@ -897,7 +919,11 @@ def run_plain(cfg: RunConfig) -> dict:
 
 def run_inline(cfg: RunConfig) -> dict:
     """The run step after step in this thread (flows/single.py: one report file as the source)."""
-    return orchestrate(cfg, InlineExecutor())
+    ex = InlineExecutor()
+    try:
+        return orchestrate(cfg, ex)
+    finally:
+        ex.close()
 
 
 # --------------------------------------------------------------------------- Prefect
