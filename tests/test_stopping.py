@@ -374,3 +374,35 @@ def test_a_failed_task_of_a_flow_is_one_line_from_the_command(prefect_server, tm
         rf"{re.escape(str(dest))}/\.versions/v\S+\.partial\); its staging was removed; the published version "
         rf"is unchanged", lines[0]), r.stderr[-3000:]
     assert pub.current_version(dest) is None and not any((dest / pub.STAGING).iterdir())
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_run_of_one_report_file(tmp_path):
+    """One report file runs in the command's process (its parse in one worker): Ctrl-C mid-run stops it
+    as it stops a folder run — one line, exit 130, no process left, the published version untouched."""
+    dest, version, digest = _first_published(tmp_path)
+    report = tmp_path / "new_report.txt"
+    seed = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))[0]
+    report.write_text(seed.read_text(encoding="utf-8") + "\n", encoding="utf-8")     # bytes not published yet
+    p = subprocess.Popen([sys.executable, "-m", "flows", "run", "--dest", str(dest), "--source", str(report)],
+                         cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        deadline = time.monotonic() + 600
+        while not any((dest / pub.STAGING).glob("*")):
+            assert p.poll() is None, p.communicate()
+            assert time.monotonic() < deadline, "the run never started parsing"
+            time.sleep(0.02)
+        descendants = psutil.Process(p.pid).children(recursive=True)
+        t0 = time.monotonic()
+        os.killpg(p.pid, signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+        seconds = time.monotonic() - t0
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    _, alive = psutil.wait_procs(descendants, timeout=10)
+    alive = [q for q in alive if q.is_running() and q.status() != psutil.STATUS_ZOMBIE]
+    assert out == ""
+    _assert_stopped(p.returncode, err, seconds, alive, signal.SIGINT, dest, version, digest)
