@@ -4,14 +4,14 @@ step, and one line to say what became of the file.
 Everything a folder run does is done — discovery, parse, the quality gate with GX, the checks across
 years against what is published, the maintainers' reviews, the atomic publication with its catalogue
 — so the datasets are those a folder holding just that file gives. What is left out is fixed cost a
-single report does not need: Prefect (its temporary server alone takes ~9 s to start; ``--prefect``
-records the run there), the thread and process pools (the file is parsed where it is validated) and,
-unless ``--quality-report`` asks for it, the maintainers' page, which reads every published dataset
-(the next run that builds it, or ``nianbao validate``, covers this report too).
+single report does not need: Prefect (its temporary server alone takes ~9 s to start, its import ~2 s;
+``--prefect`` records the run there), the pool of steps (they run one after the other here, but for the
+parse, handed to one worker process while this one imports GX and opens its context) and, unless
+``--quality-report`` asks for it, the maintainers' page, which reads every published dataset (the next
+run that builds it, or ``nianbao validate``, covers this report too).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from flows import manifest as mf
@@ -42,9 +42,9 @@ def run(cfg) -> dict:
 
 def outcome(dest: str, path: str, summary: dict) -> dict:
     """Where the file ended, read back from what is published: its manifest entry, then its row of
-    ``reports`` (parsed) or ``quarantine``. Keys: source_file, state (published, unchanged, duplicate,
-    quarantined, skipped, withheld), version, report_id and the report's identity, verdict and cells,
-    or reason_code and reason."""
+    ``reports`` (parsed) or ``quarantine``. Keys: source_file, state (published, unchanged, quarantined,
+    skipped, withheld), version, report_id, status and the report's identity, verdict and cells, or
+    reason_code and reason."""
     from flows import publish as pub
     from transforms.names import printable_name
     name = printable_name(path)
@@ -55,19 +55,16 @@ def outcome(dest: str, path: str, summary: dict) -> dict:
     version = pub.current_version(dest)
     entries = mf.load(version)
     sha, entry = next(((k, e) for k, e in entries.items() if e.get("source_file") == name), (None, None))
-    if entry is None:
-        sha, entry = next(((k, e) for k, e in entries.items() if name in (e.get("duplicates") or ())),
-                          (None, None))
-        if entry is None:        # not published: a chunk broke a structural expectation
-            return {**out, "state": "withheld", "reason": "; ".join(summary.get("structural_failures") or [])
-                    or "not in the published version"}
-        out.update(state="duplicate", same_as=entry.get("source_file"))
-    elif entry.get("run_id") != summary.get("run_id"):
+    if entry is None:            # not published: its chunk broke a structural expectation
+        return {**out, "state": "withheld", "reason": "; ".join(summary.get("structural_failures") or [])
+                or "not in the published version"}
+    if entry.get("run_id") != summary.get("run_id"):
         out["state"] = "unchanged"
     else:
         out["state"] = "published" if entry.get("status") == "parsed" else "quarantined"
     out["report_id"] = sha
     if entry.get("status") == "parsed":
+        out["status"] = "parsed"
         out.update(_row(version, "reports", sha, ("organization", "report_year", "template", "verdict", "n_cells",
                                                   "failed_checks")))
     else:
@@ -121,7 +118,4 @@ def line(s: dict, seconds: float | None = None) -> tuple[str, bool]:
     where = f"{s.get('dest')} version {f['version']}"
     if state == "unchanged":
         return f"{name} → {report}: unchanged, already published in {where}{how}", False
-    if state == "duplicate":
-        return (f"{name} → {report}: same bytes as {_printable(f['same_as'])}, published under that name in "
-                f"{where}{how}"), False
     return f"{name} → {report}: published in {where}{how}", False
