@@ -7,10 +7,9 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows import defaults
-from flows.pipeline import (PrefectExecutor, RunConfig, RunFailed, crawl_step, cross_report_step, discover_step,
-                            docs_step, fetch_log_step, orchestrate, parse_step, publish_artifacts, publish_step,
-                            report_step, review_step, validate_step)
+from flows import defaults, pipeline
+from flows.pipeline import (crawl_step, cross_report_step, discover_step, docs_step, fetch_log_step, parse_step,
+                            publish_step, report_step, review_step, validate_step)
 
 _IO = dict(retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE, persist_result=False)
 _CPU = dict(cache_policy=NO_CACHE, persist_result=False)
@@ -36,17 +35,18 @@ def nianbao_run(source: str = defaults.SOURCE, dest: str = defaults.DEST, glob: 
                 allow_empty: bool = False, sites: str | None = None, crawl_delay: float | None = None,
                 reviews: str | None = None) -> dict:
     """(Crawl ->) discover -> parse in batches, validate in chunks -> publish atomically -> quality report."""
-    cfg = RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
-                    prune=prune, dask_address=dask_address, quality_report=quality_report,
-                    validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty,
-                    sites=sites, crawl_delay=crawl_delay, reviews=reviews)
+    # the pipeline's names are looked up when the flow runs (tests replace pipeline.orchestrate)
+    cfg = pipeline.RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
+                             prune=prune, dask_address=dask_address, quality_report=quality_report,
+                             validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty,
+                             sites=sites, crawl_delay=crawl_delay, reviews=reviews)
     try:
-        summary = orchestrate(cfg, PrefectExecutor(TASKS))
-    except RunFailed as e:            # published, then a step failed (the quality report): still described
+        summary = pipeline.orchestrate(cfg, pipeline.PrefectExecutor(TASKS))
+    except pipeline.RunFailed as e:   # published, then a step failed (the quality report): still described
         if e.summary:
-            publish_artifacts(e.summary, failure=str(e))
+            pipeline.publish_artifacts(e.summary, failure=str(e))
         raise
-    publish_artifacts(summary)
+    pipeline.publish_artifacts(summary)
     if summary.get("structural_failures"):
         from prefect.states import Failed
         n = len(summary["structural_failures"])
