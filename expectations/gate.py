@@ -162,7 +162,9 @@ def validate_frames(views_by_dataset: dict[str, pd.DataFrame], *, run_name: str,
     A suite runs first for pass/fail only (BOOLEAN_ONLY: half the time of SUMMARY on a million rows,
     which gathers the unexpected values and their row keys for every expectation, passing or not);
     only if an expectation fails is it run again with SUMMARY, whose result replaces the stored one
-    (same run id), so every failure in Data Docs shows its values and row keys."""
+    (same run id), so every failure in Data Docs shows its values and row keys. The suites of
+    views.SUMMARY_FIRST run with SUMMARY at once: their warnings are findings in the data, so the first
+    pass would nearly always be repeated."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     ctx = get_context(context_root)
@@ -171,9 +173,11 @@ def validate_frames(views_by_dataset: dict[str, pd.DataFrame], *, run_name: str,
     for name, view in views_by_dataset.items():
         t0 = time.perf_counter()
         vd = ctx.validation_definitions.get(name)
-        res = vd.run(batch_parameters={"dataframe": view}, run_id=run_id,
-                     result_format={"result_format": "BOOLEAN_ONLY"})
-        if not res.success:
+        res = None
+        if name not in views.SUMMARY_FIRST:
+            res = vd.run(batch_parameters={"dataframe": view}, run_id=run_id,
+                         result_format={"result_format": "BOOLEAN_ONLY"})
+        if res is None or not res.success:
             res = vd.run(batch_parameters={"dataframe": view}, run_id=run_id,
                          result_format={"result_format": "SUMMARY",
                                         "unexpected_index_column_names": views.INDEX_COLUMNS[name],

@@ -182,7 +182,8 @@ def plan(src: Sources, *, changed: pd.DataFrame | None, staged_ids: set[str]) ->
     `staged_ids`: the reports whose rows are in the staging area (the others are published)."""
     t0 = time.perf_counter()
     reports = src.read("reports", cy.report_columns())
-    owners = set(reports["report_id"]) if changed is None else cy.affected_owners(reports, changed)
+    all_members = cy.consolidated_members(reports)
+    owners = set(reports["report_id"]) if changed is None else cy.affected_owners(reports, changed, all_members)
     pr = cy.pairs(reports, owners)
     involved = set(pr["cur_id"]) | set(pr["prev_id"])
     tables = cy.tables()
@@ -196,8 +197,7 @@ def plan(src: Sources, *, changed: pd.DataFrame | None, staged_ids: set[str]) ->
         cells[t] = src.read(t, cy.CELL_COLUMNS, ids=involved, categorical=True,
                             where=[{"row_path": sorted(rows), "column_path": sorted(cols)}])
     # consolidated reports of the owners with their constituents: every cell of the compared tables
-    members = cy.consolidated_members(reports)
-    members = members[members["cons_id"].isin(owners)]
+    members = all_members[all_members["cons_id"].isin(owners)]
     grouped = set(members["cons_id"]) | set(members["member_id"])
     cons_cells = {t: src.read(t, cy.CELL_COLUMNS, ids=grouped, categorical=True)
                   for t in sorted({c.table for c in cy.CHECKS.consolidated})} if grouped else {}

@@ -109,16 +109,17 @@ def pairs(reports: pd.DataFrame, owners=None) -> pd.DataFrame:
     return p.sort_values(["cur_id", "prev_id"], kind="stable").reset_index(drop=True)
 
 
-def affected_owners(reports: pd.DataFrame, changed: pd.DataFrame) -> set[str]:
+def affected_owners(reports: pd.DataFrame, changed: pd.DataFrame, members: pd.DataFrame | None = None) -> set[str]:
     """Reports of `reports` (the dataset after the change) whose cross-year rows may change when the
     reports in `changed` (new, replaced or removed: report_year and PAIRING_COLUMN) come or go: those
-    of a changed body and year (N → N−1 is theirs) and of the year after (N+1 → N)."""
+    of a changed body and year (N → N−1 is theirs) and of the year after (N+1 → N). `members`:
+    consolidated_members(reports), if the caller has it."""
     k, c = _keyed(reports), _keyed(changed.assign(report_id=range(len(changed))))
     hit = pd.concat([c[["key", "year"]], c[["key"]].assign(year=c["year"] + 1)]).drop_duplicates()
     owners = set(k.merge(hit, on=["key", "year"])["report_id"])
     # a consolidated report is re-checked whenever a report of its division and year comes or goes
     d = _divisions(changed)[["division", "year"]].drop_duplicates()
-    cons = consolidated_members(reports)
+    cons = consolidated_members(reports) if members is None else members
     return owners | set(cons.merge(d, on=["division", "year"])["cons_id"])
 
 

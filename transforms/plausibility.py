@@ -99,6 +99,13 @@ def body_level(reports: pd.DataFrame) -> pd.Series:
 _WORDS = re.compile("|".join(re.escape(w) for w in CHECKS.consolidated_words))
 
 
+def _base_name(name: str) -> str:
+    """The last part of a path or URL (what Path(name).name gives for a local path), without building a
+    Path: the run-level pass looks at every report's file name (0.46 s of 0.86 s of its plan, profiled,
+    for 2,000 reports)."""
+    return name.rstrip("/").rpartition("/")[2]
+
+
 def is_consolidated(reports: pd.DataFrame) -> np.ndarray:
     """True for a report whose printed organisation or file name carries a consolidated-report word
     (全区, 全市, 汇总 …: checks.yaml). Few distinct names: each is searched once."""
@@ -107,7 +114,7 @@ def is_consolidated(reports: pd.DataFrame) -> np.ndarray:
         if col not in reports:
             continue
         codes, names = pd.factorize(reports[col].astype(object))
-        found = np.fromiter((bool(_WORDS.search(Path(str(n)).name)) for n in names), dtype=bool, count=len(names))
+        found = np.fromiter((bool(_WORDS.search(_base_name(str(n)))) for n in names), dtype=bool, count=len(names))
         hit |= np.append(found, False)[codes]
     return hit
 
