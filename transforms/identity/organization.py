@@ -44,6 +44,14 @@ class Identity:
     ambiguous: tuple[str, ...] = ()
 
 
+def fill_meta(meta: dict, ident: Identity) -> None:
+    """Write an identity into a report's identity columns (extraction and overrides alike)."""
+    meta.update(organization_normalized=ident.normalized, organization_type=ident.organization_type,
+                organization_id=ident.organization_id, division_code=ident.division_code,
+                province=ident.province, city=ident.city, county=ident.county, township=ident.township,
+                division_level=ident.level)
+
+
 @lru_cache(maxsize=16384)
 def tidy_name(text: str) -> str:
     """Printed name → comparable name: width, traditional, spaces, year and report words removed."""
