@@ -277,7 +277,6 @@ class Crawler:
         self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
 
     def _client(self, policy: Policy):
-        import httpx
         from flows.sources import make_client
 
         client = make_client(self.timeout, concurrency=1)

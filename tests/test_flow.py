@@ -1,7 +1,6 @@
 """Integration: the real Prefect flow (one temporary Prefect server per session), the quality
 gate (GX) on the seeds, kill -9 of a real `nianbao run`, and the Dask task runner."""
 import os
-import shutil
 import signal
 import subprocess
 import sys

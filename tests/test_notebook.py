@@ -1,5 +1,4 @@
 """notebooks/explore.ipynb runs top to bottom (nbclient) on a fresh run of the seeds."""
-import os
 from pathlib import Path
 
 import nbformat

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field, fields
-from itertools import accumulate, combinations, islice
+from itertools import accumulate, combinations
 
 from transforms.formats import FORMATS, SEP, Block, Format, Leaf, cell_place
 from transforms.identity import IDENTITY_FIELDS, describe, document_properties
-from transforms.labels import clean, fold_fullwidth, match_key
+from transforms.labels import clean, match_key
 from transforms.names import escape_surrogates
 from transforms.narrative import Statement, extract as extract_statements, prose_lines
 from transforms.rejoin import rejoin

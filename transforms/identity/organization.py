@@ -103,7 +103,7 @@ def complete(name: str, region, gz: Gazetteer | None = None) -> str | None:
     name starts with is replaced by the name of the context's division of that level."""
     gz = gz or load()
     m = _SHORT_FORM.match(name)
-    if region is None or m is None or not m.group(0) in ("省", "市", "县", "区", "旗", "州", "盟"):
+    if region is None or m is None or m.group(0) not in ("省", "市", "县", "区", "旗", "州", "盟"):
         return None
     for d in reversed(gz.ancestors(region.code)):
         if d.name.endswith(m.group(0)):
