@@ -2,7 +2,7 @@
 #
 #   make run     sets up .venv and runs the main job on the embedded sample (data/raw -> data/processed)
 #   make test    sets up .venv and runs the test suite (pytest, 2 xdist workers)
-#   make lint    sets up .venv and runs the linter (ruff, configured in pyproject.toml)
+#   make lint    sets up .venv and runs the linter (ruff) and the type checker (mypy), both set in pyproject.toml
 #   make bench   sets up .venv and runs every bench/*.py
 #
 # The install is skipped while .venv/.installed-<hash of pyproject.toml> exists, so repeated
@@ -54,6 +54,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	@shopt -s nullglob; files=(bench/*.py); \
