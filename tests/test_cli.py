@@ -46,7 +46,7 @@ def test_parse_prints_tables_and_flags(capsys):
 
 
 def test_run_no_prefect_json(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("NIANBAO_GATE", "off")
+    monkeypatch.setattr("flows.batch.GX", False)
     assert main(["run", "--dest", str(tmp_path / "o"), "--no-prefect", "--no-quality-report", "--json",
                  "--no-progress", "--source", str(ROOT / "tests" / "fixtures" / "seeds")]) == 0
     assert '"discovered": 5' in capsys.readouterr().out
@@ -108,7 +108,7 @@ def test_version_is_printed_and_exits_zero(capsys):
 def test_without_a_terminal_progress_is_timestamped_lines_with_rate(tmp_path, capsys, monkeypatch):
     """A cron log gets a line per stage and the parse progress with its rate (capsys: not a terminal)."""
     import re
-    monkeypatch.setenv("NIANBAO_GATE", "off")
+    monkeypatch.setattr("flows.batch.GX", False)
     monkeypatch.setenv("NIANBAO_PROGRESS_SECONDS", "1")
     monkeypatch.delenv("NIANBAO_PROGRESS", raising=False)
     assert main(["run", "--dest", str(tmp_path / "o"), "--no-prefect", "--no-quality-report",
@@ -141,7 +141,7 @@ def test_the_prefect_start_is_announced_before_prefect_starts(tmp_path, capsys, 
 
 
 def test_a_single_report_file_as_source_is_published(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("NIANBAO_GATE", "off")
+    monkeypatch.setattr("flows.batch.GX", False)
     assert main(["run", "--source", str(SEED), "--dest", str(tmp_path / "o"), "--no-prefect", "--no-progress",
                  "--no-quality-report"]) == 0
     out = capsys.readouterr().out
@@ -172,7 +172,7 @@ def test_progress_counts_reports_as_the_worker_processes_parse_them(tmp_path, mo
     """The parse progress advances by report, not by batch: the spawn pool's workers count into a
     shared counter (three batches of at most 2 reports on 2 workers here)."""
     import flows.pipeline as pl
-    monkeypatch.setenv("NIANBAO_GATE", "off")
+    monkeypatch.setattr("flows.batch.GX", False)
     seen = []
     pl.set_progress(lambda event, **kw: seen.append((event, pl.parsed_count())))
     try:

@@ -284,12 +284,11 @@ def test_every_reason_code_is_registered():
 
 RSS_SCRIPT = r"""
 import json, os, resource, sys
-os.environ["NIANBAO_GATE"] = "off"
 from flows.batch import parse_batch
 big, seed, staging = sys.argv[1:4]
 items = [{"local_path": seed, "source_file": seed, "size": os.path.getsize(seed)},
          {"local_path": big, "source_file": big, "size": os.path.getsize(big), "sha256": "ab" * 32}]
-s = parse_batch(0, items, staging)
+s = parse_batch(0, items, staging, gx=False)
 # VmHWM: this process's own peak (ru_maxrss would carry the forking pytest worker's peak across exec)
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({"status": [r["status"] for r in s["reports"]], "rows": s["rows"], "maxrss": hwm * 1024}))
