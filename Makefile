@@ -2,6 +2,7 @@
 #
 #   make run     sets up .venv and runs the main job on the embedded sample (data/raw -> data/processed)
 #   make test    sets up .venv and runs the test suite (pytest, 2 xdist workers)
+#   make lint    sets up .venv and runs the linter (ruff) and the type checker (mypy), both set in pyproject.toml
 #   make bench   sets up .venv and runs every bench/*.py
 #
 # The install is skipped while .venv/.installed-<hash of pyproject.toml> exists, so repeated
@@ -28,7 +29,7 @@ STAMP := $(VENV)/.installed-$(PYPROJECT_HASH)
 # Extra arguments: make run ARGS='...', make test ARGS='-k parse'
 ARGS ?=
 
-.PHONY: help setup run test bench
+.PHONY: help setup run test lint bench
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -50,6 +51,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(VPY) -m pytest -n 2 $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	@shopt -s nullglob; files=(bench/*.py); \

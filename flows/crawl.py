@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from flows.crawled import STATE_DIR
 from flows.sources import HttpCache, fetch_one
 
-STATE_DIR = "_crawl"
 SITE_KEYS = {"name", "start_url", "article_pattern", "next_page_pattern", "attachments", "max_pages",
              "organization", "allowed_hosts", "max_articles", "delay"}
 DEFAULT_DELAY = 1.0           # seconds between two requests to one host
@@ -277,7 +277,6 @@ class Crawler:
         self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
 
     def _client(self, policy: Policy):
-        import httpx
         from flows.sources import make_client
 
         client = make_client(self.timeout, concurrency=1)
@@ -453,12 +452,3 @@ def _text(path: str) -> str:
         return decode(Path(path).read_bytes())[0]
     except Exception:
         return ""
-
-
-def provenance(root: str | os.PathLike) -> dict[str, dict]:
-    """``files.json`` of a crawl folder (relative path → URL, site, article …), or {} if not a crawl."""
-    p = Path(root) / STATE_DIR / "files.json"
-    try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}

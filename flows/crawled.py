@@ -19,13 +19,22 @@ import json
 import os
 from pathlib import Path
 
-from flows.crawl import STATE_DIR, provenance
 from flows.manifest import Item
 from transforms import schema as registry
 from transforms.names import printable_name
 from transforms.site_pages import completeness
 
+STATE_DIR = "_crawl"            # the crawl's own state in the folder it writes (flows/crawl.py)
 CHOICES_FILE = "crawl_completeness.json"
+
+
+def provenance(root: str | os.PathLike) -> dict[str, dict]:
+    """``files.json`` of a crawl folder (relative path → URL, site, article …), or {} if not a crawl."""
+    p = Path(root) / STATE_DIR / "files.json"
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def is_crawl_folder(root: str | os.PathLike) -> bool:

@@ -24,10 +24,10 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import os
 import shutil
-import signal
 import subprocess
 import time
 import types
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -126,10 +126,14 @@ def _emit(event: str, **kw) -> None:
             pass
 
 
+# Called with the name of each point where a crash must leave the published version whole; tests
+# kill the process there (tests/launch.py --crash-at).
+CRASH_HOOK: Callable[[str], None] | None = None
+
+
 def crash_point(name: str) -> None:
-    """Test hook: NIANBAO_CRASH_AT=<name> kills the process with SIGKILL at that point."""
-    if os.environ.get("NIANBAO_CRASH_AT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+    if CRASH_HOOK is not None:
+        CRASH_HOOK(name)
 
 
 # --------------------------------------------------------------------------- task bodies (plain)
@@ -206,7 +210,7 @@ def _crawl_log(cfg: RunConfig, prev: Path | None) -> bool:
 
 def parse_step(batch_no: int, items: list[dict], staging: str, pool_key: str | None,
                extra_quarantine: list[dict] | None = None) -> dict:
-    kw = dict(extra_quarantine=extra_quarantine)
+    kw = dict(extra_quarantine=extra_quarantine, gx=batch.gx_enabled())
     pool = _POOLS.get(pool_key) if pool_key else None
     if pool is not None:
         return pool.submit(batch.parse_batch, batch_no, items, staging, **kw).result()

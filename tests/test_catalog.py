@@ -27,7 +27,7 @@ NAME = re.compile(r"^[a-z0-9._-]+$")          # Data Package and resource names
 
 @pytest.fixture(autouse=True)
 def _no_gx(monkeypatch):
-    monkeypatch.setenv("NIANBAO_GATE", "off")
+    monkeypatch.setattr("flows.batch.GX", False)
 
 
 @pytest.fixture(scope="module")

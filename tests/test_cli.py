@@ -46,7 +46,7 @@ def test_parse_prints_tables_and_flags(capsys):
 
 
 def test_run_no_prefect_json(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("NIANBAO_GATE", "off")
+    monkeypatch.setattr("flows.batch.GX", False)
     assert main(["run", "--dest", str(tmp_path / "o"), "--no-prefect", "--no-quality-report", "--json",
                  "--no-progress", "--source", str(ROOT / "tests" / "fixtures" / "seeds")]) == 0
     assert '"discovered": 5' in capsys.readouterr().out
@@ -108,7 +108,7 @@ def test_version_is_printed_and_exits_zero(capsys):
 def test_without_a_terminal_progress_is_timestamped_lines_with_rate(tmp_path, capsys, monkeypatch):
     """A cron log gets a line per stage and the parse progress with its rate (capsys: not a terminal)."""
     import re
-    monkeypatch.setenv("NIANBAO_GATE", "off")
+    monkeypatch.setattr("flows.batch.GX", False)
     monkeypatch.setenv("NIANBAO_PROGRESS_SECONDS", "1")
     monkeypatch.delenv("NIANBAO_PROGRESS", raising=False)
     assert main(["run", "--dest", str(tmp_path / "o"), "--no-prefect", "--no-quality-report",
@@ -153,7 +153,7 @@ def test_a_report_file_as_source_is_one_line_and_publishes_what_a_folder_of_it_p
 
     from flows import publish as pub
     from flows.pipeline import RunConfig, run_plain
-    monkeypatch.delenv("NIANBAO_GATE", raising=False)
+    monkeypatch.setattr("flows.batch.GX", True)
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     folder = tmp_path / "src"
     folder.mkdir()
@@ -181,7 +181,7 @@ def test_a_report_file_as_source_is_one_line_and_publishes_what_a_folder_of_it_p
 
 def test_a_file_that_is_not_a_report_is_one_error_line_naming_it_and_the_reason(tmp_path, capsys, monkeypatch):
     """Quarantined (recorded in the quarantine dataset) or not taken at all: exit 1, one line on stderr."""
-    monkeypatch.setenv("NIANBAO_GATE", "off")
+    monkeypatch.setattr("flows.batch.GX", False)
     text = tmp_path / "notes.txt"
     text.write_text("会议纪要：本周无事。\n" * 20, encoding="utf-8")
     assert main(["run", "--source", str(text), "--dest", str(tmp_path / "o")]) == 1
@@ -206,7 +206,7 @@ def test_a_report_file_with_json_and_with_prefect(tmp_path, capsys, monkeypatch)
     import json
 
     import flows.pipeline as pl
-    monkeypatch.setenv("NIANBAO_GATE", "off")
+    monkeypatch.setattr("flows.batch.GX", False)
     assert main(["run", "--source", str(SEED), "--dest", str(tmp_path / "o"), "--json"]) == 0
     out = capsys.readouterr().out
     summary = json.loads(out[:out.rindex("}") + 1])
@@ -262,7 +262,7 @@ def test_progress_counts_reports_as_the_worker_processes_parse_them(tmp_path, mo
     """The parse progress advances by report, not by batch: the spawn pool's workers count into a
     shared counter (three batches of at most 2 reports on 2 workers here)."""
     import flows.pipeline as pl
-    monkeypatch.setenv("NIANBAO_GATE", "off")
+    monkeypatch.setattr("flows.batch.GX", False)
     seen = []
     pl.set_progress(lambda event, **kw: seen.append((event, pl.parsed_count())))
     try:

@@ -292,19 +292,13 @@ def test_summary_never_sums_a_measure_with_a_blank_cell():
 # ------------------------------------------------------------------ the embedded sample, published; the README's recipes
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    import os
+    from unittest import mock
+
     from flows.pipeline import RunConfig, run_plain
     root = tmp_path_factory.mktemp("sample")
-    old = os.environ.get("NIANBAO_GATE")
-    os.environ["NIANBAO_GATE"] = "off"
-    try:
+    with mock.patch("flows.batch.GX", False):      # a module fixture: monkeypatch is per test
         run_plain(RunConfig(source=str(ROOT / "data" / "raw"), dest=str(root / "data" / "processed"),
                             quality_report=False))
-    finally:
-        if old is None:
-            os.environ.pop("NIANBAO_GATE")
-        else:
-            os.environ["NIANBAO_GATE"] = old
     return root
 
 

@@ -187,7 +187,7 @@ def test_frames_take_a_surrogate_name_handed_to_the_parser_directly():
 # ---------------------------------------------------------------- whole runs
 
 def _gate_on(monkeypatch):
-    monkeypatch.setenv("NIANBAO_GATE", "gx")
+    monkeypatch.setattr("flows.batch.GX", True)
 
 
 def _manifest(dest: Path) -> dict:

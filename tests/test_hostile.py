@@ -16,6 +16,7 @@ import zipfile
 
 import pytest
 
+from flows import isolation
 from transforms import documents as d
 from transforms import render_docs as rd
 from transforms.engine import parse_report
@@ -229,13 +230,13 @@ def test_markup_with_entity_declarations_refused():
 
 def test_isolated_parse_hard_bounds():
     truth, forms = rd.render_all(4)
-    ok = d.parse_report_isolated(forms["docx"], "iso.docx", timeout=30)
+    ok = isolation.parse_report_isolated(forms["docx"], "iso.docx", timeout=30)
     assert ok.report["status"] == "parsed" and len(ok.cells) == len(truth.cells)
-    slow = d.parse_report_isolated(forms["pdf"], "iso.pdf", timeout=0.01)
+    slow = isolation.parse_report_isolated(forms["pdf"], "iso.pdf", timeout=0.01)
     assert slow.report["status"] == "unreadable" and "time limit" in slow.report["problems"][0]
     row = "<tr><td>规章</td><td>1</td><td>2</td><td>3</td></tr>\n".encode("utf-8")
     big = b"<html><body><table>" + row * (12 * MB // len(row)) + b"</table></body></html>"  # under the size cap
-    starved = d.parse_report_isolated(big, "oom.html", timeout=30, memory=40 * MB)
+    starved = isolation.parse_report_isolated(big, "oom.html", timeout=30, memory=40 * MB)
     assert starved.report["status"] == "unreadable", starved.report
     # Python raises MemoryError (→ "over the memory limit"); lxml reports a failed malloc as a parse error
     assert re.search(r"memory|died|could not be parsed", starved.report["problems"][0]), starved.report["problems"]
@@ -283,12 +284,11 @@ def test_every_reason_code_is_registered():
 
 RSS_SCRIPT = r"""
 import json, os, resource, sys
-os.environ["NIANBAO_GATE"] = "off"
 from flows.batch import parse_batch
 big, seed, staging = sys.argv[1:4]
 items = [{"local_path": seed, "source_file": seed, "size": os.path.getsize(seed)},
          {"local_path": big, "source_file": big, "size": os.path.getsize(big), "sha256": "ab" * 32}]
-s = parse_batch(0, items, staging)
+s = parse_batch(0, items, staging, gx=False)
 # VmHWM: this process's own peak (ru_maxrss would carry the forking pytest worker's peak across exec)
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({"status": [r["status"] for r in s["reports"]], "rows": s["rows"], "maxrss": hwm * 1024}))

@@ -33,7 +33,7 @@ def _tables(dest):
 def _no_gx(monkeypatch):
     """The GX gate (3 s per run, tested by its owner and by tests/test_flow.py) is replaced here by
     its pure-pandas checks: these tests are about orchestration, manifest and publishing."""
-    monkeypatch.setenv("NIANBAO_GATE", "off")
+    monkeypatch.setattr("flows.batch.GX", False)
 
 
 @pytest.fixture()
@@ -298,10 +298,11 @@ def test_kill9_at_every_stage_then_rerun_equals_clean(point, seeds, tmp_path):
         shutil.copy(p, part / p.name)
     _run(part, dest)
     before = pub.digest(dest)
-    env = {**os.environ, "NIANBAO_CRASH_AT": point, "NIANBAO_GATE": os.environ.get("NIANBAO_GATE", "gx")}
-    code = ("from flows.pipeline import RunConfig, run_plain; "
+    code = ("import sys; sys.path.insert(0, 'tests'); from launch import crash_at, gate_off; "
+            f"gate_off(); crash_at({point!r}); "
+            "from flows.pipeline import RunConfig, run_plain; "
             f"run_plain(RunConfig(source={str(seeds)!r}, dest={str(dest)!r}, quality_report=False))")
-    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, timeout=120)
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=120)
     assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
     after = pub.digest(dest)
     if point == "after_swap":

@@ -33,8 +33,7 @@ def test_serve_registers_the_schedule_and_a_scheduled_run_publishes(tmp_path, mo
     for p in RAW.glob("*.txt"):
         shutil.copy(p, src / p.name)
     with prefect_server(tmp_path / "server") as (api, _):
-        env = {**server_env(tmp_path / "client", api), "PREFECT_RUNNER_POLL_FREQUENCY": "2",
-               "NIANBAO_GATE": os.environ.get("NIANBAO_GATE", "gx")}
+        env = {**server_env(tmp_path / "client", api), "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
         log = open(tmp_path / "serve.log", "wb")
         serve = subprocess.Popen([sys.executable, "-m", "flows", "serve", "--cron", "* * * * *", "--timezone", "UTC",
                                   "--source", str(src), "--dest", str(dest)],

@@ -165,7 +165,7 @@ def server():
 
 @pytest.fixture(autouse=True)
 def _no_gx(monkeypatch):
-    monkeypatch.setenv("NIANBAO_GATE", "off")
+    monkeypatch.setattr("flows.batch.GX", False)
 
 
 def test_conditional_get_and_bounded_concurrency(server, tmp_path):

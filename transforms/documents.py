@@ -32,8 +32,8 @@ inside the loops of every reader (per element, row, page). A file over a limit r
 that into ``status == "unreadable"`` and the problem ``"<file>: <reason> [<code>]"``
 (schema.quarantine_problem; the flow quarantines it).
 For hard bounds on code that cannot check a deadline (a C library stuck in one call),
-:func:`parse_report_isolated` runs one file in a forked child with an address-space limit and a
-kill timeout.
+``flows.isolation.parse_report_isolated`` runs one file in a forked child with an address-space
+limit and a kill timeout (a process sandbox is orchestration, not reading).
 """
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ MAX_MEMBERS = 2000                  # NIANBAO_MAX_MEMBERS: DOCX, number of ZIP m
 MAX_XML_PART = 60 * MB              # NIANBAO_MAX_XML_PART: one XML part read from a DOCX
 MAX_PDF_PAGES = 200                 # NIANBAO_MAX_PDF_PAGES
 MAX_SECONDS = 30.0                  # NIANBAO_MAX_SECONDS: wall clock for reading one file
-MAX_MEMORY = 1024 * MB              # NIANBAO_MAX_MEMORY: address space one parse may add (parse_report_isolated)
+MAX_MEMORY = 1024 * MB              # NIANBAO_MAX_MEMORY: address space one parse may add (flows.isolation)
 MAX_OCR_PAGES = 30                  # NIANBAO_MAX_OCR_PAGES: pages of a scanned PDF read by OCR
 MAX_OCR_SECONDS = 180.0             # NIANBAO_MAX_OCR_SECONDS: wall clock for reading one scanned file (~3 s a page)
 MAX_IMAGE_PIXELS = 60_000_000       # NIANBAO_MAX_IMAGE_PIXELS: one image or rendered page (decompression bombs)
@@ -1036,91 +1036,3 @@ def _pdf_page(page, deadline: Deadline, pno: int):
     items.sort(key=lambda x: (x[0], x[1]))
     flat = [(line, 0) for _, _, lines in items for line in lines]
     return flat, len(chars), bool(tables)
-
-
-# --------------------------------------------------------------------------- hard bounds
-
-def parse_report_isolated(data: bytes, source_file: str, *, timeout: float | None = None,
-                          memory: int | None = None):
-    """engine.parse_report in a forked child with an address-space limit and a kill timeout.
-
-    `memory` (default NIANBAO_MAX_MEMORY) is what the parse may add to the child's address space
-    at fork (RLIMIT_AS = size at fork + memory), so a large worker process is not starved at start.
-
-    For batches that must survive any file (a C-level hang or blow-up the cooperative deadline
-    cannot interrupt). Costs one fork per file (~10–30 ms). Over a limit → an "unreadable" report
-    with the reason, like any other quarantined file. POSIX only (uses fork + RLIMIT_AS).
-    """
-    import multiprocessing as mp
-
-    from transforms.engine import ParsedReport, _empty_report
-    from transforms.schema import quarantine_problem
-    import hashlib
-
-    limits = Limits.from_env()
-    timeout = limits.max_seconds + 5 if timeout is None else timeout
-    memory = limits.max_memory if memory is None else memory
-    ctx = mp.get_context("fork")
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_isolated_child, args=(send, data, source_file, memory), daemon=True)
-    proc.start()
-    send.close()
-    reason, code = None, "unreadable"
-    result = None
-    try:
-        if recv.poll(timeout):
-            try:
-                result = recv.recv()
-            except EOFError:
-                reason, code = "the parser process died (over the memory limit NIANBAO_MAX_MEMORY?)", "memory_limit"
-        else:
-            reason, code = f"over the time limit: no result within {timeout:g} s (killed)", "time_limit"
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
-        recv.close()
-    if isinstance(result, tuple) and result and result[0] == "ok":
-        return result[1]
-    if isinstance(result, tuple) and result and result[0] == "error":
-        reason, code = result[1], result[2]
-    sha = hashlib.sha256(data).hexdigest()
-    base = _empty_report(sha, source_file, len(data))
-    base["problems"] = [quarantine_problem(source_file, reason, code)]
-    return ParsedReport(base, [])
-
-
-def _vm_size() -> int:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _isolated_child(conn, data: bytes, source_file: str, memory: int) -> None:
-    try:
-        import resource
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        cap = _vm_size() + memory  # what the parse may ADD to the forked worker's address space
-        cap = cap if hard == resource.RLIM_INFINITY else min(cap, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    except (ImportError, ValueError, OSError):
-        pass
-    try:
-        from transforms.engine import parse_report
-
-        conn.send(("ok", parse_report(data, source_file)))
-    except MemoryError:
-        conn.send(("error", f"over the memory limit ({_mb(memory)}, NIANBAO_MAX_MEMORY)", "memory_limit"))
-    except BaseException as exc:  # noqa: BLE001 - report anything, the parent decides
-        try:
-            conn.send(("error", f"parser error: {type(exc).__name__}: {exc}", "unreadable"))
-        except Exception:
-            pass
-    finally:
-        conn.close()

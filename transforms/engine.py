@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field, fields
-from itertools import accumulate, combinations, islice
+from itertools import accumulate, combinations
 
 from transforms.formats import FORMATS, SEP, Block, Format, Leaf, cell_place
 from transforms.identity import IDENTITY_FIELDS, describe, document_properties
-from transforms.labels import clean, fold_fullwidth, match_key
+from transforms.labels import clean, match_key
 from transforms.names import escape_surrogates
 from transforms.narrative import Statement, extract as extract_statements, prose_lines
 from transforms.rejoin import rejoin
-from transforms.readers import (Region, Tok, detect_layout, html_lines, is_heading,
+from transforms.readers import (Region, Tok, detect_layout, is_heading,
                                 is_html, is_prose, locate, text_lines, tokens)
 from transforms.charsets import repair_problem
+from transforms.documents import html_table_lines as html_lines
 from transforms.schema import PARSER_VERSION, STATUTORY_TABLES, coded, quarantine_problem
 from transforms.values import IMPLAUSIBLE, is_no_value, parse_value, unit_from_label
 from transforms.vocab import Entry, RowCandidate, vocabulary

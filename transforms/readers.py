@@ -46,15 +46,6 @@ def is_html(text: str) -> bool:
 
 # --------------------------------------------------------------------------- lines
 
-def html_lines(text: str) -> list[tuple[str, int]]:
-    """HTML → lines: one line per table row (cells tab-separated), one per text block."""
-    # --- issue 5: the HTML reader lives in transforms/documents.py (nested/split tables, spans, hidden chrome)
-    from transforms.documents import html_table_lines
-
-    return html_table_lines(text)
-    # --- end issue 5
-
-
 def text_lines(text: str) -> list[tuple[str, int]]:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")

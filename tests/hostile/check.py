@@ -210,7 +210,7 @@ def analyse(source: str | Path, dest: str | Path, entries: list[Entry], run: Run
     tb = TRACEBACK.findall(run.stdout + "\n" + run.stderr)
     if tb:
         f.add("traceback", "run", f"{len(tb)} traceback/exception line(s), first: "
-              + next(l for l in (run.stdout + "\n" + run.stderr).splitlines() if TRACEBACK.search(l))[:300])
+              + next(line for line in (run.stdout + "\n" + run.stderr).splitlines() if TRACEBACK.search(line))[:300])
 
     rep = _read(dest, "reports", ["report_id", "source_file", "encoding", "verdict", "failed_checks", "status"])
     qua = _read(dest, "quarantine", ["report_id", "source_file", "reason_code", "reason"])

@@ -199,7 +199,7 @@ def hostile_markup(rng: random.Random, text: str) -> str:
     """Payloads as a title, a table label line and a value (they reach problems, labels, raw_value)."""
     payload = rng.choice(PAYLOADS)
     lines = text.split("\n")
-    anchor = max((i for i, l in enumerate(lines) if "收到和处理政府信息公开申请情况" in l), default=len(lines) // 2)
+    anchor = max((i for i, line in enumerate(lines) if "收到和处理政府信息公开申请情况" in line), default=len(lines) // 2)
     at = min(len(lines), anchor + rng.randint(2, 12))
     lines.insert(at, f"{payload}\t\t{rng.randint(1, 9)}\t{rng.randint(1, 9)}")
     if rng.random() < 0.5:

@@ -314,7 +314,7 @@ def describe(lines: list[tuple[str, int]], source_file: str = "", properties: di
         meta.update(organization=name, organization_source=source, organization_confidence=conf)
         if name in completed:
             problems.append(completed[name])
-        _fill_identity(meta, ident)
+        org_mod.fill_meta(meta, ident)
         if ident.division_code is None:
             problems.append(f"division of {name!r} unknown" + (
                 f": several places share the name ({', '.join(ident.ambiguous[:6])})" if ident.ambiguous
@@ -378,13 +378,6 @@ def _fold(text: str) -> str:
     if _TRADITIONAL.search(s):
         s = _T2S.convert(s)
     return _single_spaced(s)
-
-
-def _fill_identity(meta: dict, ident) -> None:
-    meta.update(organization_normalized=ident.normalized, organization_type=ident.organization_type,
-                organization_id=ident.organization_id, division_code=ident.division_code,
-                province=ident.province, city=ident.city, county=ident.county, township=ident.township,
-                division_level=ident.level)
 
 
 def _site_region(properties: dict, gz) -> str | None:

@@ -44,6 +44,14 @@ class Identity:
     ambiguous: tuple[str, ...] = ()
 
 
+def fill_meta(meta: dict, ident: Identity) -> None:
+    """Write an identity into a report's identity columns (extraction and overrides alike)."""
+    meta.update(organization_normalized=ident.normalized, organization_type=ident.organization_type,
+                organization_id=ident.organization_id, division_code=ident.division_code,
+                province=ident.province, city=ident.city, county=ident.county, township=ident.township,
+                division_level=ident.level)
+
+
 @lru_cache(maxsize=16384)
 def tidy_name(text: str) -> str:
     """Printed name → comparable name: width, traditional, spaces, year and report words removed."""
@@ -95,7 +103,7 @@ def complete(name: str, region, gz: Gazetteer | None = None) -> str | None:
     name starts with is replaced by the name of the context's division of that level."""
     gz = gz or load()
     m = _SHORT_FORM.match(name)
-    if region is None or m is None or not m.group(0) in ("省", "市", "县", "区", "旗", "州", "盟"):
+    if region is None or m is None or m.group(0) not in ("省", "市", "县", "区", "旗", "州", "盟"):
         return None
     for d in reversed(gz.ancestors(region.code)):
         if d.name.endswith(m.group(0)):

@@ -82,7 +82,6 @@ def apply_overrides(meta: dict, problems: list[str], *, sha256: str | None, sour
                 ident = org_mod.pinned(ident, region, values.get("township"), gz)
             elif values.get("township"):
                 ident = org_mod.pinned(ident, ident.division_code or region, values["township"], gz)
-            from transforms.identity import _fill_identity
-            _fill_identity(meta, ident)
+            org_mod.fill_meta(meta, ident)
         problems.append(f"identity override {rule['number']} applied ({', '.join(sorted(values))})"
                         + (f": {rule['note']}" if rule["note"] else ""))
