@@ -37,6 +37,7 @@ _NO_ARGS, _USAGE, _EXIT, _CLICK, _ABORT = (_exc(n) for n in
                                            ("NoArgsIsHelpError", "UsageError", "Exit", "ClickException", "Abort"))
 
 from flows import defaults, env, stopping
+from transforms.names import inert_line
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -327,10 +328,10 @@ def _duration(seconds: float) -> str:
 SKIPPED_SHOWN = 50     # skipped entries printed one per line; all are in the summary and the quarantine
 
 
-def _printable(text: str) -> str:
-    """A file name or reason as one inert terminal line: control characters (newlines, escape
-    sequences a hostile name could carry) written as \\x.. escapes."""
-    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
+def prefect_run(cfg) -> dict:
+    """The run as a Prefect flow (flows/prefect_flow.py: imported only then, Prefect takes ~2 s to import)."""
+    from flows import prefect_flow
+    return prefect_flow.run_flow(cfg)
 
 
 def _print_summary(s: dict, as_json: bool) -> None:
@@ -350,7 +351,7 @@ def _print_summary(s: dict, as_json: bool) -> None:
         if s.get("quality_report"):
             print(f"quality report: {s['quality_report']}")
     for k in skipped[:SKIPPED_SHOWN]:
-        print(f"skipped [{k['reason_code']}]: {_printable(k['source_file'])}: {_printable(k['reason'])}",
+        print(f"skipped [{k['reason_code']}]: {inert_line(k['source_file'])}: {inert_line(k['reason'])}",
               file=sys.stderr)
     if len(skipped) > SKIPPED_SHOWN:
         print(f"skipped: {len(skipped) - SKIPPED_SHOWN} more (all in the quarantine dataset and --json)",
@@ -360,20 +361,20 @@ def _print_summary(s: dict, as_json: bool) -> None:
     listed = {k["source_file"] for k in skipped}
     for u, e in sorted((s.get("errors") or {}).items()):
         if u not in listed:
-            print(f"warning: {_printable(str(u))}: {_printable(str(e))}", file=sys.stderr)
+            print(f"warning: {inert_line(str(u))}: {inert_line(str(e))}", file=sys.stderr)
     for f in s.get("structural_failures") or []:
         print(f"structural failure (chunk not published): {f}", file=sys.stderr)
     crawl = s.get("crawl")
     if crawl and not as_json:
         if crawl.get("error"):
-            print(f"warning: the crawl failed ({_printable(crawl['error'])}); read what earlier crawls left",
+            print(f"warning: the crawl failed ({inert_line(crawl['error'])}); read what earlier crawls left",
                   file=sys.stderr)
         else:
             counts = ", ".join(f"{k} {v}" for k, v in sorted(crawl.get("outcomes", {}).items()))
             print(f"crawled: {counts}; {crawl.get('files', 0)} report file(s), "
                   f"{crawl.get('downloaded_bytes', 0):,} bytes downloaded", file=sys.stderr)
             for e in crawl.get("errors", [])[:20]:
-                print(f"  crawl: {_printable(e)}", file=sys.stderr)
+                print(f"  crawl: {inert_line(e)}", file=sys.stderr)
 
 
 def _prefect_start_message() -> str:
@@ -464,7 +465,7 @@ def run(
                 if in_process:
                     s = single.run(cfg)
                 else:
-                    s = pipeline.run_flow(cfg) if prefect else pipeline.run_plain(cfg)
+                    s = prefect_run(cfg) if prefect else pipeline.run_plain(cfg)
             finally:
                 pipeline.set_progress(None)
     except BaseException as e:

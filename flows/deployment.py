@@ -42,7 +42,7 @@ def build_deployment(source: str, dest: str, cron: str = DEFAULT_CRON, timezone:
                      allow_empty: bool = False, sites: str | None = None,
                      reviews: str | None = None):
     from prefect.schedules import Cron
-    from flows.pipeline import nianbao_run
+    from flows.prefect_flow import nianbao_run
     return nianbao_run.to_deployment(
         name=name,
         schedules=[Cron(cron, timezone=timezone)],

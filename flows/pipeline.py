@@ -931,15 +931,8 @@ def run_inline(cfg: RunConfig) -> dict:
 
 
 # --------------------------------------------------------------------------- Prefect
-# The tasks and the flow are in flows/prefect_flow.py, imported on first use (Prefect takes ~2 s to import)
-_PREFECT_NAMES = ("TASKS", "nianbao_run", "_IO", "_CPU")
-
-
-def __getattr__(name: str):
-    if name in _PREFECT_NAMES:
-        from flows import prefect_flow
-        return getattr(prefect_flow, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The tasks, the flow and run_flow are in flows/prefect_flow.py, which imports this module (never the
+# other way): importing Prefect takes ~2 s, and a plain run or a run of one report file never does.
 
 
 def run_summary_markdown(s: dict, failure: str | None = None) -> str:
@@ -1027,30 +1020,6 @@ def detach_ephemeral_server() -> None:
     from prefect.server.api import server
     if not isinstance(server.subprocess, types.SimpleNamespace):
         server.subprocess = types.SimpleNamespace(**{**vars(subprocess), "Popen": _OwnSessionPopen})
-
-
-def run_flow(cfg: RunConfig, heartbeat: bool = False) -> dict:
-    """Run the Prefect flow (ephemeral server unless PREFECT_API_URL is set)."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-    from flows.prefect_flow import nianbao_run
-    detach_ephemeral_server()
-    fl = nianbao_run.with_options(task_runner=task_runner_for(cfg))
-    with _console_quiet_on(src.SourceError, RunFailed):
-        if heartbeat:
-            return _outcome(fl(**flow_params(cfg), return_state=True))
-        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            return _outcome(fl(**flow_params(cfg), return_state=True))
-
-
-def _outcome(state) -> dict:
-    """The flow's summary; its exception when it failed with one. A run that published with
-    structural failures is Failed in Prefect and returns its summary (the CLI exits 3)."""
-    result = state.result(raise_on_failure=False)
-    if isinstance(result, BaseException):
-        raise result
-    if not isinstance(result, dict):
-        raise RunFailed(f"the flow run ended {state.type.value}: {state.message or result!r}")
-    return result
 
 
 @contextmanager

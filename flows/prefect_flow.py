@@ -53,3 +53,26 @@ def nianbao_run(source: str = defaults.SOURCE, dest: str = defaults.DEST, glob: 
         return Failed(message=f"published version {summary.get('version')}, but {n} chunk(s) broke a structural "
                               f"expectation and were withheld: {summary['structural_failures'][0]}", data=summary)
     return summary
+
+
+def run_flow(cfg: pipeline.RunConfig, heartbeat: bool = False) -> dict:
+    """Run the Prefect flow (ephemeral server unless PREFECT_API_URL is set)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    pipeline.detach_ephemeral_server()
+    fl = nianbao_run.with_options(task_runner=pipeline.task_runner_for(cfg))
+    with pipeline._console_quiet_on(pipeline.src.SourceError, pipeline.RunFailed):
+        if heartbeat:
+            return _outcome(fl(**pipeline.flow_params(cfg), return_state=True))
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            return _outcome(fl(**pipeline.flow_params(cfg), return_state=True))
+
+
+def _outcome(state) -> dict:
+    """The flow's summary; its exception when it failed with one. A run that published with
+    structural failures is Failed in Prefect and returns its summary (the CLI exits 3)."""
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        raise result
+    if not isinstance(result, dict):
+        raise pipeline.RunFailed(f"the flow run ended {state.type.value}: {state.message or result!r}")
+    return result

@@ -91,28 +91,28 @@ FAILED_SHOWN = 3      # failed checks named in the line (all are in reports.fail
 def line(s: dict, seconds: float | None = None) -> tuple[str, bool]:
     """(the one line, whether it is an error): the file, then the report (id, body, year, format,
     verdict, cells) and where it is published, or why it is not."""
-    from flows.cli import _printable
+    from transforms.names import inert_line
     f = s["file"]
-    name = _printable(f["source_file"])
+    name = inert_line(f["source_file"])
     state = f["state"]
     if state == "skipped":
         listed = f"; listed in {s.get('dest')}/quarantine, version {f['version']}" if f.get("version") else ""
-        return f"{name}: not read [{f['reason_code']}]: {_printable(f.get('reason') or '')}{listed}", True
+        return f"{name}: not read [{f['reason_code']}]: {inert_line(f.get('reason') or '')}{listed}", True
     if state == "withheld":
-        return f"{name}: not published: {_printable(f['reason'])}", True
+        return f"{name}: not published: {inert_line(f['reason'])}", True
     how = ", ".join(p for p in (f"{seconds:.1f}s" if seconds is not None else None,
                                 None if s.get("prefect") else "without Prefect",
                                 None if s.get("quality_report") else "no quality report") if p)
     how = f" ({how})" if how else ""
     rid = (f.get("report_id") or "")[:12]
     if f.get("status") == "quarantined":
-        reason = _printable(" ".join(str(f.get("reason") or "").split()))
+        reason = inert_line(" ".join(str(f.get("reason") or "").split()))
         return (f"{name}: quarantined [{f.get('reason_code')}]: {reason} (report {rid}; listed in "
                 f"{s.get('dest')}/quarantine, version {f['version']}){how}"), True
     checks = list(f.get("failed_checks") or [])
     more = f", +{len(checks) - FAILED_SHOWN} more" if len(checks) > FAILED_SHOWN else ""
     failed = f" ({', '.join(checks[:FAILED_SHOWN])}{more})" if checks else ""
-    report = (f"report {rid}, {_printable(str(f.get('organization') or 'body unknown'))}, "
+    report = (f"report {rid}, {inert_line(str(f.get('organization') or 'body unknown'))}, "
               f"{f.get('report_year') or 'year unknown'}, format {f.get('template') or 'unknown'}, "
               f"verdict {f.get('verdict')}{failed}, {f.get('n_cells')} cells")
     where = f"{s.get('dest')} version {f['version']}"

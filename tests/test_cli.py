@@ -125,17 +125,16 @@ def test_without_a_terminal_progress_is_timestamped_lines_with_rate(tmp_path, ca
 def test_the_prefect_start_is_announced_before_prefect_starts(tmp_path, capsys, monkeypatch):
     """Prefect's temporary server takes ~10 s to start: the command says so first (a stub stands for
     the flow here)."""
-    import flows.pipeline as pl
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     seen = {}
 
     def fake_flow(cfg):
         seen["err"] = capsys.readouterr().err
         return {"noop": True, "discovered": 5, "version": "v1", "skipped": []}
-    monkeypatch.setattr(pl, "run_flow", fake_flow)
+    monkeypatch.setattr("flows.cli.prefect_run", fake_flow)
     assert main(["run", "--dest", str(tmp_path / "o"), "--source", str(ROOT / "data" / "raw")]) == 0
     assert "starting Prefect (a temporary local server" in seen["err"]
-    monkeypatch.setattr(pl, "run_flow", fake_flow)
+    monkeypatch.setattr("flows.cli.prefect_run", fake_flow)
     assert main(["run", "--dest", str(tmp_path / "o"), "--source", str(ROOT / "data" / "raw"), "--no-progress"]) == 0
     assert seen["err"] == ""                          # --no-progress: only the summary and errors
 
@@ -218,7 +217,7 @@ def test_a_report_file_with_json_and_with_prefect(tmp_path, capsys, monkeypatch)
     def flow_stub(cfg):
         seen["quality_report"] = cfg.quality_report
         return pl.run_inline(cfg)
-    monkeypatch.setattr(pl, "run_flow", flow_stub)
+    monkeypatch.setattr("flows.cli.prefect_run", flow_stub)
     assert main(["run", "--source", str(SEED), "--dest", str(tmp_path / "p"), "--prefect", "--no-progress"]) == 0
     line = _one_line(capsys.readouterr().out)
     assert seen["quality_report"] is False and "→ report" in line and "without Prefect" not in line

@@ -327,7 +327,8 @@ def test_batch_size_does_not_change_outputs(fifteen_default, batch_size, tmp_pat
 def test_batch_size_1_on_a_dask_cluster_gives_the_same_outputs(fifteen_default, prefect_server, tmp_path,
                                                                monkeypatch):
     from distributed import LocalCluster
-    from flows.pipeline import RunConfig, run_flow
+    from flows.pipeline import RunConfig
+    from flows.prefect_flow import run_flow
     _gate_on(monkeypatch)
     src, ref_dest, ref = fifteen_default
     dest = tmp_path / "out"

@@ -15,7 +15,8 @@ from flows import crawled
 from flows import manifest as mf
 from flows import publish as pub
 from flows.cli import main
-from flows.pipeline import RunConfig, run_flow, run_plain
+from flows.pipeline import RunConfig, run_plain
+from flows.prefect_flow import run_flow
 from flows.sources import discover
 from transforms.engine import parse_report
 from transforms.site_pages import completeness

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from flows import publish as pub
-from flows.pipeline import RunConfig, run_flow, run_plain
+from flows.pipeline import RunConfig, run_plain
+from flows.prefect_flow import run_flow
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "tests" / "fixtures" / "seeds"

@@ -171,7 +171,8 @@ def test_review_of_changed_bytes_no_longer_applies(here):
 def test_prefect_flow_applies_reviews(prefect_server, here):
     """The Prefect flow (as `nianbao serve` runs it) applies a reviews file: with the reports parsed in
     the same run, and on a later run where only the reviews changed (the apply-reviews task)."""
-    from flows.pipeline import RunConfig, run_flow
+    from flows.pipeline import RunConfig
+    from flows.prefect_flow import run_flow
     src, dest, reviews = here / "src", here / "out", here / "reviews.yaml"
     rid = _corpus(src)
     _review_both(here / "nothing", reviews, rid)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import flows.pipeline as pl
+from flows.prefect_flow import run_flow
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +37,7 @@ def test_a_run_that_withheld_a_chunk_is_failed_with_its_summary_and_artifacts(pr
     monkeypatch.setattr(pl, "orchestrate", lambda cfg, ex: _summary(
         dest, structural_failures=["applications: expect_column_values_to_not_be_null(report_id)"],
         quality_report=str(report)))
-    s = pl.run_flow(pl.RunConfig(source=str(tmp_path), dest=str(dest)))
+    s = run_flow(pl.RunConfig(source=str(tmp_path), dest=str(dest)))
     assert s["structural_failures"] and s["version"] == "v1"          # the summary still reaches the CLI
     [(state, message, artifacts)] = _runs_of(dest)
     assert state == "FAILED" and "withheld" in message
@@ -49,14 +50,14 @@ def test_a_run_that_withheld_a_chunk_is_failed_with_its_summary_and_artifacts(pr
 def test_a_clean_run_is_completed_and_a_failed_quality_report_fails_it(prefect_server, tmp_path, monkeypatch):
     dest = tmp_path / "out"
     monkeypatch.setattr(pl, "orchestrate", lambda cfg, ex: _summary(dest))
-    assert pl.run_flow(pl.RunConfig(source=str(tmp_path), dest=str(dest)))["parsed"] == 2
+    assert run_flow(pl.RunConfig(source=str(tmp_path), dest=str(dest)))["parsed"] == 2
 
     def report_failed(cfg, ex):
         raise pl.RunFailed("the quality report failed: OSError: disk full; the data was published (version v2)",
                            _summary(dest, version="v2", errors={"quality_report": "OSError: disk full"}))
     monkeypatch.setattr(pl, "orchestrate", report_failed)
     with pytest.raises(pl.RunFailed, match="quality report failed") as e:
-        pl.run_flow(pl.RunConfig(source=str(tmp_path), dest=str(dest)))
+        run_flow(pl.RunConfig(source=str(tmp_path), dest=str(dest)))
     assert e.value.summary["version"] == "v2"
     runs = sorted(_runs_of(dest), key=lambda r: r[0])
     assert [r[0] for r in runs] == ["COMPLETED", "FAILED"]

@@ -315,7 +315,6 @@ def test_sigterm_stops_a_flow_on_a_prefect_server_and_marks_it_crashed(big_corpu
 def test_a_failed_task_fails_the_flow_run(prefect_server, tmp_path, monkeypatch, step):
     """A failed publish leaves the published version as it was; a failed quality report comes after the
     data is published. Either way the flow run is Failed and the run raises."""
-    import flows.pipeline as pl
     from prefect import get_client, task
     monkeypatch.setattr("flows.batch.GX", False)
     dest = tmp_path / "out"
@@ -329,10 +328,11 @@ def test_a_failed_task_fails_the_flow_run(prefect_server, tmp_path, monkeypatch,
     def docs_step(version_dir, context_root):
         return None
     broken = {"publish_step": publish_step, "report_step": report_step}[step]
-    monkeypatch.setitem(pl.TASKS, step, task(name="broken", **pl._CPU)(broken))
-    monkeypatch.setitem(pl.TASKS, "docs_step", task(name="no-docs", **pl._CPU)(docs_step))
+    from flows import prefect_flow as pf
+    monkeypatch.setitem(pf.TASKS, step, task(name="broken", **pf._CPU)(broken))
+    monkeypatch.setitem(pf.TASKS, "docs_step", task(name="no-docs", **pf._CPU)(docs_step))
     with pytest.raises(RunFailed) as failed:
-        pl.run_flow(RunConfig(source=str(ROOT / "tests" / "fixtures" / "seeds"), dest=str(dest)))
+        pf.run_flow(RunConfig(source=str(ROOT / "tests" / "fixtures" / "seeds"), dest=str(dest)))
     if step == "publish_step":
         assert str(failed.value).startswith("publishing failed: [Errno 28] No space left on device")
         assert pub.current_version(dest) is None
@@ -350,7 +350,7 @@ import errno, os, sys
 from flows import env
 env.configure(sys.argv[sys.argv.index("--dest") + 1])      # as the command does, before Prefect is imported
 from prefect import task
-from flows import batch, pipeline
+from flows import batch, prefect_flow
 from flows.cli import app
 
 batch.GX = False                                            # the pandas half of the gate: the test is about the run
@@ -358,7 +358,7 @@ batch.GX = False                                            # the pandas half of
 def publish_step(name, prev_root, staged_root, out_root, remove_ids, removed_years):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-pipeline.TASKS["publish_step"] = task(name="publish", **pipeline._CPU)(publish_step)
+prefect_flow.TASKS["publish_step"] = task(name="publish", **prefect_flow._CPU)(publish_step)
 app(sys.argv[1:])
 """
 

@@ -43,6 +43,12 @@ def escape_surrogates(text: str) -> str:
     return _SURROGATE.sub(_escape_surrogate, text)
 
 
+def inert_line(text: str) -> str:
+    """A file name or reason as one inert terminal line: control characters (newlines, escape
+    sequences a hostile name could carry) written as \\x.. escapes."""
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def printable_name(name: str | bytes) -> str:
     """The published form of a local path (str from os.fsdecode, or bytes)."""
     if isinstance(name, bytes):
