@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import compress, islice
+from itertools import compress
 
 from transforms.formats import FORMATS
 from transforms.labels import clean
@@ -340,53 +340,29 @@ def _tab_cells(seg) -> list[Tok]:
     return out
 
 
-# The row tokenizers read each distinct line once: a line's (text, is_value, brk) parts depend only on
-# its text (and the layout), and most lines of a report (labels, headers, rows of small numbers) are
-# printed the same in other reports. Tokens are then made from the cached parts with their line number.
-# (tokens 0.30 → ~0.17 ms a report on the generated corpus; same tokens.)
-_LINE_PARTS: dict[tuple, tuple[tuple[str, bool, int], ...]] = {}
-LINE_CACHE_SIZE = 30_000  # distinct lines kept (~600 bytes each); when full, the oldest quarter goes
-_ROW_END = ("", False, 1)
-
-
-def _remember(key: tuple, parts: tuple) -> tuple:
-    if len(_LINE_PARTS) >= LINE_CACHE_SIZE:
-        for old in list(islice(_LINE_PARTS, LINE_CACHE_SIZE // 4)):
-            del _LINE_PARTS[old]
-    _LINE_PARTS[key] = parts
-    return parts
-
-
 def _split_rows(seg, sep: str) -> list[Tok]:
     out: list[Tok] = []
-    add = out.append
-    known = _LINE_PARTS.get
+    known_value = _IS_VALUE.get  # the hot loops inline _tok / _pieces (a call per cell is most of their time)
     for text, no in seg:
-        parts = known((sep, text))
-        if parts is None:
-            parts = _remember((sep, text), _split_row_parts(text, sep))
-        for p, v, b in parts:
-            add(Tok(p, no, v, b))
+        if not text.strip():
+            continue
+        if sep not in text and is_prose(text):
+            out.append(Tok(text.strip(), no, False))
+            out.append(Tok("", no, False, 1))
+            continue
+        for cell in text.split(sep):
+            cell = cell.strip()
+            v = known_value(cell)
+            if v is None:
+                v = _is_value(cell)
+            if not v and " " in cell and _looks_spaced(cell):  # (a blank cell is a value)
+                out.extend(Tok(p, no, pv) for piece in cell.split()
+                           for p, pv in _PIECES.get(piece) or _piece_parts(piece))
+            else:
+                out.append(Tok(cell, no, v))
+        # trailing empties after the last printed cell are row padding
+        out.append(Tok("", no, False, 1))
     return out
-
-
-def _split_row_parts(text: str, sep: str) -> tuple[tuple[str, bool, int], ...]:
-    """One line of a separated layout (tsv, html) → its (text, is_value, brk) parts."""
-    if not text.strip():
-        return ()
-    if sep not in text and is_prose(text):
-        return ((text.strip(), False, 0), _ROW_END)
-    out = []
-    for cell in text.split(sep):
-        cell = cell.strip()
-        v = _is_value(cell)
-        if not v and " " in cell and _looks_spaced(cell):  # (a blank cell is a value)
-            out.extend((p, pv, 0) for piece in cell.split() for p, pv in _PIECES.get(piece) or _piece_parts(piece))
-        else:
-            out.append((cell, v, 0))
-    # trailing empties after the last printed cell are row padding
-    out.append(_ROW_END)
-    return tuple(out)
 
 
 def _looks_spaced(cell: str) -> bool:
@@ -400,60 +376,53 @@ _MD_RULE = re.compile(r"^\|?(\s*:?-{3,}:?\s*\|)+\s*(:?-{3,}:?)?\s*$")
 
 def _pipe(seg) -> list[Tok]:
     out: list[Tok] = []
-    add = out.append
-    known = _LINE_PARTS.get
+    known_value = _IS_VALUE.get
     content = [t for t, _ in seg if "|" in t]
     markdown = bool(content) and sum(1 for t in content if t.strip().startswith("|") and
                                      t.strip().endswith("|") and t.replace("|", "").strip()) > 0.6 * len(content)
     for text, no in seg:
-        parts = known(("|", markdown, text))
-        if parts is None:
-            parts = _remember(("|", markdown, text), _pipe_parts(text, markdown))
-        for p, v, b in parts:
-            add(Tok(p, no, v, b))
+        s = text.strip()
+        if not s:
+            continue
+        if "|" not in s:
+            if is_prose(s):
+                out.append(Tok(s, no, False))
+                out.append(Tok("", no, False, 1))
+                continue
+            out.extend(_tok(p, no) for p in _pieces(s)) if _looks_spaced(s) else out.append(_tok(s, no))
+            out.append(Tok("", no, False, 1))
+            continue
+        if "---" in s and _MD_RULE.match(s):
+            continue  # markdown rule line
+        if len(s) >= 2 and not s.strip("|"):
+            out.append(Tok("", no, False, 1))  # '||', '||||': end-of-row filler, not cells
+            continue
+        parts = s.split("|")
+        if s.endswith("|"):
+            parts = parts[:-1]
+        if markdown and s.startswith("|"):
+            parts = parts[1:]
+        for p in parts:
+            p = p.strip()
+            v = known_value(p)
+            out.append(Tok(p, no, _is_value(p) if v is None else v))
+        out.append(Tok("", no, False, 1))
     return out
-
-
-def _pipe_parts(text: str, markdown: bool) -> tuple[tuple[str, bool, int], ...]:
-    """One line of the pipe layout → its (text, is_value, brk) parts."""
-    s = text.strip()
-    if not s:
-        return ()
-    if "|" not in s:
-        if is_prose(s):
-            return ((s, False, 0), _ROW_END)
-        cells = _pieces(s) if _looks_spaced(s) else [s]
-        return (*((p, _is_value(p), 0) for p in cells), _ROW_END)
-    if "---" in s and _MD_RULE.match(s):
-        return ()  # markdown rule line
-    if len(s) >= 2 and not s.strip("|"):
-        return (_ROW_END,)  # '||', '||||': end-of-row filler, not cells
-    parts = s.split("|")
-    if s.endswith("|"):
-        parts = parts[:-1]
-    if markdown and s.startswith("|"):
-        parts = parts[1:]
-    return (*((p, _is_value(p), 0) for p in map(str.strip, parts)), _ROW_END)
 
 
 def _spaced(seg) -> list[Tok]:
     out: list[Tok] = []
-    add = out.append
-    known = _LINE_PARTS.get
+    pieces = _PIECES.get
     for text, no in seg:
-        parts = known((" ", text))
-        if parts is None:
-            parts = _remember((" ", text), _spaced_parts(text))
-        for p, v, b in parts:
-            add(Tok(p, no, v, b))
+        s = text.strip()
+        if not s or not s.strip("| "):
+            continue  # blank or '|' / '||||' filler lines
+        if is_prose(s) and not _is_value(s.split()[-1]):
+            out.append(Tok(s, no, False))  # one label token: its numbers are not cells
+            out.append(Tok("", no, False, 1))
+            continue
+        for piece in s.split():  # _pieces(s), inlined
+            for p, v in pieces(piece) or _piece_parts(piece):
+                out.append(Tok(p, no, v))
+        out.append(Tok("", no, False, 1))
     return out
-
-
-def _spaced_parts(text: str) -> tuple[tuple[str, bool, int], ...]:
-    """One line of the spaced layouts → its (text, is_value, brk) parts."""
-    s = text.strip()
-    if not s or not s.strip("| "):
-        return ()  # blank or '|' / '||||' filler lines
-    if is_prose(s) and not _is_value(s.split()[-1]):
-        return ((s, False, 0), _ROW_END)  # one label token: its numbers are not cells
-    return (*((p, v, 0) for piece in s.split() for p, v in _PIECES.get(piece) or _piece_parts(piece)), _ROW_END)
