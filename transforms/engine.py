@@ -19,6 +19,7 @@ from transforms.identity import IDENTITY_FIELDS, describe, document_properties
 from transforms.labels import clean, fold_fullwidth, match_key
 from transforms.names import escape_surrogates
 from transforms.narrative import Statement, extract as extract_statements, prose_lines
+from transforms.cut_numbers import mend as mend_cut_numbers
 from transforms.rejoin import rejoin
 from transforms.readers import (Region, Tok, detect_layout, html_lines, is_heading,
                                 is_html, is_prose, locate, text_lines, tokens)
@@ -686,6 +687,17 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
         tcells, status = _build_table(table, reads[table], regions[table], decided, problems, layout, damaged)
         cells.extend(tcells)
         statuses[table] = status
+    if layout in _POSITIONAL and cells:
+        by_table: dict[str, set[str]] = {}
+        for (t, _), f in decided.items():
+            if f:
+                by_table.setdefault(t, set()).add(f)
+        for t in statuses:      # table 四 has no row labels to decide its format: the report's formats
+            if t not in by_table:
+                by_table[t] = {f for f in decided.values() if f}
+        mended, withdrawn = mend_cut_numbers(cells, by_table)
+        problems += mended
+        statuses.update(dict.fromkeys(withdrawn, "incomplete"))
     used = sorted({f for f in decided.values() if f})
     template = None if not used else used[0] if len(used) == 1 else "hybrid"
     if not regions:
@@ -712,6 +724,11 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
     statements = (extract_statements(prose_lines(lines, [(r.start, r.end) for r in regions.values()]),
                                      report["report_year"]) if report["status"] == "parsed" else [])
     return ParsedReport(report, cells, statements)
+
+
+# text whose cells are separated by position alone (extractor output, PDF pages): a number in it can
+# have been cut by the extractor (transforms/cut_numbers.py)
+_POSITIONAL = frozenset({"spaced", "line_cells", "one_line"})
 
 
 def _reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[str]) -> TableRead:
