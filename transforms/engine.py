@@ -21,6 +21,7 @@ from transforms.names import escape_surrogates
 from transforms.narrative import Statement, extract as extract_statements, prose_lines
 from transforms.cut_numbers import mend as mend_cut_numbers
 from transforms.rejoin import rejoin
+from transforms.row_order import broken_rows, by_row_order
 from transforms.readers import (Region, Tok, detect_layout, html_lines, is_heading,
                                 is_html, is_prose, locate, text_lines, tokens)
 from transforms.charsets import repair_problem
@@ -739,9 +740,11 @@ def _reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[s
     cast doubt on it when it took its values from several lines (a one-cell-per-line export that
     printed the values of two rows interleaved: 规章 3 / 行政规范性文件 564 / 5 / 74 / 984 / 4185)."""
     got = rejoin(table, toks, vocabulary(table), lambda e: _max_cols(e, None, None))
+    reads = [tr]
     if got is not None:
         new_toks, reordered, doubtful = got
         tr2 = read_rows(table, new_toks)
+        reads.append(tr2)
         for r in tr2.rows:
             if r.line in doubtful and r.entry is not None:
                 r.doubt = ("which row these values belong to is not printed (wrapped labels, values away from "
@@ -769,7 +772,35 @@ def _reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[s
         if len(own - {r.line}) >= 2 or (own - {r.line} and r.line in own):
             r.doubt = (f"values spread over lines {min(own)}–{max(own)} and followed by values with no row label "
                        f"(line {first}): which row each belongs to is not printed")
+    if _stray(tr) or any(r.doubt or not r.cells for r in tr.rows):
+        tr = _reread_in_row_order(table, toks, reads, tr, problems)
+    # text that needed this fallback was mangled by its extractor: a row whose values break its own
+    # total may hold another row's values, wherever they were printed
+    broken = broken_rows(table, tr.rows)
+    for r in tr.rows:
+        if r.line in broken:
+            r.doubt = broken[r.line]
     return tr
+
+
+def _reread_in_row_order(table: str, toks: list[Tok], reads: list[TableRead], tr: TableRead,
+                         problems: list[str]) -> TableRead:
+    """The last fallback (transforms/row_order.py): values cut into the format's rows in order, each
+    row checked by its identities; kept when it places more values in known rows."""
+    got = by_row_order(table, toks, vocabulary(table), reads)
+    if got is None:
+        return tr
+    new_toks, reordered, doubts, note = got
+    tr3 = read_rows(table, new_toks)
+    for r in tr3.rows:
+        if r.line in doubts:
+            r.doubt = doubts[r.line]
+        elif r.line in reordered:
+            r.how = "reordered"
+    if _placed(tr3) <= _placed(tr):
+        return tr
+    problems.append(note)
+    return tr3
 
 
 def _placed(tr: TableRead) -> int:
