@@ -16,6 +16,7 @@ PDF pages): a cell of an HTML, DOCX, spreadsheet or tab-separated table is whole
 from __future__ import annotations
 
 from functools import lru_cache
+from operator import attrgetter
 
 from transforms.formats import FORMATS
 
@@ -78,24 +79,68 @@ def _candidates(terms, values: dict, raws: dict, res: float, through: dict, skip
     return out
 
 
+@lru_cache(maxsize=16)
+def _merged(table: str, fmts: frozenset[str]) -> dict:
+    """Instances of the identities of every format a table was read in (one each) → identity id."""
+    insts: dict = {}
+    for f in sorted(fmts):
+        for ident_id, terms in instances(f, table):
+            insts.setdefault(terms, ident_id)
+    return insts
+
+
+@lru_cache(maxsize=16)
+def _addressed(table: str, fmts: frozenset[str]) -> tuple[tuple[tuple[tuple[str, str, str], ...], int], ...]:
+    """The fast test's instances: ((table, row, column) of each cell, lhs first; lhs count), enough of
+    them to go through every cell of an identity once (a cut number breaks every identity it is in,
+    so one through each cell finds it; the rows' totals of table 三 cover it)."""
+    seen: set[Key] = set()
+    out = []
+    for terms in sorted(_merged(table, fmts), key=len):
+        if any(k not in seen for k, _ in terms):
+            seen.update(k for k, _ in terms)
+            out.append((tuple((table, *k) for k, _ in terms), sum(1 for _, sign in terms if sign > 0)))
+    return tuple(out)
+
+
+_ADDRESS = attrgetter("table", "row_path", "column_path")
+_VALUE = attrgetter("value")
+
+
+def _any_fails(cells: list, formats: dict[str, set[str]]) -> bool:
+    """Whether an identity may fail on some table: the test every report of these layouts passes
+    through, its loops over the cells run in C."""
+    insts = [i for t, f in formats.items() for i in _addressed(t, frozenset(f))]
+    if not insts:
+        return False
+    at = dict(zip(map(_ADDRESS, cells), map(_VALUE, cells)))
+    get = at.get
+    for keys, n in insts:
+        v = list(map(get, keys))
+        if None in v or abs(sum(v[:n]) - sum(v[n:])) > 1e-6:
+            return True               # failing, or blank: the identities left out may fail (full test)
+    return False
+
+
 def mend(cells: list, formats: dict[str, set[str]]) -> tuple[list[str], set[str]]:
     """Restore or withdraw the cut numbers among `cells` (engine Cells, changed in place) →
     (problems, tables where a cell was withdrawn). `formats`: table → the formats it was read in."""
     problems: list[str] = []
     incomplete: set[str] = set()
+    if not _any_fails(cells, formats):
+        return problems, incomplete       # the common case: every identity holds or cannot be evaluated
+    tables: dict[str, dict[Key, object]] = {}
+    for c in cells:
+        tables.setdefault(c.table, {})[(c.row_path, c.column_path)] = c
     for table, fmts in formats.items():
-        insts = {}
-        for f in sorted(fmts):
-            for ident_id, terms in instances(f, table):
-                insts.setdefault(terms, ident_id)
+        by_key = tables.get(table)
+        insts = _merged(table, frozenset(fmts)) if by_key else None
         if not insts:
             continue
-        by_key = {(c.row_path, c.column_path): c for c in cells if c.table == table}
         values = {k: c.value for k, c in by_key.items()}
-        raws = {k: c.raw_value for k, c in by_key.items()}
-        failing = [(terms, r) for terms in insts if (r := residual(terms, values)) is not None and abs(r) > 1e-6]
-        if not failing:
+        if not any((r := residual(terms, values)) is not None and abs(r) > 1e-6 for terms in insts):
             continue
+        raws = {k: c.raw_value for k, c in by_key.items()}
         through: dict[Key, list] = {}
         for terms in insts:
             for k, _ in terms:
