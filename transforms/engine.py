@@ -693,8 +693,8 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
         for (t, _), f in decided.items():
             if f:
                 by_table.setdefault(t, set()).add(f)
-        for t in statuses:      # table 四 has no row labels to decide its format: the report's formats
-            if t not in by_table:
+        for t, status in statuses.items():   # table 四 has no row labels to decide its format: the report's
+            if t not in by_table and status != "missing":
                 by_table[t] = {f for f in decided.values() if f}
         mended, withdrawn = mend_cut_numbers(cells, by_table)
         problems += mended
