@@ -176,3 +176,21 @@ def test_real_web_copies_are_right_or_flagged(name):
     got = {(c.table, c.row_path, c.column_path) for c in parsed.cells}
     assert all((k["table"], k["row"], k["column"]) in got for k in key["cells"])
     assert right >= 0.9 * len(cells)
+
+
+def test_a_swap_inside_a_row_printed_at_its_label_flags_the_columns_it_breaks():
+    """Row (一) printed right after its label with two parts swapped (…19, 14… → …14, 19…): its own
+    total holds, so it is read as printed, but in a table the order of the text placed, the two
+    columns' totals fail and their cells are flagged reordered — never published clean."""
+    lines, start, end = _applications_lines((EXTRACTS / "hz_xls_pdftotext.txt").read_text("utf-8"))
+    at = _value_lines(lines, start, end)
+    row = [lines[i] for i in at[14:21]]
+    assert row == ["5345", "129", "0", "41", "19", "14", "5548"]
+    lines[at[18]], lines[at[19]] = "14", "19"
+    parsed = parse_text("\n".join(lines), "swapped_inside.txt")
+    right, flagged, wrong = _score(parsed)
+    assert not wrong and flagged == 2
+    cells = {(c.row_path, c.column_path): c for c in parsed.cells if c.table == "applications"}
+    for col in ("申请人情况 > 法人或其他组织 > 法律服务机构", "申请人情况 > 法人或其他组织 > 其他"):
+        assert "reordered" in cells[("三、本年度办理结果 > （一）予以公开", col)].flags
+    assert sum("breaks applications_outcome_total" in p for p in parsed.report["problems"]) == 2

@@ -21,7 +21,7 @@ from transforms.names import escape_surrogates
 from transforms.narrative import Statement, extract as extract_statements, prose_lines
 from transforms.cut_numbers import mend as mend_cut_numbers
 from transforms.rejoin import rejoin
-from transforms.row_order import broken_rows, by_row_order
+from transforms.row_order import broken_rows, by_row_order, flag_failing_columns
 from transforms.readers import (Region, Tok, detect_layout, html_lines, is_heading,
                                 is_html, is_prose, locate, text_lines, tokens)
 from transforms.charsets import repair_problem
@@ -673,11 +673,14 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
     # the document kind for DOCX, PDF and converted legacy files (doc, rtf, odt, xls, ods)
     report["layout"] = kind if kind not in (None, "html", "text") else layout
     reads = {}
+    mangled: set[str] = set()   # tables some of whose values the order of the text placed
     for t, r in regions.items():
         toks = tokens(lines, r, layout)
         tr = reads[t] = read_rows(t, toks)
         if t != "review_litigation" and (tr.unknown or _stray(tr) or any(row.entry is None for row in tr.rows)):
             reads[t] = _reread_wrapped(t, toks, tr, problems)
+            if any(row.how == "reordered" for row in reads[t].rows):
+                mangled.add(t)
     decided = _decide_formats(reads, problems)
     cells: list[Cell] = []
     statuses = {}
@@ -699,6 +702,8 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
         mended, withdrawn = mend_cut_numbers(cells, by_table)
         problems += mended
         statuses.update(dict.fromkeys(withdrawn, "incomplete"))
+        if mangled:
+            problems += flag_failing_columns(cells, by_table, mangled)
     used = sorted({f for f in decided.values() if f})
     template = None if not used else used[0] if len(used) == 1 else "hybrid"
     if not regions:

@@ -10,9 +10,10 @@ So when a table's values are exactly (rows of the format's table) × (its column
 rows in the format's order, and each row is kept only when its own identities hold (the total of the
 row is the sum of its parts, or the printed total is that sum cut short by the extractor,
 transforms/cut_numbers.py): a row whose values were printed out of order breaks them and is left
-unresolved. Identities across rows (a column's total) that fail leave their rows unresolved too. A
-row whose label was printed right before exactly these values is read as normal; the others are
-flagged `reordered` (placed by the order of the text). A table without identities across its
+unresolved. A row whose label was printed right before exactly these values is read as normal; the
+others are flagged `reordered` (placed by the order of the text). A value moved between rows or
+columns that keeps the rows' totals breaks a column's total: the engine then flags that column's
+cells (flag_failing_columns). A table without identities across its
 columns (table 二) or with values missing is never read this way.
 """
 from __future__ import annotations
@@ -171,19 +172,6 @@ def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
         if any(path_of(r.entry) == leaf.path and r.how != "reordered" and [id(t) for t in r.cells if t.text] == ids
                                  for r in printed):
             anchored.add(i)
-    # identities across rows: a failing one leaves the rows it sums unresolved (unless printed at their label)
-    index = {leaf.path: i for i, leaf in enumerate(blk.rows)}
-    cols = {c.path: k for k, c in enumerate(blk.columns)}
-    broken: set[int] = set()
-    for ident in fmt.identities:
-        if ident.table != table or ident.for_each != "column" or not all(p in index for p in ident.lhs + ident.rhs):
-            continue
-        rows = [(index[p], 1) for p in ident.lhs] + [(index[p], -1) for p in ident.rhs]
-        if not all(i in accepted for i, _ in rows):
-            continue
-        for k in cols.values():
-            if abs(sum(sign * accepted[i][k] for i, sign in rows)) > 1e-6:
-                broken.update(i for i, _ in rows if i not in anchored)
     out: list[Tok] = []
     reordered: set[int] = set()
     doubt: dict[int, str] = {}
@@ -202,11 +190,38 @@ def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
         if i not in accepted:
             doubt[line] = (f"the values the format's row order gives it (lines {span}) break its identities: "
                            "printed out of order")
-        elif i in broken:
-            doubt[line] = (f"the values the format's row order gives it (lines {span}) break an identity "
-                           "across rows")
         elif i not in anchored:
             reordered.add(line)
     note = (f"{table}: labels and values printed apart; {len(values)} values read as {len(blk.rows)} rows × {w} "
             f"columns in the order of the {name} format's rows, each row checked by its identities")
     return out, reordered, doubt, note
+
+
+def flag_failing_columns(cells: list, formats: dict[str, set[str]], tables: set[str]) -> list[str]:
+    """In tables some of whose values the order of the text placed (labels and values printed apart),
+    the cells of a column whose total fails are flagged `reordered`: a value moved between two rows
+    or two columns keeps each row's total but breaks its column's (engine Cells, changed in place)
+    → problems."""
+    from transforms.cut_numbers import _merged, residual
+    problems: list[str] = []
+    for table in tables:
+        fmts = formats.get(table)
+        if not fmts:
+            continue
+        by_key = {(c.row_path, c.column_path): c for c in cells if c.table == table}
+        values = {k: c.value for k, c in by_key.items()}
+        for terms, ident_id in _merged(table, frozenset(fmts)).items():
+            column = terms[0][0][1]
+            if any(k[1] != column for k, _ in terms):
+                continue                              # an identity within a row
+            r = residual(terms, values)
+            if r is None or abs(r) <= 1e-6:
+                continue
+            hit = [by_key[k] for k, _ in terms if "reordered" not in by_key[k].flags
+                   and not {"unresolved", "inferred"} & set(by_key[k].flags)]
+            for c in hit:
+                c.flags = c.flags + ("reordered",)
+            if hit:
+                problems.append(f"{table}: column {column!r} breaks {ident_id} (off by {r:g}) in text whose labels and "
+                                f"values were printed apart: its cells in {len(hit)} rows flagged reordered")
+    return problems
