@@ -21,7 +21,7 @@ from transforms.names import escape_surrogates
 from transforms.narrative import Statement, extract as extract_statements, prose_lines
 from transforms.cut_numbers import mend as mend_cut_numbers
 from transforms.rejoin import rejoin
-from transforms.row_order import broken_rows, by_row_order, flag_failing_columns
+from transforms.row_order import broken_rows, by_row_order, flag_failing_columns, mark_placed_by_order
 from transforms.readers import (Region, Tok, detect_layout, html_lines, is_heading,
                                 is_html, is_prose, locate, text_lines, tokens)
 from transforms.charsets import repair_problem
@@ -679,6 +679,9 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
         tr = reads[t] = read_rows(t, toks)
         if t != "review_litigation" and (tr.unknown or _stray(tr) or any(row.entry is None for row in tr.rows)):
             reads[t] = _reread_wrapped(t, toks, tr, problems)
+            if layout in _POSITIONAL and mark_placed_by_order(reads[t]):
+                problems.append(f"{t}: labels and values printed apart and not every value has its row: rows "
+                                "whose values sit on lines of their own placed by the order of the text (flag reordered)")
             if any(row.how == "reordered" for row in reads[t].rows):
                 mangled.add(t)
     decided = _decide_formats(reads, problems)

@@ -112,6 +112,57 @@ def broken_rows(table: str, rows: list) -> dict[int, str]:
     return out
 
 
+def _row_values(row_ids, chunk: list[Tok]) -> list | None:
+    """The row's numbers when every identity within it holds, as printed or with a cut number
+    restored (transforms/cut_numbers.py), else None."""
+    nums = [parse_value(t.text).value for t in chunk]
+    raws = [t.text for t in chunk]
+    for terms in row_ids:
+        holds, restored = _holds(terms, nums, raws)
+        if not holds:
+            return None
+        for s, v in restored.items():
+            nums[s] = v
+    return nums
+
+
+def _regroup(chunks: list[list[Tok]], rows: dict[int, list], row_ids, column_ids) -> dict[int, list[Tok]]:
+    """Runs of rows whose values break their identities, read again as an extractor prints a column
+    of a block of rows apart from the rest (the first value column printed with the labels, after the
+    other columns): the run's values as its rows without column j, then column j of each row. Kept
+    when, for one j, every row of the run then holds and so does every identity across rows that
+    can be evaluated → the rows' values by row index. `rows`: the numbers of the rows that hold."""
+    out: dict[int, list[Tok]] = {}
+    i = 0
+    while i < len(chunks):
+        if i in rows:
+            i += 1
+            continue
+        k = i
+        while k < len(chunks) and k not in rows:
+            k += 1
+        flat = [t for ch in chunks[i:k] for t in ch]
+        n, w = k - i, len(chunks[i])
+        found = []
+        for j in range(w):
+            rest, column = flat[:n * (w - 1)], flat[n * (w - 1):]
+            cand = [rest[r * (w - 1):r * (w - 1) + j] + [column[r]] + rest[r * (w - 1) + j:(r + 1) * (w - 1)]
+                    for r in range(n)]
+            vals = [_row_values(row_ids, row) for row in cand]
+            if any(v is None for v in vals):
+                continue
+            known = {**rows, **{i + r: v for r, v in enumerate(vals)}}
+            if all(any(x not in known for x, _ in terms)
+                   or abs(sum(sign * known[x][c] for x, sign in terms)) <= 1e-6
+                   for terms, c in column_ids):
+                found.append(cand)
+        if found and all([[t.text for t in row] for row in f] == [[t.text for t in row] for row in found[0]]
+                         for f in found):
+            out.update({i + r: row for r, row in enumerate(found[0])})
+        i = k
+    return out
+
+
 def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
                  ) -> tuple[list[Tok], set[int], dict[int, str], str] | None:
     """Tokens of the table's rows in the format's order (label, its values, row break) → (tokens,
@@ -134,10 +185,10 @@ def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
         row_ids = [[(col[p], 1) for p in i.lhs] + [(col[p], -1) for p in i.rhs] for i in fmt.identities
                    if i.table == table and i.for_each == "row" and all(p in col for p in i.lhs + i.rhs)]
         if row_ids and len(blk.rows) * len(blk.columns) == len(values):
-            fits.append((name, fmt, blk, row_ids))
+            fits.append((name, blk, row_ids))
     if len(fits) != 1:
         return None
-    name, fmt, blk, row_ids = fits[0]
+    name, blk, row_ids = fits[0]
     def path_of(entry) -> str | None:
         return next((c.leaf.path for c in entry.rows if c.fmt == name), None)
 
@@ -154,24 +205,23 @@ def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
     w = len(blk.columns)
     chunks = [values[i * w:(i + 1) * w] for i in range(len(blk.rows))]
     nums = [[parse_value(t.text).value for t in ch] for ch in chunks]
-    accepted: dict[int, list] = {}
-    for i, ch in enumerate(chunks):
-        raws = [t.text for t in ch]
-        row = list(nums[i])
-        ok = True
-        for terms in row_ids:
-            holds, restored = _holds(terms, row, raws)
-            ok &= holds
-            for s, v in restored.items():
-                row[s] = v
-        if ok:
-            accepted[i] = row
+    numbers = {i: v for i, ch in enumerate(chunks) if (v := _row_values(row_ids, ch)) is not None}
+    accepted = set(numbers)
+    index = {leaf.path: i for i, leaf in enumerate(blk.rows)}
+    column_ids = [([(index[p], 1) for p in ident.lhs] + [(index[p], -1) for p in ident.rhs], c)
+                  for ident in FORMATS[name].identities
+                  if ident.table == table and ident.for_each == "column" and all(p in index for p in ident.lhs + ident.rhs)
+                  for c in range(len(blk.columns))]
+    regrouped = _regroup(chunks, numbers, row_ids, column_ids)
     anchored = set()
     for i, leaf in enumerate(blk.rows):
         ids = [id(t) for t in chunks[i]]
-        if any(path_of(r.entry) == leaf.path and r.how != "reordered" and [id(t) for t in r.cells if t.text] == ids
-                                 for r in printed):
+        if i in accepted and any(path_of(r.entry) == leaf.path and r.how != "reordered"
+                                 and [id(t) for t in r.cells if t.text] == ids for r in printed):
             anchored.add(i)
+    for i, ch in regrouped.items():
+        chunks[i] = ch
+        accepted.add(i)
     out: list[Tok] = []
     reordered: set[int] = set()
     doubt: dict[int, str] = {}
@@ -186,7 +236,7 @@ def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
             return None
         used.add(line)
         out += [Tok("", line, False, 2), Tok(leaf.label, line, False), *chunks[i], Tok("", line, False, 2)]
-        span = f"{chunks[i][0].line}–{chunks[i][-1].line}"
+        span = f"{min(t.line for t in chunks[i])}–{max(t.line for t in chunks[i])}"
         if i not in accepted:
             doubt[line] = (f"the values the format's row order gives it (lines {span}) break its identities: "
                            "printed out of order")
@@ -225,3 +275,18 @@ def flag_failing_columns(cells: list, formats: dict[str, set[str]], tables: set[
                 problems.append(f"{table}: column {column!r} breaks {ident_id} (off by {r:g}) in text whose labels and "
                                 f"values were printed apart: its cells in {len(hit)} rows flagged reordered")
     return problems
+
+
+def mark_placed_by_order(tr) -> int:
+    """A table the fallback readings could not account for (values without a row, rows without
+    values or in doubt): the labels and values of its text are known to be printed apart, so a row
+    whose values sit on lines of their own was placed by the order of the text alone — its `how`
+    becomes reordered (flagged) → how many rows. (engine TableRead, changed in place.)"""
+    if not (any(x.text for g in tr.orphans for x in g) or any(r.doubt or not r.cells for r in tr.rows)):
+        return 0
+    n = 0
+    for r in tr.rows:
+        if r.entry is not None and not r.doubt and not r.how and any(t.line != r.line for t in r.cells if t.text):
+            r.how = "reordered"
+            n += 1
+    return n
