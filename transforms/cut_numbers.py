@@ -36,8 +36,9 @@ def instances(fmt: str, table: str) -> tuple[tuple[str, tuple[tuple[Key, int], .
             continue
         keys = t.column_paths if ident.for_each == "column" else t.row_paths
         for k in keys:
-            at = (lambda p: (p, k)) if ident.for_each == "column" else (lambda p: (k, p))
-            terms = tuple((at(p), 1) for p in ident.lhs) + tuple((at(p), -1) for p in ident.rhs)
+            by_column = ident.for_each == "column"
+            terms = tuple((((p, k) if by_column else (k, p)), sign)
+                          for paths, sign in ((ident.lhs, 1), (ident.rhs, -1)) for p in paths)
             if all(c in here for c, _ in terms):
                 out.append((ident.id, terms))
     return tuple(out)

@@ -19,12 +19,12 @@ from transforms.identity import IDENTITY_FIELDS, describe, document_properties
 from transforms.labels import clean, fold_fullwidth, match_key
 from transforms.names import escape_surrogates
 from transforms.narrative import Statement, extract as extract_statements, prose_lines
-from transforms.cut_numbers import mend as mend_cut_numbers
 from transforms.rejoin import rejoin
-from transforms.row_order import broken_rows, by_row_order, flag_failing_columns, mark_placed_by_order
 from transforms.readers import (Region, Tok, detect_layout, html_lines, is_heading,
                                 is_html, is_prose, locate, text_lines, tokens)
 from transforms.charsets import repair_problem
+from transforms.cut_numbers import mend as mend_cut_numbers
+from transforms.row_order import broken_rows, by_row_order, flag_failing_columns, mark_placed_by_order
 from transforms.schema import PARSER_VERSION, STATUTORY_TABLES, coded, quarantine_problem
 from transforms.values import IMPLAUSIBLE, is_no_value, parse_value, unit_from_label
 from transforms.vocab import Entry, RowCandidate, vocabulary

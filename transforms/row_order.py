@@ -11,9 +11,13 @@ rows in the format's order, and each row is kept only when its own identities ho
 row is the sum of its parts, or the printed total is that sum cut short by the extractor,
 transforms/cut_numbers.py): a row whose values were printed out of order breaks them and is left
 unresolved. A row whose label was printed right before exactly these values is read as normal; the
-others are flagged `reordered` (placed by the order of the text). A value moved between rows or
-columns that keeps the rows' totals breaks a column's total: the engine then flags that column's
-cells (flag_failing_columns). A table without identities across its
+others are flagged `reordered` (placed by the order of the text). A run of rows that break their
+totals because the extractor printed one of their value columns apart (the first column with the
+labels, after the other columns) is read again with that column put back, when exactly one column
+makes every row's and every column's total hold. A value moved between rows or columns that keeps
+the rows' totals breaks a column's total: the engine then flags that column's cells
+(flag_failing_columns); and a table no reading accounts for has the rows whose values sit on lines
+of their own flagged (mark_placed_by_order). A table without identities across its
 columns (table 二) or with values missing is never read this way.
 """
 from __future__ import annotations
@@ -204,7 +208,6 @@ def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
         return None                        # too few of its labels printed to say it is this table
     w = len(blk.columns)
     chunks = [values[i * w:(i + 1) * w] for i in range(len(blk.rows))]
-    nums = [[parse_value(t.text).value for t in ch] for ch in chunks]
     numbers = {i: v for i, ch in enumerate(chunks) if (v := _row_values(row_ids, ch)) is not None}
     accepted = set(numbers)
     index = {leaf.path: i for i, leaf in enumerate(blk.rows)}
