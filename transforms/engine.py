@@ -23,6 +23,8 @@ from transforms.readers import (Region, Tok, detect_layout, is_heading,
                                 is_html, is_prose, locate, text_lines, tokens)
 from transforms.charsets import repair_problem
 from transforms.documents import html_table_lines as html_lines
+from transforms.cut_numbers import mend as mend_cut_numbers
+from transforms.row_order import broken_rows, by_row_order, flag_failing_columns, mark_placed_by_order
 from transforms.schema import PARSER_VERSION, STATUTORY_TABLES, coded, quarantine_problem
 from transforms.values import IMPLAUSIBLE, is_no_value, parse_value, unit_from_label
 from transforms.vocab import Entry, RowCandidate, vocabulary
@@ -671,11 +673,17 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
     # the document kind for DOCX, PDF and converted legacy files (doc, rtf, odt, xls, ods)
     report["layout"] = kind if kind not in (None, "html", "text") else layout
     reads = {}
+    mangled: set[str] = set()   # tables some of whose values the order of the text placed
     for t, r in regions.items():
         toks = tokens(lines, r, layout)
         tr = reads[t] = read_rows(t, toks)
         if t != "review_litigation" and (tr.unknown or _stray(tr) or any(row.entry is None for row in tr.rows)):
             reads[t] = _reread_wrapped(t, toks, tr, problems)
+            if layout in _POSITIONAL and mark_placed_by_order(reads[t]):
+                problems.append(f"{t}: labels and values printed apart and not every value has its row: rows "
+                                "whose values sit on lines of their own placed by the order of the text (flag reordered)")
+            if any(row.how == "reordered" for row in reads[t].rows):
+                mangled.add(t)
     decided = _decide_formats(reads, problems)
     cells: list[Cell] = []
     statuses = {}
@@ -686,6 +694,19 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
         tcells, status = _build_table(table, reads[table], regions[table], decided, problems, layout, damaged)
         cells.extend(tcells)
         statuses[table] = status
+    if layout in _POSITIONAL and cells:
+        by_table: dict[str, set[str]] = {}
+        for (t, _), f in decided.items():
+            if f:
+                by_table.setdefault(t, set()).add(f)
+        for t, status in statuses.items():   # table 四 has no row labels to decide its format: the report's
+            if t not in by_table and status != "missing":
+                by_table[t] = {f for f in decided.values() if f}
+        mended, withdrawn = mend_cut_numbers(cells, by_table)
+        problems += mended
+        statuses.update(dict.fromkeys(withdrawn, "incomplete"))
+        if mangled:
+            problems += flag_failing_columns(cells, by_table, mangled)
     used = sorted({f for f in decided.values() if f})
     template = None if not used else used[0] if len(used) == 1 else "hybrid"
     # the counts of the report row in one pass over the cells (11.8 → 5.4 µs a report: five passes before)
@@ -723,6 +744,11 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
     return ParsedReport(report, cells, statements)
 
 
+# text whose cells are separated by position alone (extractor output, PDF pages): a number in it can
+# have been cut by the extractor (transforms/cut_numbers.py)
+_POSITIONAL = frozenset({"spaced", "line_cells", "one_line"})
+
+
 def _reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[str]) -> TableRead:
     """The fallback for tables whose normal reading left unknown labels or values with no row label
     (transforms/rejoin.py: labels wrapped over lines, group cells printed in pieces, rows printed
@@ -731,9 +757,11 @@ def _reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[s
     cast doubt on it when it took its values from several lines (a one-cell-per-line export that
     printed the values of two rows interleaved: 规章 3 / 行政规范性文件 564 / 5 / 74 / 984 / 4185)."""
     got = rejoin(table, toks, vocabulary(table), lambda e: _max_cols(e, None, None))
+    reads = [tr]
     if got is not None:
         new_toks, reordered, doubtful = got
         tr2 = read_rows(table, new_toks)
+        reads.append(tr2)
         for r in tr2.rows:
             if r.line in doubtful and r.entry is not None:
                 r.doubt = ("which row these values belong to is not printed (wrapped labels, values away from "
@@ -761,7 +789,35 @@ def _reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[s
         if len(own - {r.line}) >= 2 or (own - {r.line} and r.line in own):
             r.doubt = (f"values spread over lines {min(own)}–{max(own)} and followed by values with no row label "
                        f"(line {first}): which row each belongs to is not printed")
+    if _stray(tr) or any(r.doubt or not r.cells for r in tr.rows):
+        tr = _reread_in_row_order(table, toks, reads, tr, problems)
+    # text that needed this fallback was mangled by its extractor: a row whose values break its own
+    # total may hold another row's values, wherever they were printed
+    broken = broken_rows(table, tr.rows)
+    for r in tr.rows:
+        if r.line in broken:
+            r.doubt = broken[r.line]
     return tr
+
+
+def _reread_in_row_order(table: str, toks: list[Tok], reads: list[TableRead], tr: TableRead,
+                         problems: list[str]) -> TableRead:
+    """The last fallback (transforms/row_order.py): values cut into the format's rows in order, each
+    row checked by its identities; kept when it places more values in known rows."""
+    got = by_row_order(table, toks, vocabulary(table), reads)
+    if got is None:
+        return tr
+    new_toks, reordered, doubts, note = got
+    tr3 = read_rows(table, new_toks)
+    for r in tr3.rows:
+        if r.line in doubts:
+            r.doubt = doubts[r.line]
+        elif r.line in reordered:
+            r.how = "reordered"
+    if _placed(tr3) <= _placed(tr):
+        return tr
+    problems.append(note)
+    return tr3
 
 
 def _placed(tr: TableRead) -> int:

@@ -1,0 +1,234 @@
+"""Tables whose labels and values a PDF extractor printed apart (reading-order `pdftotext`): values
+read in the format's row order, each row checked by its identities (transforms/row_order.py).
+
+Real extracts of a real report (tests/fixtures/extracts/README.md) scored against its answer key:
+every cell right, or flagged; never a wrong number without a flag.
+"""
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from transforms.engine import parse_report, parse_text
+from transforms.readers import Tok
+from transforms.row_order import _furniture, _numbered_header
+
+HERE = Path(__file__).resolve().parent
+EXTRACTS = HERE / "fixtures" / "extracts"
+KEY = json.loads((HERE / "fixtures" / "realworld" / "expected" / "hangzhou_style_2025.json").read_text("utf-8"))
+WARN = {"unresolved", "inferred", "reordered", "nonnumeric"}
+APPLICATIONS = [k for k in KEY["cells"] if k["table"] == "applications"]
+
+
+def _score(parsed, key=KEY["cells"]):
+    """(right, flagged, wrong without a flag): right = the key's value, flagged or not; a cell not
+    published (its row not found, a problem says so) is none of them."""
+    got = {(c.table, c.row_path, c.column_path): c for c in parsed.cells}
+    right, flagged, wrong = 0, 0, []
+    for k in key:
+        c = got.get((k["table"], k["row"], k["column"]))
+        if c is None:
+            continue
+        if c.value == k["value"]:
+            right += 1
+        elif WARN & set(c.flags):
+            flagged += 1
+        else:
+            wrong.append((k["row"], k["column"], k["value"], c.value, c.raw_value, c.flags))
+    return right, flagged, wrong
+
+
+def _parse(name: str):
+    return parse_report((EXTRACTS / name).read_bytes(), name)
+
+
+@pytest.mark.parametrize("name", ["hz_xls_pdftotext.txt", "hz_xls_pdftotext_layout.txt"])
+def test_values_printed_under_the_next_label_are_read_in_row_order(name):
+    """LibreOffice Calc's PDF: values at the bottom of their cells, one row below their label, labels
+    clipped to pieces, 'Page 1' / 'Sheet1' inside the table: every cell right, and the rows whose
+    label was not printed right before their values flagged reordered."""
+    parsed = _parse(name)
+    right, flagged, wrong = _score(parsed)
+    assert right == len(KEY["cells"]) and not wrong
+    assert parsed.report["applications_status"] == "complete"
+    assert any("in the order of the 2021 format's rows" in p for p in parsed.report["problems"])
+    placed = [c for c in parsed.cells if c.table == "applications" and "reordered" in c.flags]
+    assert placed and len(placed) % 7 == 0
+
+
+@pytest.mark.parametrize("name", ["hz_doc_pdftotext.txt", "hz_rtf_pdftotext.txt"])
+def test_a_column_printed_apart_from_its_rows_is_put_back(name):
+    """pdftotext of the Word/RTF report's PDF: the first value column of rows (一) and (二) is printed
+    after their other columns (with the labels), and the 商业企业 value of row 四 after the labels:
+    in the row order those rows break their totals; read again with that column put back, their
+    totals and every column total hold, for one column only. Every cell of table 三 is right; rows
+    whose label was not printed right before their values are flagged reordered, and the cut totals
+    are restored from the identities."""
+    parsed = _parse(name)
+    right, flagged, wrong = _score(parsed, APPLICATIONS)
+    assert not wrong and right == len(APPLICATIONS)
+    far = {c.row_path for c in parsed.cells if c.table == "applications" and "reordered" in c.flags}
+    assert {"三、本年度办理结果 > （一）予以公开", "四、结转下年度继续办理",
+            "三、本年度办理结果 > （三）不予公开 > 4.保护第三方合法权益"} <= far
+    assert "一、本年新收政府信息公开申请数量" not in far        # its label is right before its values
+    total = {c.row_path: c for c in parsed.cells if c.table == "applications"
+             and c.column_path == "申请人情况 > 总计"}
+    assert (total["三、本年度办理结果 > （七）总计"].value, total["三、本年度办理结果 > （七）总计"].raw_value) == (13810, "138")
+    assert _score(parsed)[2] == []
+
+
+def test_a_column_put_back_must_be_the_only_one_that_fits():
+    """The same extract with one value of row (一) changed (129 → 130): its total and the 商业企业
+    column's total no longer hold whichever column is put back, so rows (一) and (二) stay
+    unresolved rather than read by a guess."""
+    text = (EXTRACTS / "hz_doc_pdftotext.txt").read_text("utf-8")
+    broken = text.replace("\n129\n", "\n130\n", 1)
+    parsed = parse_text(broken, "broken.txt")
+    rows = {c.row_path for c in parsed.cells if c.table == "applications" and "unresolved" in c.flags}
+    assert "三、本年度办理结果 > （一）予以公开" in rows
+    assert _score(parsed)[2] == []
+
+
+def _applications_lines(text: str) -> tuple[list[str], int, int]:
+    lines = text.split("\n")
+    start = next(i for i, s in enumerate(lines) if s.startswith("三、收到和处理"))
+    end = next(i for i, s in enumerate(lines) if s.startswith("四、政府信息公开行政复议"))
+    return lines, start, end
+
+
+def _value_lines(lines, start, end) -> list[int]:
+    number = re.compile(r"^\d+$")
+    return [i for i in range(start, end) if number.match(lines[i])]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_values_moved_across_rows_dropped_or_doubled_are_right_or_flagged(seed):
+    """The Calc extract (values one a line, 7 a row) with a value swapped with the first of the next
+    row, dropped or printed twice: every cell of the key is right or flagged, never a wrong number
+    without a flag. (A swap inside a row whose label is printed before it is what the text prints,
+    read as printed; its column totals then fail the checks.)"""
+    lines, start, end = _applications_lines((EXTRACTS / "hz_xls_pdftotext.txt").read_text("utf-8"))
+    rng = random.Random(seed)
+    at = _value_lines(lines, start, end)
+    assert len(at) == 175
+    for _ in range(rng.randint(1, 3)):
+        what = rng.choice(["swap", "swap", "drop", "double"])
+        if what == "swap":
+            k = 7 * rng.randint(1, 24)
+            i, j = at[k - 1], at[k]
+            lines[i], lines[j] = lines[j], lines[i]
+        elif what == "drop":
+            lines[rng.choice(at)] = "说明"
+        else:
+            i = rng.choice(at)
+            lines[i] = lines[i] + "\n" + lines[i]
+    parsed = parse_text("\n".join(lines), "moved.txt")
+    right, flagged, wrong = _score(parsed)
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("name", ["hz_doc_pdftotext.txt", "hz_rtf_pdftotext.txt", "hz_xls_pdftotext.txt"])
+@pytest.mark.parametrize("seed", range(12))
+def test_reading_order_extracts_with_values_moved_dropped_or_doubled_are_right_or_flagged(name, seed):
+    """pdftotext's reading order with 1–3 values of table 三 swapped with the next, dropped, printed
+    twice or moved to a random line: the values no longer make rows × columns, so the row order
+    cannot be used, and rows whose values sit on lines of their own are flagged; never a wrong
+    number without a flag."""
+    lines, start, end = _applications_lines((EXTRACTS / name).read_text("utf-8"))
+    rng = random.Random(seed)
+    number = re.compile(r"^\d+( \d+)?$")
+    at = [i for i in range(start, end) if number.match(lines[i].strip())]
+    for _ in range(rng.randint(1, 3)):
+        what = rng.choice(["swap", "drop", "double", "move"])
+        i = rng.randrange(len(at) - 1)
+        if what == "swap":
+            lines[at[i]], lines[at[i + 1]] = lines[at[i + 1]], lines[at[i]]
+        elif what == "drop":
+            lines[at[i]] = "说明"
+        elif what == "double":
+            lines[at[i]] = lines[at[i]] + "\n" + lines[at[i]]
+        else:
+            lines.insert(rng.randrange(start, end), lines.pop(at[i]))
+            at = [k for k in range(start, end) if number.match(lines[k].strip())]
+    right, flagged, wrong = _score(parse_text("\n".join(lines), "moved.txt"))
+    assert not wrong, wrong
+
+
+def test_whole_rows_swapped_are_flagged_reordered():
+    """Two rows' values swapped whole keep every identity: the text cannot tell, and neither row's
+    label was printed before its values, so both are published flagged reordered, never clean."""
+    lines, start, end = _applications_lines((EXTRACTS / "hz_xls_pdftotext.txt").read_text("utf-8"))
+    at = _value_lines(lines, start, end)
+    rows = [[lines[i] for i in at[k:k + 7]] for k in range(0, 175, 7)]
+    a = rows.index(["49", "2", "0", "0", "0", "0", "51"])
+    b = rows.index(["103", "1", "0", "0", "0", "0", "104"])
+    for n in range(7):
+        lines[at[7 * a + n]], lines[at[7 * b + n]] = lines[at[7 * b + n]], lines[at[7 * a + n]]
+    parsed = parse_text("\n".join(lines), "swapped.txt")
+    right, flagged, wrong = _score(parsed)
+    assert not wrong
+    moved = {c.row_path: c.flags for c in parsed.cells if c.table == "applications" and c.value in (51, 104)
+             and c.column_path == "申请人情况 > 总计"}
+    assert len(moved) == 2 and all("reordered" in f for f in moved.values())
+
+
+def test_a_numbered_header_gives_no_value():
+    """'类别 / 数据1 … 数据7' printed before the values (one a line): the numbers are the header's."""
+    lines, start, _ = _applications_lines((EXTRACTS / "hz_xls_pdftotext.txt").read_text("utf-8"))
+    lines[start + 1:start + 1] = ["类别"] + [f"数据{k}" for k in range(1, 8)]
+    parsed = parse_text("\n".join(lines), "numbered.txt")
+    right, flagged, wrong = _score(parsed)
+    assert right == len(KEY["cells"]) and not wrong
+
+
+def test_furniture_and_numbered_headers():
+    def line(*parts):
+        return [Tok(p, 1, p.isdigit()) for p in parts]
+    assert _furniture(line("Page", "1")) and _furniture(line("Sheet", "1")) and _furniture(line("—", "5", "—"))
+    assert not _furniture(line("规章", "1")) and not _furniture(line("1"))
+    toks = line("类别", "数据", "1", "数据", "2", "数据", "3", "规章", "1", "2", "3")
+    assert {t.text for t in toks if id(t) in _numbered_header(toks)} == {"1", "2", "3"}
+    assert len(_numbered_header(toks)) == 3
+    assert not _numbered_header(line("数据", "1", "数据", "2", "规章", "3"))
+
+
+# --------------------------------------------------------------------------- real web copies
+
+WEB = HERE / "fixtures" / "web_extracts"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in WEB.glob("*.txt")))
+def test_real_web_copies_are_right_or_flagged(name):
+    """Real report pages from four publishers (tests/fixtures/web_extracts/README.md) against their
+    hand-written keys: every keyed cell the parser publishes is right or flagged, and the complete
+    tables are published whole."""
+    key = json.loads((WEB / name).with_suffix(".json").read_text("utf-8"))
+    parsed = parse_report((WEB / name).read_bytes(), name)
+    cells = key["cells"] + key.get("partial_table_cells", [])
+    right, flagged, wrong = _score(parsed, cells)
+    assert not wrong, wrong
+    got = {(c.table, c.row_path, c.column_path) for c in parsed.cells}
+    assert all((k["table"], k["row"], k["column"]) in got for k in key["cells"])
+    assert right >= 0.9 * len(cells)
+
+
+def test_a_swap_inside_a_row_printed_at_its_label_flags_the_columns_it_breaks():
+    """Row (一) printed right after its label with two parts swapped (…19, 14… → …14, 19…): its own
+    total holds, so it is read as printed, but in a table the order of the text placed, the two
+    columns' totals fail and their cells are flagged reordered — never published clean."""
+    lines, start, end = _applications_lines((EXTRACTS / "hz_xls_pdftotext.txt").read_text("utf-8"))
+    at = _value_lines(lines, start, end)
+    row = [lines[i] for i in at[14:21]]
+    assert row == ["5345", "129", "0", "41", "19", "14", "5548"]
+    lines[at[18]], lines[at[19]] = "14", "19"
+    parsed = parse_text("\n".join(lines), "swapped_inside.txt")
+    right, flagged, wrong = _score(parsed)
+    assert not wrong and flagged == 2
+    cells = {(c.row_path, c.column_path): c for c in parsed.cells if c.table == "applications"}
+    for col in ("申请人情况 > 法人或其他组织 > 法律服务机构", "申请人情况 > 法人或其他组织 > 其他"):
+        assert "reordered" in cells[("三、本年度办理结果 > （一）予以公开", col)].flags
+    assert sum("breaks applications_outcome_total" in p for p in parsed.report["problems"]) == 2

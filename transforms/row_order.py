@@ -1,0 +1,295 @@
+"""A table read in the format's row order, when the text lost where its rows' labels are.
+
+A PDF extractor's reading order (`pdftotext` without -layout) prints the label column and the value
+columns as separate flows: labels wrapped over lines and printed long after their values, values one
+a line, a row's values at the bottom of its cells under the next row's label. The labels cannot say
+which values are whose; the values, though, still come row after row, in the order of the format's
+rows, as the table prints them.
+
+So when a table's values are exactly (rows of the format's table) × (its columns), they are cut into
+rows in the format's order, and each row is kept only when its own identities hold (the total of the
+row is the sum of its parts, or the printed total is that sum cut short by the extractor,
+transforms/cut_numbers.py): a row whose values were printed out of order breaks them and is left
+unresolved. A row whose label was printed right before exactly these values is read as normal; the
+others are flagged `reordered` (placed by the order of the text). A run of rows that break their
+totals because the extractor printed one of their value columns apart (the first column with the
+labels, after the other columns) is read again with that column put back, when exactly one column
+makes every row's and every column's total hold. A value moved between rows or columns that keeps
+the rows' totals breaks a column's total: the engine then flags that column's cells
+(flag_failing_columns); and a table no reading accounts for has the rows whose values sit on lines
+of their own flagged (mark_placed_by_order). A table without identities across its
+columns (table 二) or with values missing is never read this way.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from transforms.cut_numbers import cut_value
+from transforms.formats import FORMATS
+from transforms.readers import Tok
+from transforms.rejoin import _physical_lines, is_page_number
+from transforms.values import parse_value
+from transforms.vocab import Vocabulary
+
+MIN_NUMBERED = 3    # a header of numbered columns (数据1 数据2 数据3 …) has at least this many
+
+
+def _furniture(line: list[Tok]) -> bool:
+    """A page number or a running head/foot printed inside the table ('— 5 —', 'Page 1', 'Sheet1'):
+    its only words are Latin, or it is a page number."""
+    if len(line) > 5:
+        return False
+    words = [t.text for t in line if not t.is_value]
+    return is_page_number(" ".join(t.text for t in line)) or (
+        bool(words) and all(w.isascii() and w.isalpha() for w in words))
+
+
+def _numbered_header(toks: list[Tok]) -> set[int]:
+    """ids of the numbers of a header of numbered columns: the same word followed by 1, 2, 3, …"""
+    out: set[int] = set()
+    i = 0
+    while i + 1 < len(toks):
+        word, num = toks[i], toks[i + 1]
+        if not word.is_value and num.is_value and num.text == "1":
+            k, run = i, []
+            while k + 1 < len(toks) and toks[k].text == word.text and toks[k + 1].is_value \
+                    and toks[k + 1].text == str(len(run) + 1):
+                run.append(toks[k + 1])
+                k += 2
+            if len(run) >= MIN_NUMBERED:
+                out.update(id(t) for t in run)
+                i = k
+                continue
+        i += 1
+    return out
+
+
+def _holds(terms: list[tuple[int, int]], nums: list, raws: list[str]) -> tuple[bool, dict[int, float]]:
+    """An identity of one row (slots, signs) on its printed numbers → (holds, cut numbers restored):
+    it holds as printed, or when one printed number of two digits or more is the number it needs cut
+    short."""
+    if any(nums[s] is None for s, _ in terms):
+        return False, {}
+    res = sum(sign * nums[s] for s, sign in terms)
+    if abs(res) <= 1e-6:
+        return True, {}
+    cands = [(s, nums[s] - sign * res) for s, sign in terms]
+    cands = [(s, need) for s, need in cands if need > nums[s] and len(raws[s]) >= 2 and cut_value(raws[s], need)]
+    if len(cands) == 1:
+        return True, dict(cands)
+    return False, {}
+
+
+@lru_cache(maxsize=64)
+def _row_identities(fmt: str, table: str, block: int) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """The identities within one row of a block, as ((column slot, sign), …)."""
+    f = FORMATS[fmt]
+    col = {c.path: i for i, c in enumerate(f.tables[table].blocks[block].columns)}
+    return tuple(tuple([(col[p], 1) for p in i.lhs] + [(col[p], -1) for p in i.rhs]) for i in f.identities
+                 if i.table == table and i.for_each == "row" and all(p in col for p in i.lhs + i.rhs))
+
+
+def broken_rows(table: str, rows: list) -> dict[int, str]:
+    """Rows whose values, printed on lines of their own (placed by the order of the text), break the
+    row's own identity in every format the label can be read in, and not by a cut number → their
+    lines and why: values of two rows mixed break the row's total. A row printed on its label's line
+    is read as printed (its total, if wrong, is the publisher's)."""
+    out: dict[int, str] = {}
+    for r in rows:
+        if r.entry is None or r.doubt:
+            continue
+        printed = [t for t in r.cells if t.text]
+        if all(t.line == r.line for t in printed):
+            continue                       # printed on its label's line: read as printed
+        verdicts = []
+        for c in r.entry.rows:
+            ids = _row_identities(c.fmt, table, c.block)
+            if not ids or len(printed) != len(FORMATS[c.fmt].tables[table].blocks[c.block].columns):
+                continue
+            nums = [parse_value(t.text).value for t in printed]
+            raws = [t.text for t in printed]
+            verdicts.append(all(_holds(list(terms), nums, raws)[0] or any(nums[s] is None for s, _ in terms)
+                                for terms in ids))
+        if verdicts and not any(verdicts):
+            out[r.line] = (f"its values (lines {printed[0].line}–{printed[-1].line}), placed by the order of the "
+                           "text, break the row's total: another row's values may be among them")
+    return out
+
+
+def _row_values(row_ids, chunk: list[Tok]) -> list | None:
+    """The row's numbers when every identity within it holds, as printed or with a cut number
+    restored (transforms/cut_numbers.py), else None."""
+    nums = [parse_value(t.text).value for t in chunk]
+    raws = [t.text for t in chunk]
+    for terms in row_ids:
+        holds, restored = _holds(terms, nums, raws)
+        if not holds:
+            return None
+        for s, v in restored.items():
+            nums[s] = v
+    return nums
+
+
+def _regroup(chunks: list[list[Tok]], rows: dict[int, list], row_ids, column_ids) -> dict[int, list[Tok]]:
+    """Runs of rows whose values break their identities, read again as an extractor prints a column
+    of a block of rows apart from the rest (the first value column printed with the labels, after the
+    other columns): the run's values as its rows without column j, then column j of each row. Kept
+    when, for one j, every row of the run then holds and so does every identity across rows that
+    can be evaluated → the rows' values by row index. `rows`: the numbers of the rows that hold."""
+    out: dict[int, list[Tok]] = {}
+    i = 0
+    while i < len(chunks):
+        if i in rows:
+            i += 1
+            continue
+        k = i
+        while k < len(chunks) and k not in rows:
+            k += 1
+        flat = [t for ch in chunks[i:k] for t in ch]
+        n, w = k - i, len(chunks[i])
+        found = []
+        for j in range(w):
+            rest, column = flat[:n * (w - 1)], flat[n * (w - 1):]
+            cand = [rest[r * (w - 1):r * (w - 1) + j] + [column[r]] + rest[r * (w - 1) + j:(r + 1) * (w - 1)]
+                    for r in range(n)]
+            vals = [_row_values(row_ids, row) for row in cand]
+            if any(v is None for v in vals):
+                continue
+            known = {**rows, **{i + r: v for r, v in enumerate(vals)}}
+            if all(any(x not in known for x, _ in terms)
+                   or abs(sum(sign * known[x][c] for x, sign in terms)) <= 1e-6
+                   for terms, c in column_ids):
+                found.append(cand)
+        if found and all([[t.text for t in row] for row in f] == [[t.text for t in row] for row in found[0]]
+                         for f in found):
+            out.update({i + r: row for r, row in enumerate(found[0])})
+        i = k
+    return out
+
+
+def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
+                 ) -> tuple[list[Tok], set[int], dict[int, str], str] | None:
+    """Tokens of the table's rows in the format's order (label, its values, row break) → (tokens,
+    lines of the rows placed by the order of the text, lines of the rows left unresolved → why, a
+    summary), or None when the table cannot be read this way. `reads`: earlier readings of the table
+    (engine TableReads): a row they read with exactly its values had its label printed before them."""
+    lines = [ln for ln in _physical_lines(toks) if not _furniture(ln)]
+    flat = [t for ln in lines for t in ln]
+    header = _numbered_header(flat)
+    values = [t for t in flat if t.is_value and id(t) not in header]
+    if not values:
+        return None
+    fits = []
+    for name, fmt in FORMATS.items():
+        blocks = fmt.tables[table].blocks
+        if len(blocks) != 1 or not blocks[0].columns:
+            continue
+        blk = blocks[0]
+        col = {c.path: i for i, c in enumerate(blk.columns)}
+        row_ids = [[(col[p], 1) for p in i.lhs] + [(col[p], -1) for p in i.rhs] for i in fmt.identities
+                   if i.table == table and i.for_each == "row" and all(p in col for p in i.lhs + i.rhs)]
+        if row_ids and len(blk.rows) * len(blk.columns) == len(values):
+            fits.append((name, blk, row_ids))
+    if len(fits) != 1:
+        return None
+    name, blk, row_ids = fits[0]
+    def path_of(entry) -> str | None:
+        return next((c.leaf.path for c in entry.rows if c.fmt == name), None)
+
+    # rows read by the earlier readings; a label that is a group heading in this format ((六)其他处理
+    # of 2021, a row of 2019) is no row of it
+    printed = [r for tr in reads for r in tr.rows if r.entry is not None
+               and not (r.entry.also_group and path_of(r.entry) is None)]
+    leaves = {leaf.path for leaf in blk.rows}
+    if any(path_of(r.entry) not in leaves for r in printed):
+        return None                        # a label of another format or table: not this table's rows
+    named = {path_of(r.entry) for r in printed}
+    if 2 * len(named) < len(blk.rows):
+        return None                        # too few of its labels printed to say it is this table
+    w = len(blk.columns)
+    chunks = [values[i * w:(i + 1) * w] for i in range(len(blk.rows))]
+    numbers = {i: v for i, ch in enumerate(chunks) if (v := _row_values(row_ids, ch)) is not None}
+    accepted = set(numbers)
+    index = {leaf.path: i for i, leaf in enumerate(blk.rows)}
+    column_ids = [([(index[p], 1) for p in ident.lhs] + [(index[p], -1) for p in ident.rhs], c)
+                  for ident in FORMATS[name].identities
+                  if ident.table == table and ident.for_each == "column" and all(p in index for p in ident.lhs + ident.rhs)
+                  for c in range(len(blk.columns))]
+    regrouped = _regroup(chunks, numbers, row_ids, column_ids)
+    anchored = set()
+    for i, leaf in enumerate(blk.rows):
+        ids = [id(t) for t in chunks[i]]
+        if i in accepted and any(path_of(r.entry) == leaf.path and r.how != "reordered"
+                                 and [id(t) for t in r.cells if t.text] == ids for r in printed):
+            anchored.add(i)
+    for i, ch in regrouped.items():
+        chunks[i] = ch
+        accepted.add(i)
+    out: list[Tok] = []
+    reordered: set[int] = set()
+    doubt: dict[int, str] = {}
+    used: set[int] = set()
+    for i, leaf in enumerate(blk.rows):
+        m = vocab.match(leaf.label)
+        if m is None or m.entry.kind != "row" or path_of(m.entry) != leaf.path:
+            return None
+        own = [r.line for r in printed if path_of(r.entry) == leaf.path]
+        line = next((n for n in own[:1] + [t.line for t in chunks[i]] if n not in used), None)
+        if line is None:
+            return None
+        used.add(line)
+        out += [Tok("", line, False, 2), Tok(leaf.label, line, False), *chunks[i], Tok("", line, False, 2)]
+        span = f"{min(t.line for t in chunks[i])}–{max(t.line for t in chunks[i])}"
+        if i not in accepted:
+            doubt[line] = (f"the values the format's row order gives it (lines {span}) break its identities: "
+                           "printed out of order")
+        elif i not in anchored:
+            reordered.add(line)
+    note = (f"{table}: labels and values printed apart; {len(values)} values read as {len(blk.rows)} rows × {w} "
+            f"columns in the order of the {name} format's rows, each row checked by its identities")
+    return out, reordered, doubt, note
+
+
+def flag_failing_columns(cells: list, formats: dict[str, set[str]], tables: set[str]) -> list[str]:
+    """In tables some of whose values the order of the text placed (labels and values printed apart),
+    the cells of a column whose total fails are flagged `reordered`: a value moved between two rows
+    or two columns keeps each row's total but breaks its column's (engine Cells, changed in place)
+    → problems."""
+    from transforms.cut_numbers import _merged, residual
+    problems: list[str] = []
+    for table in tables:
+        fmts = formats.get(table)
+        if not fmts:
+            continue
+        by_key = {(c.row_path, c.column_path): c for c in cells if c.table == table}
+        values = {k: c.value for k, c in by_key.items()}
+        for terms, ident_id in _merged(table, frozenset(fmts)).items():
+            column = terms[0][0][1]
+            if any(k[1] != column for k, _ in terms):
+                continue                              # an identity within a row
+            r = residual(terms, values)
+            if r is None or abs(r) <= 1e-6:
+                continue
+            hit = [by_key[k] for k, _ in terms if "reordered" not in by_key[k].flags
+                   and not {"unresolved", "inferred"} & set(by_key[k].flags)]
+            for c in hit:
+                c.flags = c.flags + ("reordered",)
+            if hit:
+                problems.append(f"{table}: column {column!r} breaks {ident_id} (off by {r:g}) in text whose labels and "
+                                f"values were printed apart: its cells in {len(hit)} rows flagged reordered")
+    return problems
+
+
+def mark_placed_by_order(tr) -> int:
+    """A table the fallback readings could not account for (values without a row, rows without
+    values or in doubt): the labels and values of its text are known to be printed apart, so a row
+    whose values sit on lines of their own was placed by the order of the text alone — its `how`
+    becomes reordered (flagged) → how many rows. (engine TableRead, changed in place.)"""
+    if not (any(x.text for g in tr.orphans for x in g) or any(r.doubt or not r.cells for r in tr.rows)):
+        return 0
+    n = 0
+    for r in tr.rows:
+        if r.entry is not None and not r.doubt and not r.how and any(t.line != r.line for t in r.cells if t.text):
+            r.how = "reordered"
+            n += 1
+    return n
