@@ -15,6 +15,8 @@ PDF pages): a cell of an HTML, DOCX, spreadsheet or tab-separated table is whole
 """
 from __future__ import annotations
 
+from typing import Any
+
 from functools import lru_cache
 from operator import attrgetter
 
@@ -117,7 +119,7 @@ def _any_fails(cells: list, formats: dict[str, set[str]]) -> bool:
     at = dict(zip(map(_ADDRESS, cells), map(_VALUE, cells)))
     get = at.get
     for keys, n in insts:
-        v = list(map(get, keys))
+        v: list[Any] = list(map(get, keys))
         if None in v or abs(sum(v[:n]) - sum(v[n:])) > 1e-6:
             return True               # failing, or blank: the identities left out may fail (full test)
     return False
@@ -130,13 +132,13 @@ def mend(cells: list, formats: dict[str, set[str]]) -> tuple[list[str], set[str]
     incomplete: set[str] = set()
     if not _any_fails(cells, formats):
         return problems, incomplete       # the common case: every identity holds or cannot be evaluated
-    tables: dict[str, dict[Key, object]] = {}
+    tables: dict[str, dict[Key, Any]] = {}
     for c in cells:
         tables.setdefault(c.table, {})[(c.row_path, c.column_path)] = c
     for table, fmts in formats.items():
         by_key = tables.get(table)
         insts = _merged(table, frozenset(fmts)) if by_key else None
-        if not insts:
+        if not insts or by_key is None:
             continue
         values = {k: c.value for k, c in by_key.items()}
         if not any((r := residual(terms, values)) is not None and abs(r) > 1e-6 for terms in insts):

@@ -51,7 +51,8 @@ def _numbered_header(toks: list[Tok]) -> set[int]:
     while i + 1 < len(toks):
         word, num = toks[i], toks[i + 1]
         if not word.is_value and num.is_value and num.text == "1":
-            k, run = i, []
+            k = i
+            run: list = []
             while k + 1 < len(toks) and toks[k].text == word.text and toks[k + 1].is_value \
                     and toks[k + 1].text == str(len(run) + 1):
                 run.append(toks[k + 1])
@@ -157,7 +158,7 @@ def _regroup(chunks: list[list[Tok]], rows: dict[int, list], row_ids, column_ids
                 continue
             known = {**rows, **{i + r: v for r, v in enumerate(vals)}}
             if all(any(x not in known for x, _ in terms)
-                   or abs(sum(sign * known[x][c] for x, sign in terms)) <= 1e-6
+                   or abs(sum(sign * known[x][c] for x, sign in terms)) <= 1e-6  # type: ignore[index]
                    for terms, c in column_ids):
                 found.append(cand)
         if found and all([[t.text for t in row] for row in f] == [[t.text for t in row] for row in found[0]]
