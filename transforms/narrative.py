@@ -357,40 +357,41 @@ def _joined(lines: list[tuple[str, int]]) -> tuple[str, list[str]]:
 def _sections(lines: list[tuple[str, int]]) -> list[Statement]:
     """The section headings among the prose lines, first occurrence of each required section."""
     out, seen = [], set()
-    openers, sections, known = SPEC.heading_openers, SPEC.sections, _HEADINGS
+    openers, known, names = SPEC.heading_openers, _HEADINGS, _SECTION_QUANTITIES
     for t, n in lines:
         if not t or t[0] not in openers:
             continue
         h = known.get(t, _UNKNOWN)
         if h is _UNKNOWN:
             h = _heading(t)
-            if len(known) < _HEADINGS_KEPT:
-                known[t] = h
+            if len(known) >= _HEADINGS_KEPT:
+                known.clear()
+            known[t] = h
         if h is None:
             continue
-        k, o, title = h
-        if sections[k][0] in seen:
+        k, o, title, value, sentence = h
+        if k in seen:
             k = _first_unseen(title, seen, k + 1)
             if k is None:
                 continue
-        key = sections[k][0]
-        seen.add(key)
-        out.append(Statement(SECTION_PREFIX + key, float(SPEC.ordinals.get(o, 0)), o, None, t.strip()[:80], n))
-        if len(seen) == len(sections):
+        seen.add(k)
+        out.append(Statement(names[k], value, o, None, sentence, n))
+        if len(seen) == len(names):
             break
     return out
 
 
 # Reports print the same few headings ("一、总体情况"): a line's heading reading is kept (a bounded
 # number of lines) so that each distinct heading line is matched once per process.
-_HEADINGS: dict[str, tuple[int, str, str] | None] = {}
+_HEADINGS: dict[str, tuple[int, str, str, float, str] | None] = {}
 _HEADINGS_KEPT = 8192
 _UNKNOWN = object()
+_SECTION_QUANTITIES = [SECTION_PREFIX + k for k, _ in SPEC.sections]
 
 
-def _heading(line: str) -> tuple[int, str, str] | None:
-    """(the first required section the heading names, its ordinal, its title), or None when the line
-    is no heading or names no required section."""
+def _heading(line: str) -> tuple[int, str, str, float, str] | None:
+    """(the first required section the heading names, its ordinal, its title, the ordinal's value,
+    the statement's sentence), or None when the line is no heading or names no required section."""
     m = SPEC.heading.match(line)
     if m is None:
         return None
@@ -400,14 +401,16 @@ def _heading(line: str) -> tuple[int, str, str] | None:
         k = None if f is None else int(f.lastgroup[1:])
     else:
         k = _first_unseen(title, set(), 0)
-    return None if k is None else (k, m.group("ordinal"), title)
+    if k is None:
+        return None
+    o = m.group("ordinal")
+    return k, o, title, float(SPEC.ordinals.get(o, 0)), line.strip()[:80]
 
 
-def _first_unseen(title: str, seen: set[str], k: int) -> int | None:
+def _first_unseen(title: str, seen: set[int], k: int) -> int | None:
     """The first required section from the k-th on, not found yet, that the title names."""
     for i in range(k, len(SPEC.sections)):
-        key, pat = SPEC.sections[i]
-        if key not in seen and pat.search(title):
+        if i not in seen and SPEC.sections[i][1].search(title):
             return i
     return None
 
