@@ -17,6 +17,7 @@ Pure: text and frames in, statements and frames out; regexes compiled once at im
 from __future__ import annotations
 
 import re
+from re import _constants as _re_constants, _parser as _re_parser
 from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
@@ -58,6 +59,7 @@ class Quantity:
     keywords: tuple[str, ...]                        # the text must hold one of them for a pattern to match
     not_after: tuple[str, ...]                       # words that must not come right before a match
     cells: dict[str, tuple[tuple[str, str], ...]]    # format → (row_path, column_path) summed
+    own_sentence: bool                               # the patterns read nothing outside the sentence they run on
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,6 @@ class Spec:
     period_keywords: tuple[str, ...]
     keyword: re.Pattern                               # every keyword (longest first): one pass finds them all
     keyword_users: dict[str, tuple[int, ...]]         # keyword → the quantities holding it (len(quantities): the period)
-    last_end: re.Pattern                              # matched up to a position: its end is after the last sentence end
     sentence_ends: frozenset[str]                     # what sentence_end matches (the sentence ends and the line break)
     first_section: re.Pattern | None                  # a title → the first required section (in order) it names
     checks: tuple[tuple[str, str], ...]              # (check id, description) in published order
@@ -88,6 +89,39 @@ def _compile(pattern: str, gap: str, number: str, words: dict[str, str] | None =
     for name, text in (words or {}).items():
         pattern = pattern.replace("{" + name + "}", text)
     return re.compile(pattern.replace("{gap}", gap).replace("{n}", number))
+
+
+_ANY_DIRECTION = {_re_constants.ASSERT, _re_constants.ASSERT_NOT}
+_INNER = {_re_constants.SUBPATTERN: 3, _re_constants.MAX_REPEAT: 2, _re_constants.MIN_REPEAT: 2}
+_PLAIN = {_re_constants.LITERAL, _re_constants.NOT_LITERAL, _re_constants.IN, _re_constants.ANY,
+          _re_constants.CATEGORY}
+_ENDS = {_re_constants.AT_END, _re_constants.AT_END_LINE, _re_constants.AT_END_STRING}
+
+
+def _reads_own_sentence(pattern: re.Pattern) -> bool:
+    """Whether what ``pattern`` finds in text[a:b] (finditer(text, a, b)) depends on that sentence
+    only: no look-behind or start/word anchor that reads the text before it, no back-reference. Then
+    a sentence where it found nothing can be remembered by its text."""
+    def plain(items) -> bool:
+        for op, av in items:
+            if op in _PLAIN:
+                continue
+            if op in _ANY_DIRECTION:
+                if av[0] < 0 or not plain(av[1]):
+                    return False
+            elif op is _re_constants.BRANCH:
+                if not all(plain(b) for b in av[1]):
+                    return False
+            elif op in _INNER:
+                if not plain(av[_INNER[op]]):
+                    return False
+            elif op is not _re_constants.AT or av not in _ENDS:
+                return False
+        return True
+    try:
+        return plain(_re_parser.parse(pattern.pattern, pattern.flags).data)
+    except Exception:                                  # another Python's parser: remember nothing
+        return False
 
 
 def _row_paths_under(fmt, prefix: str) -> list[str]:
@@ -140,6 +174,7 @@ def load_spec(path: Path = SPEC_PATH) -> Spec:
         quantities.append(Quantity(
             name=name, check=q["check"], description=q.get("description", ""), unit=q.get("unit"),
             patterns=patterns, zero_patterns=zero_patterns,
+            own_sentence=all(map(_reads_own_sentence, patterns + zero_patterns)),
             exclude=_compile("|".join(f"(?:{e})" for e in q["exclude"]), gap, number) if q.get("exclude") else None,
             units={str(k): float(v) for k, v in (q.get("units") or {}).items()},
             relation=q.get("relation", "equal"), keywords=tuple(q["keywords"]),
@@ -162,7 +197,6 @@ def load_spec(path: Path = SPEC_PATH) -> Spec:
     return Spec(
         keyword=re.compile("|".join(map(re.escape, sorted(words, key=lambda w: (-len(w), w))))),
         keyword_users={w: tuple(dict.fromkeys(i)) for w, i in users.items()},
-        last_end=re.compile("(?s).*" + sentence_end),
         sentence_ends=frozenset(doc["sentence_ends"] + "\n"),
         first_section=_first_section(sections),
         quantities=tuple(quantities),
@@ -228,11 +262,11 @@ def extract(lines: list[tuple[str, int]], report_year: int | None = None) -> lis
     # they run on these sentences only
     holding: dict[int, list[tuple[int, int]]] = {}
     users, ends = spec.keyword_users, spec.sentence_ends
-    span, last = (0, 0), -1                         # the sentence of the previous keyword, its last index
+    span, last, back = (0, 0), -1, ""               # the sentence of the previous keyword, its last index
     for m in spec.keyword.finditer(text):
         pos = m.start()
         if pos >= last and (pos > last or text[pos] in ends):
-            span = _sentence(text, pos, span[1])
+            span = _sentence(text, back or (back := text[::-1]), pos)
             last = span[1] - 1
         for i in users[m.group()]:
             got = holding.get(i)
@@ -254,7 +288,7 @@ def extract(lines: list[tuple[str, int]], report_year: int | None = None) -> lis
         for i, q in enumerate(quantities):
             spans = holding.get(i)
             if spans is not None:
-                _read(q, text, spans, report_year, out, line_of)
+                _read(i, q, text, spans, report_year, out, line_of)
         spans = holding.get(len(quantities))
         for pat in spec.period if spans else ():
             for a, b in spans:
@@ -274,12 +308,13 @@ _LINE_THEN_QUANTITY = attrgetter("source_line", "quantity")
 _POSITION = itemgetter(3)
 
 
-def _sentence(text: str, pos: int, lo: int) -> tuple[int, int]:
-    """(start, end) of the sentence of ``pos``: after the last sentence end at or before it, through
-    the first one after it. ``lo``: a sentence start at or before ``pos`` (0, or just after an end)."""
+def _sentence(text: str, back: str, pos: int) -> tuple[int, int]:
+    """(start, end) of the sentence of ``pos``: after the last sentence end at or before it (the first
+    one from there in ``back``, the text reversed), through the first one after it."""
+    n = len(text)
     e = SPEC.sentence_end.search(text, pos + 1)
-    s = SPEC.last_end.match(text, lo, pos + 1)
-    return (lo if s is None else s.end()), (len(text) if e is None else e.end())
+    s = SPEC.sentence_end.search(back, n - 1 - pos)
+    return (0 if s is None else n - s.start()), (n if e is None else e.end())
 
 
 def _sentence_of_match(text: str, pos: int, a: int, b: int) -> tuple[int, int]:
@@ -287,7 +322,7 @@ def _sentence_of_match(text: str, pos: int, a: int, b: int) -> tuple[int, int]:
     starts on its closing sentence end (then the sentence after it, as for any position)."""
     if pos < b - 1 or (pos == b - 1 and text[pos] not in SPEC.sentence_ends):
         return a, b
-    return _sentence(text, pos, a)
+    return _sentence(text, text[::-1], pos)
 
 
 def _other_year(sentence: str, report_year: int | None) -> bool:
@@ -299,16 +334,36 @@ def _other_year(sentence: str, report_year: int | None) -> bool:
     return False
 
 
-def _read(q: Quantity, text: str, spans: list[tuple[int, int]], report_year: int | None,
+# (quantity index, sentence) where none of the quantity's patterns matched: report prose repeats its
+# sentences (the section list of the opening paragraph, 依申请公开 boilerplate), and a sentence
+# holding a keyword seldom states the quantity. Bounded: emptied when full.
+_QUIET: set[tuple[int, str]] = set()
+_QUIET_KEPT = 16384
+
+
+def _read(i: int, q: Quantity, text: str, spans: list[tuple[int, int]], report_year: int | None,
           out: list[Statement], line_of) -> None:
-    """The statements of one quantity in the sentences holding its keywords (appended to ``out``)."""
+    """The statements of quantity ``i`` in the sentences holding its keywords (appended to ``out``)."""
+    live: list[tuple[int, int, tuple[int, str] | None]] = []
+    if q.own_sentence:
+        quiet = _QUIET
+        for a, b in spans:
+            key = (i, text[a:b])
+            if key not in quiet:
+                live.append((a, b, key))
+        if not live:
+            return
+    else:
+        live = [(a, b, None) for a, b in spans]
     comparison = SPEC.comparison
+    matched: set[int] = set()
     found: dict[int, list[tuple[float, str, str | None, int, int]]] = {}
     for zero, pats in ((False, q.patterns), (True, q.zero_patterns)):
         for pat in pats:
             has_unit = "unit" in pat.groupindex
-            for a, b in spans:
+            for a, b, _ in live:
                 for m in pat.finditer(text, a, b):
+                    matched.add(a)
                     if comparison.search(m.group(0)) or (
                             q.not_after and text.endswith(q.not_after, 0, m.start())):
                         continue
@@ -330,6 +385,10 @@ def _read(q: Quantity, text: str, spans: list[tuple[int, int]], report_year: int
                         found[a2] = [hit]
                     else:
                         got.append(hit)
+    if q.own_sentence:
+        if len(_QUIET) >= _QUIET_KEPT:
+            _QUIET.clear()
+        _QUIET.update(key for a, _, key in live if a not in matched)
     for a, hits in found.items():
         if len(hits) > 1:
             if len({h[0] for h in hits}) > 1:
