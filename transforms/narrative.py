@@ -260,7 +260,8 @@ def extract(lines: list[tuple[str, int]], report_year: int | None = None) -> lis
     # the sentences holding each quantity's keywords (index len(quantities): the period's), in text
     # order: a quantity's patterns all hold one of its keywords and never cross a sentence end, so
     # they run on these sentences only
-    holding: dict[int, list[tuple[int, int]]] = {}
+    quantities = spec.quantities
+    holding: list[list[tuple[int, int]] | None] = [None] * (len(quantities) + 1)
     users, ends = spec.keyword_users, spec.sentence_ends
     span, last, back = (0, 0), -1, ""               # the sentence of the previous keyword, its last index
     for m in spec.keyword.finditer(text):
@@ -269,13 +270,13 @@ def extract(lines: list[tuple[str, int]], report_year: int | None = None) -> lis
             span = _sentence(text, back or (back := text[::-1]), pos)
             last = span[1] - 1
         for i in users[m.group()]:
-            got = holding.get(i)
+            got = holding[i]
             if got is None:
                 holding[i] = [span]
             elif got[-1] is not span:
                 got.append(span)
     out: list[Statement] = []
-    if holding:
+    if last >= 0:                                   # a keyword was found
         starts: list[int] = []
 
         def line_of(pos: int) -> int:
@@ -284,12 +285,11 @@ def extract(lines: list[tuple[str, int]], report_year: int | None = None) -> lis
                 starts.extend(accumulate(map(len, parts)))
             return lines[bisect_right(starts, pos) - 1][1]
 
-        quantities = spec.quantities
         for i, q in enumerate(quantities):
-            spans = holding.get(i)
+            spans = holding[i]
             if spans is not None:
                 _read(i, q, text, spans, report_year, out, line_of)
-        spans = holding.get(len(quantities))
+        spans = holding[len(quantities)]
         for pat in spec.period if spans else ():
             for a, b in spans:
                 for m in pat.finditer(text, a, b):
@@ -409,7 +409,11 @@ def _joined(lines: list[tuple[str, int]]) -> tuple[str, list[str]]:
     a break, so a statement cut by the wrap ('至2025年1' / '2月31日止') is read whole; other lines end
     with a line break, which no pattern crosses."""
     ends = SPEC.sentence_chars
-    parts = [t if len(t) >= WRAPPED and t.rstrip()[-1:] not in ends else t + "\n" for t, _ in lines]
+    # a line's last character is its last one after rstrip unless it may be white space (ASCII
+    # printable characters and U+3001–U+FFEF hold none: CJK text and its punctuation skip the copy)
+    parts = [t if t[WRAPPED - 1:WRAPPED] and (
+        c if "!" <= (c := t[-1]) <= "~" or "\u3001" <= c <= "\uffef" else t.rstrip()[-1:]) not in ends
+        else t + "\n" for t, _ in lines]
     return "".join(parts), parts
 
 
