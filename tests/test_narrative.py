@@ -324,3 +324,56 @@ def test_the_registry_allows_exactly_the_declared_quantities():
     from transforms import narrative, schema
     allowed = {f.name: f for f in schema.fields("statements")}["quantity"].allowed
     assert list(allowed) == narrative.quantity_names()
+
+
+# ------------------------------------------------------------------------------------ the fast paths
+# extract skips work where it can (lines whose last character cannot be white space, sentences holding
+# no keyword, sentences where a quantity's patterns found nothing before, heading lines read before):
+# each shortcut must give what the plain reading gives.
+
+def test_a_long_line_is_joined_by_its_last_character_after_white_space():
+    """A wrapped line ends inside a sentence; one whose last character before trailing (full-width)
+    spaces ends a sentence is not wrapped (the 2024 period sentence of the wrap test above)."""
+    cut = [("本报告所列数据的统计期限为2024年1月1日至2024年1", 7), ("2月31日。", 8)]
+    spaced = [("本报告所列数据的统计期限为2024年1月1日至2024年1\u3000 ", 7), ("2月31日。", 8)]
+    ended = [("本报告所列数据的统计期限为2024年1月1日至2024年12月31日。\u3000", 7), ("2月31日。", 8)]
+    for lines in (cut, ended):
+        got = [(s.quantity, s.value, s.source_line) for s in narrative.extract(lines, 2024)]
+        assert got == [("period_year", 2024, 7)]
+    text, parts = narrative._joined(spaced + ended)
+    assert parts[0] == spaced[0][0] and parts[2] == ended[0][0] + "\n"     # wrapped; ended
+    # the characters taken as they are, without rstrip, hold no white space
+    assert not [c for c in [*map(chr, range(0x21, 0x7F)), *map(chr, range(0x3001, 0xFFF0))] if c.isspace()]
+
+
+def test_a_remembered_sentence_gives_the_same_statements_in_any_report_and_year():
+    """The (quantity, sentence) pairs where no pattern matched are remembered; a sentence whose
+    number is left out for its year (another year's figure) is not one of them."""
+    other_year = [("2022年,我局共受理政府信息公开申请5件。", 3)]
+    quiet = [("我局高度重视依申请公开事项的答复,严格依法依规做好政府信息依申请公开答复。", 4)]
+    narrative._QUIET.clear()
+    for _ in range(2):
+        assert _stated(other_year[0][0], 2023) == {}
+        assert _stated(other_year[0][0], 2022) == {"applications_new": 5}
+        assert _stated(quiet[0][0], 2023) == {}
+    assert any(sentence == quiet[0][0] for _, sentence in narrative._QUIET)
+    assert not any(sentence == other_year[0][0] for _, sentence in narrative._QUIET)
+
+
+def test_every_quantity_reads_its_sentence_only_so_its_quiet_sentences_can_be_remembered():
+    import re
+    assert all(q.own_sentence for q in narrative.SPEC.quantities)
+    for pattern in (r"(?<!部分)予以公开(?P<n>\d+)件", r"^收到(?P<n>\d+)件", r"\b收到", r"(申请)\1"):
+        assert not narrative._reads_own_sentence(re.compile(pattern)), pattern
+    assert narrative._reads_own_sentence(re.compile(r"收到(?=\d)(?P<n>\d+)件$"))
+
+
+def test_a_heading_naming_a_section_already_found_is_read_as_the_next_one_it_names():
+    """Headings are read once per distinct line: the same line in another report, or twice in one,
+    gives what the first reading gave; a second heading naming 总体情况 and 主动公开 is 主动公开."""
+    lines = [("一、总体情况", 1), ("二、总体情况及主动公开政府信息情况", 2), ("一、总体情况", 3), ("三、其他事项", 4)]
+    narrative._HEADINGS.clear()
+    for _ in range(2):
+        got = [(s.quantity, s.value, s.raw_text, s.source_line) for s in narrative.extract(lines, None)]
+        assert got == [("section.overview", 1, "一", 1), ("section.active_disclosure", 2, "二", 2),
+                       ("section.other_matters", 3, "三", 4)]

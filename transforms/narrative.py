@@ -17,8 +17,11 @@ Pure: text and frames in, statements and frames out; regexes compiled once at im
 from __future__ import annotations
 
 import re
+from re import _constants as _re_constants, _parser as _re_parser
 from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
+from operator import attrgetter, itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +59,7 @@ class Quantity:
     keywords: tuple[str, ...]                        # the text must hold one of them for a pattern to match
     not_after: tuple[str, ...]                       # words that must not come right before a match
     cells: dict[str, tuple[tuple[str, str], ...]]    # format → (row_path, column_path) summed
+    own_sentence: bool                               # the patterns read nothing outside the sentence they run on
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,9 @@ class Spec:
     period_quantity: str
     period_keywords: tuple[str, ...]
     keyword: re.Pattern                               # every keyword (longest first): one pass finds them all
+    keyword_users: dict[str, tuple[int, ...]]         # keyword → the quantities holding it (len(quantities): the period)
+    sentence_ends: frozenset[str]                     # what sentence_end matches (the sentence ends and the line break)
+    first_section: re.Pattern | None                  # a title → the first required section (in order) it names
     checks: tuple[tuple[str, str], ...]              # (check id, description) in published order
     section_check: str
     year_check: str
@@ -82,6 +89,39 @@ def _compile(pattern: str, gap: str, number: str, words: dict[str, str] | None =
     for name, text in (words or {}).items():
         pattern = pattern.replace("{" + name + "}", text)
     return re.compile(pattern.replace("{gap}", gap).replace("{n}", number))
+
+
+_ANY_DIRECTION = {_re_constants.ASSERT, _re_constants.ASSERT_NOT}
+_INNER = {_re_constants.SUBPATTERN: 3, _re_constants.MAX_REPEAT: 2, _re_constants.MIN_REPEAT: 2}
+_PLAIN = {_re_constants.LITERAL, _re_constants.NOT_LITERAL, _re_constants.IN, _re_constants.ANY,
+          _re_constants.CATEGORY}
+_ENDS = {_re_constants.AT_END, _re_constants.AT_END_LINE, _re_constants.AT_END_STRING}
+
+
+def _reads_own_sentence(pattern: re.Pattern) -> bool:
+    """Whether what ``pattern`` finds in text[a:b] (finditer(text, a, b)) depends on that sentence
+    only: no look-behind or start/word anchor that reads the text before it, no back-reference. Then
+    a sentence where it found nothing can be remembered by its text."""
+    def plain(items) -> bool:
+        for op, av in items:
+            if op in _PLAIN:
+                continue
+            if op in _ANY_DIRECTION:
+                if av[0] < 0 or not plain(av[1]):
+                    return False
+            elif op is _re_constants.BRANCH:
+                if not all(plain(b) for b in av[1]):
+                    return False
+            elif op in _INNER:
+                if not plain(av[_INNER[op]]):
+                    return False
+            elif op is not _re_constants.AT or av not in _ENDS:
+                return False
+        return True
+    try:
+        return plain(_re_parser.parse(pattern.pattern, pattern.flags).data)
+    except Exception:                                  # another Python's parser: remember nothing
+        return False
 
 
 def _row_paths_under(fmt, prefix: str) -> list[str]:
@@ -109,6 +149,17 @@ def _cells(raw: dict, formats) -> dict[str, tuple[tuple[str, str], ...]]:
     return out
 
 
+def _first_section(sections: tuple[tuple[str, re.Pattern], ...]) -> re.Pattern | None:
+    """One pattern that finds, in one call, the first required section (in their order) a heading's
+    title names, as the match's lastgroup: an ordered alternation tries every place of a section's
+    title before the next section. None when a title pattern cannot be embedded (inline flags)."""
+    branches = "|".join(f".*?(?:{pat.pattern})(?P<_{i}>)" for i, (_, pat) in enumerate(sections))
+    try:
+        return re.compile(f"(?:{branches})")
+    except re.error:
+        return None
+
+
 def load_spec(path: Path = SPEC_PATH) -> Spec:
     """The narrative rules, compiled and checked against the formats (a wrong address fails at import)."""
     from transforms.formats import FORMATS
@@ -118,10 +169,12 @@ def load_spec(path: Path = SPEC_PATH) -> Spec:
     words = {"request": doc["request"]}
     quantities = []
     for name, q in doc["quantities"].items():
+        patterns = tuple(_compile(p, gap, number, words) for p in q.get("patterns", ()))
+        zero_patterns = tuple(_compile(p, gap, number, words) for p in q.get("zero_patterns", ()))
         quantities.append(Quantity(
             name=name, check=q["check"], description=q.get("description", ""), unit=q.get("unit"),
-            patterns=tuple(_compile(p, gap, number, words) for p in q.get("patterns", ())),
-            zero_patterns=tuple(_compile(p, gap, number, words) for p in q.get("zero_patterns", ())),
+            patterns=patterns, zero_patterns=zero_patterns,
+            own_sentence=all(map(_reads_own_sentence, patterns + zero_patterns)),
             exclude=_compile("|".join(f"(?:{e})" for e in q["exclude"]), gap, number) if q.get("exclude") else None,
             units={str(k): float(v) for k, v in (q.get("units") or {}).items()},
             relation=q.get("relation", "equal"), keywords=tuple(q["keywords"]),
@@ -135,17 +188,26 @@ def load_spec(path: Path = SPEC_PATH) -> Spec:
     if used - ids:
         raise ValueError(f"{path.name}: checks {sorted(used - ids)} are not declared under checks")
     words = {w for q in quantities for w in q.keywords} | set(yr["keywords"])
+    users: dict[str, list[int]] = {}
+    for i, ws in enumerate([q.keywords for q in quantities] + [tuple(yr["keywords"])]):
+        for w in ws:
+            users.setdefault(w, []).append(i)
+    sentence_end = "[" + re.escape(doc["sentence_ends"]) + "\n]"
+    sections = tuple((s["key"], re.compile(s["title"])) for s in sec["required"])
     return Spec(
         keyword=re.compile("|".join(map(re.escape, sorted(words, key=lambda w: (-len(w), w))))),
+        keyword_users={w: tuple(dict.fromkeys(i)) for w, i in users.items()},
+        sentence_ends=frozenset(doc["sentence_ends"] + "\n"),
+        first_section=_first_section(sections),
         quantities=tuple(quantities),
         comparison=re.compile("|".join(map(re.escape, doc["comparison_words"]))),
-        sentence_end=re.compile("[" + re.escape(doc["sentence_ends"]) + "\n]"),
+        sentence_end=re.compile(sentence_end),
         sentence_chars=frozenset(doc["sentence_ends"]),
         year=re.compile(doc["year"]),
         heading=re.compile(sec["heading"]),
         heading_openers=frozenset(" \t\u3000#" + "".join(sec["ordinals"])),
         ordinals=ordinals,
-        sections=tuple((s["key"], re.compile(s["title"])) for s in sec["required"]),
+        sections=sections,
         period=tuple(_compile(p, gap, number) for p in yr["patterns"]),
         period_quantity=yr["quantity"], period_keywords=tuple(yr["keywords"]),
         checks=checks, section_check=sec["check"], year_check=yr["check"])
@@ -187,118 +249,233 @@ def _number(raw: str) -> float:
 
 def extract(lines: list[tuple[str, int]], report_year: int | None = None) -> list[Statement]:
     """The statements of a report's prose lines, in line order. ``report_year``: a statement whose
-    sentence names another year is about another period and left out."""
+    sentence names another year is about another period and left out.
+
+    Most prose sentences hold no keyword: one scan of the text finds the keywords, and only the
+    sentences holding one are bounded and read by the patterns of the quantities using it."""
     if not lines:
         return []
-    text, starts = _joined(lines)
-    numbers = [n for _, n in lines]
-    ends = [m.start() for m in SPEC.sentence_end.finditer(text)]
+    spec = SPEC
+    text, parts = _joined(lines)
+    # the sentences holding each quantity's keywords (index len(quantities): the period's), in text
+    # order: a quantity's patterns all hold one of its keywords and never cross a sentence end, so
+    # they run on these sentences only
+    quantities = spec.quantities
+    holding: list[list[tuple[int, int]] | None] = [None] * (len(quantities) + 1)
+    users, ends = spec.keyword_users, spec.sentence_ends
+    span, last, back = (0, 0), -1, ""               # the sentence of the previous keyword, its last index
+    for m in spec.keyword.finditer(text):
+        pos = m.start()
+        if pos >= last and (pos > last or text[pos] in ends):
+            span = _sentence(text, back or (back := text[::-1]), pos)
+            last = span[1] - 1
+        for i in users[m.group()]:
+            got = holding[i]
+            if got is None:
+                holding[i] = [span]
+            elif got[-1] is not span:
+                got.append(span)
     out: list[Statement] = []
+    if last >= 0:                                   # a keyword was found
+        starts: list[int] = []
 
-    # the sentences holding each keyword, in one pass over the text: a quantity's patterns all hold one
-    # of its keywords and never cross a sentence end, so they run on these sentences only
-    holding: dict[str, set[int]] = {}
-    for m in SPEC.keyword.finditer(text):
-        holding.setdefault(m.group(0), set()).add(bisect_right(ends, m.start()))
+        def line_of(pos: int) -> int:
+            if not starts:
+                starts.append(0)
+                starts.extend(accumulate(map(len, parts)))
+            return lines[bisect_right(starts, pos) - 1][1]
 
-    def sentences_with(words: tuple[str, ...]) -> list[tuple[int, int]]:
-        at = set().union(*(holding.get(w, ()) for w in words))
-        return [(ends[k - 1] + 1 if k else 0, ends[k] + 1 if k < len(ends) else len(text)) for k in sorted(at)]
+        for i, q in enumerate(quantities):
+            spans = holding[i]
+            if spans is not None:
+                _read(i, q, text, spans, report_year, out, line_of)
+        spans = holding[len(quantities)]
+        for pat in spec.period if spans else ():
+            for a, b in spans:
+                for m in pat.finditer(text, a, b):
+                    start, end = m.group("start"), m.group("end")
+                    if end is not None and end != start:
+                        continue                               # a period over two years: not one report year
+                    a2, b2 = _sentence_of_match(text, m.start(), a, b)
+                    out.append(Statement(spec.period_quantity, float(start), start, "年", text[a2:b2].strip(),
+                                         line_of(m.start("start"))))
+    out += _sections(lines)
+    out.sort(key=_LINE_THEN_QUANTITY)
+    return out
 
-    def sentence_of(pos: int) -> tuple[int, int]:
-        k = bisect_right(ends, pos)
-        a = ends[k - 1] + 1 if k else 0
-        b = ends[k] + 1 if k < len(ends) else len(text)
+
+_LINE_THEN_QUANTITY = attrgetter("source_line", "quantity")
+_POSITION = itemgetter(3)
+
+
+def _sentence(text: str, back: str, pos: int) -> tuple[int, int]:
+    """(start, end) of the sentence of ``pos``: after the last sentence end at or before it (the first
+    one from there in ``back``, the text reversed), through the first one after it."""
+    n = len(text)
+    e = SPEC.sentence_end.search(text, pos + 1)
+    s = SPEC.sentence_end.search(back, n - 1 - pos)
+    return (0 if s is None else n - s.start()), (n if e is None else e.end())
+
+
+def _sentence_of_match(text: str, pos: int, a: int, b: int) -> tuple[int, int]:
+    """The sentence of a match found at ``pos`` in the sentence (a, b): that one, unless the match
+    starts on its closing sentence end (then the sentence after it, as for any position)."""
+    if pos < b - 1 or (pos == b - 1 and text[pos] not in SPEC.sentence_ends):
         return a, b
+    return _sentence(text, text[::-1], pos)
 
-    def line_of(pos: int) -> int:
-        return numbers[bisect_right(starts, pos) - 1]
 
-    def other_year(sentence: str) -> bool:
-        return report_year is not None and any(int(y) != report_year for y in SPEC.year.findall(sentence))
+def _other_year(sentence: str, report_year: int | None) -> bool:
+    if report_year is None:
+        return False
+    for y in SPEC.year.findall(sentence):
+        if int(y) != report_year:
+            return True
+    return False
 
-    for q in SPEC.quantities:
-        spans = sentences_with(q.keywords)
-        if not spans:
-            continue
-        found: dict[int, list[tuple[float, str, str | None, int, int]]] = {}
-        for zero, pats in ((False, q.patterns), (True, q.zero_patterns)):
-            for pat in pats:
-                for m in (m for a, b in spans for m in pat.finditer(text, a, b)):
-                    if SPEC.comparison.search(m.group(0)) or (
-                            q.not_after and any(text.endswith(w, 0, m.start()) for w in q.not_after)):
+
+# (quantity index, sentence) where none of the quantity's patterns matched: report prose repeats its
+# sentences (the section list of the opening paragraph, 依申请公开 boilerplate), and a sentence
+# holding a keyword seldom states the quantity. Bounded: emptied when full.
+_QUIET: set[tuple[int, str]] = set()
+_QUIET_KEPT = 16384
+
+
+def _read(i: int, q: Quantity, text: str, spans: list[tuple[int, int]], report_year: int | None,
+          out: list[Statement], line_of) -> None:
+    """The statements of quantity ``i`` in the sentences holding its keywords (appended to ``out``)."""
+    live: list[tuple[int, int, tuple[int, str] | None]] = []
+    if q.own_sentence:
+        quiet = _QUIET
+        for a, b in spans:
+            key = (i, text[a:b])
+            if key not in quiet:
+                live.append((a, b, key))
+        if not live:
+            return
+    else:
+        live = [(a, b, None) for a, b in spans]
+    comparison = SPEC.comparison
+    matched: set[int] = set()
+    found: dict[int, list[tuple[float, str, str | None, int, int]]] = {}
+    for zero, pats in ((False, q.patterns), (True, q.zero_patterns)):
+        for pat in pats:
+            has_unit = "unit" in pat.groupindex
+            for a, b, _ in live:
+                for m in pat.finditer(text, a, b):
+                    matched.add(a)
+                    if comparison.search(m.group(0)) or (
+                            q.not_after and text.endswith(q.not_after, 0, m.start())):
                         continue
-                    a, b = sentence_of(m.start())
-                    sentence = text[a:b]
-                    if (q.exclude is not None and q.exclude.search(sentence)) or other_year(sentence):
+                    a2, b2 = _sentence_of_match(text, m.start(), a, b)
+                    sentence = text[a2:b2]
+                    if (q.exclude is not None and q.exclude.search(sentence)) or _other_year(sentence, report_year):
                         continue
                     if zero:
                         value, raw, unit, pos = 0.0, m.group(0), q.unit, m.start()
                     else:
-                        unit_text = m.groupdict().get("unit")
+                        unit_text = m.group("unit") if has_unit else None
                         factor = q.units.get(unit_text, 1.0) if unit_text else 1.0
                         value = _number(m.group("n")) * factor
                         raw = m.group("n") + (unit_text or "")
                         unit, pos = q.unit, m.start("n")
-                    found.setdefault(a, []).append((value, raw, unit, pos, b))
-        for a, hits in found.items():
-            if len({v for v, *_ in hits}) > 1:
+                    hit = (value, raw, unit, pos, b2)
+                    got = found.get(a2)
+                    if got is None:
+                        found[a2] = [hit]
+                    else:
+                        got.append(hit)
+    if q.own_sentence:
+        if len(_QUIET) >= _QUIET_KEPT:
+            _QUIET.clear()
+        _QUIET.update(key for a, _, key in live if a not in matched)
+    for a, hits in found.items():
+        if len(hits) > 1:
+            if len({h[0] for h in hits}) > 1:
                 continue                               # two values for one quantity in a sentence
-            value, raw, unit, pos, b = min(hits, key=lambda h: h[3])
-            out.append(Statement(q.name, value, raw, unit, text[a:b].strip(), line_of(pos)))
-    period_spans = sentences_with(SPEC.period_keywords)
-    for pat in SPEC.period if period_spans else ():
-        for m in (m for a, b in period_spans for m in pat.finditer(text, a, b)):
-            start, end = m.group("start"), m.group("end")
-            if end is not None and end != start:
-                continue                               # a period over two years: not one report year
-            a, b = sentence_of(m.start())
-            out.append(Statement(SPEC.period_quantity, float(start), start, "年", text[a:b].strip(),
-                                 line_of(m.start("start"))))
-    out += _sections(lines)
-    out.sort(key=lambda s: (s.source_line, s.quantity))
-    return out
+            hit = min(hits, key=_POSITION)
+        else:
+            hit = hits[0]
+        value, raw, unit, pos, b = hit
+        out.append(Statement(q.name, value, raw, unit, text[a:b].strip(), line_of(pos)))
 
 
 WRAPPED = 20   # a prose line at least this long that ends inside a sentence goes on on the next line
 
 
-def _joined(lines: list[tuple[str, int]]) -> tuple[str, list[int]]:
-    """The prose as one text and the offset of each line in it. A long line that does not end a
+def _joined(lines: list[tuple[str, int]]) -> tuple[str, list[str]]:
+    """The prose as one text, and each line's part of it. A long line that does not end a
     sentence was wrapped (PDF page text, fixed-width copies): it is joined to the next line without
     a break, so a statement cut by the wrap ('至2025年1' / '2月31日止') is read whole; other lines end
     with a line break, which no pattern crosses."""
     ends = SPEC.sentence_chars
-    parts, starts, at = [], [], 0
-    for t, _ in lines:
-        starts.append(at)
-        parts.append(t)
-        at += len(t)
-        if len(t) < WRAPPED or t.rstrip()[-1:] in ends:
-            parts.append("\n")
-            at += 1
-    return "".join(parts), starts
+    # a line's last character is its last one after rstrip unless it may be white space (ASCII
+    # printable characters and U+3001–U+FFEF hold none: CJK text and its punctuation skip the copy)
+    parts = [t if t[WRAPPED - 1:WRAPPED] and (
+        c if "!" <= (c := t[-1]) <= "~" or "\u3001" <= c <= "\uffef" else t.rstrip()[-1:]) not in ends
+        else t + "\n" for t, _ in lines]
+    return "".join(parts), parts
 
 
 def _sections(lines: list[tuple[str, int]]) -> list[Statement]:
     """The section headings among the prose lines, first occurrence of each required section."""
     out, seen = [], set()
-    openers = SPEC.heading_openers
+    openers, known, names = SPEC.heading_openers, _HEADINGS, _SECTION_QUANTITIES
     for t, n in lines:
         if not t or t[0] not in openers:
             continue
-        m = SPEC.heading.match(t)
-        if m is None:
+        h = known.get(t, _UNKNOWN)
+        if h is _UNKNOWN:
+            h = _heading(t)
+            if len(known) >= _HEADINGS_KEPT:
+                known.clear()
+            known[t] = h
+        if h is None:
             continue
-        title = m.group("title")
-        for key, pat in SPEC.sections:
-            if key not in seen and pat.search(title):
-                seen.add(key)
-                o = m.group("ordinal")
-                out.append(Statement(SECTION_PREFIX + key, float(SPEC.ordinals.get(o, 0)), o, None,
-                                     t.strip()[:80], n))
-                break
+        k, o, title, value, sentence = h
+        if k in seen:
+            k = _first_unseen(title, seen, k + 1)
+            if k is None:
+                continue
+        seen.add(k)
+        out.append(Statement(names[k], value, o, None, sentence, n))
+        if len(seen) == len(names):
+            break
     return out
+
+
+# Reports print the same few headings ("一、总体情况"): a line's heading reading is kept (a bounded
+# number of lines) so that each distinct heading line is matched once per process.
+_HEADINGS: dict[str, tuple[int, str, str, float, str] | None] = {}
+_HEADINGS_KEPT = 8192
+_UNKNOWN = object()
+_SECTION_QUANTITIES = [SECTION_PREFIX + k for k, _ in SPEC.sections]
+
+
+def _heading(line: str) -> tuple[int, str, str, float, str] | None:
+    """(the first required section the heading names, its ordinal, its title, the ordinal's value,
+    the statement's sentence), or None when the line is no heading or names no required section."""
+    m = SPEC.heading.match(line)
+    if m is None:
+        return None
+    title = m.group("title")
+    if SPEC.first_section is not None:
+        f = SPEC.first_section.match(title)
+        k = None if f is None else int(f.lastgroup[1:])
+    else:
+        k = _first_unseen(title, set(), 0)
+    if k is None:
+        return None
+    o = m.group("ordinal")
+    return k, o, title, float(SPEC.ordinals.get(o, 0)), line.strip()[:80]
+
+
+def _first_unseen(title: str, seen: set[int], k: int) -> int | None:
+    """The first required section from the k-th on, not found yet, that the title names."""
+    for i in range(k, len(SPEC.sections)):
+        if i not in seen and SPEC.sections[i][1].search(title):
+            return i
+    return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -317,8 +494,11 @@ def quality_checks(statements: pd.DataFrame | None, report_ids, report_years, pr
                    address_index: dict) -> pd.DataFrame:
     """The narrative rows of quality_checks: one row per report × narrative check, status pass or
     warn. ``prepared``: the encoded cell tables (transforms.reconcile.Prepared: .reports, .format,
-    .W); ``address_index``: table → the address index of their value matrices."""
-    rids = pd.Index(pd.Series(report_ids, dtype="str").to_numpy(dtype=object))
+    .W); ``address_index``: table → the address index of their value matrices.
+
+    Per check the columns are built whole: most reports state nothing that disagrees, and their row
+    is the counts and the same few texts; only the statements are read one by one."""
+    rids = pd.Series(report_ids, dtype="str").to_numpy(dtype=object).tolist()
     years = dict(zip(rids, pd.array(report_years, dtype="Int64")))
     n = len(rids)
     checks = check_names()
@@ -326,8 +506,10 @@ def quality_checks(statements: pd.DataFrame | None, report_ids, report_years, pr
         return pd.DataFrame(columns=["report_id", "check", "identity_number", "table", "format", "status",
                                      "n_evaluated", "n_failed", "n_not_evaluable", "observed", "cells",
                                      "related_report_id"])
+    # per check: counts per report, and the observations and cells of the reports that have some
     acc = {c: {"ev": np.zeros(n, np.int64), "bad": np.zeros(n, np.int64), "ne": np.zeros(n, np.int64),
-               "obs": [[] for _ in range(n)], "cells": [[] for _ in range(n)]} for c in checks}
+               "obs": {}, "cells": {}} for c in checks}
+    acc[SPEC.section_check]["ne"][:] = len(SPEC.sections)     # no heading found: none evaluable
     pos = {r: i for i, r in enumerate(rids)}
     by_report: dict[int, list] = {}
     if statements is not None and len(statements):
@@ -336,9 +518,14 @@ def quality_checks(statements: pd.DataFrame | None, report_ids, report_years, pr
         for rid, qn, v, sent, line, raw in zip(*cols):
             j = pos.get(str(rid))
             if j is not None:
-                by_report.setdefault(j, []).append((qn, float(v), sent, line, raw))
+                got = by_report.get(j)
+                if got is None:
+                    by_report[j] = [(qn, float(v), sent, line, raw)]
+                else:
+                    got.append((qn, float(v), sent, line, raw))
     qmap = {q.name: q for q in SPEC.quantities}
     where = {t: {r: k for k, r in enumerate(p.reports)} for t, p in prepared.items()}
+    indexers: dict = {}
     for j, items in by_report.items():
         sections = []
         for qn, v, sent, line, raw in items:
@@ -354,14 +541,14 @@ def quality_checks(statements: pd.DataFrame | None, report_ids, report_years, pr
                 a["ev"][j] += 1
                 if int(v) != int(y):
                     a["bad"][j] += 1
-                    a["obs"][j].append(f"statistics period {_num(v)} ≠ report_year {y} "
-                                       f"(line {line}: {_quote(sent)})")
+                    a["obs"].setdefault(j, []).append(f"statistics period {_num(v)} ≠ report_year {y} "
+                                                      f"(line {line}: {_quote(sent)})")
                 continue
             q = qmap.get(qn)
             if q is None or not q.cells:
                 continue
             a = acc[q.check]
-            table_value, cells = _table_value(q, rids[j], prepared, where, address_index)
+            table_value, cells = _table_value(q, rids[j], prepared, where, address_index, indexers)
             if table_value is None:
                 a["ne"][j] += 1
                 continue
@@ -370,30 +557,46 @@ def quality_checks(statements: pd.DataFrame | None, report_ids, report_years, pr
             if not ok:
                 a["bad"][j] += 1
                 rel = "<" if q.relation == "at_least" else "≠"
-                a["obs"][j].append(f"{qn}: prose {_num(v)} (printed {raw!r}) {rel} table {_num(table_value)} "
-                                   f"[{'; '.join(cells)}] (line {line}: {_quote(sent)})")
-                a["cells"][j] += cells
-        _section_result(acc[SPEC.section_check], j, sections)
-    rows = []
+                a["obs"].setdefault(j, []).append(
+                    f"{qn}: prose {_num(v)} (printed {raw!r}) {rel} table {_num(table_value)} "
+                    f"[{'; '.join(cells)}] (line {line}: {_quote(sent)})")
+                a["cells"].setdefault(j, []).extend(cells)
+        if sections:
+            _section_result(acc[SPEC.section_check], j, sections)
+    columns: dict[str, list] = {"report_id": rids * len(checks), "check": [], "status": [], "n_evaluated": [],
+                                "n_failed": [], "n_not_evaluable": [], "observed": [], "cells": []}
     for c in checks:
         a = acc[c]
-        for j in range(n):
-            if c == SPEC.section_check and j not in by_report:
-                _section_result(a, j, [])
-            bad = int(a["bad"][j])
-            obs = a["obs"][j]
-            if not obs:
-                obs = [_ok_text(c, int(a["ev"][j]), int(a["ne"][j]))]
-            rows.append((rids[j], c, "warn" if bad else "pass", int(a["ev"][j]), bad, int(a["ne"][j]),
-                         " | ".join(obs[:5]) + (f" (+{len(obs) - 5} more)" if len(obs) > 5 else ""),
-                         list(dict.fromkeys(a["cells"][j]))))
-    df = pd.DataFrame(rows, columns=["report_id", "check", "status", "n_evaluated", "n_failed", "n_not_evaluable",
-                                     "observed", "cells"])
+        bad, ev, ne = a["bad"].tolist(), a["ev"].tolist(), a["ne"].tolist()
+        columns["check"] += [c] * n
+        columns["status"] += [_STATUS[b > 0] for b in bad]
+        columns["n_evaluated"] += ev
+        columns["n_failed"] += bad
+        columns["n_not_evaluable"] += ne
+        ok_texts: dict[tuple[int, int], str] = {}
+        observed = []
+        for e, x in zip(ev, ne):
+            t = ok_texts.get((e, x))
+            if t is None:
+                t = ok_texts[(e, x)] = _ok_text(c, e, x)
+            observed.append(t)
+        for j, obs in a["obs"].items():
+            if obs:
+                observed[j] = " | ".join(obs[:5]) + (f" (+{len(obs) - 5} more)" if len(obs) > 5 else "")
+        columns["observed"] += observed
+        cells = [[] for _ in range(n)]
+        for j, got in a["cells"].items():
+            cells[j] = list(dict.fromkeys(got))
+        columns["cells"] += cells
+    df = pd.DataFrame(columns)
     df.insert(2, "identity_number", pd.NA)
     df.insert(3, "table", TABLE)
     df.insert(4, "format", None)
     df["related_report_id"] = None
     return df
+
+
+_STATUS = ("pass", "warn")
 
 
 def _ok_text(check: str, evaluated: int, not_evaluable: int) -> str:
@@ -410,9 +613,11 @@ def _ok_text(check: str, evaluated: int, not_evaluable: int) -> str:
     return f"{evaluated} statement(s) of the prose agree with the tables{extra}"
 
 
-def _table_value(q: Quantity, rid: str, prepared: dict, where: dict, address_index: dict):
+def _table_value(q: Quantity, rid: str, prepared: dict, where: dict, address_index: dict,
+                 indexers: dict | None = None):
     """(sum of the quantity's cells in the report's format of their table, their labels); (None, [])
-    when the report has no such table, its format has no such quantity, or a cell is blank/absent."""
+    when the report has no such table, its format has no such quantity, or a cell is blank/absent.
+    ``indexers``: the cells' positions in each table's matrix, kept across the reports of a batch."""
     for table, p in prepared.items():
         k = where[table].get(rid)
         if k is None:
@@ -421,7 +626,12 @@ def _table_value(q: Quantity, rid: str, prepared: dict, where: dict, address_ind
         cells = q.cells.get(fmt)
         if not cells:
             continue
-        idx = address_index[table].get_indexer(cells)
+        if indexers is None:
+            idx = address_index[table].get_indexer(cells)
+        else:
+            idx = indexers.get((table, cells))
+            if idx is None:
+                idx = indexers[(table, cells)] = address_index[table].get_indexer(cells)
         if (idx < 0).any():
             continue                                   # the cells are in another table
         vals = p.W[k, idx]
