@@ -144,8 +144,17 @@ def make_view(df: pd.DataFrame, dataset: str, helpers: pd.DataFrame | None = Non
         column, checks = PER_CHECK[dataset]
         check = out["check"].astype("category")
         values = out[column].astype("category") if column in out else pd.Series(pd.NA, index=out.index)
-        for c in checks():
-            out[per_check_column(dataset, c)] = values.where(check == c)
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            # masked from the codes: a comparison and a where per check cost ~1 ms each on 27k rows
+            check_codes, value_codes = check.cat.codes.to_numpy(), values.cat.codes.to_numpy()
+            names = checks()
+            for c, k in zip(names, check.cat.categories.get_indexer(names)):
+                kept = np.where(check_codes == k, value_codes, -1) if k >= 0 else np.full(len(out), -1)
+                out[per_check_column(dataset, c)] = pd.Series(
+                    pd.Categorical.from_codes(kept, dtype=values.dtype), index=out.index)
+        else:
+            for c in checks():
+                out[per_check_column(dataset, c)] = values.where(check == c)
     if dataset in CELL_TABLES and all(c in out for c in ("row_path", "column_path", "value", "template")):
         h = (helpers.reset_index(drop=True) if helpers is not None and len(helpers.columns)
              else cell_view(out, dataset))
