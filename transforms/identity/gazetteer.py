@@ -76,11 +76,24 @@ class Gazetteer:
                 if f[1] not in codes:
                     codes.append(f[1])
         self.max_len = max(len(k) for k in (*self.full, *self.townships))
-        # longest first, per first character: a name's place is looked up in a few dict probes
-        by_char: dict[str, set[int]] = {}
-        for k in (*self.full, *self.townships, *self.short):
-            by_char.setdefault(k[0], set()).add(len(k))
-        self._lengths = {c: sorted(v, reverse=True) for c, v in by_char.items()}
+        # A piece of a name → its codes in the full-name table, then in the township table (the
+        # order _step tries them), so one dict probe answers both.
+        self._long: dict[str, tuple[tuple[list[str], bool], ...]] = {}
+        for table, is_township in ((self.full, False), (self.townships, True)):
+            for k, codes in table.items():
+                self._long[k] = self._long.get(k, ()) + ((codes, is_township),)
+        # The lengths of the names starting with a name's first two characters, longest first:
+        # nearly every pair starts no name, so most positions cost one dict probe.
+        self._long_lengths = self._lengths_by_head(self._long)
+        self._short_lengths = self._lengths_by_head({k: v for k, v in self.short.items() if len(k) <= 8})
+        self._one_char = any(len(k) < 2 for k in (*self._long, *self.short))
+
+    @staticmethod
+    def _lengths_by_head(table: dict) -> dict[str, tuple[int, ...]]:
+        by_head: dict[str, set[int]] = {}
+        for k in table:
+            by_head.setdefault(k[:2], set()).add(len(k))
+        return {h: tuple(sorted(v, reverse=True)) for h, v in by_head.items()}
 
     # ------------------------------------------------------------------ hierarchy
 
@@ -161,21 +174,27 @@ class Gazetteer:
         return tuple(cands), township, pos, exact
 
     def _step(self, name: str, pos: int, cands: list[str] | None):
-        lengths = self._lengths.get(name[pos]) if pos < len(name) else None
-        if not lengths:
+        """The longest full, former or township name at `pos` inside `cands`, else the longest
+        short name (at most 8 characters): (codes, length, is_township, full) or None."""
+        left = len(name) - pos
+        if left <= 0:
             return None
+        head = name[pos:pos + 2]
+        lengths = self._long_lengths.get(head, ())
+        if self._one_char:
+            lengths = tuple(sorted({*lengths, *self._long_lengths.get(name[pos], ())}, reverse=True))
         for length in lengths:
-            if length > len(name) - pos:
+            if length > left:
                 continue
-            piece = name[pos:pos + length]
-            for table, is_township in ((self.full, False), (self.townships, True)):
-                codes = table.get(piece)
+            for codes, is_township in self._long.get(name[pos:pos + length], ()):
+                codes = self._within(codes, cands)
                 if codes:
-                    codes = self._within(codes, cands)
-                    if codes:
-                        return codes, length, is_township, True
+                    return codes, length, is_township, True
+        lengths = self._short_lengths.get(head, ())
+        if self._one_char:
+            lengths = tuple(sorted({*lengths, *self._short_lengths.get(name[pos], ())}, reverse=True))
         for length in lengths:
-            if length > len(name) - pos or length > 8:
+            if length > left:
                 continue
             piece = name[pos:pos + length]
             codes = self.short.get(piece)
