@@ -76,23 +76,19 @@ class Gazetteer:
                 if f[1] not in codes:
                     codes.append(f[1])
         self.max_len = max(len(k) for k in (*self.full, *self.townships))
-        # A piece of a name → its codes in the full-name table, then in the township table (the
-        # order _step tries them), so one dict probe answers both.
-        self._long: dict[str, tuple[tuple[list[str], bool], ...]] = {}
-        for table, is_township in ((self.full, False), (self.townships, True)):
-            for k, codes in table.items():
-                self._long[k] = self._long.get(k, ()) + ((codes, is_township),)
         # The lengths of the names starting with a name's first two characters, longest first:
         # nearly every pair starts no name, so most positions cost one dict probe.
-        self._long_lengths = self._lengths_by_head(self._long)
-        self._short_lengths = self._lengths_by_head({k: v for k, v in self.short.items() if len(k) <= 8})
-        self._one_char = any(len(k) < 2 for k in (*self._long, *self.short))
+        self._long_lengths = self._lengths_by_head((self.full, self.townships))
+        self._short_lengths = self._lengths_by_head((self.short,), longest=8)   # _step reads short names of ≤ 8
+        self._one_char = any(len(k) < 2 for t in (self.full, self.townships, self.short) for k in t)
 
     @staticmethod
-    def _lengths_by_head(table: dict) -> dict[str, tuple[int, ...]]:
+    def _lengths_by_head(tables: tuple[dict, ...], longest: int | None = None) -> dict[str, tuple[int, ...]]:
         by_head: dict[str, set[int]] = {}
-        for k in table:
-            by_head.setdefault(k[:2], set()).add(len(k))
+        for table in tables:
+            for k in table:
+                if longest is None or len(k) <= longest:
+                    by_head.setdefault(k[:2], set()).add(len(k))
         return {h: tuple(sorted(v, reverse=True)) for h, v in by_head.items()}
 
     # ------------------------------------------------------------------ hierarchy
@@ -186,10 +182,13 @@ class Gazetteer:
         for length in lengths:
             if length > left:
                 continue
-            for codes, is_township in self._long.get(name[pos:pos + length], ()):
-                codes = self._within(codes, cands)
+            piece = name[pos:pos + length]
+            for table, is_township in ((self.full, False), (self.townships, True)):
+                codes = table.get(piece)
                 if codes:
-                    return codes, length, is_township, True
+                    codes = self._within(codes, cands)
+                    if codes:
+                        return codes, length, is_township, True
         lengths = self._short_lengths.get(head, ())
         if self._one_char:
             lengths = tuple(sorted({*lengths, *self._short_lengths.get(name[pos], ())}, reverse=True))

@@ -116,18 +116,26 @@ def _body_words(rest: str, township: bool, level: str | None) -> str:
     return rest
 
 
+_ZONE_END = re.compile(r"(?:管委会|管理委员会|开发区|园区|高新区|新区)$")
+_SUBDISTRICT_END = re.compile(r"(?:街道|街道办事处|街道办)$")
+_TOWNSHIP_END = re.compile(r"(?:镇|乡|苏木)(?:人民政府|政府)?$")
+_GENERAL_OFFICE_END = re.compile(r"政府(?:办公厅|办公室|办)$")
+_DEPARTMENT_END = re.compile(r"(?:局|委员会|委|厅|署|办|中心|院|所|站|队|处|馆|室)$")
+_TOWNSHIP_PLACE_END = re.compile(r"(?:街道|镇|乡|苏木)$")
+
+
 def _org_type(name: str, words: str, township: bool) -> str:
-    if re.search(r"(?:管委会|管理委员会|开发区|园区|高新区|新区)$", name):
+    if _ZONE_END.search(name):
         return "development_zone"
-    if re.search(r"(?:街道|街道办事处|街道办)$", name):
+    if _SUBDISTRICT_END.search(name):
         return "subdistrict"
-    if re.search(r"(?:镇|乡|苏木)(?:人民政府|政府)?$", name) or (township and words == ""):
+    if _TOWNSHIP_END.search(name) or (township and words == ""):
         return "township"
-    if re.search(r"政府(?:办公厅|办公室|办)$", name):
+    if _GENERAL_OFFICE_END.search(name):
         return "general_office"
     if words == "人民政府":
         return "government"
-    if re.search(r"(?:局|委员会|委|厅|署|办|中心|院|所|站|队|处|馆|室)$", name):
+    if _DEPARTMENT_END.search(name):
         return "department"
     return "other"
 
@@ -181,7 +189,7 @@ def identify(name: str, hints: str = "", region: str | None = None, gz: Gazettee
     # no division: the name itself, its body words spelt one way (张家湾镇 = 张家湾镇人民政府)
     normalized = base
     if place is not None:
-        is_township = bool(re.search(r"(?:街道|镇|乡|苏木)$", base[:place.end]))
+        is_township = bool(_TOWNSHIP_PLACE_END.search(base[:place.end]))
         normalized = base[:place.end] + (_body_words(rest, is_township, None) if is_township else words)
         words = _body_words(rest, is_township, None) if is_township else words
     oid = f"000000-{hashlib.sha1(('name|' + normalized).encode('utf-8')).hexdigest()[:10]}"
