@@ -114,8 +114,9 @@ def _title_match(text: str):
         m = _TITLE.match(_TITLE_PREFIX.sub("", s, count=1))
     if m is None:
         return None
-    y = m.group("y0") or m.group("y1") or m.group("y2")
-    return (m.group("org") or ""), (int(y) if y else None)
+    org, y0, y1, y2 = m.group("org", "y0", "y1", "y2")
+    y = y0 or y1 or y2
+    return (org or ""), (int(y) if y else None)
 
 
 _ORG_LINE = re.compile(r"^(?P<org>[\u3400-\u9fff()·]{2,40}?)(?:(?P<y>20\d{2})年度?)?$")
@@ -124,25 +125,27 @@ _ORG_LINE = re.compile(r"^(?P<org>[\u3400-\u9fff()·]{2,40}?)(?:(?P<y>20\d{2})�
 def _org_line(text: str):
     """The first line of a title printed over two lines: the body (and perhaps the year)."""
     m = _ORG_LINE.match(text.replace(" ", ""))
-    return (m.group("org"), int(m.group("y")) if m.group("y") else None) if m else None
+    if m is None:
+        return None
+    org, y = m.group("org", "y")
+    return org, (int(y) if y else None)
 
 
 def _search_from(pattern: re.Pattern, text: str, starts: tuple[str, ...]):
     """pattern.search(text) for a pattern each match of which begins with one of `starts`: sre tries
-    such a pattern at every character of the text, str.find jumps to the few places it can begin."""
-    at = []
+    such a pattern at every character of the text, str.find jumps to the few places it can begin.
+    The first place each start word gives a match, the leftmost of those is search's match."""
+    best = None
+    end = len(text)
     for word in starts:
         i = text.find(word)
-        while i >= 0:
-            at.append(i)
+        while 0 <= i < end:
+            m = pattern.match(text, i)
+            if m is not None:
+                best, end = m, i
+                break
             i = text.find(word, i + 1)
-    if len(at) > 1:
-        at.sort()
-    for i in at:
-        m = pattern.match(text, i)
-        if m:
-            return m
-    return None
+    return best
 
 
 _PREAMBLE_STARTS = ("现", "特", "向社会", "编制", "汇总")
@@ -164,16 +167,21 @@ def _nonblank(lines: list[tuple[str, int]], n: int, from_end: bool = False) -> l
     """The texts of the first (or last) `n` lines holding more than whitespace, in reading order.
     Read a slice at a time, the whitespace test mapped in C: no Python call per line."""
     out: list[str] = []
-    size = len(lines)
-    done = 0
-    while done < size:
-        chunk = lines[done:done + 2 * n] if not from_end else lines[max(0, size - done - 2 * n):size - done][::-1]
+    step = 2 * n
+    start, stop = 0, step
+    while True:
+        if from_end:
+            chunk = lines[-stop:-start or None][::-1] if start < len(lines) else ()
+        else:
+            chunk = lines[start:stop]
+        if not chunk:
+            break
         texts = [t for t, _ in chunk]
         out += [t for t, space in zip(texts, map(str.isspace, texts)) if t and not space]
-        done += 2 * n
         if len(out) >= n:
+            out = out[:n]
             break
-    out = out[:n]
+        start, stop = stop, stop + step
     return out[::-1] if from_end else out
 
 
@@ -193,24 +201,31 @@ def describe(lines: list[tuple[str, int]], source_file: str = "", properties: di
     region = context.get("region") or (_site_region(properties, gz) if "siteidcode" in properties else None)
     region_division = gz.resolve_region(region) if region else None
 
-    def offer_org(raw: str | None, source: str) -> None:
+    order = 0      # offers counted down: among equal confidences the first offered is the largest
+
+    def offer_org(raw: str | None, source: str) -> bool:
+        """Add the name `raw` read from `source` when it names a body; True when added."""
+        nonlocal order
         if not raw:
-            return
+            return False
         name, ok, why = _judged(raw)
-        if ok:
-            orgs.append((CONFIDENCE[source], -len(orgs), ok, source))
-            return
-        full = org_mod.complete(name, region_division, gz) if region_division else None
-        if full:
-            orgs.append((CONFIDENCE[source], -len(orgs), full, source))
-            completed.setdefault(full, f"organization printed as {name!r} ({source}); its place completed "
-                                       f"from the source's context ({region_division.name})")
-        elif why and why != "empty":
-            rejected.append(f"{source}: {why}")
+        if not ok:
+            ok = org_mod.complete(name, region_division, gz) if region_division else None
+            if not ok:
+                if why and why != "empty":
+                    rejected.append(f"{source}: {why}")
+                return False
+            completed.setdefault(ok, f"organization printed as {name!r} ({source}); its place completed "
+                                     f"from the source's context ({region_division.name})")
+        order -= 1
+        orgs.append((CONFIDENCE[source], order, ok, source))
+        return True
 
     def offer_year(year: int | None, source: str) -> None:
+        nonlocal order
         if year is not None:
-            years.append((CONFIDENCE[source], -len(years), year, source))
+            order -= 1
+            years.append((CONFIDENCE[source], order, year, source))
 
     first = _nonblank(lines, 15)
     last = _nonblank(lines, 6, from_end=True)
@@ -225,10 +240,9 @@ def describe(lines: list[tuple[str, int]], source_file: str = "", properties: di
             prev = _org_line(cleaned[i - 1])
             if prev:
                 org, year = prev[0], year or prev[1]
-        n_orgs = len(orgs)
-        offer_org(org, "title")
+        added = offer_org(org, "title")
         offer_year(year, "title")
-        if len(orgs) > n_orgs or year:
+        if added or year:
             break
     head = "\n".join([t[:300] for t in cleaned[:12]])
     flat = head.replace(" ", "")
@@ -236,8 +250,9 @@ def describe(lines: list[tuple[str, int]], source_file: str = "", properties: di
     opening = flat[:1500]        # preambles and periods are in the first paragraphs
     m = _search_from(_PREAMBLE, opening, _PREAMBLE_STARTS)
     if m:
-        offer_org(m.group("org"), "preamble")
-        y = m.group("y0") or m.group("y1") or m.group("y2")
+        org, y0, y1, y2 = m.group("org", "y0", "y1", "y2")
+        offer_org(org, "preamble")
+        y = y0 or y1 or y2
         offer_year(int(y) if y else None, "preamble")
     m = _AUTHOR.search(opening) if "由" in opening else None
     if m:
@@ -476,7 +491,8 @@ def _site_region(properties: dict, gz) -> str | None:
 
 
 def _iso(m) -> str | None:
-    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    y, mo, d = m.group(1, 2, 3)
+    y, mo, d = int(y), int(mo), int(d)
     if not (1 <= mo <= 12 and 1 <= d <= 31):
         return None
     return f"{y:04d}-{mo:02d}-{d:02d}"
