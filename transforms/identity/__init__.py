@@ -443,29 +443,33 @@ def _char_class(chars: list[str]) -> re.Pattern:
 _COMPATIBILITY_CHARS, _TRADITIONAL_CHARS = _compatibility_chars(), _traditional_chars()
 _COMPATIBILITY = _char_class(_COMPATIBILITY_CHARS)
 _TRADITIONAL = _char_class(_TRADITIONAL_CHARS)
-# either kind: one scan clears the common line, which holds neither
-_COMPATIBILITY_OR_TRADITIONAL = _char_class(_COMPATIBILITY_CHARS + _TRADITIONAL_CHARS)
 _FULLWIDTH_CHARS = re.compile("[\uff01-\uff5e]")
-
-
 _FULLWIDTH_ASCII = {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}
-
-
-def _fold_fullwidth(s: str) -> str:
-    """fold_fullwidth() by each distinct character found (a head prints hundreds of full-width commas
-    and brackets but a handful of distinct ones: findall would make an object for every one)."""
-    m = _FULLWIDTH_CHARS.search(s)
-    while m is not None:
-        ch = m[0]
-        s = s.replace(ch, _FULLWIDTH_ASCII[ch])
-        m = _FULLWIDTH_CHARS.search(s, m.regs[0][0])   # the span without a method call
-    return s
+# what _fold stops at: a full-width form to fold, or a character NFKC or t2s would change
+_FOLD_STOPS = _char_class(list(_FULLWIDTH_ASCII) + _COMPATIBILITY_CHARS + _TRADITIONAL_CHARS)
 
 
 def _fold(text: str) -> list[str]:
-    """clean() for a block of lines at once (one NFKC check, one OpenCC call when needed): its lines."""
-    s = _fold_fullwidth(text)
-    if _COMPATIBILITY_OR_TRADITIONAL.search(s) is not None:
+    """clean() for a block of lines at once (one NFKC check, one OpenCC call when needed): its lines.
+    One scan folds the full-width forms character by character found (a head prints hundreds of
+    full-width commas and brackets but a handful of distinct ones) and, in the common head, finds
+    nothing NFKC or OpenCC would change on the way."""
+    s = text
+    changing = False
+    m = _FOLD_STOPS.search(s)
+    while m is not None:
+        ch = m[0]
+        if ch not in _FULLWIDTH_ASCII:
+            changing = True
+            break
+        s = s.replace(ch, _FULLWIDTH_ASCII[ch])
+        m = _FOLD_STOPS.search(s, m.regs[0][0])   # the span without a method call
+    if changing:
+        m = _FULLWIDTH_CHARS.search(s, m.regs[0][0])
+        while m is not None:
+            ch = m[0]
+            s = s.replace(ch, _FULLWIDTH_ASCII[ch])
+            m = _FULLWIDTH_CHARS.search(s, m.regs[0][0])
         if _COMPATIBILITY.search(s) and not unicodedata.is_normalized("NFKC", s):
             s = unicodedata.normalize("NFKC", s)
         if "(" in s:
