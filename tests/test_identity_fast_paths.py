@@ -120,3 +120,40 @@ def test_gazetteer_step_probes_only_lengths_that_exist():
         first = _step_reference(gz, name, 0, None)
         if first and first[1] < len(name):
             assert gz._step(name, first[1], first[0]) == _step_reference(gz, name, first[1], first[0]), name
+
+
+def _org_type_reference(name: str, words: str, township: bool) -> str:
+    if re.search(r"(?:管委会|管理委员会|开发区|园区|高新区|新区)$", name):
+        return "development_zone"
+    if re.search(r"(?:街道|街道办事处|街道办)$", name):
+        return "subdistrict"
+    if re.search(r"(?:镇|乡|苏木)(?:人民政府|政府)?$", name) or (township and words == ""):
+        return "township"
+    if re.search(r"政府(?:办公厅|办公室|办)$", name):
+        return "general_office"
+    if words == "人民政府":
+        return "government"
+    if re.search(r"(?:局|委员会|委|厅|署|办|中心|院|所|站|队|处|馆|室)$", name):
+        return "department"
+    return "other"
+
+
+def _tidy_reference(text: str) -> str:
+    s = ident.clean(text).replace(" ", "").strip("《》<>\"'|:-·").removeprefix("关于")
+    prev = None
+    while prev != s:
+        prev = s
+        s = org._YEAR_WORDS.sub("", s)
+        s = org._REPORT_WORDS.sub("", s)
+    return s + "政府" if s.endswith("人民") else s
+
+
+def test_organisation_type_and_tidy_name_agree_with_the_pattern_versions():
+    words = ["管委会", "开发区", "街道", "办事处", "镇", "乡", "苏木", "人民政府", "政府", "办公室", "办", "局", "委员会",
+             "中心", "市", "\n", "张家", "2023年", "2022年度", "政府信息公开工作年度报告", "信息公开年报", "关于", " ", "人民"]
+    rng = random.Random(6)
+    for _ in range(20000):
+        name = "".join(rng.choice(words) for _ in range(rng.randint(0, 5)))
+        for body_words, township in (("", True), ("人民政府", False), ("教育局", False)):
+            assert org._org_type(name, body_words, township) == _org_type_reference(name, body_words, township), name
+        assert org.tidy_name.__wrapped__(name) == _tidy_reference(name), name

@@ -20,6 +20,7 @@ from transforms.schema import DIVISION_LEVELS, ORGANIZATION_TYPES  # noqa: F401 
 _PAREN = re.compile(r"\([^()]*\)")
 _YEAR_WORDS = re.compile(r"^(?:20\d{2})年度?|(?:20\d{2})年度?$")
 _REPORT_WORDS = re.compile(r"(?:关于)?(?:政府|政务)?信息公开(?:工作)?(?:年度)?(?:工作)?(?:报告|年报)$")
+_YEAR_OR_REPORT_END = ("年", "年度", "报告", "年报")     # the ends _YEAR_WORDS and _REPORT_WORDS need
 _CJK_NAME = re.compile(r"^[\u3400-\u9fff()·]{2,40}$")
 _ORG_END_WORDS = ("人民政府", "政府", "办公厅", "办公室", "办事处", "街道", "镇", "乡", "苏木", "管委会", "管理委员会", "开发区",
                   "园区", "高新区", "新区", "委员会", "委", "局", "厅", "署", "办", "中心", "院", "所", "站", "队", "处", "馆",
@@ -34,8 +35,9 @@ _SHORT_FORM = re.compile(r"^(?:省|市|县|区|乡|镇|州|盟|旗|街道|经济
 
 
 def _ends_with(name: str, words: tuple[str, ...]) -> bool:
-    """re.search("(?:w1|w2|…)$", name) without the scan: `$` also matches before a final newline."""
-    return name.endswith(words) or (name[-1:] == "\n" and name[:-1].endswith(words))
+    """re.search("(?:w1|w2|…)$", name) for words without a line break, without the scan: `$` also
+    matches before a final newline."""
+    return (name[:-1] if name[-1:] == "\n" else name).endswith(words)
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ def tidy_name(text: str) -> str:
     s = clean(text).replace(" ", "").strip("《》<>\"'|:-·")
     s = s.removeprefix("关于")
     prev = None
-    while prev != s:
+    while prev != s and (s[:2] == "20" or s.endswith(_YEAR_OR_REPORT_END)):   # else neither pattern matches
         prev = s
         s = _YEAR_WORDS.sub("", s)
         s = _REPORT_WORDS.sub("", s)
@@ -133,17 +135,18 @@ _TOWNSHIP_PLACE_END = ("街道", "镇", "乡", "苏木")
 
 
 def _org_type(name: str, words: str, township: bool) -> str:
-    if _ends_with(name, _ZONE_END):
+    end = name[:-1] if name[-1:] == "\n" else name      # what a `$`-anchored pattern would test
+    if end.endswith(_ZONE_END):
         return "development_zone"
-    if _ends_with(name, _SUBDISTRICT_END):
+    if end.endswith(_SUBDISTRICT_END):
         return "subdistrict"
-    if _ends_with(name, _TOWNSHIP_END) or (township and words == ""):
+    if end.endswith(_TOWNSHIP_END) or (township and words == ""):
         return "township"
-    if _ends_with(name, _GENERAL_OFFICE_END):
+    if end.endswith(_GENERAL_OFFICE_END):
         return "general_office"
     if words == "人民政府":
         return "government"
-    if _ends_with(name, _DEPARTMENT_END):
+    if end.endswith(_DEPARTMENT_END):
         return "department"
     return "other"
 
