@@ -61,13 +61,15 @@ def test_char_classes_hold_exactly_their_characters():
     every = "".join(chr(c) for c in range(0x10000) if not 0xD800 <= c < 0xE000)
     assert set(ident._COMPATIBILITY.findall(every)) == set(ident._COMPATIBILITY_CHARS)
     assert set(ident._TRADITIONAL.findall(every)) == set(ident._TRADITIONAL_CHARS)
-    assert set(ident._FOLD_STOPS.findall(every)) == (set(ident._COMPATIBILITY_CHARS) | set(ident._TRADITIONAL_CHARS)
-                                                    | {chr(c) for c in range(0xFF01, 0xFF5F)})
+    stops = set(ident._COMPATIBILITY_CHARS) | set(ident._TRADITIONAL_CHARS) | {chr(c) for c in range(0xFF01, 0xFF5F)}
+    assert set(ident._FOLD_STOPS) == stops
+    assert "".join(ident._UNFOLDED_RUN.findall(every)) == "".join(c for c in every if c not in stops)
 
 
 def test_nonblank_lines_from_either_end():
+    assert ident._SPACES == {c for c in map(chr, range(0x110000)) if c.isspace()}
     rng = random.Random(3)
-    pool = ["", " ", "\u3000", "\t", "a", "文字", " x ", "\u200b", "\xa0"]
+    pool = ["", " ", "\u3000", "\t", "a", "文字", " x ", "\u200b", "\xa0", "\u2028", "\x1c"]
     for _ in range(3000):
         lines = [(rng.choice(pool) * rng.randint(0, 2), i) for i in range(rng.randint(0, 70))]
         for n in (1, 6, 15):
