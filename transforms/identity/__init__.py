@@ -138,15 +138,16 @@ def _search_from(pattern: re.Pattern, text: str, starts: tuple[str, ...]):
     such a pattern at every character of the text, str.find jumps to the few places it can begin.
     The first place each start word gives a match, the leftmost of those is search's match."""
     best = None
-    end = len(text)
+    end = len(text)              # a match found: later words are looked for only before it
     for word in starts:
-        i = text.find(word)
-        while 0 <= i < end:
+        bound = end + len(word) - 1
+        i = text.find(word, 0, bound)
+        while i >= 0:
             m = pattern.match(text, i)
             if m is not None:
                 best, end = m, i
                 break
-            i = text.find(word, i + 1)
+            i = text.find(word, i + 1, bound)
     return best
 
 
