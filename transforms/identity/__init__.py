@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from itertools import islice
 
 from transforms.identity import organization as org_mod
 from transforms.identity.gazetteer import load as load_gazetteer
@@ -176,7 +177,7 @@ def _nonblank(lines: list[tuple[str, int]], n: int, from_end: bool = False) -> l
     window = lines[-n:][::-1] if from_end else lines[:n]
     out = [t for t, _ in window if t and (t[0] not in _SPACES or not t.isspace())]
     if len(out) < n and len(lines) > n:          # blank lines among the first n: read on
-        for t, _ in (lines[:-n][::-1] if from_end else lines[n:]):
+        for t, _ in islice(reversed(lines) if from_end else lines, n, None):     # no copy of a long list
             if t and (t[0] not in _SPACES or not t.isspace()):
                 out.append(t)
                 if len(out) == n:
