@@ -123,3 +123,18 @@ def test_largest_exact_integer_is_kept():
 def test_generated_reports_print_only_tokens_of_the_one_list():
     from transforms import generator
     assert set(generator.NIL_TOKENS) <= NIL_TOKENS
+
+
+def test_gb2312_exception_pattern_finds_exactly_the_exceptions():
+    """_only_simplified finds the exceptions by a regex: the same answer as frozenset.isdisjoint."""
+    from transforms.labels import _GB2312_T2S_EXCEPTION, GB2312_T2S_EXCEPTIONS, _only_simplified
+
+    every = "".join(chr(c) for c in range(0x10000) if not 0xD800 <= c < 0xE000)
+    assert set(_GB2312_T2S_EXCEPTION.findall(every)) == set(GB2312_T2S_EXCEPTIONS)
+    for text in ("政府信息公开", "乾隆", "我们於是", "年度報告", "abc", ""):
+        try:
+            text.encode("gb2312")
+            expected = GB2312_T2S_EXCEPTIONS.isdisjoint(text)
+        except UnicodeEncodeError:
+            expected = False
+        assert _only_simplified(text) == expected, text

@@ -76,11 +76,20 @@ class Gazetteer:
                 if f[1] not in codes:
                     codes.append(f[1])
         self.max_len = max(len(k) for k in (*self.full, *self.townships))
-        # longest first, per first character: a name's place is looked up in a few dict probes
-        by_char: dict[str, set[int]] = {}
-        for k in (*self.full, *self.townships, *self.short):
-            by_char.setdefault(k[0], set()).add(len(k))
-        self._lengths = {c: sorted(v, reverse=True) for c, v in by_char.items()}
+        # The lengths of the names starting with a name's first two characters, longest first:
+        # nearly every pair starts no name, so most positions cost one dict probe.
+        self._long_lengths = self._lengths_by_head((self.full, self.townships))
+        self._short_lengths = self._lengths_by_head((self.short,), longest=8)   # _step reads short names of ≤ 8
+        self._one_char = any(len(k) < 2 for t in (self.full, self.townships, self.short) for k in t)
+
+    @staticmethod
+    def _lengths_by_head(tables: tuple[dict, ...], longest: int | None = None) -> dict[str, tuple[int, ...]]:
+        by_head: dict[str, set[int]] = {}
+        for table in tables:
+            for k in table:
+                if longest is None or len(k) <= longest:
+                    by_head.setdefault(k[:2], set()).add(len(k))
+        return {h: tuple(sorted(v, reverse=True)) for h, v in by_head.items()}
 
     # ------------------------------------------------------------------ hierarchy
 
@@ -161,11 +170,17 @@ class Gazetteer:
         return tuple(cands), township, pos, exact
 
     def _step(self, name: str, pos: int, cands: list[str] | None):
-        lengths = self._lengths.get(name[pos]) if pos < len(name) else None
-        if not lengths:
+        """The longest full, former or township name at `pos` inside `cands`, else the longest
+        short name (at most 8 characters): (codes, length, is_township, full) or None."""
+        left = len(name) - pos
+        if left <= 0:
             return None
+        head = name[pos:pos + 2]
+        lengths = self._long_lengths.get(head, ())
+        if self._one_char:
+            lengths = tuple(sorted({*lengths, *self._long_lengths.get(name[pos], ())}, reverse=True))
         for length in lengths:
-            if length > len(name) - pos:
+            if length > left:
                 continue
             piece = name[pos:pos + length]
             for table, is_township in ((self.full, False), (self.townships, True)):
@@ -174,8 +189,11 @@ class Gazetteer:
                     codes = self._within(codes, cands)
                     if codes:
                         return codes, length, is_township, True
+        lengths = self._short_lengths.get(head, ())
+        if self._one_char:
+            lengths = tuple(sorted({*lengths, *self._short_lengths.get(name[pos], ())}, reverse=True))
         for length in lengths:
-            if length > len(name) - pos or length > 8:
+            if length > left:
                 continue
             piece = name[pos:pos + length]
             codes = self.short.get(piece)

@@ -20,14 +20,24 @@ from transforms.schema import DIVISION_LEVELS, ORGANIZATION_TYPES  # noqa: F401 
 _PAREN = re.compile(r"\([^()]*\)")
 _YEAR_WORDS = re.compile(r"^(?:20\d{2})年度?|(?:20\d{2})年度?$")
 _REPORT_WORDS = re.compile(r"(?:关于)?(?:政府|政务)?信息公开(?:工作)?(?:年度)?(?:工作)?(?:报告|年报)$")
+_YEAR_OR_REPORT_END = ("年", "年度", "报告", "年报")     # the ends _YEAR_WORDS and _REPORT_WORDS need
 _CJK_NAME = re.compile(r"^[\u3400-\u9fff()·]{2,40}$")
-_ORG_END = re.compile(r"(?:人民政府|政府|办公厅|办公室|办事处|街道|镇|乡|苏木|管委会|管理委员会|开发区|园区|高新区|新区|"
-                      r"委员会|委|局|厅|署|办|中心|院|所|站|队|处|馆|室|会|社|行|省|市|县|区|旗|州|盟|部)$")
+_ORG_END_WORDS = ("人民政府", "政府", "办公厅", "办公室", "办事处", "街道", "镇", "乡", "苏木", "管委会", "管理委员会", "开发区",
+                  "园区", "高新区", "新区", "委员会", "委", "局", "厅", "署", "办", "中心", "院", "所", "站", "队", "处", "馆",
+                  "室", "会", "社", "行", "省", "市", "县", "区", "旗", "州", "盟", "部")
+_ORG_END = re.compile("(?:" + "|".join(_ORG_END_WORDS) + ")$")
 # Names that say who wrote but not which body: "我局", "本单位", "该镇"
 _DEICTIC = re.compile(r"^(?:我|本|该|各|全)|^贵(?:单位|机关|部门)")
 _NOT_A_BODY = re.compile(r"关于|通知|条例|报告|年报|意见|办法|规定|方案|目录|指南|中华人民共和国|国务院办公厅政府信息")
 # A place word that is not preceded by a proper name (区统计局, 市教育局, 省交通运输厅)
 _SHORT_FORM = re.compile(r"^(?:省|市|县|区|乡|镇|州|盟|旗|街道|经济技术开发区|经济开发区|经开区|高新区|开发区|园区|新区)")
+
+
+
+def _ends_with(name: str, words: tuple[str, ...]) -> bool:
+    """re.search("(?:w1|w2|…)$", name) for words without a line break, without the scan: `$` also
+    matches before a final newline."""
+    return (name[:-1] if name[-1:] == "\n" else name).endswith(words)
 
 
 @dataclass(frozen=True)
@@ -58,7 +68,7 @@ def tidy_name(text: str) -> str:
     s = clean(text).replace(" ", "").strip("《》<>\"'|:-·")
     s = s.removeprefix("关于")
     prev = None
-    while prev != s:
+    while prev != s and (s[:2] == "20" or s.endswith(_YEAR_OR_REPORT_END)):   # else neither pattern matches
         prev = s
         s = _YEAR_WORDS.sub("", s)
         s = _REPORT_WORDS.sub("", s)
@@ -88,7 +98,7 @@ def validate(name: str, gz: Gazetteer | None = None) -> tuple[str | None, str | 
     if _NOT_A_BODY.search(name):
         return None, f"not a body's name ({name!r})"
     bare = _PAREN.sub("", name)
-    if not _ORG_END.search(bare):
+    if not _ends_with(bare, _ORG_END_WORDS):
         return None, f"not a body's name ({name!r}: no body word at its end)"
     if not _ORG_END.sub("", bare).strip("人民"):
         return None, f"a body word without a name ({name!r})"
@@ -124,18 +134,27 @@ def _body_words(rest: str, township: bool, level: str | None) -> str:
     return rest
 
 
+_ZONE_END = ("管委会", "管理委员会", "开发区", "园区", "高新区", "新区")
+_SUBDISTRICT_END = ("街道", "街道办事处", "街道办")
+_TOWNSHIP_END = tuple(p + s for p in ("镇", "乡", "苏木") for s in ("人民政府", "政府", ""))
+_GENERAL_OFFICE_END = ("政府办公厅", "政府办公室", "政府办")
+_DEPARTMENT_END = ("局", "委员会", "委", "厅", "署", "办", "中心", "院", "所", "站", "队", "处", "馆", "室")
+_TOWNSHIP_PLACE_END = ("街道", "镇", "乡", "苏木")
+
+
 def _org_type(name: str, words: str, township: bool) -> str:
-    if re.search(r"(?:管委会|管理委员会|开发区|园区|高新区|新区)$", name):
+    end = name[:-1] if name[-1:] == "\n" else name      # what a `$`-anchored pattern would test
+    if end.endswith(_ZONE_END):
         return "development_zone"
-    if re.search(r"(?:街道|街道办事处|街道办)$", name):
+    if end.endswith(_SUBDISTRICT_END):
         return "subdistrict"
-    if re.search(r"(?:镇|乡|苏木)(?:人民政府|政府)?$", name) or (township and words == ""):
+    if end.endswith(_TOWNSHIP_END) or (township and words == ""):
         return "township"
-    if re.search(r"政府(?:办公厅|办公室|办)$", name):
+    if end.endswith(_GENERAL_OFFICE_END):
         return "general_office"
     if words == "人民政府":
         return "government"
-    if re.search(r"(?:局|委员会|委|厅|署|办|中心|院|所|站|队|处|馆|室)$", name):
+    if end.endswith(_DEPARTMENT_END):
         return "department"
     return "other"
 
@@ -189,7 +208,7 @@ def identify(name: str, hints: str = "", region: str | None = None, gz: Gazettee
     # no division: the name itself, its body words spelt one way (张家湾镇 = 张家湾镇人民政府)
     normalized = base
     if place is not None:
-        is_township = bool(re.search(r"(?:街道|镇|乡|苏木)$", base[:place.end]))
+        is_township = _ends_with(base[:place.end], _TOWNSHIP_PLACE_END)
         normalized = base[:place.end] + (_body_words(rest, is_township, None) if is_township else words)
         words = _body_words(rest, is_township, None) if is_township else words
     oid = f"000000-{hashlib.sha1(('name|' + normalized).encode('utf-8')).hexdigest()[:10]}"
