@@ -6,9 +6,9 @@ is binarised, horizontal and vertical rules are isolated by morphological openin
 give the grid, and a missing rule between two grid cells merges them (row and column spans). Each
 cell's ink is split into text lines by its row profile and recognised without text detection — the
 cells are already the boxes — by the PP-OCRv4 Chinese model shipped inside ``rapidocr-onnxruntime``
-(works offline), all crops of a page in one batch. Text outside the tables (title, prose, section
-headings, signature) goes through the model's detector too, since metadata and table location need
-it. A blank cell has no ink and stays blank: nothing is invented.
+(works offline), each distinct crop of a document once. Text outside the tables (title, prose, section
+headings, signature) goes through the model's detector first, since metadata and table location
+need it. A blank cell has no ink and stays blank: nothing is invented.
 
 Output is what the other readers produce: ``(line, source_line)`` with a table row as one line of
 tab-joined cells (a merged cell printed once, where it starts; a table cut by a page break joined
@@ -16,26 +16,30 @@ again), plus each cell's recognition confidence so the engine flags every OCR'd 
 with it.
 
 Cost (bench/ocr_bench.py: CPU seconds per page on one core, one ONNX thread, the 5-page 200 dpi scan
-of tests/fixtures/scans; alternating runs on the shared 2-core machine). Before these choices a page
-cost 3.9–4.3 s and the worker peaked at 870 MB; the recogniser was ~75 % of it, the detector ~22 %.
+of tests/fixtures/scans; runs alternated with the previous code on the shared machine, load ~20):
+3.76 / 4.00 s a page and 891 / 901 MB peak before, 1.60 / 1.64 s and 360 / 373 MB after (about
+0.5 s a page of that is the engine's one-time set-up, gazetteer and caches, outside OCR). Lines,
+cells, flags and confidences came out identical on every scan fixture. What did it:
 
-* Detection on a reduced copy, recognition on the full-resolution page. RapidOCR's own call ignores
-  ``det_limit_side_len`` for ``limit_type="max"`` (it picks 960/1500/2000 by the image's size), so
-  a 200 dpi page was detected at ~2000 px: 0.9 s and ~600 MB of activations a page. ``_prose`` now
-  detects on the band's inked area (blank margins cut off) scaled so that a text line is
-  ``DET_LINE_PX`` high (0.55 at 200 dpi; never enlarged), and crops the boxes from the full page:
-  prose 1.45 → ~0.2 s a page, the same prose lines on every fixture page (0.4 changed 4 lines).
-* One crop per recogniser call (``rec_batch_num=1``). A batch is padded to its widest crop and to
-  320 px at least, and one-thread inference of a 6-crop batch is ~15 % slower per crop than six
-  single calls (cache): 24.3 → 18.9 s on the 772 crops of the fixtures, same texts on every table
-  cell. It also makes a crop's result depend on its pixels only, which the next point needs.
+* Detection on a reduced copy, recognition on the full-resolution page. RapidOCR's own call
+  enlarges (limit_type "min") or keeps up to 2000 px (limit_type "max" ignores the side length), so
+  a 200 dpi page was detected at ~2000 px: 0.9 s and ~600 MB of activations a page. ``_detect`` is
+  given the band's inked area only (blank margins cut off) reduced so a text line is
+  ``DET_LINE_PX`` high (0.55 at 200 dpi, never enlarged), on a white margin of ``DET_MARGIN_PX``
+  (without it the detector split "三、" from its heading; 16 px lost a "。"), and the boxes are
+  cropped from the full page: detection 0.9 → 0.03 s, prose 1.45 → 0.2 s a page; the same lines
+  at line heights of 14.5, 16 and 18 px.
+* One crop per recogniser call (``rec_batch_num=1``). A batch is padded to its widest crop (320 px
+  at least) and one-thread inference of a 6-crop batch is ~15 % slower per crop than six single
+  calls (cache): 24.3 → 18.9 s on the 772 crops of the fixtures, the same text for every table
+  cell. It also makes a crop's result depend on its pixels alone, which the next point needs.
 * Identical crops are recognised once per document (``_Recogniser``): an image-only PDF made from
-  a digital document prints each "0" pixel for pixel the same, so 488 table crops of the 5 pages
-  are 288 distinct ones. Photos and noisy scans rarely repeat a crop; they do not gain, nor lose.
-* Tried and left: narrower recogniser inputs (crops padded less than 320 px: "0" read as "" or
-  "o"), several cells packed into one input (digits read as full-width or letters with lower
+  a digital document prints each "0" pixel for pixel the same, so the 488 table crops of its 5
+  pages are 288 distinct ones. Photos and noisy scans rarely repeat a crop: no gain, no loss.
+* Tried and left: narrower recogniser inputs (padded to less than 320 px: "0" read as "" or "o"),
+  several cells packed into one input (digits read as full-width digits or letters, lower
   confidence), larger batches (slower), ONNX session options (ORT_ENABLE_ALL, sequential, one
-  thread and no memory arena are RapidOCR's already; arena on, denormals-as-zero: no change).
+  thread, no memory arena are RapidOCR's already; arena on or denormals-as-zero: no change).
 """
 from __future__ import annotations
 
@@ -95,8 +99,9 @@ def engine():
                 from rapidocr_onnxruntime import RapidOCR
             except ImportError as e:      # pragma: no cover - a dependency
                 raise OcrUnavailable(f"OCR engine not installed ({e})") from None
+            # limit_type "max": the detector never enlarges what _detect gives it (up to 2000 px)
             _ENGINE = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1, print_verbose=False,
-                               rec_batch_num=1)
+                               det_limit_type="max", rec_batch_num=1)
         return _ENGINE
 
 
