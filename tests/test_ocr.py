@@ -250,8 +250,8 @@ def test_the_detector_copy_is_reduced_to_the_text_line_height_never_enlarged():
 
 
 def test_text_found_on_the_reduced_copy_is_placed_and_read_on_the_full_page():
-    """The heading under table 四 sits on a thin band: found on the reduced copy (with its white
-    margin the detector keeps "五、" with the words) and placed where its ink is on the page."""
+    """The heading under table 四, on the thin band below it: found on the reduced copy, placed
+    where its ink is on the page and read whole."""
     import cv2
     page = ocr.deskew(ocr.image_gray((SCANS / "hz_p4_bw.png").read_bytes(), 10 ** 9))
     h, v = ocr.rules(ocr.binarise(page))

@@ -21,14 +21,15 @@ of tests/fixtures/scans; runs alternated with the previous code on the shared ma
 0.5 s a page of that is the engine's one-time set-up, gazetteer and caches, outside OCR). Lines,
 cells, flags and confidences came out identical on every scan fixture. What did it:
 
-* Detection on a reduced copy, recognition on the full-resolution page. RapidOCR's own call
-  enlarges (limit_type "min") or keeps up to 2000 px (limit_type "max" ignores the side length), so
-  a 200 dpi page was detected at ~2000 px: 0.9 s and ~600 MB of activations a page. ``_detect`` is
+* Detection on a reduced copy, recognition on the full-resolution page. RapidOCR keeps an image
+  up to 2000 px for its detector (limit_type "max" ignores ``det_limit_side_len``), so a 200 dpi
+  page was detected at ~2000 px: 0.9 s and ~600 MB of activations a page. ``_detect`` is
   given the band's inked area only (blank margins cut off) reduced so a text line is
-  ``DET_LINE_PX`` high (0.55 at 200 dpi, never enlarged), on a white margin of ``DET_MARGIN_PX``
-  (without it the detector split "三、" from its heading; 16 px lost a "。"), and the boxes are
-  cropped from the full page: detection 0.9 → 0.03 s, prose 1.45 → 0.2 s a page; the same lines
-  at line heights of 14.5, 16 and 18 px.
+  ``DET_LINE_PX`` high (0.55 at 200 dpi, never enlarged) on a white margin of ``DET_MARGIN_PX``,
+  and the boxes are cropped from the full page: detection 0.9 → 0.03 s, prose 1.45 → 0.2 s a
+  page. The same lines on every fixture at line heights of 12, 16 and 18 px (10 px: 2 lines
+  changed); margins of 0 and 32 px the same (16 px: one character). The detector must be called
+  with limit_type "max": the default "min" enlarges a reduced band to 736 px (600 MB, slower).
 * One crop per recogniser call (``rec_batch_num=1``). A batch is padded to its widest crop (320 px
   at least) and one-thread inference of a 6-crop batch is ~15 % slower per crop than six single
   calls (cache): 24.3 → 18.9 s on the 772 crops of the fixtures, the same text for every table
@@ -515,8 +516,8 @@ def _detection_scale(ink: np.ndarray, bands: list[tuple[int, int]]) -> float:
 
 def _detect(eng, piece: np.ndarray, scale: float) -> list[np.ndarray]:
     """Text boxes of a grayscale piece, in its own coordinates, top to bottom and left to right. The
-    detector runs on a copy reduced by ``scale``, white-padded like RapidOCR's letterbox when it is
-    a thin strip (the detector misses text in very wide, low images)."""
+    detector runs on a copy reduced by ``scale`` on a white margin, padded higher as RapidOCR's own
+    letterbox does when it is a thin strip (its detector is not made for very wide, low images)."""
     import cv2
     small = piece if scale >= 1.0 else cv2.resize(
         piece, (max(1, round(piece.shape[1] * scale)), max(1, round(piece.shape[0] * scale))),
