@@ -1,6 +1,6 @@
 """OCR cost per page: CPU seconds on one core and peak memory of a worker reading scans.
 
-    python bench/ocr_bench.py [--pages N]
+    python bench/ocr_bench.py [--rounds N]
 
 Reads the image-only PDF of a real report (tests/fixtures/scans/hz_scan.pdf, 5 pages at 200 dpi)
 and its pages as PNG, in a fresh process with one ONNX thread (as a parse worker does), and prints

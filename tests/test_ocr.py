@@ -216,3 +216,50 @@ def test_a_picture_whose_file_is_missing_is_named_and_the_page_still_reads():
     assert rep["applications_status"] == "complete"
     assert any("'gone.png'" in p and "not available" in p for p in rep["problems"])
     assert not any("ocr" in c.flags for c in parsed.cells)
+
+
+# --------------------------------------------------------------------------- cost choices (see transforms/ocr.py)
+
+def test_identical_crops_are_recognised_once_and_each_gets_its_result(monkeypatch):
+    """One crop per recogniser call makes a crop's text a function of its pixels: a repeated crop
+    (the same "0" in many cells of a digital document's scan) is read once and reused."""
+    eng = ocr.engine()
+    seen = []
+
+    def fake_rec(crops):
+        seen.append(len(crops))
+        return [(f"t{int(c[0, 0, 0])}", 0.5 + c[0, 0, 0] / 1000) for c in crops], 0.0
+
+    monkeypatch.setattr(eng, "text_rec", fake_rec)
+    a, b = np.full((20, 30, 3), 1, np.uint8), np.full((20, 30, 3), 2, np.uint8)
+    recognise = ocr._Recogniser()
+    assert recognise([a, b, a.copy(), b]) == [("t1", 0.501), ("t2", 0.502), ("t1", 0.501), ("t2", 0.502)]
+    assert recognise([a, np.full((20, 31, 3), 1, np.uint8)])[1] == ("t1", 0.501)   # same pixels, other shape
+    assert seen == [2, 1]
+
+
+def test_the_detector_copy_is_reduced_to_the_text_line_height_never_enlarged():
+    ink = np.zeros((400, 300), np.uint8)
+    for y in range(20, 380, 60):
+        ink[y:y + 32, 10:290] = 255                  # text lines 32 px high
+    assert ocr._detection_scale(ink, [(0, 400)]) == pytest.approx(ocr.DET_LINE_PX / 32)
+    small = np.zeros((400, 300), np.uint8)
+    small[20:28, 10:290] = 255                       # 8 px lines: kept as they are
+    assert ocr._detection_scale(small, [(0, 400)]) == 1.0
+    assert ocr._detection_scale(ink, []) == 1.0      # nothing measured: full resolution
+
+
+def test_text_found_on_the_reduced_copy_is_placed_and_read_on_the_full_page():
+    """The heading under table 四, on the thin band below it: found on the reduced copy, placed
+    where its ink is on the page and read whole."""
+    import cv2
+    page = ocr.deskew(ocr.image_gray((SCANS / "hz_p4_bw.png").read_bytes(), 10 ** 9))
+    h, v = ocr.rules(ocr.binarise(page))
+    tables = ocr.grids(h, v)
+    ink = ocr.text_ink(page)
+    ink[(cv2.dilate(h, np.ones((3, 3), np.uint8)) > 0) | (cv2.dilate(v, np.ones((3, 3), np.uint8)) > 0)] = 0
+    lines = dict((text, y) for y, text in ocr._prose(page, tables, ink, ocr._Recogniser()))
+    y = lines["五、存在问题及改进情况"]
+    below = max(g.y1 for g in tables)
+    inked = np.flatnonzero(ink[below + 5:].any(axis=1)) + below + 5
+    assert y > below and inked[0] <= y <= inked[-1]
