@@ -241,20 +241,34 @@ def _stop_mid_run(args: list[str], env: dict, dest: Path, sig: int, to_group: bo
             assert p.poll() is None, p.communicate()[1][-3000:]
             assert time.monotonic() < deadline, "the run never staged a batch"
             time.sleep(0.05)
-        descendants = psutil.Process(p.pid).children(recursive=True)
-        assert p.poll() is None and len(descendants) >= 2           # mid-run, with its workers
-        t0 = time.monotonic()
-        (os.killpg if to_group else os.kill)(p.pid, sig)
-        _, err = p.communicate(timeout=120)
-        seconds = time.monotonic() - t0
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-    _, alive = psutil.wait_procs(descendants, timeout=10)
-    alive = [q for q in alive if q.is_running() and q.status() != psutil.STATUS_ZOMBIE]
+        assert p.poll() is None and len(psutil.Process(p.pid).children(recursive=True)) >= 2   # with its workers
+    except BaseException:
+        _kill(p)
+        raise
+    _, err, seconds, alive = _signal_and_reap(p, sig, to_group)
     print(f"stopped {seconds:.2f} s after {signal.Signals(sig).name}")
     return p.returncode, err, seconds, alive
+
+
+def _kill(p: subprocess.Popen) -> None:
+    if p.poll() is None:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def _signal_and_reap(p: subprocess.Popen, sig: int, to_group: bool = True):
+    """Send ``sig`` to a running command (its process group, as Ctrl-C does, or the process alone) and wait
+    for it: (stdout, stderr, seconds from the signal to the exit, its descendants still alive after it)."""
+    try:
+        descendants = psutil.Process(p.pid).children(recursive=True)
+        t0 = time.monotonic()
+        (os.killpg if to_group else os.kill)(p.pid, sig)
+        out, err = p.communicate(timeout=120)
+        seconds = time.monotonic() - t0
+    finally:
+        _kill(p)
+    _, alive = psutil.wait_procs(descendants, timeout=10)
+    return out, err, seconds, [q for q in alive if q.is_running() and q.status() != psutil.STATUS_ZOMBIE]
 
 
 def _assert_stopped(code, err, seconds, alive, sig, dest, version, digest):
@@ -399,16 +413,9 @@ def test_ctrl_c_stops_a_run_of_one_report_file(tmp_path):
             assert p.poll() is None, p.communicate()
             assert time.monotonic() < deadline, "the run never started parsing"
             time.sleep(0.02)
-        descendants = psutil.Process(p.pid).children(recursive=True)
-        t0 = time.monotonic()
-        os.killpg(p.pid, signal.SIGINT)
-        out, err = p.communicate(timeout=120)
-        seconds = time.monotonic() - t0
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-    _, alive = psutil.wait_procs(descendants, timeout=10)
-    alive = [q for q in alive if q.is_running() and q.status() != psutil.STATUS_ZOMBIE]
+    except BaseException:
+        _kill(p)
+        raise
+    out, err, seconds, alive = _signal_and_reap(p, signal.SIGINT)
     assert out == ""
     _assert_stopped(p.returncode, err, seconds, alive, signal.SIGINT, dest, version, digest)
