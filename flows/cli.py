@@ -444,7 +444,8 @@ def run(
         raise _tce.BadParameter(f"--dask-address must look like tcp://host:port, got {dask_address!r}")
     _check_reviews(reviews)
     from flows import single
-    one_file = sites is None and dask_address is None and single.report_file(source) is not None
+    one_path = single.report_file(source) if sites is None and dask_address is None else None
+    one_file = one_path is not None
     prefect = not one_file if prefect is None else prefect
     quality_report = not one_file if quality_report is None else quality_report
     env.configure(dest)
@@ -483,7 +484,7 @@ def run(
         return EXIT_QUALITY if s.get("structural_failures") else 0
     if "file" not in s:                       # the Prefect flow ran it
         s["prefect"] = True
-        s["file"] = single.outcome(dest, source.removeprefix("file://"), s)
+        s["file"] = single.outcome(dest, one_path, s)
     if as_json:
         _print_summary(s, as_json)
     text, failed = single.line(s, time.perf_counter() - started)
