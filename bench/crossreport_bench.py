@@ -1,6 +1,6 @@
 """CPU of the run-level cross-report pass (flows/crossreport.py) on N synthetic reports.
 
-Stages N reports (N/4 bodies × 2019–2022, expectations.synthetic frames with consistent carry-over
+Stages N reports (N/4 bodies × 2019–2022, synthetic.frames frames with consistent carry-over
 and roll-forward but for 2 % of the bodies, per-report checks from transforms.reconcile) as
 750-report parse batches would, untimed; then times the pass alone: plan
 (read the columns it needs from the staged Parquet, pair, evaluate, fold verdicts) and apply (stage
@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # synthetic/ is not installed
 
 
 def _roll_forward(prev: dict, cur: dict, fname: str, pname: str) -> None:
@@ -37,7 +39,7 @@ def _roll_forward(prev: dict, cur: dict, fname: str, pname: str) -> None:
 def stage(n: int, staging: Path, broken: float = 0.02) -> None:
     """n reports of n/4 bodies over 2019–2022, carry-over and roll-forward consistent but for a
     `broken` share of the bodies' carry-over."""
-    from expectations.synthetic import forward_carry, make_frames
+    from synthetic.frames import forward_carry, make_frames
     from flows import publish as pub
     from transforms.reconcile import quality_checks, verdicts
     bodies = [f"测试机关{i:05d}" for i in range(n // 4)]

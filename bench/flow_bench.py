@@ -2,7 +2,7 @@
 
     python bench/flow_bench.py [--n 20000] [--batch-size 750] [--workers 2] [--rounds 1] [--keep DIR]
 
-Generates N reports with transforms.generator.corpus (not timed), then runs the same pipeline
+Generates N reports with synthetic.generator.corpus (not timed), then runs the same pipeline
 twice on fresh destinations, each a `nianbao run` in a fresh process: plain Python (`--no-prefect`)
 and the Prefect flow (heartbeats off). Prints end-to-end reports/s (imports and exit included),
 peak RSS of the run's process tree (the run's process + its parse workers, sampled every 0.2 s; a
@@ -102,7 +102,7 @@ def timed_run(mode: str, cfg: dict) -> tuple[float, dict, "PeakRSS"]:
 
 
 def generate(n: int, out: Path, seed: int) -> None:
-    from transforms.generator import corpus
+    from synthetic.generator import corpus
     out.mkdir(parents=True, exist_ok=True)
     for i, (text, _truth) in enumerate(corpus(n, seed)):
         (out / f"{i:06d}.txt").write_text(text, encoding="utf-8")

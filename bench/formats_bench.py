@@ -3,7 +3,7 @@
 Usage: python bench/formats_bench.py [N]      (default 40 generated reports)
 
 1. Every report is generated once and rendered as text (tab_cells), HTML, DOCX and PDF
-   (transforms.render_docs); `engine.parse_report` is timed per format (bytes → checked cells),
+   (synthetic.render_docs); `engine.parse_report` is timed per format (bytes → checked cells),
    one core, after a warm-up, CPU time and wall time.
 2. Side by side on the same HTML files (the N pages plus tests/fixtures/realworld/raw/hangzhou_style_2025.html),
    each tool's time from file on disk to tables:
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from transforms import render_docs as rd  # noqa: E402
+from synthetic import render_docs as rd  # noqa: E402
 from transforms.documents import read_document  # noqa: E402
 from transforms.engine import parse_report  # noqa: E402
 

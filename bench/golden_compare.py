@@ -8,7 +8,7 @@ TREE_A and TREE_B are source trees (git worktrees, e.g. `git worktree add /tmp/b
 runs with its own modules (PYTHONPATH=TREE, cwd=TREE) and this interpreter. The inputs, written once
 to one folder both runs read: tests/fixtures/seeds, the real copies in the repository
 (tests/fixtures/realworld, which holds the sample data/raw, narrative, identity, the site's PDF/DOCX/HTML, and unless
---no-slow the legacy Office files and the scans), and N reports of transforms.generator.corpus(N,
+--no-slow the legacy Office files and the scans), and N reports of synthetic.generator.corpus(N,
 seed) (the issue's full check is --n 20000).
 
 A Parquet file with the same bytes on both sides is identical; otherwise its rows (sorted by the
@@ -32,7 +32,7 @@ import published  # noqa: E402
 
 
 def generated(n: int, seed: int, out: Path) -> None:
-    from transforms.generator import corpus
+    from synthetic.generator import corpus
     out.mkdir(parents=True, exist_ok=True)
     for i, (text, _truth) in enumerate(corpus(n, seed)):
         (out / f"{i:06d}.txt").write_text(text, encoding="utf-8")

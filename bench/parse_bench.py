@@ -23,7 +23,7 @@ from flows import defaults  # noqa: E402
 from transforms.documents import read_document  # noqa: E402
 from transforms import engine  # noqa: E402
 from transforms.engine import metadata, parse_report  # noqa: E402
-from transforms.generator import corpus  # noqa: E402
+from synthetic.generator import corpus  # noqa: E402
 
 
 BATCH = defaults.BATCH_SIZE   # reports per parse batch in the flow

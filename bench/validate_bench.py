@@ -22,7 +22,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     args = ap.parse_args()
-    from expectations.synthetic import make_frames
+    from synthetic.frames import make_frames
     from transforms import schema
     from transforms.formats import FORMATS
 

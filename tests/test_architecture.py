@@ -125,6 +125,14 @@ def test_imports_point_from_transforms_to_expectations_to_flows():
     assert not wrong, "\n".join(wrong)
 
 
+def test_production_code_imports_no_fixture_generator():
+    """synthetic/ (generated reports, their renderings, synthetic frames) serves tests and benchmarks:
+    a production module that needs it would ship a fixture as a feature."""
+    bad = [f"{name} imports {target} (line {line})" for name, path in modules().items()
+           for target, line in imports(name, path) if target.split(".")[0] == "synthetic"]
+    assert not bad, "\n".join(bad)
+
+
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_pure_packages_import_no_framework(package):
     bad = [f"{name} imports {target} (line {line})"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from expectations.synthetic import make_frames
+from synthetic.frames import make_frames
 from transforms import crossyear as cy
 from transforms.engine import parse_report
 from transforms.formats import FORMAT_DIR, FormatError, load_formats
@@ -286,7 +286,7 @@ def test_a_new_constituent_rechecks_its_consolidated_report():
 def test_generated_truths_sum_like_the_tables():
     """The generator's linear identities hold for a sum of reports: a consolidated report built as the
     sum of generated constituents is itself consistent (the flow test below relies on it)."""
-    from transforms.generator import identity_violations, make_truth
+    from synthetic.generator import identity_violations, make_truth
     rng = random.Random(2)
     truths = [make_truth(rng, "2021", blanks=0.0) for _ in range(3)]
     total = _sum_truths(truths, CONSOLIDATED)

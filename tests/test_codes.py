@@ -206,7 +206,7 @@ def test_leaf_outcome_rows_sum_to_the_total_on_real_reports(real_frames):
 
 
 def test_leaf_outcome_rows_sum_to_the_total_on_generated_reports_of_both_formats():
-    from transforms.generator import corpus
+    from synthetic.generator import corpus
     parsed = [parse_report(text.encode(), f"g{i}.txt") for i, (text, _) in enumerate(corpus(60, seed=11))]
     frames = to_frames(parsed)
     assert set(frames["reports"]["template"].dropna()) >= {"2019", "2021"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from flows import crawl as c
-from transforms import render_docs as rd
+from synthetic import render_docs as rd
 from transforms.engine import parse_report
 from transforms.site_pages import page_facts
 

@@ -12,7 +12,7 @@ import pytest
 from flows import publish as pub
 from flows.pipeline import RunConfig, run_plain
 from flows.revalidate import revalidate
-from transforms.generator import identity_violations, make_truth, next_year, render
+from synthetic.generator import identity_violations, make_truth, next_year, render
 
 pytestmark = pytest.mark.slow      # several flow runs (plain executor)
 
@@ -170,7 +170,7 @@ def test_gx_gate_gives_the_same_cross_year_rows(corpus, reference, tmp_path, mon
 
 
 def test_read_rows_filters_on_dictionaries_and_reports(tmp_path):
-    from expectations.synthetic import make_frames
+    from synthetic.frames import make_frames
     from flows.crossreport import read_rows
     fr = make_frames(4, formats=("2019", "2021"))
     for i in (0, 2):
@@ -195,7 +195,7 @@ def test_read_rows_filters_on_dictionaries_and_reports(tmp_path):
 def test_a_body_published_as_pdf_then_as_html_under_two_names_is_paired(tmp_path):
     """Consecutive reports of one body: a PDF titled 道里区人民政府 one year, an HTML page titled
     哈尔滨市道里区人民政府 the next. organization_id pairs them and the carry-over is checked."""
-    from transforms import render_docs as rd
+    from synthetic import render_docs as rd
 
     rng = random.Random(11)
     first = make_truth(rng, "2021", blanks=0.0)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from expectations.synthetic import forward_carry, make_frames
+from synthetic.frames import forward_carry, make_frames
 from transforms import crossyear as cy
 from transforms.formats import FORMATS, FormatError, _check_cross_year
 from transforms.reconcile import quality_checks, verdicts

@@ -20,7 +20,7 @@ from flows import sources as src
 from flows.cli import main
 from flows.pipeline import RunConfig, run_plain
 from transforms import filetypes
-from transforms import render_docs as rd
+from synthetic import render_docs as rd
 from transforms import schema
 
 ROOT = Path(__file__).resolve().parents[1]

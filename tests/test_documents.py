@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from transforms import documents as d
-from transforms import generator as g
-from transforms import render_docs as rd
+from synthetic import generator as g
+from synthetic import render_docs as rd
 from transforms.charsets import decode
 from transforms.engine import parse_report
 

@@ -347,7 +347,7 @@ def test_an_amount_bound_follows_the_header_unit():
 def test_a_list_enumerator_is_never_a_value():
     """'1、属于国家秘密' after a row printed one value short: the 1 is the label's enumerator, not the
     short row's last cell (it was published as 总计 = 1, unflagged)."""
-    from transforms.generator import generate
+    from synthetic.generator import generate
     text, _ = generate(5, layout="pdf_text", template="2021")
     lines = text.split("\n")
     k = next(i for i, line in enumerate(lines) if "1.属于国家秘密" in line)

@@ -1,4 +1,4 @@
-"""Unit tests of the synthetic report generator (transforms/generator.py) itself."""
+"""Unit tests of the synthetic report generator (synthetic/generator.py) itself."""
 from __future__ import annotations
 
 import math
@@ -11,7 +11,7 @@ import lxml.html
 import opencc
 import pytest
 
-from transforms import generator as g
+from synthetic import generator as g
 from transforms.formats import FORMATS
 
 _T2S = opencc.OpenCC("t2s.json")

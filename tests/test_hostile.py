@@ -18,7 +18,7 @@ import pytest
 
 from flows import isolation
 from transforms import documents as d
-from transforms import render_docs as rd
+from synthetic import render_docs as rd
 from transforms.engine import parse_report
 from transforms.reconcile import classify_reason
 from transforms.tidy import to_frames

@@ -232,7 +232,7 @@ def test_docx_core_properties_and_pdf_metadata_name_the_report():
 
     from reportlab.pdfgen import canvas
     from transforms.documents import read_document
-    from transforms.render_docs import _font
+    from synthetic.render_docs import _font
     out = io.BytesIO()
     c = canvas.Canvas(out)
     c.setTitle("白银市教育局2020年政府信息公开工作年度报告")
@@ -302,7 +302,7 @@ def test_shipped_overrides_file_loads():
 # --------------------------------------------------------------------------- frames and the cross-year check
 
 def test_organization_columns_reach_reports_and_cells():
-    from transforms.generator import generate
+    from synthetic.generator import generate
     from transforms.tidy import to_frames
     text, truth = generate(7)
     frames = to_frames([parse_text(text, "g.txt")])
@@ -315,7 +315,7 @@ def test_organization_columns_reach_reports_and_cells():
 def test_cross_year_check_pairs_a_body_that_changed_its_name():
     import pandas as pd
 
-    from expectations.synthetic import forward_carry, make_frames
+    from synthetic.frames import forward_carry, make_frames
     from transforms import crossyear
     from transforms.reconcile import quality_checks, reconcile
     y1 = make_frames(1, year=2021, formats=("2021",), seed=1, organizations=["道里区人民政府"])

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from transforms import documents as d
-from transforms import render_docs as rd
+from synthetic import render_docs as rd
 from transforms import legacy_office
 from transforms.engine import parse_report
 

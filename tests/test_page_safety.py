@@ -147,7 +147,7 @@ def test_docs_script_is_only_ours():
 
 def _hostile_frames():
     """Published-like frames where every string the summary page prints carries a payload."""
-    from expectations.synthetic import make_frames
+    from synthetic.frames import make_frames
     frames = make_frames(3, seed=4, organizations=[PAYLOADS[1], PAYLOADS[4], PAYLOADS[7]])
     rep = frames["reports"]
     rep["source_file"] = [f"/src/{p.replace('/', '_')}.txt" for p in PAYLOADS[:3]]

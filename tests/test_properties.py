@@ -1,7 +1,7 @@
 """Property tests: the engine recovers every cell of a generated report exactly.
 
 For random seeds, templates, layouts, label variants on/off and consistent or broken arithmetic,
-`parse_text` must give back the truth of `transforms.generator`: the same set of cell addresses,
+`parse_text` must give back the truth of `synthetic.generator`: the same set of cell addresses,
 the same values (null-aware) and the same printed text, and detect the truth's template.
 A failure message names the seed, layout, variants and the first differing cells, with the text
 around their printed row, so it can be reproduced with `generator.generate(...)`.
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transforms import generator as g
+from synthetic import generator as g
 from transforms.engine import parse_text
 
 MAX_EXAMPLES = 60

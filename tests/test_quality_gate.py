@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from expectations import build, views
-from expectations.synthetic import make_frames
+from synthetic.frames import make_frames
 from transforms import schema
 
 ROOT = Path(__file__).resolve().parents[1]

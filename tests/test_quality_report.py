@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from expectations import offline
-from expectations.synthetic import make_frames
+from synthetic.frames import make_frames
 from transforms import schema
 
 ROOT = Path(__file__).resolve().parents[1]

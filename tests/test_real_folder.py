@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from transforms import render_docs as rd
+from synthetic import render_docs as rd
 from transforms.legacy_office import soffice_path
 
 HERE = Path(__file__).resolve().parent

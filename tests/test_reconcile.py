@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from expectations.synthetic import forward_carry, make_frames
+from synthetic.frames import forward_carry, make_frames
 from transforms import schema
 from transforms.formats import FORMATS
 from transforms.reconcile import (check_names, cross_year_check_names, hierarchy_catalog, prepare, quality_checks, quarantine_frame,

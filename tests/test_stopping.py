@@ -140,7 +140,7 @@ def _used(path: Path) -> int:
 
 def test_a_really_full_disk_fails_the_run_naming_the_path_and_frees_the_space(tmp_path, no_gx):
     """A 1 MB tmpfs holds the seeds' datasets, not the staging of 300 generated reports."""
-    from transforms.generator import corpus
+    from synthetic.generator import corpus
     disk = tmp_path / "disk"
     if not _mount_tmpfs(disk, "1m"):
         pytest.skip("needs root to mount a small tmpfs")
@@ -210,7 +210,7 @@ def test_a_signal_the_process_was_started_ignoring_stays_ignored():
 @pytest.fixture(scope="module")
 def big_corpus(tmp_path_factory):
     """~3,000 generated reports (as bench/flow_bench.py writes them): a run is mid-way for many seconds."""
-    from transforms.generator import corpus
+    from synthetic.generator import corpus
     d = tmp_path_factory.mktemp("corpus")
     for i, (text, _) in enumerate(corpus(3000, seed=11)):
         (d / f"{i:06d}.txt").write_text(text, encoding="utf-8")

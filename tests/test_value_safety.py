@@ -17,14 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from transforms.engine import parse_text
-from transforms.generator import LAYOUTS, generate
+from synthetic.generator import LAYOUTS, generate
 from transforms.reconcile import COLUMN_LEAVES, quality_checks, verdicts
 from transforms.tidy import to_frames
 from transforms.values import IMPLAUSIBLE, NIL_TOKENS, parse_value
 
 SEEDS = sorted((Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "seeds").glob("*.txt"))
 TEXTS = [p.read_text(encoding="utf-8").replace("\r\n", "\n") for p in SEEDS]
-# and one generated report per layout family (transforms/generator.py), for the other layouts
+# and one generated report per layout family (synthetic/generator.py), for the other layouts
 GENERATED = [generate(100 + i, layout=layout)[0] for i, layout in enumerate(LAYOUTS)]
 CELL = re.compile(r"(?m)(?<=\t)(\d+)(?=\t|$)")  # a number printed as a whole cell (tab-separated layouts)
 NUMBER = re.compile(r"(?<![\d.])(\d+)(?![\d.])")  # any number, in a table or not (other layouts)

@@ -121,7 +121,7 @@ def test_largest_exact_integer_is_kept():
 
 
 def test_generated_reports_print_only_tokens_of_the_one_list():
-    from transforms import generator
+    from synthetic import generator
     assert set(generator.NIL_TOKENS) <= NIL_TOKENS
 
 

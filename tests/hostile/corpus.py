@@ -90,7 +90,7 @@ def seeds() -> tuple[Seed, ...]:
         for p in sorted(d.iterdir()):
             if p.is_file():
                 out.append(Seed(p.stem, "html" if p.suffix == ".html" else "text", p.read_bytes()))
-    from transforms import render_docs
+    from synthetic import render_docs
     for k in (1, 2, 3):
         _, forms = render_docs.render_all(k)
         out.append(Seed(f"gen{k}", "html", forms["html"].encode("utf-8")))

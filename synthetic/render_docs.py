@@ -263,7 +263,7 @@ def render_all(seed: int, *, template: str | None = None, text_layout: str = "ta
     """
     import random
 
-    from transforms import generator as g
+    from synthetic import generator as g
 
     template = template or random.Random(seed).choice(g.TEMPLATES)
     text, _ = g.generate(seed, template=template, layout=text_layout, **kwargs)
