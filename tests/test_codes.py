@@ -98,22 +98,31 @@ def test_crosswalk_doc_is_current():
 
 
 def _third_format(tmp: Path) -> Path:
-    """A copy of the shipped formats plus a draft format 2099: the 2021 format with （六） split in
-    two other rows, one more total row and its own summary declaration."""
+    """A copy of the shipped formats plus a draft format 2099, written as its differences from 2021:
+    （六） split in one more row, one more total row (and the identity that sums it)."""
     d = tmp / "formats"
     shutil.copytree(ROOT / "transforms" / "formats", d)
-    text = (d / "2021.yaml").read_text(encoding="utf-8").replace('format: "2021"', 'format: "2099"')
-    text = text.replace("""                  - {label: 3.其他, code: other_other, harmonised: other_handling}""",
-                        """                  - {label: 3.其他, code: other_other, harmonised: other_handling}
-                  - {label: 4.网上申请未完成, code: other_online_unfinished, harmonised: other_handling}""")
-    text = text.replace("          - {label: 四、结转下年度继续办理, code: carried_forward_to_next_year}",
-                        "          - {label: 四、结转下年度继续办理, code: carried_forward_to_next_year}\n"
-                        "          - {label: 五、合计, code: grand_total, total: true}")
-    text = text.replace("      - 三、本年度办理结果 > （六）其他处理 > 3.其他\n",
-                        "      - 三、本年度办理结果 > （六）其他处理 > 3.其他\n"
-                        "      - 三、本年度办理结果 > （六）其他处理 > 4.网上申请未完成\n")
-    text = re.sub(r"cross_year:.*", "", text, flags=re.S)
-    (d / "2099.yaml").write_text(text, encoding="utf-8")
+    (d / "2099.yaml").write_text("""format: "2099"
+extends: "2021"
+notice: draft
+tables:
+  applications:
+    blocks:
+      - code: applications
+        rows:
+          - code: outcomes
+            children:
+              - code: other_handling
+                children:
+                  - {code: other_other}
+                  - {label: 4.网上申请未完成, code: other_online_unfinished, harmonised: other_handling}
+          - {code: carried_forward_to_next_year}
+          - {label: 五、合计, code: grand_total, total: true}
+identities:
+  - {id: applications_grand_total, number: 5, description: 五、合计 = 一至四之和, table: applications, sums: 五、合计}
+summary:
+  carried_forward: {table: applications, rows: [四、结转下年度继续办理], columns: [申请人情况 > 总计]}
+""", encoding="utf-8")
     return d
 
 
@@ -128,6 +137,12 @@ def test_a_third_format_file_gives_its_codes_crosswalk_and_summary_with_no_code_
     assert by_path[("row", "五、合计")]["is_total"] is True
     assert len(rows) == len([r for r in code_rows(formats) if r["format"] == "2021"]) + 2
     assert "format 2099" in render_crosswalk(formats)
+    # identities follow the tree: 3 takes the new row, the new total sums the rows beside it
+    idents = {i.id: i for i in formats["2099"].identities}
+    assert f"{OUTCOMES} > （六）其他处理 > 4.网上申请未完成" in idents["applications_outcome_total"].rhs
+    grand = idents["applications_grand_total"]
+    assert (grand.for_each, grand.lhs) == ("column", ("五、合计",))
+    assert "四、结转下年度继续办理" in grand.rhs and f"{OUTCOMES} > （七）总计" not in grand.rhs
     # its summary: （六）其他处理 sums the four rows under it, totals left out
     table, addresses = formats["2099"].summary["other_handling"]
     assert table == "applications" and len(addresses) == 4

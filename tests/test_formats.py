@@ -52,7 +52,7 @@ def _edited(tmp_path: Path, source: str, edit, target: str | None = None) -> Pat
 
 
 def test_identity_naming_an_unknown_row_is_rejected(tmp_path):
-    d = _edited(tmp_path, "2021.yaml", lambda doc: doc["identities"][0]["lhs"].append("不存在的行"))
+    d = _edited(tmp_path, "2019.yaml", lambda doc: doc["identities"][0]["lhs"].append("不存在的行"))
     with pytest.raises(FormatError, match="unknown path"):
         load_formats(d)
 
@@ -67,13 +67,16 @@ def test_ambiguous_row_labels_are_rejected(tmp_path):
 
 
 def test_a_third_format_is_a_data_file(tmp_path):
-    """A made-up 2099 format (an extra column in （五）) parses with no code change."""
-    def new_format(doc):
-        doc["format"] = "2099"
-        blk = doc["tables"]["active_disclosure"]["blocks"][1]
-        blk["columns"].append({"label": "本年新增事项数量", "code": "new_items", "kind": "count"})
-
-    d = _edited(tmp_path, "2021.yaml", new_format, target="2099.yaml")
+    """A made-up 2099 format, written as its one difference from 2021 (an extra column in （五）),
+    parses with no code change."""
+    d = _copy_formats(tmp_path)
+    (d / "2099.yaml").write_text(yaml.safe_dump({
+        "format": "2099", "extends": "2021", "notice": "draft",
+        "tables": {"active_disclosure": {"blocks": [{"code": "article20_item5", "columns": [
+            {"label": "本年新增事项数量", "code": "new_items", "kind": "count"}]}]}},
+    }, allow_unicode=True), encoding="utf-8")
+    f = load_formats(d)["2099"]
+    assert [c.code for c in f.tables["active_disclosure"].blocks[1].columns] == ["decisions", "new_items"]
     text = ("二、主动公开政府信息情况\n第二十条第（五）项\n信息内容\t本年处理决定数量\t本年新增事项数量\n"
             "行政许可\t5\t2\n")
     code = ("import json,sys; from transforms.engine import parse_text; p=parse_text(sys.stdin.read());"
@@ -95,7 +98,7 @@ def test_a_third_format_is_a_data_file(tmp_path):
     (lambda doc: doc["value_bounds"].update(amount={"元": "many"}), "numbers"),
 ])
 def test_value_bounds_are_required_per_kind(tmp_path, edit, match):
-    d = _edited(tmp_path, "2021.yaml", edit)
+    d = _edited(tmp_path, "2019.yaml", edit)
     with pytest.raises(FormatError, match=match):
         load_formats(d)
 
@@ -111,3 +114,113 @@ def test_value_bounds_reach_every_column():
                         assert c.max_abs("万元") < c.max_abs("元") == c.max_abs(None)
                     else:
                         assert c.max_abs(c.unit) == c.max_abs(None)
+
+
+# ------------------------------------------------------------------ the catalogue: strict keys, extends, totals
+def _write(d: Path, name: str, doc: dict) -> None:
+    (d / name).write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+
+
+@pytest.mark.parametrize("edit,match", [
+    (lambda doc: doc.update(identitites=[]), "top level: unknown key 'identitites'"),
+    (lambda doc: doc["tables"]["applications"].update(anchor=["x"]), "tables.applications: unknown key 'anchor'"),
+    (lambda doc: doc["tables"]["applications"]["blocks"][0]["rows"][0].update(alias=["x"]), "unknown key 'alias'"),
+    (lambda doc: doc["identities"][0].update(lhs_=[]), "identities applications_balance: unknown key 'lhs_'"),
+    (lambda doc: doc["summary"]["granted"].update(cols=[]), "summary.granted: unknown key 'cols'"),
+])
+def test_an_unknown_key_anywhere_is_refused_with_its_place(tmp_path, edit, match):
+    d = _edited(tmp_path, "2019.yaml", edit)
+    with pytest.raises(FormatError, match=match):
+        load_formats(d)
+
+
+def test_2021_is_written_as_its_differences_from_2019():
+    """The 2021 file extends 2019: what it does not write is 2019's, what it writes replaces it."""
+    doc = yaml.safe_load((FORMAT_DIR / "2021.yaml").read_text(encoding="utf-8"))
+    assert doc["extends"] == "2019" and "identities" not in doc and "hierarchy" not in doc
+    f19, f21 = FORMATS["2019"], FORMATS["2021"]
+    assert f21.tables["review_litigation"] == f19.tables["review_litigation"]
+    assert f21.notice != f19.notice and [i.id for i in f21.identities] == [i.id for i in f19.identities]
+    blocks = [b.code for b in f21.tables["active_disclosure"].blocks]
+    assert blocks == ["article20_item1", "article20_item5", "article20_item6", "article20_item8"]
+    item5 = f21.tables["active_disclosure"].blocks[1]
+    assert [(c.code, c.label) for c in item5.columns] == [("decisions", "本年处理决定数量")]
+    assert [r.code for r in item5.rows] == ["administrative_licensing"]
+    assert [c.id for c in f21.cross_year] == ["carryover_across_years", "in_force_roll_forward"]
+    # identity 3's terms follow the tree: （六） is one row in 2019 and three in 2021
+    outcome = {f: {i.id: i for i in FORMATS[f].identities}["applications_outcome_total"] for f in FORMATS}
+    assert len(outcome["2021"].rhs) == len(outcome["2019"].rhs) + 2
+
+
+def test_a_total_is_summed_by_the_identity_derived_from_the_tree():
+    ident = {i.id: i for i in FORMATS["2019"].identities}
+    row_total = ident["applications_row_total"]
+    assert (row_total.for_each, row_total.lhs) == ("row", ("申请人情况 > 总计",))
+    assert row_total.rhs == ("申请人情况 > 自然人",) + tuple(f"申请人情况 > 法人或其他组织 > {x}" for x in
+                                                          ("商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他"))
+    assert ident["litigation_direct_total"].rhs == tuple(
+        f"行政诉讼 > 未经复议直接起诉 > {x}" for x in ("结果维持", "结果纠正", "其他结果", "尚未审结"))
+
+
+@pytest.mark.parametrize("derived,match", [
+    ({"format": "2099", "extends": "2098"}, "extends '2098', which no format file"),
+    ({"format": "2099", "extends": "2099"}, "makes a cycle"),
+    ({"format": "2099", "extends": "2021", "cross_year": [{"id": "nope", "drop": True}]}, "drop of 'nope'"),
+    ({"format": "2099", "extends": "2021", "summary": {"nope": {"drop": True}}}, "drop of a key"),
+])
+def test_a_broken_extension_is_refused(tmp_path, derived, match):
+    d = _copy_formats(tmp_path)
+    _write(d, "2099.yaml", derived)
+    with pytest.raises(FormatError, match=match):
+        load_formats(d)
+
+
+def test_a_total_no_identity_sums_is_refused(tmp_path):
+    d = _copy_formats(tmp_path)
+    _write(d, "2099.yaml", {"format": "2099", "extends": "2021", "tables": {"applications": {"blocks": [
+        {"code": "applications", "rows": [{"label": "五、合计", "code": "grand_total", "total": True}]}]}}})
+    with pytest.raises(FormatError, match="'五、合计' is marked `total: true` but no identity sums it"):
+        load_formats(d)
+    _write(d, "2099.yaml", {"format": "2099", "extends": "2021", "identities": [
+        {"id": "x", "number": 9, "description": "x", "table": "applications", "sums": "四、结转下年度继续办理"}]})
+    with pytest.raises(FormatError, match="does not mark `total: true`"):
+        load_formats(d)
+
+
+@pytest.mark.slow
+def test_a_third_format_goes_through_the_gate_and_into_the_dictionary(tmp_path):
+    """The 2099 draft (NIANBAO_FORMATS_DIR): a run parses, validates (GX suites built for the loaded
+    formats in the run's own context; the committed ones untouched) and publishes its report as
+    template 2099, and the data dictionary lists the template."""
+    d = _copy_formats(tmp_path)
+    _write(d, "2099.yaml", {
+        "format": "2099", "extends": "2021", "notice": "draft",
+        "tables": {"active_disclosure": {"blocks": [{"code": "article20_item5", "columns": [
+            {"label": "本年新增事项数量", "code": "new_items", "kind": "count"}]}]}},
+    })
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "r.txt").write_text("某某县人民政府2099年政府信息公开工作年度报告\n"
+                               "二、主动公开政府信息情况\n第二十条第（五）项\n信息内容\t本年处理决定数量\t本年新增事项数量\n"
+                               "行政许可\t5\t2\n", encoding="utf-8")
+    committed = {p.name: p.read_bytes() for p in (ROOT / "expectations" / "gx" / "expectations").glob("*.json")}
+    env = {**os.environ, "NIANBAO_FORMATS_DIR": str(d)}
+    dest = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--source", str(src), "--dest", str(dest),
+                          "--no-prefect", "--no-progress", "--no-quality-report"],
+                         capture_output=True, text=True, env=env, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    show = ("import json, pandas as pd; r = pd.read_parquet('{d}/current/reports'); "
+            "a = pd.read_parquet('{d}/current/active_disclosure'); "
+            "print(json.dumps([r['template'].astype(str).tolist(), r['verdict'].astype(str).tolist(), "
+            "sorted(zip(a['column_path'].astype(str), a['value'].tolist()))], ensure_ascii=False))").format(d=dest)
+    templates, verdicts, cells = json.loads(subprocess.run([sys.executable, "-c", show], capture_output=True,
+                                                           text=True, env=env, cwd=ROOT, check=True).stdout)
+    assert templates == ["2099"] and verdicts != ["fail"]
+    assert ["本年新增事项数量", 2.0] in cells and ["本年处理决定数量", 5.0] in cells
+    allowed = json.loads((dest / ".gx" / "expectations" / "reports.json").read_text(encoding="utf-8"))
+    assert "2099" in json.dumps(allowed, ensure_ascii=False)
+    assert committed == {p.name: p.read_bytes() for p in (ROOT / "expectations" / "gx" / "expectations").glob("*.json")}
+    dictionary = subprocess.run([sys.executable, "-c", "from transforms.dictionary import render; print(render())"],
+                                capture_output=True, text=True, env=env, cwd=ROOT, check=True).stdout
+    assert "2099" in dictionary

@@ -12,9 +12,11 @@ from pathlib import Path
 import yaml
 
 from transforms.labels import match_key, stem_key
+from transforms.measures import SUMMARY_MEASURES
 
 # The shipped formats; NIANBAO_FORMATS_DIR points the engine at another set (e.g. a draft third format).
-FORMAT_DIR = Path(os.environ.get("NIANBAO_FORMATS_DIR") or Path(__file__).with_name("formats"))
+SHIPPED_FORMATS = Path(__file__).with_name("formats")
+FORMAT_DIR = Path(os.environ.get("NIANBAO_FORMATS_DIR") or SHIPPED_FORMATS)
 SEP = " > "
 VALUE_KINDS = ("count", "delta", "amount")
 
@@ -268,8 +270,176 @@ def _bounds(value_bounds: dict, kind: str, path: Path) -> tuple[tuple[str | None
     return out
 
 
-def _load(path: Path) -> Format:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+# --------------------------------------------------------------------------- the format files
+# Every key a format file may hold, per kind of mapping: an unknown key (a typo, a key of another
+# level) is refused at load instead of being silently ignored.
+_KEYS = {
+    "format": {"format", "notice", "extends", "end_heading", "value_bounds", "tables", "summary",
+               "identities", "hierarchy", "cross_year"},
+    "table": {"section", "locate", "header_words", "dimensions", "blocks"},
+    "locate": {"heading", "anchors"},
+    "block": {"caption", "code", "columns", "rows"},
+    "node": {"label", "code", "children", "kind", "unit", "aliases", "legacy_aliases", "total", "harmonised"},
+    "identity": {"id", "number", "description", "table", "for_each", "lhs", "rhs", "sums"},
+    "hierarchy": {"id", "description", "table", "of", "parent", "children", "for_each"},
+    "cross_year": {"id", "number", "description", "table", "for_each", "current", "previous", "plus", "minus"},
+    "measure": {"table", "rows", "columns"},
+}
+
+
+def _read(path: Path) -> dict:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise FormatError(f"{path.name}: not valid YAML: {e}") from None
+    if not isinstance(doc, dict):
+        raise FormatError(f"{path.name}: a format file is a mapping")
+    return doc
+
+
+def _resolved(name: str, docs: dict[str, tuple[Path, dict]], chain: tuple[str, ...]) -> dict:
+    """The format's document with its ``extends:`` chain applied (the base's document, then this
+    file's differences: see _merge)."""
+    path, doc = docs[name]
+    if "extends" not in doc:
+        return doc
+    base = str(doc["extends"])
+    if base == name or base in chain:
+        raise FormatError(f"{path.name}: extends {base!r} makes a cycle ({' → '.join((*chain, name, base))})")
+    if base not in docs:
+        raise FormatError(f"{path.name}: extends {base!r}, which no format file of {path.parent} defines")
+    merged = _merge(_resolved(base, docs, (*chain, name)), {k: v for k, v in doc.items() if k != "extends"},
+                    f"{path.name}")
+    return merged
+
+
+def _merge(base, over, where: str):
+    """``over`` (a derived file's value) applied to ``base`` (its base format's):
+    * mappings merge key by key; a key whose value is ``{drop: true}`` is removed;
+    * lists of mappings merge item by item, matched by ``id`` or else ``code``: a matched item is
+      merged, ``{code: x, drop: true}`` removes x, a new item goes after the item written before it
+      in the derived list (at the end when it comes first);
+    * ``{replace: [...]}`` replaces a list whole; any other value replaces the base's."""
+    if isinstance(over, dict) and set(over) == {"replace"}:
+        return over["replace"]
+    if isinstance(base, dict) and isinstance(over, dict):
+        merged = dict(base)
+        for k, v in over.items():
+            if v == {"drop": True}:
+                if k not in merged:
+                    raise FormatError(f"{where}.{k}: drop of a key the base does not have")
+                del merged[k]
+            else:
+                merged[k] = _merge(base[k], v, f"{where}.{k}") if k in base else v
+        return merged
+    if isinstance(base, list) and isinstance(over, list) and over and all(isinstance(i, dict) for i in over + base):
+        key = "id" if all("id" in i for i in base + over) else "code"
+        if not all(key in i for i in base + over):
+            raise FormatError(f"{where}: list items to merge need an `id` or a `code` each")
+        out = list(base)
+        index = {i[key]: n for n, i in enumerate(out)}
+        if len(index) != len(out):
+            raise FormatError(f"{where}: two items of the base list share {key} {next(k for k in index)!r}")
+        anchor = None
+        for item in over:
+            k = item[key]
+            pos = next((n for n, i in enumerate(out) if i is not None and i[key] == k), None)
+            if item.get("drop") is True:
+                if pos is None or set(item) != {key, "drop"}:
+                    raise FormatError(f"{where}: drop of {k!r}: no such item, or more keys than {key} and drop")
+                out[pos] = None
+                continue
+            if pos is not None:
+                out[pos] = _merge(out[pos], item, f"{where}[{k}]")
+                anchor = pos
+            else:
+                at = len(out) if anchor is None else anchor + 1
+                out.insert(at, item)
+                anchor = at
+        return [i for i in out if i is not None]
+    return over
+
+
+def _check_keys(doc: dict, where: str) -> None:
+    """Refuse a key that no level of a format file knows (see _KEYS)."""
+    def check(m, kind: str, at: str) -> None:
+        if not isinstance(m, dict):
+            raise FormatError(f"{where}: {at}: a mapping is expected, not {type(m).__name__}")
+        unknown = sorted(set(map(str, m)) - _KEYS[kind])
+        if unknown:
+            raise FormatError(f"{where}: {at}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_KEYS[kind]))})")
+
+    def nodes(items, at: str) -> None:
+        for n in items or ():
+            check(n, "node", f"{at} > {n.get('label') if isinstance(n, dict) else n!r}")
+            nodes(n.get("children"), f"{at} > {n.get('label')}")
+
+    check(doc, "format", "top level")
+    for tname, t in (doc.get("tables") or {}).items():
+        check(t, "table", f"tables.{tname}")
+        if "locate" in t:
+            check(t["locate"], "locate", f"tables.{tname}.locate")
+        for b in t.get("blocks") or ():
+            check(b, "block", f"tables.{tname} block {b.get('code') if isinstance(b, dict) else repr(b)}")
+            nodes(b.get("rows"), f"tables.{tname}.{b.get('code')}.rows")
+            nodes(b.get("columns"), f"tables.{tname}.{b.get('code')}.columns")
+    for kind, section in (("identity", "identities"), ("hierarchy", "hierarchy"), ("cross_year", "cross_year")):
+        for i in doc.get(section) or ():
+            check(i, kind, f"{section} {i.get('id') if isinstance(i, dict) else repr(i)}")
+    for measure, m in (doc.get("summary") or {}).items():
+        check(m, "measure", f"summary.{measure}")
+
+
+def _identity(i: dict, tables: dict[str, Table], path: Path) -> Identity:
+    """An identity as declared: ``lhs``/``rhs`` written out (an equation across the tree, e.g. the
+    balance of table 三), or ``sums: <path of a total>``: the total equals the leaves under its
+    parent node, totals left out, in the tree's order — the terms come from the tree."""
+    if "sums" not in i:
+        return Identity(i["id"], i["number"], i["description"], i["table"], i["for_each"],
+                        tuple(i["lhs"]), tuple(i["rhs"]))
+    where = f"{path.name}: identity {i.get('id')}"
+    if {"lhs", "rhs", "for_each"} & set(i):
+        raise FormatError(f"{where}: `sums:` derives lhs, rhs and for_each; do not write them too")
+    t = tables.get(str(i.get("table")))
+    if t is None:
+        raise FormatError(f"{where}: unknown table {i.get('table')!r}")
+    total = str(i["sums"])
+    for axis, for_each in (("row", "column"), ("column", "row")):
+        leaves = list({lf.path: lf for b in t.blocks for lf in (b.rows if axis == "row" else b.columns)}.values())
+        node = next((lf for lf in leaves if lf.path == total), None)
+        if node is None:
+            continue
+        if not node.is_total:
+            raise FormatError(f"{where}: sums {total!r}, which the tree does not mark `total: true`")
+        parent = node.parent_path
+        parts = tuple(lf.path for lf in leaves if not lf.is_total and lf.path != total
+                      and (not parent or lf.path.startswith(parent + SEP)))
+        if not parts:
+            raise FormatError(f"{where}: {total!r} has nothing under its parent to sum")
+        return Identity(i["id"], i["number"], i["description"], t.name, for_each, (total,), parts)
+    raise FormatError(f"{where}: sums {total!r}, which is neither a row nor a column of {t.name}")
+
+
+def _check_totals(ids: tuple[Identity, ...], tables: dict[str, Table], path: Path) -> None:
+    """Every node the tree marks `total: true` is summed by an identity: a total nothing checks
+    would be published as is_total with no check of its arithmetic."""
+    summed = {(i.table, i.lhs[0]) for i in ids if len(i.lhs) == 1}
+    for t in tables.values():
+        for b in t.blocks:
+            for lf in (*b.rows, *b.columns):
+                if lf.is_total and (t.name, lf.path) not in summed:
+                    raise FormatError(f"{path.name}: {t.name}: {lf.path!r} is marked `total: true` but no "
+                                      f"identity sums it (add `- {{id: …, number: …, description: …, "
+                                      f"table: {t.name}, sums: {lf.path}}}`)")
+
+
+def _load(path: Path, doc: dict | None = None) -> Format:
+    """Compile one format from its (resolved, checked) document; ``doc`` None: read ``path`` alone."""
+    if doc is None:
+        doc = _read(path)
+        if "extends" in doc:
+            raise FormatError(f"{path.name}: extends {doc['extends']!r}: load it with load_formats(its directory)")
+        _check_keys(doc, path.name)
     name = str(doc["format"])
     bounds = doc.get("value_bounds")
     if not isinstance(bounds, dict) or set(bounds) != set(VALUE_KINDS):
@@ -296,8 +466,8 @@ def _load(path: Path) -> Format:
         tables[tname] = Table(tname, t["section"], dict(t["dimensions"]), tuple(blocks),
                               loc.get("heading", ""), tuple(loc.get("anchors", ())),
                               tuple(t.get("header_words", ())))
-    ids = tuple(Identity(i["id"], i["number"], i["description"], i["table"], i["for_each"],
-                         tuple(i["lhs"]), tuple(i["rhs"])) for i in doc.get("identities", ()))
+    ids = tuple(_identity(i, tables, path) for i in doc.get("identities", ()))
+    _check_totals(ids, tables, path)
     cross = tuple(CrossYear(c["id"], c["number"], c["description"], c["table"], c["for_each"],
                             tuple(c["current"]), {str(k): tuple(v) for k, v in c["previous"].items()},
                             tuple(c.get("plus", ())), tuple(c.get("minus", ())))
@@ -328,13 +498,12 @@ def _under(paths: list[str], axis: str, table: Table, where: str) -> list[str]:
 def _summary(spec: dict, fmt: Format) -> dict:
     """The summary section → measure: (table, ((row path, column path), …)), checked against the
     schema registry's measures and the format's addresses."""
-    from transforms.schema import SUMMARY_MEASURES
     known = {m for m, _ in SUMMARY_MEASURES}
     out = {}
     for measure, m in spec.items():
         where = f"{fmt.source.name}: summary.{measure}"
         if measure not in known:
-            raise FormatError(f"{where}: not a measure of the schema registry (transforms/schema.py SUMMARY_MEASURES)")
+            raise FormatError(f"{where}: not a measure of the schema registry (transforms/measures.py SUMMARY_MEASURES)")
         if m.get("table") not in fmt.tables:
             raise FormatError(f"{where}: unknown table {m.get('table')!r}")
         t = fmt.tables[m["table"]]
@@ -422,12 +591,21 @@ def _check_cross_year(formats: dict[str, Format]) -> None:
 
 
 def load_formats(directory: Path = FORMAT_DIR) -> dict[str, Format]:
-    formats = {}
+    """Every format file of ``directory``, its ``extends:`` resolved, checked key by key and compiled."""
+    docs: dict[str, tuple[Path, dict]] = {}
     for path in sorted(directory.glob("*.yaml")):
-        fmt = _load(path)
-        if fmt.name in formats:
-            raise FormatError(f"{path.name}: format {fmt.name} defined twice")
-        formats[fmt.name] = fmt
+        doc = _read(path)
+        name = str(doc.get("format", ""))
+        if not name:
+            raise FormatError(f"{path.name}: no `format:` name")
+        if name in docs:
+            raise FormatError(f"{path.name}: format {name} defined twice")
+        docs[name] = (path, doc)
+    formats = {}
+    for name, (path, _) in docs.items():
+        doc = _resolved(name, docs, ())
+        _check_keys(doc, path.name)
+        formats[name] = _load(path, doc)
     if not formats:
         raise FormatError(f"no format files in {directory}")
     _check_cross_year(formats)
@@ -443,4 +621,5 @@ def allowed_paths(table: str) -> dict[str, tuple[set[str], set[str]]]:
 
 
 __all__ = ["FORMATS", "Format", "Table", "Block", "Leaf", "Node", "Identity", "CrossYear", "Hierarchy",
-           "FormatError", "load_formats", "allowed_paths", "cell_place", "SEP", "stem_key"]
+           "FormatError", "load_formats", "allowed_paths", "cell_place", "SEP", "stem_key", "FORMAT_DIR",
+           "SHIPPED_FORMATS"]
