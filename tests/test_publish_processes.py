@@ -191,6 +191,44 @@ def test_a_publish_process_that_dies_fails_the_run_with_one_line(gate_off, tmp_p
     _assert_untouched(dest, version, digest)
 
 
+def test_a_signal_while_publishing_in_processes_stops_them_and_removes_the_unpublished_version(
+        gate_off, tmp_path, monkeypatch):
+    from flows import stopping
+    src, dest = _seeds(tmp_path / "src", 3), tmp_path / "out"
+    run_plain(RunConfig(source=str(src), dest=str(dest), quality_report=False))
+    version, digest = pub.current_version(dest), pub.digest(dest)
+    _seeds(src)
+    spy = PublishSpy(monkeypatch)
+    monkeypatch.setattr(stopping, "_deadline", lambda signum: None)        # this process must not exit
+    monkeypatch.setattr(stopping, "quiet_console_logging", lambda: None)
+    monkeypatch.setattr(stopping, "_cleanups", [])
+    monkeypatch.setattr(stopping, "_received", None)                      # restored after the stop
+    passed = threading.Event()
+    real_pass = pipeline.cross_report_step
+
+    def cross_report_step(**kw):
+        try:
+            return real_pass(**kw)
+        finally:
+            passed.set()
+
+    def stop(point: str) -> None:            # once the first dataset is published, during the pass
+        if point == "mid_publish" and stopping.received() is None:
+            os.kill(os.getpid(), signal.SIGTERM)
+    monkeypatch.setattr(pipeline, "cross_report_step", cross_report_step)
+    monkeypatch.setattr(pipeline, "CRASH_HOOK", stop)
+    stopping.install()
+    try:
+        with pytest.raises(stopping.Interrupted):
+            run_plain(RunConfig(source=str(src), dest=str(dest), batch_size=1, workers=2, quality_report=False))
+        assert not pipeline._POOLS and spy.all_gone()
+        assert passed.wait(300)            # the abandoned pass ends; then the cleanups run again, as at the exit
+        stopping.run_cleanups()
+    finally:
+        stopping.uninstall()
+    _assert_untouched(dest, version, digest)
+
+
 KILLED_MID_PUBLISH = """
 import os, signal, sys
 sys.path.insert(0, "tests")
