@@ -279,6 +279,8 @@ def apply(p: Plan, staging: Path, prev: Path | None) -> Plan:
 
 # datasets holding a report's verdict → the columns the cross-report pass replaces in them
 VERDICT_COLUMNS = {"reports": ("verdict", "failed_checks"), "report_summary": ("verdict",)}
+# every dataset apply() stages rows in or patches: a run publishes the others while the pass runs
+RESTAGED = ("quality_checks", *VERDICT_COLUMNS)
 
 
 def _patch_staged_reports(root: Path, patch: pd.DataFrame,
@@ -326,4 +328,4 @@ def verdict_counts(counts: dict[str, int], patch: pd.DataFrame, staged_ids: set[
 
 
 __all__ = ["read_rows", "Sources", "Plan", "run_sources", "validate_sources", "plan", "validate", "apply", "verdict_counts",
-           "TAG"]
+           "TAG", "VERDICT_COLUMNS", "RESTAGED"]

@@ -290,9 +290,22 @@ def review_step(staging: str, prev_root: str | None, removed: list[str], reviews
 
 
 def publish_step(name: str, prev_root: str | None, staged_root: str, out_root: str,
-                 remove_ids: list[str], removed_years: list, drop_reason_codes: list[str] | None = None) -> dict:
+                 remove_ids: list[str], removed_years: list, drop_reason_codes: list[str] | None = None,
+                 pool_key: str | None = None) -> dict:
     """``drop_reason_codes``: previous rows with these reason codes go (the quarantine rows of
-    discovery, which this run lists anew)."""
+    discovery, which this run lists anew). ``pool_key``: the run's publish processes, where the work is
+    done while this thread (a task of a thread runner, as for parse_step) waits for it."""
+    args = (name, prev_root, staged_root, out_root, remove_ids, removed_years, drop_reason_codes)
+    if pool_key is None:
+        return _publish(*args)
+    pool = _POOLS.get(pool_key)
+    if pool is None:         # the failed or stopped run stopped them: a retry must not write in this process
+        raise RuntimeError("the run's publish processes were stopped")
+    return pool.submit(_publish, *args).result()
+
+
+def _publish(name: str, prev_root: str | None, staged_root: str, out_root: str, remove_ids: list[str],
+             removed_years: list, drop_reason_codes: list[str] | None) -> dict:
     out = Path(out_root)
     if out.exists():                     # a retried attempt starts from scratch
         shutil.rmtree(out)
@@ -462,6 +475,69 @@ def _first_done(ex, futures: list):
         return f
 
 
+class _Publishing:
+    """The publish steps of the run's new version, submitted as their datasets become ready: the summary
+    page's datasets first, each group longest first (both cores busy to the end). With the run's publish
+    processes (``pool_key``), ``window`` at a time, one per process: the next is handed out when one is
+    done, so that the task threads left run a pass, the Data Docs and the summary page meanwhile."""
+
+    def __init__(self, ex, run: RunState, staging: Path, prev: Path | None, partial: Path,
+                 page_inputs: set[str] | None, drop: list[str] | None, pool_key: str | None, window: int):
+        self.ex, self.run, self.staging, self.prev, self.partial = ex, run, staging, prev, partial
+        self.page_inputs, self.drop, self.pool_key, self.window = page_inputs, drop, pool_key, max(1, window)
+        self.ready: dict[str, tuple[tuple, dict]] = {}      # name -> (order key, publish_step arguments)
+        self.running: dict = {}                             # future -> name
+        self.stats: dict[str, dict] = {}
+        self.added: set[str] = set()
+
+    def add(self, names: list[str], remove_of: dict[str, list[str]], years_of: dict[str, list]) -> None:
+        for n in names:
+            kw = dict(name=n, prev_root=str(self.prev / n) if self.prev else None, staged_root=str(self.staging / n),
+                      out_root=str(self.partial / n), remove_ids=remove_of[n], removed_years=years_of[n])
+            if self.drop and n == "quarantine":
+                kw["drop_reason_codes"] = self.drop
+            if self.pool_key is not None:
+                kw["pool_key"] = self.pool_key
+            size = pub.tree_bytes(self.staging / n) + (pub.tree_bytes(self.prev / n) if self.prev else 0)
+            self.ready[n] = ((self.page_inputs is not None and n not in self.page_inputs, -size), kw)
+            self.added.add(n)
+
+    def fill(self) -> None:
+        for n in sorted(self.ready, key=lambda n: self.ready[n][0]):
+            if len(self.running) >= self.window:
+                return
+            self.running[self.ex.submit(publish_step, **self.ready.pop(n)[1])] = n
+
+    def collect(self, f) -> None:
+        """A finished publish step's statistics (its exception, naming the step, when it failed)."""
+        n = self.running.pop(f)
+        try:
+            self.stats[n] = f.result()
+        except Exception:
+            self.run.at("publishing", self.partial)      # it may have failed while a pass ran
+            raise
+        _emit("publish_advance", n=1)
+        crash_point("mid_publish")
+
+    def alongside(self, fn, **kw):
+        """``fn``'s result; the datasets ready are published while it runs."""
+        if not self.ready and not self.running:
+            return self.ex.call(fn, **kw)
+        task = self.ex.submit(fn, **kw)
+        while True:
+            self.fill()
+            f = _first_done(self.ex, [task, *self.running])
+            if f is task:
+                return task.result()
+            self.collect(f)
+
+    def check_untouched(self, plan: dict, what: str) -> None:
+        """A pass must not restage a dataset published before it (RESTAGED of its module lists what it may)."""
+        early = sorted(n for n in self.added if plan["remove"].get(n) or plan["years"].get(n))
+        if early:
+            raise RuntimeError(f"{what} restaged {', '.join(early)}, published before it")
+
+
 def _next_chunk(ready: dict[str, list[int]], rows: dict[str, int], limit: int, flush: bool) -> str | None:
     """The dataset to validate next: the one with most waiting rows once it has ``limit`` of them;
     once every batch is submitted (flush), any dataset still waiting, so that little is left to
@@ -475,13 +551,15 @@ def _next_chunk(ready: dict[str, list[int]], rows: dict[str, int], limit: int, f
 
 def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: Path, run_name: str,
                         prev: Path | None, context_root: str, pool_key: str | None,
-                        extras: dict[int, list[dict]] | None = None, warm_gate: bool = False) -> tuple[list, list]:
+                        extras: dict[int, list[dict]] | None = None, warm_gate: bool = False,
+                        on_parsed: Callable[[], None] | None = None) -> tuple[list, list]:
     """Parse batches ``cfg.workers`` at a time; meanwhile GX validates finished batches, one dataset and
     chunk of about ``cfg.validate_rows`` view rows at a time, so both cores stay busy and GX's fixed
     cost (~0.2 s per suite, whatever the rows) is paid per chunk of each dataset: a dataset with one
     row per report is validated a few times per run, not once per parse batch. ``warm_gate``: once
     the batches are handed to the workers, import GX and open its context here (the first
-    validation would, after the first batch). Returns (batch summaries, chunk results)."""
+    validation would, after the first batch). ``on_parsed``: called once the last batch is parsed, while
+    the last chunks validate. Returns (batch summaries, chunk results)."""
     from expectations.views import suite_datasets
     gx = batch.gx_enabled()
     window = max(1, cfg.workers)
@@ -519,6 +597,9 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
             ready[d].append(s["batch"])
             ready_rows[d] += s.get("view_rows", {}).get(d, 0)
         _emit("parse_advance", n=s["n"])
+        if on_parsed is not None and not todo and not parsing:
+            on_parsed()
+            on_parsed = None
     summaries.sort(key=lambda s: s["batch"])
     return summaries, chunks
 
@@ -568,6 +649,56 @@ def _stop_pool(key: str, kill: bool = False) -> None:
             p.kill()
 
 
+# --------------------------------------------------------------------------- publishing in processes
+# A run of several batches publishes its datasets in PUBLISH_PROCESSES spawn processes (publish_dataset:
+# pure pyarrow on paths), started once the last batch is parsed (its parse workers stopped first: peak
+# RSS), one dataset per process at a time; the datasets no run-level pass restages publish while the
+# cross-report pass runs. In the flow process, the publishing threads had shared the GIL with the
+# cross-report pass, the Data Docs and the summary page (140-180 % CPU of 2 cores): on 10,000 generated
+# reports the tail after the last validation took ~10 s of a ~34 s run.
+PUBLISH_PROCESSES = 2
+# fewer batches (one report file, a small folder): spawning the processes (~1 s of imports each) costs
+# more than the overlap saves
+PUBLISH_POOL_MIN_BATCHES = 2
+PARENT_POLL_SECONDS = 0.2        # a publish process whose run was killed (kill -9) exits within this
+
+
+def _publish_key(run_id: str) -> str:
+    return f"{run_id}-publish"
+
+
+def publish_worker_init(parent: int) -> None:
+    """Initializer of the publish processes. Ctrl-C is left to the run, which terminates them; a process
+    whose run died (kill -9: no one terminates it) exits instead of writing on into the unpublished
+    version the next run removes, or waiting forever for work."""
+    import signal
+    import threading
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="nianbao-parent", daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
+
+
+def _start_publish_pool(key: str, processes: int) -> None:
+    """The run's publish processes, started now (each imports the publishing code)."""
+    if key in _POOLS:
+        return
+    pool = _POOLS[key] = cf.ProcessPoolExecutor(max_workers=processes, mp_context=mp.get_context("spawn"),
+                                                initializer=publish_worker_init, initargs=(os.getpid(),))
+    for _ in range(processes):      # a spawn pool starts a process per submit while none is idle
+        pool.submit(os.getpid)
+
+
+def _stop_run_pools(run_id: str, kill: bool = False) -> None:
+    """The run's parse workers and publish processes (see _stop_pool)."""
+    for key in (run_id, _publish_key(run_id)):
+        _stop_pool(key, kill=kill)
+
+
 # errors that already say what went wrong in one line
 _CLEAR_ERRORS = (RunFailed, src.SourceError, pub.PublishError)
 
@@ -584,7 +715,7 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
     run = RunState(pub.new_id("r"), Path(cfg.dest))
 
     def abandon() -> None:         # also run by a stopped process just before it exits
-        _stop_pool(run.id, kill=True)
+        _stop_run_pools(run.id, kill=True)
         run.remove_unpublished()
 
     try:
@@ -592,7 +723,7 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
             try:
                 return _orchestrate(cfg, ex, t0, run)
             except Exception as e:
-                _stop_pool(run.id, kill=True)
+                _stop_run_pools(run.id, kill=True)
                 try:
                     ex.settle(wait=True)       # the tasks still running write where the cleanup removes
                 finally:
@@ -606,7 +737,7 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
                 ex.stopped(e)
                 raise
     finally:
-        _stop_pool(run.id)         # whatever way the run ended (the pool may start during discovery)
+        _stop_run_pools(run.id)    # whatever way the run ended (the pool may start during discovery)
 
 
 def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
@@ -687,12 +818,19 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     if log_changed:
         summary["fetch_log_rows"] = ex.call(fetch_log_step, source=cfg.source, staging=str(staging),
                                             batch_no=log_batch)["rows"]
+    publish_key = _publish_key(run_id) if pool_key is not None and len(batches) >= PUBLISH_POOL_MIN_BATCHES else None
+
+    def parsed() -> None:             # the parse workers' memory is not needed to publish
+        _stop_pool(run_id)
+        if publish_key is not None:
+            _start_publish_pool(publish_key, min(cfg.workers, PUBLISH_PROCESSES))
     try:
         _emit("parse_total", total=len(plan.parse), batches=len(batches))
         summaries, chunks = _parse_and_validate(ex, cfg, batches, staging, run_name, prev, context_root,
-                                                pool_key, extras, warm_gate=gate_while_parsing and pool_key is not None)
+                                                pool_key, extras, warm_gate=gate_while_parsing and pool_key is not None,
+                                                on_parsed=parsed)
     finally:
-        _stop_pool(run_id)            # the workers' memory is not needed to publish
+        _stop_pool(run_id)
     if log_changed and batch.gx_enabled():
         log_check = ex.call(validate_step, chunk_no=len(chunks), dataset="fetch_log", batch_nos=[log_batch],
                             staging=str(staging), run_name=run_name, context_root=context_root)
@@ -774,55 +912,71 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
         _emit("done", summary=summary)
         return summary
 
-    # ---------------------------------------------------------------- run-level cross-report pass
-    # after every batch is staged, before publishing: the checks across years see the whole dataset
+    # ---------------------------------------------------------------- the run-level passes, publishing
+    # after every batch is staged: the checks across years see the whole dataset. With the run's publish
+    # processes, the datasets no pass restages are published while the passes run.
+    from flows import crossreport
+    reviewed = bool(len(reviews) or reviews_changed)
+    run.at("publishing", dest / pub.VERSIONS)
+    vid, partial = pub.begin_version(dest)
+    run.partial = partial
+    page_inputs = set(_page_datasets()) if cfg.quality_report else None
+    in_processes = publish_key is not None and publish_key in _POOLS
+    publishing = _Publishing(ex, run, staging, prev, partial, page_inputs,
+                             drop=list(registry.DISCOVERY_REASONS) if skips_published else None,
+                             pool_key=publish_key if in_processes else None,
+                             window=min(cfg.workers, PUBLISH_PROCESSES) if in_processes else len(names))
+    remove_of = {n: sorted(remove) for n in names}
+    years_of = {n: list(removed_years) for n in names}
     _emit("stage", name="cross-report checks")
-    xr = ex.call(cross_report_step, staging=str(staging), prev_root=str(prev) if prev else None,
-                 removed=sorted(remove), run_name=run_name, context_root=context_root, verdicts=verdicts)
+    if in_processes:
+        held_back = {*crossreport.RESTAGED, *(reviewpass.RESTAGED if reviewed else ())}
+        _emit("stage", name="publish", total=len(names))
+        publishing.add([n for n in names if n not in held_back], remove_of, years_of)
+    run.at("cross-report checks", staging)
+    xr = publishing.alongside(cross_report_step, staging=str(staging), prev_root=str(prev) if prev else None,
+                              removed=sorted(remove), run_name=run_name, context_root=context_root,
+                              verdicts=verdicts)
     summary["cross_report"] = xr["summary"]
     summary["verdicts"] = xr["verdicts"]
     summary["structural_failures"] += xr["structural_failures"]
     summary["warnings"] = (summary["warnings"] + xr["summary"].get("warnings", []))[:50]
-    remove_of = {n: sorted(remove | set(xr["remove"].get(n, ()))) for n in names}
-    years_of = {n: sorted(set(removed_years) | set(xr["years"].get(n, ())), key=lambda y: (y is None, y or 0))
-                for n in names}
-    if len(reviews) or reviews_changed:              # the maintainers' decisions, per report
+    publishing.check_untouched(xr, "the cross-report pass")
+    reviewpass.merge_plans(remove_of, years_of, xr)
+    if reviewed:                                     # the maintainers' decisions, per report
         _emit("stage", name="reviews")
-        rp = ex.call(review_step, staging=str(staging), prev_root=str(prev) if prev else None,
-                     removed=sorted(remove), reviews_path=reviews.path, entries=reviews.applied())
+        run.at("reviews", staging)
+        rp = publishing.alongside(review_step, staging=str(staging), prev_root=str(prev) if prev else None,
+                                  removed=sorted(remove), reviews_path=reviews.path, entries=reviews.applied())
+        publishing.check_untouched(rp, "the reviews pass")
         reviewpass.merge_plans(remove_of, years_of, rp)
         summary["reviews"] = rp["summary"]
     # ----------------------------------------------------------------
 
-    _emit("stage", name="publish", total=len(names))
-    run.at("publishing", dest / pub.VERSIONS)
-    vid, partial = pub.begin_version(dest)
-    run.partial = partial
+    if not in_processes:
+        _emit("stage", name="publish", total=len(names))
     run.at("publishing", partial)
     reviewpass.write_sidecar(partial, reviews)       # read by the summary page and the next run
     docs = ex.submit(docs_step, version_dir=str(partial), context_root=context_root) if cfg.quality_report else None
-    # the summary page is built as soon as the datasets it reads are published, while the others publish:
-    # those first, each group longest first (both cores busy to the end)
-    page_inputs = set(_page_datasets()) if cfg.quality_report else None
-    order = sorted(names, key=lambda n: (page_inputs is not None and n not in page_inputs,
-                                         -pub.tree_bytes(staging / n) - (pub.tree_bytes(prev / n) if prev else 0)))
-    drop = list(registry.DISCOVERY_REASONS) if skips_published else None
-    futs = {ex.submit(publish_step, name=n, prev_root=str(prev / n) if prev else None,
-                      staged_root=str(staging / n), out_root=str(partial / n),
-                      remove_ids=remove_of[n], removed_years=years_of[n],
-                      **({"drop_reason_codes": drop} if drop and n == "quarantine" else {})): n
-            for n in order}
-    published: set[str] = set()
+    publishing.add([n for n in names if n not in publishing.added], remove_of, years_of)
+    # the summary page is built as soon as the Data Docs and the datasets it reads are done, while the
+    # others publish
     page = None
-    stats = {}
-    for f in ex.as_completed(list(futs)):
-        stats[futs[f]] = f.result()
-        published.add(futs[f])
-        _emit("publish_advance", n=1)
-        crash_point("mid_publish")
-        if page is None and page_inputs is not None and page_inputs <= published:
+    docs_done = docs is None
+    while publishing.ready or publishing.running:
+        publishing.fill()
+        f = _first_done(ex, [*publishing.running, *([docs] if not docs_done else [])])
+        if f is docs:
+            docs_done = True
+        else:
+            publishing.collect(f)
+        if page is None and docs_done and page_inputs is not None and page_inputs <= set(publishing.stats):
             page = _submit_report(ex, docs, partial, context_root)
-    summary["publish"] = {n: stats[n] for n in names}
+    if page is None and page_inputs is not None:
+        page = _submit_report(ex, docs, partial, context_root)
+    if in_processes:
+        _stop_pool(publish_key)                      # their memory, before the catalog and the page
+    summary["publish"] = {n: publishing.stats[n] for n in names}
     mf.save(partial, entries, registry.PARSER_VERSION)
     run.at("writing the catalog", partial)
     catalog.write_catalog(partial, dest / pub.VERSIONS / vid, vid)     # datapackage.json, nianbao.duckdb

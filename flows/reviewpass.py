@@ -85,8 +85,12 @@ def _keys(reviews: rv.Reviews, dataset: str) -> dict[str, set]:
     return out
 
 
+# every dataset apply() patches staged files of or re-stages rows in: a run publishes them after the pass
+RESTAGED = (QC, *registry.STATUTORY_TABLES)
+
+
 def _datasets() -> list[str]:
-    return [QC, *registry.STATUTORY_TABLES]
+    return list(RESTAGED)
 
 
 def _ids_of(path: Path) -> set[str]:
@@ -199,5 +203,5 @@ def check_published(dest: Path, entry: dict) -> None:
             raise UnknownReport(f"report {rid} has no cell {entry['row_path']!r} | {entry['column_path']!r} in {t}")
 
 
-__all__ = ["SIDECAR", "load", "applied", "changed", "write_sidecar", "apply", "merge_plans", "from_entries",
+__all__ = ["SIDECAR", "RESTAGED", "load", "applied", "changed", "write_sidecar", "apply", "merge_plans", "from_entries",
            "UnknownReport", "check_published"]
