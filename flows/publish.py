@@ -175,8 +175,9 @@ def write_staged(t: pa.Table, name: str, staging_root: str | os.PathLike, tag: s
     report_id order (stable: the parser's cell order within a report), as publishing merges by it."""
     if t.num_rows == 0:
         return
-    if not in_report_id_order(t):       # batches come in sha256 (= report_id) order: usually sorted
-        t = t.take(pc.sort_indices(_plain(t["report_id"].combine_chunks())))     # stable
+    order = _staged_order(t["report_id"].combine_chunks())
+    if order is not None:
+        t = t.take(order)
     out = Path(staging_root) / name
     kw = dict(format="parquet", basename_template=f"{tag}-{{i}}.parquet",
               existing_data_behavior="overwrite_or_ignore", file_options=staging_write_options(),
@@ -185,6 +186,21 @@ def write_staged(t: pa.Table, name: str, staging_root: str | os.PathLike, tag: s
         ds.write_dataset(t, out, partitioning=partitioning(), **kw)
     else:
         ds.write_dataset(t, out, **kw)
+
+
+def _staged_order(ids: pa.Array) -> pa.Array | None:
+    """The stable sort of a batch's rows by report_id, None when they are in order already (batches
+    come in sha256 = report_id order: usually). The ids of a batch's view are a dictionary of sorted
+    categories: their indices are then in the order of the ids, and are checked and sorted as
+    integers (the strings cost ~0.03 ms a report to decode, compare and sort)."""
+    if (pa.types.is_dictionary(ids.type) and ids.indices.null_count == 0 and ids.dictionary.null_count == 0
+            and len(ids.dictionary) > 1
+            and pc.all(pc.greater(ids.dictionary.slice(1), ids.dictionary.slice(0, len(ids.dictionary) - 1))).as_py()):
+        i = ids.indices
+        if len(i) < 2 or pc.all(pc.greater_equal(i.slice(1), i.slice(0, len(i) - 1))).as_py():
+            return None
+        return pc.sort_indices(i)                                   # stable, as on the strings
+    return None if _ids_ascending(ids) else pc.sort_indices(_plain(ids))     # stable
 
 
 # Parquet row group: a publish holds ~1.5 KB per row of it (the buffered rows, their combined copy and
