@@ -466,3 +466,32 @@ def test_pandas_structural_rules_agree_with_gx(gx_root, dataset, corrupt):
     ours = {why.split(":", 2)[1].strip().split(" ")[0] for whys in blamed.values() for why in whys}
     assert ours == {t.split(" ")[0] for t in gx_types} and len(ours) >= 2, (ours, gx_types)
     assert set(r.offending) <= set(blamed)
+
+
+def test_memoised_configurations_give_the_same_results(gx_root):
+    """Inside one validation each expectation's configuration is built once (gate._memoise_configurations):
+    the results, pass/fail and detailed, are those GX gives without the memo, and outside a validation
+    every read builds it anew, as GX does."""
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    from expectations import gate
+    fr = make_frames(3, seed=13)
+    p = gate.prepare_batch(fr)
+    qc = p.frames["quality_checks"]
+    qc = qc.assign(status=qc["status"].where(qc.index % 5 != 0, "fail"))
+    ctx = gate.get_context(gx_root)
+    for name, view in {"quality_checks": views.make_view(qc, "quality_checks"),
+                       "applications": p.views["applications"]}.items():
+        vd = ctx.validation_definitions.get(name)
+        for fmt in ({"result_format": "BOOLEAN_ONLY"}, gate._summary_format(name)):
+            def run():
+                res = vd.run(batch_parameters={"dataframe": view}, run_id=RunIdentifier(run_name="test-memo"),
+                             result_format=fmt)
+                return [r.to_json_dict() for r in res.results], res.statistics
+            with gate._configurations_memoised():
+                memoised = run()
+                assert len(gate._MEMO.configs) >= build.expected_counts()[name]     # built once each, kept
+            assert gate._MEMO.configs is None
+            assert memoised == run(), (name, fmt)
+    e = ctx.suites.get("applications").expectations[0]
+    assert e.configuration is not e.configuration and e.configuration == e.configuration
