@@ -8,8 +8,9 @@
 GX is imported lazily (≈5 s) and the context is opened once per process and root. Traps avoided
 (ECOSYSTEM_NOTES §1): suites are loaded from the committed JSON and their expectation counts are
 asserted against the builder (a suite that loads empty never "passes"); no add_or_update at run
-time; progress bars off; one vd.run per dataset per batch (whole frames), Data Docs built once by
-build_quality_report and rewritten to work offline.
+time; progress bars off; one vd.run per dataset per chunk (whole frames; only the failed expectations
+run again, for their details), Data Docs built once by build_quality_report and rewritten to work
+offline.
 """
 from __future__ import annotations
 
