@@ -8,8 +8,9 @@
 GX is imported lazily (≈5 s) and the context is opened once per process and root. Traps avoided
 (ECOSYSTEM_NOTES §1): suites are loaded from the committed JSON and their expectation counts are
 asserted against the builder (a suite that loads empty never "passes"); no add_or_update at run
-time; progress bars off; one vd.run per dataset per batch (whole frames), Data Docs built once by
-build_quality_report and rewritten to work offline.
+time; progress bars off; one vd.run per dataset per chunk (whole frames; only the failed expectations
+run again, for their details), Data Docs built once by build_quality_report and rewritten to work
+offline.
 """
 from __future__ import annotations
 
@@ -61,6 +62,42 @@ class GateResult:
 # --------------------------------------------------------------------------------------------------
 # Context
 
+_MEMO = threading.local()
+
+
+def _memoise_configurations() -> None:
+    """GX (1.24) rebuilds an expectation's ExpectationConfiguration from its pydantic fields at every
+    read of ``Expectation.configuration``, ~50 reads per expectation and validation: a third of a
+    suite's CPU whatever the rows. Inside ``_configurations_memoised()`` (one validation, on this
+    thread) each expectation object's configuration is built once; the objects GX validates with are
+    built anew from the suite's configurations for every run and not changed while it runs."""
+    from great_expectations.expectations.expectation import Expectation
+
+    build = Expectation.configuration.fget
+    if getattr(build, "nianbao_memo", False):
+        return
+
+    def configuration(self):
+        memo = getattr(_MEMO, "configs", None)
+        if memo is None:
+            return build(self)
+        hit = memo.get(id(self))
+        if hit is None or hit[0] is not self:
+            hit = memo[id(self)] = (self, build(self))
+        return hit[1]
+
+    configuration.nianbao_memo = True
+    configuration.__doc__ = build.__doc__
+    Expectation.configuration = property(configuration)
+
+
+class _configurations_memoised:
+    def __enter__(self):
+        _MEMO.configs = {}
+
+    def __exit__(self, *exc):
+        _MEMO.configs = None
+
 def _sync_root(root: Path) -> None:
     """Copy the committed GX project (config, suites, validation definitions) into another root."""
     root.mkdir(parents=True, exist_ok=True)
@@ -99,6 +136,13 @@ def get_context(context_root: str | os.PathLike | None = None):
 
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
+        from great_expectations.execution_engine import pandas_execution_engine
+
+        # GX fingerprints every pandas batch under 1 GB (md5 of hash_pandas_object over every cell:
+        # 0.7 s of CPU per 10,000 reports, on the run's own process) for a batch marker in the stored
+        # result only; a view is built anew for each validation, so nothing ever compares two.
+        pandas_execution_engine.HASH_THRESHOLD = 0
+        _memoise_configurations()
 
         for name in ("great_expectations", "great_expectations._docs_decorators"):
             logging.getLogger(name).setLevel(logging.ERROR)
@@ -161,16 +205,64 @@ def _summarise(name: str, res, offending: dict[str, list[str]] | None = None) ->
     return summary, critical, warning
 
 
+def _summary_format(name: str) -> dict:
+    return {"result_format": "SUMMARY", "unexpected_index_column_names": views.INDEX_COLUMNS[name],
+            "partial_unexpected_count": PARTIAL_UNEXPECTED,
+            # the pandas query hint re-filters the whole frame per expectation
+            "return_unexpected_index_query": False}
+
+
+def _detail_frame(view: pd.DataFrame, failed: list, name: str) -> pd.DataFrame:
+    """The columns the failed expectations read and the row keys (the whole view if one of them is
+    about the table): GX copies the whole frame per expectation (its null filter) and fingerprints it
+    per batch, so the detailed run costs by the columns handed to it."""
+    wanted = list(views.INDEX_COLUMNS[name])
+    for cfg in failed:
+        kw = cfg.kwargs
+        cols = kw.get("column_list") or [kw[k] for k in ("column", "column_A", "column_B") if k in kw]
+        if not cols or not cfg.type.startswith(("expect_column", "expect_compound", "expect_multicolumn")):
+            return view
+        wanted += [c for c in cols if c not in wanted]
+    if any(c not in view.columns for c in wanted):
+        return view
+    return pd.DataFrame({c: view[c] for c in wanted}, copy=False)
+
+
+def _detail_failures(ctx, vd, view: pd.DataFrame, res, run_id):
+    """The failed expectations of a BOOLEAN_ONLY result run again with SUMMARY (their values and row
+    keys), their results put in place of the pass/fail ones and the whole result stored again under the
+    same key (one stored result per suite, chunk and run, as Data Docs lists them).
+
+    Only the failures: GX's cost per expectation is mostly fixed (its metric graph and configuration
+    copies), and SUMMARY's is ~2-3× BOOLEAN_ONLY's, whatever the rows; a whole suite again with SUMMARY
+    cost 0.6-1.5 s a chunk where a handful of warnings had failed."""
+    from great_expectations.core import ExpectationSuite
+    from great_expectations.data_context.types.resource_identifiers import (ExpectationSuiteIdentifier,
+                                                                            ValidationResultIdentifier)
+
+    failed = [r.expectation_config for r in res.results if not r.success]
+    batch = vd.batch_definition.get_batch(batch_parameters={"dataframe": _detail_frame(view, failed, vd.suite.name)})
+    subset = ExpectationSuite(name=vd.suite.name, expectations=failed)
+    detail = batch.validate(subset, result_format=_summary_format(vd.suite.name))
+    by_id = {r.expectation_config.id: r for r in detail.results}
+    if len(by_id) != len(failed) or any(c.id not in by_id for c in failed):
+        raise RuntimeError(f"GX suite {vd.suite.name}: the detailed run did not return every failed expectation")
+    res.results = [by_id.get(r.expectation_config.id, r) if not r.success else r for r in res.results]
+    suite_id = ExpectationSuiteIdentifier(name=vd.suite.name)
+    ctx.validation_results_store.store_validation_results(
+        suite_validation_result=res, expectation_suite_identifier=suite_id,
+        suite_validation_result_identifier=ValidationResultIdentifier(suite_id, run_id, batch.id))
+    return res
+
+
 def validate_frames(views_by_dataset: dict[str, pd.DataFrame], *, run_name: str, context_root=None,
                     timings: dict | None = None) -> dict:
     """Run each dataset's suite once on its whole frame; results are stored for Data Docs.
 
-    A suite runs first for pass/fail only (BOOLEAN_ONLY: half the time of SUMMARY on a million rows,
-    which gathers the unexpected values and their row keys for every expectation, passing or not);
-    only if an expectation fails is it run again with SUMMARY, whose result replaces the stored one
-    (same run id), so every failure in Data Docs shows its values and row keys. The suites of
-    views.SUMMARY_FIRST run with SUMMARY at once: their warnings are findings in the data, so the first
-    pass would nearly always be repeated."""
+    A suite runs for pass/fail only (BOOLEAN_ONLY: SUMMARY gathers the unexpected values and row keys
+    of every expectation, passing or not, at 2-3× the cost); the expectations that failed are then run
+    again with SUMMARY and their results replace theirs in the stored one (same run id, _detail_failures),
+    so every failure in Data Docs and in the summaries shows its values and row keys."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     ctx = get_context(context_root)
@@ -179,17 +271,12 @@ def validate_frames(views_by_dataset: dict[str, pd.DataFrame], *, run_name: str,
     for name, view in views_by_dataset.items():
         t0 = time.perf_counter()
         vd = ctx.validation_definitions.get(name)
-        res = None
-        if name not in views.SUMMARY_FIRST:
+        with _configurations_memoised():
             res = vd.run(batch_parameters={"dataframe": view}, run_id=run_id,
                          result_format={"result_format": "BOOLEAN_ONLY"})
-        if res is None or not res.success:
-            res = vd.run(batch_parameters={"dataframe": view}, run_id=run_id,
-                         result_format={"result_format": "SUMMARY",
-                                        "unexpected_index_column_names": views.INDEX_COLUMNS[name],
-                                        "partial_unexpected_count": PARTIAL_UNEXPECTED,
-                                        # the pandas query hint re-filters the whole frame per expectation
-                                        "return_unexpected_index_query": False})
+        if not res.success:
+            with _configurations_memoised():
+                res = _detail_failures(ctx, vd, view, res, run_id)
         out[name] = res
         if timings is not None:
             timings[f"gx:{name}"] = round(time.perf_counter() - t0, 3)

@@ -43,12 +43,6 @@ INDEX_COLUMNS = {
 }
 
 
-# Suites validated with SUMMARY at once (gate.validate_frames): one warning expectation per check, and
-# a failing check is a finding in the data, not an error, so nearly every chunk has one; a first
-# BOOLEAN_ONLY pass would be repeated (quality_checks, 360k rows: 0.73 + 1.82 s of CPU → 1.82 s).
-SUMMARY_FIRST = frozenset({"quality_checks", RECONCILIATION})
-
-
 def suite_datasets() -> list[str]:
     """The suites each parse batch's views are validated against (every dataset the batches stage; not those generated from the format files)."""
     return [*(d for d in schema.DATASETS if d not in schema.CRAWL_DATASETS and d not in schema.GENERATED), RECONCILIATION]

@@ -132,11 +132,10 @@ def test_changed_number_fails_the_report_and_gx_names_it(gx_root, seeds_result):
     assert ok in text and "三、本年度办理结果 > （一）予以公开" in text
 
 
-def test_each_suite_is_stored_once_per_run_pass_fail_only_if_it_passed_with_details_if_not(gx_root,
-                                                                                        seeds_result):
-    """A suite runs for pass/fail first and again with SUMMARY only if something failed (the suites of
-    views.SUMMARY_FIRST with SUMMARY at once): the stored result (one per suite and run) of a failing
-    suite has the values and row keys of its failures."""
+def test_each_suite_is_stored_once_per_run_pass_fail_only_with_details_of_its_failures(gx_root, seeds_result):
+    """A suite runs for pass/fail first and only its failed expectations again with SUMMARY: the stored
+    result (one per suite and run) has the values and row keys of each failure, and the pass/fail
+    outcome alone of each expectation that passed."""
     root = Path(gx_root) / "uncommitted" / "validations"
     outcomes = set()
     for name in views.suite_datasets():
@@ -144,17 +143,55 @@ def test_each_suite_is_stored_once_per_run_pass_fail_only_if_it_passed_with_deta
         assert len(stored) == 1, (name, stored)
         res = json.loads(stored[0].read_text(encoding="utf-8"))
         assert res["success"] == seeds_result.results[name]["success"]
+        assert res["statistics"]["evaluated_expectations"] == len(res["results"]) == build.expected_counts()[name]
         outcomes.add(res["success"])
-        if res["success"] and name not in views.SUMMARY_FIRST:
-            assert not any(r.get("result") for r in res["results"])
-        elif res["success"]:
-            assert all("unexpected_count" in r["result"] for r in res["results"]
-                       if r["expectation_config"]["type"] == "expect_column_values_to_be_in_set")
-        else:
-            failed = [r for r in res["results"] if not r["success"]]
-            assert failed and all(r["result"].get("partial_unexpected_index_list") for r in failed
-                                  if r["expectation_config"]["type"].startswith("expect_column_values"))
+        assert not any(r.get("result") for r in res["results"] if r["success"])
+        failed = [r for r in res["results"] if not r["success"]]
+        assert res["statistics"]["unsuccessful_expectations"] == len(failed) and bool(failed) != res["success"]
+        assert all(r["result"].get("partial_unexpected_index_list") for r in failed
+                   if r["expectation_config"]["type"].startswith("expect_column_values"))
     assert outcomes == {True, False}      # the seeds exercise both paths
+
+
+@pytest.mark.parametrize("corrupt", ["warnings", "table"])
+def test_failures_are_detailed_as_a_whole_suite_with_summary_would(gx_root, corrupt, monkeypatch):
+    """The failed expectations run again on the columns they read (and the row keys) give the results a
+    SUMMARY run of the whole suite on the whole view gives; a failure about the table (a column gone)
+    is detailed on the whole view."""
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    from expectations import gate
+    fr = make_frames(3, seed=11)
+    qc = gate.prepare_batch(fr).frames["quality_checks"]
+    qc = qc.assign(status=qc["status"].where(qc.index % 7 != 0, "fail"))   # failing checks in every report
+    view = views.make_view(qc, "quality_checks")
+    if corrupt == "table":
+        view = view.drop(columns=["format"])
+    handed = []
+    detail_frame = gate._detail_frame
+    monkeypatch.setattr(gate, "_detail_frame", lambda *a: handed.append(detail_frame(*a)) or handed[-1])
+    got = gate.validate_frames({"quality_checks": view}, run_name=f"test-detail-{corrupt}",
+                               context_root=gx_root)["quality_checks"]
+    assert len(handed) == 1
+    if corrupt == "table":
+        assert handed[0] is view
+    else:       # the failed per-check columns and the row keys
+        assert set(handed[0].columns) < set(view.columns) and "format" not in handed[0]
+        assert set(views.INDEX_COLUMNS["quality_checks"]) < set(handed[0].columns)
+    vd = gate.get_context(gx_root).validation_definitions.get("quality_checks")
+    whole = vd.run(batch_parameters={"dataframe": view}, run_id=RunIdentifier(run_name="test-detail-whole"),
+                   result_format=gate._summary_format("quality_checks"))
+    assert not got.success and got.statistics == whole.statistics
+
+    def failures(res):
+        return [(r.expectation_config.to_json_dict(), r.result, r.exception_info) for r in res.results if not r.success]
+    assert failures(got) == failures(whole) and len(failures(got)) >= (2 if corrupt == "warnings" else 1)
+    # what the run keeps: the detailed failures in the stored result
+    stored = list((Path(gx_root) / "uncommitted" / "validations" / "quality_checks" / f"test-detail-{corrupt}").rglob("*.json"))
+    assert len(stored) == 1
+    doc = json.loads(stored[0].read_text(encoding="utf-8"))
+    assert [r["result"] for r in doc["results"] if not r["success"]] == \
+        [json.loads(json.dumps(r.to_json_dict()["result"])) for r in whole.results if not r.success]
 
 
 def test_structural_failure_is_contained_to_its_report(gx_root):
@@ -429,3 +466,32 @@ def test_pandas_structural_rules_agree_with_gx(gx_root, dataset, corrupt):
     ours = {why.split(":", 2)[1].strip().split(" ")[0] for whys in blamed.values() for why in whys}
     assert ours == {t.split(" ")[0] for t in gx_types} and len(ours) >= 2, (ours, gx_types)
     assert set(r.offending) <= set(blamed)
+
+
+def test_memoised_configurations_give_the_same_results(gx_root):
+    """Inside one validation each expectation's configuration is built once (gate._memoise_configurations):
+    the results, pass/fail and detailed, are those GX gives without the memo, and outside a validation
+    every read builds it anew, as GX does."""
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    from expectations import gate
+    fr = make_frames(3, seed=13)
+    p = gate.prepare_batch(fr)
+    qc = p.frames["quality_checks"]
+    qc = qc.assign(status=qc["status"].where(qc.index % 5 != 0, "fail"))
+    ctx = gate.get_context(gx_root)
+    for name, view in {"quality_checks": views.make_view(qc, "quality_checks"),
+                       "applications": p.views["applications"]}.items():
+        vd = ctx.validation_definitions.get(name)
+        for fmt in ({"result_format": "BOOLEAN_ONLY"}, gate._summary_format(name)):
+            def run():
+                res = vd.run(batch_parameters={"dataframe": view}, run_id=RunIdentifier(run_name="test-memo"),
+                             result_format=fmt)
+                return [r.to_json_dict() for r in res.results], res.statistics
+            with gate._configurations_memoised():
+                memoised = run()
+                assert len(gate._MEMO.configs) >= build.expected_counts()[name]     # built once each, kept
+            assert gate._MEMO.configs is None
+            assert memoised == run(), (name, fmt)
+    e = ctx.suites.get("applications").expectations[0]
+    assert e.configuration is not e.configuration and e.configuration == e.configuration
