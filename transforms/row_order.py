@@ -17,15 +17,20 @@ labels, after the other columns) is read again with that column put back, when e
 makes every row's and every column's total hold. A value moved between rows or columns that keeps
 the rows' totals breaks a column's total: the engine then flags that column's cells
 (flag_failing_columns); and a table no reading accounts for has the rows whose values sit on lines
-of their own flagged (mark_placed_by_order). A table without identities across its
-columns (table 二) or with values missing is never read this way.
+of their own flagged (mark_placed_by_order). A table with values missing is never read this way.
+
+Table 二 has no identities: its captioned blocks are read by the geometry of the stream alone
+(by_block_order: the first value columns printed with the labels, or the table printed column after
+column under its headers), every row so placed flagged reordered.
 """
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from transforms.cut_numbers import cut_value
-from transforms.formats import FORMATS
+from transforms.formats import FORMATS, Block
+from transforms.labels import match_key
 from transforms.readers import Tok
 from transforms.rejoin import _physical_lines, is_page_number
 from transforms.values import parse_value
@@ -114,6 +119,45 @@ def broken_rows(table: str, rows: list) -> dict[int, str]:
         if verdicts and not any(verdicts):
             out[r.line] = (f"its values (lines {printed[0].line}–{printed[-1].line}), placed by the order of the "
                            "text, break the row's total: another row's values may be among them")
+    out.update(_short_blocks(table, rows, out))
+    return out
+
+
+def _short_rows(table: str, rows: list) -> list:
+    """Rows of a captioned block that printed some but fewer values than the block's columns."""
+    out = []
+    for r in rows:
+        if r.entry is None or not r.caption:
+            continue
+        n = sum(1 for t in r.cells if t.text)
+        if n:
+            widths = {len(FORMATS[c.fmt].tables[table].blocks[c.block].columns) for c in r.entry.rows
+                      if (c.fmt, c.block) in r.caption}
+            if widths and n < min(widths):
+                out.append(r)
+    return out
+
+
+def _short_blocks(table: str, rows: list, done: dict[int, str]) -> dict[int, str]:
+    """In a captioned block where a row printed some but fewer values than the block's columns, the
+    text printed the block's labels and values apart (规章 3 / 行政规范性文件 564 / 5 / 74 / …): the
+    other rows whose values sit on lines of their own may hold that row's values → their lines and why."""
+    out: dict[int, str] = {}
+    by_caption: dict[tuple, list] = {}
+    for r in rows:
+        if r.entry is not None and r.caption:
+            by_caption.setdefault(tuple(r.caption), []).append(r)
+    for block_rows in by_caption.values():
+        short = _short_rows(table, block_rows)
+        if not short:
+            continue
+        for r in block_rows:
+            if r in short or r.line in done or r.doubt:
+                continue
+            if any(t.line != r.line for t in r.cells if t.text):
+                out[r.line] = (f"row {short[0].label!r} (line {short[0].line}) of its block printed fewer values "
+                               "than its columns, and this row's values sit on lines of their own: which are "
+                               "whose is not printed")
     return out
 
 
@@ -177,6 +221,8 @@ def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
     lines = [ln for ln in _physical_lines(toks) if not _furniture(ln)]
     flat = [t for ln in lines for t in ln]
     header = _numbered_header(flat)
+    if all(len(f.tables[table].blocks) > 1 for f in FORMATS.values()):
+        return by_block_order(table, [t for t in flat if id(t) not in header], vocab)
     values = [t for t in flat if t.is_value and id(t) not in header]
     if not values:
         return None
@@ -249,6 +295,175 @@ def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
     note = (f"{table}: labels and values printed apart; {len(values)} values read as {len(blk.rows)} rows × {w} "
             f"columns in the order of the {name} format's rows, each row checked by its identities")
     return out, reordered, doubt, note
+
+
+UNIT_WORDS = frozenset({"元", "万元"})
+
+
+def _column_keys(leaf) -> set[str]:
+    return {match_key(x) for x in (leaf.label, *leaf.aliases, *leaf.legacy_aliases)}
+
+
+def _block_format(captions: list, rows: list, texts: list[str], table: str) -> str | None:
+    """The one format whose blocks hold every caption printed and every row under its caption;
+    several: the one whose column labels the printed header text names most."""
+    fits = [f for f in FORMATS
+            if all(any(cf == f for cf, _ in e.captions) for e in captions)
+            and all(any(c.fmt == f and c.block == b[f] for c in e.rows) for e, b in rows if f in b)
+            and all(f in b for _, b in rows)]
+    if len(fits) <= 1:
+        return fits[0] if fits else None
+    keys = {match_key(t) for t in texts}
+    score = {f: sum(bool(_column_keys(c) & keys) for blk in FORMATS[f].tables[table].blocks for c in blk.columns)
+             for f in fits}
+    best = max(score.values())
+    top = [f for f in fits if score[f] == best]
+    return top[0] if len(top) == 1 else None
+
+
+def by_block_order(table: str, flat: list[Tok], vocab: Vocabulary
+                   ) -> tuple[list[Tok], set[int], dict[int, str], str] | None:
+    """A table of captioned blocks without identities (table 二) whose labels and values a reading-order
+    extractor printed apart, read by the geometry of the stream alone: under each caption its rows'
+    labels in the format's order, and either
+      * the first j value columns printed with the labels (each label followed by exactly j values),
+        the other columns after the last label, row after row (j = 0: every value after the labels), or
+      * every caption and label first, then column after column, each column's header followed by
+        exactly one value per row of its block, the headers in the format's order.
+    Nothing checks such values but that geometry, so every row placed this way, and every row whose
+    values sit on lines of their own in such text (a value moved between blocks keeps the geometry), is
+    flagged reordered;
+    a block whose labels are not exactly its rows in order, or whose values do not fill rows ×
+    columns, leaves the table to the other readings (None)."""
+    items: list[tuple[str, Tok, Any]] = []         # (c)aption / (r)ow / (v)alue / (t)ext
+    for t in flat:
+        if t.is_value:
+            items.append(("v", t, None))
+            continue
+        m = vocab.match(t.text)
+        e = m.entry if m else None
+        if items and items[-1][0] == "v" and t.text in UNIT_WORDS:
+            v = items[-1][1]                        # '184719 元': the unit printed after its number
+            items[-1] = ("v", Tok(v.text + t.text, v.line, True), None)
+            continue
+        items.append(("c" if e is not None and e.kind == "caption" else "r" if e is not None and e.kind == "row"
+                      else "t", t, e))
+    captions = [e for k, _, e in items if k == "c"]
+    if not captions:
+        return None
+    rows: list = []
+    current: dict[str, int] = {}
+    for k, _, e in items:
+        if k == "c":
+            current = dict(e.captions)
+        elif k == "r":
+            rows.append((e, current))
+    fmt = _block_format(captions, rows, [t.text for k, t, _ in items if k == "t"], table)
+    if fmt is None:
+        return None
+    blocks = FORMATS[fmt].tables[table].blocks
+    # segments: a caption, its printed header text, its labels, each label's values
+    segs: list[dict] = []
+    for k, t, e in items:
+        if k == "c":
+            segs.append({"caption": t, "block": blocks[dict(e.captions)[fmt]], "text": [], "rows": []})
+        elif not segs:
+            if k != "t":
+                return None                         # values or rows before the first caption
+        elif k == "r":
+            segs[-1]["rows"].append([t, e, []])
+        elif k == "v":
+            if not segs[-1]["rows"]:
+                return None
+            segs[-1]["rows"][-1][2].append(t)
+        else:                                       # header words, a wrapped label's rest, later headers
+            (segs[-1]["rows"][-1][2] if segs[-1]["rows"] else segs[-1]["text"]).append(t)
+    for sg in segs:
+        blk: Block = sg["block"]
+        leaves = [next((c.leaf for c in e.rows if c.fmt == fmt), None) for _, e, _ in sg["rows"]]
+        if [lf.path if lf else None for lf in leaves] != [lf.path for lf in blk.rows]:
+            return None
+    got = _interleaved(segs) or _column_after_column(segs)
+    if got is None:
+        return None
+    out: list[Tok] = []
+    reordered: set[int] = set()
+    used: set[int] = set()
+    for sg, (cells, moved) in zip(segs, got):
+        out.append(sg["caption"])
+        out += [t for t in sg["text"] if not t.is_value]
+        for (label, _, _), leaf, vals in zip(sg["rows"], sg["block"].rows, cells):
+            if label.line in used:
+                return None
+            used.add(label.line)
+            out += [Tok("", label.line, False, 2), Tok(leaf.label, label.line, False), *vals,
+                    Tok("", label.line, False, 2)]
+            if moved or any(t.line != label.line for t in vals):
+                reordered.add(label.line)       # placed by the order of the text, not by its line
+    if not reordered:
+        return None
+    note = (f"{table}: labels and values printed apart; each block's values read in the {fmt} format's order of "
+            "its rows and columns by where the extractor printed them (flag reordered)")
+    return out, reordered, {}, note
+
+
+def _interleaved(segs: list[dict]) -> list[tuple[list[list[Tok]], bool]] | None:
+    """Each block: the labels each followed by its first j values, the other columns after the last
+    label row after row → (values by row, placed by the order of the text) per block."""
+    out = []
+    for sg in segs:
+        r, c = len(sg["block"].rows), len(sg["block"].columns)
+        if any(t.is_value for t in sg["text"]):
+            return None
+        k = [[t for t in vals if t.is_value] for _, _, vals in sg["rows"]]
+        if any(not t.is_value and any(x.is_value for x in vals[:n]) for _, _, vals in sg["rows"]
+               for n, t in enumerate(vals)):
+            return None                             # text after a row's values: an extra row, a note
+        if sum(map(len, k)) != r * c:
+            return None
+        if all(len(v) == c for v in k):
+            out.append((k, False))
+            continue
+        j = len(k[0])
+        if j >= c or any(len(v) != j for v in k[:-1]):
+            return None
+        rest = k[-1][j:]
+        w = c - j
+        out.append(([k[i][:j] + rest[i * w:(i + 1) * w] for i in range(r)], True))
+    return out
+
+
+def _column_after_column(segs: list[dict]) -> list[tuple[list[list[Tok]], bool]] | None:
+    """Every caption and label first; after the last label each column's header (its words, possibly
+    wrapped over several pieces) followed by one value per row of its block, blocks and columns in the
+    format's order → (values by row, True) per block."""
+    if any(t.is_value for sg in segs[:-1] for _, _, vals in sg["rows"] for t in vals) or any(
+            t.is_value for sg in segs for t in sg["text"]):
+        return None
+    tail = segs[-1]["rows"][-1][2]
+    groups: list[tuple[str, list[Tok]]] = []
+    for t in tail:
+        if t.is_value:
+            if not groups:
+                return None
+            groups[-1][1].append(t)
+        elif groups and not groups[-1][1]:
+            groups[-1] = (groups[-1][0] + match_key(t.text), [])
+        else:
+            groups.append((match_key(t.text), []))
+    expected = [(sg, col) for sg in segs for col in sg["block"].columns]
+    if len(groups) != len(expected):
+        return None
+    for (key, vals), (sg, col) in zip(groups, expected):
+        if key not in _column_keys(col) or len(vals) != len(sg["block"].rows):
+            return None
+    out = []
+    n = 0
+    for sg in segs:
+        cols = [groups[n + j][1] for j in range(len(sg["block"].columns))]
+        n += len(cols)
+        out.append(([[col[i] for col in cols] for i in range(len(sg["block"].rows))], True))
+    return out
 
 
 def flag_failing_columns(cells: list, formats: dict[str, set[str]], tables: set[str]) -> list[str]:
