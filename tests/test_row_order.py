@@ -163,6 +163,80 @@ def test_table_two_with_values_moved_dropped_doubled_or_a_label_lost(name, key, 
     assert not wrong, wrong
 
 
+FOUR = [k for k in KEY["cells"] if k["table"] == "review_litigation"]
+
+
+@pytest.mark.parametrize("name", ["hz_doc_pdftotext.txt", "hz_rtf_pdftotext.txt"])
+def test_reading_order_extracts_of_the_word_and_rtf_copies_give_every_cell(name):
+    """pdftotext of the .doc (the .odt prints the same) and of the .rtf: every cell of the key right,
+    none wrong; the cells placed by the order of the text alone are flagged."""
+    parsed = _parse(name)
+    right, flagged, wrong = _score(parsed)
+    assert right == len(KEY["cells"]) == 200 and not wrong
+
+
+def test_table_four_values_printed_after_the_next_sections_are_its_last_cells():
+    """The .rtf's reading order prints table 四's last four values (1 / 30 / 51 / 1, the total cut to
+    '1') after the 五 and 六 headings: taken as the row's last cells because exactly four are missing
+    and the row's three identities then hold; flagged reordered, the cut total restored (inferred)."""
+    parsed = _parse("hz_rtf_pdftotext.txt")
+    right, flagged, wrong = _score(parsed, FOUR)
+    assert right == 15 and not wrong
+    four = {c.column_path: c for c in parsed.cells if c.table == "review_litigation"}
+    late = {p for p, c in four.items() if "reordered" in c.flags}
+    assert late == {f"行政诉讼 > 复议后起诉 > {x}" for x in ("结果纠正", "其他结果", "尚未审结", "总计")}
+    assert four["行政诉讼 > 复议后起诉 > 总计"].raw_value == "1" and "inferred" in four["行政诉讼 > 复议后起诉 > 总计"].flags
+    assert all(not c.flags for p, c in four.items() if p not in late)
+    assert any("4 value(s) printed after the table's end" in p for p in parsed.report["problems"])
+
+
+@pytest.mark.parametrize("change", ["\n51\n|\n51\n\n7\n", "\n30\n|\n", "六、其他需要报告的事项\n|六、其他需要报告的事项\n2\n"])
+def test_table_four_values_after_its_end_are_taken_only_when_they_fit(change):
+    """One more number after the values, one missing, or a page number before them: the run is not
+    the four values missing, so it is not taken; the row stays unresolved — never a wrong number."""
+    old, new = change.split("|")
+    text = (EXTRACTS / "hz_rtf_pdftotext.txt").read_text("utf-8")
+    at = text.index("六、其他需要报告的事项")
+    text = text[:at] + text[at:].replace(old, new, 1)
+    parsed = parse_text(text, "changed.txt")
+    right, flagged, wrong = _score(parsed, FOUR)
+    assert not wrong and right == 0
+    assert not any("printed after the table's end" in p for p in parsed.report["problems"])
+
+
+def test_table_four_values_after_its_end_changed_are_flagged():
+    """30 printed as 31 after the end: the cut total '1' can begin 157, so the values are taken, but
+    every one of them is flagged reordered and the total inferred: right or flagged, never wrong."""
+    text = (EXTRACTS / "hz_rtf_pdftotext.txt").read_text("utf-8")
+    at = text.index("六、其他需要报告的事项")
+    text = text[:at] + text[at:].replace("\n30\n", "\n31\n", 1)
+    parsed = parse_text(text, "changed.txt")
+    right, flagged, wrong = _score(parsed, FOUR)
+    assert not wrong and right == 13 and flagged == 2
+
+
+@pytest.mark.parametrize("name", ["hz_doc_pdftotext.txt", "hz_rtf_pdftotext.txt"])
+@pytest.mark.parametrize("seed", range(20))
+def test_table_four_with_values_dropped_doubled_or_numbers_added_is_right_or_flagged(name, seed):
+    """Table 四's values (inside the table and after its end) with one dropped or printed twice, or a
+    bare number added after the end: never a wrong number without a flag."""
+    lines = (EXTRACTS / name).read_text("utf-8").split("\n")
+    start = next(i for i, s in enumerate(lines) if s.startswith("四、政府信息公开行政复议"))
+    number = re.compile(r"^\d+( \d+)?$")
+    at = [i for i in range(start, len(lines)) if number.match(lines[i].strip())]
+    rng = random.Random(seed)
+    i = rng.choice(at)
+    what = rng.choice(["drop", "double", "add"])
+    if what == "drop":
+        lines[i] = ""
+    elif what == "double":
+        lines[i] = lines[i] + "\n" + lines[i]
+    else:
+        lines.insert(rng.randrange(at[-1] - 8, len(lines)), str(rng.randint(0, 60)))
+    right, flagged, wrong = _score(parse_text("\n".join(lines), "damaged.txt"))
+    assert not wrong, wrong
+
+
 def _applications_lines(text: str) -> tuple[list[str], int, int]:
     lines = text.split("\n")
     start = next(i for i, s in enumerate(lines) if s.startswith("三、收到和处理"))

@@ -25,6 +25,7 @@ column under its headers), every row so placed flagged reordered.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -70,17 +71,18 @@ def _numbered_header(toks: list[Tok]) -> set[int]:
     return out
 
 
-def _holds(terms: list[tuple[int, int]], nums: list, raws: list[str]) -> tuple[bool, dict[int, float]]:
+def _holds(terms: list[tuple[int, int]], nums: list, raws: list[str], shortest_cut: int = 2
+           ) -> tuple[bool, dict[int, float]]:
     """An identity of one row (slots, signs) on its printed numbers → (holds, cut numbers restored):
-    it holds as printed, or when one printed number of two digits or more is the number it needs cut
-    short."""
+    it holds as printed, or when one printed number of `shortest_cut` digits or more is the number it
+    needs cut short."""
     if any(nums[s] is None for s, _ in terms):
         return False, {}
     res = sum(sign * nums[s] for s, sign in terms)
     if abs(res) <= 1e-6:
         return True, {}
     cands = [(s, nums[s] - sign * res) for s, sign in terms]
-    cands = [(s, need) for s, need in cands if need > nums[s] and len(raws[s]) >= 2 and cut_value(raws[s], need)]
+    cands = [(s, need) for s, need in cands if need > nums[s] and len(raws[s]) >= shortest_cut and cut_value(raws[s], need)]
     if len(cands) == 1:
         return True, dict(cands)
     return False, {}
@@ -466,6 +468,49 @@ def _column_after_column(segs: list[dict]) -> list[tuple[list[list[Tok]], bool]]
     return out
 
 
+_BARE_NUMBER = re.compile(r"\s*\d+\s*")
+
+
+def values_after_end(table: str, toks: list[Tok], lines: list[tuple[str, int]], end: int
+                     ) -> tuple[list[Tok], set[int], str] | None:
+    """A one-row table (table 四) short of values whose missing values a reading-order extractor printed
+    after the table's end (after the next sections' headings and prose, where the page's last text
+    block was flushed): the first run of lines holding a bare number each after the table's end, blank
+    lines apart, is taken as the row's last values when it holds exactly the values missing and every
+    identity of the row then holds (as printed, or with a number the extractor cut short, down to one
+    digit as the cut-number mending allows: the values are flagged either way) → (tokens with those
+    values appended, their lines, a problem). They are placed by the order of the text
+    alone: the engine flags them reordered."""
+    blocks = {len(f.tables[table].blocks[0].columns) for f in FORMATS.values()
+              if len(f.tables[table].blocks) == 1 and [r.label for r in f.tables[table].blocks[0].rows] == [""]}
+    if len(blocks) != 1:
+        return None
+    (w,) = blocks
+    header = _numbered_header(toks)
+    printed = [t for t in toks if t.is_value and id(t) not in header]
+    if not printed or len(printed) >= w:
+        return None
+    run: list[tuple[str, int]] = []
+    for text, line in lines[end:]:
+        if _BARE_NUMBER.fullmatch(text):
+            run.append((text.strip(), line))
+        elif run and text.strip():
+            break
+    if len(run) != w - len(printed):
+        return None
+    row = [t.text for t in printed] + [text for text, _ in run]
+    nums = [parse_value(x).value for x in row]
+    if not any(all(_holds(list(terms), nums, row, 1)[0] for terms in _row_identities(name, table, 0))
+               for name in FORMATS if _row_identities(name, table, 0)):
+        return None
+    added = [x for text, line in run for x in (Tok(text, line, True), Tok("", line, False, 1))]
+    lines_of = {line for _, line in run}
+    where = f"line {run[0][1]}" if len(run) == 1 else f"lines {run[0][1]}–{run[-1][1]}"
+    note = (f"{table}: {len(run)} value(s) printed after the table's end ({where}) taken as its last {len(run)} "
+            "cell(s): the row's identities hold with them; placed by the order of the text (flag reordered)")
+    return toks + added, lines_of, note
+
+
 def flag_failing_columns(cells: list, formats: dict[str, set[str]], tables: set[str]) -> list[str]:
     """In tables some of whose values the order of the text placed (labels and values printed apart),
     the cells of a column whose total fails are flagged `reordered`: a value moved between two rows
@@ -493,6 +538,38 @@ def flag_failing_columns(cells: list, formats: dict[str, set[str]], tables: set[
             if hit:
                 problems.append(f"{table}: column {column!r} breaks {ident_id} (off by {r:g}) in text whose labels and "
                                 f"values were printed apart: its cells in {len(hit)} rows flagged reordered")
+    return problems
+
+
+def flag_failing_rows(cells: list, formats: dict[str, set[str]], tables: set[str]) -> list[str]:
+    """In text whose cells are placed by position (extractor output), a one-row table (table 四) whose
+    values were printed on lines of their own (one a line, under vertical headers) was placed by the
+    order of the text alone: a value dropped, doubled or moved there shifts every later value into the
+    next column. The cells of each of its row identities that fails (after cut numbers were mended)
+    are flagged reordered (engine Cells, changed in place) → problems."""
+    from transforms.cut_numbers import _merged, residual
+    problems: list[str] = []
+    for table in tables:
+        fmts = formats.get(table)
+        if not fmts:
+            continue
+        own = [c for c in cells if c.table == table]
+        if len({c.source_line for c in own if c.raw_value}) < 2:
+            continue                                  # printed on one line: read as printed
+        by_key = {(c.row_path, c.column_path): c for c in own}
+        values = {k: c.value for k, c in by_key.items()}
+        for terms, ident_id in _merged(table, frozenset(fmts)).items():
+            if len({k[0] for k, _ in terms}) != 1:
+                continue                              # across rows
+            r = residual(terms, values)
+            if r is None or abs(r) <= 1e-6:
+                continue
+            hit = [by_key[k] for k, _ in terms if not {"reordered", "unresolved", "inferred"} & set(by_key[k].flags)]
+            for c in hit:
+                c.flags = c.flags + ("reordered",)
+            if hit:
+                problems.append(f"{table}: its values, one a line and placed by the order of the text, break "
+                                f"{ident_id} (off by {r:g}): {len(hit)} cells flagged reordered")
     return problems
 
 
