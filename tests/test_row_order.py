@@ -125,6 +125,21 @@ def test_table_two_printed_column_after_column():
     assert parsed.report["template"] == "2019"
 
 
+LG_KEY = json.loads((HERE / "fixtures" / "realworld" / "expected" / "lg_dept_2024.json").read_text("utf-8"))
+
+
+def test_a_real_copy_cut_inside_table_three_read_in_reading_order():
+    """The third real report's reading-order extract (tests/fixtures/extracts/README.md): its complete
+    table 二 right, the visible rows of the cut table 三 right, flagged or not published — never a
+    wrong number without a flag — and table 三 published incomplete."""
+    parsed = _parse("lg_html_pdftotext.txt")
+    right, flagged, wrong = _score(parsed, LG_KEY["cells"])
+    assert right == len(LG_KEY["cells"]) and not wrong
+    right, flagged, wrong = _score(parsed, LG_KEY["partial_table_cells"])
+    assert not wrong and right >= 0.7 * len(LG_KEY["partial_table_cells"])
+    assert parsed.report["applications_status"] == "incomplete"
+
+
 def _active_lines(text: str) -> tuple[list[str], int, int]:
     lines = text.split("\n")
     start = next(i for i, s in enumerate(lines) if s.startswith("二、主动公开"))
