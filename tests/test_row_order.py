@@ -114,6 +114,22 @@ def test_table_two_blocks_with_the_first_column_printed_with_the_labels(name):
     assert all(not c.flags for c in cells if "第（八）项" in c.row_path)     # its value on its label's line
 
 
+@pytest.mark.parametrize("stream", [
+    "规章\n行政规范性文件\n3\n5\n74\n564\n984\n4185",          # every value after the labels, row after row
+    "规章\n3\n5\n行政规范性文件\n564\n984\n74\n4185",          # the first two columns with the labels
+])
+def test_table_two_blocks_with_other_numbers_of_columns_printed_with_the_labels(stream):
+    """The same block printed with none or two of its value columns beside the labels: read by the
+    same geometry, flagged reordered; the values are the key's."""
+    text = (EXTRACTS / "hz_doc_pdftotext.txt").read_text("utf-8")
+    printed = "规章\n\n3\n\n行政规范性文件 564\n\n5\n\n74\n\n984\n\n4185"
+    assert printed in text
+    parsed = parse_text(text.replace(printed, stream), "stream.txt")
+    right, flagged, wrong = _score(parsed, ACTIVE)
+    assert right == len(ACTIVE) and not wrong
+    assert all("reordered" in c.flags for c in parsed.cells if "第（一）项" in c.row_path)
+
+
 def test_table_two_printed_column_after_column():
     """The real 2019 report's Word copy (tests/fixtures/extracts/README.md): every caption and label
     first, then each column's header followed by one value per row of its block: every cell right,

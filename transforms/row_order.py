@@ -368,7 +368,8 @@ def by_block_order(table: str, flat: list[Tok], vocab: Vocabulary
     segs: list[dict] = []
     for k, t, e in items:
         if k == "c":
-            segs.append({"caption": t, "block": blocks[dict(e.captions)[fmt]], "text": [], "rows": []})
+            b = dict(e.captions)[fmt]
+            segs.append({"caption": t, "index": b, "block": blocks[b], "text": [], "rows": [], "headers": []})
         elif not segs:
             if k != "t":
                 return None                         # values or rows before the first caption
@@ -382,7 +383,8 @@ def by_block_order(table: str, flat: list[Tok], vocab: Vocabulary
             (segs[-1]["rows"][-1][2] if segs[-1]["rows"] else segs[-1]["text"]).append(t)
     for sg in segs:
         blk: Block = sg["block"]
-        leaves = [next((c.leaf for c in e.rows if c.fmt == fmt), None) for _, e, _ in sg["rows"]]
+        leaves = [next((c.leaf for c in e.rows if c.fmt == fmt and c.block == sg["index"]), None)
+                  for _, e, _ in sg["rows"]]
         if [lf.path if lf else None for lf in leaves] != [lf.path for lf in blk.rows]:
             return None
     got = _interleaved(segs) or _column_after_column(segs)
@@ -393,7 +395,7 @@ def by_block_order(table: str, flat: list[Tok], vocab: Vocabulary
     used: set[int] = set()
     for sg, (cells, moved) in zip(segs, got):
         out.append(sg["caption"])
-        out += [t for t in sg["text"] if not t.is_value]
+        out += [t for t in sg["text"] if not t.is_value] + sg["headers"]
         for (label, _, _), leaf, vals in zip(sg["rows"], sg["block"].rows, cells):
             if label.line in used:
                 return None
@@ -443,32 +445,41 @@ def _column_after_column(segs: list[dict]) -> list[tuple[list[list[Tok]], bool]]
             t.is_value for sg in segs for t in sg["text"]):
         return None
     tail = segs[-1]["rows"][-1][2]
-    groups: list[tuple[str, list[Tok]]] = []
+    groups: list[tuple[str, list[Tok], list[Tok]]] = []     # (header's key, its words, its values)
     for t in tail:
         if t.is_value:
             if not groups:
                 return None
-            groups[-1][1].append(t)
-        elif groups and not groups[-1][1]:
-            groups[-1] = (groups[-1][0] + match_key(t.text), [])
+            groups[-1][2].append(t)
+        elif groups and not groups[-1][2]:
+            groups[-1] = (groups[-1][0] + match_key(t.text), groups[-1][1] + [t], [])
         else:
-            groups.append((match_key(t.text), []))
+            groups.append((match_key(t.text), [t], []))
     expected = [(sg, col) for sg in segs for col in sg["block"].columns]
     if len(groups) != len(expected):
         return None
-    for (key, vals), (sg, col) in zip(groups, expected):
+    for (key, _, vals), (sg, col) in zip(groups, expected):
         if key not in _column_keys(col) or len(vals) != len(sg["block"].rows):
             return None
     out = []
     n = 0
     for sg in segs:
-        cols = [groups[n + j][1] for j in range(len(sg["block"].columns))]
+        cols = [groups[n + j][2] for j in range(len(sg["block"].columns))]
+        sg["headers"] = [w for j in range(len(cols)) for w in groups[n + j][1]]
         n += len(cols)
         out.append(([[col[i] for col in cols] for i in range(len(sg["block"].rows))], True))
     return out
 
 
 _BARE_NUMBER = re.compile(r"\s*\d+\s*")
+
+
+@lru_cache(maxsize=8)
+def _one_row_width(table: str) -> int | None:
+    """The number of columns of a table of one unlabelled data row in every format (table 四), else None."""
+    widths = {len(f.tables[table].blocks[0].columns) if len(f.tables[table].blocks) == 1
+              and [r.label for r in f.tables[table].blocks[0].rows] == [""] else None for f in FORMATS.values()}
+    return widths.pop() if len(widths) == 1 else None
 
 
 def values_after_end(table: str, toks: list[Tok], lines: list[tuple[str, int]], end: int
@@ -481,11 +492,9 @@ def values_after_end(table: str, toks: list[Tok], lines: list[tuple[str, int]], 
     digit as the cut-number mending allows: the values are flagged either way) → (tokens with those
     values appended, their lines, a problem). They are placed by the order of the text
     alone: the engine flags them reordered."""
-    blocks = {len(f.tables[table].blocks[0].columns) for f in FORMATS.values()
-              if len(f.tables[table].blocks) == 1 and [r.label for r in f.tables[table].blocks[0].rows] == [""]}
-    if len(blocks) != 1:
+    w = _one_row_width(table)
+    if w is None:
         return None
-    (w,) = blocks
     header = _numbered_header(toks)
     printed = [t for t in toks if t.is_value and id(t) not in header]
     if not printed or len(printed) >= w:
