@@ -77,6 +77,26 @@ def test_image_only_pdf_of_a_second_real_report_gives_its_key():
     assert all("ocr" in c.flags for c in parsed.cells)
 
 
+GZ_KEY = json.loads((HERE / "fixtures" / "realworld" / "expected" / "mirror_gz_fgj_2020.json").read_text())
+
+
+def test_a_scan_whose_narrow_label_cells_wrap_publishes_no_wrong_number():
+    """A third real report's Word copy as a scan (tests/fixtures/scans/README.md): captions and labels
+    wrapped in narrow cells, some pieces misread by OCR; the rows whose label is not read are not
+    published and table 二 is marked incomplete — every published cell is the key's or flagged."""
+    parsed = parse_report((SCANS / "gz_scan.pdf").read_bytes(), "gz_scan.pdf")
+    rep = parsed.report
+    assert rep["status"] == "parsed" and rep["template"] == "2019" and rep["report_year"] == 2020
+    cells = GZ_KEY["cells"] + GZ_KEY["partial_table_cells"]
+    right, wrong_unflagged, other = _score(parsed, cells)
+    assert not wrong_unflagged
+    assert right >= 36, other
+    published = {(c.table, c.row_path, c.column_path) for c in parsed.cells}
+    assert all((k["table"], k["row"], k["column"]) not in published for k in cells
+               if any(o[:3] == (k["row"], k["column"], k["value"]) for o in other))
+    assert rep["active_disclosure_status"] == "incomplete"
+
+
 def test_every_ocr_cell_is_flagged_with_its_confidence(scanned):
     assert scanned.cells and all("ocr" in c.flags for c in scanned.cells)
     valued = [c for c in scanned.cells if c.value is not None]
