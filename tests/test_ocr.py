@@ -57,6 +57,46 @@ def test_image_only_pdf_of_a_real_report_gives_its_key(scanned):
     assert right / len(KEY["cells"]) >= 0.97, right
 
 
+LG_KEY = json.loads((HERE / "fixtures" / "realworld" / "expected" / "lg_dept_2024.json").read_text())
+
+
+def test_image_only_pdf_of_a_second_real_report_gives_its_key():
+    """Another real report (a 2021-format copy cut off inside table 三, tests/fixtures/scans/README.md)
+    printed to PDF by LibreOffice and rasterised at 200 dpi, 1 bit: its key's cells (table 二 and the
+    visible rows of table 三) right or flagged, never a wrong number flagged only ocr, and the cut
+    table 三 published as incomplete."""
+    parsed = parse_report((SCANS / "lg_scan.pdf").read_bytes(), "lg_scan.pdf")
+    rep = parsed.report
+    assert rep["status"] == "parsed" and rep["layout"] == "pdf_ocr", rep["problems"][:3]
+    assert rep["template"] == LG_KEY["template"] and rep["report_year"] == LG_KEY["report_year"]
+    cells = LG_KEY["cells"] + LG_KEY["partial_table_cells"]
+    right, wrong_unflagged, _ = _score(parsed, cells)
+    assert not wrong_unflagged
+    assert right / len(cells) >= 0.97, right
+    assert rep["applications_status"] == "incomplete"
+    assert all("ocr" in c.flags for c in parsed.cells)
+
+
+GZ_KEY = json.loads((HERE / "fixtures" / "realworld" / "expected" / "mirror_gz_fgj_2020.json").read_text())
+
+
+def test_a_scan_whose_narrow_label_cells_wrap_publishes_no_wrong_number():
+    """A third real report's Word copy as a scan (tests/fixtures/scans/README.md): captions and labels
+    wrapped in narrow cells, some pieces misread by OCR; the rows whose label is not read are not
+    published and table 二 is marked incomplete — every published cell is the key's or flagged."""
+    parsed = parse_report((SCANS / "gz_scan.pdf").read_bytes(), "gz_scan.pdf")
+    rep = parsed.report
+    assert rep["status"] == "parsed" and rep["template"] == "2019" and rep["report_year"] == 2020
+    cells = GZ_KEY["cells"] + GZ_KEY["partial_table_cells"]
+    right, wrong_unflagged, other = _score(parsed, cells)
+    assert not wrong_unflagged
+    assert right >= 36, other
+    published = {(c.table, c.row_path, c.column_path) for c in parsed.cells}
+    assert all((k["table"], k["row"], k["column"]) not in published for k in cells
+               if any(o[:3] == (k["row"], k["column"], k["value"]) for o in other))
+    assert rep["active_disclosure_status"] == "incomplete"
+
+
 def test_every_ocr_cell_is_flagged_with_its_confidence(scanned):
     assert scanned.cells and all("ocr" in c.flags for c in scanned.cells)
     valued = [c for c in scanned.cells if c.value is not None]

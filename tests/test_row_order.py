@@ -93,6 +93,181 @@ def test_a_column_put_back_must_be_the_only_one_that_fits():
     assert _score(parsed)[2] == []
 
 
+ACTIVE = [k for k in KEY["cells"] if k["table"] == "active_disclosure"]
+GZ_KEY = json.loads((HERE / "fixtures" / "realworld" / "expected" / "mirror_gz_fgj_2020.json").read_text("utf-8"))
+
+
+@pytest.mark.parametrize("name", ["hz_doc_pdftotext.txt", "hz_rtf_pdftotext.txt"])
+def test_table_two_blocks_with_the_first_column_printed_with_the_labels(name):
+    """规章 3 / 行政规范性文件 564 / 5 / 74 / 984 / 4185: each label followed by its first value, the
+    other two columns after the last label, row after row. Table 二 has no identity to check them, so
+    the block is read by that geometry and flagged reordered, as are the rows of the one-column blocks
+    whose value sits on a line of its own (a value moved between blocks keeps the geometry); a value
+    printed on its label's line stays clean."""
+    parsed = _parse(name)
+    right, flagged, wrong = _score(parsed, ACTIVE)
+    assert right == len(ACTIVE) and not wrong
+    cells = [c for c in parsed.cells if c.table == "active_disclosure"]
+    assert {c.row_path for c in cells if "reordered" in c.flags} == {
+        "第二十条第（一）项 > 规章", "第二十条第（一）项 > 行政规范性文件", "第二十条第（五）项 > 行政许可",
+        "第二十条第（六）项 > 行政处罚", "第二十条第（六）项 > 行政强制"}
+    assert all(not c.flags for c in cells if "第（八）项" in c.row_path)     # its value on its label's line
+
+
+@pytest.mark.parametrize("stream", [
+    "规章\n行政规范性文件\n3\n5\n74\n564\n984\n4185",          # every value after the labels, row after row
+    "规章\n3\n5\n行政规范性文件\n564\n984\n74\n4185",          # the first two columns with the labels
+])
+def test_table_two_blocks_with_other_numbers_of_columns_printed_with_the_labels(stream):
+    """The same block printed with none or two of its value columns beside the labels: read by the
+    same geometry, flagged reordered; the values are the key's."""
+    text = (EXTRACTS / "hz_doc_pdftotext.txt").read_text("utf-8")
+    printed = "规章\n\n3\n\n行政规范性文件 564\n\n5\n\n74\n\n984\n\n4185"
+    assert printed in text
+    parsed = parse_text(text.replace(printed, stream), "stream.txt")
+    right, flagged, wrong = _score(parsed, ACTIVE)
+    assert right == len(ACTIVE) and not wrong
+    assert all("reordered" in c.flags for c in parsed.cells if "第（一）项" in c.row_path)
+
+
+def test_table_two_printed_column_after_column():
+    """The real 2019 report's Word copy (tests/fixtures/extracts/README.md): every caption and label
+    first, then each column's header followed by one value per row of its block: every cell right,
+    flagged reordered."""
+    parsed = _parse("gz_doc_pdftotext.txt")
+    right, flagged, wrong = _score(parsed, GZ_KEY["cells"])
+    assert right == len(GZ_KEY["cells"]) == 22 and not wrong
+    assert all("reordered" in c.flags for c in parsed.cells if c.table == "active_disclosure")
+    assert parsed.report["template"] == "2019"
+
+
+LG_KEY = json.loads((HERE / "fixtures" / "realworld" / "expected" / "lg_dept_2024.json").read_text("utf-8"))
+
+
+def test_a_real_copy_cut_inside_table_three_read_in_reading_order():
+    """The third real report's reading-order extract (tests/fixtures/extracts/README.md): its complete
+    table 二 right, the visible rows of the cut table 三 right, flagged or not published — never a
+    wrong number without a flag — and table 三 published incomplete."""
+    parsed = _parse("lg_html_pdftotext.txt")
+    right, flagged, wrong = _score(parsed, LG_KEY["cells"])
+    assert right == len(LG_KEY["cells"]) and not wrong
+    right, flagged, wrong = _score(parsed, LG_KEY["partial_table_cells"])
+    assert not wrong and right >= 0.7 * len(LG_KEY["partial_table_cells"])
+    assert parsed.report["applications_status"] == "incomplete"
+
+
+def _active_lines(text: str) -> tuple[list[str], int, int]:
+    lines = text.split("\n")
+    start = next(i for i, s in enumerate(lines) if s.startswith("二、主动公开"))
+    end = next(i for i, s in enumerate(lines) if s.startswith("三、收到和处理"))
+    return lines, start, end
+
+
+@pytest.mark.parametrize("name,key", [("hz_doc_pdftotext.txt", ACTIVE), ("hz_rtf_pdftotext.txt", ACTIVE),
+                                      ("gz_doc_pdftotext.txt", GZ_KEY["cells"])])
+@pytest.mark.parametrize("seed", range(134))
+def test_table_two_with_values_moved_dropped_doubled_or_a_label_lost(name, key, seed):
+    """Table 二 of the reading-order extracts (402 damaged copies) with a value swapped with the next,
+    dropped or printed twice, a label or a header dropped, or an unknown row with a value added: the
+    geometry no longer fits (left to the other readings: unresolved) or the values placed by the order
+    of the text are flagged reordered — never a wrong number without a flag. (Two values dropped from
+    one block so that a row still gets exactly its number of values is read as printed: the damage
+    then says something else, and the reading of an unmangled table is not triggered.)"""
+    lines, start, end = _active_lines((EXTRACTS / name).read_text("utf-8"))
+    rng = random.Random(seed)
+    number = re.compile(r"^[+-]?\d+( \d+)?$")
+    at = [i for i in range(start, end) if number.match(lines[i].strip())]
+    words = [i for i in range(start + 1, end) if lines[i].strip() and not number.match(lines[i].strip())]
+    what = rng.choice(["swap", "drop", "double", "label", "extra"])
+    i = rng.randrange(len(at) - 1)
+    if what == "swap":
+        lines[at[i]], lines[at[i + 1]] = lines[at[i + 1]], lines[at[i]]
+    elif what == "drop":
+        lines[at[i]] = ""
+    elif what == "double":
+        lines[at[i]] = lines[at[i]] + "\n" + lines[at[i]]
+    elif what == "label":
+        lines[rng.choice(words)] = ""
+    else:
+        lines[at[i]] = "其他事项\n7\n" + lines[at[i]]
+    right, flagged, wrong = _score(parse_text("\n".join(lines), "moved.txt"), key)
+    assert not wrong, wrong
+
+
+FOUR = [k for k in KEY["cells"] if k["table"] == "review_litigation"]
+
+
+@pytest.mark.parametrize("name", ["hz_doc_pdftotext.txt", "hz_rtf_pdftotext.txt"])
+def test_reading_order_extracts_of_the_word_and_rtf_copies_give_every_cell(name):
+    """pdftotext of the .doc (the .odt prints the same) and of the .rtf: every cell of the key right,
+    none wrong; the cells placed by the order of the text alone are flagged."""
+    parsed = _parse(name)
+    right, flagged, wrong = _score(parsed)
+    assert right == len(KEY["cells"]) == 200 and not wrong
+
+
+def test_table_four_values_printed_after_the_next_sections_are_its_last_cells():
+    """The .rtf's reading order prints table 四's last four values (1 / 30 / 51 / 1, the total cut to
+    '1') after the 五 and 六 headings: taken as the row's last cells because exactly four are missing
+    and the row's three identities then hold; flagged reordered, the cut total restored (inferred)."""
+    parsed = _parse("hz_rtf_pdftotext.txt")
+    right, flagged, wrong = _score(parsed, FOUR)
+    assert right == 15 and not wrong
+    four = {c.column_path: c for c in parsed.cells if c.table == "review_litigation"}
+    late = {p for p, c in four.items() if "reordered" in c.flags}
+    assert late == {f"行政诉讼 > 复议后起诉 > {x}" for x in ("结果纠正", "其他结果", "尚未审结", "总计")}
+    assert four["行政诉讼 > 复议后起诉 > 总计"].raw_value == "1" and "inferred" in four["行政诉讼 > 复议后起诉 > 总计"].flags
+    assert all(not c.flags for p, c in four.items() if p not in late)
+    assert any("4 value(s) printed after the table's end" in p for p in parsed.report["problems"])
+
+
+@pytest.mark.parametrize("change", ["\n51\n|\n51\n\n7\n", "\n30\n|\n", "六、其他需要报告的事项\n|六、其他需要报告的事项\n2\n"])
+def test_table_four_values_after_its_end_are_taken_only_when_they_fit(change):
+    """One more number after the values, one missing, or a page number before them: the run is not
+    the four values missing, so it is not taken; the row stays unresolved — never a wrong number."""
+    old, new = change.split("|")
+    text = (EXTRACTS / "hz_rtf_pdftotext.txt").read_text("utf-8")
+    at = text.index("六、其他需要报告的事项")
+    text = text[:at] + text[at:].replace(old, new, 1)
+    parsed = parse_text(text, "changed.txt")
+    right, flagged, wrong = _score(parsed, FOUR)
+    assert not wrong and right == 0
+    assert not any("printed after the table's end" in p for p in parsed.report["problems"])
+
+
+def test_table_four_values_after_its_end_changed_are_flagged():
+    """30 printed as 31 after the end: the cut total '1' can begin 157, so the values are taken, but
+    every one of them is flagged reordered and the total inferred: right or flagged, never wrong."""
+    text = (EXTRACTS / "hz_rtf_pdftotext.txt").read_text("utf-8")
+    at = text.index("六、其他需要报告的事项")
+    text = text[:at] + text[at:].replace("\n30\n", "\n31\n", 1)
+    parsed = parse_text(text, "changed.txt")
+    right, flagged, wrong = _score(parsed, FOUR)
+    assert not wrong and right == 13 and flagged == 2
+
+
+@pytest.mark.parametrize("name", ["hz_doc_pdftotext.txt", "hz_rtf_pdftotext.txt"])
+@pytest.mark.parametrize("seed", range(20))
+def test_table_four_with_values_dropped_doubled_or_numbers_added_is_right_or_flagged(name, seed):
+    """Table 四's values (inside the table and after its end) with one dropped or printed twice, or a
+    bare number added after the end: never a wrong number without a flag."""
+    lines = (EXTRACTS / name).read_text("utf-8").split("\n")
+    start = next(i for i, s in enumerate(lines) if s.startswith("四、政府信息公开行政复议"))
+    number = re.compile(r"^\d+( \d+)?$")
+    at = [i for i in range(start, len(lines)) if number.match(lines[i].strip())]
+    rng = random.Random(seed)
+    i = rng.choice(at)
+    what = rng.choice(["drop", "double", "add"])
+    if what == "drop":
+        lines[i] = ""
+    elif what == "double":
+        lines[i] = lines[i] + "\n" + lines[i]
+    else:
+        lines.insert(rng.randrange(at[-1] - 8, len(lines)), str(rng.randint(0, 60)))
+    right, flagged, wrong = _score(parse_text("\n".join(lines), "damaged.txt"))
+    assert not wrong, wrong
+
+
 def _applications_lines(text: str) -> tuple[list[str], int, int]:
     lines = text.split("\n")
     start = next(i for i, s in enumerate(lines) if s.startswith("三、收到和处理"))

@@ -17,15 +17,21 @@ labels, after the other columns) is read again with that column put back, when e
 makes every row's and every column's total hold. A value moved between rows or columns that keeps
 the rows' totals breaks a column's total: the engine then flags that column's cells
 (flag_failing_columns); and a table no reading accounts for has the rows whose values sit on lines
-of their own flagged (mark_placed_by_order). A table without identities across its
-columns (table 二) or with values missing is never read this way.
+of their own flagged (mark_placed_by_order). A table with values missing is never read this way.
+
+Table 二 has no identities: its captioned blocks are read by the geometry of the stream alone
+(by_block_order: the first value columns printed with the labels, or the table printed column after
+column under its headers), every row so placed flagged reordered.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from typing import Any
 
 from transforms.cut_numbers import cut_value
-from transforms.formats import FORMATS
+from transforms.formats import FORMATS, Block
+from transforms.labels import match_key
 from transforms.readers import Tok
 from transforms.rejoin import _physical_lines, is_page_number
 from transforms.values import parse_value
@@ -65,17 +71,18 @@ def _numbered_header(toks: list[Tok]) -> set[int]:
     return out
 
 
-def _holds(terms: list[tuple[int, int]], nums: list, raws: list[str]) -> tuple[bool, dict[int, float]]:
+def _holds(terms: list[tuple[int, int]], nums: list, raws: list[str], shortest_cut: int = 2
+           ) -> tuple[bool, dict[int, float]]:
     """An identity of one row (slots, signs) on its printed numbers → (holds, cut numbers restored):
-    it holds as printed, or when one printed number of two digits or more is the number it needs cut
-    short."""
+    it holds as printed, or when one printed number of `shortest_cut` digits or more is the number it
+    needs cut short."""
     if any(nums[s] is None for s, _ in terms):
         return False, {}
     res = sum(sign * nums[s] for s, sign in terms)
     if abs(res) <= 1e-6:
         return True, {}
     cands = [(s, nums[s] - sign * res) for s, sign in terms]
-    cands = [(s, need) for s, need in cands if need > nums[s] and len(raws[s]) >= 2 and cut_value(raws[s], need)]
+    cands = [(s, need) for s, need in cands if need > nums[s] and len(raws[s]) >= shortest_cut and cut_value(raws[s], need)]
     if len(cands) == 1:
         return True, dict(cands)
     return False, {}
@@ -114,6 +121,45 @@ def broken_rows(table: str, rows: list) -> dict[int, str]:
         if verdicts and not any(verdicts):
             out[r.line] = (f"its values (lines {printed[0].line}–{printed[-1].line}), placed by the order of the "
                            "text, break the row's total: another row's values may be among them")
+    out.update(_short_blocks(table, rows, out))
+    return out
+
+
+def _short_rows(table: str, rows: list) -> list:
+    """Rows of a captioned block that printed some but fewer values than the block's columns."""
+    out = []
+    for r in rows:
+        if r.entry is None or not r.caption:
+            continue
+        n = sum(1 for t in r.cells if t.text)
+        if n:
+            widths = {len(FORMATS[c.fmt].tables[table].blocks[c.block].columns) for c in r.entry.rows
+                      if (c.fmt, c.block) in r.caption}
+            if widths and n < min(widths):
+                out.append(r)
+    return out
+
+
+def _short_blocks(table: str, rows: list, done: dict[int, str]) -> dict[int, str]:
+    """In a captioned block where a row printed some but fewer values than the block's columns, the
+    text printed the block's labels and values apart (规章 3 / 行政规范性文件 564 / 5 / 74 / …): the
+    other rows whose values sit on lines of their own may hold that row's values → their lines and why."""
+    out: dict[int, str] = {}
+    by_caption: dict[tuple, list] = {}
+    for r in rows:
+        if r.entry is not None and r.caption:
+            by_caption.setdefault(tuple(r.caption), []).append(r)
+    for block_rows in by_caption.values():
+        short = _short_rows(table, block_rows)
+        if not short:
+            continue
+        for r in block_rows:
+            if r in short or r.line in done or r.doubt:
+                continue
+            if any(t.line != r.line for t in r.cells if t.text):
+                out[r.line] = (f"row {short[0].label!r} (line {short[0].line}) of its block printed fewer values "
+                               "than its columns, and this row's values sit on lines of their own: which are "
+                               "whose is not printed")
     return out
 
 
@@ -177,6 +223,8 @@ def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
     lines = [ln for ln in _physical_lines(toks) if not _furniture(ln)]
     flat = [t for ln in lines for t in ln]
     header = _numbered_header(flat)
+    if all(len(f.tables[table].blocks) > 1 for f in FORMATS.values()):
+        return by_block_order(table, [t for t in flat if id(t) not in header], vocab)
     values = [t for t in flat if t.is_value and id(t) not in header]
     if not values:
         return None
@@ -251,6 +299,227 @@ def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
     return out, reordered, doubt, note
 
 
+UNIT_WORDS = frozenset({"元", "万元"})
+
+
+def _column_keys(leaf) -> set[str]:
+    return {match_key(x) for x in (leaf.label, *leaf.aliases, *leaf.legacy_aliases)}
+
+
+def _block_format(captions: list, rows: list, texts: list[str], table: str) -> str | None:
+    """The one format whose blocks hold every caption printed and every row under its caption;
+    several: the one whose column labels the printed header text names most."""
+    fits = [f for f in FORMATS
+            if all(any(cf == f for cf, _ in e.captions) for e in captions)
+            and all(any(c.fmt == f and c.block == b[f] for c in e.rows) for e, b in rows if f in b)
+            and all(f in b for _, b in rows)]
+    if len(fits) <= 1:
+        return fits[0] if fits else None
+    keys = {match_key(t) for t in texts}
+    score = {f: sum(bool(_column_keys(c) & keys) for blk in FORMATS[f].tables[table].blocks for c in blk.columns)
+             for f in fits}
+    best = max(score.values())
+    top = [f for f in fits if score[f] == best]
+    return top[0] if len(top) == 1 else None
+
+
+def by_block_order(table: str, flat: list[Tok], vocab: Vocabulary
+                   ) -> tuple[list[Tok], set[int], dict[int, str], str] | None:
+    """A table of captioned blocks without identities (table 二) whose labels and values a reading-order
+    extractor printed apart, read by the geometry of the stream alone: under each caption its rows'
+    labels in the format's order, and either
+      * the first j value columns printed with the labels (each label followed by exactly j values),
+        the other columns after the last label, row after row (j = 0: every value after the labels), or
+      * every caption and label first, then column after column, each column's header followed by
+        exactly one value per row of its block, the headers in the format's order.
+    Nothing checks such values but that geometry, so every row placed this way, and every row whose
+    values sit on lines of their own in such text (a value moved between blocks keeps the geometry), is
+    flagged reordered;
+    a block whose labels are not exactly its rows in order, or whose values do not fill rows ×
+    columns, leaves the table to the other readings (None)."""
+    items: list[tuple[str, Tok, Any]] = []         # (c)aption / (r)ow / (v)alue / (t)ext
+    for t in flat:
+        if t.is_value:
+            items.append(("v", t, None))
+            continue
+        m = vocab.match(t.text)
+        e = m.entry if m else None
+        if items and items[-1][0] == "v" and t.text in UNIT_WORDS:
+            v = items[-1][1]                        # '184719 元': the unit printed after its number
+            items[-1] = ("v", Tok(v.text + t.text, v.line, True), None)
+            continue
+        items.append(("c" if e is not None and e.kind == "caption" else "r" if e is not None and e.kind == "row"
+                      else "t", t, e))
+    captions = [e for k, _, e in items if k == "c"]
+    if not captions:
+        return None
+    rows: list = []
+    current: dict[str, int] = {}
+    for k, _, e in items:
+        if k == "c":
+            current = dict(e.captions)
+        elif k == "r":
+            rows.append((e, current))
+    fmt = _block_format(captions, rows, [t.text for k, t, _ in items if k == "t"], table)
+    if fmt is None:
+        return None
+    blocks = FORMATS[fmt].tables[table].blocks
+    # segments: a caption, its printed header text, its labels, each label's values
+    segs: list[dict] = []
+    for k, t, e in items:
+        if k == "c":
+            b = dict(e.captions)[fmt]
+            segs.append({"caption": t, "index": b, "block": blocks[b], "text": [], "rows": [], "headers": []})
+        elif not segs:
+            if k != "t":
+                return None                         # values or rows before the first caption
+        elif k == "r":
+            segs[-1]["rows"].append([t, e, []])
+        elif k == "v":
+            if not segs[-1]["rows"]:
+                return None
+            segs[-1]["rows"][-1][2].append(t)
+        else:                                       # header words, a wrapped label's rest, later headers
+            (segs[-1]["rows"][-1][2] if segs[-1]["rows"] else segs[-1]["text"]).append(t)
+    for sg in segs:
+        blk: Block = sg["block"]
+        leaves = [next((c.leaf for c in e.rows if c.fmt == fmt and c.block == sg["index"]), None)
+                  for _, e, _ in sg["rows"]]
+        if [lf.path if lf else None for lf in leaves] != [lf.path for lf in blk.rows]:
+            return None
+    got = _interleaved(segs) or _column_after_column(segs)
+    if got is None:
+        return None
+    out: list[Tok] = []
+    reordered: set[int] = set()
+    used: set[int] = set()
+    for sg, (cells, moved) in zip(segs, got):
+        out.append(sg["caption"])
+        out += [t for t in sg["text"] if not t.is_value] + sg["headers"]
+        for (label, _, _), leaf, vals in zip(sg["rows"], sg["block"].rows, cells):
+            if label.line in used:
+                return None
+            used.add(label.line)
+            out += [Tok("", label.line, False, 2), Tok(leaf.label, label.line, False), *vals,
+                    Tok("", label.line, False, 2)]
+            if moved or any(t.line != label.line for t in vals):
+                reordered.add(label.line)       # placed by the order of the text, not by its line
+    if not reordered:
+        return None
+    note = (f"{table}: labels and values printed apart; each block's values read in the {fmt} format's order of "
+            "its rows and columns by where the extractor printed them (flag reordered)")
+    return out, reordered, {}, note
+
+
+def _interleaved(segs: list[dict]) -> list[tuple[list[list[Tok]], bool]] | None:
+    """Each block: the labels each followed by its first j values, the other columns after the last
+    label row after row → (values by row, placed by the order of the text) per block."""
+    out = []
+    for sg in segs:
+        r, c = len(sg["block"].rows), len(sg["block"].columns)
+        if any(t.is_value for t in sg["text"]):
+            return None
+        k = [[t for t in vals if t.is_value] for _, _, vals in sg["rows"]]
+        if any(not t.is_value and any(x.is_value for x in vals[:n]) for _, _, vals in sg["rows"]
+               for n, t in enumerate(vals)):
+            return None                             # text after a row's values: an extra row, a note
+        if sum(map(len, k)) != r * c:
+            return None
+        if all(len(v) == c for v in k):
+            out.append((k, False))
+            continue
+        j = len(k[0])
+        if j >= c or any(len(v) != j for v in k[:-1]):
+            return None
+        rest = k[-1][j:]
+        w = c - j
+        out.append(([k[i][:j] + rest[i * w:(i + 1) * w] for i in range(r)], True))
+    return out
+
+
+def _column_after_column(segs: list[dict]) -> list[tuple[list[list[Tok]], bool]] | None:
+    """Every caption and label first; after the last label each column's header (its words, possibly
+    wrapped over several pieces) followed by one value per row of its block, blocks and columns in the
+    format's order → (values by row, True) per block."""
+    if any(t.is_value for sg in segs[:-1] for _, _, vals in sg["rows"] for t in vals) or any(
+            t.is_value for sg in segs for t in sg["text"]):
+        return None
+    tail = segs[-1]["rows"][-1][2]
+    groups: list[tuple[str, list[Tok], list[Tok]]] = []     # (header's key, its words, its values)
+    for t in tail:
+        if t.is_value:
+            if not groups:
+                return None
+            groups[-1][2].append(t)
+        elif groups and not groups[-1][2]:
+            groups[-1] = (groups[-1][0] + match_key(t.text), groups[-1][1] + [t], [])
+        else:
+            groups.append((match_key(t.text), [t], []))
+    expected = [(sg, col) for sg in segs for col in sg["block"].columns]
+    if len(groups) != len(expected):
+        return None
+    for (key, _, vals), (sg, col) in zip(groups, expected):
+        if key not in _column_keys(col) or len(vals) != len(sg["block"].rows):
+            return None
+    out = []
+    n = 0
+    for sg in segs:
+        cols = [groups[n + j][2] for j in range(len(sg["block"].columns))]
+        sg["headers"] = [w for j in range(len(cols)) for w in groups[n + j][1]]
+        n += len(cols)
+        out.append(([[col[i] for col in cols] for i in range(len(sg["block"].rows))], True))
+    return out
+
+
+_BARE_NUMBER = re.compile(r"\s*\d+\s*")
+
+
+@lru_cache(maxsize=8)
+def _one_row_width(table: str) -> int | None:
+    """The number of columns of a table of one unlabelled data row in every format (table 四), else None."""
+    widths = {len(f.tables[table].blocks[0].columns) if len(f.tables[table].blocks) == 1
+              and [r.label for r in f.tables[table].blocks[0].rows] == [""] else None for f in FORMATS.values()}
+    return widths.pop() if len(widths) == 1 else None
+
+
+def values_after_end(table: str, toks: list[Tok], lines: list[tuple[str, int]], end: int
+                     ) -> tuple[list[Tok], set[int], str] | None:
+    """A one-row table (table 四) short of values whose missing values a reading-order extractor printed
+    after the table's end (after the next sections' headings and prose, where the page's last text
+    block was flushed): the first run of lines holding a bare number each after the table's end, blank
+    lines apart, is taken as the row's last values when it holds exactly the values missing and every
+    identity of the row then holds (as printed, or with a number the extractor cut short, down to one
+    digit as the cut-number mending allows: the values are flagged either way) → (tokens with those
+    values appended, their lines, a problem). They are placed by the order of the text
+    alone: the engine flags them reordered."""
+    w = _one_row_width(table)
+    if w is None:
+        return None
+    header = _numbered_header(toks)
+    printed = [t for t in toks if t.is_value and id(t) not in header]
+    if not printed or len(printed) >= w:
+        return None
+    run: list[tuple[str, int]] = []
+    for text, line in lines[end:]:
+        if _BARE_NUMBER.fullmatch(text):
+            run.append((text.strip(), line))
+        elif run and text.strip():
+            break
+    if len(run) != w - len(printed):
+        return None
+    row = [t.text for t in printed] + [text for text, _ in run]
+    nums = [parse_value(x).value for x in row]
+    if not any(all(_holds(list(terms), nums, row, 1)[0] for terms in _row_identities(name, table, 0))
+               for name in FORMATS if _row_identities(name, table, 0)):
+        return None
+    added = [x for text, line in run for x in (Tok(text, line, True), Tok("", line, False, 1))]
+    lines_of = {line for _, line in run}
+    where = f"line {run[0][1]}" if len(run) == 1 else f"lines {run[0][1]}–{run[-1][1]}"
+    note = (f"{table}: {len(run)} value(s) printed after the table's end ({where}) taken as its last {len(run)} "
+            "cell(s): the row's identities hold with them; placed by the order of the text (flag reordered)")
+    return toks + added, lines_of, note
+
+
 def flag_failing_columns(cells: list, formats: dict[str, set[str]], tables: set[str]) -> list[str]:
     """In tables some of whose values the order of the text placed (labels and values printed apart),
     the cells of a column whose total fails are flagged `reordered`: a value moved between two rows
@@ -278,6 +547,38 @@ def flag_failing_columns(cells: list, formats: dict[str, set[str]], tables: set[
             if hit:
                 problems.append(f"{table}: column {column!r} breaks {ident_id} (off by {r:g}) in text whose labels and "
                                 f"values were printed apart: its cells in {len(hit)} rows flagged reordered")
+    return problems
+
+
+def flag_failing_rows(cells: list, formats: dict[str, set[str]], tables: set[str]) -> list[str]:
+    """In text whose cells are placed by position (extractor output), a one-row table (table 四) whose
+    values were printed on lines of their own (one a line, under vertical headers) was placed by the
+    order of the text alone: a value dropped, doubled or moved there shifts every later value into the
+    next column. The cells of each of its row identities that fails (after cut numbers were mended)
+    are flagged reordered (engine Cells, changed in place) → problems."""
+    from transforms.cut_numbers import _merged, residual
+    problems: list[str] = []
+    for table in tables:
+        fmts = formats.get(table)
+        if not fmts:
+            continue
+        own = [c for c in cells if c.table == table]
+        if len({c.source_line for c in own if c.raw_value}) < 2:
+            continue                                  # printed on one line: read as printed
+        by_key = {(c.row_path, c.column_path): c for c in own}
+        values = {k: c.value for k, c in by_key.items()}
+        for terms, ident_id in _merged(table, frozenset(fmts)).items():
+            if len({k[0] for k, _ in terms}) != 1:
+                continue                              # across rows
+            r = residual(terms, values)
+            if r is None or abs(r) <= 1e-6:
+                continue
+            hit = [by_key[k] for k, _ in terms if not {"reordered", "unresolved", "inferred"} & set(by_key[k].flags)]
+            for c in hit:
+                c.flags = c.flags + ("reordered",)
+            if hit:
+                problems.append(f"{table}: its values, one a line and placed by the order of the text, break "
+                                f"{ident_id} (off by {r:g}): {len(hit)} cells flagged reordered")
     return problems
 
 
