@@ -10,7 +10,9 @@ the pandas half of the gate run in a spawn ProcessPool of ``workers`` processes 
 Dask workers with ``dask_address``); GX validates the staged views of finished batches in the flow's
 process while the next batches parse. Once every batch is staged, one cross-report task checks each
 pair of consecutive years of a body over the staged and published data (flows/crossreport.py), so
-those checks do not depend on how the run was batched.
+those checks do not depend on how the run was batched. A local run of several batches publishes in a
+second spawn pool, started once the last batch is parsed, and the datasets no run-level pass restages
+publish while the cross-report pass runs (PUBLISH_PROCESSES).
 
 ``orchestrate(cfg, executor)`` is the whole pipeline; the Prefect flow (flows/prefect_flow.py,
 imported only when a run uses Prefect) runs it with Prefect tasks, ``run_plain`` with a thread pool
