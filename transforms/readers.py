@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import compress, repeat
-from operator import contains, gt, itemgetter, methodcaller
+from itertools import compress
+from operator import itemgetter
 
 from transforms.formats import FORMATS
 from transforms.labels import clean
@@ -126,11 +126,7 @@ def _maybe_marker() -> tuple[re.Pattern, re.Pattern]:
     (a section numeral opening the line, an anchor word anywhere). Two patterns, because a `^`
     branch in one alternation stops the regex engine from skipping ahead to the words' first
     characters (3x slower on report prose)."""
-    import opencc
-
-    s2t = opencc.OpenCC("s2t.json")
-    words = {a for t in TABLE_ORDER for a in _anchors(t)} | {"存在的主要问题"}
-    words |= {s2t.convert(w) for w in words}
+    words = _anchor_words()
     numerals = "".join(dict.fromkeys(f.tables[t].section for f in FORMATS.values() for t in f.tables)) + "五"
     return (re.compile(r"[\s#\u3000]*[" + numerals + "]"),
             re.compile("|".join(sorted(map(re.escape, words)))))
@@ -139,33 +135,33 @@ def _maybe_marker() -> tuple[re.Pattern, re.Pattern]:
 def _cleaned_candidates(lines) -> list[str]:
     """clean(text[:300]) of the lines that may be a heading or hold an anchor, "" for the others.
     The filters run once over the lines joined by newlines (no heading or anchor holds one), not per
-    line: a text export prints one cell a line (~400 lines of a few characters), and two regex calls
-    a line were ~10 % of parse_report on them (locate 174 → 75 µs a report on formats_bench text)."""
+    line: a text export prints one cell a line (~400 lines of a few characters), and a regex call or
+    two a line were ~10 % of parse_report on them. Instructions a report (formats_bench forms):
+    text 1.94 → 0.6 M, HTML 0.57 → 0.4 M for locate."""
     joined = "\n".join(map(itemgetter(0), lines))
-    if joined.count("\n") != len(lines) - 1:     # a line holding a newline (or none): line by line
-        numbered, words = _maybe_marker()
-        openers = _numbered_openers()  # a cheap test before the numbered pattern: most lines fail it
-        return [clean(t[:300]) if (t[:1] in openers and numbered.match(t, 0, 300)) or words.search(t, 0, 300)
-                else "" for t, _ in lines]
     numbered_line, words = _line_markers()
+    found: list[int] = []            # where a line holding a marker within its first 300 characters is
+    for word in words:               # str.find is ~5x cheaper a character than the alternation's scan
+        i = joined.find(word)
+        while i >= 0:
+            if i + len(word) - joined.rfind("\n", 0, i) - 1 <= 300:
+                found.append(i)
+            i = joined.find(word, i + 1)
+    for m in numbered_line.finditer(joined):      # from the newline before a line
+        if m.end() - m.start() - 1 <= 300:
+            found.append(m.start() + 1)
     hits = set()
-    k = at = 0                   # line k holds joined[at]: newlines counted from match to match
-    for m in words.finditer(joined):
-        pos = m.start()
+    k = at = 0                   # line k holds joined[at]: newlines counted from position to position
+    for pos in sorted(found):
         k += joined.count("\n", at, pos)
         at = pos
-        start = joined.rfind("\n", 0, pos) + 1
-        # a match reaching past the line's 300th character: the line's own first 300 decide
-        if m.end() - start <= 300 or words.search(lines[k][0], 0, 300):
-            hits.add(k)
-    k = at = 0
-    for m in numbered_line.finditer(joined):      # the newline before line k (a first line: see below)
-        pos = m.start()
-        k += joined.count("\n", at, pos + 1)
-        at = pos + 1
-        if m.end() - pos - 1 <= 300:
-            hits.add(k)
-    first = lines[0][0] if lines else ""
+        hits.add(k)
+    if k + joined.count("\n", at) != len(lines) - 1:   # a line holding a newline (or no line): line by line
+        numbered, words_re = _maybe_marker()
+        openers = _numbered_openers()  # a cheap test before the numbered pattern: most lines fail it
+        return [clean(t[:300]) if (t[:1] in openers and numbered.match(t, 0, 300)) or words_re.search(t, 0, 300)
+                else "" for t, _ in lines]
+    first = lines[0][0]
     if first[:1] in _numbered_openers() and _maybe_marker()[0].match(first, 0, 300):
         hits.add(0)
     cleaned = [""] * len(lines)
@@ -175,13 +171,24 @@ def _cleaned_candidates(lines) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _line_markers() -> tuple[re.Pattern, re.Pattern]:
+def _line_markers() -> tuple[re.Pattern, tuple[str, ...]]:
     """_maybe_marker for lines joined by newlines: the numbered marker matched from the newline before
-    a line (its blanks other than the newline), the anchor words as they are."""
+    a line (its blanks but the newline), the anchor words."""
     numbered, words = _maybe_marker()
     numerals = numbered.pattern[numbered.pattern.rindex("[") + 1:-1]
-    blanks = "".join(re.escape(chr(c)) for c in range(0x110000) if chr(c).isspace() and chr(c) != "\n")
-    return re.compile("\n[" + blanks + "#\u3000]*[" + numerals + "]"), words
+    blanks = "".join(sorted(re.escape(c) for c in _numbered_openers() if c.isspace() and c != "\n"))
+    return (re.compile("\n[" + blanks + "#\u3000]*[" + numerals + "]"),
+            tuple(sorted(_anchor_words())))
+
+
+@lru_cache(maxsize=1)
+def _anchor_words() -> frozenset[str]:
+    """Every table's anchor labels and 存在的主要问题, simplified and traditional."""
+    import opencc
+
+    s2t = opencc.OpenCC("s2t.json")
+    words = {a for t in TABLE_ORDER for a in _anchors(t)} | {"存在的主要问题"}
+    return frozenset(words | {s2t.convert(w) for w in words})
 
 
 @lru_cache(maxsize=1)
@@ -244,28 +251,24 @@ def _regions(lines, cleaned, found) -> dict[str, Region]:
 def detect_layout(lines: list[tuple[str, int]], regions: dict[str, Region], html: bool) -> str:
     if html:
         return "html"
-    # the counts map C functions over the lines (no Python frame a line: a text export prints ~400
-    # one-cell lines; detect_layout 5.6 → 1.5 % of parse_report on them)
-    content: list[str] = []
-    for r in regions.values():
-        content += filter(str.strip, map(itemgetter(0), lines[r.start:r.end]))
+    content = [ln for r in regions.values() for ln, _ in lines[r.start:r.end] if ln.strip()]
     if not content:
         return "line_cells"
     n = len(content)
     # each count only when the decisions before it did not settle the layout
-    tabbed = list(compress(content, map(contains, content, repeat("\t"))))
-    tab_inner = sum(map(contains, map(methodcaller("strip", "\t \u00a0"), tabbed), repeat("\t")))
+    tabbed = [ln for ln in content if "\t" in ln]
+    tab_inner = sum(1 for ln in tabbed if "\t" in ln.strip("\t \u00a0"))
     if tab_inner >= 0.3 * n:
         return "tsv"
-    tab_led = sum(map(str.startswith, tabbed, repeat("\t")))
+    tab_led = sum(1 for ln in tabbed if ln.startswith("\t"))
     if tab_led >= 0.3 * n:
         return "tab_cells"
-    piped = sum(1 for ln in compress(content, map(contains, content, repeat("|"))) if ln.replace("|", "").strip())
+    piped = sum(1 for ln in content if "|" in ln and ln.replace("|", "").strip())
     if piped >= 0.3 * n:
         return "pipe"
-    if max(map(len, content)) > 400 and len(content) <= 8:
+    if max(len(ln) for ln in content) > 400 and len(content) <= 8:
         return "one_line"
-    spaced = sum(map(gt, map(len, map(str.split, content)), repeat(2)))
+    spaced = sum(1 for ln in content if len(ln.split()) > 2)
     return "spaced" if spaced >= 0.15 * n else "line_cells"
 
 
