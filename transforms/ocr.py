@@ -225,6 +225,14 @@ def _spans_row(vs: np.ndarray, x: int, top: int, bottom: int) -> bool:
     return band.size > 0 and band.mean() >= 0.97
 
 
+def _meets_rules(vs: np.ndarray, x: int, top: int, bottom: int) -> bool:
+    """A column rule inside a row meets the row's top or bottom rule; a character's stroke at the x of
+    a rule of other rows (十 in a caption spanning the columns) stops short of both: cells have padding."""
+    edge = max(3, (bottom - top) // 8)
+    near = slice(max(0, x - 3), x + 4)
+    return bool(vs[top + 1:top + edge, near].any(axis=1).all() or vs[bottom - edge:bottom - 1, near].any(axis=1).all())
+
+
 def _dedupe(pos: list[int], gap: int) -> list[int]:
     out: list[int] = []
     for p in pos:
@@ -258,7 +266,8 @@ def _spans(hs: np.ndarray, vs: np.ndarray, ys: list[int], xs: list[int]) -> list
 
     for r in range(R):
         for c in range(C):
-            if c + 1 < C and not _has_rule(vs, xs[c + 1], ys[r], ys[r + 1], horizontal=False):
+            if c + 1 < C and not (_has_rule(vs, xs[c + 1], ys[r], ys[r + 1], horizontal=False)
+                                  and _meets_rules(vs, xs[c + 1], ys[r], ys[r + 1])):
                 parent[find(r * C + c + 1)] = find(r * C + c)
             if r + 1 < R and not _has_rule(hs, ys[r + 1], xs[c], xs[c + 1], horizontal=True):
                 parent[find((r + 1) * C + c)] = find(r * C + c)
