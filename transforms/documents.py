@@ -67,7 +67,7 @@ MAX_IMAGE_PIXELS = 60_000_000       # NIANBAO_MAX_IMAGE_PIXELS: one image or ren
 
 def _environ_get(name: str) -> str | None:
     """os.environ.get(name) without the KeyError that Mapping.get raises and catches for an unset
-    name: parse_report reads the eleven limits per call, most unset (from_env 15 → 4 µs)."""
+    name: parse_report reads the eleven limits per call, most unset (from_env 38 → 10 µs, loaded machine)."""
     data = getattr(os.environ, "_data", None)
     if data is None:              # os.environ replaced by a plain mapping
         return os.environ.get(name)
