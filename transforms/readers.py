@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import compress
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import gt, itemgetter
 
 from transforms.formats import FORMATS
 from transforms.labels import clean
@@ -53,8 +53,8 @@ def text_lines(text: str) -> list[tuple[str, int]]:
     raw = text.split("\n")
     lines = list(zip(raw, range(1, len(raw) + 1)))  # (text, 1-based line number), built in C
     # long lines (prose paragraphs, flattened pages) are split at section headings, last first so
-    # the indices of the earlier ones stay valid
-    long = list(compress(range(len(raw)), map(LONG_LINE.__lt__, map(len, raw))))
+    # the indices of the earlier ones stay valid (operator.gt: a third cheaper than a bound int.__lt__)
+    long = list(compress(range(len(raw)), map(gt, map(len, raw), repeat(LONG_LINE))))
     for i in reversed(long):
         lines[i:i + 1] = _split_long(raw[i], i + 1)
     return lines
@@ -136,8 +136,8 @@ def _cleaned_candidates(lines) -> list[str]:
     """clean(text[:300]) of the lines that may be a heading or hold an anchor, "" for the others.
     The filters run once over the lines joined by newlines (no heading or anchor holds one), not per
     line: a text export prints one cell a line (~400 lines of a few characters), and a regex call or
-    two a line were ~10 % of parse_report on them. Instructions a report (formats_bench forms):
-    text 1.94 → 0.6 M, HTML 0.57 → 0.4 M for locate."""
+    two a line were ~10 % of parse_report on them. locate's instructions a report (formats_bench
+    forms): text 1.94 → 1.07 M, HTML 0.57 → 0.55 M."""
     joined = "\n".join(map(itemgetter(0), lines))
     numbered_line, words = _line_markers()
     found: list[int] = []            # where a line holding a marker within its first 300 characters is
@@ -222,7 +222,7 @@ def _find_starts(lines, cleaned) -> dict[str, tuple[int, str]]:
 
 def _cut_lines(lines) -> list[int]:
     """Indices of lines holding the truncation mark (one scan of the joined text: usually none)."""
-    if TRUNCATION_MARK not in "\n".join([t for t, _ in lines]):  # the mark holds no newline
+    if TRUNCATION_MARK not in "\n".join(map(itemgetter(0), lines)):  # the mark holds no newline
         return []
     return [i for i, (t, _) in enumerate(lines) if TRUNCATION_MARK in t]
 
