@@ -493,13 +493,14 @@ class _Publishing:
         self.added: set[str] = set()
 
     def add(self, names: list[str], remove_of: dict[str, list[str]], years_of: dict[str, list]) -> None:
+        from transforms import schema as registry
         for n in names:
             kw = dict(name=n, prev_root=str(self.prev / n) if self.prev else None, staged_root=str(self.staging / n),
                       out_root=str(self.partial / n), remove_ids=remove_of[n], removed_years=years_of[n])
             if self.drop and n == "quarantine":
                 kw["drop_reason_codes"] = self.drop
-            if self.pool_key is not None:
-                kw["pool_key"] = self.pool_key
+            if self.pool_key is not None and n not in registry.GENERATED:    # those: a table of the formats
+                kw["pool_key"] = self.pool_key                               # this process has loaded
             size = pub.tree_bytes(self.staging / n) + (pub.tree_bytes(self.prev / n) if self.prev else 0)
             self.ready[n] = ((self.page_inputs is not None and n not in self.page_inputs, -size), kw)
             self.added.add(n)
