@@ -150,9 +150,17 @@ def as_category(s: pd.Series) -> pd.Series:
 
 def _masked_category(cat: pd.Series, keep: np.ndarray) -> pd.Series:
     """A categorical where `keep`, null elsewhere, with only the categories still used: the same as
-    `strings.where(keep).astype("category")`, without factorizing the strings again per helper."""
+    `strings.where(keep).astype("category")`, without factorizing the strings again per helper. The
+    used categories are counted (remove_unused_categories sorted the codes: ~3 ms per helper on the
+    applications' ~10^5 rows, six helpers a cell table)."""
     codes = np.where(keep, cat.cat.codes.to_numpy(), -1)
-    return pd.Series(pd.Categorical.from_codes(codes, dtype=cat.dtype), index=cat.index).cat.remove_unused_categories()
+    n = len(cat.cat.categories)
+    used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=n))
+    renumber = np.full(n + 1, -1, dtype=np.int64)        # the last slot takes code -1 (null)
+    renumber[used] = np.arange(len(used))
+    # a subset of unique categories, in their order: the dtype skips pandas' check of them
+    dtype = pd.CategoricalDtype._from_fastpath(cat.cat.categories.take(used), cat.dtype.ordered)
+    return pd.Series(pd.Categorical.from_codes(renumber[codes], dtype=dtype), index=cat.index, copy=False)
 
 
 def make_view(df: pd.DataFrame, dataset: str, helpers: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -302,6 +302,7 @@ class Prepared:
             if len(df) else np.zeros(0)
         self._W = None
         self._F = None
+        self.meta_memo = None     # (reports frame, its _meta), kept on the batch's first table by _meta
 
     @property
     def W(self) -> np.ndarray:
@@ -340,7 +341,21 @@ def choose_formats(cells: pd.DataFrame, table: str) -> pd.DataFrame:  # noqa: D4
 
 
 def _meta(frames: dict[str, pd.DataFrame], prepared: dict[str, Prepared] | None = None) -> pd.DataFrame:
-    """report_id → source_file, organization, report_year, template, organization_id (reports first, then cells)."""
+    """report_id → source_file, organization, report_year, template, organization_id (reports first, then cells).
+
+    With every table prepared, made once per reports frame: reconcile and quality_checks of a batch
+    both ask (read-only) for it (~0.015 ms a report each time)."""
+    rep = frames.get("reports")
+    holder = prepared[TABLES[0]] if prepared is not None and all(t in prepared for t in TABLES) else None
+    if holder is not None and getattr(holder, "meta_memo", None) is not None and holder.meta_memo[0] is rep:
+        return holder.meta_memo[1]
+    m = _meta_frame(frames, prepared)
+    if holder is not None:
+        holder.meta_memo = (rep, m)
+    return m
+
+
+def _meta_frame(frames: dict[str, pd.DataFrame], prepared: dict[str, Prepared] | None) -> pd.DataFrame:
     parts = []
     rep = frames.get("reports")
     if rep is not None and len(rep):
