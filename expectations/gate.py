@@ -68,9 +68,11 @@ _MEMO = threading.local()
 def _memoise_configurations() -> None:
     """GX (1.24) rebuilds an expectation's ExpectationConfiguration from its pydantic fields at every
     read of ``Expectation.configuration``, ~50 reads per expectation and validation: a third of a
-    suite's CPU whatever the rows. Inside ``_configurations_memoised()`` (one validation, on this
-    thread) each expectation object's configuration is built once; the objects GX validates with are
-    built anew from the suite's configurations for every run and not changed while it runs."""
+    suite's CPU whatever the rows; and it builds a new (pydantic-validated) expectation object from the
+    same configuration at each metric it asks for. Inside ``_configurations_memoised()`` (one
+    validation, on this thread) each expectation object's configuration, and each configuration's
+    object, is built once; GX builds them anew from the suite's configurations for every run and does
+    not change them while it runs."""
     from great_expectations.expectations.expectation import Expectation
 
     build = Expectation.configuration.fget
@@ -90,13 +92,28 @@ def _memoise_configurations() -> None:
     configuration.__doc__ = build.__doc__
     Expectation.configuration = property(configuration)
 
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+    make = ExpectationConfiguration.to_domain_obj
+
+    def to_domain_obj(self):
+        memo = getattr(_MEMO, "objects", None)
+        if memo is None:
+            return make(self)
+        hit = memo.get(id(self))
+        if hit is None or hit[0] is not self:
+            hit = memo[id(self)] = (self, make(self))
+        return hit[1]
+
+    to_domain_obj.__doc__ = make.__doc__
+    ExpectationConfiguration.to_domain_obj = to_domain_obj
+
 
 class _configurations_memoised:
     def __enter__(self):
-        _MEMO.configs = {}
+        _MEMO.configs, _MEMO.objects = {}, {}
 
     def __exit__(self, *exc):
-        _MEMO.configs = None
+        _MEMO.configs = _MEMO.objects = None
 
 def _sync_root(root: Path) -> None:
     """Copy the committed GX project (config, suites, validation definitions) into another root."""

@@ -491,7 +491,10 @@ def test_memoised_configurations_give_the_same_results(gx_root):
             with gate._configurations_memoised():
                 memoised = run()
                 assert len(gate._MEMO.configs) >= build.expected_counts()[name]     # built once each, kept
-            assert gate._MEMO.configs is None
+                assert len(gate._MEMO.objects) >= build.expected_counts()[name]
+            assert gate._MEMO.configs is None and gate._MEMO.objects is None
             assert memoised == run(), (name, fmt)
     e = ctx.suites.get("applications").expectations[0]
     assert e.configuration is not e.configuration and e.configuration == e.configuration
+    c = e.configuration
+    assert c.to_domain_obj() is not c.to_domain_obj() and c.to_domain_obj() == c.to_domain_obj()
