@@ -484,7 +484,7 @@ def test_memoised_configurations_give_the_same_results(gx_root):
                        "applications": p.views["applications"]}.items():
         vd = ctx.validation_definitions.get(name)
         for fmt in ({"result_format": "BOOLEAN_ONLY"}, gate._summary_format(name)):
-            def run():
+            def run(vd=vd, view=view, fmt=fmt):
                 res = vd.run(batch_parameters={"dataframe": view}, run_id=RunIdentifier(run_name="test-memo"),
                              result_format=fmt)
                 return [r.to_json_dict() for r in res.results], res.statistics
