@@ -415,7 +415,9 @@ def _wilson(k: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, 
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    # the interval holds p; rounding can leave its bound a hair on the wrong side (k = n gives
+    # hi = 1 − 1e-16), which matplotlib refuses as a negative error bar
+    return np.minimum(np.clip(centre - half, 0, 1), p), np.maximum(np.clip(centre + half, 0, 1), p)
 
 
 def plotted_checks(most_failed: list[dict], top: int = 25) -> tuple[list[dict], list[dict]]:

@@ -145,6 +145,21 @@ def test_failure_rate_figure_weights_checks_by_evaluations():
     assert lo[0] < 0.25 and hi[0] == pytest.approx(1.0) and hi[1] < 0.03
 
 
+def test_a_check_failing_everywhere_it_is_evaluated_is_plotted(tmp_path):
+    """k = n: the Wilson bound rounds to a hair below the rate; the figure (and so the whole quality
+    report of a run) must not fail on a negative error bar. Found on a 20,000-report run."""
+    from expectations import report
+    k = np.arange(1, 3000, dtype=float)
+    for fail in (k, np.ceil(k / 2), np.ones_like(k)):
+        lo, hi = report._wilson(fail, k)
+        assert (lo <= fail / k).all() and (hi >= fail / k).all()
+    checks = [{"check": f"c{n}", "fail": n, "warn": 0, "reports": n, "evaluated": n, "fail_rate": 1.0}
+              for n in (6, 21, 31, 38, 44)]
+    figs: list = []
+    report._failure_rate_figure(checks, tmp_path, figs)
+    assert figs
+
+
 def test_data_docs_are_offline(built):
     docs = built["out"] / "data_docs"
     pages = list(docs.rglob("*.html"))
