@@ -74,38 +74,31 @@ def _memoise_configurations() -> None:
     object, is built once; GX builds them anew from the suite's configurations for every run and does
     not change them while it runs."""
     from great_expectations.expectations.expectation import Expectation
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     build = Expectation.configuration.fget
     if getattr(build, "nianbao_memo", False):
         return
+    Expectation.configuration = property(_memoised(build, "configs"))
+    ExpectationConfiguration.to_domain_obj = _memoised(ExpectationConfiguration.to_domain_obj, "objects")
 
-    def configuration(self):
-        memo = getattr(_MEMO, "configs", None)
+
+def _memoised(compute, slot: str):
+    """``compute(self)`` kept per object in the ``slot`` memo of this thread while one is open (the
+    object is kept beside its result, so that a new object at a reused id() is never served the
+    old one's); computed afresh outside a validation."""
+    def wrapper(self):
+        memo = getattr(_MEMO, slot, None)
         if memo is None:
-            return build(self)
+            return compute(self)
         hit = memo.get(id(self))
         if hit is None or hit[0] is not self:
-            hit = memo[id(self)] = (self, build(self))
+            hit = memo[id(self)] = (self, compute(self))
         return hit[1]
 
-    configuration.nianbao_memo = True
-    configuration.__doc__ = build.__doc__
-    Expectation.configuration = property(configuration)
-
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-    make = ExpectationConfiguration.to_domain_obj
-
-    def to_domain_obj(self):
-        memo = getattr(_MEMO, "objects", None)
-        if memo is None:
-            return make(self)
-        hit = memo.get(id(self))
-        if hit is None or hit[0] is not self:
-            hit = memo[id(self)] = (self, make(self))
-        return hit[1]
-
-    to_domain_obj.__doc__ = make.__doc__
-    ExpectationConfiguration.to_domain_obj = to_domain_obj
+    wrapper.nianbao_memo = True
+    wrapper.__doc__ = compute.__doc__
+    return wrapper
 
 
 class _configurations_memoised:
@@ -114,6 +107,7 @@ class _configurations_memoised:
 
     def __exit__(self, *exc):
         _MEMO.configs = _MEMO.objects = None
+
 
 def _sync_root(root: Path) -> None:
     """Copy the committed GX project (config, suites, validation definitions) into another root."""

@@ -224,3 +224,11 @@ def test_a_third_format_goes_through_the_gate_and_into_the_dictionary(tmp_path):
     dictionary = subprocess.run([sys.executable, "-c", "from transforms.dictionary import render; print(render())"],
                                 capture_output=True, text=True, env=env, cwd=ROOT, check=True).stdout
     assert "2099" in dictionary
+
+
+def test_a_base_list_with_two_items_of_one_code_cannot_be_extended(tmp_path):
+    """Merging by code needs the codes of the base list to be unique: the one shared is named."""
+    d = _edited(tmp_path, "2019.yaml", lambda doc: doc["tables"]["active_disclosure"]["blocks"][0]["rows"].append(
+        {"label": "规章二", "code": "rules"}))
+    with pytest.raises(FormatError, match="share code 'rules'"):
+        load_formats(d)

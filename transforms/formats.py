@@ -308,9 +308,8 @@ def _resolved(name: str, docs: dict[str, tuple[Path, dict]], chain: tuple[str, .
         raise FormatError(f"{path.name}: extends {base!r} makes a cycle ({' → '.join((*chain, name, base))})")
     if base not in docs:
         raise FormatError(f"{path.name}: extends {base!r}, which no format file of {path.parent} defines")
-    merged = _merge(_resolved(base, docs, (*chain, name)), {k: v for k, v in doc.items() if k != "extends"},
-                    f"{path.name}")
-    return merged
+    return _merge(_resolved(base, docs, (*chain, name)), {k: v for k, v in doc.items() if k != "extends"},
+                  path.name)
 
 
 def _merge(base, over, where: str):
@@ -337,9 +336,10 @@ def _merge(base, over, where: str):
         if not all(key in i for i in base + over):
             raise FormatError(f"{where}: list items to merge need an `id` or a `code` each")
         out = list(base)
-        index = {i[key]: n for n, i in enumerate(out)}
-        if len(index) != len(out):
-            raise FormatError(f"{where}: two items of the base list share {key} {next(k for k in index)!r}")
+        keys = [i[key] for i in out]
+        shared = next((k for n, k in enumerate(keys) if k in keys[:n]), None)
+        if shared is not None:
+            raise FormatError(f"{where}: two items of the base list share {key} {shared!r}")
         anchor = None
         for item in over:
             k = item[key]

@@ -525,28 +525,15 @@ def flag_failing_columns(cells: list, formats: dict[str, set[str]], tables: set[
     the cells of a column whose total fails are flagged `reordered`: a value moved between two rows
     or two columns keeps each row's total but breaks its column's (engine Cells, changed in place)
     → problems."""
-    from transforms.cut_numbers import _merged, residual
     problems: list[str] = []
     for table in tables:
         fmts = formats.get(table)
         if not fmts:
             continue
         by_key = {(c.row_path, c.column_path): c for c in cells if c.table == table}
-        values = {k: c.value for k, c in by_key.items()}
-        for terms, ident_id in _merged(table, frozenset(fmts)).items():
-            column = terms[0][0][1]
-            if any(k[1] != column for k, _ in terms):
-                continue                              # an identity within a row
-            r = residual(terms, values)
-            if r is None or abs(r) <= 1e-6:
-                continue
-            hit = [by_key[k] for k, _ in terms if "reordered" not in by_key[k].flags
-                   and not {"unresolved", "inferred"} & set(by_key[k].flags)]
-            for c in hit:
-                c.flags = c.flags + ("reordered",)
-            if hit:
-                problems.append(f"{table}: column {column!r} breaks {ident_id} (off by {r:g}) in text whose labels and "
-                                f"values were printed apart: its cells in {len(hit)} rows flagged reordered")
+        for ident_id, r, column, hit in _flag_failing(by_key, table, fmts, axis=1):
+            problems.append(f"{table}: column {column!r} breaks {ident_id} (off by {r:g}) in text whose labels and "
+                            f"values were printed apart: its cells in {len(hit)} rows flagged reordered")
     return problems
 
 
@@ -556,7 +543,6 @@ def flag_failing_rows(cells: list, formats: dict[str, set[str]], tables: set[str
     order of the text alone: a value dropped, doubled or moved there shifts every later value into the
     next column. The cells of each of its row identities that fails (after cut numbers were mended)
     are flagged reordered (engine Cells, changed in place) → problems."""
-    from transforms.cut_numbers import _merged, residual
     problems: list[str] = []
     for table in tables:
         fmts = formats.get(table)
@@ -566,20 +552,30 @@ def flag_failing_rows(cells: list, formats: dict[str, set[str]], tables: set[str
         if len({c.source_line for c in own if c.raw_value}) < 2:
             continue                                  # printed on one line: read as printed
         by_key = {(c.row_path, c.column_path): c for c in own}
-        values = {k: c.value for k, c in by_key.items()}
-        for terms, ident_id in _merged(table, frozenset(fmts)).items():
-            if len({k[0] for k, _ in terms}) != 1:
-                continue                              # across rows
-            r = residual(terms, values)
-            if r is None or abs(r) <= 1e-6:
-                continue
-            hit = [by_key[k] for k, _ in terms if not {"reordered", "unresolved", "inferred"} & set(by_key[k].flags)]
-            for c in hit:
-                c.flags = c.flags + ("reordered",)
-            if hit:
-                problems.append(f"{table}: its values, one a line and placed by the order of the text, break "
-                                f"{ident_id} (off by {r:g}): {len(hit)} cells flagged reordered")
+        for ident_id, r, _, hit in _flag_failing(by_key, table, fmts, axis=0):
+            problems.append(f"{table}: its values, one a line and placed by the order of the text, break "
+                            f"{ident_id} (off by {r:g}): {len(hit)} cells flagged reordered")
     return problems
+
+
+def _flag_failing(by_key: dict, table: str, fmts: set[str], axis: int):
+    """The failing instances of the table's identities that lie along one row (axis 0) or one column
+    (axis 1): each yields (identity id, residual, that row or column path, its cells newly flagged
+    `reordered` — those not already reordered, unresolved or inferred; only those with some)."""
+    from transforms.cut_numbers import _merged, residual
+    values = {k: c.value for k, c in by_key.items()}
+    for terms, ident_id in _merged(table, frozenset(fmts)).items():
+        along = terms[0][0][axis]
+        if any(k[axis] != along for k, _ in terms):
+            continue                                  # across rows (or columns)
+        r = residual(terms, values)
+        if r is None or abs(r) <= 1e-6:
+            continue
+        hit = [by_key[k] for k, _ in terms if not {"reordered", "unresolved", "inferred"} & set(by_key[k].flags)]
+        for c in hit:
+            c.flags = c.flags + ("reordered",)
+        if hit:
+            yield ident_id, r, along, hit
 
 
 def mark_placed_by_order(tr) -> int:
