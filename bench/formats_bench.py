@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from synthetic import render_docs as rd  # noqa: E402
-from transforms.documents import read_document  # noqa: E402
+from transforms.read.document import read_document  # noqa: E402
 from transforms.engine import parse_report  # noqa: E402
 
 HANGZHOU = ROOT / "tests" / "fixtures" / "realworld" / "raw" / "hangzhou_style_2025.html"

@@ -21,7 +21,7 @@ CHILD = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
 import pypdfium2
-from transforms import ocr
+from transforms.read import ocr
 from transforms.engine import parse_report
 t = time.process_time(); ocr.engine(); load = time.process_time() - t
 data = open(sys.argv[2], "rb").read()

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flows import defaults  # noqa: E402
-from transforms.documents import read_document  # noqa: E402
+from transforms.read.document import read_document  # noqa: E402
 from transforms import engine  # noqa: E402
 from transforms.engine import metadata, parse_report  # noqa: E402
 from synthetic.generator import corpus  # noqa: E402

@@ -447,7 +447,7 @@ class Crawler:
 
 def _text(path: str) -> str:
     """A fetched page as text (pages are small; the HTML reader's charset rules decide)."""
-    from transforms.charsets import decode
+    from transforms.read.charsets import decode
     try:
         return decode(Path(path).read_bytes())[0]
     except Exception:

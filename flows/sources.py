@@ -43,7 +43,7 @@ from urllib.parse import urljoin
 
 from flows import defaults
 from flows.manifest import Item
-from transforms import filetypes
+from transforms.read import filetypes
 from transforms import schema as registry
 from transforms.names import printable_name
 
@@ -83,7 +83,7 @@ class Discovery:
 
 def max_bytes() -> int:
     """The byte limit of one input (``NIANBAO_MAX_BYTES``, read as the engine reads it)."""
-    from transforms.documents import Limits
+    from transforms.read.document import Limits
     return Limits.from_env().max_bytes
 
 

@@ -1,4 +1,4 @@
-"""The one charset decoder (transforms.charsets): damaged copies keep what is readable.
+"""The one charset decoder (transforms.read.charsets): damaged copies keep what is readable.
 
 A UTF-8 (or GB18030, UTF-16) report cut in the middle of a character, or carrying an isolated
 invalid byte, is repaired (U+FFFD), reported (problem ``decode_repaired``) and the cells read from
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.charsets import MAX_REPAIR_RUNS, DecodeError, decode
+from transforms.read.charsets import MAX_REPAIR_RUNS, DecodeError, decode
 from transforms.engine import parse_report
 from transforms.reconcile import classify_reason
 from transforms.tidy import to_frames

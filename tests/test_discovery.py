@@ -19,7 +19,7 @@ from flows import publish as pub
 from flows import sources as src
 from flows.cli import main
 from flows.pipeline import RunConfig, run_plain
-from transforms import filetypes
+from transforms.read import filetypes
 from synthetic import render_docs as rd
 from transforms import schema
 

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transforms import documents as d
+from transforms.read import document as d
 from synthetic import generator as g
 from synthetic import render_docs as rd
-from transforms.charsets import decode
+from transforms.read.charsets import decode
 from transforms.engine import parse_report
 
 REALWORLD = Path(__file__).resolve().parent / "fixtures" / "realworld"

@@ -17,7 +17,7 @@ import zipfile
 import pytest
 
 from flows import isolation
-from transforms import documents as d
+from transforms.read import document as d
 from synthetic import render_docs as rd
 from transforms.engine import parse_report
 from transforms.reconcile import classify_reason

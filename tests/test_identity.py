@@ -17,7 +17,7 @@ from transforms.identity import describe, document_properties
 from transforms.identity import organization as org
 from transforms.identity.gazetteer import load
 from transforms.identity.overrides import OverrideError, rules
-from transforms.readers import text_lines
+from transforms.parse.regions import text_lines
 from transforms.schema import DIVISION_LEVELS, IDENTITY_SOURCES, ORGANIZATION_TYPES
 
 ROOT = Path(__file__).resolve().parent / "fixtures"
@@ -231,7 +231,7 @@ def test_docx_core_properties_and_pdf_metadata_name_the_report():
         ("故城县教育局", "document_properties", 2020)
 
     from reportlab.pdfgen import canvas
-    from transforms.documents import read_document
+    from transforms.read.document import read_document
     from synthetic.render_docs import _font
     out = io.BytesIO()
     c = canvas.Canvas(out)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from transforms import documents as d
+from transforms.read import document as d
 from synthetic import render_docs as rd
-from transforms import legacy_office
+from transforms.read import legacy_office
 from transforms.engine import parse_report
 
 HERE = Path(__file__).resolve().parent

@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from transforms import documents as d
+from transforms.read import document as d
 from transforms.engine import parse_report
 
 HERE = Path(__file__).resolve().parent
 SCANS = HERE / "fixtures" / "scans"
 KEY = json.loads((HERE / "fixtures" / "realworld" / "expected" / "hangzhou_style_2025.json").read_text())
-ocr = pytest.importorskip("transforms.ocr")
+ocr = pytest.importorskip("transforms.read.ocr")
 
 
 def _score(parsed, cells):
@@ -273,7 +273,7 @@ def test_a_picture_whose_file_is_missing_is_named_and_the_page_still_reads():
     assert not any("ocr" in c.flags for c in parsed.cells)
 
 
-# --------------------------------------------------------------------------- cost choices (see transforms/ocr.py)
+# --------------------------------------------------------------------------- cost choices (see transforms/read/ocr.py)
 
 def test_identical_crops_are_recognised_once_and_each_gets_its_result(monkeypatch):
     """One crop per recogniser call makes a crop's text a function of its pixels: a repeated crop

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from synthetic import render_docs as rd
-from transforms.legacy_office import soffice_path
+from transforms.read.legacy_office import soffice_path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -13,7 +13,7 @@ from transforms import schema
 from transforms.formats import FORMATS
 from transforms.reconcile import (check_names, cross_year_check_names, hierarchy_catalog, prepare, quality_checks, quarantine_frame,
                                   reconcile, verdicts)
-from transforms.values import NIL_TOKENS
+from transforms.parse.values import NIL_TOKENS
 
 RAW = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "seeds"
 SEEDS = sorted(RAW.glob("*.txt"))

@@ -1,5 +1,5 @@
 """Text that PDF extractors and OCR print: labels wrapped over lines, group cells in pieces, rows
-printed before their label, page numbers inside tables (transforms/rejoin.py, the engine's fallback).
+printed before their label, page numbers inside tables (transforms/parse/rejoin.py, the engine's fallback).
 
 The extracts are of a real report (tests/fixtures/extracts/README.md), scored against its answer key:
 every cell right, or flagged; never a wrong number without a flag.
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from transforms.engine import parse_report, parse_text
-from transforms.rejoin import is_page_number
+from transforms.parse.rejoin import is_page_number
 
 HERE = Path(__file__).resolve().parent
 EXTRACTS = HERE / "fixtures" / "extracts"
@@ -224,7 +224,7 @@ def test_interleaved_one_cell_per_line_rows_are_not_read_as_one_row():
     """规章 3 / 行政规范性文件 564 / 5 / 74 / 984 / 4185 (pdftotext's reading order): the second row
     took three of five values printed after it — which are its own is not printed by the lines: it is
     never read as 564 / 5 / 74, but as the block's geometry gives (each label followed by its first
-    value, the other columns row after row: transforms/row_order.py), flagged reordered."""
+    value, the other columns row after row: transforms/parse/row_order.py), flagged reordered."""
     parsed = _parse("hz_doc_pdftotext.txt")
     rows = {c.column_path: c for c in parsed.cells if c.row_path == "第二十条第（一）项 > 行政规范性文件"}
     assert [c.value for c in rows.values()] == [564, 984, 4185]

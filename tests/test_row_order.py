@@ -1,5 +1,5 @@
 """Tables whose labels and values a PDF extractor printed apart (reading-order `pdftotext`): values
-read in the format's row order, each row checked by its identities (transforms/row_order.py).
+read in the format's row order, each row checked by its identities (transforms/parse/row_order.py).
 
 Real extracts of a real report (tests/fixtures/extracts/README.md) scored against its answer key:
 every cell right, or flagged; never a wrong number without a flag.
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from transforms.engine import parse_report, parse_text
-from transforms.readers import Tok
-from transforms.row_order import _furniture, _numbered_header
+from transforms.parse.regions import Tok
+from transforms.parse.row_order import _furniture, _numbered_header
 
 HERE = Path(__file__).resolve().parent
 EXTRACTS = HERE / "fixtures" / "extracts"

@@ -20,7 +20,7 @@ from transforms.engine import parse_text
 from synthetic.generator import LAYOUTS, generate
 from transforms.reconcile import COLUMN_LEAVES, quality_checks, verdicts
 from transforms.tidy import to_frames
-from transforms.values import IMPLAUSIBLE, NIL_TOKENS, parse_value
+from transforms.parse.values import IMPLAUSIBLE, NIL_TOKENS, parse_value
 
 SEEDS = sorted((Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "seeds").glob("*.txt"))
 TEXTS = [p.read_text(encoding="utf-8").replace("\r\n", "\n") for p in SEEDS]

@@ -6,8 +6,8 @@ import math
 import pytest
 
 from transforms.labels import clean, match_key, stem_key
-from transforms.values import IMPLAUSIBLE, NIL_TOKENS, is_no_value, parse_value, unit_from_label
-from transforms.vocab import vocabulary
+from transforms.parse.values import IMPLAUSIBLE, NIL_TOKENS, is_no_value, parse_value, unit_from_label
+from transforms.parse.vocab import vocabulary
 
 
 @pytest.mark.parametrize("raw,value,unit,flags", [

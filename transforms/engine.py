@@ -18,17 +18,17 @@ from transforms.identity import IDENTITY_FIELDS, describe, document_properties
 from transforms.labels import clean, match_key
 from transforms.names import escape_surrogates
 from transforms.narrative import Statement, extract as extract_statements, prose_lines
-from transforms.rejoin import rejoin
-from transforms.readers import (Region, Tok, detect_layout, is_heading,
+from transforms.parse.rejoin import rejoin
+from transforms.parse.regions import (Region, Tok, detect_layout, is_heading,
                                 is_html, is_prose, locate, text_lines, tokens)
-from transforms.charsets import repair_problem
-from transforms.documents import html_table_lines as html_lines
-from transforms.cut_numbers import mend as mend_cut_numbers
-from transforms.row_order import (broken_rows, by_row_order, flag_failing_columns, flag_failing_rows,
+from transforms.read.charsets import repair_problem
+from transforms.read.document import html_table_lines as html_lines
+from transforms.parse.cut_numbers import mend as mend_cut_numbers
+from transforms.parse.row_order import (broken_rows, by_row_order, flag_failing_columns, flag_failing_rows,
                                   mark_placed_by_order, values_after_end)
 from transforms.schema import PARSER_VERSION, STATUTORY_TABLES, coded, quarantine_problem
-from transforms.values import IMPLAUSIBLE, is_no_value, parse_value, unit_from_label
-from transforms.vocab import Entry, RowCandidate, vocabulary
+from transforms.parse.values import IMPLAUSIBLE, is_no_value, parse_value, unit_from_label
+from transforms.parse.vocab import Entry, RowCandidate, vocabulary
 
 MAX_PLACEMENTS = 20000
 _FULLWIDTH = str.maketrans({"(": "（", ")": "）", ":": "：", ",": "，", ";": "；"})
@@ -590,8 +590,8 @@ def parse_report(data: bytes, source_file: str, context: dict | None = None, lim
     source_file = escape_surrogates(source_file)   # a name given as os.fsdecode'd bytes: every step can encode it
     sha = hashlib.sha256(data).hexdigest()
     base = _empty_report(sha, source_file, len(data))
-    # --- issue 5: dispatch by content (DOCX / PDF / HTML / text) under per-file limits: transforms/documents.py
-    from transforms.documents import Unreadable, read_document
+    # --- issue 5: dispatch by content (DOCX / PDF / HTML / text) under per-file limits: transforms/read/document.py
+    from transforms.read.document import Unreadable, read_document
     try:
         doc = read_document(data, limits, images=images)
     except Unreadable as exc:
@@ -755,7 +755,7 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
 
 
 # text whose cells are separated by position alone (extractor output, PDF pages): a number in it can
-# have been cut by the extractor (transforms/cut_numbers.py)
+# have been cut by the extractor (transforms/parse/cut_numbers.py)
 _POSITIONAL = frozenset({"spaced", "line_cells", "one_line"})
 # tables of one data row without a label (table 四): their values follow each other in the text
 _ONE_ROW_TABLES = frozenset(t for t in STATUTORY_TABLES if all(
@@ -764,7 +764,7 @@ _ONE_ROW_TABLES = frozenset(t for t in STATUTORY_TABLES if all(
 
 def _reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[str]) -> TableRead:
     """The fallback for tables whose normal reading left unknown labels or values with no row label
-    (transforms/rejoin.py: labels wrapped over lines, group cells printed in pieces, rows printed
+    (transforms/parse/rejoin.py: labels wrapped over lines, group cells printed in pieces, rows printed
     before their label, page numbers): its reading is kept only when it places more values in known
     rows and leaves no more values without a row. Values that stay without a row right after a row
     cast doubt on it when it took its values from several lines (a one-cell-per-line export that
@@ -815,7 +815,7 @@ def _reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[s
 
 def _reread_in_row_order(table: str, toks: list[Tok], reads: list[TableRead], tr: TableRead,
                          problems: list[str]) -> TableRead:
-    """The last fallback (transforms/row_order.py): values cut into the format's rows in order, each
+    """The last fallback (transforms/parse/row_order.py): values cut into the format's rows in order, each
     row checked by its identities; kept when it places more values in known rows."""
     got = by_row_order(table, toks, vocabulary(table), reads)
     if got is None:

@@ -36,7 +36,7 @@ from pandas.arrays import ArrowStringArray
 from transforms import narrative, schema
 from transforms.formats import FORMATS
 from transforms.plausibility import CHECKS, body_level
-from transforms.values import IMPLAUSIBLE, is_no_value
+from transforms.parse.values import IMPLAUSIBLE, is_no_value
 
 TABLES = schema.STATUTORY_TABLES
 STATUSES = ("pass", "warn", "fail")
@@ -198,7 +198,7 @@ def _n_flags(flags: pd.Series) -> np.ndarray:
 
 def raw_has_value(raw: pd.Series) -> np.ndarray:
     """True where the printed text is something other than blank or a no-value token, exactly as the
-    value parser reads it (transforms.values.is_no_value: one list for both)."""
+    value parser reads it (transforms.parse.values.is_no_value: one list for both)."""
     codes, texts = pd.factorize(raw)  # few distinct printed texts: the test runs once per text
     has = np.fromiter((not is_no_value(str(t)) for t in texts), dtype=bool, count=len(texts))
     return np.append(has, False)[codes]  # code -1 (no text) → False

@@ -9,7 +9,7 @@ rows, as the table prints them.
 So when a table's values are exactly (rows of the format's table) × (its columns), they are cut into
 rows in the format's order, and each row is kept only when its own identities hold (the total of the
 row is the sum of its parts, or the printed total is that sum cut short by the extractor,
-transforms/cut_numbers.py): a row whose values were printed out of order breaks them and is left
+transforms/parse/cut_numbers.py): a row whose values were printed out of order breaks them and is left
 unresolved. A row whose label was printed right before exactly these values is read as normal; the
 others are flagged `reordered` (placed by the order of the text). A run of rows that break their
 totals because the extractor printed one of their value columns apart (the first column with the
@@ -29,13 +29,13 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from transforms.cut_numbers import cut_value
+from transforms.parse.cut_numbers import cut_value
 from transforms.formats import FORMATS, Block
 from transforms.labels import match_key
-from transforms.readers import Tok
-from transforms.rejoin import _physical_lines, is_page_number
-from transforms.values import parse_value
-from transforms.vocab import Vocabulary
+from transforms.parse.regions import Tok
+from transforms.parse.rejoin import _physical_lines, is_page_number
+from transforms.parse.values import parse_value
+from transforms.parse.vocab import Vocabulary
 
 MIN_NUMBERED = 3    # a header of numbered columns (数据1 数据2 数据3 …) has at least this many
 
@@ -165,7 +165,7 @@ def _short_blocks(table: str, rows: list, done: dict[int, str]) -> dict[int, str
 
 def _row_values(row_ids, chunk: list[Tok]) -> list | None:
     """The row's numbers when every identity within it holds, as printed or with a cut number
-    restored (transforms/cut_numbers.py), else None."""
+    restored (transforms/parse/cut_numbers.py), else None."""
     nums = [parse_value(t.text).value for t in chunk]
     raws = [t.text for t in chunk]
     for terms in row_ids:
@@ -562,7 +562,7 @@ def _flag_failing(by_key: dict, table: str, fmts: set[str], axis: int):
     """The failing instances of the table's identities that lie along one row (axis 0) or one column
     (axis 1): each yields (identity id, residual, that row or column path, its cells newly flagged
     `reordered` — those not already reordered, unresolved or inferred; only those with some)."""
-    from transforms.cut_numbers import _merged, residual
+    from transforms.parse.cut_numbers import _merged, residual
     values = {k: c.value for k, c in by_key.items()}
     for terms, ident_id in _merged(table, frozenset(fmts)).items():
         along = terms[0][0][axis]

@@ -18,7 +18,7 @@ paragraph and each table row is one block, nested tables included); PDF → ``pa
 ``n`` is the 1-based index of the line (text line or table row) on that page in reading order.
 
 Dispatch (:func:`sniff`) is by content, never by file name: ZIP magic with ``word/document.xml`` →
-DOCX, ``%PDF-`` → PDF, markup → HTML, anything else → text (decoded by :func:`transforms.charsets.decode`).
+DOCX, ``%PDF-`` → PDF, markup → HTML, anything else → text (decoded by :func:`transforms.read.charsets.decode`).
 
 Limits (module constants, each overridable by an environment variable read at call time, see
 :class:`Limits`) are enforced before the heavy work: raw size first (the flow stats a file before
@@ -216,12 +216,12 @@ def _ole_kind(data: bytes) -> str:
     return "ole"
 
 
-# Legacy Office files: converted by LibreOffice (transforms/legacy_office.py), then read as DOCX / HTML.
+# Legacy Office files: converted by LibreOffice (transforms/read/legacy_office.py), then read as DOCX / HTML.
 LEGACY_KINDS = frozenset({"doc", "xls", "rtf", "odt", "ods"})
 
 
 def _read_legacy(data: bytes, kind: str, limits: Limits, deadline: Deadline) -> Document:
-    from transforms.legacy_office import ConversionError, convert
+    from transforms.read.legacy_office import ConversionError, convert
 
     remaining = max(1.0, limits.max_seconds - (time.monotonic() - deadline.t0))
     try:
@@ -232,15 +232,15 @@ def _read_legacy(data: bytes, kind: str, limits: Limits, deadline: Deadline) -> 
     if target == "docx":
         lines = docx_lines(converted, limits, deadline)
     else:
-        from transforms.charsets import decode
+        from transforms.read.charsets import decode
         text, _, _ = decode(converted)
         lines = html_table_lines(text, deadline)
     return Document(kind, lines, "utf-8" if target == "docx" else None, True, [f"converted from {kind} by LibreOffice"])
 
 
 def _read_scan(data: bytes, kind: str, limits: Limits) -> Document:
-    """An image-only PDF or an image file → lines by OCR (transforms/ocr.py), under the OCR limits."""
-    from transforms import ocr
+    """An image-only PDF or an image file → lines by OCR (transforms/read/ocr.py), under the OCR limits."""
+    from transforms.read import ocr
 
     deadline = Deadline(limits.max_ocr_seconds, "NIANBAO_MAX_OCR_SECONDS")
     try:
@@ -284,8 +284,8 @@ def read_document(data: bytes, limits: Limits | None = None, deadline: Deadline 
         raise Unreadable("OLE2 compound file that is neither a Word nor an Excel document", "unsupported_type")
     if kind in LEGACY_KINDS:
         return _read_legacy(data, kind, limits, deadline)
-    from transforms.charsets import DecodeError, decode
-    from transforms.readers import text_lines
+    from transforms.read.charsets import DecodeError, decode
+    from transforms.parse.regions import text_lines
 
     try:
         text, encoding, repairs = decode(data)
@@ -312,7 +312,7 @@ def read_document(data: bytes, limits: Limits | None = None, deadline: Deadline 
 @functools.lru_cache(maxsize=1)
 def _table_anchors() -> tuple[tuple[str, ...], ...]:
     """Each statutory table's anchor labels (format files): one of them is in any copy of the table."""
-    from transforms.readers import TABLE_ORDER, _anchors
+    from transforms.parse.regions import TABLE_ORDER, _anchors
     return tuple(_anchors(t) for t in TABLE_ORDER)
 
 
@@ -366,7 +366,7 @@ def html_images(doc: Document, text: str, images: Callable[[str], bytes | None] 
         pictures.append((img.sourceline or 0, src, data))
     if not pictures:
         return
-    from transforms import ocr
+    from transforms.read import ocr
 
     deadline = Deadline(limits.max_ocr_seconds, "NIANBAO_MAX_OCR_SECONDS")
     last = max((n for _, n in doc.lines), default=0)
@@ -405,7 +405,7 @@ def too_large(size: int, limit: int, grew: bool = False) -> Unreadable:
 
 
 def _is_markup(text: str) -> bool:
-    from transforms.readers import is_html
+    from transforms.parse.regions import is_html
 
     if is_html(text):
         return True

@@ -1,4 +1,4 @@
-"""Readers: decoded text (transforms.charsets) → numbered lines → table regions → cell tokens.
+"""Readers: decoded text (transforms.read.charsets) → numbered lines → table regions → cell tokens.
 
 Every token keeps the 1-based source line it came from. Layout families (see README):
 tab_cells (one cell per tab-indented line, blank line between rows), tsv, pipe (`a | b |` rows and
@@ -15,7 +15,7 @@ from operator import gt, itemgetter
 
 from transforms.formats import FORMATS
 from transforms.labels import clean
-from transforms.values import parse_value
+from transforms.parse.values import parse_value
 
 TRUNCATION_MARK = "[...]"
 LONG_LINE = 200  # a longer line may be a flattened page: split it at section headings

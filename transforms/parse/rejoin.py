@@ -20,8 +20,8 @@ import re
 from functools import lru_cache
 
 from transforms.labels import match_key, stem_key
-from transforms.readers import Tok, _piece_parts
-from transforms.vocab import Vocabulary
+from transforms.parse.regions import Tok, _piece_parts
+from transforms.parse.vocab import Vocabulary
 
 # a line holding only a page number: '— 5 —', '- 12 -', '－3－', '第 5 页', '5 / 12'
 _PAGE_NUMBER = re.compile(r"^\s*(?:[—\-－–―]+\s*\d{1,3}\s*[—\-－–―]+|第\s*\d{1,3}\s*页(?:\s*[,，/]?\s*共\s*\d{1,3}\s*页)?"
