@@ -26,7 +26,7 @@ def read_bytes(local_path: str, max_bytes: int | None = None) -> bytes:
     (fstat, or the remote file's size) and at most ``max_bytes + 1`` bytes are read, so a file over
     the limit (NIANBAO_MAX_BYTES by default), or growing past it while read, raises
     documents.Unreadable (reason code too_large) having cost at most the limit in memory."""
-    from transforms.read.document import Limits, too_large
+    from transforms.read.limits import Limits, too_large
 
     limit = Limits.from_env().max_bytes if max_bytes is None else max_bytes
     if "://" in local_path and not local_path.startswith("file://"):
@@ -299,7 +299,7 @@ def parse_batch(batch_no: int, items: list[dict], staging: str, *,
 
 def _parse_batch(batch_no: int, items: list[dict], staging: str,
                  extra_quarantine: list[dict] | None = None, gx: bool | None = None) -> dict:
-    from transforms.read.document import Limits, Unreadable
+    from transforms.read.limits import Limits, Unreadable
     from transforms.engine import parse_report
     from flows.publish import table_from_frame, write_staged
 

@@ -516,7 +516,7 @@ def parse(
     from transforms.tidy import to_frames
     con = Console()
     from flows.batch import read_bytes
-    from transforms.read.document import Unreadable
+    from transforms.read.limits import Unreadable
     try:
         data = read_bytes(str(file))
     except Unreadable as exc:   # over NIANBAO_MAX_BYTES: refused before it is read

@@ -98,7 +98,7 @@ def _facts(item: Item, cache: dict) -> dict:
     if hit is not None:
         return hit
     from flows.batch import read_bytes
-    from transforms.read.document import Unreadable
+    from transforms.read.limits import Unreadable
     from transforms.engine import parse_report
     try:
         report = parse_report(read_bytes(item.local_path), item.source_file, item.context).report

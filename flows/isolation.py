@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing as mp
 
-from transforms.read.document import Limits, _mb
+from transforms.read.limits import Limits, _mb
 from transforms.engine import ParsedReport, _empty_report, parse_report
 from transforms.schema import quarantine_problem
 

@@ -83,7 +83,7 @@ class Discovery:
 
 def max_bytes() -> int:
     """The byte limit of one input (``NIANBAO_MAX_BYTES``, read as the engine reads it)."""
-    from transforms.read.document import Limits
+    from transforms.read.limits import Limits
     return Limits.from_env().max_bytes
 
 

@@ -17,7 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transforms.read import document as d
+from transforms.read.docx import docx_lines
+from transforms.read.grid import expand_grid
+from transforms.read.html import html_table_lines
+from transforms.read.pdf import pdf_lines
+from transforms.read.sniff import sniff
 from synthetic import generator as g
 from synthetic import render_docs as rd
 from transforms.read.charsets import decode
@@ -67,7 +71,7 @@ def check_all_forms(seed: int, template: str | None = None, **kwargs) -> None:
     for kind in FORMS:
         data = forms[kind]
         data = data.encode("utf-8") if isinstance(data, str) else data
-        assert d.sniff(data) == {"text": "text", "html": "html", "docx": "docx", "pdf": "pdf"}[kind]
+        assert sniff(data) == {"text": "text", "html": "html", "docx": "docx", "pdf": "pdf"}[kind]
         # the text form prints its own nil tokens: values must agree, raw text is checked for the others
         seen[kind] = _check(truth, data, kind, raw=kind != "text")
     base = {k: c.value for k, c in seen["html"].items()}
@@ -98,7 +102,7 @@ def test_docx_has_real_merged_cells_and_pdf_a_text_layer():
         text = "".join(p.extract_text() or "" for p in pdf.pages)
         tables = [t for p in pdf.pages for t in p.find_tables()]
     assert "申请人情况" in text and len(tables) >= 3
-    lines, tabular = d.pdf_lines(forms["pdf"])
+    lines, tabular = pdf_lines(forms["pdf"])
     assert tabular
     # vertical headers (one character per line in the PDF) read back as words
     assert any(ln.startswith("结果维持\t结果纠正") for ln, _ in lines)
@@ -224,7 +228,7 @@ def test_html_in_nested_layout_tables_with_chrome():
 <td><table><tr><td><h1>{title}</h1><div style="display:none"><table><tr><td>规章</td><td>999</td></tr></table></div>
 {body}</td></tr></table></td></tr>
 <tr><td colspan="2">版权所有 联系电话 0571-12345678</td></tr></table></body></html>"""
-    assert d.sniff(wrapped.encode()) == "html"
+    assert sniff(wrapped.encode()) == "html"
     parsed = parse_report(wrapped.encode("utf-8"), "nested.htm")
     assert parsed.report["status"] == "parsed", parsed.report["problems"]
     want = {(c["table"], c["row_path"], c["column_path"]): c["value"] for c in truth.cells}
@@ -244,15 +248,15 @@ def test_html_table_split_over_several_tables():
     assert split.count("<table>") == page.count("<table>") + 1
     parsed = parse_report(split.encode("utf-8"), "split.html")
     _check_key(parsed, _key())
-    lines = d.html_table_lines(split)
+    lines = html_table_lines(split)
     assert not any(t == "续表" for t, _ in lines)
 
 
 def test_expand_grid_and_rows_printed_once():
     rows = [[("a", 2, 1), ("b", 1, 2)], [("c", 1, 1), ("d", 1, 1)]]
-    assert d.expand_grid(rows) == [["a", "b", "b"], ["a", "c", "d"]]
+    assert expand_grid(rows) == [["a", "b", "b"], ["a", "c", "d"]]
     html = "<table><tr><td rowspan=2>甲</td><td colspan=2>乙</td></tr><tr><td>&nbsp;</td><td>3</td></tr></table>"
-    assert d.html_table_lines(html)[:2] == [("甲\t乙", 1), ("\t3", 1)]
+    assert html_table_lines(html)[:2] == [("甲\t乙", 1), ("\t3", 1)]
 
 
 def test_sniff_is_by_content_not_name():
@@ -260,9 +264,9 @@ def test_sniff_is_by_content_not_name():
     for kind in ("docx", "pdf"):
         p = parse_report(forms[kind], "misnamed.html")
         assert p.report["status"] == "parsed" and p.report["layout"] == kind
-    assert d.sniff(b"PK\x03\x04garbage") == "zip"
-    assert d.sniff(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100) == "ole"
-    assert d.sniff("二、主动公开政府信息情况".encode()) == "text"
+    assert sniff(b"PK\x03\x04garbage") == "zip"
+    assert sniff(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100) == "ole"
+    assert sniff("二、主动公开政府信息情况".encode()) == "text"
 
 
 def test_docx_nested_table_and_line_numbers():
@@ -285,6 +289,6 @@ def test_docx_nested_table_and_line_numbers():
     want = {(c["table"], c["row_path"], c["column_path"]): c["value"] for c in truth.cells}
     got = _values(parsed)
     assert got.keys() == want.keys() and all(_same_value(got[k], want[k]) for k in want)
-    lines = d.docx_lines(buf.getvalue())
+    lines = docx_lines(buf.getvalue())
     nos = [no for _, no in lines]
     assert nos == sorted(nos) and nos[0] == 1

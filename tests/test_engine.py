@@ -362,7 +362,7 @@ def test_a_list_enumerator_is_never_a_value():
 
 @pytest.mark.parametrize("piece", ["1、属于国家秘密", "（1）加强培训", "(2)公开", "2024年"])
 def test_enumerators_and_years_fused_to_text_stay_text(piece):
-    from transforms.parse.regions import _piece_parts
+    from transforms.parse.tokens import _piece_parts
     assert _piece_parts(piece) == ((piece, False),)
 
 

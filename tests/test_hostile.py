@@ -17,7 +17,8 @@ import zipfile
 import pytest
 
 from flows import isolation
-from transforms.read import document as d
+from transforms.read.docx import docx_lines
+from transforms.read.limits import Unreadable
 from synthetic import render_docs as rd
 from transforms.engine import parse_report
 from transforms.reconcile import classify_reason
@@ -259,13 +260,13 @@ def test_docx_prolog_refusal_reads_the_structure_not_the_bytes():
             '<w:p><w:r><w:t>&lt;!DOCTYPE x&gt; 政府信息公开工作年度报告</w:t></w:r></w:p></w:body></w:document>')
     fine = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<!-- <!ENTITY not-a-declaration> -->\n'
             + body).encode("utf-8")
-    lines = d.docx_lines(_docx_with(fine))
+    lines = docx_lines(_docx_with(fine))
     assert any("<!DOCTYPE x>" in t for t, _ in lines)
     for data in (fine.replace(b"<!--", b"<!DOCTYPE w:document [").replace(b"-->", b"]>"),):
         for enc in ("utf-8", "utf-16", "utf-16-be"):
             xml = data.decode().replace('encoding="UTF-8"', f'encoding="{enc.upper()}"').encode(enc)
-            with pytest.raises(d.Unreadable) as exc:
-                d.docx_lines(_docx_with(xml))
+            with pytest.raises(Unreadable) as exc:
+                docx_lines(_docx_with(xml))
             assert exc.value.code == "unsafe_markup", enc
 
 
@@ -328,11 +329,11 @@ def test_read_bytes_reads_at_most_the_limit(tmp_path, monkeypatch):
     f = tmp_path / "r.txt"
     f.write_bytes(b"x" * 100)
     assert read_bytes(str(f), max_bytes=100) == b"x" * 100
-    with pytest.raises(d.Unreadable) as exc:
+    with pytest.raises(Unreadable) as exc:
         read_bytes(str(f), max_bytes=99)
     assert exc.value.code == "too_large" and "100 bytes" in str(exc.value)
     monkeypatch.setenv("NIANBAO_MAX_BYTES", "50")
-    with pytest.raises(d.Unreadable):
+    with pytest.raises(Unreadable):
         read_bytes(f"file://{f}")
     rep = refused_report({"local_path": str(f), "source_file": "r.txt", "size": 100}, exc.value).report
     assert rep["sha256"] == hashlib.sha256(b"x" * 100).hexdigest() and rep["file_size"] == 100
@@ -360,7 +361,7 @@ def test_file_growing_while_read_is_caught(tmp_path, monkeypatch):
     from flows import batch
 
     f = _growing_file(tmp_path, monkeypatch, b"x" * 1000)
-    with pytest.raises(d.Unreadable) as exc:
+    with pytest.raises(Unreadable) as exc:
         batch.read_bytes(str(f), max_bytes=100)
     assert exc.value.code == "too_large" and "grew" in str(exc.value)
 

@@ -17,7 +17,7 @@ from transforms.identity import describe, document_properties
 from transforms.identity import organization as org
 from transforms.identity.gazetteer import load
 from transforms.identity.overrides import OverrideError, rules
-from transforms.parse.regions import text_lines
+from transforms.read.text import text_lines
 from transforms.schema import DIVISION_LEVELS, IDENTITY_SOURCES, ORGANIZATION_TYPES
 
 ROOT = Path(__file__).resolve().parent / "fixtures"

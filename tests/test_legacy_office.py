@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from transforms.read import document as d
+from transforms.read.limits import MAX_BYTES
+from transforms.read.sniff import sniff
 from synthetic import render_docs as rd
 from transforms.read import legacy_office
 from transforms.engine import parse_report
@@ -41,7 +42,7 @@ def _right_cells(parsed, cells: list[dict], keys=("table", "row", "column")) -> 
 @pytest.mark.parametrize("name,kind", [("hangzhou_style_2025.doc", "doc"), ("hangzhou_style_2025.rtf", "rtf"),
                                        ("hangzhou_style_2025.odt", "odt"), ("hangzhou_style_2025.xls", "xls")])
 def test_sniffed_from_the_bytes(name, kind):
-    assert d.sniff((LEGACY / name).read_bytes()) == kind
+    assert sniff((LEGACY / name).read_bytes()) == kind
 
 
 @needs_soffice
@@ -129,7 +130,7 @@ def test_a_failed_conversion_is_unreadable_with_the_reason(monkeypatch, tmp_path
 
 def test_an_ole_file_that_is_neither_word_nor_excel_is_unreadable():
     data = bytes.fromhex("d0cf11e0a1b11ae1") + b"\x00" * 2000
-    assert d.sniff(data) == "ole"
+    assert sniff(data) == "ole"
     parsed = parse_report(data, "thing.msg")
     assert parsed.report["status"] == "unreadable"
 
@@ -149,8 +150,8 @@ def test_every_conversion_has_its_own_profile_with_macros_disabled(monkeypatch, 
 
     monkeypatch.setattr(legacy_office.subprocess, "Popen", spy)
     data = (LEGACY / "hangzhou_style_2025.rtf").read_bytes()
-    legacy_office.convert(data, "rtf", timeout=120, max_bytes=d.MAX_BYTES)
-    legacy_office.convert(data, "rtf", timeout=120, max_bytes=d.MAX_BYTES)
+    legacy_office.convert(data, "rtf", timeout=120, max_bytes=MAX_BYTES)
+    legacy_office.convert(data, "rtf", timeout=120, max_bytes=MAX_BYTES)
     assert len(set(seen["profiles"])) == 2
     assert "DisableMacrosExecution" in seen["xcu"] and "<value>true</value>" in seen["xcu"]
     assert shutil.which("soffice") is not None

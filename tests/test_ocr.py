@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from transforms.read import document as d
+from transforms.read.sniff import sniff
 from transforms.engine import parse_report
 
 HERE = Path(__file__).resolve().parent
@@ -48,7 +48,7 @@ def scanned():
 
 
 def test_image_only_pdf_of_a_real_report_gives_its_key(scanned):
-    assert d.sniff((SCANS / "hz_scan.pdf").read_bytes()) == "pdf"
+    assert sniff((SCANS / "hz_scan.pdf").read_bytes()) == "pdf"
     rep = scanned.report
     assert rep["status"] == "parsed" and rep["layout"] == "pdf_ocr", rep["problems"][:3]
     assert rep["template"] == KEY["template"] and rep["report_year"] == KEY["report_year"]
@@ -104,7 +104,7 @@ def test_every_ocr_cell_is_flagged_with_its_confidence(scanned):
 
 def test_png_of_a_table_page_reads_the_same_way():
     data = (SCANS / "hz_p4_bw.png").read_bytes()
-    assert d.sniff(data) == "image"
+    assert sniff(data) == "image"
     parsed = parse_report(data, "table4.png")
     assert parsed.report["layout"] == "image_ocr"
     four = [k for k in KEY["cells"] if k["table"] == "review_litigation"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from transforms.engine import parse_report, parse_text
-from transforms.parse.regions import Tok
+from transforms.parse.tokens import Tok
 from transforms.parse.row_order import _furniture, _numbered_header
 
 HERE = Path(__file__).resolve().parent

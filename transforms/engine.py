@@ -19,10 +19,13 @@ from transforms.labels import clean, match_key
 from transforms.names import escape_surrogates
 from transforms.narrative import Statement, extract as extract_statements, prose_lines
 from transforms.parse.rejoin import rejoin
-from transforms.parse.regions import (Region, Tok, detect_layout, is_heading,
-                                is_html, is_prose, locate, text_lines, tokens)
+from transforms.parse.regions import Region, is_heading, locate
+from transforms.parse.tokens import Tok, detect_layout, is_prose, tokens
 from transforms.read.charsets import repair_problem
-from transforms.read.document import html_table_lines as html_lines
+from transforms.read.document import read_document
+from transforms.read.html import html_table_lines as html_lines
+from transforms.read.limits import Unreadable
+from transforms.read.text import is_html, text_lines
 from transforms.parse.cut_numbers import mend as mend_cut_numbers
 from transforms.parse.row_order import (broken_rows, by_row_order, flag_failing_columns, flag_failing_rows,
                                   mark_placed_by_order, values_after_end)
@@ -591,7 +594,6 @@ def parse_report(data: bytes, source_file: str, context: dict | None = None, lim
     sha = hashlib.sha256(data).hexdigest()
     base = _empty_report(sha, source_file, len(data))
     # --- issue 5: dispatch by content (DOCX / PDF / HTML / text) under per-file limits: transforms/read/document.py
-    from transforms.read.document import Unreadable, read_document
     try:
         doc = read_document(data, limits, images=images)
     except Unreadable as exc:

@@ -20,7 +20,7 @@ import re
 from functools import lru_cache
 
 from transforms.labels import match_key, stem_key
-from transforms.parse.regions import Tok, _piece_parts
+from transforms.parse.tokens import Tok, _piece_parts
 from transforms.parse.vocab import Vocabulary
 
 # a line holding only a page number: '— 5 —', '- 12 -', '－3－', '第 5 页', '5 / 12'

@@ -32,7 +32,7 @@ from typing import Any
 from transforms.parse.cut_numbers import cut_value
 from transforms.formats import FORMATS, Block
 from transforms.labels import match_key
-from transforms.parse.regions import Tok
+from transforms.parse.tokens import Tok
 from transforms.parse.rejoin import _physical_lines, is_page_number
 from transforms.parse.values import parse_value
 from transforms.parse.vocab import Vocabulary

@@ -2,7 +2,7 @@
 
 Discovery takes every file of a folder and lets the engine sniff the supported types (text,
 HTML, DOCX, PDF, legacy Office files, scans as PNG/JPEG/TIFF/BMP/GIF/WebP:
-``transforms.read.document.sniff``); a file whose magic number says it is an executable, an archive,
+``transforms.read.sniff.sniff``); a file whose magic number says it is an executable, an archive,
 media or an image format the OCR cannot decode (HEIC, AVIF) is refused up front with this reason,
 so that it is listed as ``unsupported_type`` instead of being decoded as text. Anything not recognised here is handed
 to the engine, which quarantines it with its own reason if it is not a report.
