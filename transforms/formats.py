@@ -187,6 +187,10 @@ class Format:
     source: Path = field(compare=False, default=Path())
     # report_summary measure → (table, cell addresses summed): `summary:` of the format file
     summary: dict = field(default_factory=dict)
+    end_section: str = ""                 # the numeral of the section that ends the tables (五)
+    end_anchors: tuple[str, ...] = ()     # words of that heading found without its numeral
+    caption_stem: str = ""                # a caption printed without its item number (第二十条)
+    not_prose: tuple[str, ...] = ()       # words of labels written like sentences
 
     def cell_addresses(self, table: str) -> list[tuple[str, str]]:
         return [(r.path, c.path) for _, r, c in self.tables[table].cells()]
@@ -274,8 +278,8 @@ def _bounds(value_bounds: dict, kind: str, path: Path) -> tuple[tuple[str | None
 # Every key a format file may hold, per kind of mapping: an unknown key (a typo, a key of another
 # level) is refused at load instead of being silently ignored.
 _KEYS = {
-    "format": {"format", "notice", "extends", "end_heading", "value_bounds", "tables", "summary",
-               "identities", "hierarchy", "cross_year"},
+    "format": {"format", "notice", "extends", "end_heading", "end_section", "end_anchors", "caption_stem",
+               "not_prose", "value_bounds", "tables", "summary", "identities", "hierarchy", "cross_year"},
     "table": {"section", "locate", "header_words", "dimensions", "blocks"},
     "locate": {"heading", "anchors"},
     "block": {"caption", "code", "columns", "rows"},
@@ -472,7 +476,9 @@ def _load(path: Path, doc: dict | None = None) -> Format:
                             tuple(c["current"]), {str(k): tuple(v) for k, v in c["previous"].items()},
                             tuple(c.get("plus", ())), tuple(c.get("minus", ())))
                   for c in doc.get("cross_year", ()))
-    fmt = Format(name, doc.get("notice", ""), tables, ids, cross, doc.get("end_heading", ""), source=path)
+    fmt = Format(name, doc.get("notice", ""), tables, ids, cross, doc.get("end_heading", ""), source=path,
+                 end_section=str(doc.get("end_section", "")), end_anchors=tuple(doc.get("end_anchors", ())),
+                 caption_stem=str(doc.get("caption_stem", "")), not_prose=tuple(doc.get("not_prose", ())))
     fmt = Format(**{**fmt.__dict__, "hierarchy": tuple(_hierarchy(fmt, h) for h in doc.get("hierarchy", ()))})
     fmt.summary.update(_summary(doc.get("summary") or {}, fmt))
     _check(fmt)

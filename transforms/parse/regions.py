@@ -66,7 +66,8 @@ def _maybe_marker() -> tuple[re.Pattern, re.Pattern]:
     branch in one alternation stops the regex engine from skipping ahead to the words' first
     characters (3x slower on report prose)."""
     words = _anchor_words()
-    numerals = "".join(dict.fromkeys(f.tables[t].section for f in FORMATS.values() for t in f.tables)) + "五"
+    numerals = "".join(dict.fromkeys([*(f.tables[t].section for f in FORMATS.values() for t in f.tables),
+                                       *(f.end_section for f in FORMATS.values() if f.end_section)]))
     return (re.compile(r"[\s#\u3000]*[" + numerals + "]"),
             re.compile("|".join(sorted(map(re.escape, words)))))
 
@@ -122,11 +123,11 @@ def _line_markers() -> tuple[re.Pattern, tuple[str, ...]]:
 
 @lru_cache(maxsize=1)
 def _anchor_words() -> frozenset[str]:
-    """Every table's anchor labels and 存在的主要问题, simplified and traditional."""
+    """Every table's anchor labels and the end heading's anchors (format files), simplified and traditional."""
     import opencc
 
     s2t = opencc.OpenCC("s2t.json")
-    words = {a for t in TABLE_ORDER for a in _anchors(t)} | {"存在的主要问题"}
+    words = {a for t in TABLE_ORDER for a in _anchors(t)} | {w for f in FORMATS.values() for w in f.end_anchors}
     return frozenset(words | {s2t.convert(w) for w in words})
 
 

@@ -87,6 +87,8 @@ def _suffix_row(vocab, text: str):
 # A row label has a letter (CJK or Latin). Text without one ('? 0', '\ufffd 0': mojibake printed before
 # a value) made rows of junk whose addresses collided; it goes to the problems instead.
 _LETTER = re.compile(r"[^\W\d_]")
+# captions printed without their item number (format files: caption_stem)
+_CAPTION_STEMS = tuple(dict.fromkeys(match_key(f.caption_stem) for f in FORMATS.values() if f.caption_stem))
 
 
 def read_rows(table: str, toks: list[Tok]) -> TableRead:
@@ -125,7 +127,7 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
             entry, how = m.entry, m.how
         else:
             entry, how = None, ""
-        if entry is None and match_key(text).startswith("第二十条") and len(match_key(text)) <= 9:
+        if entry is None and match_key(text).startswith(_CAPTION_STEMS) and len(match_key(text)) <= 9:
             current, caption, caption_key, headers = None, None, None, []  # caption whose number was dropped
             last_label = len(orphans) - 1
             continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from transforms.formats import FORMATS
 from transforms.labels import clean
 from transforms.parse.regions import Region
 from transforms.parse.values import parse_value
@@ -52,6 +53,8 @@ def detect_layout(lines: list[tuple[str, int]], regions: dict[str, Region], html
 
 _SENTENCE = re.compile(r"[。；;！？]")
 _COMMAS = re.compile(r"[,，、]")
+# words of labels written like sentences (format files: not_prose)
+_NOT_PROSE = tuple(dict.fromkeys(w for f in FORMATS.values() for w in f.not_prose))
 
 
 def is_prose(text: str) -> bool:
@@ -62,7 +65,7 @@ def is_prose(text: str) -> bool:
         return False
     if _SENTENCE.search(s):
         return True
-    return len(s) >= 28 and len(_COMMAS.findall(s)) >= 2 and "勾稽" not in s and "区分处理" not in s
+    return len(s) >= 28 and len(_COMMAS.findall(s)) >= 2 and not any(w in s for w in _NOT_PROSE)
 
 
 # digits fused onto a label are a value, unless they are a date part (2024年) or an enumerator of a
