@@ -157,3 +157,41 @@ def test_the_checks_find_what_they_look_for(tmp_path):
     assert g["transforms.b"] == {"transforms.c": 2} and g["flows.x"] == {"transforms.a": 1}
     assert sorted(cycles(g)) == [["flows.p", "flows.p.q"], ["transforms.a", "transforms.b", "transforms.c"]]
     assert ("prefect", 2) in imports("transforms.c", tmp_path / "transforms" / "c.py")
+
+
+def test_reading_imports_no_parsing():
+    """transforms/read turns bytes into lines: it must stay usable (and testable) without the parser
+    or the engine, whose steps come after it."""
+    bad = [f"{a} imports {b} (line {line})" for a, edges in graph().items() if a.startswith("transforms.read")
+           for b, line in edges.items() if b.startswith("transforms.parse") or b == "transforms.engine"]
+    assert not bad, "\n".join(bad)
+
+
+def _string_constants(path: Path) -> list[tuple[str, int]]:
+    """The string literals of a module that are not docstrings."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docs = {id(n.body[0].value) for n in ast.walk(tree)
+            if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+    return [(n.value, n.lineno) for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs]
+
+
+def test_parsing_code_holds_no_label_of_the_format_files():
+    """A label, caption, anchor or heading word the parser looks for lives in transforms/formats/*.yaml
+    (a third format is a new file, not a code change): no literal of the engine or transforms/parse
+    holds one."""
+    from transforms.formats import FORMATS
+    words = set()
+    for f in FORMATS.values():
+        words |= {f.caption_stem, *f.end_anchors, *f.not_prose}
+        for t in f.tables.values():
+            words |= {*t.anchors, *t.header_words}
+            for b in t.blocks:
+                words |= {b.caption or "", *(leaf.label for leaf in (*b.rows, *b.columns))}
+    words.discard("")
+    files = [ROOT / "transforms" / "engine.py", *sorted((ROOT / "transforms" / "parse").glob("*.py"))]
+    bad = [f"{p.relative_to(ROOT)}:{line}: {w!r} in {text[:60]!r}" for p in files
+           for text, line in _string_constants(p) for w in sorted(words) if w in text]
+    assert not bad, "\n".join(bad)
+    assert _string_constants(ROOT / "transforms" / "parse" / "rows.py"), "the scan sees the literals"

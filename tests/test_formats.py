@@ -232,3 +232,12 @@ def test_a_base_list_with_two_items_of_one_code_cannot_be_extended(tmp_path):
         {"label": "规章二", "code": "rules"}))
     with pytest.raises(FormatError, match="share code 'rules'"):
         load_formats(d)
+
+
+def test_the_parsers_words_are_read_from_the_files():
+    """The words the parser looks for beyond the trees (where the tables end, a caption printed without
+    its item number, labels written like sentences) are format data, and 2021 inherits them (extends)."""
+    for f in FORMATS.values():
+        assert (f.end_section, f.end_anchors, f.caption_stem) == ("五", ("存在的主要问题",), "第二十条"), f.name
+        assert set(f.not_prose) == {"勾稽", "区分处理"}, f.name
+    assert "end_anchors" not in (ROOT / "transforms" / "formats" / "2021.yaml").read_text(encoding="utf-8")
