@@ -8,7 +8,7 @@ Usage: python bench/formats_bench.py [N]      (default 40 generated reports)
 2. Side by side on the same HTML files (the N pages plus tests/fixtures/realworld/raw/hangzhou_style_2025.html),
    each tool's time from file on disk to tables:
    * nianbao: read the file + `parse_report` (tables located, read, aligned to the statutory cells);
-   * nianbao reader only: read + `documents.read_document` (the tables' rows, no cell alignment);
+   * nianbao reader only: read + `read.document.read_document` (the tables' rows, no cell alignment);
    * pandas.read_html (lxml flavour): every <table> → a DataFrame (spans expanded);
    * docling (docling-slim[format-html]): `DocumentConverter().convert(path)` + tables exported to
      DataFrames; it is NOT a dependency of nianbao: run from /tmp/docling-venv (or $DOCLING_PYTHON)

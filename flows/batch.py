@@ -25,7 +25,7 @@ def read_bytes(local_path: str, max_bytes: int | None = None) -> bytes:
     """The bytes of one input file, refused before memory is spent on them: the size is taken first
     (fstat, or the remote file's size) and at most ``max_bytes + 1`` bytes are read, so a file over
     the limit (NIANBAO_MAX_BYTES by default), or growing past it while read, raises
-    documents.Unreadable (reason code too_large) having cost at most the limit in memory."""
+    read.limits.Unreadable (reason code too_large) having cost at most the limit in memory."""
     from transforms.read.limits import Limits, too_large
 
     limit = Limits.from_env().max_bytes if max_bytes is None else max_bytes
@@ -280,7 +280,7 @@ def sibling_images(local_path: str):
                 if c.is_symlink() or not c.is_file() or not c.resolve().is_relative_to(folder):
                     continue
                 return read_bytes(str(c))
-            except (OSError, ValueError):      # unreadable, or over the size limit (documents.Unreadable)
+            except (OSError, ValueError):      # unreadable, or over the size limit (read.limits.Unreadable)
                 continue
         return None
     return read

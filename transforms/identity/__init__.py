@@ -61,7 +61,7 @@ CONFIDENCE = {
 
 def document_properties(data: bytes, kind: str | None, encoding: str | None) -> dict[str, str]:
     """The metadata a file carries beside its text: CMS meta tags and <title> of an HTML page, the
-    core properties of a DOCX. (PDF metadata is read with the PDF's pages: documents.pdf_lines.)"""
+    core properties of a DOCX. (PDF metadata is read with the PDF's pages: read.pdf.pdf_lines.)"""
     props: dict[str, str] = {}
     if kind == "html":
         head = data[:65536].decode(encoding or "utf-8", errors="replace")

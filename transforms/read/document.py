@@ -1,4 +1,5 @@
-"""Document readers: the bytes of an HTML page, a DOCX or a PDF → the engine's line intermediate.
+"""The dispatcher: any report file's bytes → a Document (its lines, kind, encoding), by the reader its
+content calls for (read/html.py, docx.py, pdf.py, text.py; ocr.py for scans and pictures, legacy_office.py).
 
 Every reader is pure (bytes in, lines out) and produces the same thing the text readers do: a list
 of ``(line_text, source_line)`` in document order where
@@ -20,8 +21,8 @@ paragraph and each table row is one block, nested tables included); PDF → ``pa
 Dispatch (:func:`sniff`) is by content, never by file name: ZIP magic with ``word/document.xml`` →
 DOCX, ``%PDF-`` → PDF, markup → HTML, anything else → text (decoded by :func:`transforms.read.charsets.decode`).
 
-Limits (module constants, each overridable by an environment variable read at call time, see
-:class:`Limits`) are enforced before the heavy work: raw size first (the flow stats a file before
+Limits (read/limits.py: module constants, each overridable by an environment variable read at call
+time, see :class:`Limits`) are enforced before the heavy work: raw size first (the flow stats a file before
 reading it), then the ZIP directory (member count, declared uncompressed total, compression ratio)
 before any member is inflated, inflation itself capped while reading (a lying ZIP header cannot get
 past it), XML parts refused if their prolog, as lxml parses it whatever the part's encoding, holds a
