@@ -145,7 +145,7 @@ def _any_fails(at: dict, formats: dict[str, set[str]]) -> bool:
 
 
 def mend(cells: list, formats: dict[str, set[str]]) -> tuple[list[str], set[str]]:
-    """Restore or withdraw the cut numbers among `cells` (engine Cells, changed in place) →
+    """Restore or withdraw the cut numbers among `cells` (parse.cells Cells, changed in place) →
     (problems, tables where a cell was withdrawn). `formats`: table → the formats it was read in."""
     problems: list[str] = []
     incomplete: set[str] = set()

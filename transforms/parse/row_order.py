@@ -219,7 +219,7 @@ def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
     """Tokens of the table's rows in the format's order (label, its values, row break) → (tokens,
     lines of the rows placed by the order of the text, lines of the rows left unresolved → why, a
     summary), or None when the table cannot be read this way. `reads`: earlier readings of the table
-    (engine TableReads): a row they read with exactly its values had its label printed before them."""
+    (parse.rows TableReads): a row they read with exactly its values had its label printed before them."""
     lines = [ln for ln in _physical_lines(toks) if not _furniture(ln)]
     flat = [t for ln in lines for t in ln]
     header = _numbered_header(flat)
@@ -523,7 +523,7 @@ def values_after_end(table: str, toks: list[Tok], lines: list[tuple[str, int]], 
 def flag_failing_columns(cells: list, formats: dict[str, set[str]], tables: set[str]) -> list[str]:
     """In tables some of whose values the order of the text placed (labels and values printed apart),
     the cells of a column whose total fails are flagged `reordered`: a value moved between two rows
-    or two columns keeps each row's total but breaks its column's (engine Cells, changed in place)
+    or two columns keeps each row's total but breaks its column's (parse.cells Cells, changed in place)
     → problems."""
     problems: list[str] = []
     for table in tables:
@@ -542,7 +542,7 @@ def flag_failing_rows(cells: list, formats: dict[str, set[str]], tables: set[str
     values were printed on lines of their own (one a line, under vertical headers) was placed by the
     order of the text alone: a value dropped, doubled or moved there shifts every later value into the
     next column. The cells of each of its row identities that fails (after cut numbers were mended)
-    are flagged reordered (engine Cells, changed in place) → problems."""
+    are flagged reordered (parse.cells Cells, changed in place) → problems."""
     problems: list[str] = []
     for table in tables:
         fmts = formats.get(table)
@@ -582,7 +582,7 @@ def mark_placed_by_order(tr) -> int:
     """A table the fallback readings could not account for (values without a row, rows without
     values or in doubt): the labels and values of its text are known to be printed apart, so a row
     whose values sit on lines of their own was placed by the order of the text alone — its `how`
-    becomes reordered (flagged) → how many rows. (engine TableRead, changed in place.)"""
+    becomes reordered (flagged) → how many rows. (parse.rows TableRead, changed in place.)"""
     if not (any(x.text for g in tr.orphans for x in g) or any(r.doubt or not r.cells for r in tr.rows)):
         return 0
     n = 0

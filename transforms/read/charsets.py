@@ -1,6 +1,6 @@
 """The one charset decoder: the bytes of a text file or HTML page → text, its encoding, and the repairs.
 
-Used for every text and HTML input (documents.read_document). Order:
+Used for every text and HTML input (read.document.read_document). Order:
 
 1. nothing but blanks → ``empty``; a BOM (UTF-8, UTF-16) decides the encoding; NUL bytes in the head
    mean a few stray NULs in UTF-8 text (repaired), BOM-less UTF-16, or else a binary file;

@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-# What the file is (from its bytes: documents.sniff) → (extension LibreOffice sees, target format).
+# What the file is (from its bytes: read.sniff.sniff) → (extension LibreOffice sees, target format).
 # The extension matters: it selects LibreOffice's import filter family (writer vs calc).
 TARGETS = {
     "doc": ("doc", "docx"),   # Word 97-2003 and WPS Writer (.wps is the same OLE2 "WordDocument")
