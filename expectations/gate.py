@@ -33,7 +33,7 @@ from expectations import views
 from expectations.build import GX_DIR, check_committed, expected_counts, write_suites
 from transforms import schema
 from transforms.formats import FORMAT_DIR, SHIPPED_FORMATS
-from transforms.reconcile import prepare, quality_checks, quarantine_frame, reconcile, verdicts
+from transforms.checks.reconcile import prepare, quality_checks, quarantine_frame, reconcile, verdicts
 from transforms.summary import summary_frame
 
 log = logging.getLogger(__name__)

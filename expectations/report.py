@@ -357,7 +357,7 @@ def summary_numbers(data: dict[str, pd.DataFrame]) -> dict:
 
 
 # --------------------------------------------------------------------------------------------------
-# The maintainers' review (transforms/reviews.py): reviewed failures are counted, unreviewed come first
+# The maintainers' review (transforms/checks/reviews.py): reviewed failures are counted, unreviewed come first
 
 REVIEW_ENTRIES = "review_entries"
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from transforms import schema
 from transforms.formats import FORMATS
-from transforms.reconcile import (RECON_COLUMNS, RECON_FREE_TEXT, cell_view, check_names, identity_catalog,
+from transforms.checks.reconcile import (RECON_COLUMNS, RECON_FREE_TEXT, cell_view, check_names, identity_catalog,
                                   is_plain_lists)
 
 CELL_TABLES = schema.STATUTORY_TABLES

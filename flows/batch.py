@@ -115,7 +115,7 @@ def gate(frames, extra_quarantine, gx: bool | None = None):
         from expectations.gate import prepare_batch
         p = prepare_batch(frames, extra_quarantine=extra_quarantine)
         return p.frames, p.views
-    from transforms import reconcile as rc
+    from transforms.checks import reconcile as rc
     rep = frames["reports"]
     bad = rep["status"] == "unreadable"
     quarantine = rc.quarantine_frame(rep[bad], extra=extra_quarantine or None)
@@ -208,7 +208,7 @@ def contain_staged(staging: str | os.PathLike, batch_nos, held: dict[str, list[s
     records = [structural_record(found[rid], held[rid]) for rid in sorted(found)]
     if records:
         import pandas as pd
-        from transforms.reconcile import quarantine_frame
+        from transforms.checks.reconcile import quarantine_frame
         frame = quarantine_frame(pd.DataFrame(columns=registry.column_names("reports")), records)
         write_staged(table_from_frame(frame, "quarantine"), "quarantine", staging,
                      f"{batch_tag(min(batch_nos))}.contained")
@@ -237,7 +237,7 @@ def worker_init(counter=None) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # the run stops its workers itself
     import transforms.engine  # noqa: F401
-    import transforms.reconcile  # noqa: F401
+    import transforms.checks.reconcile  # noqa: F401
     import transforms.tidy  # noqa: F401
     import expectations.views  # noqa: F401
     gc.freeze()

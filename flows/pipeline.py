@@ -752,7 +752,7 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     names = list(registry.DATASETS)
     summary: dict = {"run_id": run_id, "source": cfg.source, "dest": str(dest), "noop": False}
     from flows import reviewpass
-    from transforms.reviews import ReviewsError
+    from transforms.checks.reviews import ReviewsError
     try:
         reviews = reviewpass.load(cfg.reviews)
     except ReviewsError as e:

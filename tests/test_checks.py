@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from synthetic.frames import make_frames
-from transforms import crossyear as cy
+from transforms.checks import crossyear as cy
 from transforms.engine import parse_report
 from transforms.formats import FORMAT_DIR, FormatError, load_formats
-from transforms.plausibility import CHECKS, ChecksError, load_checks
-from transforms.reconcile import check_names, cross_year_check_names, hierarchy_catalog, quality_checks, verdicts
+from transforms.checks.plausibility import CHECKS, ChecksError, load_checks
+from transforms.checks.reconcile import check_names, cross_year_check_names, hierarchy_catalog, quality_checks, verdicts
 from transforms.tidy import to_frames
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""The reviews file (transforms/reviews.py): strict loading, vectorised application, appending, and the
+"""The reviews file (transforms/checks/reviews.py): strict loading, vectorised application, appending, and the
 `nianbao review` command."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from flows.cli import main
-from transforms import reviews as rv
+from transforms.checks import reviews as rv
 
 ROOT = Path(__file__).resolve().parents[1]
 RID = "ab" * 32

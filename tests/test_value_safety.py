@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from transforms.engine import parse_text
 from synthetic.generator import LAYOUTS, generate
-from transforms.reconcile import COLUMN_LEAVES, quality_checks, verdicts
+from transforms.checks.reconcile import COLUMN_LEAVES, quality_checks, verdicts
 from transforms.tidy import to_frames
 from transforms.values import IMPLAUSIBLE, NIL_TOKENS, parse_value
 

@@ -493,7 +493,7 @@ def _quote(s: str, limit: int = 60) -> str:
 def quality_checks(statements: pd.DataFrame | None, report_ids, report_years, prepared: dict,
                    address_index: dict) -> pd.DataFrame:
     """The narrative rows of quality_checks: one row per report × narrative check, status pass or
-    warn. ``prepared``: the encoded cell tables (transforms.reconcile.Prepared: .reports, .format,
+    warn. ``prepared``: the encoded cell tables (transforms.checks.reconcile.Prepared: .reports, .format,
     .W); ``address_index``: table → the address index of their value matrices.
 
     Per check the columns are built whole: most reports state nothing that disagrees, and their row

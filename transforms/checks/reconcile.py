@@ -15,7 +15,7 @@ cross-year checks are read from the format files, never special-cased per year.
 * :func:`quarantine_frame` — unreadable files → the quarantine manifest.
 
 The checks across years (cross_year in the format files) need the whole dataset, not a batch: they
-are the run-level pass of transforms/crossyear.py, which reuses the building blocks here.
+are the run-level pass of transforms/checks/crossyear.py, which reuses the building blocks here.
 
 Verdict rule (docs/GATE_API.md): fail = an evaluable identity breaks, a count is negative / not an
 integer, a printed value was not parsed and not flagged, an implausible value (flagged implausible_value
@@ -35,7 +35,7 @@ from pandas.arrays import ArrowStringArray
 
 from transforms import narrative, schema
 from transforms.formats import FORMATS
-from transforms.plausibility import CHECKS, body_level
+from transforms.checks.plausibility import CHECKS, body_level
 from transforms.values import IMPLAUSIBLE, is_no_value
 
 TABLES = schema.STATUTORY_TABLES
@@ -134,7 +134,7 @@ def hierarchy_catalog() -> dict[str, tuple[str, str]]:
 def check_names() -> list[str]:
     """Every check name quality_checks can contain, in the order a report's rows are published:
     the per-report identities, hierarchy and level checks and structural rules (the batch's), then the
-    run-level checks (the cross-report pass appends them, transforms/crossyear.py)."""
+    run-level checks (the cross-report pass appends them, transforms/checks/crossyear.py)."""
     cat = identity_catalog()
     return (list(cat.loc[cat["kind"] == "identity", "check"]) + list(hierarchy_catalog())
             + [b.id for b in CHECKS.level_bounds] + [f"{t}.{r}" for t in TABLES for r in STRUCTURAL_RULES]
@@ -568,7 +568,7 @@ def reconcile(frames: dict[str, pd.DataFrame], prepared: dict[str, Prepared] | N
     """The reconciliation frame of the per-report identities: one row per report × identity × instance.
 
     `prepared`: the result of prepare(frames), to share the encoding with quality_checks. The checks
-    across years are not here: they need the whole dataset (transforms/crossyear.py, after the batches).
+    across years are not here: they need the whole dataset (transforms/checks/crossyear.py, after the batches).
     """
     prepared = prepared or prepare(frames)
     parts = []

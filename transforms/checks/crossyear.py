@@ -13,7 +13,7 @@ check, and a new report of year N re-checks the published report of year N+1.
 
 * :func:`pairs` — every (later, earlier) pair of reports of one body in consecutive years;
 * :func:`affected_owners` — the reports whose cross-year rows a set of new or removed reports changes;
-* :func:`evaluate` — the reconciliation rows of those pairs (transforms/reconcile.py's frame);
+* :func:`evaluate` — the reconciliation rows of those pairs (transforms/checks/reconcile.py's frame);
 * :func:`checks` — their ``quality_checks`` rows;
 * :func:`fold_verdicts` — the reports whose verdict or failed_checks the cross-year rows change.
 """
@@ -26,11 +26,11 @@ import numpy as np
 import pandas as pd
 
 from transforms.formats import FORMATS
-from transforms.plausibility import CHECKS, is_consolidated
-from transforms.reconcile import (ADDRESS_INDEX, QC_FIELDS, _block, _identity_checks, _typed, address_codes,
+from transforms.checks.plausibility import CHECKS, is_consolidated
+from transforms.checks.reconcile import (ADDRESS_INDEX, QC_FIELDS, _block, _identity_checks, _typed, address_codes,
                                   TOLERANCE, check_names, checks_frame, cross_year_check_names, parser_flagged,
                                   recon_frame, verdicts, OCR_IDENTITIES)
-from transforms.reconcile import _fmt_num as _num
+from transforms.checks.reconcile import _fmt_num as _num
 
 # The column that says which body a report is from, and its normalisation for pairing: the ONE place
 # that decides which reports are "the same organisation" across years.
@@ -255,7 +255,7 @@ def _matrix(cells: pd.DataFrame | None, table: str, ids: np.ndarray) -> tuple[np
 
 def evaluate(reports: pd.DataFrame, formats: pd.DataFrame, cells: dict[str, pd.DataFrame],
              owners=None, paired: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The reconciliation rows (transforms.reconcile.RECON_COLUMNS) of every cross-year check between
+    """The reconciliation rows (transforms.checks.reconcile.RECON_COLUMNS) of every cross-year check between
     each report of `owners` (all when None) and its body's reports of the year before.
 
     `reports`: report_columns() of every report of the dataset; `formats`: report_id, table, format (the
