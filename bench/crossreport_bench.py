@@ -41,7 +41,8 @@ def stage(n: int, staging: Path, broken: float = 0.02) -> None:
     `broken` share of the bodies' carry-over."""
     from synthetic.frames import forward_carry, make_frames
     from flows import publish as pub
-    from transforms.checks.reconcile import quality_checks, verdicts
+    from transforms.checks.rules import quality_checks
+    from transforms.checks.verdicts import verdicts
     bodies = [f"测试机关{i:05d}" for i in range(n // 4)]
     batch = 750 // 4
     for b in range(0, len(bodies), batch):

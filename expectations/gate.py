@@ -33,7 +33,11 @@ from expectations import views
 from expectations.build import GX_DIR, check_committed, expected_counts, write_suites
 from transforms import schema
 from transforms.formats import FORMAT_DIR, SHIPPED_FORMATS
-from transforms.checks.reconcile import prepare, quality_checks, quarantine_frame, reconcile, verdicts
+from transforms.checks.prepared import prepare
+from transforms.checks.quarantine import quarantine_frame
+from transforms.checks.reconcile import reconcile
+from transforms.checks.rules import quality_checks
+from transforms.checks.verdicts import verdicts
 from transforms.summary import summary_frame
 
 log = logging.getLogger(__name__)

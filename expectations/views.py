@@ -17,8 +17,9 @@ import pandas as pd
 
 from transforms import schema
 from transforms.formats import FORMATS
-from transforms.checks.reconcile import (RECON_COLUMNS, RECON_FREE_TEXT, cell_view, check_names, identity_catalog,
-                                  is_plain_lists)
+from transforms.checks.catalogue import check_names, identity_catalog
+from transforms.checks.cells import cell_view, is_plain_lists
+from transforms.checks.reconcile import RECON_COLUMNS, RECON_FREE_TEXT
 
 CELL_TABLES = schema.STATUTORY_TABLES
 # Datasets with a suite: every dataset of the registry, plus the reconciliation frame.

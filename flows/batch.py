@@ -208,7 +208,7 @@ def contain_staged(staging: str | os.PathLike, batch_nos, held: dict[str, list[s
     records = [structural_record(found[rid], held[rid]) for rid in sorted(found)]
     if records:
         import pandas as pd
-        from transforms.checks.reconcile import quarantine_frame
+        from transforms.checks.quarantine import quarantine_frame
         frame = quarantine_frame(pd.DataFrame(columns=registry.column_names("reports")), records)
         write_staged(table_from_frame(frame, "quarantine"), "quarantine", staging,
                      f"{batch_tag(min(batch_nos))}.contained")

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from flows import publish as pub
 from transforms.checks import crossyear as cy
-from transforms.checks.reconcile import cross_year_check_names
+from transforms.checks.catalogue import cross_year_check_names
 
 TAG = "x00000"        # sorts after the parse batches' b<no> and validate's c<no> staged files
 

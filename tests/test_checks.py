@@ -14,7 +14,9 @@ from transforms.checks import crossyear as cy
 from transforms.engine import parse_report
 from transforms.formats import FORMAT_DIR, FormatError, load_formats
 from transforms.checks.plausibility import CHECKS, ChecksError, load_checks
-from transforms.checks.reconcile import check_names, cross_year_check_names, hierarchy_catalog, quality_checks, verdicts
+from transforms.checks.catalogue import check_names, cross_year_check_names, hierarchy_catalog
+from transforms.checks.rules import quality_checks
+from transforms.checks.verdicts import verdicts
 from transforms.tidy import to_frames
 
 ROOT = Path(__file__).resolve().parents[1]

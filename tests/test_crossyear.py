@@ -10,7 +10,8 @@ import pytest
 from synthetic.frames import forward_carry, make_frames
 from transforms.checks import crossyear as cy
 from transforms.formats import FORMATS, FormatError, _check_cross_year
-from transforms.checks.reconcile import quality_checks, verdicts
+from transforms.checks.rules import quality_checks
+from transforms.checks.verdicts import verdicts
 
 XNAMES = ("carryover_across_years", "in_force_roll_forward", "items_roll_forward")
 ORGS = ["甲市财政局", "乙县民政局"]

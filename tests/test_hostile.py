@@ -20,7 +20,7 @@ from flows import isolation
 from transforms import documents as d
 from synthetic import render_docs as rd
 from transforms.engine import parse_report
-from transforms.checks.reconcile import classify_reason
+from transforms.checks.quarantine import classify_reason
 from transforms.tidy import to_frames
 
 MB = 1024 * 1024

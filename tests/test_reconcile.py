@@ -11,8 +11,12 @@ import pytest
 from synthetic.frames import forward_carry, make_frames
 from transforms import schema
 from transforms.formats import FORMATS
-from transforms.checks.reconcile import (check_names, cross_year_check_names, hierarchy_catalog, prepare, quality_checks, quarantine_frame,
-                                  reconcile, verdicts)
+from transforms.checks.catalogue import check_names, cross_year_check_names, hierarchy_catalog
+from transforms.checks.prepared import prepare
+from transforms.checks.quarantine import quarantine_frame
+from transforms.checks.reconcile import reconcile
+from transforms.checks.rules import quality_checks
+from transforms.checks.verdicts import verdicts
 from transforms.values import NIL_TOKENS
 
 RAW = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "seeds"
