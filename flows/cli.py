@@ -547,9 +547,9 @@ def parse(
                         f"[red]{fl}[/]" if fl else "", str(r.source_line))
         con.print(tab)
     if checks and rep.get("status") == "parsed":
-        from transforms.checks import reconcile as rc
-        qc = rc.quality_checks(frames, rc.reconcile(frames))
-        v = rc.verdicts(frames["reports"], qc)
+        from transforms.checks.batch import check_batch
+        checked = check_batch(frames).frames
+        qc, v = checked["quality_checks"], checked["reports"]
         bad = qc[qc["status"] != "pass"]
         con.print(f"verdict: [bold]{v['verdict'].iloc[0]}[/]")
         for r in bad.itertuples(index=False):

@@ -317,7 +317,7 @@ def _sum_truths(truths, organization):
 # ------------------------------------------------------------------------------------------------ summary page
 
 def test_summary_page_puts_parser_attributed_failures_first():
-    from expectations.report import summary_numbers
+    from quality_page.report import summary_numbers
     from transforms.tidy import empty_frame
     rep = pd.DataFrame({"report_id": ["a", "b", "c"], "source_file": ["a.txt", "b.txt", "c.txt"],
                         "organization": ["甲", "乙", "丙"], "report_year": pd.array([2022] * 3, dtype="Int64"),

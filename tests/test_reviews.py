@@ -214,7 +214,7 @@ def test_run_and_validate_refuse_a_bad_reviews_file(tmp_path, capsys):
 def test_page_lists_unreviewed_failures_first_and_counts_reviewed(tmp_path):
     """The summary page alone (no flow): a fully reviewed failing report sinks below the reports with an
     unreviewed failure or warning; the reviewed count and the stale reviews are shown."""
-    from expectations import report
+    from quality_page import report
     ids = ["1" * 64, "2" * 64, "3" * 64]
     data = {n: report.read_dataset(tmp_path / "none", n, columns=report.PAGE_COLUMNS.get(n))
             for n in report.page_datasets()}
