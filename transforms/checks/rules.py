@@ -1,16 +1,17 @@
 """The ``quality_checks`` rows of a batch: one row per report × check, status pass | warn | fail, the
 observed values and the cells involved. The identities aggregated over their instances, the
 hierarchy (parts within totals), the level bounds and the all-zero report (transforms/checks.yaml),
-the structural rules per table, and the prose against the tables (transforms/narrative.py); rows in
+the structural rules per table, and the prose against the tables (transforms/checks/narrative.py); rows in
 :func:`transforms.checks.catalogue.check_names` order."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from transforms import narrative, schema
+from transforms import schema
 from transforms.checks.catalogue import (ADDRESS_INDEX, ADDRESSES, FORMAT_NAMES, IN_FORMAT, IS_COUNT, TABLES,
                                          check_names, hierarchy_pairs)
+from transforms.checks.narrative import quality_checks as narrative_checks
 from transforms.checks.plausibility import CHECKS, body_level
 from transforms.checks.prepared import META, Prepared, format_groups, meta, prepare
 from transforms.checks.reconcile import reconcile, TOLERANCE
@@ -410,7 +411,7 @@ def quality_checks(frames: dict[str, pd.DataFrame], recon: pd.DataFrame | None =
     if len(reports):     # a boolean filter copies the ~40 columns (~30 µs a report) even when it keeps all
         readable = (reports["status"] != "unreadable").to_numpy(dtype=bool)
         reports = reports if readable.all() else reports[readable]
-    prose = narrative.quality_checks(frames.get("statements"), reports["report_id"], reports["report_year"],
+    prose = narrative_checks(frames.get("statements"), reports["report_id"], reports["report_year"],
                                      prepared, ADDRESS_INDEX) if len(reports) else None
     new_rows = _rows_frame([*_hierarchy_checks(prepared), *_level_checks(prepared, reports), *_all_zero_check(prepared),
                             *_structural_checks(prepared, reports)])
