@@ -1,7 +1,7 @@
 """CPU of the run-level cross-report pass (flows/crossreport.py) on N synthetic reports.
 
 Stages N reports (N/4 bodies × 2019–2022, synthetic.frames frames with consistent carry-over
-and roll-forward but for 2 % of the bodies, per-report checks from transforms.reconcile) as
+and roll-forward but for 2 % of the bodies, per-report checks from transforms.checks.reconcile) as
 750-report parse batches would, untimed; then times the pass alone: plan
 (read the columns it needs from the staged Parquet, pair, evaluate, fold verdicts) and apply (stage
 its rows, patch the staged verdicts). Usage: python bench/crossreport_bench.py [N=20000]
@@ -41,7 +41,8 @@ def stage(n: int, staging: Path, broken: float = 0.02) -> None:
     `broken` share of the bodies' carry-over."""
     from synthetic.frames import forward_carry, make_frames
     from flows import publish as pub
-    from transforms.reconcile import quality_checks, verdicts
+    from transforms.checks.rules import quality_checks
+    from transforms.checks.verdicts import verdicts
     bodies = [f"测试机关{i:05d}" for i in range(n // 4)]
     batch = 750 // 4
     for b in range(0, len(bodies), batch):

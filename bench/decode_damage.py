@@ -37,7 +37,7 @@ def bit_flips(data: bytes, n: int, rng: random.Random) -> list[bytes]:
 
 def measure(n: int) -> dict:
     from transforms.engine import parse_report
-    from transforms.reconcile import classify_reason
+    from transforms.checks.quarantine import classify_reason
 
     stats = {kind: Counter() for kind in ("truncation", "bit_flip")}
     wrong: dict[bool, list[str]] = {True: [], False: []}   # by: was the copy repaired

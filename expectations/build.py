@@ -21,9 +21,9 @@ from expectations.views import (CELL_TABLES, OTHER, RECONCILIATION, SHA_MISMATCH
                                 all_suite_datasets, list_fields_with_allowed, per_check_column, view_columns)
 from transforms import narrative, schema
 from transforms.formats import FORMATS
-from transforms.reconcile import (RECON_COLUMNS, RECON_FREE_TEXT, RECON_STATUSES, STRUCTURAL_RULES, WARN_RULES,
-                                  check_names, hierarchy_catalog, identity_catalog)
-from transforms.plausibility import CHECKS
+from transforms.checks.catalogue import check_names, hierarchy_catalog, identity_catalog, STRUCTURAL_RULES, WARN_RULES
+from transforms.checks.reconcile import RECON_COLUMNS, RECON_FREE_TEXT, RECON_STATUSES
+from transforms.checks.plausibility import CHECKS
 
 GX_DIR = Path(__file__).with_name("gx")
 SUITES_DIR = GX_DIR / "expectations"

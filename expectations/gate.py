@@ -3,14 +3,14 @@
     validate_batch(frames, run_name=..., context_root=...) -> GateResult
         = prepare_batch(frames, ...) (pure pandas, where the batch is parsed)
         + validate_views(views, ...) (GX, once per chunk of a run)
-    build_quality_report(processed_dir, out_dir) -> Path
+    copy_data_docs(dest) -> Path    (GX's rendering; the page, quality_page/, makes it safe)
 
 GX is imported lazily (≈5 s) and the context is opened once per process and root. Traps avoided
 (ECOSYSTEM_NOTES §1): suites are loaded from the committed JSON and their expectation counts are
 asserted against the builder (a suite that loads empty never "passes"); no add_or_update at run
 time; progress bars off; one vd.run per dataset per chunk (whole frames; only the failed expectations
-run again, for their details), Data Docs built once by build_quality_report and rewritten to work
-offline.
+run again, for their details), Data Docs built once per report (quality_page.build) and rewritten to
+work offline.
 """
 from __future__ import annotations
 
@@ -33,8 +33,7 @@ from expectations import views
 from expectations.build import GX_DIR, check_committed, expected_counts, write_suites
 from transforms import schema
 from transforms.formats import FORMAT_DIR, SHIPPED_FORMATS
-from transforms.reconcile import prepare, quality_checks, quarantine_frame, reconcile, verdicts
-from transforms.summary import summary_frame
+from transforms.checks.batch import check_batch, without
 
 log = logging.getLogger(__name__)
 CELL_TABLES = schema.STATUTORY_TABLES
@@ -175,19 +174,6 @@ def _now_run_name() -> str:
     return datetime.now(timezone.utc).strftime("run-%Y%m%dT%H%M%SZ")
 
 
-def _conform(df: pd.DataFrame | None, dataset: str) -> pd.DataFrame:
-    if df is None:
-        return pd.DataFrame({f.name: pd.Series(dtype=f.pandas_dtype) for f in schema.fields(dataset)})
-    return df.reset_index(drop=True)
-
-
-def _without(df: pd.DataFrame, report_ids: set) -> pd.DataFrame:
-    if not report_ids or len(df) == 0:
-        return df
-    keep = ~df["report_id"].isin(report_ids).to_numpy()
-    return df if keep.all() else df[keep].reset_index(drop=True)
-
-
 def _summarise(name: str, res, offending: dict[str, list[str]] | None = None) -> tuple[dict, list[str], list[str]]:
     """(JSON-safe summary, critical failures, warnings); ``offending`` collects report_id → critical
     failures from the row keys GX lists for them (SUMMARY: the first PARTIAL_UNEXPECTED rows)."""
@@ -304,53 +290,33 @@ class PreparedBatch:
 
 
 def prepare_batch(frames: dict[str, pd.DataFrame], *, extra_quarantine: list[dict] | None = None) -> PreparedBatch:
-    """Quarantine, reconciliation, quality_checks, verdicts and the views GX will validate (no GX).
+    """The batch's checks (transforms.checks.batch.check_batch) and the views GX will validate (no GX).
 
     Runs where the batch was parsed (a worker process); validate_views runs GX later on many batches
-    at once, so GX's fixed cost per validation is paid per chunk of a run, not per parse batch."""
-    tm, t0 = {}, time.perf_counter()
-
-    def lap(name):
-        nonlocal t0
-        t1 = time.perf_counter()
-        tm[name] = round(t1 - t0, 3)
-        t0 = t1
-
-    reports_in = _conform(frames.get("reports"), "reports")
-    quarantine = quarantine_frame(reports_in, extra_quarantine)
-    bad_ids = set(quarantine["report_id"])
-    parsed = _without(reports_in, bad_ids)      # no copy of the ~40 columns when nothing is quarantined
-    # a quarantined report is published nowhere: its cells (an unreadable report may have some, all
-    # blank) stay out of the cell tables and of the checks
-    cells = {t: _without(_conform(frames.get(t), t), bad_ids) for t in CELL_TABLES}
-    statements = _without(_conform(frames.get("statements"), "statements"), bad_ids)
-    batch = {"reports": parsed, **cells, "statements": statements}
-    prepared = prepare(batch)  # encoded once, shared by reconcile, quality_checks and the GX views
-    lap("prepare")
-    recon = reconcile(batch, prepared)
-    lap("reconcile")
-    qc = quality_checks(batch, recon, prepared=prepared)
-    reports = verdicts(parsed, qc)
-    lap("quality_checks")
-    out = {"reports": reports, **cells, "quality_checks": qc, "quarantine": quarantine, "statements": statements}
-    out["report_summary"] = summary_frame(reports, cells)
-    lap("report_summary")
+    at once, so GX's fixed cost per validation is paid per chunk of a run, not per parse batch. A
+    report breaking a critical row rule of a suite is quarantined alone, with the reason, and the rest
+    of the batch checked again."""
+    checked = check_batch(frames, extra_quarantine=extra_quarantine)
+    out, prepared, tm = checked.frames, checked.prepared, checked.timings
+    t0 = time.perf_counter()
     to_validate = {name: views.make_view(df, name, prepared[name].helpers if name in prepared else None)
                    for name, df in out.items()}
-    to_validate[views.RECONCILIATION] = views.make_view(recon, views.RECONCILIATION)
-    lap("views")
+    to_validate[views.RECONCILIATION] = views.make_view(checked.reconciliation, views.RECONCILIATION)
+    t1 = time.perf_counter()
+    tm["views"] = round(t1 - t0, 3)
     offenders = structural_offenders(to_validate)
-    lap("structural")
-    if offenders:       # quarantined alone, with the reason; the rest of the batch is checked again
+    tm["structural"] = round(time.perf_counter() - t1, 3)
+    if offenders:
         held = set(offenders)
+        reports_in = checked.reports_in
         records = [structural_record(r, offenders[r["report_id"]])
-                   for r in parsed[parsed["report_id"].isin(held)].to_dict("records")]
+                   for r in reports_in[reports_in["report_id"].isin(held)].to_dict("records")]
         rest = {"reports": reports_in[~reports_in["report_id"].isin(held)].reset_index(drop=True),
-                **{t: _without(cells[t], held) for t in CELL_TABLES}, "statements": _without(statements, held)}
+                **{t: without(out[t], held) for t in CELL_TABLES}, "statements": without(out["statements"], held)}
         again = prepare_batch(rest, extra_quarantine=[*(extra_quarantine or []), *records])
         again.timings.update({f"first {k}": v for k, v in tm.items()})
         return again
-    return PreparedBatch(frames=out, reconciliation=recon, views=to_validate, timings=tm)
+    return PreparedBatch(frames=out, reconciliation=checked.reconciliation, views=to_validate, timings=tm)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -553,21 +519,7 @@ def quarantine_record(source_file: str, data: bytes | None, reason: str, reason_
 
 
 # --------------------------------------------------------------------------------------------------
-# The maintainers' report (Data Docs + summary page)
-
-def build_quality_report(processed_dir, out_dir, *, context_root=None, source_root=None,
-                         keep_runs: int = KEEP_RUNS, docs_index: Path | None = None) -> Path:
-    """Build GX Data Docs once (offline copy in out_dir/data_docs; skipped when ``docs_index`` names
-    one built already) and the summary page out_dir/index.html."""
-    from expectations import report
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if docs_index is None:
-        docs_index = build_data_docs(out_dir / "data_docs", context_root=context_root, keep_runs=keep_runs)
-    data = report.load_datasets(Path(processed_dir))
-    return report.write_summary(data, out_dir, docs_index=docs_index, source_root=source_root)
-
+# Data Docs (made safe and offline by quality_page/offline.py)
 
 def _prune(root: Path, keep_runs: int) -> None:
     vdir = root / "uncommitted" / "validations"
@@ -579,9 +531,10 @@ def _prune(root: Path, keep_runs: int) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
-def build_data_docs(dest: Path, *, context_root=None, keep_runs: int = KEEP_RUNS) -> Path:
-    from expectations import offline
-
+def copy_data_docs(dest: Path, *, context_root=None, keep_runs: int = KEEP_RUNS) -> Path:
+    """GX's Data Docs of the stored validations (the last ``keep_runs`` runs), rendered by GX and moved to
+    ``dest``: the pages hold the failing values unescaped, so the caller makes them safe before showing
+    them (quality_page.build.build_data_docs). Returns ``dest``."""
     ctx = get_context(context_root)
     root = Path(ctx.root_directory)
     _prune(root, keep_runs)
@@ -592,5 +545,4 @@ def build_data_docs(dest: Path, *, context_root=None, keep_runs: int = KEEP_RUNS
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(site, dest)
     shutil.rmtree(site, ignore_errors=True)  # GX's own pages hold the failing values unescaped
-    offline.make_offline(dest)
-    return dest / "index.html"
+    return dest

@@ -16,14 +16,13 @@ from pyarrow import feather
 import pandas as pd
 
 from transforms import schema
-from transforms.formats import FORMATS
-from transforms.reconcile import (RECON_COLUMNS, RECON_FREE_TEXT, cell_view, check_names, identity_catalog,
-                                  is_plain_lists)
+from transforms.checks.catalogue import FORMAT_NAMES, check_names, identity_catalog
+from transforms.checks.cells import cell_view, is_plain_lists
+from transforms.checks.reconcile import RECON_COLUMNS, RECON_FREE_TEXT
 
 CELL_TABLES = schema.STATUTORY_TABLES
 # Datasets with a suite: every dataset of the registry, plus the reconciliation frame.
 RECONCILIATION = "reconciliation"
-FORMAT_NAMES = sorted(FORMATS)
 OTHER = "other"  # hybrid or undetected template: addresses of any format
 # Helper columns instead of GX row conditions: a row condition re-filters (copies) the whole frame for
 # every metric of every expectation, which costs seconds on a million rows; a masked helper does not.

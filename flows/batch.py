@@ -115,29 +115,8 @@ def gate(frames, extra_quarantine, gx: bool | None = None):
         from expectations.gate import prepare_batch
         p = prepare_batch(frames, extra_quarantine=extra_quarantine)
         return p.frames, p.views
-    from transforms import reconcile as rc
-    rep = frames["reports"]
-    bad = rep["status"] == "unreadable"
-    quarantine = rc.quarantine_frame(rep[bad], extra=extra_quarantine or None)
-    held = set(quarantine["report_id"])          # quarantined reports' cells are not published either
-    good = {k: (v[~v["report_id"].isin(held)].reset_index(drop=True)
-                if k in registry.STATUTORY_TABLES or k == "statements" else v)
-            for k, v in frames.items()}
-    good["reports"] = rep[~bad].reset_index(drop=True)
-    out = {**good, "quarantine": quarantine}
-    qc = rc.quality_checks(good, rc.reconcile(good))
-    out["quality_checks"] = qc
-    out["reports"] = rc.verdicts(good["reports"], qc)
-    return with_summary(out), None
-
-
-def with_summary(out: dict) -> dict:
-    """The gate's frames plus report_summary, as expectations.gate.prepare_batch makes them: built from
-    the published reports (their batch verdicts: the cross-report pass patches the verdicts it
-    changes, as in reports) and their cells."""
-    from transforms.summary import summary_frame
-    out["report_summary"] = summary_frame(out["reports"], out)
-    return out
+    from transforms.checks.batch import check_batch
+    return check_batch(frames, extra_quarantine=extra_quarantine).frames, None
 
 
 def release_memory(collect: bool = True) -> None:
@@ -208,7 +187,7 @@ def contain_staged(staging: str | os.PathLike, batch_nos, held: dict[str, list[s
     records = [structural_record(found[rid], held[rid]) for rid in sorted(found)]
     if records:
         import pandas as pd
-        from transforms.reconcile import quarantine_frame
+        from transforms.checks.quarantine import quarantine_frame
         frame = quarantine_frame(pd.DataFrame(columns=registry.column_names("reports")), records)
         write_staged(table_from_frame(frame, "quarantine"), "quarantine", staging,
                      f"{batch_tag(min(batch_nos))}.contained")
@@ -237,7 +216,7 @@ def worker_init(counter=None) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # the run stops its workers itself
     import transforms.engine  # noqa: F401
-    import transforms.reconcile  # noqa: F401
+    import transforms.checks.batch  # noqa: F401
     import transforms.tidy  # noqa: F401
     import expectations.views  # noqa: F401
     gc.freeze()

@@ -195,7 +195,7 @@ def _crawl_source(sites: Path, source: str) -> str:
 def _check_reviews(path: str | None) -> None:
     """A bad reviews file fails the command before anything runs (one line: file, line, reason)."""
     from flows import reviewpass
-    from transforms.reviews import ReviewsError
+    from transforms.checks.reviews import ReviewsError
     try:
         reviewpass.load(path)
     except ReviewsError as e:
@@ -547,9 +547,9 @@ def parse(
                         f"[red]{fl}[/]" if fl else "", str(r.source_line))
         con.print(tab)
     if checks and rep.get("status") == "parsed":
-        from transforms import reconcile as rc
-        qc = rc.quality_checks(frames, rc.reconcile(frames))
-        v = rc.verdicts(frames["reports"], qc)
+        from transforms.checks.batch import check_batch
+        checked = check_batch(frames).frames
+        qc, v = checked["quality_checks"], checked["reports"]
         bad = qc[qc["status"] != "pass"]
         con.print(f"verdict: [bold]{v['verdict'].iloc[0]}[/]")
         for r in bad.itertuples(index=False):
@@ -676,7 +676,7 @@ def review(
     `nianbao validate`)."""
     import datetime as dt
     from flows import reviewpass
-    from transforms import reviews as rv
+    from transforms.checks import reviews as rv
     entry = {"report_id": report, "check": check, "decision": decision, "note": note, "reviewer": reviewer,
              "date": date or dt.datetime.now(dt.timezone.utc).date().isoformat(),
              "table": table, "row_path": row, "column_path": column, "corrected_value": value}

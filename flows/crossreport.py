@@ -4,7 +4,7 @@
 It reads only the columns the run-level checks need (organisation, division, year, report_id, the
 carry-over and roll-forward cells with their flags, every cell of tables 三 and 四 of the consolidated
 reports it re-checks and of their constituents, each table's format, the non-passing checks and
-verdicts of the reports it re-checks) from the staged and published Parquet, runs transforms.crossyear,
+verdicts of the reports it re-checks) from the staged and published Parquet, runs transforms.checks.crossyear,
 and stages the result:
 
 * the cross-year ``quality_checks`` rows of every re-checked report, after its other rows (staged
@@ -29,8 +29,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from flows import publish as pub
-from transforms import crossyear as cy
-from transforms.reconcile import cross_year_check_names
+from transforms.checks import crossyear as cy
+from transforms.checks.catalogue import cross_year_check_names
 
 TAG = "x00000"        # sorts after the parse batches' b<no> and validate's c<no> staged files
 

@@ -15,5 +15,5 @@ BATCH_SIZE = 750
 WORKERS = 2
 # GX validates this many view rows of a dataset at once (memory: 500k cost ~0.2 GB more on 60k reports)
 VALIDATE_ROWS = 300_000
-# The maintainers' decisions on failed checks, kept in git (transforms/reviews.py); absent: no reviews
+# The maintainers' decisions on failed checks, kept in git (transforms/checks/reviews.py); absent: no reviews
 REVIEWS = "reviews/reviews.yaml"

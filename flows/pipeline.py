@@ -321,7 +321,7 @@ def docs_step(version_dir: str, context_root: str | None) -> str | None:
     the datasets publish."""
     if not batch.gx_enabled():
         return None
-    from expectations.gate import build_data_docs
+    from quality_page.build import build_data_docs
     out = Path(version_dir) / pub.QUALITY_REPORT / "data_docs"
     return str(build_data_docs(out, context_root=context_root))
 
@@ -330,7 +330,7 @@ def report_step(version_dir: str, context_root: str | None, docs_index: str | No
     """The summary page of the published version (and the Data Docs unless ``docs_index`` is given)."""
     if not batch.gx_enabled():
         return None
-    from expectations.gate import build_quality_report
+    from quality_page.build import build_quality_report
     out = Path(version_dir) / pub.QUALITY_REPORT
     return str(build_quality_report(version_dir, out, context_root=context_root,
                                     docs_index=Path(docs_index) if docs_index else None))
@@ -752,7 +752,7 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     names = list(registry.DATASETS)
     summary: dict = {"run_id": run_id, "source": cfg.source, "dest": str(dest), "noop": False}
     from flows import reviewpass
-    from transforms.reviews import ReviewsError
+    from transforms.checks.reviews import ReviewsError
     try:
         reviews = reviewpass.load(cfg.reviews)
     except ReviewsError as e:
@@ -1058,7 +1058,7 @@ def _drop_dangling_links(dest: Path, names: list[str]) -> None:
 
 
 def _page_datasets() -> list[str]:
-    from expectations.report import page_datasets
+    from quality_page.report import page_datasets
     return page_datasets()
 
 

@@ -1,4 +1,4 @@
-"""Applying the maintainers' reviews (transforms/reviews.py) to a run or a ``nianbao validate``, once
+"""Applying the maintainers' reviews (transforms/checks/reviews.py) to a run or a ``nianbao validate``, once
 every batch is staged and the cross-report pass is done, before publishing. No Prefect, no GX.
 
 A review is keyed by report sha256 and check, so its effect is per report, the same whatever the
@@ -26,7 +26,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from flows import publish as pub
-from transforms import reviews as rv
+from transforms.checks import reviews as rv
 from transforms import schema as registry
 
 SIDECAR = "_reviews.json"

@@ -1,6 +1,7 @@
-"""The rooms' walls: the import graph of transforms/, expectations/ and flows/ (every import statement,
-lazy ones inside functions too, read with ast) has no cycle and points one way, transforms →
-expectations → flows, and the pure packages import no orchestration or validation framework.
+"""The rooms' walls: the import graph of transforms/, expectations/, quality_page/ and flows/ (every import
+statement, lazy ones inside functions too, read with ast) has no cycle and points one way, transforms →
+expectations → quality_page → flows, and the pure packages import no orchestration or validation
+framework (the quality page reaches GX only through expectations/).
 
 A cycle means two modules cannot be read, tested or moved apart; a lazy import only hides it.
 """
@@ -12,13 +13,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("transforms", "expectations", "flows")
+PACKAGES = ("transforms", "expectations", "quality_page", "flows")
 # The layers in dependency order: a package may import only itself and those before it.
-LAYERS = {"transforms": 0, "expectations": 1, "flows": 2}
+LAYERS = {"transforms": 0, "expectations": 1, "quality_page": 2, "flows": 3}
 # Third-party frameworks a layer must not import (root module names).
 FORBIDDEN = {
     "transforms": {"prefect", "prefect_dask", "great_expectations", "dask", "distributed"},
     "expectations": {"prefect", "prefect_dask", "dask", "distributed"},
+    "quality_page": {"prefect", "prefect_dask", "great_expectations", "dask", "distributed"},
 }
 
 

@@ -10,11 +10,13 @@ import pandas as pd
 import pytest
 
 from synthetic.frames import make_frames
-from transforms import crossyear as cy
+from transforms.checks import crossyear as cy
 from transforms.engine import parse_report
 from transforms.formats import FORMAT_DIR, FormatError, load_formats
-from transforms.plausibility import CHECKS, ChecksError, load_checks
-from transforms.reconcile import check_names, cross_year_check_names, hierarchy_catalog, quality_checks, verdicts
+from transforms.checks.plausibility import CHECKS, ChecksError, load_checks
+from transforms.checks.catalogue import check_names, cross_year_check_names, hierarchy_catalog
+from transforms.checks.rules import quality_checks
+from transforms.checks.verdicts import verdicts
 from transforms.tidy import to_frames
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -315,7 +317,7 @@ def _sum_truths(truths, organization):
 # ------------------------------------------------------------------------------------------------ summary page
 
 def test_summary_page_puts_parser_attributed_failures_first():
-    from expectations.report import summary_numbers
+    from quality_page.report import summary_numbers
     from transforms.tidy import empty_frame
     rep = pd.DataFrame({"report_id": ["a", "b", "c"], "source_file": ["a.txt", "b.txt", "c.txt"],
                         "organization": ["甲", "乙", "丙"], "report_year": pd.array([2022] * 3, dtype="Int64"),

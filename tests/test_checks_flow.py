@@ -16,7 +16,7 @@ from flows import publish as pub
 from flows.pipeline import RunConfig, run_plain
 from flows.revalidate import revalidate
 from synthetic.generator import identity_violations, make_truth, render
-from transforms.plausibility import CHECKS
+from transforms.checks.plausibility import CHECKS
 
 pytestmark = pytest.mark.slow      # several flow runs (plain executor)
 

@@ -202,7 +202,7 @@ def _leaf_outcome_rows() -> dict[str, set[str]]:
 def _leaf_sums_equal_the_total_where_identity_3_holds(frames) -> int:
     """Per report and applicant column where identity 3 holds, Σ leaf outcome rows = （七）总计.
     Returns the number of columns checked."""
-    from transforms.reconcile import reconcile
+    from transforms.checks.reconcile import reconcile
     recon = reconcile({"reports": frames["reports"], **{t: frames[t] for t in schema.STATUTORY_TABLES}})
     holds = recon[(recon["check"] == "applications_outcome_total") & recon["holds"].fillna(False).astype(bool)]
     apps = frames["applications"]

@@ -1,4 +1,4 @@
-"""transforms/crossyear.py: the run-level cross-report pass on small frames (pure pandas, no GX)."""
+"""transforms/checks/crossyear.py: the run-level cross-report pass on small frames (pure pandas, no GX)."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from synthetic.frames import forward_carry, make_frames
-from transforms import crossyear as cy
+from transforms.checks import crossyear as cy
 from transforms.formats import FORMATS, FormatError, _check_cross_year
-from transforms.reconcile import quality_checks, verdicts
+from transforms.checks.rules import quality_checks
+from transforms.checks.verdicts import verdicts
 
 XNAMES = ("carryover_across_years", "in_force_roll_forward", "items_roll_forward")
 ORGS = ["甲市财政局", "乙县民政局"]

@@ -17,7 +17,7 @@ import pytest
 
 from transforms.read.charsets import MAX_REPAIR_RUNS, DecodeError, decode
 from transforms.engine import parse_report
-from transforms.reconcile import classify_reason
+from transforms.checks.quarantine import classify_reason
 from transforms.tidy import to_frames
 
 ROOT = Path(__file__).resolve().parents[1]

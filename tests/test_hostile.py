@@ -21,7 +21,7 @@ from transforms.read.docx import docx_lines
 from transforms.read.limits import Unreadable
 from synthetic import render_docs as rd
 from transforms.engine import parse_report
-from transforms.reconcile import classify_reason
+from transforms.checks.quarantine import classify_reason
 from transforms.tidy import to_frames
 
 MB = 1024 * 1024

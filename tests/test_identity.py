@@ -316,8 +316,9 @@ def test_cross_year_check_pairs_a_body_that_changed_its_name():
     import pandas as pd
 
     from synthetic.frames import forward_carry, make_frames
-    from transforms import crossyear
-    from transforms.reconcile import quality_checks, reconcile
+    from transforms.checks import crossyear
+    from transforms.checks.reconcile import reconcile
+    from transforms.checks.rules import quality_checks
     y1 = make_frames(1, year=2021, formats=("2021",), seed=1, organizations=["道里区人民政府"])
     y2 = make_frames(1, year=2022, formats=("2021",), seed=2, organizations=["哈尔滨市道里区人民政府"],
                      carry_in={"哈尔滨市道里区人民政府": forward_carry(y1)["道里区人民政府"]})

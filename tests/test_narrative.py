@@ -13,7 +13,7 @@ import pytest
 
 from transforms import narrative
 from transforms.engine import parse_report
-from transforms.reconcile import quality_checks
+from transforms.checks.rules import quality_checks
 from transforms.tidy import to_frames
 
 ROOT = Path(__file__).resolve().parent
@@ -180,7 +180,7 @@ def test_agreeing_prose_passes_and_the_table_number_changed_warns():
 
 
 def test_narrative_warnings_fold_into_the_verdict_as_warn_never_fail():
-    from transforms.reconcile import verdicts
+    from transforms.checks.verdicts import verdicts
     frames, qc = _checks(("cc.txt", _fixture("changchun_styjrswj_2023.txt")))
     rep = verdicts(frames["reports"], qc.reset_index())
     assert "narrative.quantities" in rep.loc[0, "failed_checks"]
@@ -283,7 +283,7 @@ def test_fee_notices_denied_in_section_six_against_table_three():
 def test_rules_live_in_data_and_name_real_addresses():
     """Every quantity compares with addresses of the formats (checked at load), and the check names
     are those the registry lists."""
-    from transforms.reconcile import check_names
+    from transforms.checks.catalogue import check_names
     assert set(narrative.check_names()) <= set(check_names())
     compared = [q for q in narrative.SPEC.quantities if q.cells]
     assert {q.name for q in compared} >= {"applications_new", "administrative_review", "administrative_litigation"}

@@ -199,7 +199,8 @@ def test_a_pdf_of_vector_art_without_text_is_unreadable_after_ocr():
 
 
 def test_the_scan_passes_only_if_its_identities_all_hold(scanned):
-    from transforms.reconcile import quality_checks, verdicts
+    from transforms.checks.rules import quality_checks
+    from transforms.checks.verdicts import verdicts
     from transforms.tidy import to_frames
     frames = to_frames([scanned])
     qc = quality_checks(frames)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from expectations import offline, report
+from quality_page import offline, report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hostile import browser, check  # noqa: E402

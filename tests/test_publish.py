@@ -426,7 +426,7 @@ def test_rows_in_order_under_an_unsorted_dictionary_publish_and_removals_apply(t
 def test_summary_page_is_built_once_its_datasets_are_published_and_a_broken_report_fails_the_run_after_publishing(
         seeds, tmp_path, monkeypatch):
     import flows.pipeline as pl
-    from expectations.report import page_datasets
+    from quality_page.report import page_datasets
     done, seen = [], {}
     real_publish = pl.publish_step
 

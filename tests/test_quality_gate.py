@@ -222,8 +222,9 @@ def test_cross_year_mismatch_is_caught(gx_root):
     suites) and fold into the verdicts: a broken carry-over is a warning, never a structural failure."""
     from expectations.gate import validate_views
     from expectations.views import RECONCILIATION, make_view
-    from transforms import crossyear as cy
-    from transforms.reconcile import quality_checks as qc_of, verdicts
+    from transforms.checks import crossyear as cy
+    from transforms.checks.rules import quality_checks as qc_of
+    from transforms.checks.verdicts import verdicts
     y1 = make_frames(2, year=2021, formats=("2021",), seed=5)
     bad = make_frames(2, year=2022, formats=("2021",), seed=7, salt="b")
     both = {k: pd.concat([y1[k], bad[k]], ignore_index=True) for k in y1}

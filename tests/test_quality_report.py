@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from expectations import offline
+from quality_page import offline
 from synthetic.frames import make_frames
 from transforms import schema
 
@@ -40,7 +40,8 @@ def _write(frames: dict[str, pd.DataFrame], root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    from expectations.gate import build_quality_report, validate_batch
+    from expectations.gate import validate_batch
+    from quality_page.build import build_quality_report
     from transforms.engine import parse_report
     from transforms.tidy import to_frames
     tmp = tmp_path_factory.mktemp("report")
@@ -125,7 +126,7 @@ def test_failed_checks_carry_observed_values_and_printed_cells(built):
 
 
 def test_shown_failures_are_capped_and_counted(built, monkeypatch, tmp_path):
-    from expectations import report
+    from quality_page import report
     data = report.load_datasets(built["tmp"] / "processed")
     del data["shown_failures"]                   # chosen again under the smaller cap
     monkeypatch.setattr(report, "MAX_FAILURES_SHOWN", 1)
@@ -136,7 +137,7 @@ def test_shown_failures_are_capped_and_counted(built, monkeypatch, tmp_path):
 
 
 def test_failure_rate_figure_weights_checks_by_evaluations():
-    from expectations import report
+    from quality_page import report
     rare = {"check": "once", "fail": 1, "warn": 0, "reports": 1, "evaluated": 1, "fail_rate": 1.0}
     common = {"check": "often", "fail": 5, "warn": 0, "reports": 500, "evaluated": 500, "fail_rate": 0.01}
     plotted, left_out = report.plotted_checks([rare, common])
@@ -148,7 +149,7 @@ def test_failure_rate_figure_weights_checks_by_evaluations():
 def test_a_check_failing_everywhere_it_is_evaluated_is_plotted(tmp_path):
     """k = n: the Wilson bound rounds to a hair below the rate; the figure (and so the whole quality
     report of a run) must not fail on a negative error bar. Found on a 20,000-report run."""
-    from expectations import report
+    from quality_page import report
     k = np.arange(1, 3000, dtype=float)
     for fail in (k, np.ceil(k / 2), np.ones_like(k)):
         lo, hi = report._wilson(fail, k)
@@ -315,7 +316,7 @@ def test_data_docs_controls_work_offline(built):
 def test_a_quality_checks_column_is_one_entry_away_from_a_column_and_a_filter(built, monkeypatch, tmp_path):
     """The extension points other page features use: FAILURE_COLUMNS (loaded, passed on as text),
     FAILURE_TABLE (a column), FAILURE_FACETS (a filter)."""
-    from expectations import report
+    from quality_page import report
     monkeypatch.setattr(report, "FAILURE_COLUMNS", [*report.FAILURE_COLUMNS, "identity_number"])
     monkeypatch.setattr(report, "FAILURE_TABLE", (*report.FAILURE_TABLE,
                                                   ("identity", lambda f, ctx: report._e(f["identity_number"]))))
@@ -332,7 +333,7 @@ def test_a_quality_checks_column_is_one_entry_away_from_a_column_and_a_filter(bu
 
 
 def test_cell_labels_of_a_table_with_one_unnamed_row():
-    from expectations import report
+    from quality_page import report
     assert report._cell_address("三、本年度办理结果 > （七）总计 | 申请人情况 > 总计") == \
         ("三、本年度办理结果 > （七）总计", "申请人情况 > 总计")
     assert report._cell_address("行政复议 > 总计") == ("", "行政复议 > 总计")       # table 四: row_path ""

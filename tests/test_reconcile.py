@@ -1,4 +1,4 @@
-"""transforms/reconcile.py: identities 1–4 and 6, per-report checks and verdicts (pure pandas, no GX)."""
+"""transforms/checks/reconcile.py: identities 1–4 and 6, per-report checks and verdicts (pure pandas, no GX)."""
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +11,12 @@ import pytest
 from synthetic.frames import forward_carry, make_frames
 from transforms import schema
 from transforms.formats import FORMATS
-from transforms.reconcile import (check_names, cross_year_check_names, hierarchy_catalog, prepare, quality_checks, quarantine_frame,
-                                  reconcile, verdicts)
+from transforms.checks.catalogue import check_names, cross_year_check_names, hierarchy_catalog
+from transforms.checks.prepared import prepare
+from transforms.checks.quarantine import quarantine_frame
+from transforms.checks.reconcile import reconcile
+from transforms.checks.rules import quality_checks
+from transforms.checks.verdicts import verdicts
 from transforms.parse.values import NIL_TOKENS
 
 RAW = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "seeds"
@@ -147,7 +151,7 @@ def test_hybrid_uses_the_format_its_addresses_carry():
 
 
 def test_per_report_gate_has_no_cross_year_rows():
-    """Checks across years need the whole dataset: the run-level pass (transforms/crossyear.py) makes
+    """Checks across years need the whole dataset: the run-level pass (transforms/checks/crossyear.py) makes
     them, never a batch, whatever reports the batch holds."""
     y1 = make_frames(3, year=2021, formats=("2021",), seed=1)
     ok = make_frames(3, year=2022, formats=("2021",), seed=2, carry_in=forward_carry(y1))
@@ -321,7 +325,7 @@ def test_an_ocr_report_whose_identities_were_never_checked_does_not_pass():
 
 
 def test_cross_year_folding_keeps_the_ocr_rule():
-    from transforms import crossyear as cy
+    from transforms.checks import crossyear as cy
     rep = pd.DataFrame({"report_id": ["a", "b"], "verdict": ["warn", "pass"],
                         "failed_checks": [["ocr_identities"], []]})
     empty = pd.DataFrame({"report_id": pd.Series(dtype=object), "check": pd.Series(dtype=object),

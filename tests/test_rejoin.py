@@ -99,7 +99,7 @@ def test_numbers_the_extractor_cut_are_restored_from_the_identities_and_flagged(
     assert inferred == CUT
     assert all(c.flags == ("inferred",) for c in parsed.cells if c.flags)
     assert sum("digits cut by the text extractor" in p for p in parsed.report["problems"]) == 6
-    from transforms.reconcile import quality_checks
+    from transforms.checks.rules import quality_checks
     from transforms.tidy import to_frames
     qc = quality_checks(to_frames([parsed])).set_index("check")
     for check in ("applications_row_total", "applications_balance", "applications_outcome_total",

@@ -1,4 +1,4 @@
-"""The reviews file (transforms/reviews.py): strict loading, vectorised application, appending, and the
+"""The reviews file (transforms/checks/reviews.py): strict loading, vectorised application, appending, and the
 `nianbao review` command."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from flows.cli import main
-from transforms import reviews as rv
+from transforms.checks import reviews as rv
 
 ROOT = Path(__file__).resolve().parents[1]
 RID = "ab" * 32
@@ -214,7 +214,7 @@ def test_run_and_validate_refuse_a_bad_reviews_file(tmp_path, capsys):
 def test_page_lists_unreviewed_failures_first_and_counts_reviewed(tmp_path):
     """The summary page alone (no flow): a fully reviewed failing report sinks below the reports with an
     unreviewed failure or warning; the reviewed count and the stale reviews are shown."""
-    from expectations import report
+    from quality_page import report
     ids = ["1" * 64, "2" * 64, "3" * 64]
     data = {n: report.read_dataset(tmp_path / "none", n, columns=report.PAGE_COLUMNS.get(n))
             for n in report.page_datasets()}

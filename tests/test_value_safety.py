@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 
 from transforms.engine import parse_text
 from synthetic.generator import LAYOUTS, generate
-from transforms.reconcile import COLUMN_LEAVES, quality_checks, verdicts
+from transforms.checks.catalogue import COLUMN_LEAVES
+from transforms.checks.rules import quality_checks
+from transforms.checks.verdicts import verdicts
 from transforms.tidy import to_frames
 from transforms.parse.values import IMPLAUSIBLE, NIL_TOKENS, parse_value
 

@@ -105,6 +105,14 @@ class Identity:
     lhs: tuple[str, ...]
     rhs: tuple[str, ...]
 
+    def instances(self, fmt: "Format") -> list[tuple[str, list[tuple[str, str]], list[tuple[str, str]]]]:
+        """(key, lhs addresses, rhs addresses) per instance in ``fmt``: every column of the table (for_each
+        column) or every row (for_each row), as the checks evaluate it (transforms/checks/reconcile.py)."""
+        t = fmt.tables[self.table]
+        if self.for_each == "column":
+            return [(c, [(p, c) for p in self.lhs], [(p, c) for p in self.rhs]) for c in t.column_paths]
+        return [(r, [(r, p) for p in self.lhs], [(r, p) for p in self.rhs]) for r in t.row_paths]
+
 
 @dataclass(frozen=True)
 class CrossYear:

@@ -130,7 +130,7 @@ _CELL_FIELDS = (
     _f("source_line", I64, "1-based line of the source text the value (or its row) came from."),
     _f("confidence", F64, "OCR recognition confidence (0–1) of the cell's printed text when the report was a scan "
                           "(flag ocr); null otherwise."),
-    # the maintainers' review (transforms/reviews.py): published beside the printed value, never over it
+    # the maintainers' review (transforms/checks/reviews.py): published beside the printed value, never over it
     _f("corrected_value", F64, "The value a maintainers' review (decision corrected_value) says the cell should "
        "hold; null unless reviewed. value and raw_value stay as printed."),
     _f("correction_source", STR, "Provenance of corrected_value: the review entry's 'check · reviewer · date' "
@@ -253,7 +253,7 @@ def arrow_schema(dataset: str) -> pa.Schema:
     return pa.schema([pa.field(f.name, f.arrow, nullable=f.nullable) for f in DATASETS[dataset]])
 
 
-# --- Datasets of the quality gate (expectations/gate.py, transforms/reconcile.py; docs/GATE_API.md) ---
+# --- Datasets of the quality gate (expectations/gate.py, transforms/checks/reconcile.py; docs/GATE_API.md) ---
 
 CHECK_STATUSES = ("pass", "warn", "fail")
 # Why discovery did not hand an entry of the source to the parser (flows/sources.py). These rows
@@ -289,7 +289,7 @@ QUARANTINE_REASONS = (
     "structural",          # parsed, but breaks a critical expectation of the gate: quarantined alone
     *DISCOVERY_REASONS,
 )
-# A maintainers' decision on a check of a report (transforms/reviews.py, the reviews file in git).
+# A maintainers' decision on a check of a report (transforms/checks/reviews.py, the reviews file in git).
 REVIEW_DECISIONS = (
     "publisher_error_confirmed",  # the printed numbers contradict each other: the publisher's error
     "parser_error",               # nianbao read the report wrongly: the printed numbers are fine

@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 # The one list of printed "no value" tokens (STATUTORY_TABLES.md "Cell values as printed"). The value
-# parser reads them as null and the quality gate (transforms/reconcile.py) does not count them as
+# parser reads them as null and the quality gate (transforms/checks/reconcile.py) does not count them as
 # printed values: both ask `is_no_value`, so a token the parser accepts can never fail the gate.
 # Blank text (nothing left after normalising) is no value too.
 NIL_TOKENS = frozenset({"/", "-", "--", "—", "——", "–", "－", "―", "无", "空", "\\", "／", "x", "X", "×",

@@ -1,6 +1,6 @@
 /* nianbao: the controls of GX Data Docs, offline and without jQuery/bootstrap/bootstrap-table.
  * GX's own inline handlers (onclick="…") are removed when the pages are re-serialised from a whitelist
- * (expectations/offline.py); this file binds the same controls by GX's markup:
+ * (quality_page/offline.py); this file binds the same controls by GX's markup:
  *   - "Show All" / "Failed Only" (radio inputs #option1/#option2): the rows and sections of
  *     expectations that passed (GX marks them hide-succeeded-*) are hidden or shown;
  *   - "Show more info…" (a[data-toggle=collapse]): shows/hides its target (.collapse/.show);

@@ -1,5 +1,5 @@
 /* nianbao quality report: filters of the failed-checks table (offline, no library).
- * Rows carry their facets as data-* attributes written (escaped) by expectations/report.py; this
+ * Rows carry their facets as data-* attributes written (escaped) by quality_page/report.py; this
  * script only compares those attribute values with the selected option values and toggles
  * `hidden`. It never builds markup from data: every value stays text. */
 "use strict";

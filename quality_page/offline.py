@@ -11,7 +11,7 @@ a JS literal, so without the CDN it is empty. This module:
 * sanitises the result (`sanitize`): GX writes failing values (file names, labels, printed text of
   the reports) into the pages unescaped, so every page is re-serialised from a whitelist of tags and
   attributes; any other markup is shown as the text it was,
-* then adds one script, ours, by reference: `static/nianbao/docs.js` (shipped in expectations/static),
+* then adds one script, ours, by reference: `static/nianbao/docs.js` (shipped in quality_page/static),
   which binds GX's controls ("Show All"/"Failed Only", "Show more info…", the index tables' filters and
   "Clear Filters") to GX's markup. GX's CDN libraries (jQuery 3.7.1, popper, bootstrap 4.3.1,
   bootstrap-table 1.19.1 with filter-control, bootstrap-datepicker, vega, font-awesome 6.6.0) are not

@@ -5,7 +5,7 @@
     write_summary(data, out_dir, docs_index=..., source_root=...) -> Path to index.html
 
 The page is static HTML written with every data string escaped; its filters are one local script
-(`report.js`, copied from expectations/static next to the page) that compares the rows' data-*
+(`report.js`, copied from quality_page/static next to the page) that compares the rows' data-*
 attribute values with the selected options and toggles `hidden`: data never becomes markup.
 
 Extending it: a quality_checks column added to FAILURE_COLUMNS reaches each failed-check row as
@@ -161,16 +161,22 @@ def failure_cells(processed_dir: Path, shown: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------
 # Numbers
 
+OUTCOMES = "outcomes"    # code of table 三's outcome rows node (三、本年度办理结果) in the format files
+
+
 def outcome_groups() -> dict[str, str]:
-    """applications row_path → outcome group code (（一）…（六）), from the format files."""
+    """applications row_path → outcome group code (（一）…（六）), from the format files: the rows the
+    identity of the outcomes' total (the total row under OUTCOMES) sums."""
     out = {}
     for f in FORMATS.values():
         t = f.tables["applications"]
-        outcome_rows = {p for i in f.identities if i.id == "applications_outcome_total" for p in i.rhs}
+        rows = {r.path: r for b in t.blocks for r in b.rows}
+        outcome_rows = {p for i in f.identities if i.table == t.name
+                        and any(r in rows and rows[r].parent_code == OUTCOMES for r in i.lhs) for p in i.rhs}
         for b in t.blocks:
             for r in b.rows:
                 if r.path in outcome_rows:
-                    out[r.path] = r.code if r.parent_code in ("", "outcomes") else r.parent_code
+                    out[r.path] = r.code if r.parent_code in ("", OUTCOMES) else r.parent_code
     return out
 
 
@@ -357,7 +363,7 @@ def summary_numbers(data: dict[str, pd.DataFrame]) -> dict:
 
 
 # --------------------------------------------------------------------------------------------------
-# The maintainers' review (transforms/reviews.py): reviewed failures are counted, unreviewed come first
+# The maintainers' review (transforms/checks/reviews.py): reviewed failures are counted, unreviewed come first
 
 REVIEW_ENTRIES = "review_entries"
 

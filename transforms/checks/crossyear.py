@@ -13,7 +13,7 @@ check, and a new report of year N re-checks the published report of year N+1.
 
 * :func:`pairs` — every (later, earlier) pair of reports of one body in consecutive years;
 * :func:`affected_owners` — the reports whose cross-year rows a set of new or removed reports changes;
-* :func:`evaluate` — the reconciliation rows of those pairs (transforms/reconcile.py's frame);
+* :func:`evaluate` — the reconciliation rows of those pairs (transforms/checks/reconcile.py's frame);
 * :func:`checks` — their ``quality_checks`` rows;
 * :func:`fold_verdicts` — the reports whose verdict or failed_checks the cross-year rows change.
 """
@@ -26,11 +26,15 @@ import numpy as np
 import pandas as pd
 
 from transforms.formats import FORMATS
-from transforms.plausibility import CHECKS, is_consolidated
-from transforms.reconcile import (ADDRESS_INDEX, QC_FIELDS, _block, _identity_checks, _typed, address_codes,
-                                  TOLERANCE, check_names, checks_frame, cross_year_check_names, parser_flagged,
-                                  recon_frame, verdicts, OCR_IDENTITIES)
-from transforms.reconcile import _fmt_num as _num
+from transforms.checks.plausibility import CHECKS, is_consolidated
+from transforms.checks.catalogue import ADDRESS_INDEX, check_names, cross_year_check_names
+from transforms.checks.cells import parser_flagged
+from transforms.checks.prepared import address_codes
+from transforms.checks.reconcile import block, recon_frame, TOLERANCE
+from transforms.checks.rules import checks_frame, identity_checks, QC_FIELDS
+from transforms.checks.typed import typed
+from transforms.checks.verdicts import OCR_IDENTITIES, verdicts
+from transforms.checks.texts import fmt_num
 
 # The column that says which body a report is from, and its normalisation for pairing: the ONE place
 # that decides which reports are "the same organisation" across years.
@@ -185,7 +189,7 @@ def consolidated_checks(reports: pd.DataFrame, cells: dict[str, pd.DataFrame], o
                 bad = np.flatnonzero(differs[j])
                 head = f"{n_members[j]} other reports of division {div[j]} in the dataset"
                 if len(bad):
-                    shown = [f"{labels[i]}: 汇总 {_num(Wc[j, i])} ≠ Σ {_num(total[j, i])}" for i in bad[:5]]
+                    shown = [f"{labels[i]}: 汇总 {fmt_num(Wc[j, i])} ≠ Σ {fmt_num(total[j, i])}" for i in bad[:5]]
                     more = f" (+{len(bad) - 5} more)" if len(bad) > 5 else ""
                     obs = (f"uncertain (constituents may be missing): {head}; {len(bad)} of {n_eval[j]} cells differ: "
                            + "; ".join(shown) + more)
@@ -198,7 +202,7 @@ def consolidated_checks(reports: pd.DataFrame, cells: dict[str, pd.DataFrame], o
                              "cells": [labels[i] for i in bad], "related_report_id": None,
                              "attribution": ("parser" if by_parser[j] else "publisher") if len(bad) else None})
     if not rows:
-        return _typed(pd.DataFrame(columns=[f.name for f in QC_FIELDS]), QC_FIELDS)
+        return typed(pd.DataFrame(columns=[f.name for f in QC_FIELDS]), QC_FIELDS)
     return checks_frame(pd.DataFrame(rows), _meta(reports))
 
 
@@ -211,7 +215,7 @@ def _meta(reports: pd.DataFrame) -> pd.DataFrame:
 
 @functools.cache
 def _instances(fname: str, k: int, last: str) -> tuple[list, list]:
-    """_block's `insts` and rhs signs for check k of format `fname` after a `last`-format report. The
+    """block's `insts` and rhs signs for check k of format `fname` after a `last`-format report. The
     rhs columns index [last year's matrix | this year's matrix]."""
     fmt = FORMATS[fname]
     c = fmt.cross_year[k]
@@ -255,7 +259,7 @@ def _matrix(cells: pd.DataFrame | None, table: str, ids: np.ndarray) -> tuple[np
 
 def evaluate(reports: pd.DataFrame, formats: pd.DataFrame, cells: dict[str, pd.DataFrame],
              owners=None, paired: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The reconciliation rows (transforms.reconcile.RECON_COLUMNS) of every cross-year check between
+    """The reconciliation rows (transforms.checks.reconcile.RECON_COLUMNS) of every cross-year check between
     each report of `owners` (all when None) and its body's reports of the year before.
 
     `reports`: report_columns() of every report of the dataset; `formats`: report_id, table, format (the
@@ -288,7 +292,7 @@ def evaluate(reports: pd.DataFrame, formats: pd.DataFrame, cells: dict[str, pd.D
                         Wc, Fc = W[cur_pos[sel]], F[cur_pos[sel]]
                         rhs = np.concatenate([W[prev_pos[sel]], Wc], axis=1)
                         frhs = np.concatenate([F[prev_pos[sel]], Fc], axis=1)
-                        part = _block(pr["cur_id"].to_numpy(dtype=object)[sel], fname, c.id, c.number, table,
+                        part = block(pr["cur_id"].to_numpy(dtype=object)[sel], fname, c.id, c.number, table,
                                       c.for_each, c.description, insts, Wc, rhs,
                                       related=pr["prev_id"].to_numpy(dtype=object)[sel], rhs_signs=signs,
                                       F_rows_lhs=Fc, F_rows_rhs=frhs)
@@ -300,12 +304,12 @@ def evaluate(reports: pd.DataFrame, formats: pd.DataFrame, cells: dict[str, pd.D
 def checks(recon: pd.DataFrame, reports: pd.DataFrame, consolidated: pd.DataFrame | None = None) -> pd.DataFrame:
     """The quality_checks rows of the run-level pass: one per report × check, from the cross-year
     reconciliation rows and the `consolidated` rows (consolidated_checks), in publishing order."""
-    agg = _identity_checks(recon)
+    agg = identity_checks(recon)
     parts = [agg] if len(agg) else []
     if consolidated is not None and len(consolidated):
         parts.append(consolidated.drop(columns=META))
     if not parts:
-        return _typed(pd.DataFrame(columns=[f.name for f in QC_FIELDS]), QC_FIELDS)
+        return typed(pd.DataFrame(columns=[f.name for f in QC_FIELDS]), QC_FIELDS)
     return checks_frame(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0], _meta(reports))
 
 

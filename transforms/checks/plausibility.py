@@ -4,7 +4,7 @@
   100,000 applications): a warn, thresholds as data;
 * all-zero reports — every printed value 0: a warn, never a fail;
 * consolidated reports — recognised by a word of their printed organisation or file name; the
-  run-level pass (transforms/crossyear.py) compares them with the sum of their constituents.
+  run-level pass (transforms/checks/crossyear.py) compares them with the sum of their constituents.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import yaml
 
 from transforms import schema
 
-CHECKS_FILE = Path(__file__).with_name("checks.yaml")
+CHECKS_FILE = Path(__file__).parents[1] / "checks.yaml"
 
 
 @dataclass(frozen=True)

@@ -250,7 +250,7 @@ def _check_duplicates(rows: list[dict], name: str) -> None:
 
 def _check_tables() -> dict[str, str | None]:
     """check name → the table it reads (None when not known from its name or the identity catalog)."""
-    from transforms.reconcile import check_names, identity_catalog
+    from transforms.checks.catalogue import check_names, identity_catalog
     cat = identity_catalog().drop_duplicates("check").set_index("check")["table"]
     out = {}
     for c in check_names():
@@ -260,7 +260,7 @@ def _check_tables() -> dict[str, str | None]:
 
 
 def _addresses(table: str):
-    from transforms.reconcile import ADDRESS_INDEX
+    from transforms.checks.catalogue import ADDRESS_INDEX
     return ADDRESS_INDEX[table]
 
 
