@@ -35,6 +35,7 @@ from transforms import schema
 from transforms.formats import FORMAT_DIR, SHIPPED_FORMATS
 from transforms.reconcile import prepare, quality_checks, quarantine_frame, reconcile, verdicts
 from transforms.summary import summary_frame
+from transforms.typed import empty
 
 log = logging.getLogger(__name__)
 CELL_TABLES = schema.STATUTORY_TABLES
@@ -176,9 +177,8 @@ def _now_run_name() -> str:
 
 
 def _conform(df: pd.DataFrame | None, dataset: str) -> pd.DataFrame:
-    if df is None:
-        return pd.DataFrame({f.name: pd.Series(dtype=f.pandas_dtype) for f in schema.fields(dataset)})
-    return df.reset_index(drop=True)
+    """The batch's frame as it is (to_frames typed it): only a missing one is made, empty."""
+    return empty(dataset) if df is None else df.reset_index(drop=True)
 
 
 def _without(df: pd.DataFrame, report_ids: set) -> pd.DataFrame:

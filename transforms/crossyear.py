@@ -27,10 +27,11 @@ import pandas as pd
 
 from transforms.formats import FORMATS
 from transforms.plausibility import CHECKS, is_consolidated
-from transforms.reconcile import (ADDRESS_INDEX, QC_FIELDS, _block, _identity_checks, _typed, address_codes,
+from transforms.reconcile import (ADDRESS_INDEX, _block, _identity_checks, address_codes,
                                   TOLERANCE, check_names, checks_frame, cross_year_check_names, parser_flagged,
                                   recon_frame, verdicts, OCR_IDENTITIES)
 from transforms.reconcile import _fmt_num as _num
+from transforms.typed import empty
 
 # The column that says which body a report is from, and its normalisation for pairing: the ONE place
 # that decides which reports are "the same organisation" across years.
@@ -198,7 +199,7 @@ def consolidated_checks(reports: pd.DataFrame, cells: dict[str, pd.DataFrame], o
                              "cells": [labels[i] for i in bad], "related_report_id": None,
                              "attribution": ("parser" if by_parser[j] else "publisher") if len(bad) else None})
     if not rows:
-        return _typed(pd.DataFrame(columns=[f.name for f in QC_FIELDS]), QC_FIELDS)
+        return empty("quality_checks")
     return checks_frame(pd.DataFrame(rows), _meta(reports))
 
 
@@ -305,7 +306,7 @@ def checks(recon: pd.DataFrame, reports: pd.DataFrame, consolidated: pd.DataFram
     if consolidated is not None and len(consolidated):
         parts.append(consolidated.drop(columns=META))
     if not parts:
-        return _typed(pd.DataFrame(columns=[f.name for f in QC_FIELDS]), QC_FIELDS)
+        return empty("quality_checks")
     return checks_frame(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0], _meta(reports))
 
 

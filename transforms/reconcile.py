@@ -36,11 +36,12 @@ from pandas.arrays import ArrowStringArray
 from transforms import narrative, schema
 from transforms.formats import FORMATS
 from transforms.plausibility import CHECKS, body_level
+from transforms.typed import STR_DTYPE, conform, empty
 from transforms.values import IMPLAUSIBLE, is_no_value
 
 TABLES = schema.STATUTORY_TABLES
 STATUSES = ("pass", "warn", "fail")
-RECON_STATUSES = ("holds", "broken", "not_evaluable")
+RECON_STATUSES = schema.RECON_STATUSES
 STRUCTURAL_RULES = ("completeness", "nonnegative_counts", "raw_value_parsed", "flagged_cells",
                     "known_addresses", "unique_cells", "plausible_values")
 WARN_RULES = ("flagged_cells",)  # structural rules that can only warn (the others fail)
@@ -51,7 +52,6 @@ FAIL_FLAGS = (IMPLAUSIBLE,)
 TOLERANCE = 1e-6
 QUARANTINE_REASONS = schema.QUARANTINE_REASONS
 _META = ("source_file", "organization", "report_year", "template")
-STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # the dtype "str" resolves to
 
 
 # --------------------------------------------------------------------------------------------------
@@ -245,7 +245,7 @@ FORMAT_NAMES = sorted(FORMATS)
 def _cells(frames: dict[str, pd.DataFrame], table: str) -> pd.DataFrame:
     df = frames.get(table)
     if df is None or len(df) == 0:
-        return pd.DataFrame({f.name: pd.Series(dtype=f.pandas_dtype) for f in schema.fields(table)})
+        return empty(table)
     return df
 
 
@@ -382,21 +382,14 @@ def _meta_frame(frames: dict[str, pd.DataFrame], prepared: dict[str, Prepared] |
 # --------------------------------------------------------------------------------------------------
 # The reconciliation frame
 
-# Repetitive text columns are categorical: the frame is not published, and GX copies it per metric.
-RECON_COLUMNS = {
-    "report_id": "category", "source_file": "category", "organization": "category", "report_year": "Int64",
-    "template": "category", "format": "category", "check": "category", "identity_number": "Int64",
-    "table": "category", "for_each": "category", "key": "category", "lhs": "float64", "rhs": "float64",
-    "diff": "float64", "status": "category", "holds": "boolean", "n_cells": "Int64", "n_missing": "Int64",
-    "cells": "category", "values": "str", "related_report_id": "category", "description": "category",
-    "failure": "str", "flagged": "bool",
-}
+# The reconciliation frame is registered like the published datasets (schema.REGISTRY), not published.
+RECON_COLUMNS = schema.pandas_dtypes("reconciliation")
 # Free text (one distinct value per failing row; see schema.Field.free_text): not in the GX view.
-RECON_FREE_TEXT = ("values",)
+RECON_FREE_TEXT = tuple(f.name for f in schema.fields("reconciliation") if f.free_text)
 
 
 def _empty_recon() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in RECON_COLUMNS.items()})
+    return empty("reconciliation")
 
 
 def _fmt_num(x: float) -> str:
@@ -624,8 +617,7 @@ def recon_frame(parts: list[_Part], meta: pd.DataFrame) -> pd.DataFrame:
                                              sub["key"].astype(object), sub["lhs"], sub["rhs"]):
             failure[j] = f"{src} [{str(rid)[:12]}] {key or '(row)'}: lhs {_fmt_num(lhs)} ≠ rhs {_fmt_num(rhs)}"
     out["failure"] = failure
-    out = out[list(RECON_COLUMNS)]
-    return out.astype(RECON_COLUMNS)
+    return conform(out, "reconciliation")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -633,39 +625,6 @@ def recon_frame(parts: list[_Part], meta: pd.DataFrame) -> pd.DataFrame:
 
 QC_FIELDS = schema.DATASETS["quality_checks"]
 QUARANTINE_FIELDS = schema.DATASETS["quarantine"]
-
-
-def _empty(fields) -> pd.DataFrame:
-    return pd.DataFrame({f.name: pd.Series(dtype=f.pandas_dtype) for f in fields})
-
-
-def _typed(df: pd.DataFrame, fields) -> pd.DataFrame:
-    out = df.reindex(columns=[f.name for f in fields])
-    for f in fields:
-        if f.pandas_dtype == "object":
-            out[f.name] = [x if type(x) is list else list(x) if isinstance(x, (tuple, np.ndarray)) else []
-                           for x in out[f.name]]
-            out[f.name] = out[f.name].astype(object)
-        elif f.pandas_dtype == "str" and out[f.name].dtype == object:
-            out[f.name] = _str_values(out[f.name])
-        elif f.pandas_dtype == "str" and out[f.name].dtype == np.float64 and out[f.name].isna().all():
-            # a field no row has (the review columns): astype("str") formats every NaN in Python first
-            out[f.name] = pd.Series(ArrowStringArray(pa.nulls(len(out), pa.large_string()), dtype=STR_DTYPE),
-                                    index=out.index, name=f.name, copy=False)
-        else:
-            out[f.name] = out[f.name].astype(f.pandas_dtype)
-    return out.reset_index(drop=True)
-
-
-def _str_values(s: pd.Series) -> pd.Series:
-    """An object column of str / None / NaN as `str`, built by Arrow directly: the same array as
-    astype("str"), which first copies and re-checks every element in Python (measured ~7x slower on
-    quality_checks' 20 text columns). Anything else (numbers, surrogates) goes through astype."""
-    try:
-        arr = pa.array(s.to_numpy(), type=pa.large_string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, UnicodeEncodeError):
-        return s.astype("str")
-    return pd.Series(ArrowStringArray(arr, dtype=STR_DTYPE), index=s.index, name=s.name, copy=False)
 
 
 def _object_values(s: pd.Series, mask: np.ndarray) -> np.ndarray:
@@ -1069,7 +1028,7 @@ def quality_checks(frames: dict[str, pd.DataFrame], recon: pd.DataFrame | None =
         recon = reconcile(frames, prepared)
     reports = frames.get("reports")
     if reports is None:
-        reports = _empty(schema.fields("reports"))
+        reports = empty("reports")
     if len(reports):     # a boolean filter copies the ~40 columns (~30 µs a report) even when it keeps all
         readable = (reports["status"] != "unreadable").to_numpy(dtype=bool)
         reports = reports if readable.all() else reports[readable]
@@ -1080,7 +1039,7 @@ def quality_checks(frames: dict[str, pd.DataFrame], recon: pd.DataFrame | None =
     parts = [p for p in [_identity_checks(recon), *new_rows, prose]
              if p is not None and len(p)]
     if not parts:
-        return _empty(QC_FIELDS)
+        return empty("quality_checks")
     return checks_frame(pd.concat(parts, ignore_index=True), _meta(frames, prepared))
 
 
@@ -1096,7 +1055,7 @@ def checks_frame(qc: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
     report_rank = pd.factorize(qc["report_id"], sort=True)[0]
     check_rank = qc["check"].map(order).to_numpy(dtype="float64", na_value=np.inf)
     qc = qc.take(np.lexsort((check_rank, report_rank)))
-    return _typed(qc, QC_FIELDS)
+    return conform(qc, "quality_checks")
 
 
 def verdicts(reports: pd.DataFrame, qc: pd.DataFrame) -> pd.DataFrame:
@@ -1193,10 +1152,10 @@ def quarantine_frame(reports: pd.DataFrame, extra: list[dict] | None = None) -> 
                          "parser_version": r.get("parser_version")})
     rows += list(extra or [])
     if not rows:
-        return _empty(QUARANTINE_FIELDS)
+        return empty("quarantine")
     df = pd.DataFrame(rows).drop_duplicates(["report_id", "source_file"])  # two empty files share a hash
     df["encoding"] = df["encoding"].where(df["encoding"].notna(), None)
-    return _typed(df, QUARANTINE_FIELDS)
+    return conform(df, "quarantine")
 
 
 __all__ = ["reconcile", "recon_frame", "checks_frame", "cross_year_check_names", "quality_checks", "verdicts", "quarantine_frame", "cell_view", "choose_formats",
