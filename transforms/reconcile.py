@@ -51,7 +51,7 @@ WARN_FLAGS = ("inferred", "unresolved", "reordered")
 FAIL_FLAGS = (IMPLAUSIBLE,)
 TOLERANCE = 1e-6
 QUARANTINE_REASONS = schema.QUARANTINE_REASONS
-_META = ("source_file", "organization", "report_year", "template")
+_META = schema.identity_columns("quality_checks")[1:]   # what a check's row repeats from its report
 
 
 # --------------------------------------------------------------------------------------------------

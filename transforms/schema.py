@@ -252,6 +252,10 @@ def _dimension_fields() -> tuple[Field, ...]:
     return tuple(out)
 
 
+# Who published which report: the fields of a report's row that the datasets of its cells, checks and
+# statements repeat (each dataset lists those it has; identity_columns).
+REPORT_IDENTITY = ("report_id", "source_file", "organization", "organization_id", "report_year", "template")
+
 # Every field once, by name. A dataset narrows a description, the nullability or the allowed values
 # for itself with `_as` (an identity field of a derived dataset says "as in reports").
 _ALL_FIELDS = (
@@ -589,6 +593,13 @@ def fields(dataset: str) -> tuple[Field, ...]:
 
 def column_names(dataset: str) -> list[str]:
     return [f.name for f in REGISTRY[dataset].fields]
+
+
+def identity_columns(dataset: str) -> tuple[str, ...]:
+    """The columns of REPORT_IDENTITY the dataset has, in its order: what its rows repeat from their
+    report's row in `reports` (report_id first)."""
+    names = column_names(dataset)
+    return tuple(c for c in REPORT_IDENTITY if c in names)
 
 
 def primary_key(dataset: str) -> tuple[str, ...]:

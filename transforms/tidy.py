@@ -18,7 +18,6 @@ from transforms import schema
 from transforms.engine import ParsedReport
 from transforms.typed import conform, empty, typed_array
 
-_CELL_BASE = ("report_id", "source_file", "organization", "organization_id", "report_year", "template")
 _REVIEWED = ("corrected_value", "correction_source")
 empty_frame = empty     # a dataset's frame of no rows
 
@@ -46,7 +45,7 @@ def to_frames(parsed: Iterable[ParsedReport]) -> dict[str, pd.DataFrame]:
         dtypes = {f.name: f.pandas_dtype for f in schema.fields(t)}
         data = {}
         report_of_cell = np.repeat(np.arange(len(reports)), counts[t])
-        for name in _CELL_BASE:
+        for name in schema.identity_columns(t):
             per_report = typed_array([r[name] for r in reports], dtypes[name])
             data[name] = per_report.take(report_of_cell)
         cols: dict[str, list] = {}
@@ -73,7 +72,7 @@ def to_frames(parsed: Iterable[ParsedReport]) -> dict[str, pd.DataFrame]:
     return out
 
 
-_STATEMENT_BASE = ("report_id", "source_file", "organization", "organization_id", "report_year")
+_STATEMENT_BASE = schema.identity_columns("statements")
 _STATEMENT_OWN = ("quantity", "value", "raw_text", "unit", "sentence", "source_line")
 
 

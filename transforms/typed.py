@@ -37,8 +37,9 @@ def conform(data: pd.DataFrame | Mapping[str, list] | None, dataset: str,
     if data is None:
         data = {}
     if isinstance(data, Mapping):
-        return pd.DataFrame({f.name: typed_array(data.get(f.name, []), f.pandas_dtype, f.nullable)
-                             for f in fields}, copy=False)
+        n = len(next(iter(data.values()))) if data else 0       # a column no row has: null
+        return pd.DataFrame({f.name: typed_array(data[f.name] if f.name in data else [None] * n, f.pandas_dtype,
+                                                 f.nullable) for f in fields}, copy=False)
     out = data.reindex(columns=[f.name for f in fields])
     for f in fields:
         out[f.name] = _typed_column(out[f.name], f)
