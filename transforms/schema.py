@@ -447,35 +447,34 @@ RECON_STATUSES = ("holds", "broken", "not_evaluable")
 # The reconciliation frame of the gate (transforms/reconcile.py; docs/GATE_API.md): one row per
 # report × identity × instance. Repetitive text columns are categorical: the frame is not published,
 # and GX copies it per metric.
-def _categorical(spec: str | Field) -> Field:
-    f = FIELDS[spec] if isinstance(spec, str) else spec
-    return replace(f, dtype="category") if f.arrow == STR else f
+def _categorical(fields: tuple[Field, ...], plain: tuple[str, ...]) -> tuple[Field, ...]:
+    """The text fields as categoricals, but ``plain`` (one distinct value per failing row)."""
+    return tuple(replace(f, dtype="category") if f.arrow == STR and f.name not in plain else f for f in fields)
 
 
-_RECONCILIATION = Dataset("reconciliation", "One row per report × identity × instance (not published).", (
-    *map(_categorical, ("report_id", "source_file", "organization")),
-    FIELDS["report_year"],
-    *map(_categorical, ("template", _as("format", "Format whose identity was applied.", nullable=False), "check")),
-    FIELDS["identity_number"],
-    *map(_categorical, (
+_RECONCILIATION = Dataset("reconciliation", "One row per report × identity × instance (not published).", _categorical(
+    _fields(
+        "report_id", "source_file", "organization", "report_year", "template",
+        _as("format", "Format whose identity was applied.", nullable=False),
+        "check", "identity_number",
         _as("table", allowed=(*STATUTORY_TABLES, "narrative")),
         _f("for_each", STR, "row or column: what one instance of the identity is."),
         _f("key", STR, "The instance: the column or row path the identity is instantiated for."),
-    )),
-    _f("lhs", F64, "Left-hand side of the identity."),
-    _f("rhs", F64, "Right-hand side of the identity."),
-    _f("diff", F64, "lhs − rhs."),
-    _categorical(_f("status", STR, "holds, broken or not_evaluable.", False, RECON_STATUSES)),
-    _f("holds", BOOL, "True when the identity holds; NA when not evaluable."),
-    _f("n_cells", I64, "Cells the instance involves."),
-    _f("n_missing", I64, "Of them, blank or absent."),
-    _categorical(_f("cells", STR, "The addresses involved.")),
-    _f("values", STR, "The printed values, where the identity does not hold.", free_text=True),
-    _categorical("related_report_id"),
-    _categorical(_f("description", STR, "What the identity says.")),
-    _f("failure", STR, "'source_file [report_id] key: lhs ≠ rhs' of a broken row (what Data Docs lists)."),
-    Field("flagged", BOOL, "A cell involved carries a parser flag.", False, dtype="bool"),
-), primary_key=("report_id", "check", "key", "related_report_id"), published=False)
+        _f("lhs", F64, "Left-hand side of the identity."),
+        _f("rhs", F64, "Right-hand side of the identity."),
+        _f("diff", F64, "lhs − rhs."),
+        _f("status", STR, "holds, broken or not_evaluable.", False, RECON_STATUSES),
+        _f("holds", BOOL, "True when the identity holds; NA when not evaluable."),
+        _f("n_cells", I64, "Cells the instance involves."),
+        _f("n_missing", I64, "Of them, blank or absent."),
+        _f("cells", STR, "The addresses involved."),
+        _f("values", STR, "The printed values, where the identity does not hold.", free_text=True),
+        "related_report_id",
+        _f("description", STR, "What the identity says."),
+        _f("failure", STR, "'source_file [report_id] key: lhs ≠ rhs' of a broken row (what Data Docs lists)."),
+        Field("flagged", BOOL, "A cell involved carries a parser flag.", False, dtype="bool"),
+    ), plain=("values", "failure")),
+    primary_key=("report_id", "check", "key", "related_report_id"), published=False)
 
 
 # Every dataset, in the order they are published, documented and listed in datapackage.json.
