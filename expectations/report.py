@@ -91,7 +91,7 @@ def read_dataset(path: Path, name: str, filter=None, columns: list[str] | None =
     # groups of every file in flight, which Arrow's pool then keeps
     t = d.to_table(filter=filter, columns=columns, batch_readahead=1, fragment_readahead=1)
     pa.default_memory_pool().release_unused()
-    return conform(t.to_pandas(), name, columns)
+    return conform(t, name, columns)
 
 
 def _cell_filters() -> dict:

@@ -134,7 +134,7 @@ def read_table(root: str | os.PathLike, name: str, *, columns=None, filter=None)
 def load_frame(root, name: str, **kw):
     """Published dataset as pandas with the registry dtypes."""
     t = read_table(root, name, **kw)
-    return conform(t.to_pandas(), name, t.column_names)
+    return conform(t, name, t.column_names)
 
 
 # --------------------------------------------------------------------------- tables

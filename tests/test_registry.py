@@ -111,10 +111,13 @@ def test_conform_from_lists_and_from_a_frame_agree():
 
 
 def test_conform_lists_a_required_field_empty_and_keeps_a_nullable_one_null():
-    df = conform(pd.DataFrame({"report_id": ["a"], "problems": [None], "tables_found": [np.array(["applications"])],
-                               "failed_checks": [None]}), "reports")
-    assert df.at[0, "problems"] == [] and df.at[0, "failed_checks"] is None
-    assert df.at[0, "tables_found"] == ["applications"] and type(df.at[0, "tables_found"]) is list
+    df = conform(pd.DataFrame({"report_id": ["a", "b"], "problems": [None, ("p",)],
+                               "tables_found": [np.array(["applications"]), ["review_litigation"]],
+                               "failed_checks": [None, []]}), "reports")
+    assert df["problems"].tolist() == [[], ["p"]] and df.at[0, "failed_checks"] is None
+    assert df.at[1, "failed_checks"] == []
+    # a row read back from Parquet keeps its array (the same items, written back the same)
+    assert list(df.at[0, "tables_found"]) == ["applications"] and df.at[1, "tables_found"] == ["review_litigation"]
 
 
 def test_conform_keeps_dictionary_encoded_strings_and_the_values():

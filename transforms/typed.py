@@ -7,7 +7,8 @@ the maintainers' page). The columns are the dataset's, in its order; each has it
 * strings `str` (Arrow-backed), built by Arrow directly (pandas' own conversion re-checks every element
   in Python first, ~7x slower); a categorical column (strings read dictionary-encoded) is kept as it is:
   the same values, held once;
-* list fields a Python list per row; a null is `[]` when the field is required, null when it may be;
+* list fields a sequence per row (a list, or the array a row read back from Parquet holds); a null is
+  `[]` when the field is required, null when it may be;
 * numbers and booleans by `astype`, through one float64 conversion from lists (`_int64_array`).
 """
 from __future__ import annotations
@@ -24,13 +25,21 @@ from transforms.names import escape_surrogates
 
 STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # the dtype "str" resolves to
 _SEQUENCES = (list, tuple, np.ndarray)
+_KEPT = {list, np.ndarray}
 
 
-def conform(data: pd.DataFrame | Mapping[str, list] | None, dataset: str,
+def conform(data: pd.DataFrame | pa.Table | Mapping[str, list] | None, dataset: str,
             columns: list[str] | None = None) -> pd.DataFrame:
-    """``data`` (a frame, or column name → list of values; None: no rows) with exactly the registry's
-    columns of ``dataset`` (or ``columns``, a subset in its own order), typed, with a fresh index."""
+    """``data`` (a frame, an Arrow table, or column name → list of values; None: no rows) with exactly
+    the registry's columns of ``dataset`` (or ``columns``, a subset in its own order), typed, with a
+    fresh index."""
     fields = schema.fields(dataset)
+    sequences: set[str] = set()
+    if isinstance(data, pa.Table):
+        # a list column with no null holds an array per row after to_pandas: nothing to check row by row
+        sequences = {c for c, t in zip(data.column_names, data.schema.types)
+                     if pa.types.is_list(t) and data.column(c).null_count == 0}
+        data = data.to_pandas()
     if columns is not None:
         by_name = {f.name: f for f in fields}
         fields = tuple(by_name[c] for c in columns)
@@ -40,10 +49,21 @@ def conform(data: pd.DataFrame | Mapping[str, list] | None, dataset: str,
         n = len(next(iter(data.values()))) if data else 0       # a column no row has: null
         return pd.DataFrame({f.name: typed_array(data[f.name] if f.name in data else [None] * n, f.pandas_dtype,
                                                  f.nullable) for f in fields}, copy=False)
-    out = data.reindex(columns=[f.name for f in fields])
+    names = [f.name for f in fields]
+    out = data if data.columns.tolist() == names else data.reindex(columns=names)
+    typed = {}
     for f in fields:
-        out[f.name] = _typed_column(out[f.name], f)
-    return out.reset_index(drop=True)
+        s = out[f.name]
+        t = s if f.name in sequences else _typed_column(s, f)
+        if t is not s:
+            typed[f.name] = t
+    if typed or out is data:      # never the caller's frame itself (copy on write: no data copied)
+        out = out.copy(deep=False)
+        for name, t in typed.items():
+            out[name] = t
+    index = out.index
+    return out if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 else \
+        out.reset_index(drop=True)
 
 
 def empty(dataset: str) -> pd.DataFrame:
@@ -65,10 +85,14 @@ def _typed_column(s: pd.Series, f: schema.Field) -> pd.Series:
 
 
 def _lists(values, nullable: bool) -> np.ndarray:
-    """Each row a Python list (an array read back from Parquet becomes one); a null stays null only
-    where the field may be null. An object array filled by fromiter: assigning a list of equally long
-    lists to one would make it two-dimensional."""
-    return np.fromiter((x if type(x) is list else list(x) if isinstance(x, _SEQUENCES) else None if nullable else []
+    """An object array of one sequence per row: a list, or the array Arrow gives for a row read back
+    from Parquet (kept: the same items, written back the same; converting each would triple the cost
+    of reading a cell table); a tuple becomes a list; a null stays null only where the field may be
+    null. Filled by fromiter: assigning a list of equally long lists would make it two-dimensional."""
+    kinds = set(map(type, values))
+    if kinds <= _KEPT:
+        return values if isinstance(values, np.ndarray) else np.fromiter(values, dtype=object, count=len(values))
+    return np.fromiter((x if type(x) in _KEPT else list(x) if isinstance(x, _SEQUENCES) else None if nullable else []
                         for x in values), dtype=object, count=len(values))
 
 
