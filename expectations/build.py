@@ -77,7 +77,7 @@ def _cell_expectations(table: str) -> list[dict]:
     out = [
         _e("expect_column_values_to_be_in_set", column="table", value_set=[table],
            description=f"every row of {table} has table = {table}"),
-        _e("expect_compound_columns_to_be_unique", column_list=["report_id", "table", "row_path", "column_path"],
+        _e("expect_compound_columns_to_be_unique", column_list=list(schema.primary_key(table)),
            description="(report_id, table, row_path, column_path) unique: each cell published once"),
     ]
     names = sorted(FORMATS)
@@ -122,7 +122,7 @@ def _reports_expectations() -> list[dict]:
 
 def _quality_check_expectations() -> list[dict]:
     out = [
-        _e("expect_compound_columns_to_be_unique", column_list=["report_id", "check"],
+        _e("expect_compound_columns_to_be_unique", column_list=list(schema.primary_key("quality_checks")),
            description="one row per report × check"),
         _e("expect_column_values_to_be_in_set", column="check", value_set=check_names(),
            description="check names come from the format files and the structural rules"),
@@ -158,7 +158,7 @@ def _quality_check_expectations() -> list[dict]:
 
 def _quarantine_expectations() -> list[dict]:
     return [
-        _e("expect_compound_columns_to_be_unique", column_list=["report_id", "source_file"],
+        _e("expect_compound_columns_to_be_unique", column_list=list(schema.primary_key("quarantine")),
            description="one row per quarantined file (identical bytes under two names are two rows)"),
         _e("expect_column_values_to_match_regex", column="sha256", regex="^[0-9a-f]{64}$"),
         _e("expect_column_values_to_be_in_set", column=SHA_MISMATCH, value_set=[False],
@@ -170,7 +170,7 @@ def _reconciliation_expectations() -> list[dict]:
     out = [
         _e("expect_column_values_to_be_in_set", column="status", value_set=list(RECON_STATUSES)),
         _e("expect_column_values_to_be_in_set", column="check", value_set=list(identity_catalog()["check"])),
-        _e("expect_compound_columns_to_be_unique", column_list=["report_id", "check", "key", "related_report_id"],
+        _e("expect_compound_columns_to_be_unique", column_list=list(schema.primary_key(RECONCILIATION)),
            description="one row per report × identity × instance"),
     ]
     for r in identity_catalog().itertuples(index=False):

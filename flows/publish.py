@@ -47,6 +47,7 @@ import pyarrow.parquet as pq
 
 from transforms import schema as registry
 from transforms.metadata import file_metadata
+from transforms.typed import conform
 
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"      # staging (hive) folder of the null year
 UNKNOWN_YEAR = "unknown"                           # published folder of the null year
@@ -64,7 +65,7 @@ class PublishError(RuntimeError):
 
 # --------------------------------------------------------------------------- schema helpers
 def is_partitioned(name: str) -> bool:
-    return PARTITION_KEY in registry.column_names(name)
+    return registry.partition_key(name) == PARTITION_KEY
 
 
 def partitioning(flavor: str = "hive") -> ds.Partitioning:
@@ -133,11 +134,7 @@ def read_table(root: str | os.PathLike, name: str, *, columns=None, filter=None)
 def load_frame(root, name: str, **kw):
     """Published dataset as pandas with the registry dtypes."""
     t = read_table(root, name, **kw)
-    df = t.to_pandas()
-    for f in registry.fields(name):
-        if f.name in df.columns and f.pandas_dtype != "object":
-            df[f.name] = df[f.name].astype(f.pandas_dtype)
-    return df
+    return conform(t, name, t.column_names)
 
 
 # --------------------------------------------------------------------------- tables

@@ -26,6 +26,7 @@ import pandas as pd
 
 from transforms import schema
 from transforms.formats import FORMATS
+from transforms.typed import conform
 
 VERDICT_ORDER = ("fail", "warn", "pass")
 DATASETS = ("reports", *schema.STATUTORY_TABLES, "quality_checks", "quarantine")
@@ -62,21 +63,6 @@ def _save(fig, out_dir, name: str, title: str, figs: list, rect=(0, 0, 1, 1)) ->
     plt.close(fig)
     figs.append((name, title))
 
-def _conform(df: pd.DataFrame, name: str, columns: list[str] | None = None) -> pd.DataFrame:
-    out = df.reindex(columns=columns or schema.column_names(name))
-    for f in schema.fields(name):
-        if f.name not in out:
-            continue
-        if f.pandas_dtype == "str" and isinstance(out[f.name].dtype, pd.CategoricalDtype):
-            continue                 # read as categorical (read_dataset): kept so, for memory
-        if f.pandas_dtype == "object":
-            out[f.name] = pd.Series([list(x) if isinstance(x, (list, tuple, np.ndarray)) else [] for x in out[f.name]],
-                                    index=out.index, dtype=object)
-        else:
-            out[f.name] = out[f.name].astype(f.pandas_dtype)
-    return out.reset_index(drop=True)
-
-
 def read_dataset(path: Path, name: str, filter=None, columns: list[str] | None = None) -> pd.DataFrame:
     """A dataset written as one Parquet file or a (hive-partitioned) directory; typed from the schema.
     ``filter`` (a pyarrow.dataset expression) and ``columns`` are applied while scanning (memory)."""
@@ -84,7 +70,7 @@ def read_dataset(path: Path, name: str, filter=None, columns: list[str] | None =
     import pyarrow.dataset as ds
 
     if not path.exists():
-        return _conform(pd.DataFrame(), name, columns)
+        return conform(pd.DataFrame(), name, columns)
     # string columns read as dictionaries straight from the Parquet dictionary pages: no Python str per
     # row, and the filter compares codes (quality_checks has a row per report and check; the page
     # only counts them)
@@ -105,7 +91,7 @@ def read_dataset(path: Path, name: str, filter=None, columns: list[str] | None =
     # groups of every file in flight, which Arrow's pool then keeps
     t = d.to_table(filter=filter, columns=columns, batch_readahead=1, fragment_readahead=1)
     pa.default_memory_pool().release_unused()
-    return _conform(t.to_pandas(), name, columns)
+    return conform(t, name, columns)
 
 
 def _cell_filters() -> dict:

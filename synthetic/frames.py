@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from transforms import schema
+from transforms.typed import conform
 from transforms.formats import FORMATS, cell_place
 
 CELL_TABLES = schema.STATUTORY_TABLES
@@ -182,19 +183,6 @@ def make_frames(n_reports: int = 3, *, formats=("2019", "2021"), seed: int = 0, 
     for t in CELL_TABLES:
         out[t] = conform(pd.concat(tables[t], ignore_index=True) if tables[t] else pd.DataFrame(), t)
     return out
-
-
-def conform(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    """Columns and dtypes exactly as schema.DATASETS[dataset]."""
-    out = df.reindex(columns=schema.column_names(dataset))
-    for f in schema.fields(dataset):
-        if f.pandas_dtype == "object":
-            out[f.name] = pd.Series([list(x) if isinstance(x, (list, tuple, np.ndarray)) else
-                                     ([] if not f.nullable else None) for x in out[f.name]],
-                                    index=out.index, dtype=object)
-        else:
-            out[f.name] = out[f.name].astype(f.pandas_dtype)
-    return out.reset_index(drop=True)
 
 
 def forward_carry(frames: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:

@@ -10,6 +10,7 @@ import pytest
 
 from flows.cli import main
 from transforms.checks import reviews as rv
+from transforms.typed import conform
 
 ROOT = Path(__file__).resolve().parents[1]
 RID = "ab" * 32
@@ -218,12 +219,12 @@ def test_page_lists_unreviewed_failures_first_and_counts_reviewed(tmp_path):
     ids = ["1" * 64, "2" * 64, "3" * 64]
     data = {n: report.read_dataset(tmp_path / "none", n, columns=report.PAGE_COLUMNS.get(n))
             for n in report.page_datasets()}
-    data["reports"] = report._conform(pd.DataFrame({
+    data["reports"] = conform(pd.DataFrame({
         "report_id": ids, "source_file": ["a.txt", "b.txt", "c.txt"], "organization": ["A", "B", "C"],
         "report_year": [2021, 2021, 2021], "template": ["2021"] * 3, "verdict": ["fail", "warn", "fail"],
         "failed_checks": [["applications_balance"], ["applications.flagged_cells"], ["review_total"]]}),
         "reports", report.PAGE_COLUMNS["reports"])
-    data["quality_checks"] = report._conform(pd.DataFrame({
+    data["quality_checks"] = conform(pd.DataFrame({
         "report_id": ids, "report_year": [2021] * 3,
         "check": ["applications_balance", "applications.flagged_cells", "review_total"],
         "status": ["fail", "warn", "fail"], "review_decision": ["publisher_error_confirmed", None, None]}),

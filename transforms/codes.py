@@ -16,6 +16,7 @@ import pandas as pd
 
 from transforms import schema
 from transforms.formats import FORMATS, SEP, Format
+from transforms.typed import conform
 
 CROSSWALK = Path(__file__).resolve().parents[1] / "docs" / "crosswalk.md"
 
@@ -55,9 +56,8 @@ def code_rows(formats: dict[str, Format] | None = None) -> list[dict]:
 
 
 def codes_frame(formats: dict[str, Format] | None = None) -> pd.DataFrame:
-    from transforms.tidy import _typed
     rows = code_rows(formats)
-    return _typed({f.name: [r[f.name] for r in rows] for f in schema.fields("codes")}, "codes")
+    return conform({f.name: [r[f.name] for r in rows] for f in schema.fields("codes")}, "codes")
 
 
 def render_crosswalk(formats: dict[str, Format] | None = None) -> str:

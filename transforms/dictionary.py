@@ -9,8 +9,6 @@ from pathlib import Path
 
 from transforms import schema
 
-PARTITIONED_BY = "report_year"
-
 
 def _type(f) -> str:
     return str(f.arrow).replace("list<item: string>", "list<string>")
@@ -31,7 +29,7 @@ def render() -> str:
            f"Parser version: `{schema.PARSER_VERSION}`.", ""]
     out += ["| dataset | partitioned by | description |", "|---|---|---|"]
     for name in schema.DATASETS:
-        part = PARTITIONED_BY if PARTITIONED_BY in schema.column_names(name) else "—"
+        part = schema.partition_key(name) or "—"
         out.append(f"| [`{name}`](#{name}) | {part} | {schema.DESCRIPTIONS.get(name, '')} |")
     out.append("")
     for name, fields in schema.DATASETS.items():

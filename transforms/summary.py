@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from transforms import schema
 from transforms.formats import FORMATS, Format
+from transforms.typed import conform, empty
 
 _IDENTITY = [f.name for f in schema.fields("report_summary")
              if f.name not in {m for m, _ in schema.SUMMARY_MEASURES}]
@@ -72,9 +73,8 @@ def _address_grid(cells: pd.DataFrame | None, ids: pd.Index, addresses: list[tup
 def summary_frame(reports: pd.DataFrame, frames: dict[str, pd.DataFrame],
                   formats: dict[str, Format] | None = None) -> pd.DataFrame:
     """`reports` (with their verdicts) and the cell tables of the same reports → report_summary."""
-    from transforms.tidy import empty_frame
     if reports is None or not len(reports):
-        return empty_frame("report_summary")
+        return empty("report_summary")
     ids = pd.Index(reports["report_id"].astype(object).to_numpy())
     out = {c: reports[c].reset_index(drop=True) for c in _IDENTITY}
     by_measure = measure_addresses(formats)
@@ -100,6 +100,4 @@ def summary_frame(reports: pd.DataFrame, frames: dict[str, pd.DataFrame],
                 result = np.where(take, np.where(np.isnan(v).any(axis=1), np.nan, v.sum(axis=1)), result)
                 settled |= take
         out[measure] = result
-    frame = pd.DataFrame(out)
-    return frame.astype({f.name: f.pandas_dtype for f in schema.fields("report_summary")
-                         if f.pandas_dtype != "object"})[[f.name for f in schema.fields("report_summary")]]
+    return conform(pd.DataFrame(out), "report_summary")

@@ -17,6 +17,7 @@ from transforms.checks.reconcile import reconcile
 from transforms.checks.rules import quality_checks
 from transforms.checks.verdicts import verdicts
 from transforms.summary import summary_frame
+from transforms.typed import empty
 
 CELL_TABLES = schema.STATUTORY_TABLES
 
@@ -35,10 +36,9 @@ class CheckedBatch:
 
 
 def conformed(df: pd.DataFrame | None, dataset: str) -> pd.DataFrame:
-    """The frame with a fresh index, or an empty frame of the dataset when there is none."""
-    if df is None:
-        return pd.DataFrame({f.name: pd.Series(dtype=f.pandas_dtype) for f in schema.fields(dataset)})
-    return df.reset_index(drop=True)
+    """The batch's frame as it is (to_frames typed it) with a fresh index: only a missing one is made,
+    empty."""
+    return empty(dataset) if df is None else df.reset_index(drop=True)
 
 
 def without(df: pd.DataFrame, report_ids: set) -> pd.DataFrame:

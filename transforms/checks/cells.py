@@ -10,12 +10,12 @@ from pandas.arrays import ArrowStringArray
 from transforms import schema
 from transforms.checks.catalogue import COLUMN_KINDS, COLUMN_LEAVES, SMALLEST_BOUND
 from transforms.parse.values import IMPLAUSIBLE, is_no_value
+from transforms.typed import STR_DTYPE
 
 # Flags that make a report "warn" (values placed by inference or by the text's order, or left unresolved).
 WARN_FLAGS = ("inferred", "unresolved", "reordered")
 # Flags that make a report "fail" (a value no report can hold: beyond the format's value_bounds).
 FAIL_FLAGS = (IMPLAUSIBLE,)
-STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # the dtype "str" resolves to
 
 
 def beyond_bounds(df: pd.DataFrame, table: str, value: np.ndarray) -> np.ndarray:

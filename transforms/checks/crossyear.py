@@ -31,8 +31,8 @@ from transforms.checks.catalogue import ADDRESS_INDEX, check_names, cross_year_c
 from transforms.checks.cells import parser_flagged
 from transforms.checks.prepared import address_codes
 from transforms.checks.reconcile import block, recon_frame, TOLERANCE
-from transforms.checks.rules import checks_frame, identity_checks, QC_FIELDS
-from transforms.checks.typed import typed
+from transforms.checks.rules import checks_frame, identity_checks
+from transforms.typed import empty
 from transforms.checks.verdicts import OCR_IDENTITIES, verdicts
 from transforms.checks.texts import fmt_num
 
@@ -202,7 +202,7 @@ def consolidated_checks(reports: pd.DataFrame, cells: dict[str, pd.DataFrame], o
                              "cells": [labels[i] for i in bad], "related_report_id": None,
                              "attribution": ("parser" if by_parser[j] else "publisher") if len(bad) else None})
     if not rows:
-        return typed(pd.DataFrame(columns=[f.name for f in QC_FIELDS]), QC_FIELDS)
+        return empty("quality_checks")
     return checks_frame(pd.DataFrame(rows), _meta(reports))
 
 
@@ -309,7 +309,7 @@ def checks(recon: pd.DataFrame, reports: pd.DataFrame, consolidated: pd.DataFram
     if consolidated is not None and len(consolidated):
         parts.append(consolidated.drop(columns=META))
     if not parts:
-        return typed(pd.DataFrame(columns=[f.name for f in QC_FIELDS]), QC_FIELDS)
+        return empty("quality_checks")
     return checks_frame(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0], _meta(reports))
 
 

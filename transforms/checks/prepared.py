@@ -11,7 +11,7 @@ from transforms.checks.catalogue import ADDRESS_INDEX, FORMAT_NAMES, IN_FORMAT, 
 from transforms.checks.cells import cell_view
 from transforms.formats import FORMATS
 
-META = ("source_file", "organization", "report_year", "template")
+META = schema.identity_columns("quality_checks")[1:]   # what a check's row repeats from its report
 
 
 def _cells(frames: dict[str, pd.DataFrame], table: str) -> pd.DataFrame:

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from transforms import schema
-from transforms.checks.typed import empty_frame, typed
+from transforms.typed import conform, empty
 
 QUARANTINE_FIELDS = schema.DATASETS["quarantine"]
 QUARANTINE_REASONS = schema.QUARANTINE_REASONS
@@ -48,8 +48,8 @@ def quarantine_frame(reports: pd.DataFrame, extra: list[dict] | None = None) -> 
                          "parser_version": r.get("parser_version")})
     rows += list(extra or [])
     if not rows:
-        return empty_frame(QUARANTINE_FIELDS)
+        return empty("quarantine")
     df = pd.DataFrame(rows).drop_duplicates(["report_id", "source_file"])  # two empty files share a hash
     df["encoding"] = df["encoding"].where(df["encoding"].notna(), None)
-    return typed(df, QUARANTINE_FIELDS)
+    return conform(df, "quarantine")
 

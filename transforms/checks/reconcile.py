@@ -13,28 +13,23 @@ import pyarrow.compute as pc
 from pandas.arrays import ArrowStringArray
 
 from transforms.checks.catalogue import identity_instances
-from transforms.checks.cells import STR_DTYPE
+from transforms import schema
 from transforms.checks.prepared import META, Prepared, format_groups, meta, prepare
 from transforms.checks.texts import fmt_num
+from transforms.typed import STR_DTYPE, conform, empty
 
-RECON_STATUSES = ("holds", "broken", "not_evaluable")
+RECON_STATUSES = schema.RECON_STATUSES
 TOLERANCE = 1e-6
 
-# Repetitive text columns are categorical: the frame is not published, and GX copies it per metric.
-RECON_COLUMNS = {
-    "report_id": "category", "source_file": "category", "organization": "category", "report_year": "Int64",
-    "template": "category", "format": "category", "check": "category", "identity_number": "Int64",
-    "table": "category", "for_each": "category", "key": "category", "lhs": "float64", "rhs": "float64",
-    "diff": "float64", "status": "category", "holds": "boolean", "n_cells": "Int64", "n_missing": "Int64",
-    "cells": "category", "values": "str", "related_report_id": "category", "description": "category",
-    "failure": "str", "flagged": "bool",
-}
+# The reconciliation frame is registered like the published datasets (schema.REGISTRY), not published;
+# its repetitive text columns are categorical (GX copies it per metric).
+RECON_COLUMNS = schema.pandas_dtypes("reconciliation")
 # Free text (one distinct value per failing row; see schema.Field.free_text): not in the GX view.
-RECON_FREE_TEXT = ("values",)
+RECON_FREE_TEXT = tuple(f.name for f in schema.fields("reconciliation") if f.free_text)
 
 
 def empty_recon() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in RECON_COLUMNS.items()})
+    return empty("reconciliation")
 
 
 
@@ -232,6 +227,5 @@ def recon_frame(parts: list[Part], meta: pd.DataFrame) -> pd.DataFrame:
                                              sub["key"].astype(object), sub["lhs"], sub["rhs"]):
             failure[j] = f"{src} [{str(rid)[:12]}] {key or '(row)'}: lhs {fmt_num(lhs)} ≠ rhs {fmt_num(rhs)}"
     out["failure"] = failure
-    out = out[list(RECON_COLUMNS)]
-    return out.astype(RECON_COLUMNS)
+    return conform(out, "reconciliation")
 

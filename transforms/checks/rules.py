@@ -16,7 +16,7 @@ from transforms.checks.plausibility import CHECKS, body_level
 from transforms.checks.prepared import META, Prepared, format_groups, meta, prepare
 from transforms.checks.reconcile import reconcile, TOLERANCE
 from transforms.checks.texts import addr_label, fmt_num, texts
-from transforms.checks.typed import empty_frame, typed
+from transforms.typed import conform, empty
 
 QC_FIELDS = schema.DATASETS["quality_checks"]
 
@@ -407,7 +407,7 @@ def quality_checks(frames: dict[str, pd.DataFrame], recon: pd.DataFrame | None =
         recon = reconcile(frames, prepared)
     reports = frames.get("reports")
     if reports is None:
-        reports = empty_frame(schema.fields("reports"))
+        reports = empty("reports")
     if len(reports):     # a boolean filter copies the ~40 columns (~30 µs a report) even when it keeps all
         readable = (reports["status"] != "unreadable").to_numpy(dtype=bool)
         reports = reports if readable.all() else reports[readable]
@@ -418,7 +418,7 @@ def quality_checks(frames: dict[str, pd.DataFrame], recon: pd.DataFrame | None =
     parts = [p for p in [identity_checks(recon), *new_rows, prose]
              if p is not None and len(p)]
     if not parts:
-        return empty_frame(QC_FIELDS)
+        return empty("quality_checks")
     return checks_frame(pd.concat(parts, ignore_index=True), meta(frames, prepared))
 
 
@@ -434,5 +434,5 @@ def checks_frame(qc: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
     report_rank = pd.factorize(qc["report_id"], sort=True)[0]
     check_rank = qc["check"].map(order).to_numpy(dtype="float64", na_value=np.inf)
     qc = qc.take(np.lexsort((check_rank, report_rank)))
-    return typed(qc, QC_FIELDS)
+    return conform(qc, "quality_checks")
 
