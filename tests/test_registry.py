@@ -12,7 +12,11 @@ import pytest
 
 from flows import publish as pub
 from synthetic.generator import corpus
-from transforms import reconcile, schema
+from transforms import schema
+from transforms.checks import reconcile
+from transforms.checks.prepared import prepare
+from transforms.checks.rules import quality_checks
+from transforms.checks.verdicts import verdicts
 from transforms.codes import codes_frame
 from transforms.engine import parse_report
 from transforms.formats import FORMATS
@@ -30,10 +34,10 @@ OWN_FIELDS = {("fetch_log", "status"), ("fetch_log", "outcome"), ("reconciliatio
 def frames():
     parsed = [parse_report(text.encode("utf-8"), f"r{i}.txt") for i, (text, _) in enumerate(corpus(40, 7))]
     out = to_frames(parsed)
-    prepared = reconcile.prepare(out)
+    prepared = prepare(out)
     out["reconciliation"] = reconcile.reconcile(out, prepared)
-    out["quality_checks"] = reconcile.quality_checks(out, out["reconciliation"], prepared)
-    out["reports"] = reconcile.verdicts(out["reports"], out["quality_checks"])
+    out["quality_checks"] = quality_checks(out, out["reconciliation"], prepared)
+    out["reports"] = verdicts(out["reports"], out["quality_checks"])
     out["report_summary"] = summary_frame(out["reports"], out)
     out["codes"] = codes_frame()
     return out
