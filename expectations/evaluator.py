@@ -121,19 +121,19 @@ def validate(view: pd.DataFrame, specs: list[dict], index_columns: list[str], *,
     failed = sum(1 for r in results if not r.success)
     n = len(results)
     stats = {"evaluated_expectations": n, "successful_expectations": n - failed,
-             "unsuccessful_expectations": failed, "success_percent": (100.0 * (n - failed) / n) if n else None}
+             "unsuccessful_expectations": failed, "success_percent": ((n - failed) / n * 100) if n else None}
     return SuiteResult(suite=suite, success=failed == 0, results=results, statistics=stats)
 
 
 def gx_order(specs: list[dict]) -> list[dict]:
-    """The order of GX's results: the expectations without a ``column`` (table, pair, compound) in suite
-    order, then those of each column, columns in the order they first appear (the gate lists failures
-    in this order)."""
-    by_column: dict[str, list[dict]] = {}
+    """The order of GX's results (its validator groups the expectations by ``column``, groups in the order
+    of their first expectation; those without a column are one group, keyed "_nocolumn"): the gate
+    lists failures in this order."""
+    groups: dict[str, list[dict]] = {}
     for e in specs:
-        if "column" in e["kwargs"]:
-            by_column.setdefault(e["kwargs"]["column"], []).append(e)
-    return [e for e in specs if "column" not in e["kwargs"]] + [e for group in by_column.values() for e in group]
+        column = e["kwargs"].get("column")
+        groups.setdefault(column if isinstance(column, str) else "_nocolumn", []).append(e)
+    return [e for group in groups.values() for e in group]
 
 
 def _column(view: pd.DataFrame, name) -> pd.Series:

@@ -694,7 +694,8 @@ def build_quality_report(processed_dir, out_dir, *, context_root=None, source_ro
     if docs_index is None:
         docs_index = build_data_docs(out_dir / "data_docs", context_root=context_root, keep_runs=keep_runs)
     data = report.load_datasets(Path(processed_dir))
-    return report.write_summary(data, out_dir, docs_index=docs_index, source_root=source_root)
+    return report.write_summary(data, out_dir, docs_index=docs_index, source_root=source_root,
+                                without_docs=set(validated_without_docs(context_root)))
 
 
 def _prune(root: Path, keep_runs: int) -> None:
