@@ -164,7 +164,7 @@ def _evaluate(view: pd.DataFrame, e: dict, index_columns: list[str], detail: boo
         ok = notnull if kind == "expect_column_values_to_not_be_null" else ~notnull
         bad = np.flatnonzero(~ok)
         success = True if total == 0 else (total - len(bad)) / total >= kw["mostly"]
-        return success, _map_result(view, [kw["column"]], bad, total, None, index_columns, detail,
+        return success, _map_result(view, [kw["column"]], bad, total, None, index_columns, detail and not success,
                                     values=col)
     rows = np.flatnonzero(notnull)
     domain = col.iloc[rows] if len(rows) < total else col
@@ -172,8 +172,8 @@ def _evaluate(view: pd.DataFrame, e: dict, index_columns: list[str], detail: boo
     bad = rows[~ok]
     considered = len(rows)
     success = total == 0 or considered == 0 or _mostly(considered, len(bad), kw["mostly"])
-    return success, _map_result(view, [kw["column"]], bad, total, total - considered, index_columns, detail,
-                                values=col)
+    return success, _map_result(view, [kw["column"]], bad, total, total - considered, index_columns,
+                                detail and not success, values=col)
 
 
 def _condition(domain: pd.Series, kind: str, kw: dict) -> np.ndarray:
@@ -293,7 +293,8 @@ def _multicolumn(view: pd.DataFrame, kind: str, kw: dict, index_columns: list[st
     bad = rows[~ok]
     considered = len(rows)
     success = total == 0 or considered == 0 or _mostly(considered, len(bad), kw["mostly"])
-    return success, _map_result(view, cols, bad, total, total - considered, index_columns, detail, values=None,
+    return success, _map_result(view, cols, bad, total, total - considered, index_columns, detail and not success,
+                                values=None,
                                 pairs=kind == "expect_column_pair_values_to_be_equal")
 
 
