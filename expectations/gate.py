@@ -493,11 +493,15 @@ def structural_record(report: dict, reasons: list[str]) -> dict:
 
 GX, PANDAS = "gx", "pandas"
 # A run parsing at most this many reports, and building no Data Docs, validates in pandas. Measured
-# (bench/single_file_bench.py --crossover, this 2-core machine): GX costs ~2.5 s of CPU per validation
-# of a small run's views whatever the rows, plus ~2.5 s to import; the evaluator ~0.1 s for one report
-# and ~0.25 s for 25 (it grows with the rows: ~1.2 s for 200 reports, where GX is ~3 s). Past a
-# handful of reports the GX Data Docs are worth their cost, so the threshold stays small.
-EVALUATOR_MAX_REPORTS = 5
+# (bench/single_file_bench.py --crossover: one validation of every suite, CPU s, 2 shared cores):
+#     reports       1     5    25   100   300  1000
+#     GX         1.03  0.97  1.02  1.15  1.11  1.28   (+ ~2.5 s to import GX, once per process)
+#     pandas     0.08  0.08  0.09  0.11  0.13  0.17
+# Speed sets no threshold (the evaluator is cheaper at every size measured); what does is that the
+# pandas path stores no validation results, so the reports it validated have no Data Docs until
+# `nianbao validate`: a handful (one file, a small incremental folder) is where GX's ~3.5 s is most of
+# the run and the loss least.
+EVALUATOR_MAX_REPORTS = 25
 WITHOUT_DOCS = "validated_without_data_docs.json"     # under <context root>/uncommitted
 _SUITES: dict[str, dict[str, list[dict]]] = {}
 

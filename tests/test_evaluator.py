@@ -310,3 +310,11 @@ def test_a_one_file_run_publishes_the_same_bytes_with_either_engine(tmp_path, mo
             monkeypatch.undo()
         assert runs[gate.PANDAS] == runs[gate.GX]
         assert len(runs[gate.PANDAS][0]) > 5
+
+
+def test_the_engine_of_a_run():
+    from expectations import gate
+    n = gate.EVALUATOR_MAX_REPORTS
+    assert gate.engine_for(1, data_docs=False) == gate.engine_for(n, data_docs=False) == gate.PANDAS
+    assert gate.engine_for(n + 1, data_docs=False) == gate.GX
+    assert gate.engine_for(1, data_docs=True) == gate.GX          # only GX stores what Data Docs render
