@@ -294,7 +294,8 @@ def test_a_one_file_run_publishes_the_same_bytes_with_either_engine(tmp_path, mo
     from flows import pipeline as pl
     from flows import publish as pub
     files = [ROOT / "tests" / "fixtures" / "realworld" / "raw" / "lg_dept_2024.txt",
-             ROOT / "tests" / "fixtures" / "realworld" / "raw" / "hangzhou_style_2025.html"]
+             ROOT / "tests" / "fixtures" / "realworld" / "raw" / "hangzhou_style_2025.html",
+             ROOT / "tests" / "fixtures" / "seeds"]       # a small folder: five reports, one batch
     for f in files:
         runs = {}
         for engine in (gate.PANDAS, gate.GX):
@@ -303,7 +304,7 @@ def test_a_one_file_run_publishes_the_same_bytes_with_either_engine(tmp_path, mo
             dest = tmp_path / f"{f.stem}-{engine}"
             s = pl.run_inline(pl.RunConfig(source=str(f), dest=str(dest), quality_report=False,
                                            gate_while_parsing=True))
-            assert s["gate_engine"] == engine and s["parsed"] == 1
+            assert s["gate_engine"] == engine and s["parsed"] == (1 if f.is_file() else 5)
             runs[engine] = (pub.digest(dest), s["warnings"], s["structural_failures"], s["verdicts"])
             stored = list((dest / ".gx" / "uncommitted").rglob("validations/**/*.json"))
             assert bool(stored) == (engine == gate.GX)
