@@ -124,6 +124,22 @@ def _sync_root(root: Path) -> None:
             shutil.copyfile(src, dst)
 
 
+def _prepare_root(root: Path) -> None:
+    """Refuse stale committed suites; give another root the committed project (and, for a draft set of
+    formats, the suites built for it). The suites GX and the pandas evaluator read are then those files."""
+    stale = check_committed()
+    # A draft set of formats (NIANBAO_FORMATS_DIR, e.g. a third format) changes what the suites
+    # allow: a run's own context gets the suites built for it; the committed ones stay as they are.
+    drafted = FORMAT_DIR.resolve() != SHIPPED_FORMATS.resolve()
+    if stale and (not drafted or root == GX_DIR.resolve()):
+        raise RuntimeError(f"GX suites out of date with transforms.schema/FORMATS: {stale}; "
+                           "run `python -m expectations.build`")
+    if root != GX_DIR.resolve():
+        _sync_root(root)
+        if stale:
+            write_suites(root)
+
+
 def get_context(context_root: str | os.PathLike | None = None):
     """The file-backed GX context at context_root (default expectations/gx), opened once per process."""
     root = Path(context_root or GX_DIR).resolve()
@@ -132,17 +148,7 @@ def get_context(context_root: str | os.PathLike | None = None):
         if key in _CONTEXTS:
             return _CONTEXTS[key]
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        stale = check_committed()
-        # A draft set of formats (NIANBAO_FORMATS_DIR, e.g. a third format) changes what the suites
-        # allow: a run's own context gets the suites built for it; the committed ones stay as they are.
-        drafted = FORMAT_DIR.resolve() != SHIPPED_FORMATS.resolve()
-        if stale and (not drafted or root == GX_DIR.resolve()):
-            raise RuntimeError(f"GX suites out of date with transforms.schema/FORMATS: {stale}; "
-                               "run `python -m expectations.build`")
-        if root != GX_DIR.resolve():
-            _sync_root(root)
-            if stale:
-                write_suites(root)
+        _prepare_root(root)
 
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -448,6 +454,115 @@ def structural_record(report: dict, reasons: list[str]) -> dict:
             "parser_version": report.get("parser_version")}
 
 
+# --------------------------------------------------------------------------------------------------
+# The engine: GX, or the same suites evaluated in pandas (expectations/evaluator.py) for a small run
+
+GX, PANDAS = "gx", "pandas"
+# A run parsing at most this many reports, and building no Data Docs, validates in pandas. Measured
+# (bench/single_file_bench.py --crossover: one validation of every suite, CPU s, 2 shared cores):
+#     reports       1     5    25   100   300  1000
+#     GX         1.03  0.97  1.02  1.15  1.11  1.28   (+ ~2.5 s to import GX, once per process)
+#     pandas     0.08  0.08  0.09  0.11  0.13  0.17
+# Speed sets no threshold (the evaluator is cheaper at every size measured); what does is that the
+# pandas path stores no validation results, so the reports it validated have no Data Docs until
+# `nianbao validate`: a handful (one file, a small incremental folder) is where GX's ~3.5 s is most of
+# the run and the loss least.
+EVALUATOR_MAX_REPORTS = 25
+WITHOUT_DOCS = "validated_without_data_docs.json"     # under <context root>/uncommitted
+_SUITES: dict[str, dict[str, list[dict]]] = {}
+
+
+def engine_for(n_reports: int, data_docs: bool) -> str:
+    """The engine of a run that parses ``n_reports`` reports; ``data_docs``: the run builds them (only
+    GX stores the validation results they are rendered from)."""
+    return PANDAS if n_reports <= EVALUATOR_MAX_REPORTS and not data_docs else GX
+
+
+def _suites(context_root) -> dict[str, list[dict]]:
+    """dataset → the expectations of its suite, read from the JSON GX would load (once per root)."""
+    from expectations import evaluator
+    root = Path(context_root or GX_DIR).resolve()
+    with _LOCK:
+        if str(root) not in _SUITES:
+            _prepare_root(root)
+            out = {}
+            for name, n in expected_counts().items():
+                vd = json.loads((root / "validation_definitions" / f"{name}.json").read_text(encoding="utf-8"))
+                specs = evaluator.load_suite(root, vd["suite"]["name"])
+                if len(specs) != n:     # the trap GX has (a suite loading empty) guarded here too
+                    raise RuntimeError(f"suite {name} loaded {len(specs)} expectations, expected {n}")
+                out[name] = specs
+            _SUITES[str(root)] = out
+        return _SUITES[str(root)]
+
+
+def evaluate_frames(views_by_dataset: dict[str, pd.DataFrame], *, context_root=None,
+                    timings: dict | None = None) -> dict:
+    """validate_frames in pandas (expectations/evaluator.py): the same suites, GX's results for what the
+    gate reads, nothing stored. Raises evaluator.Unsupported when one suite cannot be evaluated
+    exactly (then GX must validate them all)."""
+    from expectations import evaluator
+    suites = _suites(context_root)
+    out = {}
+    for name, view in views_by_dataset.items():
+        t0 = time.perf_counter()
+        if name not in suites:
+            raise evaluator.Unsupported(f"no suite {name}")
+        res = evaluator.validate(view, suites[name], views.INDEX_COLUMNS.get(name, []), suite=name)
+        if not res.success and name not in views.INDEX_COLUMNS:     # GX's detailed run needs row keys
+            raise evaluator.Unsupported(f"suite {name} failed and has no row keys")
+        out[name] = res
+        if timings is not None:
+            timings[f"pandas:{name}"] = round(time.perf_counter() - t0, 3)
+    return out
+
+
+def _report_ids(views_by_dataset: dict[str, pd.DataFrame]) -> set[str]:
+    ids: set[str] = set()
+    for view in views_by_dataset.values():
+        if "report_id" in view and len(view):
+            ids.update(r for r in pd.unique(view["report_id"].astype(object)) if isinstance(r, str))
+    return ids
+
+
+def _note_docs(context_root, report_ids: set[str], run_name: str | None) -> None:
+    """Keep, beside the stored validations, the reports last validated without them (in pandas): the
+    maintainers' page says so instead of linking another run's Data Docs; a GX validation of a report
+    takes it out again. ``run_name`` None: validated with GX."""
+    if not report_ids:
+        return
+    path = Path(context_root or GX_DIR) / "uncommitted" / WITHOUT_DOCS
+    with _LOCK:
+        try:
+            held = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            held = {}
+        if not isinstance(held, dict):
+            held = {}
+        changed = dict(held)
+        for rid in report_ids:
+            if run_name is None:
+                changed.pop(rid, None)
+            else:
+                changed[rid] = run_name
+        if changed == held:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(changed, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def validated_without_docs(context_root=None) -> dict[str, str]:
+    """report_id → the run that last validated it without GX Data Docs (in pandas)."""
+    path = Path(context_root or GX_DIR) / "uncommitted" / WITHOUT_DOCS
+    try:
+        held = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in held.items()} if isinstance(held, dict) else {}
+
+
 @dataclass
 class ViewsResult:
     structural_ok: bool
@@ -457,31 +572,48 @@ class ViewsResult:
     timings: dict[str, float]
     offending: dict[str, list[str]] = field(default_factory=dict)   # report_id → critical failures (GX row keys)
     contained: dict[str, list[str]] = field(default_factory=dict)   # reports taken out by validate_chunk
+    engine: str = GX                  # what validated: GX, or PANDAS (no stored results, no Data Docs)
 
 
 def validate_views(views_by_dataset: dict[str, pd.DataFrame], *, run_name: str | None = None,
-                   context_root=None) -> ViewsResult:
-    """GX on the views (one validation per dataset); critical failures make the batch unpublishable."""
+                   context_root=None, engine: str = GX) -> ViewsResult:
+    """GX on the views (one validation per dataset); critical failures make the batch unpublishable.
+    ``engine`` PANDAS: the same suites evaluated in pandas (engine_for), GX when one of them cannot be."""
+    from expectations import evaluator
     tm: dict[str, float] = {}
-    res = validate_frames(views_by_dataset, run_name=run_name or _now_run_name(), context_root=context_root,
-                          timings=tm)
+    run_name = run_name or _now_run_name()
+    res = None
+    if engine == PANDAS:
+        try:
+            res = evaluate_frames(views_by_dataset, context_root=context_root, timings=tm)
+        except evaluator.Unsupported as e:
+            log.info("validating with GX: %s", e)
+            res, tm = None, {}
+        except Exception as e:          # a fault of the evaluator must not decide a validation
+            log.warning("the pandas evaluator failed (%s: %s); validating with GX", type(e).__name__, e)
+            res, tm = None, {}
+    used = PANDAS if res is not None else GX
+    if res is None:
+        res = validate_frames(views_by_dataset, run_name=run_name, context_root=context_root, timings=tm)
+    if used == PANDAS or (Path(context_root or GX_DIR) / "uncommitted" / WITHOUT_DOCS).exists():
+        _note_docs(context_root, _report_ids(views_by_dataset), run_name if used == PANDAS else None)
     results, critical, warning, offending = {}, [], [], {}
     for name, r in res.items():
         results[name], c, w = _summarise(name, r, offending)
         critical += c
         warning += w
     return ViewsResult(structural_ok=not critical, structural_failures=critical, warnings=warning,
-                       results=results, timings=tm, offending=offending)
+                       results=results, timings=tm, offending=offending, engine=used)
 
 
 def validate_chunk(view: pd.DataFrame, dataset: str, *, run_name: str | None = None,
-                   context_root=None) -> ViewsResult:
+                   context_root=None, engine: str = GX) -> ViewsResult:
     """GX on one dataset's view of a chunk of batches. When a critical expectation fails there (the
     batches' own pre-check should have left nothing to fail), the reports whose rows break it —
     found by the same rules in pandas and by GX's row keys — are taken out and the rest validated
     again: if it passes, only those reports are held back (``contained``, to be quarantined by the
     run); otherwise the failure stands for the whole chunk. Quarantine rows are not judged per report."""
-    r = validate_views({dataset: view}, run_name=run_name, context_root=context_root)
+    r = validate_views({dataset: view}, run_name=run_name, context_root=context_root, engine=engine)
     if r.structural_ok or dataset == "quarantine" or "report_id" not in view:
         return r
     culprits = structural_offenders({dataset: view})
@@ -491,7 +623,7 @@ def validate_chunk(view: pd.DataFrame, dataset: str, *, run_name: str | None = N
         return r
     keep = ~view["report_id"].astype(object).isin(set(culprits)).to_numpy()
     again = validate_views({dataset: view[keep].reset_index(drop=True)}, run_name=run_name,
-                           context_root=context_root)
+                           context_root=context_root, engine=engine)
     if not again.structural_ok:
         return r
     again.contained = culprits

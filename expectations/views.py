@@ -36,6 +36,7 @@ INDEX_COLUMNS = {
     "reports": ["report_id", "source_file"],
     **{t: ["report_id", "source_file", "row_path", "column_path"] for t in CELL_TABLES},
     "quality_checks": ["report_id", "source_file", "check"],
+    "report_summary": ["report_id", "source_file"],
     "quarantine": ["report_id", "source_file"],
     "statements": ["report_id", "source_file", "quantity", "source_line"],
     RECONCILIATION: ["report_id", "source_file", "key"],

@@ -225,16 +225,17 @@ def plan(src: Sources, *, changed: pd.DataFrame | None, staged_ids: set[str]) ->
     return Plan(recon, xqc, owners, owners - set(staged_ids), patch, summary)
 
 
-def validate(p: Plan, run_name: str, context_root: str) -> list[str]:
+def validate(p: Plan, run_name: str, context_root: str, engine: str = "gx") -> list[str]:
     """GX on the cross-year rows (the quality_checks and reconciliation suites, as for the batches' rows);
-    returns the structural failures (then nothing of the plan may be applied)."""
+    returns the structural failures (then nothing of the plan may be applied). ``engine``: as the run's
+    chunks (expectations.gate.engine_for)."""
     if len(p.reconciliation) == 0:
         return []
     from expectations import views
     from expectations.gate import validate_views
     r = validate_views({"quality_checks": views.make_view(p.quality_checks, "quality_checks"),
                         views.RECONCILIATION: views.make_view(p.reconciliation, views.RECONCILIATION)},
-                       run_name=run_name, context_root=context_root)
+                       run_name=run_name, context_root=context_root, engine=engine)
     p.summary["warnings"] = list(r.warnings[:50])
     return list(r.structural_failures)
 

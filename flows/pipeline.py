@@ -220,42 +220,46 @@ def parse_step(batch_no: int, items: list[dict], staging: str, pool_key: str | N
 
 
 def validate_step(chunk_no: int, dataset: str, batch_nos: list[int], staging: str, run_name: str,
-                  context_root: str) -> dict:
-    """GX on one dataset's views of several parse batches at once (one validation per chunk)."""
+                  context_root: str, engine: str = "gx") -> dict:
+    """GX on one dataset's views of several parse batches at once (one validation per chunk);
+    ``engine`` "pandas": the same suites in pandas (a run of a handful of reports, gate.engine_for)."""
     with batch.gc_paused():
-        return _validate_chunk(chunk_no, dataset, batch_nos, staging, run_name, context_root)
+        return _validate_chunk(chunk_no, dataset, batch_nos, staging, run_name, context_root, engine)
 
 
 def _validate_chunk(chunk_no: int, dataset: str, batch_nos: list[int], staging: str, run_name: str,
-                    context_root: str) -> dict:
+                    context_root: str, engine: str = "gx") -> dict:
     from expectations.gate import validate_chunk
     from expectations.views import load_views
     t0 = time.perf_counter()
     paths = [batch.view_path(staging, dataset, b) for b in batch_nos]
     missing = [p for p in paths if not p.exists()]
     view = None if missing else load_views(paths, dataset)
-    batch.release_memory(collect=False)  # the Arrow buffers the views were read through
+    small = engine == "pandas"          # a handful of reports: nothing worth trimming (~30 ms a trim)
+    if not small:
+        batch.release_memory(collect=False)  # the Arrow buffers the views were read through
     t_load = time.perf_counter()
     if view is None:
         r = None
         failures = [f"{dataset}: no view for batches {batch_nos}"]
     else:
-        r = validate_chunk(view, dataset, run_name=run_name, context_root=context_root)
+        r = validate_chunk(view, dataset, run_name=run_name, context_root=context_root, engine=engine)
         failures = list(r.structural_failures)
     for p in paths:
         p.unlink(missing_ok=True)
     n_rows = 0 if view is None else len(view)
     del view
-    batch.release_memory(collect=False)  # GX's garbage is left to the (re-enabled) collector
+    if not small:
+        batch.release_memory(collect=False)  # GX's garbage is left to the (re-enabled) collector
     return {"chunk": chunk_no, "dataset": dataset, "batches": list(batch_nos), "rows": n_rows,
             "structural_ok": not failures, "structural_failures": failures,
             "contained": dict(r.contained) if r else {},
-            "warnings": list(r.warnings[:50]) if r else [],
+            "warnings": list(r.warnings[:50]) if r else [], "engine": r.engine if r else engine,
             "seconds": {"load": round(t_load - t0, 3), **(r.timings if r else {})}}
 
 
 def cross_report_step(staging: str, prev_root: str | None, removed: list[str], run_name: str,
-                      context_root: str, verdicts: dict) -> dict:
+                      context_root: str, verdicts: dict, engine: str = "gx") -> dict:
     """The run-level cross-report pass (flows/crossreport.py): every pair of consecutive years of a body
     that this run's new, replaced or removed reports touch, over the staged and published data; GX
     validates its rows, then they are staged. Returns, per dataset, the published reports whose rows
@@ -270,7 +274,7 @@ def cross_report_step(staging: str, prev_root: str | None, removed: list[str], r
     gone = xr.read_rows(prev / "reports", "reports", columns, ids=removed) if prev is not None and removed else new[:0]
     plan = xr.plan(xr.run_sources(staging_p, prev, set(removed), staged_ids),
                    changed=pd.concat([new, gone], ignore_index=True), staged_ids=staged_ids)
-    failures = xr.validate(plan, run_name, context_root) if batch.gx_enabled() else []
+    failures = xr.validate(plan, run_name, context_root, engine=engine) if batch.gx_enabled() else []
     out = {"summary": plan.summary, "structural_failures": failures, "remove": {}, "years": {},
            "verdicts": verdicts}
     if failures:                      # nothing of the pass is staged: publish what the batches staged
@@ -340,6 +344,14 @@ def _open_gate(context_root: str) -> None:
     """Import GX and open the run's context (cached for the validations of this process)."""
     from expectations.gate import get_context
     get_context(context_root)
+
+
+def _gate_engine(n_reports: int, data_docs: bool) -> str:
+    """"pandas" for a run of a handful of reports that builds no Data Docs (expectations.gate.engine_for)."""
+    if not batch.gx_enabled():
+        return "gx"
+    from expectations.gate import engine_for
+    return engine_for(n_reports, data_docs)
 
 
 def _prepare_gx(context_root: str) -> None:
@@ -555,7 +567,7 @@ def _next_chunk(ready: dict[str, list[int]], rows: dict[str, int], limit: int, f
 def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: Path, run_name: str,
                         prev: Path | None, context_root: str, pool_key: str | None,
                         extras: dict[int, list[dict]] | None = None, warm_gate: bool = False,
-                        on_parsed: Callable[[], None] | None = None) -> tuple[list, list]:
+                        on_parsed: Callable[[], None] | None = None, engine: str = "gx") -> tuple[list, list]:
     """Parse batches ``cfg.workers`` at a time; meanwhile GX validates finished batches, one dataset and
     chunk of about ``cfg.validate_rows`` view rows at a time, so both cores stay busy and GX's fixed
     cost (~0.2 s per suite, whatever the rows) is paid per chunk of each dataset: a dataset with one
@@ -585,7 +597,8 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
             d = _next_chunk(ready, ready_rows, cfg.validate_rows, flush=not todo)
             if d is not None:
                 validating = ex.submit(validate_step, chunk_no=len(chunks), dataset=d, batch_nos=sorted(ready[d]),
-                                       staging=str(staging), run_name=run_name, context_root=context_root)
+                                       staging=str(staging), run_name=run_name, context_root=context_root,
+                                       engine=engine)
                 _emit("stage", name=f"validate {d} (chunk {len(chunks) + 1})")
                 ready[d], ready_rows[d] = [], 0
         f = _first_done(ex, parsing + ([validating] if validating is not None else []))
@@ -615,10 +628,30 @@ def parsed_count() -> int | None:
     return None if _PARSED_COUNT is None else int(_PARSED_COUNT.value)
 
 
+class _LocalCount:
+    """The count of a run parsing in this process only. A shared Value's lock starts multiprocessing's
+    resource tracker (a Python process of its own, ~0.2 s of CPU): it is made once a worker pool starts."""
+    def __init__(self, value: int = 0):
+        self.value = value
+
+    def get_lock(self):
+        import contextlib
+        return contextlib.nullcontext()
+
+
 def _reset_parsed_count() -> None:
     global _PARSED_COUNT
-    _PARSED_COUNT = mp.get_context("spawn").Value("q", 0)
+    _PARSED_COUNT = _LocalCount()
     batch.count_parsed_into(_PARSED_COUNT)        # batches parsed in this process
+
+
+def _shared_parsed_count():
+    """The run's count as a Value the worker processes share (from the local count so far)."""
+    global _PARSED_COUNT
+    if isinstance(_PARSED_COUNT, _LocalCount) or _PARSED_COUNT is None:
+        _PARSED_COUNT = mp.get_context("spawn").Value("q", 0 if _PARSED_COUNT is None else _PARSED_COUNT.value)
+        batch.count_parsed_into(_PARSED_COUNT)
+    return _PARSED_COUNT
 
 
 def _start_pool(key: str, workers: int, warm: bool) -> None:
@@ -626,8 +659,9 @@ def _start_pool(key: str, workers: int, warm: bool) -> None:
     for ~1.5 s), not at the first batch."""
     if key in _POOLS:                    # a retried discovery
         return
+    counter = _shared_parsed_count()
     pool = _POOLS[key] = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                                initializer=batch.worker_init, initargs=(_PARSED_COUNT,))
+                                                initializer=batch.worker_init, initargs=(counter,))
     if warm:
         for _ in range(workers):     # a spawn pool starts a process per submit while none is idle
             pool.submit(os.getpid)
@@ -815,7 +849,10 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
         if not batches:
             batches.append([])
         extras[len(batches) - 1] = src.quarantine_rows(skipped)
-    gate_while_parsing = cfg.gate_while_parsing and len(batches) == 1 and batch.gx_enabled()
+    # a handful of reports and no Data Docs: the suites are evaluated in pandas, GX is not imported
+    engine = _gate_engine(len(plan.parse), cfg.quality_report)
+    summary["gate_engine"] = engine
+    gate_while_parsing = cfg.gate_while_parsing and len(batches) == 1 and batch.gx_enabled() and engine == "gx"
     if local_pool and run_id not in _POOLS and (len(batches) > 1 or gate_while_parsing):
         _start_pool(run_id, min(cfg.workers, len(batches)), warm=False)
     pool_key = run_id if run_id in _POOLS else None
@@ -833,12 +870,12 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
         _emit("parse_total", total=len(plan.parse), batches=len(batches))
         summaries, chunks = _parse_and_validate(ex, cfg, batches, staging, run_name, prev, context_root,
                                                 pool_key, extras, warm_gate=gate_while_parsing and pool_key is not None,
-                                                on_parsed=parsed)
+                                                on_parsed=parsed, engine=engine)
     finally:
         _stop_pool(run_id)
     if log_changed and batch.gx_enabled():
         log_check = ex.call(validate_step, chunk_no=len(chunks), dataset="fetch_log", batch_nos=[log_batch],
-                            staging=str(staging), run_name=run_name, context_root=context_root)
+                            staging=str(staging), run_name=run_name, context_root=context_root, engine=engine)
         if not log_check["structural_ok"]:   # the log is not published; the reports are
             shutil.rmtree(staging / "fetch_log", ignore_errors=True)
             log_changed = False
@@ -869,6 +906,8 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     summary["gate_chunks"] = [{k: c[k] for k in ("chunk", "dataset", "batches", "rows", "structural_ok",
                                                  "seconds")} for c in chunks]
     summary["warnings"] = [w for c in chunks for w in c["warnings"]][:50]
+    if any(c.get("engine") == "gx" for c in chunks):      # the evaluator could not decide one of them
+        summary["gate_engine"] = "gx"
     summaries.sort(key=lambda s: s["batch"])
     crash_point("after_parse")
 
@@ -941,7 +980,7 @@ def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
     run.at("cross-report checks", staging)
     xr = publishing.alongside(cross_report_step, staging=str(staging), prev_root=str(prev) if prev else None,
                               removed=sorted(remove), run_name=run_name, context_root=context_root,
-                              verdicts=verdicts)
+                              verdicts=verdicts, engine=engine)
     summary["cross_report"] = xr["summary"]
     summary["verdicts"] = xr["verdicts"]
     summary["structural_failures"] += xr["structural_failures"]

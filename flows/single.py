@@ -1,14 +1,16 @@
 """One report file as the source (``nianbao run --source FILE``): the run in this process, step after
 step, and one line to say what became of the file.
 
-Everything a folder run does is done — discovery, parse, the quality gate with GX, the checks across
-years against what is published, the maintainers' reviews, the atomic publication with its catalogue
-— so the datasets are those a folder holding just that file gives. What is left out is fixed cost a
-single report does not need: Prefect (its temporary server alone takes ~9 s to start, its import ~2 s;
-``--prefect`` records the run there), the pool of steps (they run one after the other here, but for the
-parse, handed to one worker process while this one imports GX and opens its context) and, unless
-``--quality-report`` asks for it, the maintainers' page, which reads every published dataset (the next
-run that builds it, or ``nianbao validate``, covers this report too).
+Everything a folder run does is done — discovery, parse, the quality gate, the checks across years
+against what is published, the maintainers' reviews, the atomic publication with its catalogue — so
+the datasets are those a folder holding just that file gives. What is left out is fixed cost a single
+report does not need: Prefect (its temporary server alone takes ~9 s to start, its import ~2 s;
+``--prefect`` records the run there), the pool of steps (they run one after the other here), GX (the
+committed suites are evaluated in pandas, expectations/evaluator.py, with GX's results: its import and
+fixed cost per validation were ~5 s of CPU; GX runs instead when a suite holds what the evaluator
+cannot decide) and, unless ``--quality-report`` asks for it (then GX validates, for its Data Docs), the
+maintainers' page, which reads every published dataset: the next run that builds it lists this report
+as validated without Data Docs, and ``nianbao validate`` builds them.
 """
 from __future__ import annotations
 

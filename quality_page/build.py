@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from expectations.gate import KEEP_RUNS, copy_data_docs
+from expectations.gate import KEEP_RUNS, copy_data_docs, validated_without_docs
 from quality_page import offline, report
 
 
@@ -24,4 +24,5 @@ def build_quality_report(processed_dir, out_dir, *, context_root=None, source_ro
     if docs_index is None:
         docs_index = build_data_docs(out_dir / "data_docs", context_root=context_root, keep_runs=keep_runs)
     data = report.load_datasets(Path(processed_dir))
-    return report.write_summary(data, out_dir, docs_index=docs_index, source_root=source_root)
+    return report.write_summary(data, out_dir, docs_index=docs_index, source_root=source_root,
+                                without_docs=set(validated_without_docs(context_root)))

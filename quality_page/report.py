@@ -615,8 +615,13 @@ def _observed(f: dict) -> str:
                                 if cut > 0 else "")
 
 
+WITHOUT_DOCS_TEXT = "validated without GX Data Docs: run `nianbao validate` to build them"
+
+
 def _docs_link(f: dict, links: dict) -> str:
     href, named = links.get(f["report_id"], (None, False))
+    if named is None:                   # last validated in pandas (a small run): no page of its own
+        return f"<span class='count without-docs'>{_e(WITHOUT_DOCS_TEXT)}</span>"
     if not href:
         return ""
     text = "validation result" if named else "validation run (report not listed)"
@@ -670,7 +675,9 @@ def _failed_checks_section(nums: dict, ctx: dict) -> list[str]:
 
 
 def write_summary(data: dict[str, pd.DataFrame], out_dir: Path, *, docs_index: Path | None = None,
-                  source_root: Path | None = None) -> Path:
+                  source_root: Path | None = None, without_docs: set[str] | frozenset = frozenset()) -> Path:
+    """``without_docs``: report_ids last validated without GX Data Docs (expectations.gate.PANDAS): their
+    failed checks say so instead of linking another run's pages."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     nums = summary_numbers(data)
@@ -682,6 +689,9 @@ def write_summary(data: dict[str, pd.DataFrame], out_dir: Path, *, docs_index: P
     docs_links = {}
     for f in nums["failed_checks"]:
         page = named.get(f["report_id"])
+        if page is None and f["report_id"] in without_docs:
+            docs_links[f["report_id"]] = (None, None)
+            continue
         target = page or fallback
         docs_links[f["report_id"]] = (_rel(target, out_dir) if target else None, page is not None)
     ctx = {"source_root": source_root, "docs_links": docs_links}
@@ -693,6 +703,12 @@ def write_summary(data: dict[str, pd.DataFrame], out_dir: Path, *, docs_index: P
     if docs_index is not None:
         parts.append(f"<p>Expectation suites and validation results: <a id='data-docs' href='{_e(_rel(docs_index, out_dir))}'>"
                      "Great Expectations Data Docs</a>.</p>")
+    reports = data.get("reports")
+    published = set(reports["report_id"].astype(str)) if reports is not None and "report_id" in reports else set()
+    undocumented = published & set(without_docs)
+    if undocumented:
+        parts.append(f"<p class='count' id='without-data-docs'>{len(undocumented):,} of {len(published):,} published "
+                     f"reports were last validated in a run of a handful of reports, {_e(WITHOUT_DOCS_TEXT)}.</p>")
     parts.append("<h2>Verdicts by report year and format</h2>")
     parts.append(_table(["report year", "format", *VERDICT_ORDER, "total"],
                         [[_e(v["year"]), _e(v["format"]), *[str(v[k]) for k in VERDICT_ORDER], str(v["total"])]
