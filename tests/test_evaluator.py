@@ -266,7 +266,8 @@ def test_the_reports_validated_without_data_docs_are_recorded_and_a_gx_validatio
 
 
 def test_the_summary_page_says_which_failed_reports_have_no_data_docs(tmp_path):
-    from expectations import gate, report
+    from expectations import gate
+    from quality_page import report
     frames = gate.prepare_batch(_parse(REAL)).frames
     data = {k: frames[k] for k in ("reports", "quality_checks", "quarantine", "active_disclosure", "applications",
                                    "review_litigation")}
