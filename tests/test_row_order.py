@@ -407,3 +407,39 @@ def test_a_swap_inside_a_row_printed_at_its_label_flags_the_columns_it_breaks():
     for col in ("申请人情况 > 法人或其他组织 > 法律服务机构", "申请人情况 > 法人或其他组织 > 其他"):
         assert "reordered" in cells[("三、本年度办理结果 > （一）予以公开", col)].flags
     assert sum("breaks applications_outcome_total" in p for p in parsed.report["problems"]) == 2
+
+
+XUWEN_LAST = "| | 5.属于三类内部事务信息 | | | | | | | 0 |"
+XUWEN_ROW = "三、本年度办理结果 > （三）不予公开 > 5.属于三类内部事务信息"
+
+
+def _xuwen(last_line: str, after: str = "| | 6.属于四\n") -> str:
+    text = (WEB / "xuwen_bureau_2022.txt").read_text("utf-8")
+    assert XUWEN_LAST + "\n| | 6.属于四\n[...]" in text
+    return text.replace(XUWEN_LAST + "\n| | 6.属于四\n", last_line + "\n" + after)
+
+
+def test_a_last_row_printed_whole_before_the_cut_line_is_kept():
+    """The real copy cut on the line after its last whole row, which prints six blank cells and a 0:
+    one cell per column on its own line with the table going on below, so the row is the copy's, not
+    cut; its cells are published (blank as null), the table stays incomplete."""
+    parsed = parse_report((WEB / "xuwen_bureau_2022.txt").read_bytes(), "xuwen.txt")
+    row = [c for c in parsed.cells if c.row_path == XUWEN_ROW]
+    assert [c.value for c in row] == [None] * 6 + [0] and not any(c.flags for c in row)
+    assert parsed.report["applications_status"] == "incomplete"
+    assert not any("cut off by the copy" in p for p in parsed.report["problems"])
+
+
+@pytest.mark.parametrize("last_line,after", [
+    (XUWEN_LAST, ""),                                         # the copy ends on the row's own line
+    ("| | 5.属于三类内部事务信息 | | | | | | | 1", ""),          # …and its last number may be cut
+    ("| | 5.属于三类内部事务信息 | | | | | 0 |", "| | 6.属于四\n"),  # fewer cells than columns
+    ("| | 5.属于三类内部事务信息 | | | | | | |", "0 |\n| | 6.属于四\n"),  # the row goes on to the next line
+])
+def test_a_last_row_that_may_be_cut_is_still_not_published(last_line, after):
+    """The same copy with its last row possibly cut by the copy: printed on the copy's last line (a
+    value may have lost digits), short of a cell, or spread over lines: not published, said so."""
+    parsed = parse_text(_xuwen(last_line, after), "cut.txt")
+    assert not [c for c in parsed.cells if c.row_path == XUWEN_ROW]
+    assert any("cut off by the copy" in p for p in parsed.report["problems"])
+    assert parsed.report["applications_status"] == "incomplete"
