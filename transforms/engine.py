@@ -806,7 +806,8 @@ def _reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[s
         tr = _reread_in_row_order(table, toks, reads, tr, problems)
     # text that needed this fallback was mangled by its extractor: a row whose values break its own
     # total may hold another row's values, wherever they were printed
-    broken = broken_rows(table, tr.rows)
+    broken = broken_rows(table, tr.rows, frozenset(next(x.line for x in g if x.text) for g in tr.orphans
+                                                    if any(x.text for x in g)))
     for r in tr.rows:
         if r.line in broken:
             r.doubt = broken[r.line]

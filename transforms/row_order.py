@@ -97,17 +97,22 @@ def _row_identities(fmt: str, table: str, block: int) -> tuple[tuple[tuple[int, 
                  if i.table == table and i.for_each == "row" and all(p in col for p in i.lhs + i.rhs))
 
 
-def broken_rows(table: str, rows: list) -> dict[int, str]:
+def broken_rows(table: str, rows: list, stray_lines: frozenset[int] = frozenset()) -> dict[int, str]:
     """Rows whose values, printed on lines of their own (placed by the order of the text), break the
     row's own identity in every format the label can be read in, and not by a cut number → their
     lines and why: values of two rows mixed break the row's total. A row printed on its label's line
-    is read as printed (its total, if wrong, is the publisher's)."""
+    is read as printed (its total, if wrong, is the publisher's), unless the row above it printed too
+    few values or values with no row (first lines: stray_lines) follow right after it: a neighbour's
+    values spilled onto its line ('19 0 0 0 0   0 180' / '0 19') break its total just the same."""
     out: dict[int, str] = {}
+    above = None
     for r in rows:
+        r_above, above = above, r
         if r.entry is None or r.doubt:
             continue
         printed = [t for t in r.cells if t.text]
-        if all(t.line == r.line for t in printed):
+        if all(t.line == r.line for t in printed) and not (
+                printed and (_short_above(table, r_above) or any(0 < s - printed[-1].line <= 2 for s in stray_lines))):
             continue                       # printed on its label's line: read as printed
         verdicts = []
         for c in r.entry.rows:
@@ -123,6 +128,14 @@ def broken_rows(table: str, rows: list) -> dict[int, str]:
                            "text, break the row's total: another row's values may be among them")
     out.update(_short_blocks(table, rows, out))
     return out
+
+
+def _short_above(table: str, r) -> bool:
+    """The row printed some values but fewer than its block has columns in every format."""
+    if r is None or r.entry is None:
+        return False
+    n = sum(1 for t in r.cells if t.text)
+    return 0 < n < min(len(FORMATS[c.fmt].tables[table].blocks[c.block].columns) for c in r.entry.rows)
 
 
 def _short_rows(table: str, rows: list) -> list:
