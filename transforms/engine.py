@@ -24,7 +24,7 @@ from transforms.readers import (Region, Tok, detect_layout, is_heading,
 from transforms.charsets import repair_problem
 from transforms.documents import html_table_lines as html_lines
 from transforms.cut_numbers import mend as mend_cut_numbers
-from transforms.row_order import (broken_rows, by_row_order, flag_failing_columns, flag_failing_rows,
+from transforms.row_order import (broken_rows, by_row_order, spilled_tail, flag_failing_columns, flag_failing_rows,
                                   mark_placed_by_order, values_after_end)
 from transforms.schema import PARSER_VERSION, STATUTORY_TABLES, coded, quarantine_problem
 from transforms.values import IMPLAUSIBLE, is_no_value, parse_value, unit_from_label
@@ -183,6 +183,13 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
             if entry is not None:
                 headers.append(text)
         if entry is None:
+            if current is not None and current.how and len(current.cells) <= 1 and current.entry is not None:
+                # the rest of a label wrapped around its first value ('（一）予以公' / 2 / '开' / 1 …):
+                # the row goes on when the pieces joined are a row's label exactly
+                joined = match(current.label + text)
+                if joined is not None and not joined.how and joined.entry.kind == "row":
+                    current.label, current.entry, current.how = current.label + text, joined.entry, ""
+                    continue
             if _LETTER.search(text) is None:
                 if current is not None and len(current.cells) < current_n:
                     # a damaged value ('? 0', '\ufffd1') in a row's place: a cell of the row (null,
@@ -799,6 +806,11 @@ def _reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[s
         own = {x.line for x in r.cells if x.text}
         if first - r.cells[-1].line > 2:
             continue   # not right after the row: text in between (a caption, a header) ends the row
+        if tail := spilled_tail(table, r):
+            g[:0], r.cells = r.cells[-tail:], r.cells[:-tail]
+            problems.append(f"{table}: row {r.label!r} (line {r.line}) breaks its total with its last value "
+                            f"(line {g[0].line}), printed right before values with no row: that value left to them")
+            continue
         if len(own - {r.line}) >= 2 or (own - {r.line} and r.line in own):
             r.doubt = (f"values spread over lines {min(own)}–{max(own)} and followed by values with no row label "
                        f"(line {first}): which row each belongs to is not printed")

@@ -130,6 +130,29 @@ def broken_rows(table: str, rows: list, stray_lines: frozenset[int] = frozenset(
     return out
 
 
+def spilled_tail(table: str, r) -> int:
+    """How many of a row's last values, on a line of their own after its other values, to give back
+    to the values with no row printed right after it: the row read as many values as its columns and
+    breaks its own total in every format its label can be read in, so its last value is taken to be
+    the next values' first (a reading-order extract prints a row's cells on lines of their own; the
+    row is then aligned with what it keeps, and its cells flagged). 0 when the row holds or is short."""
+    printed = [t for t in r.cells if t.text]
+    if r.entry is None or len(printed) < 2 or len(printed) != len(r.cells):
+        return 0
+    last = printed[-1]
+    if last.line == r.line or printed[-2].line == last.line:
+        return 0
+    verdicts = []
+    for c in r.entry.rows:
+        ids = _row_identities(c.fmt, table, c.block)
+        if not ids or len(printed) != len(FORMATS[c.fmt].tables[table].blocks[c.block].columns):
+            continue
+        nums = [parse_value(t.text).value for t in printed]
+        raws = [t.text for t in printed]
+        verdicts.append(all(_holds(list(terms), nums, raws)[0] for terms in ids))
+    return 1 if verdicts and not any(verdicts) else 0
+
+
 def _short_above(table: str, r) -> bool:
     """The row printed some values but fewer than its block has columns in every format."""
     if r is None or r.entry is None:
