@@ -24,7 +24,7 @@ from transforms.readers import (Region, Tok, detect_layout, is_heading,
 from transforms.charsets import repair_problem
 from transforms.documents import html_table_lines as html_lines
 from transforms.cut_numbers import mend as mend_cut_numbers
-from transforms.row_order import (broken_rows, by_row_order, spilled_tail, flag_failing_columns, flag_failing_rows,
+from transforms.row_order import (broken_rows, by_row_order, shift_row_ends, spilled_tail, flag_failing_columns, flag_failing_rows,
                                   mark_placed_by_order, values_after_end)
 from transforms.schema import PARSER_VERSION, STATUTORY_TABLES, coded, quarantine_problem
 from transforms.values import IMPLAUSIBLE, is_no_value, parse_value, unit_from_label
@@ -795,6 +795,11 @@ def _reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[s
                                     f"its label; placed by the order of the text (flag reordered)")
             problems.append(f"{table}: row labels wrapped over several lines joined again")
             tr = tr2
+    for a, b in shift_row_ends(table, tr.rows, tr.orphans):
+        a.how = b.how = "reordered"
+        problems.append(f"{table}: the last values of row {a.label!r} (line {a.line}) printed on the line of row "
+                        f"{b.label!r}, whose own last values follow on a line of their own: moved where both "
+                        "rows' totals hold (flag reordered)")
     for g in tr.orphans:
         first = next((x.line for x in g if x.text), None)
         if first is None:

@@ -153,6 +153,57 @@ def spilled_tail(table: str, r) -> int:
     return 1 if verdicts and not any(verdicts) else 0
 
 
+def shift_row_ends(table: str, rows: list, orphans: list[list]) -> list:
+    """Rows whose last cells the extractor printed on the next row's line ('2.没有… 177 3 0 0 0' /
+    '3.补正后… 19 0 0 0 0   0 180' / '0 19'): a row short of k values, the next row with one value
+    per column that breaks its own total, and k values with no row right after it. When the short
+    row's values followed by the next row's last k, and the next row's first values followed by the k
+    stray values, both hold every identity of their row (the next row as printed does not), the values
+    are moved so (both rows then flagged reordered). → the pairs of rows changed; the stray group is
+    emptied in place (the groups' indices are kept)."""
+    changed = []
+    for a, b in zip(rows, rows[1:]):
+        if a.entry is None or b.entry is None or a.doubt or b.doubt:
+            continue
+        width = _width(table, b.entry)
+        if width is None or _width(table, a.entry) != width or any(not t.text for t in a.cells + b.cells):
+            continue
+        k = width - len(a.cells)
+        if not 0 < k < len(b.cells) or len(b.cells) != width:
+            continue
+        end = b.cells[-1].line
+        g = next((g for g in orphans if g and g[0].line > end), None)
+        if g is None or g[0].line - end > 2 or len(g) != k or any(not t.text for t in g):
+            continue
+        shifted_a, shifted_b = a.cells + b.cells[-k:], b.cells[:-k] + g
+        if _all_hold(table, b.entry, b.cells) is False and _all_hold(table, a.entry, shifted_a) \
+                and _all_hold(table, b.entry, shifted_b):
+            a.cells, b.cells = shifted_a, shifted_b
+            g.clear()
+            changed.append((a, b))
+    return changed
+
+
+def _width(table: str, entry) -> int | None:
+    """The number of columns of the row in every format its label can be read in (None if they differ)."""
+    widths = {len(FORMATS[c.fmt].tables[table].blocks[c.block].columns) for c in entry.rows}
+    return widths.pop() if len(widths) == 1 else None
+
+
+def _all_hold(table: str, entry, toks: list) -> bool | None:
+    """Every identity of the row holds exactly on these values in some format the label can be read
+    in (None: no format has identities for a row of that many values)."""
+    nums = [parse_value(t.text).value for t in toks]
+    verdicts = []
+    for c in entry.rows:
+        ids = _row_identities(c.fmt, table, c.block)
+        if not ids or len(toks) != len(FORMATS[c.fmt].tables[table].blocks[c.block].columns):
+            continue
+        verdicts.append(all(all(nums[s] is not None for s, _ in terms)
+                            and abs(sum(sign * nums[s] for s, sign in terms)) <= 1e-6 for terms in ids))
+    return any(verdicts) if verdicts else None
+
+
 def _short_above(table: str, r) -> bool:
     """The row printed some values but fewer than its block has columns in every format."""
     if r is None or r.entry is None:
