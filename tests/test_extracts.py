@@ -99,3 +99,36 @@ def test_a_publishers_wrong_total_on_a_clean_row_is_kept_as_printed():
     parsed = parse_text(text, "clean.txt")
     row3 = {c.column_path: c for c in parsed.cells if c.row_path == ROW3}
     assert row3["申请人情况 > 总计"].value == 20 and not row3["申请人情况 > 总计"].flags
+
+
+SECRET = "三、本年度办理结果 > （三）不予公开 > 1.属于国家秘密"
+FEES = "三、本年度办理结果 > （六）其他处理 > 2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"
+
+
+def test_a_labels_number_printed_on_another_line_than_its_words():
+    """Chromium -layout prints '属于国家秘密' above '1.  13 0 0 0 0 0 13', and '申请人逾期未按收费通知要求'
+    above '2.缴纳费用、行政机关不再处理其 202 …' / '政府信息公开申请': the number goes first, the label is
+    the row's: every cell of the extract right, none wrong."""
+    parsed = parse_text(_chromium_layout(), "chromium_layout.txt")
+    rows = {r: [c.value for c in parsed.cells if c.row_path == r] for r in (SECRET, FEES)}
+    assert rows == {SECRET: [13, 0, 0, 0, 0, 0, 13], FEES: [202, 0, 0, 1, 0, 0, 203]}
+    key = json.loads((EXTRACTS / MANIFEST["hz_html_chromium_pdftotext_layout.txt"]["key"]).read_text("utf-8"))
+    out = _outcomes(parsed, key)
+    assert len(out["right"]) == len(key["cells"]) and not out["wrong"]
+
+
+@pytest.mark.parametrize("old,new", [
+    ("                 1.       13", "                 9.       13"),      # a number that is not the row's
+    ("他处理 2.缴纳费用、行政机关不再处理其", "他处理 5.缴纳费用、行政机关不再处理其"),
+])
+def test_a_number_that_makes_no_label_joins_nothing(old, new):
+    """The same lines with another number: the pieces make no label of the format, so they are not
+    joined and the row is not published from them (flagged or left out), never a wrong number."""
+    text = _chromium_layout()
+    assert old in text
+    parsed = parse_text(text.replace(old, new, 1), "numbered.txt")
+    key = json.loads((EXTRACTS / MANIFEST["hz_html_chromium_pdftotext_layout.txt"]["key"]).read_text("utf-8"))
+    assert not _outcomes(parsed, key)["wrong"]
+    row = SECRET if "9." in new else FEES
+    cells = [c for c in parsed.cells if c.row_path == row]
+    assert all(c.value is None or set(PARSER_FLAGS) & set(c.flags) for c in cells)
