@@ -132,3 +132,39 @@ def test_a_number_that_makes_no_label_joins_nothing(old, new):
     row = SECRET if "9." in new else FEES
     cells = [c for c in parsed.cells if c.row_path == row]
     assert all(c.value is None or set(PARSER_FLAGS) & set(c.flags) for c in cells)
+
+
+LG_TWO = "二、上年结转政府信息公开申请数量"
+
+
+def _lg_chromium_layout() -> str:
+    return (EXTRACTS / "lg_html_chromium_pdftotext_layout.txt").read_text("utf-8")
+
+
+def test_narrow_cells_printed_without_a_gap_are_read_one_digit_a_cell():
+    """Chromium's print of the real lg page read with -layout: the narrow last columns print with no
+    gap ('2 0 0 0 002', '2 1 0 000 3'). A number printed with a leading zero is no count: cut one digit
+    a cell it gives one value per column and the row's total holds, so every cell is right, flagged
+    inferred."""
+    parsed = parse_text(_lg_chromium_layout(), "lg_chromium_layout.txt")
+    key = json.loads((EXTRACTS / MANIFEST["lg_html_chromium_pdftotext_layout.txt"]["key"]).read_text("utf-8"))
+    out = _outcomes(parsed, key)
+    assert len(out["right"]) == len(key["cells"]) + len(key["partial_table_cells"])
+    row = [c for c in parsed.cells if c.row_path == LG_TWO]
+    assert [c.value for c in row] == [2, 0, 0, 0, 0, 0, 2] and all("inferred" in c.flags for c in row)
+    assert [c.raw_value for c in row] == ["2", "0", "0", "0", "0", "0", "2"]
+
+
+LG_TWO_LINE = "二、上年结转政府信息公开申请数量          2      0   0    0 002\n"
+
+
+@pytest.mark.parametrize("new", [
+    "二、上年结转政府信息公开申请数量          2      0   0    0 003\n",     # cut so, its total does not hold
+    "二、上年结转政府信息公开申请数量          2      0   0    0 02\n",      # one value short even cut so
+])
+def test_digits_are_cut_only_when_the_row_then_holds(new):
+    text = _lg_chromium_layout()
+    assert LG_TWO_LINE in text
+    parsed = parse_text(text.replace(LG_TWO_LINE, new), "fused.txt")
+    row = [c for c in parsed.cells if c.row_path == LG_TWO]
+    assert all(c.value is None and "unresolved" in c.flags for c in row)
