@@ -193,14 +193,16 @@ def _width(table: str, entry) -> int | None:
 def _all_hold(table: str, entry, toks: list) -> bool | None:
     """Every identity of the row holds exactly on these values in some format the label can be read
     in (None: no format has identities for a row of that many values)."""
-    nums = [parse_value(t.text).value for t in toks]
+    parsed = [parse_value(t.text).value for t in toks]
+    if any(v is None for v in parsed):
+        return False
+    nums = [float(v) for v in parsed if v is not None]
     verdicts = []
     for c in entry.rows:
         ids = _row_identities(c.fmt, table, c.block)
         if not ids or len(toks) != len(FORMATS[c.fmt].tables[table].blocks[c.block].columns):
             continue
-        verdicts.append(all(all(nums[s] is not None for s, _ in terms)
-                            and abs(sum(sign * nums[s] for s, sign in terms)) <= 1e-6 for terms in ids))
+        verdicts.append(all(abs(sum(sign * nums[s] for s, sign in terms)) <= 1e-6 for terms in ids))
     return any(verdicts) if verdicts else None
 
 
