@@ -407,3 +407,87 @@ def test_a_swap_inside_a_row_printed_at_its_label_flags_the_columns_it_breaks():
     for col in ("申请人情况 > 法人或其他组织 > 法律服务机构", "申请人情况 > 法人或其他组织 > 其他"):
         assert "reordered" in cells[("三、本年度办理结果 > （一）予以公开", col)].flags
     assert sum("breaks applications_outcome_total" in p for p in parsed.report["problems"]) == 2
+
+
+XUWEN_LAST = "| | 5.属于三类内部事务信息 | | | | | | | 0 |"
+XUWEN_ROW = "三、本年度办理结果 > （三）不予公开 > 5.属于三类内部事务信息"
+
+
+def _xuwen(last_line: str, after: str = "| | 6.属于四\n") -> str:
+    text = (WEB / "xuwen_bureau_2022.txt").read_text("utf-8")
+    assert XUWEN_LAST + "\n| | 6.属于四\n[...]" in text
+    return text.replace(XUWEN_LAST + "\n| | 6.属于四\n", last_line + "\n" + after)
+
+
+def test_a_last_row_printed_whole_before_the_cut_line_is_kept():
+    """The real copy cut on the line after its last whole row, which prints six blank cells and a 0:
+    one cell per column on its own line with the table going on below, so the row is the copy's, not
+    cut; its cells are published (blank as null), the table stays incomplete."""
+    parsed = parse_report((WEB / "xuwen_bureau_2022.txt").read_bytes(), "xuwen.txt")
+    row = [c for c in parsed.cells if c.row_path == XUWEN_ROW]
+    assert [c.value for c in row] == [None] * 6 + [0] and not any(c.flags for c in row)
+    assert parsed.report["applications_status"] == "incomplete"
+    assert not any("cut off by the copy" in p for p in parsed.report["problems"])
+
+
+@pytest.mark.parametrize("last_line,after", [
+    (XUWEN_LAST, ""),                                         # the copy ends on the row's own line
+    ("| | 5.属于三类内部事务信息 | | | | | | | 1", ""),          # …and its last number may be cut
+    ("| | 5.属于三类内部事务信息 | | | | | 0 |", "| | 6.属于四\n"),  # fewer cells than columns
+    ("| | 5.属于三类内部事务信息 | | | | | | |", "0 |\n| | 6.属于四\n"),  # the row goes on to the next line
+])
+def test_a_last_row_that_may_be_cut_is_still_not_published(last_line, after):
+    """The same copy with its last row possibly cut by the copy: printed on the copy's last line (a
+    value may have lost digits), short of a cell, or spread over lines: not published, said so."""
+    parsed = parse_text(_xuwen(last_line, after), "cut.txt")
+    assert not [c for c in parsed.cells if c.row_path == XUWEN_ROW]
+    assert any("cut off by the copy" in p for p in parsed.report["problems"])
+    assert parsed.report["applications_status"] == "incomplete"
+
+
+LG_ONE = "三、本年度办理结果 > （一）予以公开"
+LG_SECRET = "三、本年度办理结果 > （三）不予公开 > 1.属于国家秘密"
+
+
+def _lg_rows(parsed, *rows):
+    return {r: [c for c in parsed.cells if c.row_path == r] for r in rows}
+
+
+def test_labels_wrapped_around_their_first_value_keep_their_row():
+    """The real reading-order extract prints '（一）予以公 / 2 / 开 / 1 / 0 / 0 0 0 / 1 / …' and
+    '1.属于国家 / 0 / 秘密 / 0 …': the pieces joined are the row's label, so the row goes on. Row (一)
+    then reads (二)'s first value printed right after its own (its total printed at the end of the
+    page): that value breaks (一)'s total and precedes values with no row, so it is left to them; both
+    rows hold six values, their totals fixed by the identities: right, flagged inferred."""
+    parsed = _parse("lg_html_pdftotext.txt")
+    rows = _lg_rows(parsed, LG_ONE, LG_SECRET)
+    assert [c.value for c in rows[LG_ONE]] == [2, 1, 0, 0, 0, 0, 3]
+    assert [c.value for c in rows[LG_SECRET]] == [0] * 7
+    assert all("inferred" in c.flags for r in rows.values() for c in r)
+    assert _score(parsed, LG_KEY["partial_table_cells"])[0] == 63   # (二): its label and 16 printed after the cut
+
+
+@pytest.mark.parametrize("old,new", [
+    ("\n0 0 0\n\n1\n", "\n0 0 3\n\n1\n"),   # (一) keeps six values that several placements fit
+    ("(一)予以公\n2\n开\n", "(一)予以公\n2\n开放\n"),   # the pieces joined are no row's label
+])
+def test_wrapped_first_values_that_do_not_fit_stay_unresolved(old, new):
+    """The same extract with (一)'s six values no longer fixing one placement, or a piece that does not
+    complete the label: row (一) is not published clean with a guess."""
+    text = (EXTRACTS / "lg_html_pdftotext.txt").read_text("utf-8")
+    assert old in text
+    parsed = parse_text(text.replace(old, new, 1), "lg_changed.txt")
+    assert not _score(parsed, LG_KEY["partial_table_cells"])[2]
+    row = _lg_rows(parsed, LG_ONE)[LG_ONE]
+    assert all(c.value is None and "unresolved" in c.flags for c in row)
+
+
+def test_a_last_value_that_keeps_the_total_is_not_given_away():
+    """Row (一) whose seventh value keeps its total (3 for 1): nothing is left to the values after it;
+    with values with no row right after its values spread over lines, the row stays in doubt."""
+    text = (EXTRACTS / "lg_html_pdftotext.txt").read_text("utf-8")
+    old = "\n0 0 0\n\n1\n"
+    parsed = parse_text(text.replace(old, "\n0 0 0\n\n3\n", 1), "lg_total.txt")
+    assert not any("left to them" in p for p in parsed.report["problems"])
+    row = _lg_rows(parsed, LG_ONE)[LG_ONE]
+    assert all(c.value is None and "unresolved" in c.flags for c in row)

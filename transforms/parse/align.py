@@ -185,6 +185,14 @@ def _by_identities(printed, columns, fmt, table, row_path, known, header_unit, r
     if not compiled:
         return unresolved(columns, row_line, f"{what}; no identity can place them" + _fused_hint(printed, n))
     parsed = [parse_value(t.text).value for t in printed]
+    if m < n and (split := _split_zero_led(printed, n)) is not None:
+        vec = [float(t.text) for t in split]
+        if _solve(list(vec), kinds, compiled) == ("ok", vec):
+            values = [(v, raw, flags + ("inferred",), unit, line) for v, raw, flags, unit, line in
+                      (_cell_value(t, col, header_unit.get(i)) for i, (t, col) in enumerate(zip(split, columns)))]
+            fused = [t.text for t in printed if len(t.text) > 1 and t.text[0] == "0"]
+            return Aligned(values, "inferred", f"{what}; digits of adjacent cells fused ({', '.join(fused)}) read "
+                                               "one a cell, and every identity of the row holds")
     if m < n:
         placements = (list(p) for p in combinations(range(n), m))
         total = _ncr(n, m)
@@ -239,6 +247,24 @@ def _by_identities(printed, columns, fmt, table, row_path, known, header_unit, r
 def _ncr(n: int, k: int) -> int:
     from math import comb
     return comb(n, k)
+
+
+def _split_zero_led(printed: list[Tok], n: int) -> list[Tok] | None:
+    """A row's values with every number printed with a leading zero ('002', '000': narrow cells printed
+    without a gap, no count is printed so) cut into one digit a cell, when that gives one value per
+    column; else None."""
+    if not any(len(t.text) > 1 and t.text[0] == "0" for t in printed):
+        return None
+    out: list[Tok] = []
+    for t in printed:
+        text = t.text
+        if len(text) > 1 and text[0] == "0" and text.isascii() and text.isdigit():
+            out.extend(Tok(d, t.line, True) for d in text)
+        elif text.isascii() and text.isdigit():
+            out.append(t)
+        else:
+            return None
+    return out if len(out) == n else None
 
 
 def _fused_hint(printed: list[Tok], n: int) -> str:

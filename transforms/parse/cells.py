@@ -43,6 +43,24 @@ assert [f.name for f in fields(Cell)] == ["table", "row_path", "column_path", "v
     "update build_table's cell fields"
 
 
+def _ended_before_the_cut(r: RowRead, tr: TableRead, blk: Block, layout: str) -> bool:
+    """A row printed whole on one line, one cell per column (blank cells as empty cells), with more of
+    the table printed on a later line: the copy was cut after it, so it is not a cut row. Only in
+    layouts that print blank cells (pipe and tab rows); elsewhere a blank cell cannot be told from a
+    cut one."""
+    if layout not in _BLANKS_PRINTED or len(r.cells) != len(blk.columns):
+        return False
+    lines = {t.line for t in r.cells}
+    if len(lines) != 1:
+        return False
+    line = lines.pop()
+    return (any(t.line > line for g in tr.orphans for t in g) or any(at > line for _, at in tr.unknown)
+            or any(at > line for _, at, _ in tr.foreign) or any(at > line for _, at in tr.junk))
+
+
+_BLANKS_PRINTED = frozenset({"pipe", "tsv"})
+
+
 def build_table(table: str, tr: TableRead, region: Region, decided, problems,
                  layout: str, damaged: frozenset[int] = frozenset()) -> tuple[list[Cell], str]:
     edge_padding = layout == "tsv"
@@ -125,7 +143,7 @@ def build_table(table: str, tr: TableRead, region: Region, decided, problems,
     # the last row of a cut-off copy may itself be cut: drop it rather than guess
     if truncated and placed:
         r, fmt, blk, leaf, _ = placed[-1]
-        if sum(1 for t in r.cells if t.text) < len(blk.columns):
+        if sum(1 for t in r.cells if t.text) < len(blk.columns) and not _ended_before_the_cut(r, tr, blk, layout):
             problems.append(f"{table}: last row {leaf.path!r} cut off by the copy "
                             f"({sum(1 for t in r.cells if t.text)} of {len(blk.columns)} values); not published")
             placed.pop()

@@ -26,6 +26,8 @@ from transforms.parse.vocab import Vocabulary
 # a line holding only a page number: '— 5 —', '- 12 -', '－3－', '第 5 页', '5 / 12'
 _PAGE_NUMBER = re.compile(r"^\s*(?:[—\-－–―]+\s*\d{1,3}\s*[—\-－–―]+|第\s*\d{1,3}\s*页(?:\s*[,，/]?\s*共\s*\d{1,3}\s*页)?"
                           r"|\d{1,3}\s*/\s*\d{1,3})\s*$")
+_ENUMERATOR = re.compile(r"^\s*[(（]?\d{1,2}\s*[.．、)）]\s*$")   # '1.', '2、', '（3）' alone
+_NUMBERED = re.compile(r"^\s*([(（]?\d{1,2}\s*[.．、)）])\s*(\S.*)$")     # '2.缴纳费用…' → '2.', '缴纳费用…'
 MIN_START = 2      # characters of a label's key a piece must have to open a row by prefix
 MIN_SHARE = 0.6    # a joined label cut short must keep this share of the key it is a prefix of
 
@@ -106,6 +108,7 @@ def rejoin(table: str, toks: list[Tok], vocab: Vocabulary, width
     joined = 0
     opened: _Label | None = None     # the label being joined (or the last one, while it takes values)
     floating: list[Tok] = []         # values printed before any label could take them
+    loose: Tok | None = None         # the last piece no label took (a label's words printed above its number)
     lines = _physical_lines(toks)
 
     def entry_of(label: _Label):
@@ -177,6 +180,7 @@ def rejoin(table: str, toks: list[Tok], vocab: Vocabulary, width
         run: list[Tok] | None = None      # where this line's values go, decided at its first value
         for t in line_toks:
             if t.is_value:
+                loose = None
                 if run is None:
                     run = floating
                     if opened is not None and len(opened.values) < width_of(opened) and (
@@ -195,6 +199,12 @@ def rejoin(table: str, toks: list[Tok], vocab: Vocabulary, width
                 opened.key += key
                 opened.lines.add(t.line)
                 continue
+            if opened is not None and key.isdigit() and _ENUMERATOR.match(t.text) and (key + opened.key) in prefixes:
+                # the label's number printed on a line of its own ('属于国家秘密' / '1.  13 0 …'): it goes first
+                opened.parts.insert(0, t)
+                opened.key = key + opened.key
+                opened.lines.add(t.line)
+                continue
             m = vocab.match(t.text)
             starts = (m is not None and m.entry.kind == "row") or (len(key) >= MIN_START and key in prefixes
                                                                     and not _inside_group(key, groups))
@@ -205,6 +215,25 @@ def rejoin(table: str, toks: list[Tok], vocab: Vocabulary, width
                     opened.hint = m.entry
                 if floating:
                     opened.before, floating = floating, []
+                loose = None
+                continue
+            numbered = _NUMBERED.match(t.text) if loose is not None and m is None else None
+            if numbered and (joined_key := match_key(numbered.group(1)) + match_key(loose.text)
+                             + match_key(numbered.group(2))) in prefixes:
+                # the label's first words printed a line above its number ('申请人逾期未按收费通知要求' /
+                # '2.缴纳费用、…'): the words left over are its beginning
+                held = opened.extra if opened is not None else out
+                if loose in held:
+                    at = held.index(loose)
+                    del held[at:at + (2 if opened is None else 1)]     # the piece and its row break
+                close(opened)
+                opened = _Label(Tok(numbered.group(1), t.line, False), match_key(numbered.group(1)))
+                opened.parts += [loose, Tok(numbered.group(2), t.line, False)]
+                opened.key = joined_key
+                opened.lines.add(loose.line)
+                if floating:
+                    opened.before, floating = floating, []
+                loose = None
                 continue
             if m is not None and m.entry.kind == "caption":
                 close(opened)
@@ -216,6 +245,7 @@ def rejoin(table: str, toks: list[Tok], vocab: Vocabulary, width
                 continue
             # a piece of a group label or of the header: skipped over while a label is open
             (opened.extra if opened is not None else out).append(t)
+            loose = t if len(key) >= MIN_START and not _inside_group(key, groups) else loose
             if opened is None:
                 out.append(Tok("", t.line, False, 2))
     close(opened)

@@ -97,17 +97,22 @@ def _row_identities(fmt: str, table: str, block: int) -> tuple[tuple[tuple[int, 
                  if i.table == table and i.for_each == "row" and all(p in col for p in i.lhs + i.rhs))
 
 
-def broken_rows(table: str, rows: list) -> dict[int, str]:
+def broken_rows(table: str, rows: list, stray_lines: frozenset[int] = frozenset()) -> dict[int, str]:
     """Rows whose values, printed on lines of their own (placed by the order of the text), break the
     row's own identity in every format the label can be read in, and not by a cut number → their
     lines and why: values of two rows mixed break the row's total. A row printed on its label's line
-    is read as printed (its total, if wrong, is the publisher's)."""
+    is read as printed (its total, if wrong, is the publisher's), unless the row above it printed too
+    few values or values with no row (first lines: stray_lines) follow right after it: a neighbour's
+    values spilled onto its line ('19 0 0 0 0   0 180' / '0 19') break its total just the same."""
     out: dict[int, str] = {}
+    above = None
     for r in rows:
+        r_above, above = above, r
         if r.entry is None or r.doubt:
             continue
         printed = [t for t in r.cells if t.text]
-        if all(t.line == r.line for t in printed):
+        if all(t.line == r.line for t in printed) and not (
+                printed and (_short_above(table, r_above) or any(0 < s - printed[-1].line <= 2 for s in stray_lines))):
             continue                       # printed on its label's line: read as printed
         verdicts = []
         for c in r.entry.rows:
@@ -123,6 +128,90 @@ def broken_rows(table: str, rows: list) -> dict[int, str]:
                            "text, break the row's total: another row's values may be among them")
     out.update(_short_blocks(table, rows, out))
     return out
+
+
+def spilled_tail(table: str, r) -> int:
+    """How many of a row's last values, on a line of their own after its other values, to give back
+    to the values with no row printed right after it: the row read as many values as its columns and
+    breaks its own total in every format its label can be read in, so its last value is taken to be
+    the next values' first (a reading-order extract prints a row's cells on lines of their own; the
+    row is then aligned with what it keeps, and its cells flagged). 0 when the row holds or is short."""
+    printed = [t for t in r.cells if t.text]
+    if r.entry is None or len(printed) < 2 or len(printed) != len(r.cells):
+        return 0
+    last = printed[-1]
+    if last.line == r.line or printed[-2].line == last.line:
+        return 0
+    verdicts = []
+    for c in r.entry.rows:
+        ids = _row_identities(c.fmt, table, c.block)
+        if not ids or len(printed) != len(FORMATS[c.fmt].tables[table].blocks[c.block].columns):
+            continue
+        nums = [parse_value(t.text).value for t in printed]
+        raws = [t.text for t in printed]
+        verdicts.append(all(_holds(list(terms), nums, raws)[0] for terms in ids))
+    return 1 if verdicts and not any(verdicts) else 0
+
+
+def shift_row_ends(table: str, rows: list, orphans: list[list]) -> list:
+    """Rows whose last cells the extractor printed on the next row's line ('2.没有… 177 3 0 0 0' /
+    '3.补正后… 19 0 0 0 0   0 180' / '0 19'): a row short of k values, the next row with one value
+    per column that breaks its own total, and k values with no row right after it. When the short
+    row's values followed by the next row's last k, and the next row's first values followed by the k
+    stray values, both hold every identity of their row (the next row as printed does not), the values
+    are moved so (both rows then flagged reordered). → the pairs of rows changed; the stray group is
+    emptied in place (the groups' indices are kept)."""
+    changed = []
+    for a, b in zip(rows, rows[1:]):
+        if a.entry is None or b.entry is None or a.doubt or b.doubt:
+            continue
+        width = _width(table, b.entry)
+        if width is None or _width(table, a.entry) != width or any(not t.text for t in a.cells + b.cells):
+            continue
+        k = width - len(a.cells)
+        if not 0 < k < len(b.cells) or len(b.cells) != width:
+            continue
+        end = b.cells[-1].line
+        g = next((g for g in orphans if g and g[0].line > end), None)
+        if g is None or g[0].line - end > 2 or len(g) != k or any(not t.text for t in g):
+            continue
+        shifted_a, shifted_b = a.cells + b.cells[-k:], b.cells[:-k] + g
+        if _all_hold(table, b.entry, b.cells) is False and _all_hold(table, a.entry, shifted_a) \
+                and _all_hold(table, b.entry, shifted_b):
+            a.cells, b.cells = shifted_a, shifted_b
+            g.clear()
+            changed.append((a, b))
+    return changed
+
+
+def _width(table: str, entry) -> int | None:
+    """The number of columns of the row in every format its label can be read in (None if they differ)."""
+    widths = {len(FORMATS[c.fmt].tables[table].blocks[c.block].columns) for c in entry.rows}
+    return widths.pop() if len(widths) == 1 else None
+
+
+def _all_hold(table: str, entry, toks: list) -> bool | None:
+    """Every identity of the row holds exactly on these values in some format the label can be read
+    in (None: no format has identities for a row of that many values)."""
+    parsed = [parse_value(t.text).value for t in toks]
+    if any(v is None for v in parsed):
+        return False
+    nums = [float(v) for v in parsed if v is not None]
+    verdicts = []
+    for c in entry.rows:
+        ids = _row_identities(c.fmt, table, c.block)
+        if not ids or len(toks) != len(FORMATS[c.fmt].tables[table].blocks[c.block].columns):
+            continue
+        verdicts.append(all(abs(sum(sign * nums[s] for s, sign in terms)) <= 1e-6 for terms in ids))
+    return any(verdicts) if verdicts else None
+
+
+def _short_above(table: str, r) -> bool:
+    """The row printed some values but fewer than its block has columns in every format."""
+    if r is None or r.entry is None:
+        return False
+    n = sum(1 for t in r.cells if t.text)
+    return 0 < n < min(len(FORMATS[c.fmt].tables[table].blocks[c.block].columns) for c in r.entry.rows)
 
 
 def _short_rows(table: str, rows: list) -> list:

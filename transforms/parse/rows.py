@@ -11,7 +11,7 @@ from transforms.formats import FORMATS, Block
 from transforms.labels import match_key
 from transforms.parse.regions import is_heading
 from transforms.parse.rejoin import rejoin
-from transforms.parse.row_order import broken_rows, by_row_order
+from transforms.parse.row_order import broken_rows, by_row_order, shift_row_ends, spilled_tail
 from transforms.parse.tokens import Tok, is_prose
 from transforms.parse.vocab import Entry, RowCandidate, vocabulary
 
@@ -136,6 +136,13 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
             if entry is not None:
                 headers.append(text)
         if entry is None:
+            if current is not None and current.how and len(current.cells) <= 1 and current.entry is not None:
+                # the rest of a label wrapped around its first value ('（一）予以公' / 2 / '开' / 1 …):
+                # the row goes on when the pieces joined are a row's label exactly
+                joined = match(current.label + text)
+                if joined is not None and not joined.how and joined.entry.kind == "row":
+                    current.label, current.entry, current.how = current.label + text, joined.entry, ""
+                    continue
             if _LETTER.search(text) is None:
                 if current is not None and len(current.cells) < current_n:
                     # a damaged value ('? 0', '\ufffd1') in a row's place: a cell of the row (null,
@@ -219,6 +226,11 @@ def reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[st
                                     f"its label; placed by the order of the text (flag reordered)")
             problems.append(f"{table}: row labels wrapped over several lines joined again")
             tr = tr2
+    for a, b in shift_row_ends(table, tr.rows, tr.orphans):
+        a.how = b.how = "reordered"
+        problems.append(f"{table}: the last values of row {a.label!r} (line {a.line}) printed on the line of row "
+                        f"{b.label!r}, whose own last values follow on a line of their own: moved where both "
+                        "rows' totals hold (flag reordered)")
     for g in tr.orphans:
         first = next((x.line for x in g if x.text), None)
         if first is None:
@@ -230,6 +242,11 @@ def reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[st
         own = {x.line for x in r.cells if x.text}
         if first - r.cells[-1].line > 2:
             continue   # not right after the row: text in between (a caption, a header) ends the row
+        if tail := spilled_tail(table, r):
+            g[:0], r.cells = r.cells[-tail:], r.cells[:-tail]
+            problems.append(f"{table}: row {r.label!r} (line {r.line}) breaks its total with its last value "
+                            f"(line {g[0].line}), printed right before values with no row: that value left to them")
+            continue
         if len(own - {r.line}) >= 2 or (own - {r.line} and r.line in own):
             r.doubt = (f"values spread over lines {min(own)}–{max(own)} and followed by values with no row label "
                        f"(line {first}): which row each belongs to is not printed")
@@ -237,7 +254,8 @@ def reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[st
         tr = _reread_in_row_order(table, toks, reads, tr, problems)
     # text that needed this fallback was mangled by its extractor: a row whose values break its own
     # total may hold another row's values, wherever they were printed
-    broken = broken_rows(table, tr.rows)
+    broken = broken_rows(table, tr.rows, frozenset(next(x.line for x in g if x.text) for g in tr.orphans
+                                                    if any(x.text for x in g)))
     for r in tr.rows:
         if r.line in broken:
             r.doubt = broken[r.line]
