@@ -628,30 +628,10 @@ def parsed_count() -> int | None:
     return None if _PARSED_COUNT is None else int(_PARSED_COUNT.value)
 
 
-class _LocalCount:
-    """The count of a run parsing in this process only. A shared Value's lock starts multiprocessing's
-    resource tracker (a Python process of its own, ~0.2 s of CPU): it is made once a worker pool starts."""
-    def __init__(self, value: int = 0):
-        self.value = value
-
-    def get_lock(self):
-        import contextlib
-        return contextlib.nullcontext()
-
-
 def _reset_parsed_count() -> None:
     global _PARSED_COUNT
-    _PARSED_COUNT = _LocalCount()
+    _PARSED_COUNT = mp.get_context("spawn").Value("q", 0)
     batch.count_parsed_into(_PARSED_COUNT)        # batches parsed in this process
-
-
-def _shared_parsed_count():
-    """The run's count as a Value the worker processes share (from the local count so far)."""
-    global _PARSED_COUNT
-    if isinstance(_PARSED_COUNT, _LocalCount) or _PARSED_COUNT is None:
-        _PARSED_COUNT = mp.get_context("spawn").Value("q", 0 if _PARSED_COUNT is None else _PARSED_COUNT.value)
-        batch.count_parsed_into(_PARSED_COUNT)
-    return _PARSED_COUNT
 
 
 def _start_pool(key: str, workers: int, warm: bool) -> None:
@@ -659,9 +639,8 @@ def _start_pool(key: str, workers: int, warm: bool) -> None:
     for ~1.5 s), not at the first batch."""
     if key in _POOLS:                    # a retried discovery
         return
-    counter = _shared_parsed_count()
     pool = _POOLS[key] = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                                initializer=batch.worker_init, initargs=(counter,))
+                                                initializer=batch.worker_init, initargs=(_PARSED_COUNT,))
     if warm:
         for _ in range(workers):     # a spawn pool starts a process per submit while none is idle
             pool.submit(os.getpid)
