@@ -1,5 +1,5 @@
 """Every published dataset of a run on the seeds and the real copies, row for row and value for value,
-against the snapshot committed in tests/golden/published/ (tests/golden/*.csv pin the engine's cells
+against the snapshot committed in tests/golden/data/published/ (tests/golden/data/*.csv pin the engine's cells
 of the seeds; this pins what a run publishes from them: tidy rows, reports, checks, quarantine,
 summaries, statements, codes, and each file's schema and metadata).
 
@@ -29,7 +29,7 @@ def test_published_datasets_match_the_snapshot(outputs):
         lines = diff_rows(name.removesuffix(".jsonl.gz"), snapshot_rows(golden[name]), snapshot_rows(now[name]))
         if lines:
             problems[name] = lines
-    assert not problems, "published rows differ from tests/golden/published (A = snapshot, B = now):\n" + \
+    assert not problems, "published rows differ from tests/golden/data/published (A = snapshot, B = now):\n" + \
         "\n".join(f"{n}:\n" + "\n".join(ls) for n, ls in problems.items())
 
 

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import pytest
 
 from transforms.engine import parse_report
 from transforms.formats import FORMATS
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import GOLDEN, ROOT
 SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
-GOLDEN = ROOT / "tests" / "golden"
 
 
 def _rows(parsed):

@@ -9,7 +9,7 @@ import pytest
 
 from transforms.engine import parse_report
 
-REALWORLD = Path(__file__).resolve().parent / "fixtures" / "realworld"
+from paths import REALWORLD
 KEYS = sorted((REALWORLD / "expected").glob("*.json"))
 
 

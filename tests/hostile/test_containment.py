@@ -20,7 +20,7 @@ from transforms.engine import parse_report, parse_text
 from transforms.names import escape_surrogates, printable_name, real_name
 from transforms.tidy import to_frames
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 RAW = ROOT / "tests" / "fixtures" / "seeds"
 SEEDS = sorted(RAW.glob("*.txt"))
 REALWORLD = sorted((ROOT / "tests" / "fixtures" / "realworld" / "raw").glob("*.txt"))

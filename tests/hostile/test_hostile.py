@@ -23,6 +23,8 @@ from transforms.engine import parse_report
 from transforms.reconcile import classify_reason
 from transforms.tidy import to_frames
 
+from paths import SEEDS
+
 MB = 1024 * 1024
 TIME_BOUND = 5.0       # seconds per hostile file
 MEMORY_BOUND = 200 * MB
@@ -300,14 +302,13 @@ def test_oversize_file_is_refused_before_it_is_read(tmp_path):
     import json
     import subprocess
     import sys
-    from pathlib import Path
 
     import pyarrow.parquet as pq
 
     big = tmp_path / "big.txt"
     big.touch()
     os.truncate(big, 3 * 1024 * MB)
-    seed = sorted((Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "seeds").glob("*.txt"))[0]
+    seed = sorted(SEEDS.glob("*.txt"))[0]
     staging = tmp_path / "staging"
     staging.mkdir()                       # the run makes its staging before it parses (a batch never does)
     r = subprocess.run([sys.executable, "-c", RSS_SCRIPT, str(big), str(seed), str(staging)],

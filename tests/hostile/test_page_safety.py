@@ -20,11 +20,10 @@ import pytest
 
 from expectations import offline, report
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hostile import browser, check  # noqa: E402
-from hostile.corpus import PAYLOADS, PWNED, change_number, hostile_markup  # noqa: E402
+from hostile import browser, check
+from hostile.corpus import PAYLOADS, PWNED, change_number, hostile_markup
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 CHROMIUM = browser.chromium()
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (see .ci/apt-packages.txt)")
 

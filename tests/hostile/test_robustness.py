@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 import zipfile
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hostile import check, corpus  # noqa: E402
+from hostile import check, corpus
 
 SIZE = 200
 OVERSIZE = 64 * 1024 * 1024

@@ -10,7 +10,6 @@ fails its report; no value comes from the inserted prose.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +21,8 @@ from transforms.reconcile import COLUMN_LEAVES, quality_checks, verdicts
 from transforms.tidy import to_frames
 from transforms.values import IMPLAUSIBLE, NIL_TOKENS, parse_value
 
-SEEDS = sorted((Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "seeds").glob("*.txt"))
+from paths import SEEDS as SEED_DIR
+SEEDS = sorted(SEED_DIR.glob("*.txt"))
 TEXTS = [p.read_text(encoding="utf-8").replace("\r\n", "\n") for p in SEEDS]
 # and one generated report per layout family (synthetic/generator.py), for the other layouts
 GENERATED = [generate(100 + i, layout=layout)[0] for i, layout in enumerate(LAYOUTS)]

@@ -5,7 +5,6 @@ null-year partition present (plain executor, no Prefect, no GX)."""
 import json
 import re
 import shutil
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pyarrow as pa
@@ -17,7 +16,7 @@ from flows.pipeline import RunConfig, run_plain
 from transforms import metadata
 from transforms import schema as registry
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
 # https://specs.frictionlessdata.io/table-schema/#types-and-formats
 TABLE_SCHEMA_TYPES = {"string", "number", "integer", "boolean", "object", "array", "date", "time", "datetime",

@@ -1,13 +1,12 @@
 """CLI: one-line errors and non-zero exits, never a traceback; `parse` prints tables with flags."""
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from flows.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 SEED = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))[2]
 
 

@@ -15,11 +15,11 @@ from synthetic import render_docs as rd
 from transforms.engine import parse_report
 from transforms.site_pages import page_facts
 
-HERE = Path(__file__).resolve().parent
-SITE = HERE / "fixtures" / "site"
-REAL = HERE / "fixtures" / "realworld" / "raw" / "hangzhou_style_2025.html"
-DOC = HERE / "fixtures" / "legacy" / "hangzhou_style_2025.doc"
-MIRROR_DOC = HERE / "fixtures" / "legacy" / "mirror_gz_fgj_2020.doc"
+from paths import FIXTURES
+SITE = FIXTURES / "site"
+REAL = FIXTURES / "realworld" / "raw" / "hangzhou_style_2025.html"
+DOC = FIXTURES / "legacy" / "hangzhou_style_2025.doc"
+MIRROR_DOC = FIXTURES / "legacy" / "mirror_gz_fgj_2020.doc"
 COL = "/zwgk/zfxxgknb/"
 PDF_ARTICLE = COL + "202401/t20240118_103.html"
 DEAD = COL + "202401/W020240118999999.pdf"

@@ -20,10 +20,10 @@ from flows.prefect_flow import run_flow
 from flows.sources import discover
 from transforms.engine import parse_report
 from transforms.site_pages import completeness
-from test_crawl import BROKEN, COL, DEAD, DOC, REAL, SITE, Site, _sites_file
+from integration.test_crawl import BROKEN, COL, DEAD, DOC, REAL, SITE, Site, _sites_file
 
-HERE = Path(__file__).resolve().parent
-KEYS = HERE / "fixtures" / "realworld" / "expected"
+from paths import FIXTURES
+KEYS = FIXTURES / "realworld" / "expected"
 # article or attachment URL path -> the answer key of the real report it carries
 REAL_REPORTS = {
     COL + "202501/t20250120_101.html": "hangzhou_style_2025",

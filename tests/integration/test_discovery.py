@@ -23,7 +23,7 @@ from transforms import filetypes
 from synthetic import render_docs as rd
 from transforms import schema
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
 PE = b"MZ" + bytes(58) + (64).to_bytes(4, "little") + b"PE\x00\x00" + bytes(100)
 ELF = b"\x7fELF\x02\x01\x01" + bytes(100)

@@ -4,9 +4,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 
 PROBE = """
 import concurrent.futures as cf, multiprocessing as mp, os

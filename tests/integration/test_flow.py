@@ -5,7 +5,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,7 @@ from flows import publish as pub
 from flows.pipeline import RunConfig, run_plain
 from flows.prefect_flow import run_flow
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 RAW = ROOT / "tests" / "fixtures" / "seeds"
 pytestmark = pytest.mark.slow
 

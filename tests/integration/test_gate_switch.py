@@ -3,11 +3,10 @@
 a spawned parse worker imports flows.batch afresh and would not see the parent's value."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from flows import batch, pipeline
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 SEED = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))[0]
 
 

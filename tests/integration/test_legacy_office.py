@@ -20,9 +20,9 @@ from synthetic import render_docs as rd
 from transforms import legacy_office
 from transforms.engine import parse_report
 
-HERE = Path(__file__).resolve().parent
-LEGACY = HERE / "fixtures" / "legacy"
-KEY = json.loads((HERE / "fixtures" / "realworld" / "expected" / "hangzhou_style_2025.json").read_text())
+from paths import FIXTURES
+LEGACY = FIXTURES / "legacy"
+KEY = json.loads((FIXTURES / "realworld" / "expected" / "hangzhou_style_2025.json").read_text())
 needs_soffice = pytest.mark.skipif(legacy_office.soffice_path() is None and not os.environ.get("CI"),
                                    reason="LibreOffice not installed (CI installs it: .ci/apt-packages.txt)")
 
@@ -63,7 +63,7 @@ def test_a_second_real_report_saved_by_libreoffice_gives_every_cell_of_its_key(f
     """mirror_gz_fgj_2020 (a 2019-format copy with signed 本年增/减 and an amount in 元, table 三 cut
     off): its page rebuilt from the real copy, saved as DOCX, then by LibreOffice
     (tests/fixtures/site/make_real_pages.py)."""
-    key = json.loads((HERE / "fixtures" / "realworld" / "expected" / "mirror_gz_fgj_2020.json").read_text())
+    key = json.loads((FIXTURES / "realworld" / "expected" / "mirror_gz_fgj_2020.json").read_text())
     cells = key["cells"] + key["partial_table_cells"]
     parsed = parse_report((LEGACY / f"mirror_gz_fgj_2020.{fmt}").read_bytes(), f"mirror.{fmt}")
     assert parsed.report["status"] == "parsed" and parsed.report["layout"] == fmt

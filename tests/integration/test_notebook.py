@@ -1,12 +1,11 @@
 """notebooks/explore.ipynb runs top to bottom (nbclient) on a fresh run of the seeds."""
-from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
 from flows.pipeline import RunConfig, run_plain
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 
 
 def test_notebook_executes(tmp_path, monkeypatch):

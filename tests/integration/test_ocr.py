@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,9 +18,9 @@ import pytest
 from transforms import documents as d
 from transforms.engine import parse_report
 
-HERE = Path(__file__).resolve().parent
-SCANS = HERE / "fixtures" / "scans"
-KEY = json.loads((HERE / "fixtures" / "realworld" / "expected" / "hangzhou_style_2025.json").read_text())
+from paths import FIXTURES
+SCANS = FIXTURES / "scans"
+KEY = json.loads((FIXTURES / "realworld" / "expected" / "hangzhou_style_2025.json").read_text())
 ocr = pytest.importorskip("transforms.ocr")
 
 
@@ -57,7 +56,7 @@ def test_image_only_pdf_of_a_real_report_gives_its_key(scanned):
     assert right / len(KEY["cells"]) >= 0.97, right
 
 
-LG_KEY = json.loads((HERE / "fixtures" / "realworld" / "expected" / "lg_dept_2024.json").read_text())
+LG_KEY = json.loads((FIXTURES / "realworld" / "expected" / "lg_dept_2024.json").read_text())
 
 
 def test_image_only_pdf_of_a_second_real_report_gives_its_key():
@@ -77,7 +76,7 @@ def test_image_only_pdf_of_a_second_real_report_gives_its_key():
     assert all("ocr" in c.flags for c in parsed.cells)
 
 
-GZ_KEY = json.loads((HERE / "fixtures" / "realworld" / "expected" / "mirror_gz_fgj_2020.json").read_text())
+GZ_KEY = json.loads((FIXTURES / "realworld" / "expected" / "mirror_gz_fgj_2020.json").read_text())
 
 
 def test_image_only_pdf_of_a_report_with_wrapped_captions_gives_its_key():
@@ -218,7 +217,7 @@ def test_the_scan_passes_only_if_its_identities_all_hold(scanned):
 def _article_with_picture(src: str) -> bytes:
     """The real article (tests/fixtures/realworld) with its table 四 pasted as the scanned page 4 (which
     also shows the end of table 三 and the 四/五 headings, as a screenshot would)."""
-    parts = (HERE / "fixtures" / "realworld" / "raw" / "hangzhou_style_2025.html").read_text("utf-8").split("\n")
+    parts = (FIXTURES / "realworld" / "raw" / "hangzhou_style_2025.html").read_text("utf-8").split("\n")
     i = next(k for k, s in enumerate(parts) if "四、政府信息公开行政复议" in s)
     j = next(k for k in range(i, len(parts)) if "</table>" in parts[k])
     return "\n".join(parts[:i + 1] + [f'<p><img src="{src}" alt="表四"></p>'] + parts[j + 1:]).encode("utf-8")

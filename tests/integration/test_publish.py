@@ -16,7 +16,7 @@ from flows import publish as pub
 from flows.pipeline import RunConfig, run_plain
 from transforms import schema as registry
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
 
 

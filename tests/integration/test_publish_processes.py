@@ -25,7 +25,7 @@ from transforms import schema as registry
 
 pytestmark = pytest.mark.slow      # runs that spawn worker and publish processes
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 SEEDS = ROOT / "tests" / "fixtures" / "seeds"
 EARLY = sorted(n for n in registry.DATASETS if n not in crossreport.RESTAGED)
 IN_PROCESSES = sorted(n for n in registry.DATASETS if n not in registry.GENERATED)   # codes: in the flow process

@@ -13,7 +13,7 @@ from expectations import build, views
 from synthetic.frames import make_frames
 from transforms import schema
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 RAW = ROOT / "tests" / "fixtures" / "seeds"
 SEEDS = sorted(RAW.glob("*.txt"))
 

@@ -19,7 +19,7 @@ from expectations import offline
 from synthetic.frames import make_frames
 from transforms import schema
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CDN = re.compile(r"(?:src|href)\s*=\s*[\"']https?://|cdn\.|unpkg\.com|bootstrapcdn|jquery\.com|amazonaws\.com", re.I)

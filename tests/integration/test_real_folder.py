@@ -19,19 +19,18 @@ import pytest
 from synthetic import render_docs as rd
 from transforms.legacy_office import soffice_path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-REAL = HERE / "fixtures" / "realworld"
+from paths import FIXTURES, ROOT
+REAL = FIXTURES / "realworld"
 KEY = json.loads((REAL / "expected" / "hangzhou_style_2025.json").read_text())
 RENDERINGS = {  # file in the folder: (fixture, cells of the key it must give)
     "hangzhou.docx": (None, "all"),
-    "hangzhou.pdf": (HERE / "fixtures" / "site" / "hangzhou_style_2025.pdf", "flagged"),
-    "hangzhou.doc": (HERE / "fixtures" / "legacy" / "hangzhou_style_2025.doc", "all"),
-    "hangzhou.rtf": (HERE / "fixtures" / "legacy" / "hangzhou_style_2025.rtf", "all"),
-    "hangzhou.odt": (HERE / "fixtures" / "legacy" / "hangzhou_style_2025.odt", "all"),
-    "hangzhou.xls": (HERE / "fixtures" / "legacy" / "hangzhou_style_2025.xls", "all"),
-    "hangzhou_scan.pdf": (HERE / "fixtures" / "scans" / "hz_scan.pdf", "all"),
-    "hangzhou_table4.png": (HERE / "fixtures" / "scans" / "hz_p4_bw.png", "review_litigation"),
+    "hangzhou.pdf": (FIXTURES / "site" / "hangzhou_style_2025.pdf", "flagged"),
+    "hangzhou.doc": (FIXTURES / "legacy" / "hangzhou_style_2025.doc", "all"),
+    "hangzhou.rtf": (FIXTURES / "legacy" / "hangzhou_style_2025.rtf", "all"),
+    "hangzhou.odt": (FIXTURES / "legacy" / "hangzhou_style_2025.odt", "all"),
+    "hangzhou.xls": (FIXTURES / "legacy" / "hangzhou_style_2025.xls", "all"),
+    "hangzhou_scan.pdf": (FIXTURES / "scans" / "hz_scan.pdf", "all"),
+    "hangzhou_table4.png": (FIXTURES / "scans" / "hz_p4_bw.png", "review_litigation"),
 }
 
 pytestmark = [pytest.mark.slow,

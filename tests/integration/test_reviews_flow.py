@@ -20,7 +20,7 @@ from flows.cli import main
 
 pytestmark = pytest.mark.slow      # several flow runs with GX and the quality report
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
 CHANGED = "000_67382007526ac5ff.txt"
 ROW, COL = "一、本年新收政府信息公开申请数量", "申请人情况 > 自然人"

@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from flows import publish as pub
 from flows.server import prefect_server, server_env
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 RAW = ROOT / "tests" / "fixtures" / "seeds"
 pytestmark = pytest.mark.slow
 

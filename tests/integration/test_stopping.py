@@ -21,7 +21,7 @@ from flows import stopping
 from flows.cli import main
 from flows.pipeline import RunConfig, RunFailed, run_plain
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
 ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 PACKAGES = ("transforms", "expectations", "flows")
 # The layers in dependency order: a package may import only itself and those before it.
 LAYERS = {"transforms": 0, "expectations": 1, "flows": 2}

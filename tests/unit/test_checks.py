@@ -3,7 +3,6 @@ and who each failed check points at (quality_checks.attribution), on real and ge
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,7 +16,7 @@ from transforms.plausibility import CHECKS, ChecksError, load_checks
 from transforms.reconcile import check_names, cross_year_check_names, hierarchy_catalog, quality_checks, verdicts
 from transforms.tidy import to_frames
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 # A real report (Hangzhou style, 2021 format, every table printed in full): tests/fixtures/realworld.
 REAL = ROOT / "tests" / "fixtures" / "realworld" / "raw" / "hangzhou_style_2025.html"
 SEED_ALL_ZERO = ROOT / "tests" / "fixtures" / "seeds" / "000_67382007526ac5ff.txt"     # every printed number 0

@@ -22,7 +22,7 @@ from transforms.formats import FORMATS, SEP, FormatError, load_formats
 from transforms.summary import summary_frame
 from transforms.tidy import to_frames
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 REAL = ROOT / "tests" / "fixtures" / "realworld"
 REAL_FILES = sorted((REAL / "raw").iterdir())
 KEYS = sorted((REAL / "expected").glob("*.json"))

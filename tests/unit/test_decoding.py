@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import random
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -20,7 +19,7 @@ from transforms.engine import parse_report
 from transforms.reconcile import classify_reason
 from transforms.tidy import to_frames
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
 SEED1 = SEEDS[1]          # 2021 format, tab_cells; lines 18–21: 行政规范性文件 / 1 / 0 / 2
 

@@ -11,7 +11,6 @@ import json
 import math
 import re
 import zipfile
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,7 +22,7 @@ from synthetic import render_docs as rd
 from transforms.charsets import decode
 from transforms.engine import parse_report
 
-REALWORLD = Path(__file__).resolve().parent / "fixtures" / "realworld"
+from paths import REALWORLD
 HANGZHOU = REALWORLD / "raw" / "hangzhou_style_2025.html"
 FORMS = ("text", "html", "docx", "pdf")
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import codecs
-from pathlib import Path
 
 import pytest
 
@@ -238,7 +237,8 @@ def test_same_row_in_both_formats_in_one_process():
 # (its vertical header, then the 15 values on one line), cut before its 五 heading and followed by
 # prose as text extracts print it.
 
-FLIPBOOK = (Path(__file__).resolve().parent / "fixtures" / "realworld" / "raw" / "flipbook_shenji_2020_p9.txt")
+from paths import REALWORLD  # noqa: E402
+FLIPBOOK = REALWORLD / "raw" / "flipbook_shenji_2020_p9.txt"
 T4_VALUES = [1, 2, 0, 0, 3, 0, 0, 0, 0, 0, 4, 0, 0, 1, 5]  # every table 四 identity holds
 T4_LINE = " ".join(map(str, T4_VALUES))
 HEADLESS = "四、政府信息公开行政复议、行政诉讼情况\n"

@@ -13,7 +13,7 @@ import yaml
 
 from transforms.formats import FORMAT_DIR, FORMATS, FormatError, load_formats
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 
 
 def test_shipped_formats_have_the_statutory_cell_counts():

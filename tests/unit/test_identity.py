@@ -20,9 +20,9 @@ from transforms.identity.overrides import OverrideError, rules
 from transforms.readers import text_lines
 from transforms.schema import DIVISION_LEVELS, IDENTITY_SOURCES, ORGANIZATION_TYPES
 
-ROOT = Path(__file__).resolve().parent / "fixtures"
-IDENTITY = list(csv.DictReader(open(ROOT / "identity" / "MANIFEST.csv", encoding="utf-8")))
-REALWORLD = list(csv.DictReader(open(ROOT / "realworld" / "MANIFEST.csv", encoding="utf-8")))
+from paths import FIXTURES
+IDENTITY = list(csv.DictReader(open(FIXTURES / "identity" / "MANIFEST.csv", encoding="utf-8")))
+REALWORLD = list(csv.DictReader(open(FIXTURES / "realworld" / "MANIFEST.csv", encoding="utf-8")))
 
 
 def _parsed(row, root):
@@ -33,7 +33,7 @@ def _parsed(row, root):
 
 @pytest.mark.parametrize("row", IDENTITY, ids=lambda r: Path(r["file"]).stem)
 def test_real_report_identity(row):
-    rep = _parsed(row, ROOT / "identity")
+    rep = _parsed(row, FIXTURES / "identity")
     accepted = [a for a in row["organization"].split("|") if a]
     assert rep["report_year"] == int(row["report_year"]), (rep["report_year_source"], rep["problems"])
     assert rep["organization"] is None or rep["organization"] in accepted, rep["organization"]
@@ -54,7 +54,7 @@ def test_identity_figures_on_real_reports(capsys):
     division right wherever the gazetteer knows the body."""
     n = years = printed = right = wrong = divisions = div_right = 0
     for row in IDENTITY:
-        rep = _parsed(row, ROOT / "identity")
+        rep = _parsed(row, FIXTURES / "identity")
         accepted = [a for a in row["organization"].split("|") if a]
         n += 1
         years += rep["report_year"] == int(row["report_year"])
@@ -65,7 +65,7 @@ def test_identity_figures_on_real_reports(capsys):
             divisions += 1
             div_right += rep["division_code"] == row["division_code"]
     for row in REALWORLD:
-        rep = _parsed(row, ROOT / "realworld")
+        rep = _parsed(row, FIXTURES / "realworld")
         n += 1
         years += rep["report_year"] == int(row["report_year"])
         if _realworld_printed(row):
@@ -84,7 +84,7 @@ def test_identity_figures_on_real_reports(capsys):
 
 @pytest.mark.parametrize("row", [r for r in REALWORLD if _realworld_printed(r)], ids=lambda r: Path(r["file"]).stem)
 def test_realworld_copies_name_their_body(row):
-    rep = _parsed(row, ROOT / "realworld")
+    rep = _parsed(row, FIXTURES / "realworld")
     expected = org.identify(org.tidy_name(row["organization"].split("（")[0]))
     assert rep["organization_id"] == expected.organization_id
     assert rep["division_code"] == expected.division_code is not None

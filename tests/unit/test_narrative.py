@@ -7,7 +7,6 @@ tests/fixtures (realworld, identity, narrative) and public report pages of the s
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +15,7 @@ from transforms.engine import parse_report
 from transforms.reconcile import quality_checks
 from transforms.tidy import to_frames
 
-ROOT = Path(__file__).resolve().parent
-SEEDS = ROOT / "fixtures" / "seeds"
-FIXTURES = ROOT / "fixtures"
+from paths import FIXTURES, SEEDS, TESTS
 
 LIANXI_2024 = "http://www.lianxi.gov.cn/zfxxgk/zfxxgknb/2024n/qzf/202502/t20250220_6854532.html"
 GANGU_2024 = "http://www.gangu.gov.cn/info/2381/644672.htm (tests/fixtures/identity/raw/gangu_bgs_2024.txt)"
@@ -288,7 +285,7 @@ def test_rules_live_in_data_and_name_real_addresses():
     compared = [q for q in narrative.SPEC.quantities if q.cells]
     assert {q.name for q in compared} >= {"applications_new", "administrative_review", "administrative_litigation"}
     bad = narrative.SPEC_PATH.read_text(encoding="utf-8").replace("（七）总计 | 申请人情况 > 总计", "（七）合计 | 申请人情况 > 总计")
-    tmp = ROOT / "_bad_narrative.yaml"
+    tmp = TESTS / "_bad_narrative.yaml"
     tmp.write_text(bad, encoding="utf-8")
     try:
         with pytest.raises(ValueError, match="not addresses of format"):

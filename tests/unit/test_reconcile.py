@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,7 +14,7 @@ from transforms.reconcile import (check_names, cross_year_check_names, hierarchy
                                   reconcile, verdicts)
 from transforms.values import NIL_TOKENS
 
-RAW = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "seeds"
+from paths import SEEDS as RAW
 SEEDS = sorted(RAW.glob("*.txt"))
 
 

@@ -10,16 +10,15 @@ import json
 import math
 import random
 import re
-from pathlib import Path
 
 import pytest
 
 from transforms.engine import parse_report, parse_text
 from transforms.rejoin import is_page_number
 
-HERE = Path(__file__).resolve().parent
-EXTRACTS = HERE / "fixtures" / "extracts"
-KEY = json.loads((HERE / "fixtures" / "realworld" / "expected" / "hangzhou_style_2025.json").read_text("utf-8"))
+from paths import FIXTURES
+EXTRACTS = FIXTURES / "extracts"
+KEY = json.loads((FIXTURES / "realworld" / "expected" / "hangzhou_style_2025.json").read_text("utf-8"))
 FLAGS_THAT_WARN = {"unresolved", "inferred", "reordered", "nonnumeric"}
 
 
@@ -61,7 +60,7 @@ def test_wrapped_labels_of_real_extracts_give_every_cell(name):
 def test_the_pdf_reader_reads_the_libreoffice_pdf_of_a_real_report():
     """The normal PDF reader (pdfplumber words → lines) on the .doc printed to PDF: one row is printed
     after its values (its label cell sits lower than its numbers); it is placed and flagged reordered."""
-    parsed = parse_report((HERE / "fixtures" / "site" / "hangzhou_style_2025.pdf").read_bytes(), "hz.pdf")
+    parsed = parse_report((FIXTURES / "site" / "hangzhou_style_2025.pdf").read_bytes(), "hz.pdf")
     right, flagged, wrong, missing = _score(parsed)
     assert right == len(KEY["cells"]) and not wrong and not missing
     reordered = {c.row_path for c in parsed.cells if "reordered" in c.flags}
@@ -142,7 +141,7 @@ def test_an_identity_with_two_cells_that_could_be_cut_leaves_both_unresolved():
 
 def test_a_whole_cell_is_never_taken_for_a_cut_number():
     """An HTML cell is whole: a total printed '140' (the publisher's own error) stays as printed."""
-    html = (HERE / "fixtures" / "realworld" / "raw" / "hangzhou_style_2025.html").read_text("utf-8")
+    html = (FIXTURES / "realworld" / "raw" / "hangzhou_style_2025.html").read_text("utf-8")
     html = html.replace("<td>32</td><td>14069</td>", "<td>32</td><td>140</td>")
     got = _cells(parse_report(html.encode("utf-8"), "whole.html"))
     c = got[("applications", "一、本年新收政府信息公开申请数量", "申请人情况 > 总计")]

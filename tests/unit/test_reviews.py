@@ -2,7 +2,6 @@
 `nianbao review` command."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +10,7 @@ import pytest
 from flows.cli import main
 from transforms import reviews as rv
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import ROOT
 RID = "ab" * 32
 OTHER = "cd" * 32
 ROW, COL = "一、本年新收政府信息公开申请数量", "申请人情况 > 自然人"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import random
 import re
-from pathlib import Path
 
 import pytest
 
@@ -17,9 +16,9 @@ from transforms.engine import parse_report, parse_text
 from transforms.readers import Tok
 from transforms.row_order import _furniture, _numbered_header
 
-HERE = Path(__file__).resolve().parent
-EXTRACTS = HERE / "fixtures" / "extracts"
-KEY = json.loads((HERE / "fixtures" / "realworld" / "expected" / "hangzhou_style_2025.json").read_text("utf-8"))
+from paths import FIXTURES
+EXTRACTS = FIXTURES / "extracts"
+KEY = json.loads((FIXTURES / "realworld" / "expected" / "hangzhou_style_2025.json").read_text("utf-8"))
 WARN = {"unresolved", "inferred", "reordered", "nonnumeric"}
 APPLICATIONS = [k for k in KEY["cells"] if k["table"] == "applications"]
 
@@ -94,7 +93,7 @@ def test_a_column_put_back_must_be_the_only_one_that_fits():
 
 
 ACTIVE = [k for k in KEY["cells"] if k["table"] == "active_disclosure"]
-GZ_KEY = json.loads((HERE / "fixtures" / "realworld" / "expected" / "mirror_gz_fgj_2020.json").read_text("utf-8"))
+GZ_KEY = json.loads((FIXTURES / "realworld" / "expected" / "mirror_gz_fgj_2020.json").read_text("utf-8"))
 
 
 @pytest.mark.parametrize("name", ["hz_doc_pdftotext.txt", "hz_rtf_pdftotext.txt"])
@@ -141,7 +140,7 @@ def test_table_two_printed_column_after_column():
     assert parsed.report["template"] == "2019"
 
 
-LG_KEY = json.loads((HERE / "fixtures" / "realworld" / "expected" / "lg_dept_2024.json").read_text("utf-8"))
+LG_KEY = json.loads((FIXTURES / "realworld" / "expected" / "lg_dept_2024.json").read_text("utf-8"))
 
 
 def test_a_real_copy_cut_inside_table_three_read_in_reading_order():
@@ -373,7 +372,7 @@ def test_furniture_and_numbered_headers():
 
 # --------------------------------------------------------------------------- real web copies
 
-WEB = HERE / "fixtures" / "web_extracts"
+WEB = FIXTURES / "web_extracts"
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in WEB.glob("*.txt")))
