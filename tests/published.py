@@ -1,6 +1,6 @@
 """A published version read back as canonical rows, for byte-identity comparisons of two runs.
 
-Used by bench/golden_compare.py (two source trees on the same inputs) and tests/test_golden_published.py
+Used by bench/golden_compare.py (two source trees on the same inputs) and tests/golden/test_golden_published.py
 (this tree against the snapshot committed in tests/golden/data/published/). A row's canonical form is its
 JSON text (ints stay ints, -0.0 and NaN keep their spelling), so two rows are equal only when every
 value and its type are. Rows are sorted by the dataset's key, then by their text.

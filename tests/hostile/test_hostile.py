@@ -163,7 +163,7 @@ HOSTILE = {   # name: (maker, words of the reason, quarantine reason code)
     "garbage.html": (garbage_html, "binary", "binary"),
     "broken.pdf": (broken_pdf, "broken PDF", "corrupt_document"),
 }
-# A PDF without a text layer is no longer refused at once: it is read by OCR (tests/test_ocr.py).
+# A PDF without a text layer is no longer refused at once: it is read by OCR (tests/integration/test_ocr.py).
 
 
 def _rss() -> int:

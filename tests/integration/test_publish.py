@@ -31,7 +31,7 @@ def _tables(dest):
 
 @pytest.fixture(autouse=True)
 def _no_gx(monkeypatch):
-    """The GX gate (3 s per run, tested by its owner and by tests/test_flow.py) is replaced here by
+    """The GX gate (3 s per run, tested by its owner and by tests/integration/test_flow.py) is replaced here by
     its pure-pandas checks: these tests are about orchestration, manifest and publishing."""
     monkeypatch.setattr("flows.batch.GX", False)
 
@@ -123,7 +123,7 @@ def test_null_year_partition_and_explicit_schema(tmp_path):
 
 @pytest.mark.parametrize("name", [n for n in registry.DATASETS if "report_id" in registry.column_names(n)])
 def test_every_dataset_reads_the_same_in_plain_pandas_duckdb_and_polars(name, tmp_path):
-    """(codes and fetch_log have no report_id to stage by: tests/test_catalog.py reads them as published)"""
+    """(codes and fetch_log have no report_id to stage by: tests/integration/test_catalog.py reads them as published)"""
     """With a null-year partition present, a plain pd.read_parquet(dir) works (pyarrow's hive discovery
     put the null in the partition dictionary, which pandas could not unify), report_year is Int64
     (nullable) in pandas as in DuckDB and polars, and the three read the same rows."""

@@ -106,7 +106,7 @@ def test_a_run_of_several_batches_publishes_in_its_processes_while_the_cross_rep
 
 
 def _cross_year_runs(tmp_path: Path, name: str, workers: int, reviews: Path | None = None) -> Path:
-    """The cross-year corpus of tests/test_crossreport.py published without its 2021 reports, then
+    """The cross-year corpus of tests/integration/test_crossreport.py published without its 2021 reports, then
     with them: the second run re-checks published 2022 reports (restaged in quality_checks, reports and
     report_summary); with ``reviews`` (made on the first run's output when the file does not exist yet)
     it also restages a published report's applications cells (a corrected value)."""
