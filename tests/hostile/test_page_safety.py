@@ -157,7 +157,7 @@ def _hostile_published(tmp_path) -> Path:
     """Validated hostile frames, then (as a tampered or future dataset might be) payloads in the values
     the page filters by and prints verbatim: check names, body types, observed values, printed cells."""
     from expectations.gate import quarantine_record, validate_batch
-    from test_quality_report import _write
+    from integration.test_quality_report import _write
 
     frames = _hostile_frames()
     app = frames["applications"]

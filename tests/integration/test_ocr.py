@@ -191,7 +191,7 @@ def test_hostile_images_are_unreadable_with_the_reason(monkeypatch):
 
 
 def test_a_pdf_of_vector_art_without_text_is_unreadable_after_ocr():
-    from test_hostile import scanned_pdf
+    from hostile.test_hostile import scanned_pdf
     parsed = parse_report(scanned_pdf(), "art.pdf")
     assert parsed.report["status"] == "unreadable"
     assert "no text found by OCR" in parsed.report["problems"][0]

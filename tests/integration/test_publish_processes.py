@@ -110,7 +110,7 @@ def _cross_year_runs(tmp_path: Path, name: str, workers: int, reviews: Path | No
     with them: the second run re-checks published 2022 reports (restaged in quality_checks, reports and
     report_summary); with ``reviews`` (made on the first run's output when the file does not exist yet)
     it also restages a published report's applications cells (a corrected value)."""
-    from test_crossreport import _corpus
+    from integration.test_crossreport import _corpus
     src, later, dest = tmp_path / "src", tmp_path / "later", tmp_path / f"{name}-out"    # the same source paths
     shutil.rmtree(src, ignore_errors=True)
     shutil.rmtree(later, ignore_errors=True)
