@@ -3,7 +3,6 @@
 a spawned parse worker imports flows.batch afresh and would not see the parent's value."""
 from __future__ import annotations
 
-
 from flows import batch, pipeline
 
 from paths import ROOT

@@ -7,7 +7,6 @@ tests/fixtures (realworld, identity, narrative) and public report pages of the s
 """
 from __future__ import annotations
 
-
 import pytest
 
 from transforms import narrative

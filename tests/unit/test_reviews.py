@@ -2,7 +2,6 @@
 `nianbao review` command."""
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
