@@ -1,11 +1,11 @@
 """A published version read back as canonical rows, for byte-identity comparisons of two runs.
 
-Used by bench/golden_compare.py (two source trees on the same inputs) and tests/test_golden_published.py
-(this tree against the snapshot committed in tests/golden/published/). A row's canonical form is its
+Used by bench/golden_compare.py (two source trees on the same inputs) and tests/golden/test_golden_published.py
+(this tree against the snapshot committed in tests/golden/data/published/). A row's canonical form is its
 JSON text (ints stay ints, -0.0 and NaN keep their spelling), so two rows are equal only when every
 value and its type are. Rows are sorted by the dataset's key, then by their text.
 
-    python tests/published.py snapshot     # rewrite tests/golden/published/ from this tree
+    python tests/published.py snapshot     # rewrite tests/golden/data/published/ from this tree
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
-SNAPSHOT = ROOT / "tests" / "golden" / "published"
+SNAPSHOT = ROOT / "tests" / "golden" / "data" / "published"
 
 # The rows' identity in each dataset (ties broken by the whole row). A dataset not listed is keyed by
 # all its columns.

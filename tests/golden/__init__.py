@@ -1,0 +1,1 @@
+"""Golden comparisons: outputs against committed data (data/) and hand-checked answer keys."""

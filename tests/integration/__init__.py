@@ -1,0 +1,1 @@
+"""Integration tests: runs, flows, the GX gate, the CLI, Prefect, publishing, Chromium pages."""

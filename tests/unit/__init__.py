@@ -1,0 +1,1 @@
+"""Unit tests: pure functions and modules, no run, no GX (pytest tests/unit)."""
