@@ -39,6 +39,7 @@ from flows import catalog
 from flows import defaults
 from flows import manifest as mf
 from flows import publish as pub
+from flows import runtime
 from flows import sources as src
 from flows import stopping
 from transforms.names import printable_name
@@ -222,7 +223,7 @@ def parse_step(batch_no: int, items: list[dict], staging: str, pool_key: str | N
 def validate_step(chunk_no: int, dataset: str, batch_nos: list[int], staging: str, run_name: str,
                   context_root: str) -> dict:
     """GX on one dataset's views of several parse batches at once (one validation per chunk)."""
-    with batch.gc_paused():
+    with runtime.gc_paused():
         return _validate_chunk(chunk_no, dataset, batch_nos, staging, run_name, context_root)
 
 
@@ -234,7 +235,7 @@ def _validate_chunk(chunk_no: int, dataset: str, batch_nos: list[int], staging: 
     paths = [batch.view_path(staging, dataset, b) for b in batch_nos]
     missing = [p for p in paths if not p.exists()]
     view = None if missing else load_views(paths, dataset)
-    batch.release_memory(collect=False)  # the Arrow buffers the views were read through
+    runtime.release_memory(collect=False)  # the Arrow buffers the views were read through
     t_load = time.perf_counter()
     if view is None:
         r = None
@@ -246,7 +247,7 @@ def _validate_chunk(chunk_no: int, dataset: str, batch_nos: list[int], staging: 
         p.unlink(missing_ok=True)
     n_rows = 0 if view is None else len(view)
     del view
-    batch.release_memory(collect=False)  # GX's garbage is left to the (re-enabled) collector
+    runtime.release_memory(collect=False)  # GX's garbage is left to the (re-enabled) collector
     return {"chunk": chunk_no, "dataset": dataset, "batches": list(batch_nos), "rows": n_rows,
             "structural_ok": not failures, "structural_failures": failures,
             "contained": dict(r.contained) if r else {},
@@ -665,7 +666,6 @@ PUBLISH_PROCESSES = 2
 # fewer batches (one report file, a small folder): spawning the processes (~1 s of imports each) costs
 # more than the overlap saves
 PUBLISH_POOL_MIN_BATCHES = 2
-PARENT_POLL_SECONDS = 0.2        # a publish process whose run was killed (kill -9) exits within this
 
 
 def _publish_key(run_id: str) -> str:
@@ -674,18 +674,10 @@ def _publish_key(run_id: str) -> str:
 
 def publish_worker_init(parent: int) -> None:
     """Initializer of the publish processes. Ctrl-C is left to the run, which terminates them; a process
-    whose run died (kill -9: no one terminates it) exits instead of writing on into the unpublished
-    version the next run removes, or waiting forever for work."""
+    whose run died (kill -9: no one terminates it) exits (runtime.exit_with_parent)."""
     import signal
-    import threading
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(parent,), name="nianbao-parent", daemon=True).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(PARENT_POLL_SECONDS)
-    os._exit(1)
+    runtime.exit_with_parent(parent)
 
 
 def _start_publish_pool(key: str, processes: int) -> None:
@@ -713,8 +705,7 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
     version removed before the error propagates (RunFailed for a failed step, the signal's
     ``stopping.Interrupted`` for a stop)."""
     t0 = time.perf_counter()
-    from flows.env import bound_memory
-    bound_memory()                 # before the worker pool is spawned (memory budget)
+    runtime.bound_memory()         # before the worker pool is spawned (memory budget)
     stopping.rearm()
     _reset_parsed_count()
     run = RunState(pub.new_id("r"), Path(cfg.dest))
