@@ -234,8 +234,8 @@ class _Progress:
             print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} nianbao: {text}", file=sys.stderr, flush=True)
 
     def _parsed(self) -> int:
-        from flows import pipeline
-        counted = pipeline.parsed_count()
+        from flows import pools
+        counted = pools.parsed_count()
         return min(self.parse_total, max(self.batches_done, counted or 0))
 
     def _rate_eta(self, done: int) -> tuple[float, float | None]:

@@ -12,7 +12,7 @@ process while the next batches parse. Once every batch is staged, one cross-repo
 pair of consecutive years of a body over the staged and published data (flows/crossreport.py), so
 those checks do not depend on how the run was batched. A local run of several batches publishes in a
 second spawn pool, started once the last batch is parsed, and the datasets no run-level pass restages
-publish while the cross-report pass runs (PUBLISH_PROCESSES).
+publish while the cross-report pass runs (flows/pools.py).
 
 The run's phases are the methods of ``_Run``, called in order by ``_orchestrate``: discover, parse,
 gate, new_manifest, cross_report, publish, quality_page, commit (the version store's transaction,
@@ -24,9 +24,6 @@ source, flows/single.py).
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing as mp
-import os
 import shutil
 import time
 from collections.abc import Callable
@@ -35,6 +32,7 @@ from pathlib import Path
 
 from flows import batch
 from flows import catalog
+from flows import pools
 from flows import manifest as mf
 from flows import publish as pub
 from flows import runtime
@@ -42,6 +40,9 @@ from flows import sources as src
 from flows import store
 from flows import stopping
 from flows.config import RunConfig
+from flows.executors import InlineExecutor, PlainExecutor
+from flows.steps import (crawl_step, cross_report_step, discover_step, docs_step, fetch_log_step, open_gate,
+                         parse_step, prepare_gx, publish_step, report_step, review_step, validate_step)
 from transforms.names import printable_name
 
 
@@ -79,282 +80,6 @@ CRASH_HOOK: Callable[[str], None] | None = None
 def crash_point(name: str) -> None:
     if CRASH_HOOK is not None:
         CRASH_HOOK(name)
-
-
-# --------------------------------------------------------------------------- task bodies (plain)
-_POOLS: dict[str, cf.ProcessPoolExecutor] = {}
-
-
-def discover_step(cfg: dict, known: dict, warm_pool: str | None = None) -> dict:
-    """``warm_pool``: key of a local worker pool to start, while the files are hashed, when a local
-    folder holds more than one batch of them."""
-    dest = Path(cfg["dest"])
-
-    def on_listed(n: int) -> None:
-        if warm_pool and n > cfg["batch_size"]:
-            _start_pool(warm_pool, cfg["workers"], warm=True)
-
-    d = src.discover(cfg["source"], cache_dir=dest / ".cache" / "http", glob=cfg["glob"], known=known,
-                     concurrency=cfg["http_concurrency"], timeout=cfg["http_timeout"],
-                     retries=cfg["http_retries"], on_listed=on_listed,
-                     follow_symlinks=cfg.get("follow_symlinks", False), exclude=[str(dest)])
-    return {"items": [i.as_dict() for i in d.items], "unavailable": d.unavailable, "gone": d.gone,
-            "errors": d.errors, "http": d.http, "skipped": [s.as_dict() for s in d.skipped],
-            "not_matched": d.not_matched, "withdrawn": d.withdrawn}
-
-
-def crawl_step(sites: str, dest: str, delay: float | None = None) -> dict:
-    """Crawl the sites file's columns into ``dest`` (the run's source). One site's failure is logged
-    and the others go on (flows/crawl.py); only a failure of the whole crawl (the folder not
-    writable) raises, and the run then reads what earlier crawls left."""
-    from flows.crawl import Crawler, load_sites
-    s = Crawler(dest, delay=delay).crawl(load_sites(sites))
-    return {"outcomes": s.outcomes, "files": s.files, "downloaded_bytes": s.downloaded_bytes,
-            "errors": s.errors[:50], "crawl_id": s.crawl_id}
-
-
-def fetch_log_step(source: str, staging: str, batch_no: int) -> dict:
-    """Stage the crawl folder's fetch log (the whole log: the dataset is replaced) and its GX view."""
-    import pandas as pd
-    import pyarrow.parquet as pq
-    from flows import crawled
-    rows = crawled.fetch_log_rows(source) or []
-    frame = pd.DataFrame(rows, columns=registry_columns("fetch_log"))
-    table = pub.table_from_frame(frame, "fetch_log")
-    out = Path(staging) / "fetch_log"
-    out.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, out / f"{batch.batch_tag(batch_no)}-0.parquet", compression="none")
-    if batch.gx_enabled():
-        from expectations.views import make_view, save_view
-        from flows.publish import load_frame
-        path = batch.view_path(staging, "fetch_log", batch_no)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_view(make_view(load_frame(out, "fetch_log"), "fetch_log"), path, "fetch_log")
-    return {"rows": table.num_rows}
-
-
-def registry_columns(name: str) -> list[str]:
-    from transforms import schema as registry
-    return registry.column_names(name)
-
-
-def _crawl_log(cfg: RunConfig, prev: Path | None) -> bool:
-    """Whether the source is a crawl folder whose fetch log differs from the published one."""
-    from flows import crawled
-    source = cfg.source[len("file://"):] if cfg.source.startswith("file://") else cfg.source
-    if "://" in source or not crawled.is_crawl_folder(source):
-        return False
-    rows = crawled.fetch_log_rows(source)
-    if rows is None:
-        return False
-    published = []
-    if prev is not None and (prev / "fetch_log").exists():
-        published = pub.read_table(prev / "fetch_log", "fetch_log").to_pylist()
-    return crawled.fetch_log_digest(rows) != crawled.fetch_log_digest(published)
-
-
-def parse_step(batch_no: int, items: list[dict], staging: str, pool_key: str | None,
-               extra_quarantine: list[dict] | None = None) -> dict:
-    kw = dict(extra_quarantine=extra_quarantine, gx=batch.gx_enabled())
-    pool = _POOLS.get(pool_key) if pool_key else None
-    if pool is not None:
-        return pool.submit(batch.parse_batch, batch_no, items, staging, **kw).result()
-    return batch.parse_batch(batch_no, items, staging, **kw)
-
-
-def validate_step(chunk_no: int, dataset: str, batch_nos: list[int], staging: str, run_name: str,
-                  context_root: str) -> dict:
-    """GX on one dataset's views of several parse batches at once (one validation per chunk)."""
-    with runtime.gc_paused():
-        return _validate_chunk(chunk_no, dataset, batch_nos, staging, run_name, context_root)
-
-
-def _validate_chunk(chunk_no: int, dataset: str, batch_nos: list[int], staging: str, run_name: str,
-                    context_root: str) -> dict:
-    from expectations.gate import validate_chunk
-    from expectations.views import load_views
-    t0 = time.perf_counter()
-    paths = [batch.view_path(staging, dataset, b) for b in batch_nos]
-    missing = [p for p in paths if not p.exists()]
-    view = None if missing else load_views(paths, dataset)
-    runtime.release_memory(collect=False)  # the Arrow buffers the views were read through
-    t_load = time.perf_counter()
-    if view is None:
-        r = None
-        failures = [f"{dataset}: no view for batches {batch_nos}"]
-    else:
-        r = validate_chunk(view, dataset, run_name=run_name, context_root=context_root)
-        failures = list(r.structural_failures)
-    for p in paths:
-        p.unlink(missing_ok=True)
-    n_rows = 0 if view is None else len(view)
-    del view
-    runtime.release_memory(collect=False)  # GX's garbage is left to the (re-enabled) collector
-    return {"chunk": chunk_no, "dataset": dataset, "batches": list(batch_nos), "rows": n_rows,
-            "structural_ok": not failures, "structural_failures": failures,
-            "contained": dict(r.contained) if r else {},
-            "warnings": list(r.warnings[:50]) if r else [],
-            "seconds": {"load": round(t_load - t0, 3), **(r.timings if r else {})}}
-
-
-def cross_report_step(staging: str, prev_root: str | None, removed: list[str], run_name: str,
-                      context_root: str, verdicts: dict) -> dict:
-    """The run-level cross-report pass (flows/crossreport.py): every pair of consecutive years of a body
-    that this run's new, replaced or removed reports touch, over the staged and published data; GX
-    validates its rows, then they are staged. Returns, per dataset, the published reports whose rows
-    it re-staged (to leave out of the previous version) and their partitions."""
-    import pandas as pd
-
-    from flows import crossreport as xr
-    staging_p, prev = Path(staging), Path(prev_root) if prev_root else None
-    columns = xr.cy.report_columns()
-    new = xr.read_rows(staging_p / "reports", "reports", columns)
-    staged_ids = set(new["report_id"])
-    gone = xr.read_rows(prev / "reports", "reports", columns, ids=removed) if prev is not None and removed else new[:0]
-    plan = xr.plan(xr.run_sources(staging_p, prev, set(removed), staged_ids),
-                   changed=pd.concat([new, gone], ignore_index=True), staged_ids=staged_ids)
-    failures = xr.validate(plan, run_name, context_root) if batch.gx_enabled() else []
-    out = {"summary": plan.summary, "structural_failures": failures, "remove": {}, "years": {},
-           "verdicts": verdicts}
-    if failures:                      # nothing of the pass is staged: publish what the batches staged
-        return out
-    xr.apply(plan, staging_p, prev)
-    out["remove"] = {k: sorted(v) for k, v in plan.remove.items()}
-    out["years"] = {k: sorted(v) for k, v in plan.years.items()}
-    out["verdicts"] = xr.verdict_counts(verdicts, plan.verdict_patch, staged_ids)
-    return out
-
-
-def review_step(staging: str, prev_root: str | None, removed: list[str], reviews_path: str | None,
-                entries: list[dict]) -> dict:
-    """The maintainers' reviews applied to the staged rows and to the published reports whose review
-    fields change (flows/reviewpass.py); returns the per-dataset removals and partitions to publish."""
-    from flows import reviewpass
-    reviews = reviewpass.from_entries(entries, reviews_path)
-    return reviewpass.apply(reviews, Path(staging), Path(prev_root) if prev_root else None, set(removed))
-
-
-def publish_step(name: str, prev_root: str | None, staged_root: str, out_root: str,
-                 remove_ids: list[str], removed_years: list, drop_reason_codes: list[str] | None = None,
-                 pool_key: str | None = None) -> dict:
-    """``drop_reason_codes``: previous rows with these reason codes go (the quarantine rows of
-    discovery, which this run lists anew). ``pool_key``: the run's publish processes, where the work is
-    done while this thread (a task of a thread runner, as for parse_step) waits for it."""
-    args = (name, prev_root, staged_root, out_root, remove_ids, removed_years, drop_reason_codes)
-    if pool_key is None:
-        return _publish(*args)
-    pool = _POOLS.get(pool_key)
-    if pool is None:         # the failed or stopped run stopped them: a retry must not write in this process
-        raise RuntimeError("the run's publish processes were stopped")
-    return pool.submit(_publish, *args).result()
-
-
-def _publish(name: str, prev_root: str | None, staged_root: str, out_root: str, remove_ids: list[str],
-             removed_years: list, drop_reason_codes: list[str] | None) -> dict:
-    out = Path(out_root)
-    if out.exists():                     # a retried attempt starts from scratch
-        shutil.rmtree(out)
-    return pub.publish_dataset(name, Path(prev_root) if prev_root else None, Path(staged_root), out,
-                               set(remove_ids), removed_years,
-                               drop_where={"reason_code": drop_reason_codes} if drop_reason_codes else None)
-
-
-def docs_step(version_dir: str, context_root: str | None) -> str | None:
-    """GX Data Docs of the stored validations: needs only the gate's results, so it is built while
-    the datasets publish."""
-    if not batch.gx_enabled():
-        return None
-    from expectations.gate import build_data_docs
-    out = Path(version_dir) / pub.QUALITY_REPORT / "data_docs"
-    return str(build_data_docs(out, context_root=context_root))
-
-
-def report_step(version_dir: str, context_root: str | None, docs_index: str | None = None) -> str | None:
-    """The summary page of the published version (and the Data Docs unless ``docs_index`` is given)."""
-    if not batch.gx_enabled():
-        return None
-    from expectations.gate import build_quality_report
-    out = Path(version_dir) / pub.QUALITY_REPORT
-    return str(build_quality_report(version_dir, out, context_root=context_root,
-                                    docs_index=Path(docs_index) if docs_index else None))
-
-
-def _open_gate(context_root: str) -> None:
-    """Import GX and open the run's context (cached for the validations of this process)."""
-    from expectations.gate import get_context
-    get_context(context_root)
-
-
-def _prepare_gx(context_root: str) -> None:
-    """Copy the committed GX project into ``context_root`` once, before worker processes race to."""
-    if not batch.gx_enabled():
-        return
-    from expectations import gate
-    sync = getattr(gate, "_sync_root", None)
-    if sync is not None:
-        sync(Path(context_root))
-
-
-# --------------------------------------------------------------------------- executors
-class PlainExecutor:
-    """Runs the step functions on a thread pool (no Prefect)."""
-    def __init__(self, workers: int):
-        self.pool = cf.ThreadPoolExecutor(max_workers=max(1, workers) + 1)   # parse window + the gate
-        self.futures: list[cf.Future] = []
-
-    def submit(self, fn, **kw):
-        f = self.pool.submit(fn, **kw)
-        self.futures.append(f)
-        return f
-
-    def settle(self, wait: bool) -> None:
-        """Cancel the tasks not started; with ``wait``, wait for those running."""
-        for f in self.futures:
-            f.cancel()
-        if wait:
-            cf.wait(self.futures)
-
-    def stopped(self, exc: BaseException) -> None:
-        pass
-
-    def call(self, fn, **kw):
-        return fn(**kw)
-
-    def as_completed(self, futures):
-        return cf.as_completed(futures)
-
-    def close(self):
-        self.pool.shutdown(wait=stopping.received() is None, cancel_futures=True)   # stopped: abandoned
-
-
-class InlineExecutor(PlainExecutor):
-    """Runs each step where it is submitted, in the calling thread (no Prefect, no thread pool of
-    steps): a run of one file has little to overlap, and a pool only adds hand-offs. The exception:
-    a parse handed to a worker process is waited for on a thread, so that this thread can do
-    something else meanwhile (``RunConfig.gate_while_parsing``). A step's exception is kept in its
-    future, as a pool would; a stop signal (BaseException) goes straight up."""
-    def __init__(self):
-        self.futures: list[cf.Future] = []
-        self.waiter: cf.ThreadPoolExecutor | None = None
-
-    def submit(self, fn, **kw):
-        if fn is parse_step and kw.get("pool_key") in _POOLS:
-            if self.waiter is None:
-                self.waiter = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="nianbao-parse")
-            return self.waiter.submit(fn, **kw)
-        f = cf.Future()
-        try:
-            f.set_result(fn(**kw))
-        except Exception as e:
-            f.set_exception(e)
-        return f
-
-    def settle(self, wait: bool) -> None:
-        pass
-
-    def close(self):
-        if self.waiter is not None:
-            self.waiter.shutdown(wait=stopping.received() is None, cancel_futures=True)
 
 
 # --------------------------------------------------------------------------- the pipeline
@@ -470,7 +195,7 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
             parsing.append(ex.submit(parse_step, batch_no=i, items=b, staging=str(staging), pool_key=pool_key, **kw))
         if warm_gate:
             warm_gate = False
-            _open_gate(context_root)
+            open_gate(context_root)
         if validating is None:
             d = _next_chunk(ready, ready_rows, cfg.validate_rows, flush=not todo)
             if d is not None:
@@ -497,94 +222,6 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
     return summaries, chunks
 
 
-_PARSED_COUNT = None      # reports parsed so far by this process's run (local pool or inline)
-
-
-def parsed_count() -> int | None:
-    """Reports parsed so far by the run in progress (None when not counted, e.g. on Dask workers)."""
-    return None if _PARSED_COUNT is None else int(_PARSED_COUNT.value)
-
-
-def _reset_parsed_count() -> None:
-    global _PARSED_COUNT
-    _PARSED_COUNT = mp.get_context("spawn").Value("q", 0)
-    batch.count_parsed_into(_PARSED_COUNT)        # batches parsed in this process
-
-
-def _start_pool(key: str, workers: int, warm: bool) -> None:
-    """The spawn pool of parse workers; ``warm``: start the processes now (each imports the batch code
-    for ~1.5 s), not at the first batch."""
-    if key in _POOLS:                    # a retried discovery
-        return
-    pool = _POOLS[key] = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                                initializer=batch.worker_init, initargs=(_PARSED_COUNT,))
-    if warm:
-        for _ in range(workers):     # a spawn pool starts a process per submit while none is idle
-            pool.submit(os.getpid)
-
-
-def _stop_pool(key: str, kill: bool = False) -> None:
-    """``kill``: terminate the worker processes now, whatever batch they are parsing (a stopped or
-    failed run), instead of letting them finish."""
-    pool = _POOLS.pop(key, None)
-    if pool is None:
-        return
-    if not kill:
-        pool.shutdown()
-        return
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    for p in procs:
-        p.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        p.join(timeout=1.0)
-        if p.is_alive():
-            p.kill()
-
-
-# --------------------------------------------------------------------------- publishing in processes
-# A run of several batches publishes its datasets in PUBLISH_PROCESSES spawn processes (publish_dataset:
-# pure pyarrow on paths), started once the last batch is parsed (its parse workers stopped first: peak
-# RSS), one dataset per process at a time; the datasets no run-level pass restages publish while the
-# cross-report pass runs. In the flow process, the publishing threads had shared the GIL with the
-# cross-report pass, the Data Docs and the summary page (140-180 % CPU of 2 cores). On 10,000 generated
-# reports (2 shared cores, load ~2.5) the tail after the last validation went from 10.8 / 12.6 s to
-# 7.8 / 9.0 s; the spawn (~0.8 s of CPU a process) delayed the last validations by 1-4 s, so the whole
-# run was about as long (39.4 / 40.3 s before, 37.7 / 40.5 s after).
-PUBLISH_PROCESSES = 2
-# fewer batches (one report file, a small folder): spawning the processes (~1 s of imports each) costs
-# more than the overlap saves
-PUBLISH_POOL_MIN_BATCHES = 2
-
-
-def _publish_key(run_id: str) -> str:
-    return f"{run_id}-publish"
-
-
-def publish_worker_init(parent: int) -> None:
-    """Initializer of the publish processes. Ctrl-C is left to the run, which terminates them; a process
-    whose run died (kill -9: no one terminates it) exits (runtime.exit_with_parent)."""
-    import signal
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    runtime.exit_with_parent(parent)
-
-
-def _start_publish_pool(key: str, processes: int) -> None:
-    """The run's publish processes, started now (each imports the publishing code)."""
-    if key in _POOLS:
-        return
-    pool = _POOLS[key] = cf.ProcessPoolExecutor(max_workers=processes, mp_context=mp.get_context("spawn"),
-                                                initializer=publish_worker_init, initargs=(os.getpid(),))
-    for _ in range(processes):      # a spawn pool starts a process per submit while none is idle
-        pool.submit(os.getpid)
-
-
-def _stop_run_pools(run_id: str, kill: bool = False) -> None:
-    """The run's parse workers and publish processes (see _stop_pool)."""
-    for key in (run_id, _publish_key(run_id)):
-        _stop_pool(key, kill=kill)
-
-
 # errors that already say what went wrong in one line
 _CLEAR_ERRORS = (RunFailed, src.SourceError, pub.PublishError)
 
@@ -596,11 +233,11 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
     t0 = time.perf_counter()
     runtime.bound_memory()         # before the worker pool is spawned (memory budget)
     stopping.rearm()
-    _reset_parsed_count()
+    pools.reset_parsed_count()
     run = store.Transaction(Path(cfg.dest))
 
     def abandon() -> None:         # also run by a stopped process just before it exits
-        _stop_run_pools(run.id, kill=True)
+        pools.stop_run_pools(run.id, kill=True)
         run.remove_unpublished()
 
     try:
@@ -608,7 +245,7 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
             try:
                 return _orchestrate(cfg, ex, t0, run)
             except Exception as e:
-                _stop_run_pools(run.id, kill=True)
+                pools.stop_run_pools(run.id, kill=True)
                 try:
                     ex.settle(wait=True)       # the tasks still running write where the cleanup removes
                 finally:
@@ -622,7 +259,7 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
                 ex.stopped(e)
                 raise
     finally:
-        _stop_run_pools(run.id)    # whatever way the run ended (the pool may start during discovery)
+        pools.stop_run_pools(run.id)    # whatever way the run ended (the pool may start during discovery)
 
 
 def _orchestrate(cfg: RunConfig, ex, t0: float, tx: store.Transaction) -> dict:
@@ -725,7 +362,7 @@ class _Run:
         staging = self.staging = run.stage()
         self.context_root = str(self.dest / ".gx")
         self.run_name = f"nianbao-{run_id}"
-        _prepare_gx(self.context_root)
+        prepare_gx(self.context_root)
         batches = _batches([i.as_dict() for i in self.plan.parse], cfg.batch_size)
         extras = self.extras = {}
         if self.skipped and self.skips_changed:    # staged with the last batch (or a batch of their own)
@@ -733,27 +370,27 @@ class _Run:
                 batches.append([])
             extras[len(batches) - 1] = src.quarantine_rows(self.skipped)
         gate_while_parsing = cfg.gate_while_parsing and len(batches) == 1 and batch.gx_enabled()
-        if self.local_pool and run_id not in _POOLS and (len(batches) > 1 or gate_while_parsing):
-            _start_pool(run_id, min(cfg.workers, len(batches)), warm=False)
-        pool_key = run_id if run_id in _POOLS else None
+        if self.local_pool and run_id not in pools.POOLS and (len(batches) > 1 or gate_while_parsing):
+            pools.start_pool(run_id, min(cfg.workers, len(batches)), warm=False)
+        pool_key = run_id if run_id in pools.POOLS else None
         self.log_batch = len(batches)       # the fetch log's own staging tag, after the parse batches
         if self.log_changed:
             summary["fetch_log_rows"] = ex.call(fetch_log_step, source=cfg.source, staging=str(staging),
                                                 batch_no=self.log_batch)["rows"]
-        publish_key = self.publish_key = (_publish_key(run_id) if pool_key is not None
-                                          and len(batches) >= PUBLISH_POOL_MIN_BATCHES else None)
+        publish_key = self.publish_key = (pools.publish_key(run_id) if pool_key is not None
+                                          and len(batches) >= pools.PUBLISH_POOL_MIN_BATCHES else None)
 
         def parsed() -> None:             # the parse workers' memory is not needed to publish
-            _stop_pool(run_id)
+            pools.stop_pool(run_id)
             if publish_key is not None:
-                _start_publish_pool(publish_key, min(cfg.workers, PUBLISH_PROCESSES))
+                pools.start_publish_pool(publish_key, min(cfg.workers, pools.PUBLISH_PROCESSES))
         try:
             _emit("parse_total", total=len(self.plan.parse), batches=len(batches))
             self.summaries, self.chunks = _parse_and_validate(
                 ex, cfg, batches, staging, self.run_name, self.prev, self.context_root, pool_key, extras,
                 warm_gate=gate_while_parsing and pool_key is not None, on_parsed=parsed)
         finally:
-            _stop_pool(run_id)
+            pools.stop_pool(run_id)
 
     # ------------------------------------------------------------------------------------ gate
     def gate(self) -> None:
@@ -853,12 +490,12 @@ class _Run:
         self.partial = run.begin()
         self.page_inputs = set(_page_datasets()) if cfg.quality_report else None
         publish_key = self.publish_key
-        in_processes = self.in_processes = publish_key is not None and publish_key in _POOLS
+        in_processes = self.in_processes = publish_key is not None and publish_key in pools.POOLS
         publishing = self.publishing = _Publishing(
             self.ex, run, staging, prev, self.partial, self.page_inputs,
             drop=list(registry.DISCOVERY_REASONS) if self.skips_published else None,
             pool_key=publish_key if in_processes else None,
-            window=min(cfg.workers, PUBLISH_PROCESSES) if in_processes else len(names))
+            window=min(cfg.workers, pools.PUBLISH_PROCESSES) if in_processes else len(names))
         remove_of = self.remove_of = {n: sorted(self.remove) for n in names}
         years_of = self.years_of = {n: list(self.removed_years) for n in names}
         _emit("stage", name="cross-report checks")
@@ -918,7 +555,7 @@ class _Run:
             page = _submit_report(ex, docs, partial, self.context_root)
         self.page = page
         if self.in_processes:
-            _stop_pool(self.publish_key)                 # their memory, before the catalog and the page
+            pools.stop_pool(self.publish_key)                 # their memory, before the catalog and the page
         self.summary["publish"] = {n: publishing.stats[n] for n in names}
         run.seal(self.entries, registry.PARSER_VERSION)  # the manifest, datapackage.json, nianbao.duckdb
         crash_point("after_manifest")
@@ -955,6 +592,21 @@ class _Run:
             raise RunFailed(f"the quality report failed: {' '.join(report_failure.split())}; "
                             f"the data was published (version {vid})", summary)
         return summary
+
+
+def _crawl_log(cfg: RunConfig, prev: Path | None) -> bool:
+    """Whether the source is a crawl folder whose fetch log differs from the published one."""
+    from flows import crawled
+    source = cfg.source[len("file://"):] if cfg.source.startswith("file://") else cfg.source
+    if "://" in source or not crawled.is_crawl_folder(source):
+        return False
+    rows = crawled.fetch_log_rows(source)
+    if rows is None:
+        return False
+    published = []
+    if prev is not None and (prev / "fetch_log").exists():
+        published = pub.read_table(prev / "fetch_log", "fetch_log").to_pylist()
+    return crawled.fetch_log_digest(rows) != crawled.fetch_log_digest(published)
 
 
 def _skip_keys(skipped: list[dict]) -> set[tuple]:

@@ -16,8 +16,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows import defaults, pipeline, stopping
 from flows.config import RunConfig
 from transforms.names import printable_name
-from flows.pipeline import (crawl_step, cross_report_step, discover_step, docs_step, fetch_log_step, parse_step,
-                            publish_step, report_step, review_step, validate_step)
+from flows.steps import (crawl_step, cross_report_step, discover_step, docs_step, fetch_log_step, parse_step,
+                         publish_step, report_step, review_step, validate_step)
 
 _IO = dict(retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE, persist_result=False)
 _CPU = dict(cache_policy=NO_CACHE, persist_result=False)
