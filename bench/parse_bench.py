@@ -50,18 +50,18 @@ def main(n: int = 2000) -> None:
         parse_report(data, f"warm/{i}.txt")
     cold = time.perf_counter() - t0
     default_cpu = _cpu_seconds(docs)
-    gc.freeze()                                   # flows.batch.worker_init
+    gc.freeze()                                   # flows.runtime.freeze_imported (flows.batch.worker_init)
     t0, c0 = time.perf_counter(), time.process_time()
     cells = 0
     per_layout: Counter = Counter()
     for start in range(0, len(docs), BATCH):
-        gc.disable()                              # flows.batch.gc_paused
+        gc.disable()                              # flows.runtime.gc_paused
         for i, (data, layout) in enumerate(docs[start:start + BATCH], start):
             t = time.perf_counter()
             cells += len(parse_report(data, f"gen/{i}.txt").cells)
             per_layout[layout] += time.perf_counter() - t
         gc.enable()
-        gc.collect()                              # flows.batch.release_memory
+        gc.collect()                              # flows.runtime.release_memory
     dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(f"reports: {n}  mean size: {size / n / 1024:.1f} KB  (generated in {gen_s:.1f} s)")
     print(f"cold start: first 50 reports took {cold:.2f} s (caches and vocabularies warming up)")

@@ -12,12 +12,12 @@ import hashlib
 import os
 import time
 import traceback
-from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from flows import runtime
 from transforms import schema as registry
 
 
@@ -119,21 +119,6 @@ def gate(frames, extra_quarantine, gx: bool | None = None):
     return check_batch(frames, extra_quarantine=extra_quarantine).frames, None
 
 
-def release_memory(collect: bool = True) -> None:
-    """Hand freed memory back to the OS between batches: Arrow's pool and glibc keep it otherwise
-    (a worker stays ~200 MB larger after a 500-report batch), and peak RSS of the run is budgeted.
-    ``collect=False`` skips the full garbage collection (a second or more on the flow process's heap)."""
-    import gc
-    if collect:
-        gc.collect()
-    pa.default_memory_pool().release_unused()
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):     # not glibc
-        pass
-
-
 def batch_tag(batch_no: int) -> str:
     return f"b{batch_no:05d}"
 
@@ -209,7 +194,6 @@ def worker_init(counter=None) -> None:
     out of the garbage collector's reach (full collections otherwise rescan ~10^6 module objects).
     Ctrl-C is left to the run, which terminates its workers (one line on stderr, not one traceback
     per worker). ``counter``: the run's shared count of parsed reports."""
-    import gc
     import signal
 
     count_parsed_into(counter)
@@ -219,22 +203,7 @@ def worker_init(counter=None) -> None:
     import transforms.checks.batch  # noqa: F401
     import transforms.tidy  # noqa: F401
     import expectations.views  # noqa: F401
-    gc.freeze()
-
-
-@contextmanager
-def gc_paused():
-    """No cyclic GC inside a batch: the batch allocates ~10^6 short-lived objects that refcounting
-    frees, and gen-2 collections triggered by them cost ~20% of the batch. The collection runs once,
-    at the end of the batch (release_memory)."""
-    import gc
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+    runtime.freeze_imported()
 
 
 def sibling_images(local_path: str):
@@ -270,9 +239,9 @@ def parse_batch(batch_no: int, items: list[dict], staging: str, *,
     """Parse, check (pure half of the gate) and stage one batch; its GX views are validated later.
     ``extra_quarantine``: quarantine rows of files discovery did not take (they pass the same gate);
     ``gx``: the run's :data:`GX`, passed explicitly (a spawned worker has its own module state)."""
-    with gc_paused():
+    with runtime.gc_paused():
         summary = _parse_batch(batch_no, items, staging, extra_quarantine, gx)
-    release_memory()
+    runtime.release_memory()
     return summary
 
 

@@ -36,7 +36,7 @@ def _exc(name: str) -> tuple:
 _NO_ARGS, _USAGE, _EXIT, _CLICK, _ABORT = (_exc(n) for n in
                                            ("NoArgsIsHelpError", "UsageError", "Exit", "ClickException", "Abort"))
 
-from flows import defaults, env, stopping
+from flows import defaults, env, runtime, stopping
 from transforms.names import inert_line
 
 EXIT_ERROR = 1
@@ -64,33 +64,10 @@ class App(typer.Typer):
 
 
 def exit_skipping_finalization(code: int) -> None:
-    """Exit as Python would (threads joined, atexit handlers run: Prefect's events flush, logging),
-    without the interpreter's finalization after that: tearing down the flow process's heap of
-    modules and objects took ~1.7 s of every run, a no-op run included. Falls back to sys.exit where
-    CPython's shutdown hooks are missing. A run stopped by a signal joins no thread: those still busy
-    are abandoned (flows/stopping.py)."""
-    import atexit
-    import threading
-    shutdown_threads = getattr(threading, "_shutdown", None)
-    run_atexit = getattr(atexit, "_run_exitfuncs", None)
-    if shutdown_threads is None or run_atexit is None or threading.current_thread() is not threading.main_thread():
-        sys.exit(code)
-    stopped = stopping.received() is not None
-    try:
-        if not stopped:
-            shutdown_threads()               # concurrent.futures' exit hooks, non-daemon threads joined
-        else:                                # Prefect's log handler sends to its server: before an
-            import logging                   # exit hook stops that (its last hook would be too late)
-            logging.shutdown()
-        run_atexit()
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-    except BaseException:                    # anything odd: the ordinary exit
-        if not stopped:
-            sys.exit(code)
-    if stopped:
-        stopping.exit_now(code)
-    os._exit(code)
+    """Exit without the interpreter's finalization (flows/runtime.py); a run stopped by a signal joins
+    no thread and runs its cleanups once more (flows/stopping.py)."""
+    runtime.exit_skipping_finalization(code, stopped=stopping.received() is not None,
+                                       cleanups=stopping.run_cleanups)
 
 
 app = App(name="nianbao", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -158,7 +135,7 @@ def main(args=None, prog_name: str = "nianbao") -> int:
         _err(str(e))
         return EXIT_ERROR
     except Exception as e:  # never a traceback unless asked for
-        if os.environ.get("NIANBAO_DEBUG"):
+        if env.debug():
             raise
         from flows.publish import PublishError
         from flows.sources import SourceError
@@ -224,10 +201,10 @@ class _Progress:
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                    TimeRemainingColumn)
         self.console = Console(stderr=True, log_path=False)
-        self.tty = enabled and (self.console.is_terminal or os.environ.get("NIANBAO_PROGRESS") == "1")
+        self.tty = enabled and (self.console.is_terminal or env.progress_forced())
         self.plain = enabled and not self.tty
         self.enabled = self.tty
-        self.every = _progress_seconds()
+        self.every = env.progress_seconds()
         self.p = Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
                           TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
                           TimeRemainingColumn(), console=self.console, disable=not self.tty)
@@ -257,8 +234,8 @@ class _Progress:
             print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} nianbao: {text}", file=sys.stderr, flush=True)
 
     def _parsed(self) -> int:
-        from flows import pipeline
-        counted = pipeline.parsed_count()
+        from flows import pools
+        counted = pools.parsed_count()
         return min(self.parse_total, max(self.batches_done, counted or 0))
 
     def _rate_eta(self, done: int) -> tuple[float, float | None]:
@@ -311,13 +288,6 @@ class _Progress:
                 self.say(self.parse_line())
         elif event == "publish_advance" and self.tty:
             self.p.advance(self.tasks["publish"], kw["n"])
-
-
-def _progress_seconds() -> float:
-    try:
-        return max(1.0, float(os.environ.get("NIANBAO_PROGRESS_SECONDS", "30")))
-    except ValueError:
-        return 30.0
 
 
 def _duration(seconds: float) -> str:
@@ -378,7 +348,7 @@ def _print_summary(s: dict, as_json: bool) -> None:
 
 
 def _prefect_start_message() -> str:
-    api = os.environ.get("PREFECT_API_URL")
+    api = env.prefect_api_url()
     if api:
         return f"starting the Prefect flow run (server {api}) …"
     return ("starting Prefect (a temporary local server: about 10 s; set PREFECT_API_URL to use a running "
@@ -584,7 +554,7 @@ def serve(
     _check_source(source)
     _check_dest(dest)
     _check_reviews(reviews)
-    if not os.environ.get("PREFECT_API_URL"):
+    if not env.prefect_api_url():
         raise NianbaoError("schedules need a Prefect server: run `prefect server start` and "
                            "export PREFECT_API_URL=http://127.0.0.1:4200/api")
     env.configure(dest, quiet=False)

@@ -1,5 +1,5 @@
 """Process environment for nianbao commands: offline, quiet Prefect (set before importing prefect), the
-memory budget's allocators, imports deferred until used."""
+memory budget's allocators (flows/runtime.py), imports deferred until used."""
 from __future__ import annotations
 
 import importlib
@@ -10,6 +10,8 @@ import sys
 import threading
 import types
 from pathlib import Path
+
+from flows import runtime
 
 OFFLINE_DEFAULTS = {
     "DO_NOT_TRACK": "1",
@@ -24,37 +26,50 @@ OFFLINE_DEFAULTS = {
 # Prefect's logging handlers that write to the terminal (prefect/logging/logging.yml)
 CONSOLE_LOG_HANDLERS = ("CONSOLE", "DEBUG")
 
-MALLOC_ARENAS = 2
-_M_ARENA_MAX = -8            # glibc mallopt parameter
+# --------------------------------------------------------------------------- the NIANBAO_* settings of flows/
+# Every variable flows/ reads is read here (the per-file limits are read by transforms' Limits).
+def debug() -> bool:
+    """NIANBAO_DEBUG: tracebacks and console logs are kept (a failure is otherwise one line)."""
+    return bool(os.environ.get("NIANBAO_DEBUG"))
 
 
-def limit_malloc_arenas(n: int = MALLOC_ARENAS) -> None:
-    """At most ``n`` glibc malloc arenas, in this process (arenas made from now on) and in the worker
-    processes it spawns (environment). glibc gives each thread that allocates its own arena, up to 8
-    per core; GX, publish and Prefect's task threads each fragment one, which cost the flow process
-    ~0.35 GB of RSS on 20k reports."""
-    os.environ.setdefault("MALLOC_ARENA_MAX", str(n))
+def progress_forced() -> bool:
+    """NIANBAO_PROGRESS=1: progress bars even when stderr is not a terminal."""
+    return os.environ.get("NIANBAO_PROGRESS") == "1"
+
+
+def progress_seconds() -> float:
+    """NIANBAO_PROGRESS_SECONDS: seconds between two plain progress lines (default 30, at least 1)."""
     try:
-        import ctypes
-        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, int(os.environ["MALLOC_ARENA_MAX"]))
-    except (OSError, AttributeError, ValueError):     # not glibc
-        pass
+        return max(1.0, float(os.environ.get("NIANBAO_PROGRESS_SECONDS", "30")))
+    except ValueError:
+        return 30.0
 
 
-def use_system_arrow_pool() -> None:
-    """Arrow allocates with glibc malloc (not its bundled mimalloc), in this process and in the workers
-    it spawns (environment): mimalloc keeps freed segments, so a parse worker peaked ~0.14 GB higher
-    per 500-report batch and never gave back ~0.1 GB; with malloc, release_memory's malloc_trim does."""
-    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
-    if os.environ["ARROW_DEFAULT_MEMORY_POOL"] == "system":
-        import pyarrow as pa
-        pa.set_memory_pool(pa.system_memory_pool())
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        v = float(raw) if raw else default
+    except ValueError:
+        return default
+    return v if v > 0 else default
 
 
-def bound_memory() -> None:
-    """The allocator settings of the memory budget (peak RSS): before the worker pool is spawned."""
-    limit_malloc_arenas()
-    use_system_arrow_pool()
+def url_deadline() -> float:
+    """Seconds one URL may take in total (connection, redirects, retries, body): ``NIANBAO_URL_DEADLINE``."""
+    from flows import defaults
+    return _seconds("NIANBAO_URL_DEADLINE", defaults.URL_DEADLINE)
+
+
+def retry_after_max() -> float:
+    """Longest ``Retry-After`` waited for (``NIANBAO_RETRY_AFTER_MAX``); a longer one fails the URL."""
+    from flows import defaults
+    return _seconds("NIANBAO_RETRY_AFTER_MAX", defaults.RETRY_AFTER_MAX)
+
+
+def prefect_api_url() -> str | None:
+    """PREFECT_API_URL: the Prefect server a run reports to (None: a temporary local one)."""
+    return os.environ.get("PREFECT_API_URL") or None
 
 
 # Modules Great Expectations imports only for its KL-divergence expectation (computed with scipy.stats,
@@ -96,9 +111,9 @@ def defer_imports(names=DEFERRED_IMPORTS) -> None:
 def configure(dest: str | None = None, quiet: bool = True) -> None:
     for k, v in OFFLINE_DEFAULTS.items():
         os.environ.setdefault(k, v)
-    bound_memory()
+    runtime.bound_memory()
     defer_imports()
-    if not os.environ.get("PREFECT_API_URL"):
+    if not prefect_api_url():
         # ephemeral mode: keep Prefect's state next to the data, hide shutdown tracebacks
         os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
         if dest is not None:
@@ -106,7 +121,7 @@ def configure(dest: str | None = None, quiet: bool = True) -> None:
             home.mkdir(parents=True, exist_ok=True)
     if quiet:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-        if not os.environ.get("NIANBAO_DEBUG"):
+        if not debug():
             # a failed task is logged with its traceback, then the flow run's failure with another: the
             # command's error is one line (the API keeps Prefect's records)
             for handler in CONSOLE_LOG_HANDLERS:

@@ -12,9 +12,11 @@ process while the next batches parse. Once every batch is staged, one cross-repo
 pair of consecutive years of a body over the staged and published data (flows/crossreport.py), so
 those checks do not depend on how the run was batched. A local run of several batches publishes in a
 second spawn pool, started once the last batch is parsed, and the datasets no run-level pass restages
-publish while the cross-report pass runs (PUBLISH_PROCESSES).
+publish while the cross-report pass runs (flows/pools.py).
 
-``orchestrate(cfg, executor)`` is the whole pipeline; the Prefect flow (flows/prefect_flow.py,
+The run's phases are the methods of ``_Run``, called in order by ``_orchestrate``: discover, parse,
+gate, new_manifest, cross_report, publish, quality_page, commit (the version store's transaction,
+flows/store.py). ``orchestrate(cfg, executor)`` is the whole pipeline; the Prefect flow (flows/prefect_flow.py,
 imported only when a run uses Prefect) runs it with Prefect tasks, ``run_plain`` with a thread pool
 (same code, no Prefect: used by tests of the pure logic and by the benchmark to measure Prefect's
 share of wall time), ``run_inline`` step after step in the calling thread (one report file as the
@@ -22,50 +24,26 @@ source, flows/single.py).
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing as mp
-import os
 import shutil
-import subprocess
 import time
-import types
 from collections.abc import Callable
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from flows import batch
 from flows import catalog
-from flows import defaults
+from flows import pools
 from flows import manifest as mf
 from flows import publish as pub
+from flows import runtime
 from flows import sources as src
+from flows import store
 from flows import stopping
+from flows.config import RunConfig
+from flows.executors import InlineExecutor, PlainExecutor
+from flows.steps import (crawl_step, cross_report_step, discover_step, docs_step, fetch_log_step, gate_engine,
+                         open_gate, parse_step, prepare_gx, publish_step, report_step, review_step, validate_step)
 from transforms.names import printable_name
-
-
-@dataclass
-class RunConfig:
-    source: str = defaults.SOURCE
-    dest: str = defaults.DEST
-    glob: str = defaults.GLOB
-    batch_size: int = defaults.BATCH_SIZE
-    workers: int = defaults.WORKERS
-    validate_rows: int = defaults.VALIDATE_ROWS
-    prune: bool = False
-    dask_address: str | None = None
-    http_concurrency: int = 8
-    http_timeout: float = 10.0
-    http_retries: int = 3
-    quality_report: bool = True
-    follow_symlinks: bool = False
-    allow_empty: bool = False
-    sites: str | None = None          # a sites file: crawl its columns into ``source`` first (flows/crawl.py)
-    crawl_delay: float | None = None  # seconds between two requests to one host (default: each site's)
-    reviews: str | None = None        # the reviews file (None: defaults.REVIEWS when it exists)
-    # a run of one batch parses it in a worker process while this one imports GX and opens its context
-    # (~2 s each): one report file as the source (flows/single.py)
-    gate_while_parsing: bool = False
 
 
 class RunFailed(RuntimeError):
@@ -75,40 +53,6 @@ class RunFailed(RuntimeError):
     def __init__(self, message: str, summary: dict | None = None):
         super().__init__(message)
         self.summary = summary
-
-
-@dataclass
-class RunState:
-    """Where a run is and what it writes: to remove its unpublished work and to name the place in an error."""
-    id: str
-    dest: Path
-    step: str = "starting"
-    writing: Path | None = None
-    staging: Path | None = None
-    partial: Path | None = None         # the version being built (None once committed)
-    committed: str | None = None        # its id once the pointer is swapped
-
-    def at(self, step: str, writing: Path | None) -> None:
-        self.step, self.writing = step, writing
-
-    def remove_unpublished(self) -> None:
-        """Remove the staging folder and the uncommitted version (idempotent, any thread)."""
-        for d in (self.staging, self.partial):
-            if d is not None:
-                shutil.rmtree(d, ignore_errors=True)
-
-    def failure(self, e: BaseException) -> str:
-        """One line: the step, the reason, the path, what became of the run's files."""
-        if isinstance(e, OSError):
-            reason = str(e) if getattr(e, "filename", None) else f"{e} (writing under {self.writing or self.dest})"
-        else:
-            reason = f"{type(e).__name__}: {e}"
-        left = [str(d) for d in (self.staging, self.partial) if d is not None and d.exists()]
-        outcome = (f"could not remove {', '.join(left)}" if left else
-                   "its staging was removed" if self.staging is not None else "nothing was written")
-        published = (f"version {self.committed} was published" if self.committed
-                     else "the published version is unchanged")
-        return f"{self.step} failed: {' '.join(reason.split())}; {outcome}; {published}"
 
 
 # --------------------------------------------------------------------------- hooks
@@ -138,347 +82,6 @@ def crash_point(name: str) -> None:
         CRASH_HOOK(name)
 
 
-# --------------------------------------------------------------------------- task bodies (plain)
-_POOLS: dict[str, cf.ProcessPoolExecutor] = {}
-
-
-def discover_step(cfg: dict, known: dict, warm_pool: str | None = None) -> dict:
-    """``warm_pool``: key of a local worker pool to start, while the files are hashed, when a local
-    folder holds more than one batch of them."""
-    dest = Path(cfg["dest"])
-
-    def on_listed(n: int) -> None:
-        if warm_pool and n > cfg["batch_size"]:
-            _start_pool(warm_pool, cfg["workers"], warm=True)
-
-    d = src.discover(cfg["source"], cache_dir=dest / ".cache" / "http", glob=cfg["glob"], known=known,
-                     concurrency=cfg["http_concurrency"], timeout=cfg["http_timeout"],
-                     retries=cfg["http_retries"], on_listed=on_listed,
-                     follow_symlinks=cfg.get("follow_symlinks", False), exclude=[str(dest)])
-    return {"items": [i.as_dict() for i in d.items], "unavailable": d.unavailable, "gone": d.gone,
-            "errors": d.errors, "http": d.http, "skipped": [s.as_dict() for s in d.skipped],
-            "not_matched": d.not_matched, "withdrawn": d.withdrawn}
-
-
-def crawl_step(sites: str, dest: str, delay: float | None = None) -> dict:
-    """Crawl the sites file's columns into ``dest`` (the run's source). One site's failure is logged
-    and the others go on (flows/crawl.py); only a failure of the whole crawl (the folder not
-    writable) raises, and the run then reads what earlier crawls left."""
-    from flows.crawl import Crawler, load_sites
-    s = Crawler(dest, delay=delay).crawl(load_sites(sites))
-    return {"outcomes": s.outcomes, "files": s.files, "downloaded_bytes": s.downloaded_bytes,
-            "errors": s.errors[:50], "crawl_id": s.crawl_id}
-
-
-def fetch_log_step(source: str, staging: str, batch_no: int) -> dict:
-    """Stage the crawl folder's fetch log (the whole log: the dataset is replaced) and its GX view."""
-    import pandas as pd
-    import pyarrow.parquet as pq
-    from flows import crawled
-    rows = crawled.fetch_log_rows(source) or []
-    frame = pd.DataFrame(rows, columns=registry_columns("fetch_log"))
-    table = pub.table_from_frame(frame, "fetch_log")
-    out = Path(staging) / "fetch_log"
-    out.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, out / f"{batch.batch_tag(batch_no)}-0.parquet", compression="none")
-    if batch.gx_enabled():
-        from expectations.views import make_view, save_view
-        from flows.publish import load_frame
-        path = batch.view_path(staging, "fetch_log", batch_no)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_view(make_view(load_frame(out, "fetch_log"), "fetch_log"), path, "fetch_log")
-    return {"rows": table.num_rows}
-
-
-def registry_columns(name: str) -> list[str]:
-    from transforms import schema as registry
-    return registry.column_names(name)
-
-
-def _crawl_log(cfg: RunConfig, prev: Path | None) -> bool:
-    """Whether the source is a crawl folder whose fetch log differs from the published one."""
-    from flows import crawled
-    source = cfg.source[len("file://"):] if cfg.source.startswith("file://") else cfg.source
-    if "://" in source or not crawled.is_crawl_folder(source):
-        return False
-    rows = crawled.fetch_log_rows(source)
-    if rows is None:
-        return False
-    published = []
-    if prev is not None and (prev / "fetch_log").exists():
-        published = pub.read_table(prev / "fetch_log", "fetch_log").to_pylist()
-    return crawled.fetch_log_digest(rows) != crawled.fetch_log_digest(published)
-
-
-def parse_step(batch_no: int, items: list[dict], staging: str, pool_key: str | None,
-               extra_quarantine: list[dict] | None = None) -> dict:
-    kw = dict(extra_quarantine=extra_quarantine, gx=batch.gx_enabled())
-    pool = _POOLS.get(pool_key) if pool_key else None
-    if pool is not None:
-        return pool.submit(batch.parse_batch, batch_no, items, staging, **kw).result()
-    return batch.parse_batch(batch_no, items, staging, **kw)
-
-
-def validate_step(chunk_no: int, dataset: str, batch_nos: list[int], staging: str, run_name: str,
-                  context_root: str, engine: str = "gx") -> dict:
-    """GX on one dataset's views of several parse batches at once (one validation per chunk);
-    ``engine`` "pandas": the same suites in pandas (a run of a handful of reports, gate.engine_for)."""
-    with batch.gc_paused():
-        return _validate_chunk(chunk_no, dataset, batch_nos, staging, run_name, context_root, engine)
-
-
-def _validate_chunk(chunk_no: int, dataset: str, batch_nos: list[int], staging: str, run_name: str,
-                    context_root: str, engine: str = "gx") -> dict:
-    from expectations.gate import validate_chunk
-    from expectations.views import load_views
-    t0 = time.perf_counter()
-    paths = [batch.view_path(staging, dataset, b) for b in batch_nos]
-    missing = [p for p in paths if not p.exists()]
-    view = None if missing else load_views(paths, dataset)
-    small = engine == "pandas"          # a handful of reports: nothing worth trimming (~30 ms a trim)
-    if not small:
-        batch.release_memory(collect=False)  # the Arrow buffers the views were read through
-    t_load = time.perf_counter()
-    if view is None:
-        r = None
-        failures = [f"{dataset}: no view for batches {batch_nos}"]
-    else:
-        r = validate_chunk(view, dataset, run_name=run_name, context_root=context_root, engine=engine)
-        failures = list(r.structural_failures)
-    for p in paths:
-        p.unlink(missing_ok=True)
-    n_rows = 0 if view is None else len(view)
-    del view
-    if not small:
-        batch.release_memory(collect=False)  # GX's garbage is left to the (re-enabled) collector
-    return {"chunk": chunk_no, "dataset": dataset, "batches": list(batch_nos), "rows": n_rows,
-            "structural_ok": not failures, "structural_failures": failures,
-            "contained": dict(r.contained) if r else {},
-            "warnings": list(r.warnings[:50]) if r else [], "engine": r.engine if r else engine,
-            "seconds": {"load": round(t_load - t0, 3), **(r.timings if r else {})}}
-
-
-def cross_report_step(staging: str, prev_root: str | None, removed: list[str], run_name: str,
-                      context_root: str, verdicts: dict, engine: str = "gx") -> dict:
-    """The run-level cross-report pass (flows/crossreport.py): every pair of consecutive years of a body
-    that this run's new, replaced or removed reports touch, over the staged and published data; GX
-    validates its rows, then they are staged. Returns, per dataset, the published reports whose rows
-    it re-staged (to leave out of the previous version) and their partitions."""
-    import pandas as pd
-
-    from flows import crossreport as xr
-    staging_p, prev = Path(staging), Path(prev_root) if prev_root else None
-    columns = xr.cy.report_columns()
-    new = xr.read_rows(staging_p / "reports", "reports", columns)
-    staged_ids = set(new["report_id"])
-    gone = xr.read_rows(prev / "reports", "reports", columns, ids=removed) if prev is not None and removed else new[:0]
-    plan = xr.plan(xr.run_sources(staging_p, prev, set(removed), staged_ids),
-                   changed=pd.concat([new, gone], ignore_index=True), staged_ids=staged_ids)
-    failures = xr.validate(plan, run_name, context_root, engine=engine) if batch.gx_enabled() else []
-    out = {"summary": plan.summary, "structural_failures": failures, "remove": {}, "years": {},
-           "verdicts": verdicts}
-    if failures:                      # nothing of the pass is staged: publish what the batches staged
-        return out
-    xr.apply(plan, staging_p, prev)
-    out["remove"] = {k: sorted(v) for k, v in plan.remove.items()}
-    out["years"] = {k: sorted(v) for k, v in plan.years.items()}
-    out["verdicts"] = xr.verdict_counts(verdicts, plan.verdict_patch, staged_ids)
-    return out
-
-
-def review_step(staging: str, prev_root: str | None, removed: list[str], reviews_path: str | None,
-                entries: list[dict]) -> dict:
-    """The maintainers' reviews applied to the staged rows and to the published reports whose review
-    fields change (flows/reviewpass.py); returns the per-dataset removals and partitions to publish."""
-    from flows import reviewpass
-    reviews = reviewpass.from_entries(entries, reviews_path)
-    return reviewpass.apply(reviews, Path(staging), Path(prev_root) if prev_root else None, set(removed))
-
-
-def publish_step(name: str, prev_root: str | None, staged_root: str, out_root: str,
-                 remove_ids: list[str], removed_years: list, drop_reason_codes: list[str] | None = None,
-                 pool_key: str | None = None) -> dict:
-    """``drop_reason_codes``: previous rows with these reason codes go (the quarantine rows of
-    discovery, which this run lists anew). ``pool_key``: the run's publish processes, where the work is
-    done while this thread (a task of a thread runner, as for parse_step) waits for it."""
-    args = (name, prev_root, staged_root, out_root, remove_ids, removed_years, drop_reason_codes)
-    if pool_key is None:
-        return _publish(*args)
-    pool = _POOLS.get(pool_key)
-    if pool is None:         # the failed or stopped run stopped them: a retry must not write in this process
-        raise RuntimeError("the run's publish processes were stopped")
-    return pool.submit(_publish, *args).result()
-
-
-def _publish(name: str, prev_root: str | None, staged_root: str, out_root: str, remove_ids: list[str],
-             removed_years: list, drop_reason_codes: list[str] | None) -> dict:
-    out = Path(out_root)
-    if out.exists():                     # a retried attempt starts from scratch
-        shutil.rmtree(out)
-    return pub.publish_dataset(name, Path(prev_root) if prev_root else None, Path(staged_root), out,
-                               set(remove_ids), removed_years,
-                               drop_where={"reason_code": drop_reason_codes} if drop_reason_codes else None)
-
-
-def docs_step(version_dir: str, context_root: str | None) -> str | None:
-    """GX Data Docs of the stored validations: needs only the gate's results, so it is built while
-    the datasets publish."""
-    if not batch.gx_enabled():
-        return None
-    from quality_page.build import build_data_docs
-    out = Path(version_dir) / pub.QUALITY_REPORT / "data_docs"
-    return str(build_data_docs(out, context_root=context_root))
-
-
-def report_step(version_dir: str, context_root: str | None, docs_index: str | None = None) -> str | None:
-    """The summary page of the published version (and the Data Docs unless ``docs_index`` is given)."""
-    if not batch.gx_enabled():
-        return None
-    from quality_page.build import build_quality_report
-    out = Path(version_dir) / pub.QUALITY_REPORT
-    return str(build_quality_report(version_dir, out, context_root=context_root,
-                                    docs_index=Path(docs_index) if docs_index else None))
-
-
-def _open_gate(context_root: str) -> None:
-    """Import GX and open the run's context (cached for the validations of this process)."""
-    from expectations.gate import get_context
-    get_context(context_root)
-
-
-def _gate_engine(n_reports: int, data_docs: bool) -> str:
-    """"pandas" for a run of a handful of reports that builds no Data Docs (expectations.gate.engine_for)."""
-    if not batch.gx_enabled():
-        return "gx"
-    from expectations.gate import engine_for
-    return engine_for(n_reports, data_docs)
-
-
-def _prepare_gx(context_root: str) -> None:
-    """Copy the committed GX project into ``context_root`` once, before worker processes race to."""
-    if not batch.gx_enabled():
-        return
-    from expectations import gate
-    sync = getattr(gate, "_sync_root", None)
-    if sync is not None:
-        sync(Path(context_root))
-
-
-# --------------------------------------------------------------------------- executors
-class PlainExecutor:
-    """Runs the step functions on a thread pool (no Prefect)."""
-    def __init__(self, workers: int):
-        self.pool = cf.ThreadPoolExecutor(max_workers=max(1, workers) + 1)   # parse window + the gate
-        self.futures: list[cf.Future] = []
-
-    def submit(self, fn, **kw):
-        f = self.pool.submit(fn, **kw)
-        self.futures.append(f)
-        return f
-
-    def settle(self, wait: bool) -> None:
-        """Cancel the tasks not started; with ``wait``, wait for those running."""
-        for f in self.futures:
-            f.cancel()
-        if wait:
-            cf.wait(self.futures)
-
-    def stopped(self, exc: BaseException) -> None:
-        pass
-
-    def call(self, fn, **kw):
-        return fn(**kw)
-
-    def as_completed(self, futures):
-        return cf.as_completed(futures)
-
-    def close(self):
-        self.pool.shutdown(wait=stopping.received() is None, cancel_futures=True)   # stopped: abandoned
-
-
-class InlineExecutor(PlainExecutor):
-    """Runs each step where it is submitted, in the calling thread (no Prefect, no thread pool of
-    steps): a run of one file has little to overlap, and a pool only adds hand-offs. The exception:
-    a parse handed to a worker process is waited for on a thread, so that this thread can do
-    something else meanwhile (``RunConfig.gate_while_parsing``). A step's exception is kept in its
-    future, as a pool would; a stop signal (BaseException) goes straight up."""
-    def __init__(self):
-        self.futures: list[cf.Future] = []
-        self.waiter: cf.ThreadPoolExecutor | None = None
-
-    def submit(self, fn, **kw):
-        if fn is parse_step and kw.get("pool_key") in _POOLS:
-            if self.waiter is None:
-                self.waiter = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="nianbao-parse")
-            return self.waiter.submit(fn, **kw)
-        f = cf.Future()
-        try:
-            f.set_result(fn(**kw))
-        except Exception as e:
-            f.set_exception(e)
-        return f
-
-    def settle(self, wait: bool) -> None:
-        pass
-
-    def close(self):
-        if self.waiter is not None:
-            self.waiter.shutdown(wait=stopping.received() is None, cancel_futures=True)
-
-
-class PrefectExecutor:
-    """Maps step functions to their Prefect tasks; must be used inside a flow run."""
-    def __init__(self, tasks: dict):
-        self.tasks = tasks
-        self.futures: list = []
-
-    def submit(self, fn, **kw):
-        f = self.tasks[fn.__name__].submit(**kw)
-        self.futures.append(f)
-        return f
-
-    def settle(self, wait: bool) -> None:
-        """Cancel the task runs not started (thread pool or Dask futures); with ``wait``, wait for the
-        others."""
-        for f in self.futures:
-            inner = getattr(f, "wrapped_future", None)
-            if inner is not None and not inner.done():
-                inner.cancel()
-        if wait:
-            for f in self.futures:
-                try:
-                    f.wait()
-                except Exception:
-                    pass
-
-    def stopped(self, exc: BaseException) -> None:
-        """Mark the flow run Crashed now: Prefect's engine does it only once the tasks still running
-        have ended, and those are abandoned. Not for Prefect's own TerminationSignal: a deployment's
-        runner cancelling the run expects Cancelled, which the engine sets."""
-        if not isinstance(exc, stopping.Interrupted):
-            return
-        from prefect.context import FlowRunContext
-        from prefect.states import Crashed
-        ctx = FlowRunContext.get()
-        if ctx is None or ctx.flow_run is None or ctx.client is None:
-            return
-        try:
-            ctx.client.set_flow_run_state(ctx.flow_run.id, Crashed(message=str(exc) or type(exc).__name__),
-                                          force=True)
-        except Exception:
-            pass
-
-    def call(self, fn, **kw):
-        return self.tasks[fn.__name__](**kw)
-
-    def as_completed(self, futures):
-        from prefect.futures import as_completed
-        return as_completed(futures)
-
-    def close(self):
-        pass
-
-
 # --------------------------------------------------------------------------- the pipeline
 def _batches(items: list[dict], size: int) -> list[list[dict]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
@@ -495,7 +98,7 @@ class _Publishing:
     processes (``pool_key``), ``window`` at a time, one per process: the next is handed out when one is
     done, so that the task threads left run a pass, the Data Docs and the summary page meanwhile."""
 
-    def __init__(self, ex, run: RunState, staging: Path, prev: Path | None, partial: Path,
+    def __init__(self, ex, run: store.Transaction, staging: Path, prev: Path | None, partial: Path,
                  page_inputs: set[str] | None, drop: list[str] | None, pool_key: str | None, window: int):
         self.ex, self.run, self.staging, self.prev, self.partial = ex, run, staging, prev, partial
         self.page_inputs, self.drop, self.pool_key, self.window = page_inputs, drop, pool_key, max(1, window)
@@ -592,7 +195,7 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
             parsing.append(ex.submit(parse_step, batch_no=i, items=b, staging=str(staging), pool_key=pool_key, **kw))
         if warm_gate:
             warm_gate = False
-            _open_gate(context_root)
+            open_gate(context_root)
         if validating is None:
             d = _next_chunk(ready, ready_rows, cfg.validate_rows, flush=not todo)
             if d is not None:
@@ -620,103 +223,6 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
     return summaries, chunks
 
 
-_PARSED_COUNT = None      # reports parsed so far by this process's run (local pool or inline)
-
-
-def parsed_count() -> int | None:
-    """Reports parsed so far by the run in progress (None when not counted, e.g. on Dask workers)."""
-    return None if _PARSED_COUNT is None else int(_PARSED_COUNT.value)
-
-
-def _reset_parsed_count() -> None:
-    global _PARSED_COUNT
-    _PARSED_COUNT = mp.get_context("spawn").Value("q", 0)
-    batch.count_parsed_into(_PARSED_COUNT)        # batches parsed in this process
-
-
-def _start_pool(key: str, workers: int, warm: bool) -> None:
-    """The spawn pool of parse workers; ``warm``: start the processes now (each imports the batch code
-    for ~1.5 s), not at the first batch."""
-    if key in _POOLS:                    # a retried discovery
-        return
-    pool = _POOLS[key] = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                                initializer=batch.worker_init, initargs=(_PARSED_COUNT,))
-    if warm:
-        for _ in range(workers):     # a spawn pool starts a process per submit while none is idle
-            pool.submit(os.getpid)
-
-
-def _stop_pool(key: str, kill: bool = False) -> None:
-    """``kill``: terminate the worker processes now, whatever batch they are parsing (a stopped or
-    failed run), instead of letting them finish."""
-    pool = _POOLS.pop(key, None)
-    if pool is None:
-        return
-    if not kill:
-        pool.shutdown()
-        return
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    for p in procs:
-        p.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        p.join(timeout=1.0)
-        if p.is_alive():
-            p.kill()
-
-
-# --------------------------------------------------------------------------- publishing in processes
-# A run of several batches publishes its datasets in PUBLISH_PROCESSES spawn processes (publish_dataset:
-# pure pyarrow on paths), started once the last batch is parsed (its parse workers stopped first: peak
-# RSS), one dataset per process at a time; the datasets no run-level pass restages publish while the
-# cross-report pass runs. In the flow process, the publishing threads had shared the GIL with the
-# cross-report pass, the Data Docs and the summary page (140-180 % CPU of 2 cores). On 10,000 generated
-# reports (2 shared cores, load ~2.5) the tail after the last validation went from 10.8 / 12.6 s to
-# 7.8 / 9.0 s; the spawn (~0.8 s of CPU a process) delayed the last validations by 1-4 s, so the whole
-# run was about as long (39.4 / 40.3 s before, 37.7 / 40.5 s after).
-PUBLISH_PROCESSES = 2
-# fewer batches (one report file, a small folder): spawning the processes (~1 s of imports each) costs
-# more than the overlap saves
-PUBLISH_POOL_MIN_BATCHES = 2
-PARENT_POLL_SECONDS = 0.2        # a publish process whose run was killed (kill -9) exits within this
-
-
-def _publish_key(run_id: str) -> str:
-    return f"{run_id}-publish"
-
-
-def publish_worker_init(parent: int) -> None:
-    """Initializer of the publish processes. Ctrl-C is left to the run, which terminates them; a process
-    whose run died (kill -9: no one terminates it) exits instead of writing on into the unpublished
-    version the next run removes, or waiting forever for work."""
-    import signal
-    import threading
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(parent,), name="nianbao-parent", daemon=True).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(PARENT_POLL_SECONDS)
-    os._exit(1)
-
-
-def _start_publish_pool(key: str, processes: int) -> None:
-    """The run's publish processes, started now (each imports the publishing code)."""
-    if key in _POOLS:
-        return
-    pool = _POOLS[key] = cf.ProcessPoolExecutor(max_workers=processes, mp_context=mp.get_context("spawn"),
-                                                initializer=publish_worker_init, initargs=(os.getpid(),))
-    for _ in range(processes):      # a spawn pool starts a process per submit while none is idle
-        pool.submit(os.getpid)
-
-
-def _stop_run_pools(run_id: str, kill: bool = False) -> None:
-    """The run's parse workers and publish processes (see _stop_pool)."""
-    for key in (run_id, _publish_key(run_id)):
-        _stop_pool(key, kill=kill)
-
-
 # errors that already say what went wrong in one line
 _CLEAR_ERRORS = (RunFailed, src.SourceError, pub.PublishError)
 
@@ -726,14 +232,13 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
     version removed before the error propagates (RunFailed for a failed step, the signal's
     ``stopping.Interrupted`` for a stop)."""
     t0 = time.perf_counter()
-    from flows.env import bound_memory
-    bound_memory()                 # before the worker pool is spawned (memory budget)
+    runtime.bound_memory()         # before the worker pool is spawned (memory budget)
     stopping.rearm()
-    _reset_parsed_count()
-    run = RunState(pub.new_id("r"), Path(cfg.dest))
+    pools.reset_parsed_count()
+    run = store.Transaction(Path(cfg.dest))
 
     def abandon() -> None:         # also run by a stopped process just before it exits
-        _stop_run_pools(run.id, kill=True)
+        pools.stop_run_pools(run.id, kill=True)
         run.remove_unpublished()
 
     try:
@@ -741,7 +246,7 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
             try:
                 return _orchestrate(cfg, ex, t0, run)
             except Exception as e:
-                _stop_run_pools(run.id, kill=True)
+                pools.stop_run_pools(run.id, kill=True)
                 try:
                     ex.settle(wait=True)       # the tasks still running write where the cleanup removes
                 finally:
@@ -755,282 +260,361 @@ def orchestrate(cfg: RunConfig, ex) -> dict:
                 ex.stopped(e)
                 raise
     finally:
-        _stop_run_pools(run.id)    # whatever way the run ended (the pool may start during discovery)
+        pools.stop_run_pools(run.id)    # whatever way the run ended (the pool may start during discovery)
 
 
-def _orchestrate(cfg: RunConfig, ex, t0: float, run: RunState) -> dict:
-    from transforms import schema as registry
-    dest = Path(cfg.dest)
-    run_id = run.id
-    names = list(registry.DATASETS)
-    summary: dict = {"run_id": run_id, "source": cfg.source, "dest": str(dest), "noop": False}
-    from flows import reviewpass
-    from transforms.checks.reviews import ReviewsError
-    try:
-        reviews = reviewpass.load(cfg.reviews)
-    except ReviewsError as e:
-        raise RunFailed(f"reviews: {e}") from None
-    local_pool = cfg.dask_address is None and cfg.workers > 1
-    pub.ensure_layout(dest, [*names, *catalog.CATALOG_FILES])
-    pub.cleanup(dest)                                  # leftovers of killed runs
-    prev = pub.current_version(dest)
-    previous = mf.load(prev)
-    reviews_changed = reviewpass.changed(reviews, prev)
-    known = {e["source_file"]: e for e in previous.values() if e.get("source_file")}
-    # nothing published yet: every file found will be parsed, so the workers may start while discovery
-    # hashes the files (an incremental run may have nothing to parse)
-    warm_pool = run_id if local_pool and not previous else None
+def _orchestrate(cfg: RunConfig, ex, t0: float, tx: store.Transaction) -> dict:
+    """The phases of a run, in order; discovery or the new manifest may find nothing to publish."""
+    run = _Run(cfg, ex, t0, tx)
+    if not run.discover():
+        return run.nothing_to_do()
+    run.parse()
+    run.gate()
+    if not run.new_manifest():
+        return run.nothing_to_do()
+    run.cross_report()
+    run.publish()
+    return run.commit(run.quality_page())
 
-    if cfg.sites:
-        run.at("crawling", Path(cfg.source))
-        _emit("stage", name="crawl")
+
+class _Run:
+    """One run's state, shared by its phases: each phase is a method, in the order the run calls them,
+    and reads what the phases before it set."""
+
+    def __init__(self, cfg: RunConfig, ex, t0: float, tx: store.Transaction):
+        from transforms import schema as registry
+        self.cfg, self.ex, self.t0, self.tx = cfg, ex, t0, tx
+        self.dest = Path(cfg.dest)
+        self.names = list(registry.DATASETS)
+        self.summary: dict = {"run_id": tx.id, "source": cfg.source, "dest": str(self.dest), "noop": False}
+        self.local_pool = cfg.dask_address is None and cfg.workers > 1
+        self.staging: Path = self.dest / pub.STAGING / tx.id
+        self.engine = "gx"          # the gate's engine, chosen once the plan is known (steps.gate_engine)
+
+    def nothing_to_do(self) -> dict:
+        """The run's end when the source, the reviews and the gate leave the published version as it is."""
+        summary = self.summary
+        summary["noop"] = True
+        summary["version"] = self.prev.name if self.prev else None
+        if self.tx.staging is not None:
+            shutil.rmtree(self.tx.staging, ignore_errors=True)
+        summary["seconds"] = time.perf_counter() - self.t0
+        _emit("done", summary=summary)
+        return summary
+
+    # ------------------------------------------------------------------------------------ discovery
+    def discover(self) -> bool:
+        """The reviews file, the published version, (the crawl,) the files of the source and the plan:
+        what to parse, keep and remove. False when nothing would change."""
+        from flows import reviewpass
+        from transforms import schema as registry
+        from transforms.checks.reviews import ReviewsError
+        cfg, ex, run, dest, summary = self.cfg, self.ex, self.tx, self.dest, self.summary
         try:
-            summary["crawl"] = ex.call(crawl_step, sites=cfg.sites, dest=cfg.source, delay=cfg.crawl_delay)
-        except Exception as e:        # the run goes on with what earlier crawls left
-            summary["crawl"] = {"error": f"{type(e).__name__}: {e}"}
-            summary.setdefault("errors", {})["crawl"] = f"the crawl failed: {type(e).__name__}: {e}"
-    run.at("discovery", dest / ".cache")
-    _emit("stage", name="discover")
-    disc = ex.call(discover_step, cfg=asdict(cfg), known=known, warm_pool=warm_pool)
-    items = [mf.Item(**i) for i in disc["items"]]
-    plan = mf.plan(items, previous, parser_version=registry.PARSER_VERSION, prune=cfg.prune,
-                   unavailable=disc["unavailable"], run_id=run_id, withdrawn=disc.get("withdrawn", ()))
-    skipped = disc.get("skipped", [])
-    summary.update(discovered=len(items), to_parse=len(plan.parse), to_remove=len(plan.remove),
-                   unchanged=len(plan.unchanged), retained_missing=len(plan.retained_missing),
-                   duplicates=sum(len(v) for v in plan.duplicates.values()),
-                   unavailable=disc["unavailable"], gone=disc["gone"], http=disc["http"],
-                   errors={**summary.get("errors", {}), **disc["errors"]}, skipped=skipped,
-                   not_matched=disc.get("not_matched", 0))
-    if not items and not cfg.allow_empty:
-        if prev is None:
-            _drop_dangling_links(dest, [*names, *catalog.CATALOG_FILES])
-        raise src.SourceError(_empty_source_message(cfg, disc))
-    # discovery's quarantine rows describe the source as it is now: republished when they changed
-    skips_changed = _skip_keys(skipped) != _published_skip_keys(prev)
-    log_changed = _crawl_log(cfg, prev)
-    if plan.is_noop and not skips_changed and not log_changed and not reviews_changed and prev is not None:
-        summary["noop"] = True
-        summary["version"] = prev.name if prev else None
-        summary["seconds"] = time.perf_counter() - t0
-        _emit("done", summary=summary)
-        return summary
+            self.reviews = reviewpass.load(cfg.reviews)
+        except ReviewsError as e:
+            raise RunFailed(f"reviews: {e}") from None
+        prev = self.prev = run.open([*self.names, *catalog.CATALOG_FILES])    # leftovers of killed runs removed
+        previous = self.previous = mf.load(prev)
+        self.reviews_changed = reviewpass.changed(self.reviews, prev)
+        known = {e["source_file"]: e for e in previous.values() if e.get("source_file")}
+        # nothing published yet: every file found will be parsed, so the workers may start while discovery
+        # hashes the files (an incremental run may have nothing to parse)
+        warm_pool = run.id if self.local_pool and not previous else None
 
-    staging = run.staging = dest / pub.STAGING / run_id
-    run.at("parsing", staging)
-    staging.mkdir(parents=True)
-    context_root = str(dest / ".gx")
-    run_name = f"nianbao-{run_id}"
-    _prepare_gx(context_root)
-    batches = _batches([i.as_dict() for i in plan.parse], cfg.batch_size)
-    extras = {}
-    if skipped and skips_changed:          # staged with the last batch (or a batch of their own)
-        if not batches:
-            batches.append([])
-        extras[len(batches) - 1] = src.quarantine_rows(skipped)
-    # a handful of reports and no Data Docs: the suites are evaluated in pandas, GX is not imported
-    engine = _gate_engine(len(plan.parse), cfg.quality_report)
-    summary["gate_engine"] = engine
-    gate_while_parsing = cfg.gate_while_parsing and len(batches) == 1 and batch.gx_enabled() and engine == "gx"
-    if local_pool and run_id not in _POOLS and (len(batches) > 1 or gate_while_parsing):
-        _start_pool(run_id, min(cfg.workers, len(batches)), warm=False)
-    pool_key = run_id if run_id in _POOLS else None
-    log_batch = len(batches)            # the fetch log's own staging tag, after the parse batches
-    if log_changed:
-        summary["fetch_log_rows"] = ex.call(fetch_log_step, source=cfg.source, staging=str(staging),
-                                            batch_no=log_batch)["rows"]
-    publish_key = _publish_key(run_id) if pool_key is not None and len(batches) >= PUBLISH_POOL_MIN_BATCHES else None
+        if cfg.sites:
+            run.at("crawling", Path(cfg.source))
+            _emit("stage", name="crawl")
+            try:
+                summary["crawl"] = ex.call(crawl_step, sites=cfg.sites, dest=cfg.source, delay=cfg.crawl_delay)
+            except Exception as e:        # the run goes on with what earlier crawls left
+                summary["crawl"] = {"error": f"{type(e).__name__}: {e}"}
+                summary.setdefault("errors", {})["crawl"] = f"the crawl failed: {type(e).__name__}: {e}"
+        run.at("discovery", dest / ".cache")
+        _emit("stage", name="discover")
+        disc = ex.call(discover_step, cfg=asdict(cfg), known=known, warm_pool=warm_pool)
+        items = [mf.Item(**i) for i in disc["items"]]
+        plan = self.plan = mf.plan(items, previous, parser_version=registry.PARSER_VERSION, prune=cfg.prune,
+                                   unavailable=disc["unavailable"], run_id=run.id,
+                                   withdrawn=disc.get("withdrawn", ()))
+        skipped = self.skipped = disc.get("skipped", [])
+        summary.update(discovered=len(items), to_parse=len(plan.parse), to_remove=len(plan.remove),
+                       unchanged=len(plan.unchanged), retained_missing=len(plan.retained_missing),
+                       duplicates=sum(len(v) for v in plan.duplicates.values()),
+                       unavailable=disc["unavailable"], gone=disc["gone"], http=disc["http"],
+                       errors={**summary.get("errors", {}), **disc["errors"]}, skipped=skipped,
+                       not_matched=disc.get("not_matched", 0))
+        if not items and not cfg.allow_empty:
+            if prev is None:
+                _drop_dangling_links(dest, [*self.names, *catalog.CATALOG_FILES])
+            raise src.SourceError(_empty_source_message(cfg, disc))
+        # discovery's quarantine rows describe the source as it is now: republished when they changed
+        self.skips_changed = _skip_keys(skipped) != _published_skip_keys(prev)
+        self.log_changed = _crawl_log(cfg, prev)
+        return not (plan.is_noop and not self.skips_changed and not self.log_changed and not self.reviews_changed
+                    and prev is not None)
 
-    def parsed() -> None:             # the parse workers' memory is not needed to publish
-        _stop_pool(run_id)
-        if publish_key is not None:
-            _start_publish_pool(publish_key, min(cfg.workers, PUBLISH_PROCESSES))
-    try:
-        _emit("parse_total", total=len(plan.parse), batches=len(batches))
-        summaries, chunks = _parse_and_validate(ex, cfg, batches, staging, run_name, prev, context_root,
-                                                pool_key, extras, warm_gate=gate_while_parsing and pool_key is not None,
-                                                on_parsed=parsed, engine=engine)
-    finally:
-        _stop_pool(run_id)
-    if log_changed and batch.gx_enabled():
-        log_check = ex.call(validate_step, chunk_no=len(chunks), dataset="fetch_log", batch_nos=[log_batch],
-                            staging=str(staging), run_name=run_name, context_root=context_root, engine=engine)
-        if not log_check["structural_ok"]:   # the log is not published; the reports are
-            shutil.rmtree(staging / "fetch_log", ignore_errors=True)
-            log_changed = False
-        log_check["batches"] = []
-        chunks.append(log_check)
-    rejected = sorted({b for c in chunks if not c["structural_ok"] for b in c["batches"]})
-    if rejected:                       # a batch is published only if every dataset's chunk passed
-        batch.drop_staged_batches(staging, rejected)
-    skips_published = skips_changed and not any(b in rejected for b in extras)
-    # reports GX found structurally broken in a chunk that passes without them: quarantined alone
-    held = {rid: why for c in chunks if c["structural_ok"] for rid, why in c.get("contained", {}).items()}
-    if held:
-        in_chunks = sorted({b for c in chunks if c.get("contained") for b in c["batches"]} - set(rejected))
-        contained = batch.contain_staged(staging, in_chunks, held)
-        quarantined = {r["report_id"] for r in contained}
+    # ------------------------------------------------------------------------------------ parse
+    def parse(self) -> None:
+        """Parse the batches in the worker pool (each batch also checked by the pure half of the gate and
+        staged) while GX validates the staged views in chunks; then the parse workers stop."""
+        cfg, ex, run, summary = self.cfg, self.ex, self.tx, self.summary
+        run_id = run.id
+        run.at("parsing", self.staging)
+        staging = self.staging = run.stage()
+        self.context_root = str(self.dest / ".gx")
+        self.run_name = f"nianbao-{run_id}"
+        prepare_gx(self.context_root)
+        batches = _batches([i.as_dict() for i in self.plan.parse], cfg.batch_size)
+        extras = self.extras = {}
+        if self.skipped and self.skips_changed:    # staged with the last batch (or a batch of their own)
+            if not batches:
+                batches.append([])
+            extras[len(batches) - 1] = src.quarantine_rows(self.skipped)
+        # a handful of reports and no Data Docs: the suites are evaluated in pandas, GX is not imported
+        engine = self.engine = gate_engine(len(self.plan.parse), cfg.quality_report)
+        summary["gate_engine"] = engine
+        gate_while_parsing = cfg.gate_while_parsing and len(batches) == 1 and batch.gx_enabled() and engine == "gx"
+        if self.local_pool and run_id not in pools.POOLS and (len(batches) > 1 or gate_while_parsing):
+            pools.start_pool(run_id, min(cfg.workers, len(batches)), warm=False)
+        pool_key = run_id if run_id in pools.POOLS else None
+        self.log_batch = len(batches)       # the fetch log's own staging tag, after the parse batches
+        if self.log_changed:
+            summary["fetch_log_rows"] = ex.call(fetch_log_step, source=cfg.source, staging=str(staging),
+                                                batch_no=self.log_batch)["rows"]
+        publish_key = self.publish_key = (pools.publish_key(run_id) if pool_key is not None
+                                          and len(batches) >= pools.PUBLISH_POOL_MIN_BATCHES else None)
+
+        def parsed() -> None:             # the parse workers' memory is not needed to publish
+            pools.stop_pool(run_id)
+            if publish_key is not None:
+                pools.start_publish_pool(publish_key, min(cfg.workers, pools.PUBLISH_PROCESSES))
+        try:
+            _emit("parse_total", total=len(self.plan.parse), batches=len(batches))
+            self.summaries, self.chunks = _parse_and_validate(
+                ex, cfg, batches, staging, self.run_name, self.prev, self.context_root, pool_key, extras,
+                warm_gate=gate_while_parsing and pool_key is not None, on_parsed=parsed, engine=engine)
+        finally:
+            pools.stop_pool(run_id)
+
+    # ------------------------------------------------------------------------------------ gate
+    def gate(self) -> None:
+        """GX's verdicts applied to the staged batches: a batch is published only if every dataset's chunk
+        passed; a report GX found broken in a chunk that passes without it is quarantined alone."""
+        ex, staging, summary, chunks, summaries = self.ex, self.staging, self.summary, self.chunks, self.summaries
+        if self.log_changed and batch.gx_enabled():
+            log_check = ex.call(validate_step, chunk_no=len(chunks), dataset="fetch_log", batch_nos=[self.log_batch],
+                                staging=str(staging), run_name=self.run_name, context_root=self.context_root,
+                                engine=self.engine)
+            if not log_check["structural_ok"]:   # the log is not published; the reports are
+                shutil.rmtree(staging / "fetch_log", ignore_errors=True)
+                self.log_changed = False
+            log_check["batches"] = []
+            chunks.append(log_check)
+        rejected = sorted({b for c in chunks if not c["structural_ok"] for b in c["batches"]})
+        if rejected:                       # a batch is published only if every dataset's chunk passed
+            batch.drop_staged_batches(staging, rejected)
+        self.skips_published = self.skips_changed and not any(b in rejected for b in self.extras)
+        # reports GX found structurally broken in a chunk that passes without them: quarantined alone
+        held = {rid: why for c in chunks if c["structural_ok"] for rid, why in c.get("contained", {}).items()}
+        if held:
+            in_chunks = sorted({b for c in chunks if c.get("contained") for b in c["batches"]} - set(rejected))
+            contained = batch.contain_staged(staging, in_chunks, held)
+            quarantined = {r["report_id"] for r in contained}
+            for s in summaries:
+                for r in s["reports"]:
+                    if r["sha256"] in quarantined:
+                        r["status"] = "quarantined"
+            summary["contained"] = [{"source_file": r["source_file"], "reason": r["reason"]} for r in contained]
+        failures_of_batch: dict[int, list[str]] = {}
+        for c in chunks:
+            for b in c["batches"]:
+                failures_of_batch.setdefault(b, []).extend(c["structural_failures"])
         for s in summaries:
+            s["structural_failures"] = failures_of_batch.get(s["batch"], [])
+            s["structural_ok"] = not s["structural_failures"]
+        summary["gate_chunks"] = [{k: c[k] for k in ("chunk", "dataset", "batches", "rows", "structural_ok",
+                                                     "seconds")} for c in chunks]
+        summary["warnings"] = [w for c in chunks for w in c["warnings"]][:50]
+        if any(c.get("engine") == "gx" for c in chunks):      # the evaluator could not decide one of them
+            summary["gate_engine"] = "gx"
+        summaries.sort(key=lambda s: s["batch"])
+        crash_point("after_parse")
+
+    # ------------------------------------------------------------------------------------ new manifest
+    def new_manifest(self) -> bool:
+        """The new version's manifest entries, the batches' verdicts, and the published rows to drop
+        (replaced or removed reports, and reports re-parsed in this run). False when nothing would change."""
+        from transforms import schema as registry
+        plan, summary, run_id, previous = self.plan, self.summary, self.tx.id, self.previous
+        entries = self.entries = dict(plan.entries)
+        staged_ok = set()
+        failures = []
+        by_source = {i.source_file: i for i in plan.parse}
+        for c in self.chunks:
+            failures += c["structural_failures"]
+        for s in self.summaries:
+            if not s["structural_ok"]:
+                continue
             for r in s["reports"]:
-                if r["sha256"] in quarantined:
-                    r["status"] = "quarantined"
-        summary["contained"] = [{"source_file": r["source_file"], "reason": r["reason"]} for r in contained]
-    failures_of_batch: dict[int, list[str]] = {}
-    for c in chunks:
-        for b in c["batches"]:
-            failures_of_batch.setdefault(b, []).extend(c["structural_failures"])
-    for s in summaries:
-        s["structural_failures"] = failures_of_batch.get(s["batch"], [])
-        s["structural_ok"] = not s["structural_failures"]
-    summary["gate_chunks"] = [{k: c[k] for k in ("chunk", "dataset", "batches", "rows", "structural_ok",
-                                                 "seconds")} for c in chunks]
-    summary["warnings"] = [w for c in chunks for w in c["warnings"]][:50]
-    if any(c.get("engine") == "gx" for c in chunks):      # the evaluator could not decide one of them
-        summary["gate_engine"] = "gx"
-    summaries.sort(key=lambda s: s["batch"])
-    crash_point("after_parse")
+                it = by_source[r["source_file"]]
+                it = mf.Item(it.source_file, r["sha256"], r["size"] if r["size"] is not None else it.size,
+                             it.local_path, it.mtime_ns)
+                extra = {"mtime_ns": it.mtime_ns} if it.mtime_ns is not None else None
+                entries[r["sha256"]] = mf.entry_for(it, report_year=r["report_year"], status=r["status"],
+                                                   parser_version=registry.PARSER_VERSION, run_id=run_id,
+                                                   extra=extra)
+                staged_ok.add(r["sha256"])
+        for sha, dups in plan.duplicates.items():
+            if sha in entries:
+                entries[sha]["duplicates"] = dups
+        summary["structural_failures"] = failures
+        summary["parsed"] = sum(1 for e in entries.values() if e["run_id"] == run_id and e["status"] == "parsed")
+        summary["quarantined"] = sum(1 for e in entries.values()
+                                     if e["run_id"] == run_id and e["status"] == "quarantined")
+        verdicts: dict[str, int] = {}
+        for s in self.summaries:
+            for k, v in (s.get("verdicts") or {}).items():
+                verdicts[k] = verdicts.get(k, 0) + v
+        summary["verdicts"] = self.verdicts = verdicts
 
-    # manifest of the new version
-    entries = dict(plan.entries)
-    staged_ok = set()
-    failures = []
-    by_source = {i.source_file: i for i in plan.parse}
-    for c in chunks:
-        failures += c["structural_failures"]
-    for s in summaries:
-        if not s["structural_ok"]:
-            continue
-        for r in s["reports"]:
-            it = by_source[r["source_file"]]
-            it = mf.Item(it.source_file, r["sha256"], r["size"] if r["size"] is not None else it.size,
-                         it.local_path, it.mtime_ns)
-            extra = {"mtime_ns": it.mtime_ns} if it.mtime_ns is not None else None
-            entries[r["sha256"]] = mf.entry_for(it, report_year=r["report_year"], status=r["status"],
-                                               parser_version=registry.PARSER_VERSION, run_id=run_id,
-                                               extra=extra)
-            staged_ok.add(r["sha256"])
-    for sha, dups in plan.duplicates.items():
-        if sha in entries:
-            entries[sha]["duplicates"] = dups
-    summary["structural_failures"] = failures
-    summary["parsed"] = sum(1 for e in entries.values() if e["run_id"] == run_id and e["status"] == "parsed")
-    summary["quarantined"] = sum(1 for e in entries.values()
-                                 if e["run_id"] == run_id and e["status"] == "quarantined")
-    verdicts: dict[str, int] = {}
-    for s in summaries:
-        for k, v in (s.get("verdicts") or {}).items():
-            verdicts[k] = verdicts.get(k, 0) + v
-    summary["verdicts"] = verdicts
+        # rows to drop: replaced/removed reports (+ reports re-parsed in this run)
+        remove = self.remove = set(plan.remove) | {sha for sha in staged_ok if sha in previous}
+        self.removed_years = sorted({previous[s].get("report_year") for s in remove if s in previous},
+                                    key=lambda y: (y is None, y or 0))
+        return not (not staged_ok and not remove and not self.skips_published and not self.log_changed
+                    and not self.reviews_changed and self.prev is not None)
 
-    # rows to drop: replaced/removed reports (+ reports re-parsed in this run)
-    remove = set(plan.remove) | {sha for sha in staged_ok if sha in previous}
-    removed_years = sorted({previous[s].get("report_year") for s in remove if s in previous},
-                           key=lambda y: (y is None, y or 0))
-    if (not staged_ok and not remove and not skips_published and not log_changed and not reviews_changed
-            and prev is not None):
-        summary["noop"] = True
-        summary["version"] = prev.name if prev else None
-        shutil.rmtree(staging, ignore_errors=True)
-        summary["seconds"] = time.perf_counter() - t0
-        _emit("done", summary=summary)
-        return summary
+    # ------------------------------------------------------------------------------------ cross-report
+    def cross_report(self) -> None:
+        """The run-level passes, once every batch is staged (the checks across years see the whole
+        dataset), then the maintainers' reviews. With the run's publish processes, the datasets no pass
+        restages are published while the passes run."""
+        from flows import crossreport, reviewpass
+        from transforms import schema as registry
+        cfg, run, summary, names, staging, prev = self.cfg, self.tx, self.summary, self.names, self.staging, self.prev
+        reviewed = bool(len(self.reviews) or self.reviews_changed)
+        run.at("publishing", self.dest / pub.VERSIONS)
+        self.partial = run.begin()
+        self.page_inputs = set(_page_datasets()) if cfg.quality_report else None
+        publish_key = self.publish_key
+        in_processes = self.in_processes = publish_key is not None and publish_key in pools.POOLS
+        publishing = self.publishing = _Publishing(
+            self.ex, run, staging, prev, self.partial, self.page_inputs,
+            drop=list(registry.DISCOVERY_REASONS) if self.skips_published else None,
+            pool_key=publish_key if in_processes else None,
+            window=min(cfg.workers, pools.PUBLISH_PROCESSES) if in_processes else len(names))
+        remove_of = self.remove_of = {n: sorted(self.remove) for n in names}
+        years_of = self.years_of = {n: list(self.removed_years) for n in names}
+        _emit("stage", name="cross-report checks")
+        if in_processes:
+            held_back = {*crossreport.RESTAGED, *(reviewpass.RESTAGED if reviewed else ())}
+            _emit("stage", name="publish", total=len(names))
+            publishing.add([n for n in names if n not in held_back], remove_of, years_of)
+        run.at("cross-report checks", staging)
+        xr = publishing.alongside(cross_report_step, staging=str(staging), prev_root=str(prev) if prev else None,
+                                  removed=sorted(self.remove), run_name=self.run_name,
+                                  context_root=self.context_root, verdicts=self.verdicts, engine=self.engine)
+        summary["cross_report"] = xr["summary"]
+        summary["verdicts"] = xr["verdicts"]
+        summary["structural_failures"] += xr["structural_failures"]
+        summary["warnings"] = (summary["warnings"] + xr["summary"].get("warnings", []))[:50]
+        publishing.check_untouched(xr, "the cross-report pass")
+        reviewpass.merge_plans(remove_of, years_of, xr)
+        if reviewed:                                     # the maintainers' decisions, per report
+            _emit("stage", name="reviews")
+            run.at("reviews", staging)
+            rp = publishing.alongside(review_step, staging=str(staging), prev_root=str(prev) if prev else None,
+                                      removed=sorted(self.remove), reviews_path=self.reviews.path,
+                                      entries=self.reviews.applied())
+            publishing.check_untouched(rp, "the reviews pass")
+            reviewpass.merge_plans(remove_of, years_of, rp)
+            summary["reviews"] = rp["summary"]
 
-    # ---------------------------------------------------------------- the run-level passes, publishing
-    # after every batch is staged: the checks across years see the whole dataset. With the run's publish
-    # processes, the datasets no pass restages are published while the passes run.
-    from flows import crossreport
-    reviewed = bool(len(reviews) or reviews_changed)
-    run.at("publishing", dest / pub.VERSIONS)
-    vid, partial = pub.begin_version(dest)
-    run.partial = partial
-    page_inputs = set(_page_datasets()) if cfg.quality_report else None
-    in_processes = publish_key is not None and publish_key in _POOLS
-    publishing = _Publishing(ex, run, staging, prev, partial, page_inputs,
-                             drop=list(registry.DISCOVERY_REASONS) if skips_published else None,
-                             pool_key=publish_key if in_processes else None,
-                             window=min(cfg.workers, PUBLISH_PROCESSES) if in_processes else len(names))
-    remove_of = {n: sorted(remove) for n in names}
-    years_of = {n: list(removed_years) for n in names}
-    _emit("stage", name="cross-report checks")
-    if in_processes:
-        held_back = {*crossreport.RESTAGED, *(reviewpass.RESTAGED if reviewed else ())}
-        _emit("stage", name="publish", total=len(names))
-        publishing.add([n for n in names if n not in held_back], remove_of, years_of)
-    run.at("cross-report checks", staging)
-    xr = publishing.alongside(cross_report_step, staging=str(staging), prev_root=str(prev) if prev else None,
-                              removed=sorted(remove), run_name=run_name, context_root=context_root,
-                              verdicts=verdicts, engine=engine)
-    summary["cross_report"] = xr["summary"]
-    summary["verdicts"] = xr["verdicts"]
-    summary["structural_failures"] += xr["structural_failures"]
-    summary["warnings"] = (summary["warnings"] + xr["summary"].get("warnings", []))[:50]
-    publishing.check_untouched(xr, "the cross-report pass")
-    reviewpass.merge_plans(remove_of, years_of, xr)
-    if reviewed:                                     # the maintainers' decisions, per report
-        _emit("stage", name="reviews")
-        run.at("reviews", staging)
-        rp = publishing.alongside(review_step, staging=str(staging), prev_root=str(prev) if prev else None,
-                                  removed=sorted(remove), reviews_path=reviews.path, entries=reviews.applied())
-        publishing.check_untouched(rp, "the reviews pass")
-        reviewpass.merge_plans(remove_of, years_of, rp)
-        summary["reviews"] = rp["summary"]
-    # ----------------------------------------------------------------
+    # ------------------------------------------------------------------------------------ publish
+    def publish(self) -> None:
+        """Every dataset of the new version written (the previous rows less the removed ones, merged with
+        the staged rows), the Data Docs and the summary page meanwhile; then its manifest and catalogue."""
+        from flows import reviewpass
+        from transforms import schema as registry
+        cfg, ex, run, names, partial, publishing = self.cfg, self.ex, self.tx, self.names, self.partial, self.publishing
+        if not self.in_processes:
+            _emit("stage", name="publish", total=len(names))
+        run.at("publishing", partial)
+        reviewpass.write_sidecar(partial, self.reviews)       # read by the summary page and the next run
+        docs = (ex.submit(docs_step, version_dir=str(partial), context_root=self.context_root)
+                if cfg.quality_report else None)
+        publishing.add([n for n in names if n not in publishing.added], self.remove_of, self.years_of)
+        # the summary page is built as soon as the Data Docs and the datasets it reads are done, while the
+        # others publish
+        page = None
+        docs_done = docs is None
+        while publishing.ready or publishing.running:
+            publishing.fill()
+            f = _first_done(ex, [*publishing.running, *([docs] if not docs_done else [])])
+            if f is docs:
+                docs_done = True
+            else:
+                publishing.collect(f)
+            if (page is None and docs_done and self.page_inputs is not None
+                    and self.page_inputs <= set(publishing.stats)):
+                page = _submit_report(ex, docs, partial, self.context_root)
+        if page is None and self.page_inputs is not None:
+            page = _submit_report(ex, docs, partial, self.context_root)
+        self.page = page
+        if self.in_processes:
+            pools.stop_pool(self.publish_key)                 # their memory, before the catalog and the page
+        self.summary["publish"] = {n: publishing.stats[n] for n in names}
+        run.seal(self.entries, registry.PARSER_VERSION)  # the manifest, datapackage.json, nianbao.duckdb
+        crash_point("after_manifest")
 
-    if not in_processes:
-        _emit("stage", name="publish", total=len(names))
-    run.at("publishing", partial)
-    reviewpass.write_sidecar(partial, reviews)       # read by the summary page and the next run
-    docs = ex.submit(docs_step, version_dir=str(partial), context_root=context_root) if cfg.quality_report else None
-    publishing.add([n for n in names if n not in publishing.added], remove_of, years_of)
-    # the summary page is built as soon as the Data Docs and the datasets it reads are done, while the
-    # others publish
-    page = None
-    docs_done = docs is None
-    while publishing.ready or publishing.running:
-        publishing.fill()
-        f = _first_done(ex, [*publishing.running, *([docs] if not docs_done else [])])
-        if f is docs:
-            docs_done = True
-        else:
-            publishing.collect(f)
-        if page is None and docs_done and page_inputs is not None and page_inputs <= set(publishing.stats):
-            page = _submit_report(ex, docs, partial, context_root)
-    if page is None and page_inputs is not None:
-        page = _submit_report(ex, docs, partial, context_root)
-    if in_processes:
-        _stop_pool(publish_key)                      # their memory, before the catalog and the page
-    summary["publish"] = {n: publishing.stats[n] for n in names}
-    mf.save(partial, entries, registry.PARSER_VERSION)
-    run.at("writing the catalog", partial)
-    catalog.write_catalog(partial, dest / pub.VERSIONS / vid, vid)     # datapackage.json, nianbao.duckdb
-    crash_point("after_manifest")
-    report_failure = None
-    if cfg.quality_report:
+    # ------------------------------------------------------------------------------------ quality page
+    def quality_page(self) -> str | None:
+        """The summary page's outcome: None, or why it failed (the data is published all the same)."""
+        if not self.cfg.quality_report:
+            return None
+        summary, page = self.summary, self.page
         _emit("stage", name="quality report")
-        run.at("the quality report", partial / pub.QUALITY_REPORT)
+        self.tx.at("the quality report", self.partial / pub.QUALITY_REPORT)
         try:
             if isinstance(page, Exception):
                 raise page
             if page.result():
-                summary["quality_report"] = str(dest / pub.QUALITY_REPORT / "index.html")
+                summary["quality_report"] = str(self.dest / pub.QUALITY_REPORT / "index.html")
         except Exception as e:        # the data is good: it is published, then the run fails
-            report_failure = f"{type(e).__name__}: {e}"
-            summary["errors"] = {**summary.get("errors", {}), "quality_report": report_failure}
-    summary["version"] = vid
-    summary["seconds"] = time.perf_counter() - t0
-    run.at("committing", dest)
-    pub.write_json(partial / "_run.json", summary)
-    with stopping.deferred():         # a stop signal waits for the pointer swap (and is raised after it)
-        pub.commit_version(dest, vid, partial, crash_hook=crash_point)
-        run.partial, run.committed = None, vid
-        stopping.published(vid)
-        shutil.rmtree(staging, ignore_errors=True)
-        pub.cleanup(dest)
-    _emit("done", summary=summary)
-    if report_failure is not None:
-        raise RunFailed(f"the quality report failed: {' '.join(report_failure.split())}; "
-                        f"the data was published (version {vid})", summary)
-    return summary
+            failure = f"{type(e).__name__}: {e}"
+            summary["errors"] = {**summary.get("errors", {}), "quality_report": failure}
+            return failure
+        return None
+
+    # ------------------------------------------------------------------------------------ commit
+    def commit(self, report_failure: str | None) -> dict:
+        """The pointer swapped to the new version (flows/store.py); a failed summary page fails the run
+        once its data is published."""
+        summary = self.summary
+        vid = summary["version"] = self.tx.vid
+        summary["seconds"] = time.perf_counter() - self.t0
+        self.tx.commit(summary, crash_hook=crash_point)
+        _emit("done", summary=summary)
+        if report_failure is not None:
+            raise RunFailed(f"the quality report failed: {' '.join(report_failure.split())}; "
+                            f"the data was published (version {vid})", summary)
+        return summary
+
+
+def _crawl_log(cfg: RunConfig, prev: Path | None) -> bool:
+    """Whether the source is a crawl folder whose fetch log differs from the published one."""
+    from flows import crawled
+    source = cfg.source[len("file://"):] if cfg.source.startswith("file://") else cfg.source
+    if "://" in source or not crawled.is_crawl_folder(source):
+        return False
+    rows = crawled.fetch_log_rows(source)
+    if rows is None:
+        return False
+    published = []
+    if prev is not None and (prev / "fetch_log").exists():
+        published = pub.read_table(prev / "fetch_log", "fetch_log").to_pylist()
+    return crawled.fetch_log_digest(rows) != crawled.fetch_log_digest(published)
 
 
 def _skip_keys(skipped: list[dict]) -> set[tuple]:
@@ -1108,114 +692,5 @@ def run_inline(cfg: RunConfig) -> dict:
 
 
 # --------------------------------------------------------------------------- Prefect
-# The tasks, the flow and run_flow are in flows/prefect_flow.py, which imports this module (never the
-# other way): importing Prefect takes ~2 s, and a plain run or a run of one report file never does.
-
-
-def run_summary_markdown(s: dict, failure: str | None = None) -> str:
-    """The run summary as the markdown artifact of the flow run (what the CLI prints, as a table)."""
-    state = ("failed: " + _md(failure) if failure else
-             "published, with structural failures (chunks withheld)" if s.get("structural_failures") else
-             "nothing to do" if s.get("noop") else "published")
-    rows = [("version", s.get("version")), ("source", s.get("source")), ("destination", s.get("dest")),
-            ("seconds", f"{s['seconds']:.1f}" if isinstance(s.get("seconds"), (int, float)) else None),
-            ("files discovered", s.get("discovered")), ("parsed", s.get("parsed")),
-            ("quarantined", s.get("quarantined")), ("unchanged", s.get("unchanged")),
-            ("replaced or removed", s.get("to_remove")), ("kept though missing", s.get("retained_missing")),
-            ("skipped by discovery", len(s.get("skipped") or [])),
-            ("verdicts", ", ".join(f"{k} {v}" for k, v in sorted((s.get("verdicts") or {}).items())) or None)]
-    out = [f"# nianbao run: {state}", "", "| | |", "|---|---|"]
-    out += [f"| {k} | {_md(v)} |" for k, v in rows if v is not None]
-    for title, items in (("Structural failures", s.get("structural_failures") or []),
-                         ("Errors", [f"{k}: {v}" for k, v in sorted((s.get("errors") or {}).items())])):
-        if items:
-            out += ["", f"## {title}", ""] + [f"* {_md(i)}" for i in items[:50]]
-    if s.get("quality_report"):
-        out += ["", f"Quality report: `{_md(s['quality_report'])}`"]
-    return "\n".join(out) + "\n"
-
-
-def _md(v) -> str:
-    """A value as inert markdown table text (file names come from the source)."""
-    text = printable_name(str(v))
-    for c in "\\`*[]<>|#":
-        text = text.replace(c, "\\" + c)
-    return text
-
-
-def publish_artifacts(summary: dict, failure: str | None = None) -> None:
-    """The flow run's artifacts: the run summary (markdown) and a link to the quality report. An
-    artifact that cannot be created is logged, never a failure of the run."""
-    from prefect.artifacts import create_link_artifact, create_markdown_artifact
-    from prefect.logging import get_run_logger
-    try:
-        create_markdown_artifact(markdown=run_summary_markdown(summary, failure), key="nianbao-run-summary",
-                                 description="What the run found, parsed, quarantined and published.")
-        if summary.get("quality_report"):
-            create_link_artifact(link=Path(summary["quality_report"]).absolute().as_uri(),
-                                 link_text="quality report", key="nianbao-quality-report",
-                                 description="Verdicts, failed checks, worst reports, quarantine, Data Docs.")
-    except Exception as e:               # noqa: BLE001 - the data is published either way
-        get_run_logger().warning("could not create the run's artifacts: %s", e)
-
-
-def task_runner_for(cfg: RunConfig):
-    if cfg.dask_address:
-        from prefect_dask import DaskTaskRunner
-        return DaskTaskRunner(address=cfg.dask_address)
-    from prefect.task_runners import ThreadPoolTaskRunner
-    return ThreadPoolTaskRunner(max_workers=max(1, cfg.workers) + 1)   # parse window + the gate
-
-
-def flow_params(cfg: RunConfig) -> dict:
-    return dict(source=cfg.source, dest=cfg.dest, glob=cfg.glob, batch_size=cfg.batch_size,
-                workers=cfg.workers, prune=cfg.prune, dask_address=cfg.dask_address,
-                quality_report=cfg.quality_report, validate_rows=cfg.validate_rows,
-                follow_symlinks=cfg.follow_symlinks, allow_empty=cfg.allow_empty, sites=cfg.sites,
-                crawl_delay=cfg.crawl_delay, reviews=cfg.reviews)
-
-
-class _OwnSessionPopen(subprocess.Popen):
-    """A child process in a session of its own: a Ctrl-C in the terminal does not reach it. A
-    stopped process terminates it as it exits (Prefect's own exit hook may not get to run)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("start_new_session", True)
-        super().__init__(*args, **kwargs)
-        stopping.at_stop(self._terminate)
-
-    def _terminate(self) -> None:
-        if self.poll() is None:
-            self.terminate()
-
-
-def detach_ephemeral_server() -> None:
-    """Prefect starts its temporary server (no PREFECT_API_URL) as a child in our process group, so a
-    Ctrl-C stopped it together with the run, which then could not report its state: ~80 s of
-    ConnectError retries, the flow run left RUNNING. Started in its own session it outlives the
-    signal; Prefect still stops it when the process exits."""
-    from prefect.server.api import server
-    if not isinstance(server.subprocess, types.SimpleNamespace):
-        server.subprocess = types.SimpleNamespace(**{**vars(subprocess), "Popen": _OwnSessionPopen})
-
-
-@contextmanager
-def _console_quiet_on(*expected: type[BaseException]):
-    """Prefect's console handlers drop the traceback of an expected failure (a bad or empty source):
-    the CLI prints it as one line; the flow run is still Failed, with its logs, in Prefect."""
-    import logging
-
-    from prefect.logging.handlers import PrefectConsoleHandler
-
-    def keep(record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], expected))
-
-    handlers = {h for lg in (logging.getLogger(), logging.getLogger("prefect"), logging.getLogger("prefect.flow_runs"))
-                for h in lg.handlers if isinstance(h, PrefectConsoleHandler)}
-    for h in handlers:
-        h.addFilter(keep)
-    try:
-        yield
-    finally:
-        for h in handlers:
-            h.removeFilter(keep)
+# The tasks, the flow, its executor and run_flow are in flows/prefect_flow.py, which imports this module
+# (never the other way): importing Prefect takes ~2 s, and a plain run or a run of one report file never does.

@@ -1,15 +1,23 @@
-"""The Prefect flow of a run: the step functions of flows/pipeline.py as Prefect tasks and the
-``nianbao-run`` flow around ``pipeline.orchestrate``. A module of its own so that importing the
+"""The Prefect flow of a run: the step functions of flows/pipeline.py as Prefect tasks, the
+``nianbao-run`` flow around ``pipeline.orchestrate`` with its executor, artifacts, task runner and
+temporary server. A module of its own so that importing the
 pipeline does not import Prefect (~2 s): a plain run (``--no-prefect``, one report file) never does."""
 from __future__ import annotations
+
+import subprocess
+import types
+from contextlib import contextmanager
+from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows import defaults, pipeline
-from flows.pipeline import (crawl_step, cross_report_step, discover_step, docs_step, fetch_log_step, parse_step,
-                            publish_step, report_step, review_step, validate_step)
+from flows import defaults, pipeline, stopping
+from flows.config import RunConfig
+from transforms.names import printable_name
+from flows.steps import (crawl_step, cross_report_step, discover_step, docs_step, fetch_log_step, parse_step,
+                         publish_step, report_step, review_step, validate_step)
 
 _IO = dict(retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE, persist_result=False)
 _CPU = dict(cache_policy=NO_CACHE, persist_result=False)
@@ -36,17 +44,17 @@ def nianbao_run(source: str = defaults.SOURCE, dest: str = defaults.DEST, glob: 
                 reviews: str | None = None) -> dict:
     """(Crawl ->) discover -> parse in batches, validate in chunks -> publish atomically -> quality report."""
     # the pipeline's names are looked up when the flow runs (tests replace pipeline.orchestrate)
-    cfg = pipeline.RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
-                             prune=prune, dask_address=dask_address, quality_report=quality_report,
-                             validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty,
-                             sites=sites, crawl_delay=crawl_delay, reviews=reviews)
+    cfg = RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
+                    prune=prune, dask_address=dask_address, quality_report=quality_report,
+                    validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty,
+                    sites=sites, crawl_delay=crawl_delay, reviews=reviews)
     try:
-        summary = pipeline.orchestrate(cfg, pipeline.PrefectExecutor(TASKS))
+        summary = pipeline.orchestrate(cfg, PrefectExecutor(TASKS))
     except pipeline.RunFailed as e:   # published, then a step failed (the quality report): still described
         if e.summary:
-            pipeline.publish_artifacts(e.summary, failure=str(e))
+            publish_artifacts(e.summary, failure=str(e))
         raise
-    pipeline.publish_artifacts(summary)
+    publish_artifacts(summary)
     if summary.get("structural_failures"):
         from prefect.states import Failed
         n = len(summary["structural_failures"])
@@ -55,16 +63,16 @@ def nianbao_run(source: str = defaults.SOURCE, dest: str = defaults.DEST, glob: 
     return summary
 
 
-def run_flow(cfg: pipeline.RunConfig, heartbeat: bool = False) -> dict:
+def run_flow(cfg: RunConfig, heartbeat: bool = False) -> dict:
     """Run the Prefect flow (ephemeral server unless PREFECT_API_URL is set)."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-    pipeline.detach_ephemeral_server()
-    fl = nianbao_run.with_options(task_runner=pipeline.task_runner_for(cfg))
-    with pipeline._console_quiet_on(pipeline.src.SourceError, pipeline.RunFailed):
+    detach_ephemeral_server()
+    fl = nianbao_run.with_options(task_runner=task_runner_for(cfg))
+    with _console_quiet_on(pipeline.src.SourceError, pipeline.RunFailed):
         if heartbeat:
-            return _outcome(fl(**pipeline.flow_params(cfg), return_state=True))
+            return _outcome(fl(**flow_params(cfg), return_state=True))
         with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            return _outcome(fl(**pipeline.flow_params(cfg), return_state=True))
+            return _outcome(fl(**flow_params(cfg), return_state=True))
 
 
 def _outcome(state) -> dict:
@@ -76,3 +84,165 @@ def _outcome(state) -> dict:
     if not isinstance(result, dict):
         raise pipeline.RunFailed(f"the flow run ended {state.type.value}: {state.message or result!r}")
     return result
+
+
+class PrefectExecutor:
+    """Maps step functions to their Prefect tasks; must be used inside a flow run."""
+    def __init__(self, tasks: dict):
+        self.tasks = tasks
+        self.futures: list = []
+
+    def submit(self, fn, **kw):
+        f = self.tasks[fn.__name__].submit(**kw)
+        self.futures.append(f)
+        return f
+
+    def settle(self, wait: bool) -> None:
+        """Cancel the task runs not started (thread pool or Dask futures); with ``wait``, wait for the
+        others."""
+        for f in self.futures:
+            inner = getattr(f, "wrapped_future", None)
+            if inner is not None and not inner.done():
+                inner.cancel()
+        if wait:
+            for f in self.futures:
+                try:
+                    f.wait()
+                except Exception:
+                    pass
+
+    def stopped(self, exc: BaseException) -> None:
+        """Mark the flow run Crashed now: Prefect's engine does it only once the tasks still running
+        have ended, and those are abandoned. Not for Prefect's own TerminationSignal: a deployment's
+        runner cancelling the run expects Cancelled, which the engine sets."""
+        if not isinstance(exc, stopping.Interrupted):
+            return
+        from prefect.context import FlowRunContext
+        from prefect.states import Crashed
+        ctx = FlowRunContext.get()
+        if ctx is None or ctx.flow_run is None or ctx.client is None:
+            return
+        try:
+            ctx.client.set_flow_run_state(ctx.flow_run.id, Crashed(message=str(exc) or type(exc).__name__),
+                                          force=True)
+        except Exception:
+            pass
+
+    def call(self, fn, **kw):
+        return self.tasks[fn.__name__](**kw)
+
+    def as_completed(self, futures):
+        from prefect.futures import as_completed
+        return as_completed(futures)
+
+    def close(self):
+        pass
+
+
+def run_summary_markdown(s: dict, failure: str | None = None) -> str:
+    """The run summary as the markdown artifact of the flow run (what the CLI prints, as a table)."""
+    state = ("failed: " + _md(failure) if failure else
+             "published, with structural failures (chunks withheld)" if s.get("structural_failures") else
+             "nothing to do" if s.get("noop") else "published")
+    rows = [("version", s.get("version")), ("source", s.get("source")), ("destination", s.get("dest")),
+            ("seconds", f"{s['seconds']:.1f}" if isinstance(s.get("seconds"), (int, float)) else None),
+            ("files discovered", s.get("discovered")), ("parsed", s.get("parsed")),
+            ("quarantined", s.get("quarantined")), ("unchanged", s.get("unchanged")),
+            ("replaced or removed", s.get("to_remove")), ("kept though missing", s.get("retained_missing")),
+            ("skipped by discovery", len(s.get("skipped") or [])),
+            ("verdicts", ", ".join(f"{k} {v}" for k, v in sorted((s.get("verdicts") or {}).items())) or None)]
+    out = [f"# nianbao run: {state}", "", "| | |", "|---|---|"]
+    out += [f"| {k} | {_md(v)} |" for k, v in rows if v is not None]
+    for title, items in (("Structural failures", s.get("structural_failures") or []),
+                         ("Errors", [f"{k}: {v}" for k, v in sorted((s.get("errors") or {}).items())])):
+        if items:
+            out += ["", f"## {title}", ""] + [f"* {_md(i)}" for i in items[:50]]
+    if s.get("quality_report"):
+        out += ["", f"Quality report: `{_md(s['quality_report'])}`"]
+    return "\n".join(out) + "\n"
+
+
+def _md(v) -> str:
+    """A value as inert markdown table text (file names come from the source)."""
+    text = printable_name(str(v))
+    for c in "\\`*[]<>|#":
+        text = text.replace(c, "\\" + c)
+    return text
+
+
+def publish_artifacts(summary: dict, failure: str | None = None) -> None:
+    """The flow run's artifacts: the run summary (markdown) and a link to the quality report. An
+    artifact that cannot be created is logged, never a failure of the run."""
+    from prefect.artifacts import create_link_artifact, create_markdown_artifact
+    from prefect.logging import get_run_logger
+    try:
+        create_markdown_artifact(markdown=run_summary_markdown(summary, failure), key="nianbao-run-summary",
+                                 description="What the run found, parsed, quarantined and published.")
+        if summary.get("quality_report"):
+            create_link_artifact(link=Path(summary["quality_report"]).absolute().as_uri(),
+                                 link_text="quality report", key="nianbao-quality-report",
+                                 description="Verdicts, failed checks, worst reports, quarantine, Data Docs.")
+    except Exception as e:               # noqa: BLE001 - the data is published either way
+        get_run_logger().warning("could not create the run's artifacts: %s", e)
+
+
+def task_runner_for(cfg: RunConfig):
+    if cfg.dask_address:
+        from prefect_dask import DaskTaskRunner
+        return DaskTaskRunner(address=cfg.dask_address)
+    from prefect.task_runners import ThreadPoolTaskRunner
+    return ThreadPoolTaskRunner(max_workers=max(1, cfg.workers) + 1)   # parse window + the gate
+
+
+def flow_params(cfg: RunConfig) -> dict:
+    return dict(source=cfg.source, dest=cfg.dest, glob=cfg.glob, batch_size=cfg.batch_size,
+                workers=cfg.workers, prune=cfg.prune, dask_address=cfg.dask_address,
+                quality_report=cfg.quality_report, validate_rows=cfg.validate_rows,
+                follow_symlinks=cfg.follow_symlinks, allow_empty=cfg.allow_empty, sites=cfg.sites,
+                crawl_delay=cfg.crawl_delay, reviews=cfg.reviews)
+
+
+class _OwnSessionPopen(subprocess.Popen):
+    """A child process in a session of its own: a Ctrl-C in the terminal does not reach it. A
+    stopped process terminates it as it exits (Prefect's own exit hook may not get to run)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("start_new_session", True)
+        super().__init__(*args, **kwargs)
+        stopping.at_stop(self._terminate)
+
+    def _terminate(self) -> None:
+        if self.poll() is None:
+            self.terminate()
+
+
+def detach_ephemeral_server() -> None:
+    """Prefect starts its temporary server (no PREFECT_API_URL) as a child in our process group, so a
+    Ctrl-C stopped it together with the run, which then could not report its state: ~80 s of
+    ConnectError retries, the flow run left RUNNING. Started in its own session it outlives the
+    signal; Prefect still stops it when the process exits."""
+    from prefect.server.api import server
+    if not isinstance(server.subprocess, types.SimpleNamespace):
+        server.subprocess = types.SimpleNamespace(**{**vars(subprocess), "Popen": _OwnSessionPopen})
+
+
+@contextmanager
+def _console_quiet_on(*expected: type[BaseException]):
+    """Prefect's console handlers drop the traceback of an expected failure (a bad or empty source):
+    the CLI prints it as one line; the flow run is still Failed, with its logs, in Prefect."""
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], expected))
+
+    handlers = {h for lg in (logging.getLogger(), logging.getLogger("prefect"), logging.getLogger("prefect.flow_runs"))
+                for h in lg.handlers if isinstance(h, PrefectConsoleHandler)}
+    for h in handlers:
+        h.addFilter(keep)
+    try:
+        yield
+    finally:
+        for h in handlers:
+            h.removeFilter(keep)

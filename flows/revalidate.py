@@ -9,7 +9,6 @@ published atomically as a new version like a run.
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,7 +16,9 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from flows import manifest as mf
+from flows import catalog
 from flows import publish as pub
+from flows import store
 
 REPLACED = ("reports", "quality_checks", "report_summary")
 
@@ -35,14 +36,13 @@ def revalidate(dest: str, *, chunk_size: int = 2000, quality_report: bool = True
     dest = Path(dest)
     review_set = reviewpass.load(reviews)
     names = list(registry.DATASETS)
-    with pub.run_lock(dest):
-        prev = pub.current_version(dest)
-        if prev is None:
+    with pub.run_lock(dest), store.Transaction(dest) as tx:
+        if pub.current_version(dest) is None:
             raise pub.PublishError(f"nothing published under {dest}; run `nianbao run` first")
-        pub.cleanup(dest)
-        run_id = pub.new_id("r")
-        staging = dest / pub.STAGING / run_id
-        staging.mkdir(parents=True)
+        prev = tx.open([*names, *catalog.CATALOG_FILES])
+        assert prev is not None
+        run_id = tx.id
+        staging = tx.stage()
         context_root = str(dest / ".gx")
         reports = pub.load_frame(prev / "reports", "reports")
         chunks = _chunks(reports, chunk_size)
@@ -85,10 +85,10 @@ def revalidate(dest: str, *, chunk_size: int = 2000, quality_report: bool = True
         if not failures:
             reviewed = reviewpass.apply(review_set, staging, prev)
         if failures:
-            shutil.rmtree(staging, ignore_errors=True)
+            tx.remove_unpublished()
             return {"structural_failures": failures, "warnings": warnings[:50], "verdicts": verdicts,
                     "version": prev.name, "published": False}
-        vid, partial = pub.begin_version(dest)
+        partial = tx.begin()
         reviewpass.write_sidecar(partial, review_set)
         for n in names:
             if n in REPLACED:
@@ -98,21 +98,14 @@ def revalidate(dest: str, *, chunk_size: int = 2000, quality_report: bool = True
                                     reviewed["years"][n])
             else:
                 pub.publish_dataset(n, prev / n, None, partial / n, set())
-        entries = mf.load(prev)
-        mf.save(partial, entries, registry.PARSER_VERSION)
-        from flows import catalog
-        pub.ensure_layout(dest, [*names, *catalog.CATALOG_FILES])
-        catalog.write_catalog(partial, dest / pub.VERSIONS / vid, vid)
+        tx.seal(mf.load(prev), registry.PARSER_VERSION)
         summary = {"run_id": run_id, "verdicts": verdicts, "warnings": warnings[:50], "structural_failures": [],
-                   "version": vid, "published": True, "reports": int(len(reports))}
+                   "version": tx.vid, "published": True, "reports": int(len(reports))}
         if len(review_set) or reviewed.get("summary", {}).get("patched_files"):
             summary["reviews"] = reviewed["summary"]
         if quality_report:
             from flows.pipeline import report_step
             if report_step(str(partial), context_root):
                 summary["quality_report"] = str(dest / pub.QUALITY_REPORT / "index.html")
-        pub.write_json(partial / "_run.json", summary)
-        pub.commit_version(dest, vid, partial)
-        shutil.rmtree(staging, ignore_errors=True)
-        pub.cleanup(dest)
+        tx.commit(summary)
         return summary

@@ -42,6 +42,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from flows import defaults
+from flows.env import retry_after_max, url_deadline
 from flows.manifest import Item
 from transforms.read import filetypes
 from transforms import schema as registry
@@ -85,25 +86,6 @@ def max_bytes() -> int:
     """The byte limit of one input (``NIANBAO_MAX_BYTES``, read as the engine reads it)."""
     from transforms.read.limits import Limits
     return Limits.from_env().max_bytes
-
-
-def _env_seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        v = float(raw) if raw else default
-    except ValueError:
-        return default
-    return v if v > 0 else default
-
-
-def url_deadline() -> float:
-    """Seconds one URL may take in total (connection, redirects, retries, body): ``NIANBAO_URL_DEADLINE``."""
-    return _env_seconds("NIANBAO_URL_DEADLINE", defaults.URL_DEADLINE)
-
-
-def retry_after_max() -> float:
-    """Longest ``Retry-After`` waited for (``NIANBAO_RETRY_AFTER_MAX``); a longer one fails the URL."""
-    return _env_seconds("NIANBAO_RETRY_AFTER_MAX", defaults.RETRY_AFTER_MAX)
 
 
 def classify(source: str) -> str:

@@ -11,12 +11,13 @@ again and the process exits.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 import threading
 import time
 from contextlib import contextmanager
+
+from flows import env, runtime
 
 # SIGHUP too: a closed terminal must not leave Prefect's temporary server (in a session of its own) behind
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -89,7 +90,7 @@ def _handle(signum, frame) -> None:
     if _received is not None:           # stopping already; the deadline bounds it
         return
     _received = signum
-    if not os.environ.get("NIANBAO_DEBUG"):
+    if not env.debug():
         quiet_console_logging()
     threading.Thread(target=_deadline, args=(signum,), name="nianbao-stop-deadline", daemon=True).start()
     if _deferring:
@@ -173,12 +174,7 @@ def exit_now(code: int) -> None:
     """Leave at once: the cleanups run again (a thread may have written after them), output is
     flushed, and no thread is waited for."""
     run_cleanups()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
-    os._exit(code)
+    runtime.leave_now(code)
 
 
 def _deadline(signum: int) -> None:

@@ -260,14 +260,15 @@ def test_progress_counts_reports_as_the_worker_processes_parse_them(tmp_path, mo
     """The parse progress advances by report, not by batch: the spawn pool's workers count into a
     shared counter (three batches of at most 2 reports on 2 workers here)."""
     import flows.pipeline as pl
+    from flows import pools
     monkeypatch.setattr("flows.batch.GX", False)
     seen = []
-    pl.set_progress(lambda event, **kw: seen.append((event, pl.parsed_count())))
+    pl.set_progress(lambda event, **kw: seen.append((event, pools.parsed_count())))
     try:
         s = pl.run_plain(pl.RunConfig(source=str(ROOT / "tests" / "fixtures" / "seeds"), dest=str(tmp_path / "o"), batch_size=2,
                                       workers=2, quality_report=False))
     finally:
         pl.set_progress(None)
-    assert s["parsed"] == 5 and pl.parsed_count() == 5
+    assert s["parsed"] == 5 and pools.parsed_count() == 5
     advances = [n for event, n in seen if event == "parse_advance"]
     assert len(advances) == 3 and advances[-1] == 5

@@ -69,15 +69,15 @@ def test_local_worker_pool_starts_during_discovery_and_gives_same_datasets(clean
                                                                            monkeypatch):
     """A first run of a folder holding more than one batch starts its spawn pool while discovery
     hashes the files; the datasets are those of a one-batch run, and no pool outlives the run."""
-    import flows.pipeline as pipeline
+    from flows import pools
     started = []
-    real = pipeline._start_pool
-    monkeypatch.setattr(pipeline, "_start_pool", lambda key, workers, warm: (started.append(warm),
-                                                                              real(key, workers, warm)))
+    real = pools.start_pool
+    monkeypatch.setattr(pools, "start_pool", lambda key, workers, warm: (started.append(warm),
+                                                                         real(key, workers, warm)))
     dest = tmp_path / "out"
     s = run_plain(RunConfig(source=str(RAW), dest=str(dest), batch_size=2, workers=2, quality_report=False))
     assert not s["noop"] and s["parsed"] + s["quarantined"] == 5
-    assert started == [True] and not pipeline._POOLS
+    assert started == [True] and not pools.POOLS
     assert pub.digest(dest) == clean_reference
     s2 = run_plain(RunConfig(source=str(RAW), dest=str(dest), batch_size=2, workers=2, quality_report=False))
     assert s2["noop"] and started == [True]                # something published already: no early pool

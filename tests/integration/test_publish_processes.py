@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from flows import crossreport
-from flows import pipeline
+from flows import pipeline, pools, steps
 from flows import publish as pub
 from flows.cli import main
 from flows.pipeline import RunConfig, RunFailed, run_plain
@@ -37,21 +37,21 @@ class PublishSpy:
     def __init__(self, monkeypatch):
         self.published: list[str] = []
         self.processes: list = []
-        real = pipeline._start_publish_pool
+        real = pools.start_publish_pool
 
         def start(key: str, processes: int) -> None:
             real(key, processes)
-            pool = pipeline._POOLS[key]
+            pool = pools.POOLS[key]
             submit = pool.submit
 
             def spy(fn, *args, **kw):
-                if fn is pipeline._publish:
+                if fn is steps._publish:
                     self.published.append(args[0])
                 f = submit(fn, *args, **kw)
                 self.processes += [p for p in pool._processes.values() if p not in self.processes]
                 return f
             pool.submit = spy
-        monkeypatch.setattr(pipeline, "_start_publish_pool", start)
+        monkeypatch.setattr(pools, "start_publish_pool", start)
 
     def all_gone(self) -> bool:
         return bool(self.processes) and not any(p.is_alive() for p in self.processes)
@@ -97,7 +97,7 @@ def test_a_run_of_several_batches_publishes_in_its_processes_while_the_cross_rep
     assert sorted(spy.published) == IN_PROCESSES
     i = events.index("cross-report")
     assert sorted(events[:i]) == EARLY and sorted(events[i + 1:]) == sorted(crossreport.RESTAGED)
-    assert not pipeline._POOLS and spy.all_gone()
+    assert not pools.POOLS and spy.all_gone()
     # the bytes of a run that publishes in its own process (one worker: no processes)
     ref = tmp_path / "ref"
     run_plain(RunConfig(source=str(SEEDS), dest=str(ref), batch_size=2, workers=1, quality_report=False))
@@ -166,7 +166,7 @@ def test_a_failed_publish_in_a_process_fails_the_run_with_one_line(gate_off, tmp
     msg = str(failed.value)
     assert msg.startswith("publishing failed: ArrowInvalid: ") and "\n" not in msg, msg
     assert msg.endswith("; its staging was removed; the published version is unchanged"), msg
-    assert "applications" in spy.published and not pipeline._POOLS and spy.all_gone()
+    assert "applications" in spy.published and not pools.POOLS and spy.all_gone()
     _assert_untouched(dest, version, digest)
 
 
@@ -188,7 +188,7 @@ def test_a_publish_process_that_dies_fails_the_run_with_one_line(gate_off, tmp_p
     msg = str(failed.value)
     assert killed and msg.startswith("publishing failed: BrokenProcessPool: ") and "\n" not in msg, msg
     assert msg.endswith("; its staging was removed; the published version is unchanged"), msg
-    assert not pipeline._POOLS and spy.all_gone()
+    assert not pools.POOLS and spy.all_gone()
     _assert_untouched(dest, version, digest)
 
 
@@ -222,7 +222,7 @@ def test_a_signal_while_publishing_in_processes_stops_them_and_removes_the_unpub
     try:
         with pytest.raises(stopping.Interrupted):
             run_plain(RunConfig(source=str(src), dest=str(dest), batch_size=1, workers=2, quality_report=False))
-        assert not pipeline._POOLS and spy.all_gone()
+        assert not pools.POOLS and spy.all_gone()
         assert passed.wait(300)            # the abandoned pass ends; then the cleanups run again, as at the exit
         stopping.run_cleanups()
     finally:
@@ -234,11 +234,11 @@ KILLED_MID_PUBLISH = """
 import os, signal, sys
 sys.path.insert(0, "tests")
 from launch import gate_off
-from flows import pipeline
+from flows import pipeline, pools
 
 def hook(point):
     if point == "mid_publish":
-        pool = next(p for k, p in pipeline._POOLS.items() if k.endswith("-publish"))
+        pool = next(p for k, p in pools.POOLS.items() if k.endswith("-publish"))
         print(*[p.pid for p in pool._processes.values()], flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -273,6 +273,6 @@ def test_a_prefect_run_publishes_in_its_processes(prefect_server, gate_off, tmp_
     dest, ref = tmp_path / "out", tmp_path / "ref"
     s = run_flow(RunConfig(source=str(SEEDS), dest=str(dest), batch_size=2, workers=2, quality_report=False))
     assert not s["noop"] and sorted(spy.published) == IN_PROCESSES
-    assert not pipeline._POOLS and spy.all_gone()
+    assert not pools.POOLS and spy.all_gone()
     run_plain(RunConfig(source=str(SEEDS), dest=str(ref), quality_report=False))
     assert pub.digest(dest) == pub.digest(ref)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import flows.pipeline as pl
+from flows import prefect_flow
 from flows.prefect_flow import run_flow
 
 pytestmark = pytest.mark.slow
@@ -67,6 +68,6 @@ def test_a_clean_run_is_completed_and_a_failed_quality_report_fails_it(prefect_s
 
 
 def test_summary_markdown_escapes_names_from_the_source():
-    md = pl.run_summary_markdown({"source": "a|b`<script>", "version": "v1", "errors": {"x|y": "bad\nline"}})
+    md = prefect_flow.run_summary_markdown({"source": "a|b`<script>", "version": "v1", "errors": {"x|y": "bad\nline"}})
     assert "a\\|b\\`\\<script\\>" in md and "<script>" not in md
     assert [line for line in md.splitlines() if "bad" in line] == ["* x\\|y: bad\\\\x0aline"]   # one line

@@ -1,0 +1,35 @@
+"""The settings of a run (no heavy imports: the CLI builds them before deciding what to load)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flows import defaults
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run needs, fixed before it starts (built by the CLI from its options, by the
+    Prefect flow from its parameters). The steps get it or the parts they need as arguments: a worker
+    process reads no run setting from a module global. The per-file limits (transforms' ``Limits``)
+    and the HTTP deadlines (flows/env.py) are read from the environment where they are used, which
+    spawned workers inherit."""
+    source: str = defaults.SOURCE
+    dest: str = defaults.DEST
+    glob: str = defaults.GLOB
+    batch_size: int = defaults.BATCH_SIZE
+    workers: int = defaults.WORKERS
+    validate_rows: int = defaults.VALIDATE_ROWS
+    prune: bool = False
+    dask_address: str | None = None
+    http_concurrency: int = 8
+    http_timeout: float = 10.0
+    http_retries: int = 3
+    quality_report: bool = True
+    follow_symlinks: bool = False
+    allow_empty: bool = False
+    sites: str | None = None          # a sites file: crawl its columns into ``source`` first (flows/crawl.py)
+    crawl_delay: float | None = None  # seconds between two requests to one host (default: each site's)
+    reviews: str | None = None        # the reviews file (None: defaults.REVIEWS when it exists)
+    # a run of one batch parses it in a worker process while this one imports GX and opens its context
+    # (~2 s each): one report file as the source (flows/single.py)
+    gate_while_parsing: bool = False

@@ -1,0 +1,56 @@
+"""flows/runtime.py (the process tweaks) and the NIANBAO_* settings flows/env.py reads."""
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from flows import defaults, env, runtime
+
+
+def test_gc_paused_restores_the_collector_as_it_was():
+    assert gc.isenabled()
+    with runtime.gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with runtime.gc_paused():
+            pass
+        assert not gc.isenabled()          # it was off: left off
+    finally:
+        gc.enable()
+
+
+def test_gc_paused_reenables_after_an_exception():
+    with pytest.raises(ValueError):
+        with runtime.gc_paused():
+            raise ValueError("boom")
+    assert gc.isenabled()
+
+
+@pytest.mark.parametrize("raw, expected", [("", 30.0), ("5", 5.0), ("0.2", 1.0), ("soon", 30.0)])
+def test_progress_seconds(monkeypatch, raw, expected):
+    monkeypatch.setenv("NIANBAO_PROGRESS_SECONDS", raw)
+    assert env.progress_seconds() == expected
+
+
+@pytest.mark.parametrize("raw", ["", "-3", "0", "never"])
+def test_url_deadline_falls_back_to_the_default(monkeypatch, raw):
+    monkeypatch.setenv("NIANBAO_URL_DEADLINE", raw)
+    assert env.url_deadline() == defaults.URL_DEADLINE
+
+
+def test_url_limits_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("NIANBAO_URL_DEADLINE", "7.5")
+    monkeypatch.setenv("NIANBAO_RETRY_AFTER_MAX", "2")
+    assert (env.url_deadline(), env.retry_after_max()) == (7.5, 2.0)
+
+
+def test_debug_and_forced_progress(monkeypatch):
+    monkeypatch.delenv("NIANBAO_DEBUG", raising=False)
+    monkeypatch.setenv("NIANBAO_PROGRESS", "0")
+    assert not env.debug() and not env.progress_forced()
+    monkeypatch.setenv("NIANBAO_DEBUG", "1")
+    monkeypatch.setenv("NIANBAO_PROGRESS", "1")
+    assert env.debug() and env.progress_forced()
