@@ -2,7 +2,7 @@
 
 Runs in a worker process (local ProcessPool) or a Dask worker. The DataFrames never leave the
 worker: it writes hive-partitioned staging Parquet and the batch's GX views (Arrow IPC, validated
-later per dataset and chunk of batches by flows.pipeline.validate_step) and returns a small JSON-able summary.
+later per dataset and chunk of batches by flows.steps.validate_step) and returns a small JSON-able summary.
 One bad file never stops a batch: a read error or a parser exception becomes an
 ``unreadable`` report, which the quality gate moves to the ``quarantine`` dataset.
 """
