@@ -244,6 +244,11 @@ def _hostile_folder(src: Path) -> None:
         text = hostile_markup(rng, change_number(rng, text))
         (src / f"{payload.replace('/', '∕')}.txt").write_text(text, encoding="utf-8")
     (src / f"{PAYLOADS[0]}.empty.txt").write_bytes(b"")      # quarantined: its name in the quarantine table
+    # a clean table with one changed number under a hostile name: an identity fails for certain, so its
+    # failure text (which names the file) is on the reconciliation page (hostile markup inside a table can
+    # put the changed row in doubt instead: unresolved, no failure)
+    text = change_number(random.Random(len(PAYLOADS)), seeds[0].read_text(encoding="utf-8"))
+    (src / f"{PAYLOADS[0]}.broken.txt").write_text(text, encoding="utf-8")
 
 
 @needs_chromium
