@@ -114,16 +114,7 @@ def broken_rows(table: str, rows: list, stray_lines: frozenset[int] = frozenset(
         if all(t.line == r.line for t in printed) and not (
                 printed and (_short_above(table, r_above) or any(0 < s - printed[-1].line <= 2 for s in stray_lines))):
             continue                       # printed on its label's line: read as printed
-        verdicts = []
-        for c in r.entry.rows:
-            ids = _row_identities(c.fmt, table, c.block)
-            if not ids or len(printed) != len(FORMATS[c.fmt].tables[table].blocks[c.block].columns):
-                continue
-            nums = [parse_value(t.text).value for t in printed]
-            raws = [t.text for t in printed]
-            verdicts.append(all(_holds(list(terms), nums, raws)[0] or any(nums[s] is None for s, _ in terms)
-                                for terms in ids))
-        if verdicts and not any(verdicts):
+        if _breaks_its_total(table, r, printed, blank_holds=True):
             out[r.line] = (f"its values (lines {printed[0].line}–{printed[-1].line}), placed by the order of the "
                            "text, break the row's total: another row's values may be among them")
     out.update(_short_blocks(table, rows, out))
@@ -142,6 +133,13 @@ def spilled_tail(table: str, r) -> int:
     last = printed[-1]
     if last.line == r.line or printed[-2].line == last.line:
         return 0
+    return 1 if _breaks_its_total(table, r, printed, blank_holds=False) else 0
+
+
+def _breaks_its_total(table: str, r, printed: list, blank_holds: bool) -> bool:
+    """Whether the row's printed values, one per column, break one of its own identities in every
+    format its label can be read in (and there is such a format). ``blank_holds``: an identity with a
+    blank term is not evaluable, so it does not break."""
     verdicts = []
     for c in r.entry.rows:
         ids = _row_identities(c.fmt, table, c.block)
@@ -149,8 +147,9 @@ def spilled_tail(table: str, r) -> int:
             continue
         nums = [parse_value(t.text).value for t in printed]
         raws = [t.text for t in printed]
-        verdicts.append(all(_holds(list(terms), nums, raws)[0] for terms in ids))
-    return 1 if verdicts and not any(verdicts) else 0
+        verdicts.append(all(_holds(list(terms), nums, raws)[0]
+                            or (blank_holds and any(nums[s] is None for s, _ in terms)) for terms in ids))
+    return bool(verdicts) and not any(verdicts)
 
 
 def shift_row_ends(table: str, rows: list, orphans: list[list]) -> list:
