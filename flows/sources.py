@@ -778,7 +778,7 @@ def discover(source: str, *, cache_dir: str | os.PathLike, glob: str = defaults.
 
 
 def quarantine_rows(skipped: list[dict]) -> list[dict]:
-    """Quarantine records (transforms.schema QUARANTINE_FIELDS) of the skipped entries. A file whose
+    """Quarantine records (the registry's quarantine dataset) of the skipped entries. A file whose
     bytes were not read (a FIFO, a link leaving the source, a failed download) has no sha256: its
     report_id is the sha256 of its name, so that the row still has a key."""
     rows = []

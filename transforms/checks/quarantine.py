@@ -7,7 +7,6 @@ import pandas as pd
 from transforms import schema
 from transforms.typed import conform, empty
 
-QUARANTINE_FIELDS = schema.DATASETS["quarantine"]
 QUARANTINE_REASONS = schema.QUARANTINE_REASONS
 
 

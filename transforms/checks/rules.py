@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from transforms import schema
 from transforms.checks.catalogue import (ADDRESS_INDEX, ADDRESSES, FORMAT_NAMES, IN_FORMAT, IS_COUNT, TABLES,
                                          check_names, hierarchy_pairs)
 from transforms.checks.narrative import quality_checks as narrative_checks
@@ -18,7 +17,6 @@ from transforms.checks.reconcile import reconcile, TOLERANCE
 from transforms.checks.texts import addr_label, fmt_num, texts
 from transforms.typed import conform, empty
 
-QC_FIELDS = schema.DATASETS["quality_checks"]
 
 
 def _object_values(s: pd.Series, mask: np.ndarray) -> np.ndarray:
