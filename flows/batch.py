@@ -97,26 +97,12 @@ def crashed_report(data: bytes | None, source_file: str, reason: str, *, sha256:
 VIEWS = "_views"   # staging subfolder: the GX views of each batch, validated per chunk by the run
 
 
-# The GX half of the gate runs unless switched off: tests of the run's logic switch it off (GX costs
-# seconds a run) with the `gate_off` fixture (tests/conftest.py) or tests/launch.py --gate-off.
-GX = True
-
-
-def gx_enabled() -> bool:
-    return GX
-
-
-def gate(frames, extra_quarantine, gx: bool | None = None):
-    """The pure half of the quality gate: (published frames, GX views or None). The checks across
-    years are not per batch: the run's cross-report phase adds them (flows/crossreport.py).
-
-    With the GX half off (``gx``, default :data:`GX`) the same pandas checks run and no views are made."""
-    if gx_enabled() if gx is None else gx:
-        from expectations.gate import prepare_batch
-        p = prepare_batch(frames, extra_quarantine=extra_quarantine)
-        return p.frames, p.views
-    from transforms.checks.batch import check_batch
-    return check_batch(frames, extra_quarantine=extra_quarantine).frames, None
+def gate(frames, extra_quarantine):
+    """The pure half of the quality gate: (published frames, the views the suites validate). The checks
+    across years are not per batch: the run's cross-report phase adds them (flows/crossreport.py)."""
+    from expectations.gate import prepare_batch
+    p = prepare_batch(frames, extra_quarantine=extra_quarantine)
+    return p.frames, p.views
 
 
 def batch_tag(batch_no: int) -> str:
@@ -235,18 +221,17 @@ def sibling_images(local_path: str):
 
 
 def parse_batch(batch_no: int, items: list[dict], staging: str, *,
-                extra_quarantine: list[dict] | None = None, gx: bool | None = None) -> dict:
+                extra_quarantine: list[dict] | None = None) -> dict:
     """Parse, check (pure half of the gate) and stage one batch; its GX views are validated later.
-    ``extra_quarantine``: quarantine rows of files discovery did not take (they pass the same gate);
-    ``gx``: the run's :data:`GX`, passed explicitly (a spawned worker has its own module state)."""
+    ``extra_quarantine``: quarantine rows of files discovery did not take (they pass the same gate)."""
     with runtime.gc_paused():
-        summary = _parse_batch(batch_no, items, staging, extra_quarantine, gx)
+        summary = _parse_batch(batch_no, items, staging, extra_quarantine)
     runtime.release_memory()
     return summary
 
 
 def _parse_batch(batch_no: int, items: list[dict], staging: str,
-                 extra_quarantine: list[dict] | None = None, gx: bool | None = None) -> dict:
+                 extra_quarantine: list[dict] | None = None) -> dict:
     from transforms.read.limits import Limits, Unreadable
     from transforms.engine import parse_report
     from flows.publish import table_from_frame, write_staged
@@ -293,7 +278,7 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str,
     frames = to_frames(parsed)
     del parsed                           # peak memory: the parsed objects are in the frames now
     reports = frames["reports"]
-    out, views = gate(frames, extra_quarantine, gx)
+    out, views = gate(frames, extra_quarantine)
     t_gate = time.perf_counter()
     held = set(out["quarantine"]["report_id"]) if "quarantine" in out else set()
     for r in summary["reports"]:           # a parsed report the gate quarantined (structural trouble)

@@ -400,6 +400,11 @@ def run(
                                               "(default data/crawl), then ingest it (README: crawling)."),
     reviews: Optional[str] = typer.Option(None, "--reviews", help=f"The maintainers' reviews file (default "
                                           f"{defaults.REVIEWS} when it exists)."),
+    gate_engine: str = typer.Option("auto", "--gate-engine",
+                                    help="What validates the quality suites: auto (the pandas evaluator for a run "
+                                         "of at most 25 reports without the quality report, else GX), gx, or "
+                                         "pandas (no Data Docs for the reports it validates; GX still runs a "
+                                         "suite pandas cannot decide)."),
 ):
     """The main job: (crawl ->) discover -> parse -> validate -> publish -> quality report (incremental).
 
@@ -412,6 +417,9 @@ def run(
     _check_dest(dest)
     if dask_address and not dask_address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
         raise _tce.BadParameter(f"--dask-address must look like tcp://host:port, got {dask_address!r}")
+    from flows.config import GATE_ENGINES
+    if gate_engine not in GATE_ENGINES:
+        raise _tce.BadParameter(f"--gate-engine must be one of {', '.join(GATE_ENGINES)}, got {gate_engine!r}")
     _check_reviews(reviews)
     from flows import single
     one_path = single.report_file(source) if sites is None and dask_address is None else None
@@ -424,7 +432,7 @@ def run(
                              prune=prune, dask_address=dask_address, quality_report=quality_report,
                              validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty,
                              sites=str(sites.resolve()) if sites is not None else None,
-                             reviews=reviews)
+                             reviews=reviews, gate_engine=gate_engine)
     in_process = one_file and not prefect          # one line, no progress (nor its import of rich)
     stopping.install()
     try:

@@ -5,6 +5,11 @@ from dataclasses import dataclass
 
 from flows import defaults
 
+# What validates the run's suites: "auto" chooses by the run's size (the pandas evaluator for a run of
+# at most expectations.gate.EVALUATOR_MAX_REPORTS reports that builds no Data Docs, else GX); "gx" and
+# "pandas" force one (pandas still falls back to GX for a suite it cannot decide).
+GATE_ENGINES = ("auto", "gx", "pandas")
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -33,3 +38,8 @@ class RunConfig:
     # a run of one batch parses it in a worker process while this one imports GX and opens its context
     # (~2 s each): one report file as the source (flows/single.py)
     gate_while_parsing: bool = False
+    gate_engine: str = "auto"         # one of GATE_ENGINES
+
+    def __post_init__(self) -> None:
+        if self.gate_engine not in GATE_ENGINES:
+            raise ValueError(f"gate_engine must be one of {', '.join(GATE_ENGINES)}, got {self.gate_engine!r}")

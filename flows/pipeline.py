@@ -72,16 +72,6 @@ def _emit(event: str, **kw) -> None:
             pass
 
 
-# Called with the name of each point where a crash must leave the published version whole; tests
-# kill the process there (tests/launch.py --crash-at).
-CRASH_HOOK: Callable[[str], None] | None = None
-
-
-def crash_point(name: str) -> None:
-    if CRASH_HOOK is not None:
-        CRASH_HOOK(name)
-
-
 # --------------------------------------------------------------------------- the pipeline
 def _batches(items: list[dict], size: int) -> list[list[dict]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
@@ -135,7 +125,6 @@ class _Publishing:
             self.run.at("publishing", self.partial)      # it may have failed while a pass ran
             raise
         _emit("publish_advance", n=1)
-        crash_point("mid_publish")
 
     def alongside(self, fn, **kw):
         """``fn``'s result; the datasets ready are published while it runs."""
@@ -179,12 +168,11 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
     validation would, after the first batch). ``on_parsed``: called once the last batch is parsed, while
     the last chunks validate. Returns (batch summaries, chunk results)."""
     from expectations.views import suite_datasets
-    gx = batch.gx_enabled()
     window = max(1, cfg.workers)
     todo = list(enumerate(batches))[::-1]
     parsing: list = []
     validating = None
-    datasets = suite_datasets() if gx else []
+    datasets = suite_datasets()
     ready: dict[str, list[int]] = {d: [] for d in datasets}
     ready_rows: dict[str, int] = {d: 0 for d in datasets}
     summaries, chunks = [], []
@@ -372,9 +360,9 @@ class _Run:
                 batches.append([])
             extras[len(batches) - 1] = src.quarantine_rows(self.skipped)
         # a handful of reports and no Data Docs: the suites are evaluated in pandas, GX is not imported
-        engine = self.engine = gate_engine(len(self.plan.parse), cfg.quality_report)
+        engine = self.engine = gate_engine(len(self.plan.parse), cfg.quality_report, cfg.gate_engine)
         summary["gate_engine"] = engine
-        gate_while_parsing = cfg.gate_while_parsing and len(batches) == 1 and batch.gx_enabled() and engine == "gx"
+        gate_while_parsing = cfg.gate_while_parsing and len(batches) == 1 and engine == "gx"
         if self.local_pool and run_id not in pools.POOLS and (len(batches) > 1 or gate_while_parsing):
             pools.start_pool(run_id, min(cfg.workers, len(batches)), warm=False)
         pool_key = run_id if run_id in pools.POOLS else None
@@ -402,7 +390,7 @@ class _Run:
         """GX's verdicts applied to the staged batches: a batch is published only if every dataset's chunk
         passed; a report GX found broken in a chunk that passes without it is quarantined alone."""
         ex, staging, summary, chunks, summaries = self.ex, self.staging, self.summary, self.chunks, self.summaries
-        if self.log_changed and batch.gx_enabled():
+        if self.log_changed:
             log_check = ex.call(validate_step, chunk_no=len(chunks), dataset="fetch_log", batch_nos=[self.log_batch],
                                 staging=str(staging), run_name=self.run_name, context_root=self.context_root,
                                 engine=self.engine)
@@ -439,7 +427,6 @@ class _Run:
         if any(c.get("engine") == "gx" for c in chunks):      # the evaluator could not decide one of them
             summary["gate_engine"] = "gx"
         summaries.sort(key=lambda s: s["batch"])
-        crash_point("after_parse")
 
     # ------------------------------------------------------------------------------------ new manifest
     def new_manifest(self) -> bool:
@@ -566,7 +553,6 @@ class _Run:
             pools.stop_pool(self.publish_key)                 # their memory, before the catalog and the page
         self.summary["publish"] = {n: publishing.stats[n] for n in names}
         run.seal(self.entries, registry.PARSER_VERSION)  # the manifest, datapackage.json, nianbao.duckdb
-        crash_point("after_manifest")
 
     # ------------------------------------------------------------------------------------ quality page
     def quality_page(self) -> str | None:
@@ -594,7 +580,7 @@ class _Run:
         summary = self.summary
         vid = summary["version"] = self.tx.vid
         summary["seconds"] = time.perf_counter() - self.t0
-        self.tx.commit(summary, crash_hook=crash_point)
+        self.tx.commit(summary)
         _emit("done", summary=summary)
         if report_failure is not None:
             raise RunFailed(f"the quality report failed: {' '.join(report_failure.split())}; "

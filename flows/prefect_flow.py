@@ -41,13 +41,13 @@ def nianbao_run(source: str = defaults.SOURCE, dest: str = defaults.DEST, glob: 
                 dask_address: str | None = None, quality_report: bool = True,
                 validate_rows: int = defaults.VALIDATE_ROWS, follow_symlinks: bool = False,
                 allow_empty: bool = False, sites: str | None = None, crawl_delay: float | None = None,
-                reviews: str | None = None) -> dict:
+                reviews: str | None = None, gate_engine: str = "auto") -> dict:
     """(Crawl ->) discover -> parse in batches, validate in chunks -> publish atomically -> quality report."""
     # the pipeline's names are looked up when the flow runs (tests replace pipeline.orchestrate)
     cfg = RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
                     prune=prune, dask_address=dask_address, quality_report=quality_report,
                     validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty,
-                    sites=sites, crawl_delay=crawl_delay, reviews=reviews)
+                    sites=sites, crawl_delay=crawl_delay, reviews=reviews, gate_engine=gate_engine)
     try:
         summary = pipeline.orchestrate(cfg, PrefectExecutor(TASKS))
     except pipeline.RunFailed as e:   # published, then a step failed (the quality report): still described
@@ -199,7 +199,7 @@ def flow_params(cfg: RunConfig) -> dict:
                 workers=cfg.workers, prune=cfg.prune, dask_address=cfg.dask_address,
                 quality_report=cfg.quality_report, validate_rows=cfg.validate_rows,
                 follow_symlinks=cfg.follow_symlinks, allow_empty=cfg.allow_empty, sites=cfg.sites,
-                crawl_delay=cfg.crawl_delay, reviews=cfg.reviews)
+                crawl_delay=cfg.crawl_delay, reviews=cfg.reviews, gate_engine=cfg.gate_engine)
 
 
 class _OwnSessionPopen(subprocess.Popen):

@@ -57,13 +57,11 @@ def revalidate(dest: str, *, chunk_size: int = 2000, quality_report: bool = True
             # so the version is kept as it is and the report named
             held = out["quarantine"]
             failures += [f"{r.source_file}: {r.reason}" for r in held.itertuples()]
-            ok = not len(held)
-            if views is not None:
-                from expectations.gate import validate_views
-                r = validate_views(views, run_name=f"nianbao-validate-{run_id}", context_root=context_root)
-                ok = ok and r.structural_ok
-                failures += r.structural_failures
-                warnings += r.warnings
+            from expectations.gate import validate_views
+            r = validate_views(views, run_name=f"nianbao-validate-{run_id}", context_root=context_root)
+            ok = not len(held) and r.structural_ok
+            failures += r.structural_failures
+            warnings += r.warnings
             if ok:
                 for n in REPLACED:
                     pub.write_staged(pub.table_from_frame(out[n], n), n, staging, f"c{i:05d}")
@@ -73,10 +71,8 @@ def revalidate(dest: str, *, chunk_size: int = 2000, quality_report: bool = True
                 progress(len(ids))
         if not failures:               # the checks across years, over the whole dataset
             from flows import crossreport as xr
-            from flows.batch import gx_enabled
             plan = xr.plan(xr.validate_sources(staging, prev), changed=None, staged_ids=set(reports["report_id"]))
-            if gx_enabled():
-                failures += xr.validate(plan, f"nianbao-validate-{run_id}", context_root)
+            failures += xr.validate(plan, f"nianbao-validate-{run_id}", context_root)
             warnings += plan.summary.get("warnings", [])
             if not failures:
                 xr.apply(plan, staging, prev)

@@ -51,12 +51,11 @@ def fetch_log_step(source: str, staging: str, batch_no: int) -> dict:
     out = Path(staging) / "fetch_log"
     out.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, out / f"{batch.batch_tag(batch_no)}-0.parquet", compression="none")
-    if batch.gx_enabled():
-        from expectations.views import make_view, save_view
-        from flows.publish import load_frame
-        path = batch.view_path(staging, "fetch_log", batch_no)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_view(make_view(load_frame(out, "fetch_log"), "fetch_log"), path, "fetch_log")
+    from expectations.views import make_view, save_view
+    from flows.publish import load_frame
+    path = batch.view_path(staging, "fetch_log", batch_no)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_view(make_view(load_frame(out, "fetch_log"), "fetch_log"), path, "fetch_log")
     return {"rows": table.num_rows}
 
 
@@ -67,7 +66,7 @@ def registry_columns(name: str) -> list[str]:
 
 def parse_step(batch_no: int, items: list[dict], staging: str, pool_key: str | None,
                extra_quarantine: list[dict] | None = None) -> dict:
-    kw = dict(extra_quarantine=extra_quarantine, gx=batch.gx_enabled())
+    kw = dict(extra_quarantine=extra_quarantine)
     pool = pools.POOLS.get(pool_key) if pool_key else None
     if pool is not None:
         return pool.submit(batch.parse_batch, batch_no, items, staging, **kw).result()
@@ -129,7 +128,7 @@ def cross_report_step(staging: str, prev_root: str | None, removed: list[str], r
     gone = xr.read_rows(prev / "reports", "reports", columns, ids=removed) if prev is not None and removed else new[:0]
     plan = xr.plan(xr.run_sources(staging_p, prev, set(removed), staged_ids),
                    changed=pd.concat([new, gone], ignore_index=True), staged_ids=staged_ids)
-    failures = xr.validate(plan, run_name, context_root, engine=engine) if batch.gx_enabled() else []
+    failures = xr.validate(plan, run_name, context_root, engine=engine)
     out = {"summary": plan.summary, "structural_failures": failures, "remove": {}, "years": {},
            "verdicts": verdicts}
     if failures:                      # nothing of the pass is staged: publish what the batches staged
@@ -178,8 +177,6 @@ def _publish(name: str, prev_root: str | None, staged_root: str, out_root: str, 
 def docs_step(version_dir: str, context_root: str | None) -> str | None:
     """GX Data Docs of the stored validations: needs only the gate's results, so it is built while
     the datasets publish."""
-    if not batch.gx_enabled():
-        return None
     from quality_page.build import build_data_docs
     out = Path(version_dir) / pub.QUALITY_REPORT / "data_docs"
     return str(build_data_docs(out, context_root=context_root))
@@ -187,8 +184,6 @@ def docs_step(version_dir: str, context_root: str | None) -> str | None:
 
 def report_step(version_dir: str, context_root: str | None, docs_index: str | None = None) -> str | None:
     """The summary page of the published version (and the Data Docs unless ``docs_index`` is given)."""
-    if not batch.gx_enabled():
-        return None
     from quality_page.build import build_quality_report
     out = Path(version_dir) / pub.QUALITY_REPORT
     return str(build_quality_report(version_dir, out, context_root=context_root,
@@ -201,18 +196,17 @@ def open_gate(context_root: str) -> None:
     get_context(context_root)
 
 
-def gate_engine(n_reports: int, data_docs: bool) -> str:
-    """"pandas" for a run of a handful of reports that builds no Data Docs (expectations.gate.engine_for)."""
-    if not batch.gx_enabled():
-        return "gx"
+def gate_engine(n_reports: int, data_docs: bool, choice: str = "auto") -> str:
+    """The engine of the run's suites: ``choice`` (RunConfig.gate_engine) when it names one, else
+    "pandas" for a run of a handful of reports that builds no Data Docs (expectations.gate.engine_for)."""
+    if choice != "auto":
+        return choice
     from expectations.gate import engine_for
     return engine_for(n_reports, data_docs)
 
 
 def prepare_gx(context_root: str) -> None:
     """Copy the committed GX project into ``context_root`` once, before worker processes race to."""
-    if not batch.gx_enabled():
-        return
     from expectations import gate
     sync = getattr(gate, "_sync_root", None)
     if sync is not None:

@@ -16,7 +16,7 @@ leaves them to the next ``open``).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,14 +76,14 @@ class Transaction:
         self.at("writing the catalog", self.partial)
         catalog.write_catalog(self.partial, self.dest / versions.VERSIONS / self.vid, self.vid)
 
-    def commit(self, summary: dict, crash_hook: Callable[[str], None] | None = None) -> None:
+    def commit(self, summary: dict) -> None:
         """Publish the new version: its ``_run.json`` (``summary``), then the atomic pointer swap (a stop
         signal waits for it), then the staging folder and the versions beyond ``KEEP_VERSIONS`` go."""
         assert self.partial is not None and self.vid is not None
         self.at("committing", self.dest)
         versions.write_json(self.partial / "_run.json", summary)
         with stopping.deferred():         # a stop signal waits for the pointer swap (and is raised after it)
-            versions.commit_version(self.dest, self.vid, self.partial, crash_hook=crash_hook)
+            versions.commit_version(self.dest, self.vid, self.partial)
             self.partial, self.committed = None, self.vid
             stopping.published(self.vid)
             if self.staging is not None:

@@ -93,19 +93,15 @@ def begin_version(dest: str | os.PathLike) -> tuple[str, Path]:
     return vid, d
 
 
-def commit_version(dest: str | os.PathLike, vid: str, partial: Path, crash_hook=None) -> Path:
+def commit_version(dest: str | os.PathLike, vid: str, partial: Path) -> Path:
     """Seal ``<vid>.partial`` and swap the ``current`` pointer to it (the commit point)."""
     dest = Path(dest)
     final = dest / VERSIONS / vid
     _fsync_dir(partial)
     os.replace(partial, final)
     _fsync_dir(final.parent)
-    if crash_hook:
-        crash_hook("before_swap")
     _symlink_atomic(f"{VERSIONS}/{vid}", dest / CURRENT)
     _fsync_dir(dest)
-    if crash_hook:
-        crash_hook("after_swap")
     return final
 
 

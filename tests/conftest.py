@@ -1,5 +1,5 @@
-"""Shared test setup: offline, quiet, a private PREFECT_HOME, a Prefect harness that only starts
-(once per session, ~15 s) when a test asks for the ``prefect_server`` fixture, and ``gate_off``."""
+"""Shared test setup: offline, quiet, a private PREFECT_HOME, and a Prefect harness that only starts
+(once per session, ~15 s) when a test asks for the ``prefect_server`` fixture."""
 import os
 import tempfile
 
@@ -10,14 +10,6 @@ for _k, _v in {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="nianbao-prefect-home-"))
 
 import pytest  # noqa: E402
-
-
-@pytest.fixture()
-def gate_off(monkeypatch):
-    """Runs of this test use the pure-pandas half of the gate only (GX costs seconds a run; the test is
-    about the run, not the suites). A process of its own: tests/launch.py --gate-off."""
-    from flows import batch
-    monkeypatch.setattr(batch, "GX", False)
 
 
 @pytest.fixture(scope="session")

@@ -186,10 +186,6 @@ def test_frames_take_a_surrogate_name_handed_to_the_parser_directly():
 
 # ---------------------------------------------------------------- whole runs
 
-def _gate_on(monkeypatch):
-    monkeypatch.setattr("flows.batch.GX", True)
-
-
 def _manifest(dest: Path) -> dict:
     from flows import publish as pub
     return json.loads((pub.current_version(dest) / "_manifest.json").read_text(encoding="utf-8"))
@@ -201,7 +197,6 @@ def test_run_with_hostile_names_junk_and_a_table4_page_exits_0(tmp_path, monkeyp
     or quarantined, the odd name escaped the same way everywhere, the quality report built."""
     from flows import publish as pub
     from flows.cli import main
-    _gate_on(monkeypatch)
     src = tmp_path / "src"
     src.mkdir()
     for p in SEEDS:
@@ -246,7 +241,6 @@ def test_run_with_a_structurally_broken_report_publishes_the_others(tmp_path, mo
     import transforms.tidy as tidy
     from flows import publish as pub
     from flows.cli import main
-    _gate_on(monkeypatch)
     victim = str(RAW / SEEDS[1].name)
     real = tidy.to_frames
 
@@ -315,7 +309,6 @@ def _same_outputs(dest: Path, ref_dest: Path, ref_digest: dict) -> None:
 @pytest.mark.parametrize("batch_size", [1, 3])
 def test_batch_size_does_not_change_outputs(fifteen_default, batch_size, tmp_path, monkeypatch):
     from flows.pipeline import RunConfig, run_plain
-    _gate_on(monkeypatch)
     src, ref_dest, ref = fifteen_default
     dest = tmp_path / "out"
     s = run_plain(RunConfig(source=str(src), dest=str(dest), batch_size=batch_size, quality_report=False))
@@ -329,7 +322,6 @@ def test_batch_size_1_on_a_dask_cluster_gives_the_same_outputs(fifteen_default, 
     from distributed import LocalCluster
     from flows.pipeline import RunConfig
     from flows.prefect_flow import run_flow
-    _gate_on(monkeypatch)
     src, ref_dest, ref = fifteen_default
     dest = tmp_path / "out"
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:

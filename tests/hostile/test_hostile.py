@@ -291,7 +291,7 @@ from flows.batch import parse_batch
 big, seed, staging = sys.argv[1:4]
 items = [{"local_path": seed, "source_file": seed, "size": os.path.getsize(seed)},
          {"local_path": big, "source_file": big, "size": os.path.getsize(big), "sha256": "ab" * 32}]
-s = parse_batch(0, items, staging, gx=False)
+s = parse_batch(0, items, staging)
 # VmHWM: this process's own peak (ru_maxrss would carry the forking pytest worker's peak across exec)
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({"status": [r["status"] for r in s["reports"]], "rows": s["rows"], "maxrss": hwm * 1024}))

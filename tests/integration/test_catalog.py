@@ -24,11 +24,6 @@ TABLE_SCHEMA_TYPES = {"string", "number", "integer", "boolean", "object", "array
 NAME = re.compile(r"^[a-z0-9._-]+$")          # Data Package and resource names
 
 
-@pytest.fixture(autouse=True)
-def _no_gx(monkeypatch):
-    monkeypatch.setattr("flows.batch.GX", False)
-
-
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     """The seeds plus one of them with every year removed (its rows go to the null-year partition)."""

@@ -15,6 +15,7 @@ SEED = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))[2]
     (["run", "--bogus"], 2, "No such option"),
     (["run", "--batch-size", "0"], 2, "--batch-size"),
     (["run", "--dask-address", "localhost"], 2, "--dask-address"),
+    (["run", "--gate-engine", "fast"], 2, "--gate-engine must be one of auto, gx, pandas"),
     (["run", "--dest", str(SEED)], 1, "is not a directory"),
     (["parse", "/no/such/file.txt"], 1, "no such file"),
     (["parse", str(SEED), "--table", "nope"], 2, "--table"),
@@ -45,7 +46,6 @@ def test_parse_prints_tables_and_flags(capsys):
 
 
 def test_run_no_prefect_json(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("flows.batch.GX", False)
     assert main(["run", "--dest", str(tmp_path / "o"), "--no-prefect", "--no-quality-report", "--json",
                  "--no-progress", "--source", str(ROOT / "tests" / "fixtures" / "seeds")]) == 0
     assert '"discovered": 5' in capsys.readouterr().out
@@ -107,7 +107,6 @@ def test_version_is_printed_and_exits_zero(capsys):
 def test_without_a_terminal_progress_is_timestamped_lines_with_rate(tmp_path, capsys, monkeypatch):
     """A cron log gets a line per stage and the parse progress with its rate (capsys: not a terminal)."""
     import re
-    monkeypatch.setattr("flows.batch.GX", False)
     monkeypatch.setenv("NIANBAO_PROGRESS_SECONDS", "1")
     monkeypatch.delenv("NIANBAO_PROGRESS", raising=False)
     assert main(["run", "--dest", str(tmp_path / "o"), "--no-prefect", "--no-quality-report",
@@ -151,7 +150,6 @@ def test_a_report_file_as_source_is_one_line_and_publishes_what_a_folder_of_it_p
 
     from flows import publish as pub
     from flows.pipeline import RunConfig, run_plain
-    monkeypatch.setattr("flows.batch.GX", True)
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     folder = tmp_path / "src"
     folder.mkdir()
@@ -179,7 +177,6 @@ def test_a_report_file_as_source_is_one_line_and_publishes_what_a_folder_of_it_p
 
 def test_a_file_that_is_not_a_report_is_one_error_line_naming_it_and_the_reason(tmp_path, capsys, monkeypatch):
     """Quarantined (recorded in the quarantine dataset) or not taken at all: exit 1, one line on stderr."""
-    monkeypatch.setattr("flows.batch.GX", False)
     text = tmp_path / "notes.txt"
     text.write_text("会议纪要：本周无事。\n" * 20, encoding="utf-8")
     assert main(["run", "--source", str(text), "--dest", str(tmp_path / "o")]) == 1
@@ -204,7 +201,6 @@ def test_a_report_file_with_json_and_with_prefect(tmp_path, capsys, monkeypatch)
     import json
 
     import flows.pipeline as pl
-    monkeypatch.setattr("flows.batch.GX", False)
     assert main(["run", "--source", str(SEED), "--dest", str(tmp_path / "o"), "--json"]) == 0
     out = capsys.readouterr().out
     summary = json.loads(out[:out.rindex("}") + 1])
@@ -261,7 +257,6 @@ def test_progress_counts_reports_as_the_worker_processes_parse_them(tmp_path, mo
     shared counter (three batches of at most 2 reports on 2 workers here)."""
     import flows.pipeline as pl
     from flows import pools
-    monkeypatch.setattr("flows.batch.GX", False)
     seen = []
     pl.set_progress(lambda event, **kw: seen.append((event, pools.parsed_count())))
     try:

@@ -15,13 +15,9 @@ from paths import ROOT
 # ------------------------------------------------------------------ the embedded sample, published; the README's recipes
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    from unittest import mock
-
     from flows.pipeline import RunConfig, run_plain
     root = tmp_path_factory.mktemp("sample")
-    with mock.patch("flows.batch.GX", False):      # a module fixture: monkeypatch is per test
-        run_plain(RunConfig(source=str(ROOT / "data" / "raw"), dest=str(root / "data" / "processed"),
-                            quality_report=False))
+    run_plain(RunConfig(source=str(ROOT / "data" / "raw"), dest=str(root / "data" / "processed"), quality_report=False))
     return root
 
 

@@ -160,7 +160,6 @@ def test_incremental_run_rechecks_the_pairs_a_new_report_touches(corpus, referen
 
 
 def test_gx_gate_gives_the_same_cross_year_rows(corpus, reference, tmp_path, monkeypatch):
-    monkeypatch.setattr("flows.batch.GX", True)
     dest = tmp_path / "gx"
     s = _run(corpus, dest, 3)
     assert not s["structural_failures"]

@@ -29,11 +29,6 @@ PE = b"MZ" + bytes(58) + (64).to_bytes(4, "little") + b"PE\x00\x00" + bytes(100)
 ELF = b"\x7fELF\x02\x01\x01" + bytes(100)
 
 
-@pytest.fixture(autouse=True)
-def _no_gx(monkeypatch):
-    monkeypatch.setattr("flows.batch.GX", False)
-
-
 def _zip(path: Path, members: dict[str, bytes]) -> None:
     import zipfile
     with zipfile.ZipFile(path, "w") as z:
@@ -163,7 +158,6 @@ def test_run_lists_skips_in_summary_and_quarantine_and_replaces_them_when_the_so
 
 def test_skipped_files_pass_the_gx_gate(tmp_path, monkeypatch):
     """The quarantine suite accepts rows without sha256 (and the rest of the batch publishes)."""
-    monkeypatch.setattr("flows.batch.GX", True)
     d, _ = hostile_folder(tmp_path)
     s = run_plain(RunConfig(source=str(d), dest=str(tmp_path / "out"), quality_report=False))
     assert not s["structural_failures"] and s["parsed"] == 2

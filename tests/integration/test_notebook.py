@@ -9,7 +9,6 @@ from paths import ROOT
 
 
 def test_notebook_executes(tmp_path, monkeypatch):
-    monkeypatch.setattr("flows.batch.GX", False)
     dest = tmp_path / "processed"
     run_plain(RunConfig(source=str(ROOT / "data" / "raw"), dest=str(dest), quality_report=False))
     nb = nbformat.read(ROOT / "notebooks" / "explore.ipynb", as_version=4)

@@ -29,13 +29,6 @@ def _tables(dest):
     return {n: pub.read_table(cur / n, n) for n in registry.DATASETS}
 
 
-@pytest.fixture(autouse=True)
-def _no_gx(monkeypatch):
-    """The GX gate (3 s per run, tested by its owner and by tests/integration/test_flow.py) is replaced here by
-    its pure-pandas checks: these tests are about orchestration, manifest and publishing."""
-    monkeypatch.setattr("flows.batch.GX", False)
-
-
 @pytest.fixture()
 def seeds(tmp_path):
     d = tmp_path / "src"
@@ -298,8 +291,8 @@ def test_kill9_at_every_stage_then_rerun_equals_clean(point, seeds, tmp_path):
         shutil.copy(p, part / p.name)
     _run(part, dest)
     before = pub.digest(dest)
-    code = ("import sys; sys.path.insert(0, 'tests'); from launch import crash_at, gate_off; "
-            f"gate_off(); crash_at({point!r}); "
+    code = ("import sys; sys.path.insert(0, 'tests'); from launch import crash_at; "
+            f"crash_at({point!r}); "
             "from flows.pipeline import RunConfig, run_plain; "
             f"run_plain(RunConfig(source={str(seeds)!r}, dest={str(dest)!r}, quality_report=False))")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=120)

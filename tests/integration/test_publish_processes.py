@@ -21,6 +21,7 @@ from flows import pipeline, pools, steps
 from flows import publish as pub
 from flows.cli import main
 from flows.pipeline import RunConfig, RunFailed, run_plain
+from launch import at_points
 from transforms import schema as registry
 
 pytestmark = pytest.mark.slow      # runs that spawn worker and publish processes
@@ -71,7 +72,7 @@ def _assert_untouched(dest: Path, version: Path, digest: dict) -> None:
 
 
 def test_a_run_of_several_batches_publishes_in_its_processes_while_the_cross_report_pass_runs(
-        gate_off, tmp_path, monkeypatch):
+        tmp_path, monkeypatch):
     spy = PublishSpy(monkeypatch)
     events: list[str] = []
     early_done = threading.Event()
@@ -139,7 +140,7 @@ def _cross_year_runs(tmp_path: Path, name: str, workers: int, reviews: Path | No
 
 @pytest.mark.parametrize("reviewed", [False, True])
 def test_an_incremental_run_in_processes_publishes_what_one_in_its_own_process_does(
-        gate_off, tmp_path, monkeypatch, reviewed):
+        tmp_path, monkeypatch, reviewed):
     monkeypatch.chdir(tmp_path)                       # no default reviews file
     reviews = tmp_path / "reviews.yaml" if reviewed else None
     spy = PublishSpy(monkeypatch)
@@ -150,7 +151,7 @@ def test_an_incremental_run_in_processes_publishes_what_one_in_its_own_process_d
     assert pub.digest(there) == pub.digest(here)
 
 
-def test_a_failed_publish_in_a_process_fails_the_run_with_one_line(gate_off, tmp_path, monkeypatch):
+def test_a_failed_publish_in_a_process_fails_the_run_with_one_line(tmp_path, monkeypatch):
     src, dest = _seeds(tmp_path / "src", 3), tmp_path / "out"
     run_plain(RunConfig(source=str(src), dest=str(dest), quality_report=False))
     version, digest = pub.current_version(dest), pub.digest(dest)
@@ -160,7 +161,7 @@ def test_a_failed_publish_in_a_process_fails_the_run_with_one_line(gate_off, tmp
     def damage(point: str) -> None:          # a staged file broken before it is published
         if point == "after_parse":
             next((dest / pub.STAGING).glob("*/applications/**/*.parquet")).write_bytes(b"not parquet")
-    monkeypatch.setattr(pipeline, "CRASH_HOOK", damage)
+    at_points(damage, monkeypatch.setattr)
     with pytest.raises(RunFailed) as failed:
         run_plain(RunConfig(source=str(src), dest=str(dest), batch_size=1, workers=2, quality_report=False))
     msg = str(failed.value)
@@ -170,7 +171,7 @@ def test_a_failed_publish_in_a_process_fails_the_run_with_one_line(gate_off, tmp
     _assert_untouched(dest, version, digest)
 
 
-def test_a_publish_process_that_dies_fails_the_run_with_one_line(gate_off, tmp_path, monkeypatch):
+def test_a_publish_process_that_dies_fails_the_run_with_one_line(tmp_path, monkeypatch):
     src, dest = _seeds(tmp_path / "src", 3), tmp_path / "out"
     run_plain(RunConfig(source=str(src), dest=str(dest), quality_report=False))
     version, digest = pub.current_version(dest), pub.digest(dest)
@@ -182,7 +183,7 @@ def test_a_publish_process_that_dies_fails_the_run_with_one_line(gate_off, tmp_p
         if point == "mid_publish" and not killed:
             killed.append(spy.processes[0].pid)
             os.kill(spy.processes[0].pid, signal.SIGKILL)
-    monkeypatch.setattr(pipeline, "CRASH_HOOK", kill_one)
+    at_points(kill_one, monkeypatch.setattr)
     with pytest.raises(RunFailed) as failed:
         run_plain(RunConfig(source=str(src), dest=str(dest), batch_size=1, workers=2, quality_report=False))
     msg = str(failed.value)
@@ -193,7 +194,7 @@ def test_a_publish_process_that_dies_fails_the_run_with_one_line(gate_off, tmp_p
 
 
 def test_a_signal_while_publishing_in_processes_stops_them_and_removes_the_unpublished_version(
-        gate_off, tmp_path, monkeypatch):
+        tmp_path, monkeypatch):
     from flows import stopping
     src, dest = _seeds(tmp_path / "src", 3), tmp_path / "out"
     run_plain(RunConfig(source=str(src), dest=str(dest), quality_report=False))
@@ -217,7 +218,7 @@ def test_a_signal_while_publishing_in_processes_stops_them_and_removes_the_unpub
         if point == "mid_publish" and stopping.received() is None:
             os.kill(os.getpid(), signal.SIGTERM)
     monkeypatch.setattr(pipeline, "cross_report_step", cross_report_step)
-    monkeypatch.setattr(pipeline, "CRASH_HOOK", stop)
+    at_points(stop, monkeypatch.setattr)
     stopping.install()
     try:
         with pytest.raises(stopping.Interrupted):
@@ -233,7 +234,7 @@ def test_a_signal_while_publishing_in_processes_stops_them_and_removes_the_unpub
 KILLED_MID_PUBLISH = """
 import os, signal, sys
 sys.path.insert(0, "tests")
-from launch import gate_off
+from launch import at_points
 from flows import pipeline, pools
 
 def hook(point):
@@ -242,14 +243,13 @@ def hook(point):
         print(*[p.pid for p in pool._processes.values()], flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
 
-gate_off()
-pipeline.CRASH_HOOK = hook
+at_points(hook)
 pipeline.run_plain(pipeline.RunConfig(source=sys.argv[1], dest=sys.argv[2], batch_size=2, workers=2,
                                       quality_report=False))
 """
 
 
-def test_the_publish_processes_of_a_killed_run_exit_and_the_next_run_redoes_the_work(gate_off, tmp_path):
+def test_the_publish_processes_of_a_killed_run_exit_and_the_next_run_redoes_the_work(tmp_path):
     dest, clean = tmp_path / "out", tmp_path / "clean"
     with open(tmp_path / "pids", "w") as out:
         r = subprocess.run([sys.executable, "-c", KILLED_MID_PUBLISH, str(SEEDS), str(dest)], cwd=ROOT,
@@ -267,7 +267,7 @@ def test_the_publish_processes_of_a_killed_run_exit_and_the_next_run_redoes_the_
     assert not any((dest / pub.STAGING).iterdir())
 
 
-def test_a_prefect_run_publishes_in_its_processes(prefect_server, gate_off, tmp_path, monkeypatch):
+def test_a_prefect_run_publishes_in_its_processes(prefect_server, tmp_path, monkeypatch):
     from flows.prefect_flow import run_flow
     spy = PublishSpy(monkeypatch)
     dest, ref = tmp_path / "out", tmp_path / "ref"

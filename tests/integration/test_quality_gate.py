@@ -352,14 +352,13 @@ def _run_with_corrupted_views(tmp_path, monkeypatch, corrupt):
     bad_name = SEEDS[1].name
     real_gate = batch.gate
 
-    def corrupting_gate(frames, extra, gx=None):
-        out, vs = real_gate(frames, extra, gx)
+    def corrupting_gate(frames, extra):
+        out, vs = real_gate(frames, extra)
         app = vs["applications"]
         if any(str(s).endswith(bad_name) for s in app["source_file"]):
             vs["applications"] = corrupt(app)
         return out, vs
 
-    monkeypatch.setattr("flows.batch.GX", True)
     monkeypatch.setattr(batch, "gate", corrupting_gate)
     cfg = RunConfig(source=str(src), dest=str(tmp_path / "out"), batch_size=1, workers=1, validate_rows=1,
                     quality_report=False)
@@ -423,7 +422,6 @@ def test_nianbao_validate_regates_what_is_published(gx_root, tmp_path, monkeypat
     from flows import publish as pub
     from flows.pipeline import RunConfig, run_plain
     from flows.revalidate import revalidate
-    monkeypatch.setattr("flows.batch.GX", True)
     dest = tmp_path / "out"
     run_plain(RunConfig(source=str(RAW), dest=str(dest), quality_report=False))
     before = pub.digest(dest)

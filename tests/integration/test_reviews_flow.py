@@ -43,7 +43,6 @@ def _corpus(src: Path, printed: str = "7") -> str:
 def here(tmp_path, monkeypatch):
     """No default reviews file (the runs start outside the repository) and the GX gate on."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("flows.batch.GX", True)
     return tmp_path
 
 

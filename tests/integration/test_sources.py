@@ -163,11 +163,6 @@ def server():
     s.httpd.shutdown()
 
 
-@pytest.fixture(autouse=True)
-def _no_gx(monkeypatch):
-    monkeypatch.setattr("flows.batch.GX", False)
-
-
 def test_conditional_get_and_bounded_concurrency(server, tmp_path):
     urls = [server.url(k) for k in sorted(server.files)]
     r1 = src.fetch_all(urls, tmp_path / "c", concurrency=2, timeout=5)

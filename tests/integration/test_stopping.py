@@ -27,13 +27,7 @@ ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
 @pytest.fixture()
-def no_gx(monkeypatch):
-    """The pure-pandas half of the gate (GX costs seconds per run; these tests are about the run)."""
-    monkeypatch.setattr("flows.batch.GX", False)
-
-
-@pytest.fixture()
-def published(tmp_path, no_gx):
+def published(tmp_path):
     """A destination with the first three seeds published, and a source of all five."""
     src, dest = tmp_path / "src", tmp_path / "out"
     src.mkdir()
@@ -138,11 +132,12 @@ def _used(path: Path) -> int:
     return (st.f_blocks - st.f_bfree) * st.f_frsize
 
 
-def test_a_really_full_disk_fails_the_run_naming_the_path_and_frees_the_space(tmp_path, no_gx):
-    """A 1 MB tmpfs holds the seeds' datasets, not the staging of 300 generated reports."""
+def test_a_really_full_disk_fails_the_run_naming_the_path_and_frees_the_space(tmp_path):
+    """A 2 MB tmpfs holds the seeds' datasets (and the run's copy of the GX project), not the staging of
+    300 generated reports."""
     from synthetic.generator import corpus
     disk = tmp_path / "disk"
-    if not _mount_tmpfs(disk, "1m"):
+    if not _mount_tmpfs(disk, "2m"):
         pytest.skip("needs root to mount a small tmpfs")
     try:
         dest = disk / "out"
@@ -153,7 +148,7 @@ def test_a_really_full_disk_fails_the_run_naming_the_path_and_frees_the_space(tm
         for i, (text, _) in enumerate(corpus(300, seed=3)):
             (big / f"{i:04d}.txt").write_text(text, encoding="utf-8")
         with pytest.raises(RunFailed) as failed:
-            run_plain(RunConfig(source=str(big), dest=str(dest), quality_report=False))
+            run_plain(RunConfig(source=str(big), dest=str(dest), quality_report=False, gate_engine="pandas"))
         msg = str(failed.value)
         assert "No space left on device" in msg and (str(dest / pub.STAGING) in msg or str(dest / pub.VERSIONS) in msg)
         assert "\n" not in msg and "the published version is unchanged" in msg, msg
@@ -218,10 +213,8 @@ def big_corpus(tmp_path_factory):
 
 
 def _first_published(tmp_path) -> tuple[Path, Path, dict]:
-    from unittest import mock
     dest = tmp_path / "out"
-    with mock.patch("flows.batch.GX", False):
-        run_plain(RunConfig(source=str(ROOT / "tests" / "fixtures" / "seeds"), dest=str(dest), quality_report=False))
+    run_plain(RunConfig(source=str(ROOT / "tests" / "fixtures" / "seeds"), dest=str(dest), quality_report=False))
     return dest, pub.current_version(dest), pub.digest(dest)
 
 
@@ -229,9 +222,9 @@ def _stop_mid_run(args: list[str], env: dict, dest: Path, sig: int, to_group: bo
     """Start `nianbao run`, wait until it has staged a parsed batch, send ``sig`` (to its process group,
     as a terminal's Ctrl-C does, or to the process alone, as `kill` does); (exit code, stderr, seconds
     from the signal to the exit, its descendants still alive after it)."""
-    # the pandas half of the gate, as these runs always had: with GX, the resource tracker of a stopped
-    # run may print a warning about leaked semaphores after the one-line error
-    cmd = [sys.executable, "tests/launch.py", "--gate-off", "run", "--dest", str(dest), "--batch-size", "250",
+    # the suites in pandas (GX is not imported): with GX, the resource tracker of a stopped run may print
+    # a warning about leaked semaphores after the one-line error
+    cmd = [sys.executable, "-m", "flows", "run", "--dest", str(dest), "--batch-size", "250", "--gate-engine", "pandas",
            "--no-progress", *args]
     p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True)
@@ -330,7 +323,6 @@ def test_a_failed_task_fails_the_flow_run(prefect_server, tmp_path, monkeypatch,
     """A failed publish leaves the published version as it was; a failed quality report comes after the
     data is published. Either way the flow run is Failed and the run raises."""
     from prefect import get_client, task
-    monkeypatch.setattr("flows.batch.GX", False)
     dest = tmp_path / "out"
 
     def publish_step(name, prev_root, staged_root, out_root, remove_ids, removed_years):
@@ -346,7 +338,7 @@ def test_a_failed_task_fails_the_flow_run(prefect_server, tmp_path, monkeypatch,
     monkeypatch.setitem(pf.TASKS, step, task(name="broken", **pf._CPU)(broken))
     monkeypatch.setitem(pf.TASKS, "docs_step", task(name="no-docs", **pf._CPU)(docs_step))
     with pytest.raises(RunFailed) as failed:
-        pf.run_flow(RunConfig(source=str(ROOT / "tests" / "fixtures" / "seeds"), dest=str(dest)))
+        pf.run_flow(RunConfig(source=str(ROOT / "tests" / "fixtures" / "seeds"), dest=str(dest), gate_engine="pandas"))
     if step == "publish_step":
         assert str(failed.value).startswith("publishing failed: [Errno 28] No space left on device")
         assert pub.current_version(dest) is None
@@ -364,10 +356,8 @@ import errno, os, sys
 from flows import env
 env.configure(sys.argv[sys.argv.index("--dest") + 1])      # as the command does, before Prefect is imported
 from prefect import task
-from flows import batch, prefect_flow
+from flows import prefect_flow
 from flows.cli import app
-
-batch.GX = False                                            # the pandas half of the gate: the test is about the run
 
 def publish_step(name, prev_root, staged_root, out_root, remove_ids, removed_years):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -403,8 +393,7 @@ def test_ctrl_c_stops_a_run_of_one_report_file(tmp_path):
     report = tmp_path / "new_report.txt"
     seed = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))[0]
     report.write_text(seed.read_text(encoding="utf-8") + "\n", encoding="utf-8")     # bytes not published yet
-    p = subprocess.Popen([sys.executable, "tests/launch.py", "--gate-off", "run", "--dest", str(dest), "--source",
-                          str(report)],
+    p = subprocess.Popen([sys.executable, "-m", "flows", "run", "--dest", str(dest), "--source", str(report)],
                          cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True)
     try:
