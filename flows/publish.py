@@ -30,25 +30,15 @@ from flows.versions import (CURRENT, KEEP_VERSIONS, QUALITY_REPORT, STAGING, VER
                             PublishError, begin_version, cleanup, commit_version, current_version, digest,
                             ensure_layout, new_id, run_lock, write_json)
 from transforms import schema as registry
+# the one reader of a staged or published dataset, also read as pub.* by this module's callers
+from transforms.datasets import PARTITION_KEY, is_partitioned, load_frame, partitioning, read_table  # noqa: F401
 from transforms.metadata import file_metadata
-from transforms.typed import conform
 
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"      # staging (hive) folder of the null year
 UNKNOWN_YEAR = "unknown"                           # published folder of the null year
-PARTITION_KEY = "report_year"
 
 
 # --------------------------------------------------------------------------- schema helpers
-def is_partitioned(name: str) -> bool:
-    return registry.partition_key(name) == PARTITION_KEY
-
-
-def partitioning(flavor: str = "hive") -> ds.Partitioning:
-    """The staging area's partitioning (report_year int64, null <-> __HIVE_DEFAULT_PARTITION__); on
-    published folders (no ``key=value`` names) it finds no key and report_year is read from the files."""
-    return ds.partitioning(pa.schema([(PARTITION_KEY, pa.int64())]), flavor=flavor)
-
-
 def file_schema(name: str) -> pa.Schema:
     """Schema of the published Parquet files of a dataset (report_year included)."""
     return registry.arrow_schema(name)
@@ -91,27 +81,6 @@ def year_of_dirname(dirname: str):
 
 
 # --------------------------------------------------------------------------- reading
-def read_table(root: str | os.PathLike, name: str, *, columns=None, filter=None) -> pa.Table:
-    """Read a published dataset directory with the registry schema (columns in registry order)."""
-    root = Path(root)
-    full = registry.arrow_schema(name)
-    if not root.exists():
-        t = full.empty_table()
-        return t.select(columns) if columns else t
-    if is_partitioned(name):
-        d = ds.dataset(root, format="parquet", schema=full, partitioning=partitioning())
-    else:
-        d = ds.dataset(root, format="parquet", schema=full)
-    t = d.to_table(columns=columns, filter=filter)
-    return t if columns else t.select(full.names)
-
-
-def load_frame(root, name: str, **kw):
-    """Published dataset as pandas with the registry dtypes."""
-    t = read_table(root, name, **kw)
-    return conform(t, name, t.column_names)
-
-
 # --------------------------------------------------------------------------- tables
 def table_from_frame(df, name: str, encoded=None) -> pa.Table:
     """pandas frame (registry columns) -> Arrow table with exactly the registry schema, but for the

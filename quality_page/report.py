@@ -26,7 +26,7 @@ import pandas as pd
 
 from transforms import schema
 from transforms.formats import FORMATS
-from transforms.typed import conform
+from transforms.datasets import load_frame
 
 VERDICT_ORDER = ("fail", "warn", "pass")
 DATASETS = ("reports", *schema.STATUTORY_TABLES, "quality_checks", "quarantine")
@@ -64,34 +64,9 @@ def _save(fig, out_dir, name: str, title: str, figs: list, rect=(0, 0, 1, 1)) ->
     figs.append((name, title))
 
 def read_dataset(path: Path, name: str, filter=None, columns: list[str] | None = None) -> pd.DataFrame:
-    """A dataset written as one Parquet file or a (hive-partitioned) directory; typed from the schema.
-    ``filter`` (a pyarrow.dataset expression) and ``columns`` are applied while scanning (memory)."""
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-
-    if not path.exists():
-        return conform(pd.DataFrame(), name, columns)
-    # string columns read as dictionaries straight from the Parquet dictionary pages: no Python str per
-    # row, and the filter compares codes (quality_checks has a row per report and check; the page
-    # only counts them)
-    # (free text, quality_checks.observed, is read plain: its values are all distinct and long, and a
-    # dictionary keeps every row's value after the filter)
-    strings = [f.name for f in schema.fields(name) if f.arrow == pa.string() and not getattr(f, "free_text", False)
-               and (columns is None or f.name in columns)]
-    full = pa.schema([pa.field(f.name, pa.dictionary(pa.int32(), pa.string())) if f.name in strings else f
-                      for f in schema.arrow_schema(name)])
-    fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=strings))
-    hive = path.is_dir() and any(p.name.startswith("report_year=") for p in path.rglob("report_year=*"))
-    if hive:
-        part = ds.partitioning(pa.schema([("report_year", pa.int64())]), flavor="hive")
-        d = ds.dataset(str(path), format=fmt, schema=full, partitioning=part)
-    else:
-        d = ds.dataset(str(path), format=fmt, schema=full)
-    # one file and batch at a time: a filtered scan of the cell tables otherwise holds several row
-    # groups of every file in flight, which Arrow's pool then keeps
-    t = d.to_table(filter=filter, columns=columns, batch_readahead=1, fragment_readahead=1)
-    pa.default_memory_pool().release_unused()
-    return conform(t, name, columns)
+    """A dataset as the page reads it (transforms/datasets.py): ``filter`` and ``columns`` applied while
+    scanning, strings as categoricals (the page only counts them), one file at a time (memory)."""
+    return load_frame(path, name, filter=filter, columns=columns, dictionary_strings=True, low_memory=True)
 
 
 def _cell_filters() -> dict:

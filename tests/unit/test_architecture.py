@@ -169,6 +169,30 @@ def test_reading_imports_no_parsing():
     assert not bad, "\n".join(bad)
 
 
+def _dataset_scans(path: Path) -> list[int]:
+    """The lines of a module that open a dataset with pyarrow.dataset's ``dataset(...)``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    aliases = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
+               for a in n.names if a.name == "pyarrow.dataset"}
+    direct = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+              and n.module == "pyarrow.dataset" for a in n.names if a.name == "dataset"}
+    return [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call) and (
+        isinstance(n.func, ast.Attribute) and n.func.attr == "dataset" and isinstance(n.func.value, ast.Name)
+        and n.func.value.id in aliases or isinstance(n.func, ast.Name) and n.func.id in direct)]
+
+
+def test_one_reader_of_a_dataset_folder(tmp_path):
+    """A staged or published dataset is read back by transforms/datasets.py alone (the run, `validate`,
+    the views and the maintainers' page read the same columns, types and partitions)."""
+    bad = [f"{name} line {line}" for name, path in modules().items() if name != "transforms.datasets"
+           for line in _dataset_scans(path)]
+    assert not bad, "read a dataset with transforms.datasets.read_table/load_frame: " + ", ".join(bad)
+    assert _dataset_scans(ROOT / "transforms" / "datasets.py"), "the scan sees the reader"
+    (tmp_path / "m.py").write_text("import pyarrow.dataset as pds\nfrom pyarrow.dataset import dataset\n"
+                                   "pds.dataset('x')\ndataset('y')\npds.field('z')\n")
+    assert _dataset_scans(tmp_path / "m.py") == [3, 4]
+
+
 def _string_constants(path: Path) -> list[tuple[str, int]]:
     """The string literals of a module that are not docstrings."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
