@@ -192,11 +192,11 @@ def worker_init(counter=None) -> None:
     runtime.freeze_imported()
 
 
-def sibling_images(local_path: str):
+def sibling_images(local_path: str, max_bytes: int | None = None):
     """src of an ``<img>`` in an HTML page → the bytes of that picture when it was saved with the page:
     a relative src inside the page's folder, else a file of the src's name in that folder (a crawl
     keeps a page's attachments next to it); None otherwise. Never a file outside the page's folder,
-    never a link, never one over NIANBAO_MAX_BYTES."""
+    never a link, never one over ``max_bytes`` (default NIANBAO_MAX_BYTES)."""
     if "://" in local_path and not local_path.startswith("file://"):
         return None
     from urllib.parse import unquote, urlsplit
@@ -213,7 +213,7 @@ def sibling_images(local_path: str):
             try:
                 if c.is_symlink() or not c.is_file() or not c.resolve().is_relative_to(folder):
                     continue
-                return read_bytes(str(c))
+                return read_bytes(str(c), max_bytes)
             except (OSError, ValueError):      # unreadable, or over the size limit (read.limits.Unreadable)
                 continue
         return None
@@ -221,23 +221,27 @@ def sibling_images(local_path: str):
 
 
 def parse_batch(batch_no: int, items: list[dict], staging: str, *,
-                extra_quarantine: list[dict] | None = None) -> dict:
+                extra_quarantine: list[dict] | None = None, limits=None) -> dict:
     """Parse, check (pure half of the gate) and stage one batch; its GX views are validated later.
-    ``extra_quarantine``: quarantine rows of files discovery did not take (they pass the same gate)."""
+    ``extra_quarantine``: quarantine rows of files discovery did not take (they pass the same gate);
+    ``limits``: the run's per-file limits (read.limits.Limits or its fields as a dict; default: from
+    the environment, for direct use)."""
+    from transforms.read.limits import Limits
+    if isinstance(limits, dict):
+        limits = Limits(**limits)
     with runtime.gc_paused():
-        summary = _parse_batch(batch_no, items, staging, extra_quarantine)
+        summary = _parse_batch(batch_no, items, staging, extra_quarantine, limits or Limits.from_env())
     runtime.release_memory()
     return summary
 
 
-def _parse_batch(batch_no: int, items: list[dict], staging: str,
-                 extra_quarantine: list[dict] | None = None) -> dict:
-    from transforms.read.limits import Limits, Unreadable
+def _parse_batch(batch_no: int, items: list[dict], staging: str, extra_quarantine: list[dict] | None,
+                 limits) -> dict:
+    from transforms.read.limits import Unreadable
     from transforms.engine import parse_report
     from flows.publish import table_from_frame, write_staged
 
     t0 = time.perf_counter()
-    limits = Limits.from_env()          # once a batch: reading the variables cost ~25 µs a file
     parsed = []
     for it in items:
         try:
@@ -252,7 +256,8 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str,
             try:
                 # context: what the source knows of the file (site, URL list entry), when it says
                 p = parse_report(data, it["source_file"], it.get("context"), limits,
-                                 images=sibling_images(it["local_path"]) if b"<img" in data or b"<IMG" in data
+                                 images=sibling_images(it["local_path"], limits.max_bytes)
+                                 if b"<img" in data or b"<IMG" in data
                                  else None)
             except Exception as e:  # the engine promises not to raise; never trust it with a batch
                 p = crashed_report(data, it["source_file"],

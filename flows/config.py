@@ -1,9 +1,10 @@
 """The settings of a run (no heavy imports: the CLI builds them before deciding what to load)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from flows import defaults
+from flows import defaults, env
+from transforms.read.limits import Limits
 
 # What validates the run's suites: "auto" chooses by the run's size (the pandas evaluator for a run of
 # at most expectations.gate.EVALUATOR_MAX_REPORTS reports that builds no Data Docs, else GX); "gx" and
@@ -15,9 +16,11 @@ GATE_ENGINES = ("auto", "gx", "pandas")
 class RunConfig:
     """Everything a run needs, fixed before it starts (built by the CLI from its options, by the
     Prefect flow from its parameters). The steps get it or the parts they need as arguments: a worker
-    process reads no run setting from a module global. The per-file limits (transforms' ``Limits``)
-    and the HTTP deadlines (flows/env.py) are read from the environment where they are used, which
-    spawned workers inherit."""
+    process reads no run setting from a module global or the environment. The per-file limits
+    (transforms' ``Limits``, ``NIANBAO_MAX_*``) and the HTTP deadlines (``NIANBAO_URL_DEADLINE``,
+    ``NIANBAO_RETRY_AFTER_MAX``, flows/env.py) are read from the environment once, when the config is
+    built, and handed to discovery, the crawler and every parse batch (a spawned or Dask worker gets
+    them with the batch)."""
     source: str = defaults.SOURCE
     dest: str = defaults.DEST
     glob: str = defaults.GLOB
@@ -39,6 +42,9 @@ class RunConfig:
     # (~2 s each): one report file as the source (flows/single.py)
     gate_while_parsing: bool = False
     gate_engine: str = "auto"         # one of GATE_ENGINES
+    limits: Limits = field(default_factory=Limits.from_env)          # per file: bytes, seconds, memory …
+    url_deadline: float = field(default_factory=env.url_deadline)    # seconds for one URL in all
+    retry_after_max: float = field(default_factory=env.retry_after_max)  # longest Retry-After waited for
 
     def __post_init__(self) -> None:
         if self.gate_engine not in GATE_ENGINES:

@@ -260,16 +260,20 @@ class CrawlSummary:
 
 class Crawler:
     """Crawls sites into ``dest``; see the module docstring. ``client_factory(policy)`` makes the HTTP
-    client of one site (tests inject theirs); ``resolve`` maps a host to its addresses."""
+    client of one site (tests inject theirs); ``resolve`` maps a host to its addresses. ``deadline``,
+    ``limit`` and ``retry_after_cap``: as for ``flows.sources.fetch_one`` (a run's, RunConfig; default
+    from the environment)."""
 
     def __init__(self, dest: str | os.PathLike, *, retries: int = 3, backoff: float = 0.5, timeout: float = 10.0,
                  sleep=time.sleep, clock=time.monotonic, resolve=_addresses, delay: float | None = None,
-                 client_factory=None):
+                 client_factory=None, deadline: float | None = None, limit: int | None = None,
+                 retry_after_cap: float | None = None):
         self.dest = Path(dest)
         self.state = self.dest / STATE_DIR
         self.cache = HttpCache(self.state / "http")
         self.retries, self.backoff, self.timeout = retries, backoff, timeout
         self.sleep, self.resolve, self.delay = sleep, resolve, delay
+        self.fetching = dict(deadline=deadline, limit=limit, retry_after_cap=retry_after_cap)
         self.hosts = HostGate(sleep, clock)
         self.client_factory = client_factory or self._client
         self._log_lock = threading.Lock()
@@ -396,7 +400,7 @@ class Crawler:
             self.hosts.wait(host, delay)
             try:
                 res = fetch_one(client, url, self.cache, retries=self.retries, backoff=self.backoff,
-                                sleep=self.sleep)
+                                sleep=self.sleep, **self.fetching)
             except Refused as r:                      # a redirect to a host the policy forbids
                 self.hosts.done(host)
                 self._log_row(site, url, kind, referrer, r.outcome, summary,

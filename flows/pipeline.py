@@ -169,6 +169,7 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
     the last chunks validate. Returns (batch summaries, chunk results)."""
     from expectations.views import suite_datasets
     window = max(1, cfg.workers)
+    limits = asdict(cfg.limits)          # the run's, with each batch (a worker reads no environment)
     todo = list(enumerate(batches))[::-1]
     parsing: list = []
     validating = None
@@ -180,7 +181,8 @@ def _parse_and_validate(ex, cfg: RunConfig, batches: list[list[dict]], staging: 
         while todo and len(parsing) < window:
             i, b = todo.pop()
             kw = {"extra_quarantine": extras[i]} if extras and i in extras else {}
-            parsing.append(ex.submit(parse_step, batch_no=i, items=b, staging=str(staging), pool_key=pool_key, **kw))
+            parsing.append(ex.submit(parse_step, batch_no=i, items=b, staging=str(staging), pool_key=pool_key,
+                                     limits=limits, **kw))
         if warm_gate:
             warm_gate = False
             open_gate(context_root)
@@ -314,7 +316,9 @@ class _Run:
             run.at("crawling", Path(cfg.source))
             _emit("stage", name="crawl")
             try:
-                summary["crawl"] = ex.call(crawl_step, sites=cfg.sites, dest=cfg.source, delay=cfg.crawl_delay)
+                summary["crawl"] = ex.call(crawl_step, sites=cfg.sites, dest=cfg.source, delay=cfg.crawl_delay,
+                                           fetching=dict(deadline=cfg.url_deadline, limit=cfg.limits.max_bytes,
+                                                         retry_after_cap=cfg.retry_after_max))
             except Exception as e:        # the run goes on with what earlier crawls left
                 summary["crawl"] = {"error": f"{type(e).__name__}: {e}"}
                 summary.setdefault("errors", {})["crawl"] = f"the crawl failed: {type(e).__name__}: {e}"

@@ -83,7 +83,8 @@ class Discovery:
 
 
 def max_bytes() -> int:
-    """The byte limit of one input (``NIANBAO_MAX_BYTES``, read as the engine reads it)."""
+    """The byte limit of one input (``NIANBAO_MAX_BYTES``, read as the engine reads it): the default of
+    a function called without the run's (RunConfig.limits)."""
     from transforms.read.limits import Limits
     return Limits.from_env().max_bytes
 
@@ -283,16 +284,17 @@ def _list_dir(rootp: Path, pattern: re.Pattern, follow_symlinks: bool, exclude: 
 
 def discover_dir(root: str, glob: str = defaults.GLOB, known: dict[str, dict] | None = None,
                  on_listed: Callable[[int], None] | None = None, *, follow_symlinks: bool = False,
-                 exclude: list[str] | None = None) -> Discovery:
+                 exclude: list[str] | None = None, limit: int | None = None) -> Discovery:
     """Files under ``root``; sha256 reused from ``known`` (source -> entry) when size and mtime match.
     ``on_listed(n)`` is told how many files will be read before they are hashed. ``exclude``:
-    folders not searched (the run's output, when it lies inside the source)."""
+    folders not searched (the run's output, when it lies inside the source). ``limit``: the byte limit
+    of one input (default :func:`max_bytes`)."""
     rootp = Path(root[len("file://"):] if root.startswith("file://") else root)
     known = known or {}
     listing = _list_dir(rootp, glob_regex(glob), follow_symlinks, exclude or [])
     if on_listed is not None:
         on_listed(len(listing.candidates))
-    limit = max_bytes()
+    limit = max_bytes() if limit is None else limit
     items, skipped = [], list(listing.skipped)
     for path, real, st, hidden in listing.candidates:
         src = printable_name(path)
@@ -319,14 +321,16 @@ def discover_dir(root: str, glob: str = defaults.GLOB, known: dict[str, dict] | 
 
 def discover_crawl_folder(root: str, glob: str = defaults.GLOB, known: dict[str, dict] | None = None,
                           on_listed: Callable[[int], None] | None = None, *, cache_dir=None,
-                          follow_symlinks: bool = False, exclude: list[str] | None = None) -> Discovery:
+                          follow_symlinks: bool = False, exclude: list[str] | None = None,
+                          limit: int | None = None) -> Discovery:
     """A folder ``nianbao crawl`` wrote (flows/crawled.py): its ``_crawl/`` state is not searched,
     crawled files are published under their URLs with the crawl's context, and of an article's
     renderings of one report only the most complete is taken (the others: ``superseded``)."""
     from flows import crawled
     files = crawled.provenance(root)
     d = discover_dir(root, glob, crawled.known_by_path(root, files, known or {}), on_listed,
-                     follow_symlinks=follow_symlinks, exclude=[*(exclude or []), crawled.state_dir(root)])
+                     follow_symlinks=follow_symlinks, exclude=[*(exclude or []), crawled.state_dir(root)],
+                     limit=limit)
     items, meta_of = crawled.apply_provenance(root, d.items)
     kept, dropped = crawled.choose(items, meta_of, cache_dir)
     d.items = kept
@@ -636,10 +640,14 @@ def make_client(timeout: float = 10.0, concurrency: int = 8):
 
 def fetch_all(urls: list[str], cache_dir: str | os.PathLike, *, concurrency: int = 8, timeout: float = 10.0,
               retries: int = 3, backoff: float = 0.5, progress=None, sleep=time.sleep,
-              deadline: float | None = None) -> list[FetchResult]:
+              deadline: float | None = None, limit: int | None = None,
+              retry_after_cap: float | None = None) -> list[FetchResult]:
+    """Every URL (``concurrency`` at a time); ``deadline``, ``limit``, ``retry_after_cap`` as for
+    :func:`fetch_one` (the run's, RunConfig; defaults from the environment)."""
     cache = HttpCache(cache_dir)
     results: dict[str, FetchResult] = {}
-    limit, cap = max_bytes(), retry_after_max()
+    limit = max_bytes() if limit is None else limit
+    cap = retry_after_max() if retry_after_cap is None else retry_after_cap
     with make_client(timeout, concurrency) as client, cf.ThreadPoolExecutor(max_workers=concurrency) as pool:
         futs = {pool.submit(fetch_one, client, u, cache, retries=retries, backoff=backoff, sleep=sleep,
                             deadline=deadline, limit=limit, retry_after_cap=cap): u for u in urls}
@@ -667,12 +675,12 @@ def parse_url_list(text: str, base: str | None = None) -> list[str] | None:
     return list(dict.fromkeys(urls))
 
 
-def url_list_in(path: str) -> list[str] | None:
+def url_list_in(path: str, limit: int | None = None) -> list[str] | None:
     """The URLs of a local file that lists them, one per line; None for any other file (a report).
-    A file over NIANBAO_MAX_BYTES is not read as a list."""
+    A file over ``limit`` (default NIANBAO_MAX_BYTES) is not read as a list."""
     p = Path(path[len("file://"):] if path.startswith("file://") else path)
     try:
-        if p.stat().st_size > max_bytes():
+        if p.stat().st_size > (max_bytes() if limit is None else limit):
             return None
         text = p.read_text(encoding="utf-8-sig")
     except (UnicodeDecodeError, OSError):
@@ -681,7 +689,7 @@ def url_list_in(path: str) -> list[str] | None:
     return urls or None
 
 
-def discover_file(path: str, known: dict[str, dict] | None = None) -> Discovery:
+def discover_file(path: str, known: dict[str, dict] | None = None, limit: int | None = None) -> Discovery:
     """One report file given as the source, taken as a file of a folder is: its type sniffed from its
     bytes (listed as skipped when it is not a report format), its sha256 reused when unchanged."""
     local = path[len("file://"):] if path.startswith("file://") else path
@@ -692,7 +700,7 @@ def discover_file(path: str, known: dict[str, dict] | None = None) -> Discovery:
         k = (known or {}).get(src)
         if k and k.get("size") == st.st_size and k.get("mtime_ns") == st.st_mtime_ns and k.get("sha256"):
             return Discovery([Item(src, k["sha256"], st.st_size, real, st.st_mtime_ns)])
-        sha, size, unsupported = read_candidate(real, max_bytes())
+        sha, size, unsupported = read_candidate(real, max_bytes() if limit is None else limit)
     except OSError as e:
         return Discovery([], skipped=[Skipped(src, "read_error", f"cannot be read: {e.strerror or e}")])
     if unsupported:
@@ -702,6 +710,7 @@ def discover_file(path: str, known: dict[str, dict] | None = None) -> Discovery:
 
 
 def discover_urls(urls: list[str], cache_dir, **kw) -> Discovery:
+    """``kw``: as for :func:`fetch_all` (``limit`` also bounds the local files' ZIP listing)."""
     local = [u for u in urls if not u.startswith(HTTP_PREFIXES)]
     remote = [u for u in urls if u.startswith(HTTP_PREFIXES)]
     items, d = [], Discovery([])
@@ -713,7 +722,7 @@ def discover_urls(urls: list[str], cache_dir, **kw) -> Discovery:
             st = None
         if st is not None and stat.S_ISREG(st.st_mode):
             try:
-                sha, size, _ = read_candidate(os.path.realpath(p))
+                sha, size, _ = read_candidate(os.path.realpath(p), kw.get("limit"))
             except OSError as e:
                 d.errors[u] = f"cannot be read: {e.strerror or e}"
                 d.skipped.append(Skipped(u, "read_error", d.errors[u]))
@@ -744,25 +753,33 @@ def discover(source: str, *, cache_dir: str | os.PathLike, glob: str = defaults.
              known: dict[str, dict] | None = None, concurrency: int = 8, timeout: float = 10.0,
              retries: int = 3, backoff: float = 0.5, progress=None,
              on_listed: Callable[[int], None] | None = None, follow_symlinks: bool = False,
-             exclude: list[str] | None = None) -> Discovery:
+             exclude: list[str] | None = None, limit: int | None = None, deadline: float | None = None,
+             retry_after_cap: float | None = None) -> Discovery:
+    """The report files of ``source``. ``limit`` (bytes of one input), ``deadline`` (seconds for one URL in
+    all) and ``retry_after_cap`` (longest Retry-After waited for): the run's (RunConfig), else read from
+    the environment where they are used."""
     kind = classify(source)
     if kind == "dir":
         root = source[len("file://"):] if source.startswith("file://") else source
         from flows import crawled
         if not crawled.is_crawl_folder(root):
-            return discover_dir(source, glob, known, on_listed, follow_symlinks=follow_symlinks, exclude=exclude)
+            return discover_dir(source, glob, known, on_listed, follow_symlinks=follow_symlinks, exclude=exclude,
+                                limit=limit)
         return discover_crawl_folder(root, glob, known, on_listed, cache_dir=cache_dir,
-                                     follow_symlinks=follow_symlinks, exclude=exclude)
+                                     follow_symlinks=follow_symlinks, exclude=exclude, limit=limit)
     if kind == "fsspec":
         return discover_fsspec(source, glob)
-    kw = dict(concurrency=concurrency, timeout=timeout, retries=retries, backoff=backoff, progress=progress)
+    fetching = dict(deadline=deadline, limit=limit, retry_after_cap=retry_after_cap)
+    kw = dict(concurrency=concurrency, timeout=timeout, retries=retries, backoff=backoff, progress=progress,
+              **fetching)
     if kind == "list":
-        urls = url_list_in(source)
+        urls = url_list_in(source, limit)
         if urls is None:                 # not a list of URLs: the file is a report
-            return discover_file(source, known)
+            return discover_file(source, known, limit)
         return discover_urls(urls, cache_dir, **kw)
     # http(s): a hosted URL list or a single report
-    res = fetch_all([source], cache_dir, concurrency=1, timeout=timeout, retries=retries, backoff=backoff)[0]
+    res = fetch_all([source], cache_dir, concurrency=1, timeout=timeout, retries=retries, backoff=backoff,
+                    **fetching)[0]
     if res.status not in ("fetched", "not_modified"):
         raise SourceError(f"cannot fetch {source}: {res.error}")
     with open(res.path, "rb") as f:       # at most NIANBAO_MAX_BYTES (the download was capped)

@@ -24,18 +24,21 @@ def discover_step(cfg: dict, known: dict, warm_pool: str | None = None) -> dict:
     d = src.discover(cfg["source"], cache_dir=dest / ".cache" / "http", glob=cfg["glob"], known=known,
                      concurrency=cfg["http_concurrency"], timeout=cfg["http_timeout"],
                      retries=cfg["http_retries"], on_listed=on_listed,
-                     follow_symlinks=cfg.get("follow_symlinks", False), exclude=[str(dest)])
+                     follow_symlinks=cfg.get("follow_symlinks", False), exclude=[str(dest)],
+                     limit=cfg["limits"]["max_bytes"], deadline=cfg["url_deadline"],
+                     retry_after_cap=cfg["retry_after_max"])
     return {"items": [i.as_dict() for i in d.items], "unavailable": d.unavailable, "gone": d.gone,
             "errors": d.errors, "http": d.http, "skipped": [s.as_dict() for s in d.skipped],
             "not_matched": d.not_matched, "withdrawn": d.withdrawn}
 
 
-def crawl_step(sites: str, dest: str, delay: float | None = None) -> dict:
+def crawl_step(sites: str, dest: str, delay: float | None = None, fetching: dict | None = None) -> dict:
     """Crawl the sites file's columns into ``dest`` (the run's source). One site's failure is logged
     and the others go on (flows/crawl.py); only a failure of the whole crawl (the folder not
-    writable) raises, and the run then reads what earlier crawls left."""
+    writable) raises, and the run then reads what earlier crawls left. ``fetching``: the run's
+    ``deadline``, ``limit`` and ``retry_after_cap`` of one URL (RunConfig)."""
     from flows.crawl import Crawler, load_sites
-    s = Crawler(dest, delay=delay).crawl(load_sites(sites))
+    s = Crawler(dest, delay=delay, **(fetching or {})).crawl(load_sites(sites))
     return {"outcomes": s.outcomes, "files": s.files, "downloaded_bytes": s.downloaded_bytes,
             "errors": s.errors[:50], "crawl_id": s.crawl_id}
 
@@ -65,8 +68,10 @@ def registry_columns(name: str) -> list[str]:
 
 
 def parse_step(batch_no: int, items: list[dict], staging: str, pool_key: str | None,
-               extra_quarantine: list[dict] | None = None) -> dict:
-    kw = dict(extra_quarantine=extra_quarantine)
+               extra_quarantine: list[dict] | None = None, limits: dict | None = None) -> dict:
+    """``limits``: the run's per-file limits (RunConfig.limits as a dict), handed to the worker with the
+    batch (a spawned or Dask worker must not depend on the environment it inherited)."""
+    kw = dict(extra_quarantine=extra_quarantine, limits=limits)
     pool = pools.POOLS.get(pool_key) if pool_key else None
     if pool is not None:
         return pool.submit(batch.parse_batch, batch_no, items, staging, **kw).result()
