@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import random
 import re
-import sys
 import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -215,7 +214,6 @@ def _choose_every_filter(b) -> None:
 @needs_chromium
 def test_summary_filters_and_links_stay_inert_in_chromium(tmp_path):
     """Every option of every filter chosen, then the links clicked: no payload runs."""
-    sys.path.insert(0, str(ROOT / "tests"))
     from hostile.browser import Browser
 
     index = report.write_summary(report.load_datasets(_hostile_published(tmp_path)), tmp_path / "out")

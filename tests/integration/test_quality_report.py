@@ -5,7 +5,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -219,7 +218,6 @@ def test_pages_render_in_chromium(built):
 
 
 def _browser():
-    sys.path.insert(0, str(ROOT / "tests"))
     from hostile.browser import Browser
     return Browser
 
