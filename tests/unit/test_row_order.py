@@ -162,8 +162,28 @@ def _active_lines(text: str) -> tuple[list[str], int, int]:
     return lines, start, end
 
 
+CHROMIUM = [("hz_html_chromium_pdftotext.txt", ACTIVE), ("lg_html_chromium_pdftotext.txt", LG_KEY["cells"]),
+            ("gz_html_chromium_pdftotext.txt", GZ_KEY["cells"])]
+
+
+@pytest.mark.parametrize("name,key", CHROMIUM)
+def test_table_two_values_printed_around_their_labels(name, key):
+    """Chromium's PDF read in reading order prints each row's values around its label: those above
+    its middle before it, the one level with it on its line, the lower ones after it
+    ('3 / 5 / 74 / 规章 / 984 / 4185 / 行政规范性文件 564'; '22 / 政府集中采购 / 184719元'). Read by
+    that geometry: every cell of table 二 right, each row whose values sit on lines of their own
+    flagged reordered (table 二 has no identity to check them)."""
+    parsed = _parse(name)
+    right, flagged, wrong = _score(parsed, key)
+    assert right == len(key) and not wrong
+    assert any("by where the extractor printed them" in p for p in parsed.report["problems"])
+    cells = [c for c in parsed.cells if c.table == "active_disclosure"]
+    assert all("reordered" in c.flags for c in cells if c.raw_value and c.source_line is not None
+               and "第（一）项" in c.row_path)
+
+
 @pytest.mark.parametrize("name,key", [("hz_doc_pdftotext.txt", ACTIVE), ("hz_rtf_pdftotext.txt", ACTIVE),
-                                      ("gz_doc_pdftotext.txt", GZ_KEY["cells"])])
+                                      ("gz_doc_pdftotext.txt", GZ_KEY["cells"]), *CHROMIUM])
 @pytest.mark.parametrize("seed", range(134))
 def test_table_two_with_values_moved_dropped_doubled_or_a_label_lost(name, key, seed):
     """Table 二 of the reading-order extracts (402 damaged copies) with a value swapped with the next,
@@ -245,7 +265,32 @@ def test_table_four_values_after_its_end_changed_are_flagged():
     assert not wrong and right == 13 and flagged == 2
 
 
-@pytest.mark.parametrize("name", ["hz_doc_pdftotext.txt", "hz_rtf_pdftotext.txt"])
+def test_table_four_values_after_its_end_several_on_a_line():
+    """Chromium's PDF read in reading order: four values of table 四 before the 五 heading, the other
+    eleven after it, some two on a line ('790 16', '56 74'): taken as the row's last cells because
+    exactly eleven are missing and the row's three identities then hold; flagged reordered."""
+    parsed = _parse("hz_html_chromium_pdftotext.txt")
+    right, flagged, wrong = _score(parsed, FOUR)
+    assert right == 15 and not wrong
+    late = [c for c in parsed.cells if c.table == "review_litigation" and "reordered" in c.flags]
+    assert len(late) == 11
+    assert any("11 value(s) printed after the table's end" in p for p in parsed.report["problems"])
+
+
+@pytest.mark.parametrize("change", ["790 16|790 17", "56 74|56 74 3", "56 74|56"])
+def test_table_four_values_after_its_end_on_shared_lines_must_fit(change):
+    """One digit changed (the identities fail), one number too many or too few on a shared line: the
+    values after the end are not taken; the row stays unresolved — never a wrong number."""
+    old, new = change.split("|")
+    text = (EXTRACTS / "hz_html_chromium_pdftotext.txt").read_text("utf-8")
+    assert f"\n{old}\n" in text
+    parsed = parse_text(text.replace(f"\n{old}\n", f"\n{new}\n", 1), "changed.txt")
+    right, flagged, wrong = _score(parsed, FOUR)
+    assert not wrong and right == 0
+    assert not any("printed after the table's end" in p for p in parsed.report["problems"])
+
+
+@pytest.mark.parametrize("name", ["hz_doc_pdftotext.txt", "hz_rtf_pdftotext.txt", "hz_html_chromium_pdftotext.txt"])
 @pytest.mark.parametrize("seed", range(20))
 def test_table_four_with_values_dropped_doubled_or_numbers_added_is_right_or_flagged(name, seed):
     """Table 四's values (inside the table and after its end) with one dropped or printed twice, or a

@@ -463,10 +463,8 @@ def by_block_order(table: str, flat: list[Tok], vocab: Vocabulary
                 return None                         # values or rows before the first caption
         elif k == "r":
             segs[-1]["rows"].append([t, e, []])
-        elif k == "v":
-            if not segs[-1]["rows"]:
-                return None
-            segs[-1]["rows"][-1][2].append(t)
+        elif k == "v":                              # before the block's first label: its header text's
+            (segs[-1]["rows"][-1][2] if segs[-1]["rows"] else segs[-1]["text"]).append(t)
         else:                                       # header words, a wrapped label's rest, later headers
             (segs[-1]["rows"][-1][2] if segs[-1]["rows"] else segs[-1]["text"]).append(t)
     for sg in segs:
@@ -475,7 +473,7 @@ def by_block_order(table: str, flat: list[Tok], vocab: Vocabulary
                   for _, e, _ in sg["rows"]]
         if [lf.path if lf else None for lf in leaves] != [lf.path for lf in blk.rows]:
             return None
-    got = _interleaved(segs) or _column_after_column(segs)
+    got = _interleaved(segs) or _column_after_column(segs) or _around_labels(segs)
     if got is None:
         return None
     out: list[Tok] = []
@@ -525,6 +523,41 @@ def _interleaved(segs: list[dict]) -> list[tuple[list[list[Tok]], bool]] | None:
     return out
 
 
+def _around_labels(segs: list[dict]) -> list[tuple[list[list[Tok]], bool]] | None:
+    """Each block: every row's values printed around its label (Chromium's PDF, read in reading order:
+    a cell's text is printed at its row's middle, so the values of a row come on lines of their own
+    before its label, the ones level with the label after it on its line, and those lower on lines of
+    their own after it: '3 / 5 / 74 / 规章 / 984 / 4185 / 行政规范性文件 564'). A row's values are the
+    ones on its label's line, then the ones before it, then the ones after it, as many as its columns:
+    the values between two labels go to the row above until it is full, the rest to the row below;
+    every block's values must fill its rows exactly → (values by row, True) per block."""
+    out = []
+    for sg in segs:
+        c = len(sg["block"].columns)
+        text = sg["text"]
+        first_value = next((n for n, t in enumerate(text) if t.is_value), len(text))
+        if any(not t.is_value for t in text[first_value:]):
+            return None                             # words after values before the first label
+        before = text[first_value:]
+        rows: list[list[Tok]] = []
+        for label, _, vals in sg["rows"]:
+            if any(not t.is_value for t in vals):
+                return None                         # a wrapped label's rest, a note: not this geometry
+            level = [t for t in vals if t.line == label.line]
+            own = [t for t in vals if t.line != label.line]
+            if any(t.line == label.line for t in vals[len(level):]):
+                return None
+            need = c - len(level) - len(before)
+            if need < 0 or need > len(own):
+                return None
+            rows.append(level + before + own[:need])
+            before = own[need:]
+        if before:
+            return None
+        out.append((rows, True))
+    return out
+
+
 def _column_after_column(segs: list[dict]) -> list[tuple[list[list[Tok]], bool]] | None:
     """Every caption and label first; after the last label each column's header (its words, possibly
     wrapped over several pieces) followed by one value per row of its block, blocks and columns in the
@@ -559,7 +592,7 @@ def _column_after_column(segs: list[dict]) -> list[tuple[list[list[Tok]], bool]]
     return out
 
 
-_BARE_NUMBER = re.compile(r"\s*\d+\s*")
+_BARE_NUMBERS = re.compile(r"\s*\d+(?:[ \t]+\d+)*\s*")   # a line of bare numbers, spaces apart
 
 
 @lru_cache(maxsize=8)
@@ -574,10 +607,12 @@ def values_after_end(table: str, toks: list[Tok], lines: list[tuple[str, int]], 
                      ) -> tuple[list[Tok], set[int], str] | None:
     """A one-row table (table 四) short of values whose missing values a reading-order extractor printed
     after the table's end (after the next sections' headings and prose, where the page's last text
-    block was flushed): the first run of lines holding a bare number each after the table's end, blank
+    block was flushed): the first run of lines holding bare numbers only after the table's end, blank
     lines apart, is taken as the row's last values when it holds exactly the values missing and every
     identity of the row then holds (as printed, or with a number the extractor cut short, down to one
-    digit as the cut-number mending allows: the values are flagged either way) → (tokens with those
+    digit as the cut-number mending allows: the values are flagged either way); a line may hold
+    several numbers, spaces apart (the flushed block prints a row's cells that share a baseline on
+    one line: '790 16') → (tokens with those
     values appended, their lines, a problem). They are placed by the order of the text
     alone: the engine flags them reordered."""
     w = _one_row_width(table)
@@ -589,8 +624,8 @@ def values_after_end(table: str, toks: list[Tok], lines: list[tuple[str, int]], 
         return None
     run: list[tuple[str, int]] = []
     for text, line in lines[end:]:
-        if _BARE_NUMBER.fullmatch(text):
-            run.append((text.strip(), line))
+        if _BARE_NUMBERS.fullmatch(text):
+            run += [(number, line) for number in text.split()]
         elif run and text.strip():
             break
     if len(run) != w - len(printed):
