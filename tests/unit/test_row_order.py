@@ -665,3 +665,16 @@ def test_a_cut_table_with_values_moved_dropped_doubled_or_fused_is_right_or_flag
     parsed = parse_text("\n".join(lines), "damaged.txt")
     assert not _score(parsed, LG_KEY["partial_table_cells"])[2]
     assert not _score(parsed, LG_KEY["cells"])[2]
+
+
+def test_rows_whose_values_the_copy_cut_off_are_published_unresolved():
+    """The 2019 report's Word copy read in reading order: table 三's labels wrapped in pieces of three
+    characters ('一、本 / 年新收 / 政府信 / …'), its values printed after the copy's cut mark. Joined,
+    the labels are rows 一 and 二, published with every cell null and flagged unresolved (nothing to
+    place them by) rather than lost; the row the copy cut is not published."""
+    parsed = _parse("gz_doc_pdftotext.txt")
+    rows = {c.row_path for c in parsed.cells if c.table == "applications"}
+    assert rows == {"一、本年新收政府信息公开申请数量", "二、上年结转政府信息公开申请数量"}
+    assert all(c.value is None and "unresolved" in c.flags for c in parsed.cells if c.table == "applications")
+    assert any("row labels wrapped over several lines joined again" in p for p in parsed.report["problems"])
+    assert not _score(parsed, GZ_KEY["partial_table_cells"])[2]

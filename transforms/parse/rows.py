@@ -217,8 +217,11 @@ def reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[st
             if r.line in doubtful and r.entry is not None:
                 r.doubt = ("which row these values belong to is not printed (wrapped labels, values away from "
                            "their label, a row without values or values without a row near it)")
-        if _placed(tr2) > _placed(tr) and stray(tr2) <= stray(tr) and \
-                {id(r.entry) for r in tr.rows if r.entry} <= {id(r.entry) for r in tr2.rows if r.entry}:
+        known, known2 = {id(r.entry) for r in tr.rows if r.entry}, {id(r.entry) for r in tr2.rows if r.entry}
+        # more values placed, or as many and more rows known (labels wrapped in pieces whose values
+        # the copy cut off: the rows are then published unresolved rather than lost)
+        if (_placed(tr2) > _placed(tr) or _placed(tr2) == _placed(tr) and known < known2) \
+                and stray(tr2) <= stray(tr) and known <= known2:
             for r in tr2.rows:
                 if r.line in reordered and r.entry is not None:
                     r.how = "reordered"
