@@ -152,7 +152,7 @@ def _parse(text: str, report: dict, encoding: str | None, lines: list[tuple[str,
             problems.append(note)
         tr = reads[t] = read_rows(t, toks)
         if t != "review_litigation" and (tr.unknown or stray(tr) or any(row.entry is None for row in tr.rows)):
-            reads[t] = reread_wrapped(t, toks, tr, problems)
+            reads[t] = reread_wrapped(t, toks, tr, problems, cut=r.truncated)
             if layout in _POSITIONAL and mark_placed_by_order(reads[t]):
                 problems.append(f"{t}: labels and values printed apart and not every value has its row: rows "
                                 "whose values sit on lines of their own placed by the order of the text (flag reordered)")

@@ -162,8 +162,29 @@ def _active_lines(text: str) -> tuple[list[str], int, int]:
     return lines, start, end
 
 
+CHROMIUM = [("hz_html_chromium_pdftotext.txt", ACTIVE), ("lg_html_chromium_pdftotext.txt", LG_KEY["cells"]),
+            ("gz_html_chromium_pdftotext.txt", GZ_KEY["cells"]), ("gz_html_pdftotext.txt", GZ_KEY["cells"])]
+
+
+@pytest.mark.parametrize("name,key", CHROMIUM)
+def test_table_two_values_printed_around_their_labels(name, key):
+    """Chromium's PDF read in reading order prints each row's values around its label: those above
+    its middle before it, the one level with it on its line, the lower ones after it
+    ('3 / 5 / 74 / 规章 / 984 / 4185 / 行政规范性文件 564'; '22 / 政府集中采购 / 184719元'); LibreOffice's
+    page print puts a block's last value after the next caption ('行政事业性收费 / 0 / 第二十条第(九)项 / 0'). Read by
+    that geometry: every cell of table 二 right, each row whose values sit on lines of their own
+    flagged reordered (table 二 has no identity to check them)."""
+    parsed = _parse(name)
+    right, flagged, wrong = _score(parsed, key)
+    assert right == len(key) and not wrong
+    assert any("by where the extractor printed them" in p for p in parsed.report["problems"])
+    cells = [c for c in parsed.cells if c.table == "active_disclosure"]
+    assert all("reordered" in c.flags for c in cells if c.raw_value and c.source_line is not None
+               and "第（一）项" in c.row_path)
+
+
 @pytest.mark.parametrize("name,key", [("hz_doc_pdftotext.txt", ACTIVE), ("hz_rtf_pdftotext.txt", ACTIVE),
-                                      ("gz_doc_pdftotext.txt", GZ_KEY["cells"])])
+                                      ("gz_doc_pdftotext.txt", GZ_KEY["cells"]), *CHROMIUM])
 @pytest.mark.parametrize("seed", range(134))
 def test_table_two_with_values_moved_dropped_doubled_or_a_label_lost(name, key, seed):
     """Table 二 of the reading-order extracts (402 damaged copies) with a value swapped with the next,
@@ -245,7 +266,32 @@ def test_table_four_values_after_its_end_changed_are_flagged():
     assert not wrong and right == 13 and flagged == 2
 
 
-@pytest.mark.parametrize("name", ["hz_doc_pdftotext.txt", "hz_rtf_pdftotext.txt"])
+def test_table_four_values_after_its_end_several_on_a_line():
+    """Chromium's PDF read in reading order: four values of table 四 before the 五 heading, the other
+    eleven after it, some two on a line ('790 16', '56 74'): taken as the row's last cells because
+    exactly eleven are missing and the row's three identities then hold; flagged reordered."""
+    parsed = _parse("hz_html_chromium_pdftotext.txt")
+    right, flagged, wrong = _score(parsed, FOUR)
+    assert right == 15 and not wrong
+    late = [c for c in parsed.cells if c.table == "review_litigation" and "reordered" in c.flags]
+    assert len(late) == 11
+    assert any("11 value(s) printed after the table's end" in p for p in parsed.report["problems"])
+
+
+@pytest.mark.parametrize("change", ["790 16|790 17", "56 74|56 74 3", "56 74|56"])
+def test_table_four_values_after_its_end_on_shared_lines_must_fit(change):
+    """One digit changed (the identities fail), one number too many or too few on a shared line: the
+    values after the end are not taken; the row stays unresolved — never a wrong number."""
+    old, new = change.split("|")
+    text = (EXTRACTS / "hz_html_chromium_pdftotext.txt").read_text("utf-8")
+    assert f"\n{old}\n" in text
+    parsed = parse_text(text.replace(f"\n{old}\n", f"\n{new}\n", 1), "changed.txt")
+    right, flagged, wrong = _score(parsed, FOUR)
+    assert not wrong and right == 0
+    assert not any("printed after the table's end" in p for p in parsed.report["problems"])
+
+
+@pytest.mark.parametrize("name", ["hz_doc_pdftotext.txt", "hz_rtf_pdftotext.txt", "hz_html_chromium_pdftotext.txt"])
 @pytest.mark.parametrize("seed", range(20))
 def test_table_four_with_values_dropped_doubled_or_numbers_added_is_right_or_flagged(name, seed):
     """Table 四's values (inside the table and after its end) with one dropped or printed twice, or a
@@ -305,7 +351,8 @@ def test_values_moved_across_rows_dropped_or_doubled_are_right_or_flagged(seed):
     assert not wrong, wrong
 
 
-@pytest.mark.parametrize("name", ["hz_doc_pdftotext.txt", "hz_rtf_pdftotext.txt", "hz_xls_pdftotext.txt"])
+@pytest.mark.parametrize("name", ["hz_doc_pdftotext.txt", "hz_rtf_pdftotext.txt", "hz_xls_pdftotext.txt",
+                                  "hz_html_chromium_pdftotext.txt"])
 @pytest.mark.parametrize("seed", range(12))
 def test_reading_order_extracts_with_values_moved_dropped_or_doubled_are_right_or_flagged(name, seed):
     """pdftotext's reading order with 1–3 values of table 三 swapped with the next, dropped, printed
@@ -463,7 +510,36 @@ def test_labels_wrapped_around_their_first_value_keep_their_row():
     assert [c.value for c in rows[LG_ONE]] == [2, 1, 0, 0, 0, 0, 3]
     assert [c.value for c in rows[LG_SECRET]] == [0] * 7
     assert all("inferred" in c.flags for r in rows.values() for c in r)
-    assert _score(parsed, LG_KEY["partial_table_cells"])[0] == 63   # (二): its label and 16 printed after the cut
+    assert _score(parsed, LG_KEY["partial_table_cells"])[0] == 70   # every visible row, (二) too (below)
+
+
+LG_PART = "三、本年度办理结果 > （二）部分公开（区分处理的，只计这一情形，不计其他情形）"
+
+
+def test_a_row_printed_apart_from_its_other_values_takes_the_only_values_with_no_row():
+    """Row (二)'s label and 16 come after row 7, its other six values right after (一)'s: they are the
+    only values with no row, exactly the six it lacks, and 16 then them hold its total (the other
+    order does not): the row takes them, flagged reordered."""
+    parsed = _parse("lg_html_pdftotext.txt")
+    part = _lg_rows(parsed, LG_PART)[LG_PART]
+    assert [c.value for c in part] == [16, 1, 0, 0, 0, 0, 17]
+    assert all("reordered" in c.flags for c in part)
+    assert any("the only values with no row" in p for p in parsed.report["problems"])
+
+
+@pytest.mark.parametrize("old,new", [("\n0 0 17\n", "\n0 0 18\n"),      # its total then fails
+                                     ("\n0 0 17\n", "\n0 17\n")])        # one value too few
+def test_a_row_printed_apart_takes_values_only_when_they_fit(old, new):
+    """One digit changed or one value dropped: the stray values are not given to row (二), which is
+    not published (the copy is cut inside it) — never a wrong number."""
+    text = (EXTRACTS / "lg_html_pdftotext.txt").read_text("utf-8")
+    assert text.count(old) == 1
+    parsed = parse_text(text.replace(old, new), "changed.txt")
+    right, flagged, wrong = _score(parsed, LG_KEY["partial_table_cells"])
+    assert not wrong
+    assert not any(c.value is not None and "unresolved" not in c.flags
+                   for c in _lg_rows(parsed, LG_PART)[LG_PART])
+    assert not any("the only values with no row" in p for p in parsed.report["problems"])
 
 
 @pytest.mark.parametrize("old,new", [
@@ -490,3 +566,115 @@ def test_a_last_value_that_keeps_the_total_is_not_given_away():
     assert not any("left to them" in p for p in parsed.report["problems"])
     row = _lg_rows(parsed, LG_ONE)[LG_ONE]
     assert all(c.value is None and "unresolved" in c.flags for c in row)
+
+
+def test_a_row_printed_turned_round_is_read_when_one_turn_fits():
+    """Chromium's print of the Hangzhou page: row (六)1's last two cells printed above its first five
+    ('0 318' / '…其政府信 315 3 0 0 0'): in the row order the row breaks its total; turned round so
+    its total holds — for one turn only, and with every column total — it is read, flagged reordered.
+    Every cell of the report is then right."""
+    parsed = _parse("hz_html_chromium_pdftotext.txt")
+    right, flagged, wrong = _score(parsed)
+    assert right == len(KEY["cells"]) == 200 and not wrong
+    row = [c for c in parsed.cells if c.row_path.endswith("1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请")]
+    assert [c.value for c in row] == [315, 3, 0, 0, 0, 0, 318] and all("reordered" in c.flags for c in row)
+
+
+def test_a_row_turned_round_is_not_read_when_no_turn_fits():
+    """The same row with its total changed (318 → 319): no turn makes it hold; it stays unresolved."""
+    text = (EXTRACTS / "hz_html_chromium_pdftotext.txt").read_text("utf-8")
+    parsed = parse_text(text.replace("\n0 318\n", "\n0 319\n", 1), "changed.txt")
+    right, flagged, wrong = _score(parsed)
+    assert not wrong and right == 200 - 7
+    row = [c for c in parsed.cells if c.row_path.endswith("1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请")]
+    assert all(c.value is None and "unresolved" in c.flags for c in row)
+
+
+def test_a_turn_is_taken_only_when_it_is_the_only_one():
+    """5 0 0 5 0 0 0 breaks its total; two turns make it hold (…5 / …5): with no column total to
+    choose, the row is not turned."""
+    from transforms.parse.row_order import _rotated
+    ids = [[(0, 1), (1, 1), (2, 1), (3, 1), (4, 1), (5, 1), (6, -1)]]
+    chunk = [Tok(x, 1, True) for x in "5 0 0 5 0 0 0".split()]
+    assert _rotated([chunk], {}, ids, []) == {}
+    once = [Tok(x, 1, True) for x in "0 318 315 3 0 0 0".split()]
+    assert [t.text for t in _rotated([once], {}, ids, [])[0]] == "315 3 0 0 0 0 318".split()
+
+
+def test_digits_run_together_are_told_by_their_leading_zero():
+    from transforms.parse.row_order import _unfused
+    toks = [Tok(x, 1, True) for x in ["0", "002", "000", "0012", "10", "00"]]
+    assert [t.text for t in _unfused(toks)] == ["0", "0", "0", "2", "0", "0", "0", "0", "0", "12", "10", "0", "0"]
+
+
+LG_CHROMIUM = "lg_html_chromium_pdftotext.txt"
+
+
+def test_a_cut_table_read_in_row_order_when_its_labels_are_the_rows_its_values_fill():
+    """Chromium's print of the cut lg page: each row's values near its label, digits of the last cells
+    run together ('0 002'), the copy cut after row 7's label. Split at their leading zeros, the 76
+    values fill the first ten rows and six cells of row 7, whose labels are exactly the ones printed;
+    every full row holds its total: every visible row right, flagged reordered; row 7 (cut) is not
+    published."""
+    parsed = _parse(LG_CHROMIUM)
+    right, flagged, wrong = _score(parsed, LG_KEY["partial_table_cells"])
+    assert right == len(LG_KEY["partial_table_cells"]) and not wrong
+    assert any("the first 11 of its" in p for p in parsed.report["problems"])
+    assert not [c for c in parsed.cells if c.row_path.endswith("7.属于行政执法案卷") and c.value is not None]
+    assert parsed.report["applications_status"] == "incomplete"
+
+
+@pytest.mark.parametrize("old,new", [
+    ("5.属于三类内部事务信息\n", "\n"),                   # a label lost: the labels are no longer those rows
+    ("\n1\n0\n0\n0 001\n", "\n"),                     # a row's values lost (a blank row)
+    ("\n0 001\n", "\n0 002\n"),                         # a total changed: that row breaks it
+    ("\n0 002\n", "\n0 02\n"),                          # one cell fewer: every later row shifts
+])
+def test_a_cut_table_with_a_label_or_values_lost_is_never_wrong(old, new):
+    """The cut lg print with a label lost, a row's values lost, a digit changed or a value lost: the
+    reading in row order is refused (a cut table has no column total to tell a shift: one row that
+    breaks its total refuses them all) — never a wrong number without a flag."""
+    text = (EXTRACTS / LG_CHROMIUM).read_text("utf-8")
+    assert old in text
+    parsed = parse_text(text.replace(old, new, 1), "changed.txt")
+    assert not _score(parsed, LG_KEY["partial_table_cells"])[2]
+    assert not any("the first 11 of its" in p for p in parsed.report["problems"])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_cut_table_with_values_moved_dropped_doubled_or_fused_is_right_or_flagged(seed):
+    """The cut lg print with 1–3 value lines of table 三 swapped with the next, dropped, printed twice,
+    or two run together: never a wrong number without a flag."""
+    lines = (EXTRACTS / LG_CHROMIUM).read_text("utf-8").split("\n")
+    start = next(i for i, s in enumerate(lines) if s.startswith("三、收到和处理"))
+    end = next(i for i, s in enumerate(lines) if s.startswith("[...]"))
+    number = re.compile(r"^\d+( \d+)*$")
+    at = [i for i in range(start, end) if number.match(lines[i].strip())]
+    rng = random.Random(seed)
+    for _ in range(rng.randint(1, 3)):
+        what = rng.choice(["swap", "drop", "double", "fuse"])
+        i = rng.randrange(len(at) - 1)
+        if what == "swap":
+            lines[at[i]], lines[at[i + 1]] = lines[at[i + 1]], lines[at[i]]
+        elif what == "drop":
+            lines[at[i]] = ""
+        elif what == "double":
+            lines[at[i]] = lines[at[i]] + "\n" + lines[at[i]]
+        else:
+            lines[at[i]] = lines[at[i]].replace(" ", "", 1)
+    parsed = parse_text("\n".join(lines), "damaged.txt")
+    assert not _score(parsed, LG_KEY["partial_table_cells"])[2]
+    assert not _score(parsed, LG_KEY["cells"])[2]
+
+
+def test_rows_whose_values_the_copy_cut_off_are_published_unresolved():
+    """The 2019 report's Word copy read in reading order: table 三's labels wrapped in pieces of three
+    characters ('一、本 / 年新收 / 政府信 / …'), its values printed after the copy's cut mark. Joined,
+    the labels are rows 一 and 二, published with every cell null and flagged unresolved (nothing to
+    place them by) rather than lost; the row the copy cut is not published."""
+    parsed = _parse("gz_doc_pdftotext.txt")
+    rows = {c.row_path for c in parsed.cells if c.table == "applications"}
+    assert rows == {"一、本年新收政府信息公开申请数量", "二、上年结转政府信息公开申请数量"}
+    assert all(c.value is None and "unresolved" in c.flags for c in parsed.cells if c.table == "applications")
+    assert any("row labels wrapped over several lines joined again" in p for p in parsed.report["problems"])
+    assert not _score(parsed, GZ_KEY["partial_table_cells"])[2]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import takewhile
 from typing import Any
 
 from transforms.parse.cut_numbers import cut_value
@@ -183,6 +184,34 @@ def shift_row_ends(table: str, rows: list, orphans: list[list]) -> list:
     return changed
 
 
+def fill_short_row(table: str, rows: list, orphans: list[list]):
+    """The values with no row (all of them) are the missing values of a row printed apart from them
+    ('（二）部分公开… 16' after the table's other rows; its other six values right after row （一）'s):
+    the row's printed values then the stray ones, or the stray ones then the printed, hold every
+    identity of the row, and no other row short of that many values, nor the other order, does so.
+    Then the row takes them (the stray groups are emptied in place) → the row, else None."""
+    stray = [t for g in orphans for t in g if t.text]
+    if not stray:
+        return None
+    found = []
+    for r in rows:
+        if r.entry is None or r.doubt:
+            continue
+        width = _width(table, r.entry)
+        printed = [t for t in r.cells if t.text]
+        if width is None or len(printed) + len(stray) != width or len(printed) != len(r.cells):
+            continue
+        for cand in (printed + stray, stray + printed):
+            if _all_hold(table, r.entry, cand):
+                found.append((r, cand))
+    if len(found) != 1:
+        return None
+    r, r.cells = found[0]
+    for g in orphans:
+        g.clear()
+    return r
+
+
 def _width(table: str, entry) -> int | None:
     """The number of columns of the row in every format its label can be read in (None if they differ)."""
     widths = {len(FORMATS[c.fmt].tables[table].blocks[c.block].columns) for c in entry.rows}
@@ -302,18 +331,89 @@ def _regroup(chunks: list[list[Tok]], rows: dict[int, list], row_ids, column_ids
     return out
 
 
-def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
+def _rotated(chunks: list[list[Tok]], rows: dict[int, list], row_ids, column_ids) -> dict[int, list[Tok]]:
+    """Rows whose values break their identities, read again as an extractor prints a row's last cells
+    above its first ones (Chromium's PDF: cells of a wrapped row printed at their own heights, '0 318'
+    above '315 3 0 0 0'): the row's values turned round. Kept when exactly one turn makes every
+    identity of the row hold, and every identity across rows that can be evaluated holds with it →
+    the rows' values by row index. `rows`: the numbers of the rows that hold."""
+    out: dict[int, list[Tok]] = {}
+    for i, ch in enumerate(chunks):
+        if i in rows or len(ch) < 2:
+            continue
+        found = []
+        for k in range(1, len(ch)):
+            cand = ch[k:] + ch[:k]
+            vals = _row_values(row_ids, cand)
+            if vals is None:
+                continue
+            known = {**rows, i: vals}
+            if all(any(x not in known for x, _ in terms)
+                   or abs(sum(sign * known[x][c] for x, sign in terms)) <= 1e-6  # type: ignore[index]
+                   for terms, c in column_ids):
+                found.append(cand)
+        if len(found) == 1:
+            out[i] = found[0]
+    return out
+
+
+def _unfused(values: list[Tok]) -> list[Tok]:
+    """Values whose digits an extractor ran together, told by their leading zero ('0 002' for
+    0 / 0 / 0 / 2: no table prints a count with a leading zero): each leading zero is a cell of its
+    own, the rest one number."""
+    if not any(len(t.text) > 1 and t.text[0] == "0" and t.text.isdigit() for t in values):
+        return values
+    out: list[Tok] = []
+    for t in values:
+        text = t.text
+        if len(text) > 1 and text[0] == "0" and text.isdigit():
+            rest = text.lstrip("0")
+            out += [Tok("0", t.line, True) for _ in range(len(text) - len(rest))]
+            if rest:
+                out.append(Tok(rest, t.line, True))
+        else:
+            out.append(t)
+    return out
+
+
+def _same_rows(fits: list, n_values: int) -> bool:
+    """Several formats fit a cut table: they read it alike when the rows its values reach, the columns
+    and the row identities are the same in each."""
+    def shape(fit) -> tuple:
+        _, blk, row_ids = fit
+        w = len(blk.columns)
+        return ([leaf.path for leaf in blk.rows[:-(-n_values // w)]], [c.path for c in blk.columns], row_ids)
+    return len(fits) > 1 and all(shape(f) == shape(fits[0]) for f in fits[1:])
+
+
+def _printed_paths(reads: list, fmt: str) -> set[str | None]:
+    """The rows of a format whose labels the earlier readings found (None for a label not of it; a
+    label that is a group heading in this format is no row of it)."""
+    out: set[str | None] = set()
+    for tr in reads:
+        for r in tr.rows:
+            if r.entry is not None:
+                path = next((c.leaf.path for c in r.entry.rows if c.fmt == fmt), None)
+                if path is not None or not r.entry.also_group:
+                    out.add(path)
+    return out
+
+
+def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list, cut: bool = False
                  ) -> tuple[list[Tok], set[int], dict[int, str], str] | None:
     """Tokens of the table's rows in the format's order (label, its values, row break) → (tokens,
     lines of the rows placed by the order of the text, lines of the rows left unresolved → why, a
     summary), or None when the table cannot be read this way. `reads`: earlier readings of the table
-    (parse.rows TableReads): a row they read with exactly its values had its label printed before them."""
+    (parse.rows TableReads): a row they read with exactly its values had its label printed before them.
+    `cut`: the copy stops inside the table; its values then fill the format's first rows, the last
+    perhaps in part, when the labels printed are exactly those rows (a row left blank would leave
+    one label more than the values fill)."""
     lines = [ln for ln in _physical_lines(toks) if not _furniture(ln)]
     flat = [t for ln in lines for t in ln]
     header = _numbered_header(flat)
     if all(len(f.tables[table].blocks) > 1 for f in FORMATS.values()):
         return by_block_order(table, [t for t in flat if id(t) not in header], vocab)
-    values = [t for t in flat if t.is_value and id(t) not in header]
+    values = _unfused([t for t in flat if t.is_value and id(t) not in header])
     if not values:
         return None
     fits = []
@@ -325,9 +425,13 @@ def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
         col = {c.path: i for i, c in enumerate(blk.columns)}
         row_ids = [[(col[p], 1) for p in i.lhs] + [(col[p], -1) for p in i.rhs] for i in fmt.identities
                    if i.table == table and i.for_each == "row" and all(p in col for p in i.lhs + i.rhs)]
-        if row_ids and len(blk.rows) * len(blk.columns) == len(values):
-            fits.append((name, blk, row_ids))
-    if len(fits) != 1:
+        if not row_ids:
+            continue
+        size, w = len(blk.rows) * len(blk.columns), len(blk.columns)
+        if size == len(values) or cut and len(values) < size and \
+                _printed_paths(reads, name) == {leaf.path for leaf in blk.rows[:-(-len(values) // w)]}:
+            fits.append((name, blk, row_ids))   # a cut table's labels: exactly the rows its values fill
+    if len(fits) != 1 and not _same_rows(fits, len(values)):
         return None
     name, blk, row_ids = fits[0]
     def path_of(entry) -> str | None:
@@ -341,20 +445,27 @@ def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
     if any(path_of(r.entry) not in leaves for r in printed):
         return None                        # a label of another format or table: not this table's rows
     named = {path_of(r.entry) for r in printed}
-    if 2 * len(named) < len(blk.rows):
-        return None                        # too few of its labels printed to say it is this table
     w = len(blk.columns)
-    chunks = [values[i * w:(i + 1) * w] for i in range(len(blk.rows))]
-    numbers = {i: v for i, ch in enumerate(chunks) if (v := _row_values(row_ids, ch)) is not None}
+    n_rows = -(-len(values) // w)              # the rows the values reach (the last perhaps in part)
+    if 2 * len(named) < min(n_rows, len(blk.rows)):
+        return None                        # too few of its labels printed to say it is this table
+    chunks = [values[i * w:(i + 1) * w] for i in range(n_rows)]
+    full = chunks if len(chunks[-1]) == w else chunks[:-1]
+    numbers = {i: v for i, ch in enumerate(full) if (v := _row_values(row_ids, ch)) is not None}
     accepted = set(numbers)
     index = {leaf.path: i for i, leaf in enumerate(blk.rows)}
     column_ids = [([(index[p], 1) for p in ident.lhs] + [(index[p], -1) for p in ident.rhs], c)
                   for ident in FORMATS[name].identities
                   if ident.table == table and ident.for_each == "column" and all(p in index for p in ident.lhs + ident.rhs)
                   for c in range(len(blk.columns))]
-    regrouped = _regroup(chunks, numbers, row_ids, column_ids)
+    regrouped = _regroup(full, numbers, row_ids, column_ids)
+    held = dict(numbers)
+    for i, ch in regrouped.items():
+        if (v := _row_values(row_ids, ch)) is not None:
+            held[i] = v
+    regrouped.update(_rotated(full, held, row_ids, column_ids))
     anchored = set()
-    for i, leaf in enumerate(blk.rows):
+    for i, leaf in enumerate(blk.rows[:n_rows]):
         ids = [id(t) for t in chunks[i]]
         if i in accepted and any(path_of(r.entry) == leaf.path and r.how != "reordered"
                                  and [id(t) for t in r.cells if t.text] == ids for r in printed):
@@ -362,11 +473,13 @@ def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
     for i, ch in regrouped.items():
         chunks[i] = ch
         accepted.add(i)
+    if n_rows < len(blk.rows) and len(accepted) < len(full):
+        return None                        # a cut table has no column totals: one broken row may mean all shifted
     out: list[Tok] = []
     reordered: set[int] = set()
     doubt: dict[int, str] = {}
     used: set[int] = set()
-    for i, leaf in enumerate(blk.rows):
+    for i, leaf in enumerate(blk.rows[:n_rows]):
         m = vocab.match(leaf.label)
         if m is None or m.entry.kind != "row" or path_of(m.entry) != leaf.path:
             return None
@@ -377,12 +490,15 @@ def by_row_order(table: str, toks: list[Tok], vocab: Vocabulary, reads: list
         used.add(line)
         out += [Tok("", line, False, 2), Tok(leaf.label, line, False), *chunks[i], Tok("", line, False, 2)]
         span = f"{min(t.line for t in chunks[i])}–{max(t.line for t in chunks[i])}"
-        if i not in accepted:
+        if len(chunks[i]) < w:
+            reordered.add(line)            # the row the copy cut: short, left to the reading of cut copies
+        elif i not in accepted:
             doubt[line] = (f"the values the format's row order gives it (lines {span}) break its identities: "
                            "printed out of order")
         elif i not in anchored:
             reordered.add(line)
-    note = (f"{table}: labels and values printed apart; {len(values)} values read as {len(blk.rows)} rows × {w} "
+    what = f"{len(blk.rows)} rows" if n_rows == len(blk.rows) else f"the first {n_rows} of its {len(blk.rows)} rows (the copy is cut)"
+    note = (f"{table}: labels and values printed apart; {len(values)} values read as {what} × {w} "
             f"columns in the order of the {name} format's rows, each row checked by its identities")
     return out, reordered, doubt, note
 
@@ -463,10 +579,8 @@ def by_block_order(table: str, flat: list[Tok], vocab: Vocabulary
                 return None                         # values or rows before the first caption
         elif k == "r":
             segs[-1]["rows"].append([t, e, []])
-        elif k == "v":
-            if not segs[-1]["rows"]:
-                return None
-            segs[-1]["rows"][-1][2].append(t)
+        elif k == "v":                              # before the block's first label: its header text's
+            (segs[-1]["rows"][-1][2] if segs[-1]["rows"] else segs[-1]["text"]).append(t)
         else:                                       # header words, a wrapped label's rest, later headers
             (segs[-1]["rows"][-1][2] if segs[-1]["rows"] else segs[-1]["text"]).append(t)
     for sg in segs:
@@ -475,7 +589,7 @@ def by_block_order(table: str, flat: list[Tok], vocab: Vocabulary
                   for _, e, _ in sg["rows"]]
         if [lf.path if lf else None for lf in leaves] != [lf.path for lf in blk.rows]:
             return None
-    got = _interleaved(segs) or _column_after_column(segs)
+    got = _interleaved(segs) or _column_after_column(segs) or _around_labels(segs)
     if got is None:
         return None
     out: list[Tok] = []
@@ -525,6 +639,46 @@ def _interleaved(segs: list[dict]) -> list[tuple[list[list[Tok]], bool]] | None:
     return out
 
 
+def _around_labels(segs: list[dict]) -> list[tuple[list[list[Tok]], bool]] | None:
+    """Each block: every row's values printed around its label (Chromium's PDF, read in reading order:
+    a cell's text is printed at its row's middle, so the values of a row come on lines of their own
+    before its label, the ones level with the label after it on its line, and those lower on lines of
+    their own after it: '3 / 5 / 74 / 规章 / 984 / 4185 / 行政规范性文件 564'). A row's values are the
+    ones on its label's line, then the ones before it, then the ones after it, as many as its columns:
+    the values between two labels go to the row above until it is full, the rest to the row below;
+    every block's values must fill its rows exactly. Values printed right after the next block's
+    caption, before its header words, are this block's last ('行政事业性收费 / 0 / 第二十条第(九)项 /
+    0 / 信息内容'). → (values by row, True) per block."""
+    out = []
+    spill: list[Tok] = []
+    for sg, nxt in zip(segs, segs[1:] + [None]):
+        c = len(sg["block"].columns)
+        text = sg["text"][len(spill):]
+        # values right after the next caption, before its header words: this block's last values
+        spill = list(takewhile(lambda t: t.is_value, nxt["text"])) if nxt is not None else []
+        first_value = next((n for n, t in enumerate(text) if t.is_value), len(text))
+        if any(not t.is_value for t in text[first_value:]):
+            return None                             # words after values before the first label
+        before = text[first_value:]
+        rows: list[list[Tok]] = []
+        for label, _, vals in sg["rows"]:
+            if any(not t.is_value for t in vals):
+                return None                         # a wrapped label's rest, a note: not this geometry
+            level = [t for t in vals if t.line == label.line]
+            own = [t for t in vals if t.line != label.line] + (spill if label is sg["rows"][-1][0] else [])
+            if any(t.line == label.line for t in vals[len(level):]):
+                return None
+            need = c - len(level) - len(before)
+            if need < 0 or need > len(own):
+                return None
+            rows.append(level + before + own[:need])
+            before = own[need:]
+        if before:
+            return None
+        out.append((rows, True))
+    return out
+
+
 def _column_after_column(segs: list[dict]) -> list[tuple[list[list[Tok]], bool]] | None:
     """Every caption and label first; after the last label each column's header (its words, possibly
     wrapped over several pieces) followed by one value per row of its block, blocks and columns in the
@@ -559,7 +713,7 @@ def _column_after_column(segs: list[dict]) -> list[tuple[list[list[Tok]], bool]]
     return out
 
 
-_BARE_NUMBER = re.compile(r"\s*\d+\s*")
+_BARE_NUMBERS = re.compile(r"\s*\d+(?:[ \t]+\d+)*\s*")   # a line of bare numbers, spaces apart
 
 
 @lru_cache(maxsize=8)
@@ -574,10 +728,12 @@ def values_after_end(table: str, toks: list[Tok], lines: list[tuple[str, int]], 
                      ) -> tuple[list[Tok], set[int], str] | None:
     """A one-row table (table 四) short of values whose missing values a reading-order extractor printed
     after the table's end (after the next sections' headings and prose, where the page's last text
-    block was flushed): the first run of lines holding a bare number each after the table's end, blank
+    block was flushed): the first run of lines holding bare numbers only after the table's end, blank
     lines apart, is taken as the row's last values when it holds exactly the values missing and every
     identity of the row then holds (as printed, or with a number the extractor cut short, down to one
-    digit as the cut-number mending allows: the values are flagged either way) → (tokens with those
+    digit as the cut-number mending allows: the values are flagged either way); a line may hold
+    several numbers, spaces apart (the flushed block prints a row's cells that share a baseline on
+    one line: '790 16') → (tokens with those
     values appended, their lines, a problem). They are placed by the order of the text
     alone: the engine flags them reordered."""
     w = _one_row_width(table)
@@ -589,8 +745,8 @@ def values_after_end(table: str, toks: list[Tok], lines: list[tuple[str, int]], 
         return None
     run: list[tuple[str, int]] = []
     for text, line in lines[end:]:
-        if _BARE_NUMBER.fullmatch(text):
-            run.append((text.strip(), line))
+        if _BARE_NUMBERS.fullmatch(text):
+            run += [(number, line) for number in text.split()]
         elif run and text.strip():
             break
     if len(run) != w - len(printed):

@@ -11,7 +11,7 @@ from transforms.formats import FORMATS, Block
 from transforms.labels import match_key
 from transforms.parse.regions import is_heading
 from transforms.parse.rejoin import rejoin
-from transforms.parse.row_order import broken_rows, by_row_order, shift_row_ends, spilled_tail
+from transforms.parse.row_order import broken_rows, by_row_order, fill_short_row, shift_row_ends, spilled_tail
 from transforms.parse.tokens import Tok, is_prose
 from transforms.parse.vocab import Entry, RowCandidate, vocabulary
 
@@ -200,7 +200,7 @@ def read_rows(table: str, toks: list[Tok]) -> TableRead:
 
 
 
-def reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[str]) -> TableRead:
+def reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[str], cut: bool = False) -> TableRead:
     """The fallback for tables whose normal reading left unknown labels or values with no row label
     (transforms/parse/rejoin.py: labels wrapped over lines, group cells printed in pieces, rows printed
     before their label, page numbers): its reading is kept only when it places more values in known
@@ -217,8 +217,11 @@ def reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[st
             if r.line in doubtful and r.entry is not None:
                 r.doubt = ("which row these values belong to is not printed (wrapped labels, values away from "
                            "their label, a row without values or values without a row near it)")
-        if _placed(tr2) > _placed(tr) and stray(tr2) <= stray(tr) and \
-                {id(r.entry) for r in tr.rows if r.entry} <= {id(r.entry) for r in tr2.rows if r.entry}:
+        known, known2 = {id(r.entry) for r in tr.rows if r.entry}, {id(r.entry) for r in tr2.rows if r.entry}
+        # more values placed, or as many and more rows known (labels wrapped in pieces whose values
+        # the copy cut off: the rows are then published unresolved rather than lost)
+        if (_placed(tr2) > _placed(tr) or _placed(tr2) == _placed(tr) and known < known2) \
+                and stray(tr2) <= stray(tr) and known <= known2:
             for r in tr2.rows:
                 if r.line in reordered and r.entry is not None:
                     r.how = "reordered"
@@ -250,8 +253,13 @@ def reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[st
         if len(own - {r.line}) >= 2 or (own - {r.line} and r.line in own):
             r.doubt = (f"values spread over lines {min(own)}–{max(own)} and followed by values with no row label "
                        f"(line {first}): which row each belongs to is not printed")
+    if (filled := fill_short_row(table, tr.rows, tr.orphans)) is not None:
+        filled.how = "reordered"
+        problems.append(f"{table}: row {filled.label!r} (line {filled.line}) printed apart from its other values, "
+                        "the only values with no row: with them every identity of the row holds, for no other "
+                        "row or order (flag reordered)")
     if stray(tr) or any(r.doubt or not r.cells for r in tr.rows):
-        tr = _reread_in_row_order(table, toks, reads, tr, problems)
+        tr = _reread_in_row_order(table, toks, reads, tr, problems, cut)
     # text that needed this fallback was mangled by its extractor: a row whose values break its own
     # total may hold another row's values, wherever they were printed
     broken = broken_rows(table, tr.rows, frozenset(next(x.line for x in g if x.text) for g in tr.orphans
@@ -263,10 +271,10 @@ def reread_wrapped(table: str, toks: list[Tok], tr: TableRead, problems: list[st
 
 
 def _reread_in_row_order(table: str, toks: list[Tok], reads: list[TableRead], tr: TableRead,
-                         problems: list[str]) -> TableRead:
+                         problems: list[str], cut: bool = False) -> TableRead:
     """The last fallback (transforms/parse/row_order.py): values cut into the format's rows in order, each
     row checked by its identities; kept when it places more values in known rows."""
-    got = by_row_order(table, toks, vocabulary(table), reads)
+    got = by_row_order(table, toks, vocabulary(table), reads, cut)
     if got is None:
         return tr
     new_toks, reordered, doubts, note = got
