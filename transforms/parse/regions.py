@@ -9,7 +9,7 @@ from itertools import compress
 from operator import itemgetter
 
 from transforms.formats import FORMATS
-from transforms.labels import clean
+from transforms.labels import WHITESPACE, clean
 
 TRUNCATION_MARK = "[...]"
 
@@ -137,8 +137,7 @@ def _numbered_openers() -> frozenset[str]:
     str.isspace), '#', U+3000 and the section numerals."""
     numbered, _ = _maybe_marker()
     numerals = numbered.pattern[numbered.pattern.rindex("[") + 1:-1]
-    blanks = (chr(c) for c in range(0x110000) if chr(c).isspace())
-    return frozenset([*blanks, "#", "\u3000", *numerals])
+    return frozenset([*WHITESPACE, "#", "\u3000", *numerals])
 
 
 def _find_starts(lines, cleaned) -> dict[str, tuple[int, str]]:
