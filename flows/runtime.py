@@ -87,6 +87,21 @@ def gc_paused():
             gc.enable()
 
 
+@contextmanager
+def collector_off():
+    """No cyclic GC during a run of one report in this process (flows/single.py), and what is alive
+    when it starts (the imported modules) frozen, so that the steps' explicit collections
+    (release_memory) scan only what the run made. Its garbage is a report's worth. Both undone after.
+    Measured on a one-file run: ~0.15 s of its ~1 s was the collector's (258 collections)."""
+    import gc
+    gc.freeze()
+    try:
+        with gc_paused():
+            yield
+    finally:
+        gc.unfreeze()
+
+
 # --------------------------------------------------------------------------- leaving the process
 def leave_now(code: int) -> None:
     """Exit at once: output flushed, no thread waited for, no atexit handler, no finalization."""
