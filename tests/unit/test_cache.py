@@ -121,3 +121,16 @@ def test_gazetteer_from_the_cache_is_the_built_one(where):
         assert again.resolve_region("武汉市硚口区") == first.resolve_region("武汉市硚口区") is not None
     finally:
         gazetteer.load.cache_clear()
+
+
+def test_traditional_forms_come_from_the_cache_once_converted(where, monkeypatch):
+    import opencc
+
+    from transforms import labels
+    words = ["政府信息公开", "行政复议", "本机关"]
+    expected = [opencc.OpenCC("s2t.json").convert(w) for w in words]
+    assert labels.traditional(words) == expected == ["政府信息公開", "行政複議", "本機關"]
+    monkeypatch.setattr(opencc, "OpenCC", lambda *a: (_ for _ in ()).throw(AssertionError("converted again")))
+    assert labels.traditional(words) == expected
+    with pytest.raises(AssertionError):
+        labels.traditional(["另一个词"])
