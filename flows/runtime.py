@@ -1,7 +1,8 @@
 """The process tweaks of a run, with what each was measured to save: the allocators (peak RSS), the
 cyclic garbage collector (CPU per report) and leaving the process without the interpreter's
 finalization (seconds per command). Domain code calls these by name; nothing else in the project
-touches ``gc``, ``mallopt``/``malloc_trim`` or ``os._exit``.
+touches ``gc``, ``mallopt``/``malloc_trim`` or ``os._exit`` (but transforms/cache.py, which pauses the
+collector while it unpickles: transforms/ cannot import flows/).
 """
 from __future__ import annotations
 
