@@ -30,12 +30,15 @@ KEEP = 4            # entries kept per name (other checkouts or versions sharing
 
 
 def folder() -> Path | None:
-    """Where entries live; None when caching is off."""
+    """Where entries live; None when caching is off (or there is no home folder to put them in)."""
     value = os.environ.get(ENV)
-    if value is not None:
-        return None if value.strip().lower() in ("", "off", "0", "false", "no") else Path(value).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    return (Path(base) if os.path.isabs(base) else Path.home() / ".cache") / "nianbao"
+    try:
+        if value is not None:
+            return None if value.strip().lower() in ("", "off", "0", "false", "no") else Path(value).expanduser()
+        base = os.environ.get("XDG_CACHE_HOME", "")
+        return (Path(base) if os.path.isabs(base) else Path.home() / ".cache") / "nianbao"
+    except RuntimeError:             # "~" cannot be resolved (no HOME, no passwd entry)
+        return None
 
 
 def key(name: str, inputs: Iterable[str | os.PathLike], versions: Iterable[str] = ()) -> str:
@@ -75,7 +78,8 @@ _MISSING = object()
 def _load(path: Path, k: str):
     try:
         with open(path, "rb") as fh:
-            if os.fstat(fh.fileno()).st_uid != os.getuid():
+            getuid = getattr(os, "getuid", None)         # POSIX
+            if getuid is not None and os.fstat(fh.fileno()).st_uid != getuid():
                 return _MISSING
             data = fh.read()
     except OSError:

@@ -110,6 +110,18 @@ def test_default_folder_follows_xdg(monkeypatch, tmp_path):
     assert cache.folder() == cache.Path.home() / ".cache" / "nianbao"
 
 
+def test_no_home_folder_means_no_cache(monkeypatch, tmp_path, source):
+    monkeypatch.delenv(cache.ENV, raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory")
+    monkeypatch.setattr(cache.Path, "home", staticmethod(no_home))
+    assert cache.folder() is None
+    build, calls = counting(source)
+    assert cache.cached("thing", [source], build)["n"] == 1
+
+
 def test_gazetteer_from_the_cache_is_the_built_one(where):
     gazetteer.load.cache_clear()
     try:
