@@ -179,14 +179,20 @@ def test_a_report_file_as_source_is_one_line_and_publishes_what_a_folder_of_it_p
 
 
 def test_a_report_file_run_imports_neither_prefect_nor_great_expectations(tmp_path):
-    """`nianbao run --source FILE` in a process of its own: the modules it loaded, read as it exits
-    (the suites evaluated in pandas, no Prefect, no progress bars)."""
+    """`nianbao run --source FILE` in a process of its own: the modules it loaded and whether it has a
+    child process, read as it exits (the suites evaluated in pandas, no Prefect, no progress bars)."""
     code = f"""
 import json, os, sys
 from flows import runtime
 def leave(code):
     sys.stdout.flush()
+    try:
+        os.waitpid(-1, os.WNOHANG)
+        children = True
+    except ChildProcessError:
+        children = False
     print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))
+    print(json.dumps(children))
     sys.stdout.flush()
     os._exit(code)
 runtime.leave_now = leave
@@ -196,11 +202,12 @@ app()
 """
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    line, modules = r.stdout.strip().splitlines()
+    line, modules, children = r.stdout.strip().splitlines()
     assert "→ report" in line and "published in" in line
     loaded = set(json.loads(modules))
     assert {"flows", "transforms", "pandas", "duckdb"} <= loaded          # it did run
     assert not loaded & {"prefect", "great_expectations", "rich", "dask", "distributed"}
+    assert json.loads(children) is False       # no process started (not even multiprocessing's tracker)
 
 
 def test_a_file_that_is_not_a_report_is_one_error_line_naming_it_and_the_reason(tmp_path, capsys, monkeypatch):
