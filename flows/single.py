@@ -35,8 +35,9 @@ def run(cfg) -> dict:
     """The run (pipeline.run_inline) and, under ``summary["file"]``, what became of the file."""
     import dataclasses
 
-    from flows import pipeline
-    summary = pipeline.run_inline(dataclasses.replace(cfg, gate_while_parsing=True))
+    from flows import pipeline, runtime
+    with runtime.collector_off():
+        summary = pipeline.run_inline(dataclasses.replace(cfg, gate_while_parsing=True))
     summary["prefect"] = False
     summary["file"] = outcome(cfg.dest, cfg.source.removeprefix("file://"), summary)
     return summary

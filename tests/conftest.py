@@ -1,5 +1,5 @@
-"""Shared test setup: offline, quiet, a private PREFECT_HOME, and a Prefect harness that only starts
-(once per session, ~15 s) when a test asks for the ``prefect_server`` fixture."""
+"""Shared test setup: offline, quiet, a private PREFECT_HOME and cache folder, a Prefect harness that only starts
+(once per session, ~15 s) when a test asks for the ``prefect_server`` fixture, and ``gate_off``."""
 import os
 import tempfile
 
@@ -8,6 +8,8 @@ for _k, _v in {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                "DASK_LOGGING__DISTRIBUTED": "warning"}.items():
     os.environ.setdefault(_k, _v)
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="nianbao-prefect-home-"))
+# transforms/cache.py's entries in a folder of the session, not the user's cache
+os.environ.setdefault("NIANBAO_CACHE", tempfile.mkdtemp(prefix="nianbao-cache-"))
 
 import pytest  # noqa: E402
 

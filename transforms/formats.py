@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from transforms import yamlfile
 from transforms.labels import match_key, stem_key
 from transforms.measures import SUMMARY_MEASURES
 
@@ -301,7 +302,7 @@ _KEYS = {
 
 def _read(path: Path) -> dict:
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         raise FormatError(f"{path.name}: not valid YAML: {e}") from None
     if not isinstance(doc, dict):

@@ -26,8 +26,7 @@ from itertools import accumulate
 from operator import attrgetter, itemgetter
 from pathlib import Path
 
-import yaml
-
+from transforms import yamlfile
 from transforms.labels import fold_fullwidth
 
 SPEC_PATH = Path(__file__).with_name("narrative.yaml")
@@ -164,7 +163,7 @@ def load_spec(path: Path = SPEC_PATH) -> Spec:
     """The narrative rules, compiled and checked against the formats (a wrong address fails at import)."""
     from transforms.formats import FORMATS
 
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     gap, number = doc["gap"], doc["number"]
     words = {"request": doc["request"]}
     quantities = []

@@ -147,8 +147,8 @@ def _statement_quantities() -> tuple[str, ...]:
     transforms.narrative.quantity_names() gives the same list (tests/test_narrative.py)."""
     from pathlib import Path
 
-    import yaml
-    doc = yaml.safe_load(Path(__file__).with_name("narrative.yaml").read_text(encoding="utf-8"))
+    from transforms import yamlfile
+    doc = yamlfile.safe_load(Path(__file__).with_name("narrative.yaml").read_text(encoding="utf-8"))
     return (*doc["quantities"], doc["report_year"]["quantity"],
             *(f"section.{s['key']}" for s in doc["sections"]["required"]))
 

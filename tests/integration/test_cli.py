@@ -1,4 +1,5 @@
 """CLI: one-line errors and non-zero exits, never a traceback; `parse` prints tables with flags."""
+import json
 import subprocess
 import sys
 
@@ -173,6 +174,38 @@ def test_a_report_file_as_source_is_one_line_and_publishes_what_a_folder_of_it_p
 
     assert main(["run", "--source", str(report), "--dest", str(tmp_path / "one")]) == 0    # nothing new
     assert ": unchanged, already published in" in _one_line(capsys.readouterr().out)
+
+
+def test_a_report_file_run_imports_neither_prefect_nor_great_expectations(tmp_path):
+    """`nianbao run --source FILE` in a process of its own: the modules it loaded and whether it has a
+    child process, read as it exits (the suites evaluated in pandas, no Prefect, no progress bars)."""
+    code = f"""
+import json, os, sys
+from flows import runtime
+def leave(code):
+    sys.stdout.flush()
+    try:
+        os.waitpid(-1, os.WNOHANG)
+        children = True
+    except ChildProcessError:
+        children = False
+    print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))
+    print(json.dumps(children))
+    sys.stdout.flush()
+    os._exit(code)
+runtime.leave_now = leave
+from flows.cli import app
+sys.argv = ["nianbao", "run", "--source", {str(SEED)!r}, "--dest", {str(tmp_path / "out")!r}]
+app()
+"""
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    line, modules, children = r.stdout.strip().splitlines()
+    assert "→ report" in line and "published in" in line
+    loaded = set(json.loads(modules))
+    assert {"flows", "transforms", "pandas", "duckdb"} <= loaded          # it did run
+    assert not loaded & {"prefect", "great_expectations", "rich", "dask", "distributed"}
+    assert json.loads(children) is False       # no process started (not even multiprocessing's tracker)
 
 
 def test_a_file_that_is_not_a_report_is_one_error_line_naming_it_and_the_reason(tmp_path, capsys, monkeypatch):

@@ -29,6 +29,16 @@ def test_gc_paused_reenables_after_an_exception():
     assert gc.isenabled()
 
 
+def test_collector_off_freezes_what_is_alive_and_undoes_both():
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    with pytest.raises(ValueError):
+        with runtime.collector_off():
+            assert not gc.isenabled() and gc.get_freeze_count() > 0
+            assert gc.collect() >= 0 and gc.get_freeze_count() > 0     # an explicit collection leaves them
+            raise ValueError("boom")
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
 @pytest.mark.parametrize("raw, expected", [("", 30.0), ("5", 5.0), ("0.2", 1.0), ("soon", 30.0)])
 def test_progress_seconds(monkeypatch, raw, expected):
     monkeypatch.setenv("NIANBAO_PROGRESS_SECONDS", raw)

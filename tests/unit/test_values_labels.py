@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
-from transforms.labels import clean, match_key, stem_key
+from transforms.labels import WHITESPACE, clean, match_key, stem_key
 from transforms.parse.values import IMPLAUSIBLE, NIL_TOKENS, is_no_value, parse_value, unit_from_label
 from transforms.parse.vocab import vocabulary
 
@@ -62,6 +63,12 @@ def test_label_matcher(table, printed, canonical, how):
 def test_unknown_label_is_not_matched():
     assert vocabulary("active_disclosure").match("其他主动公开文件") is None
     assert vocabulary("applications").match("完全无关的文字内容") is None
+
+
+def test_whitespace_is_every_character_python_calls_whitespace():
+    """WHITESPACE scans only the BMP: no whitespace character lies beyond it (str.isspace, regex \\s)."""
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    assert WHITESPACE == {c for c in every if c.isspace()} == set(re.findall(r"\s", every))
 
 
 def test_gb2312_fast_path_exceptions_match_opencc():

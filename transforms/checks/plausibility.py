@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from transforms import schema
+from transforms import schema, yamlfile
 
 CHECKS_FILE = Path(__file__).parents[1] / "checks.yaml"
 
@@ -53,7 +52,7 @@ class ChecksError(ValueError):
 
 
 def load_checks(path: Path = CHECKS_FILE) -> Checks:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     levels = tuple(LevelBound(b["id"], b["description"], b["table"], {str(k): float(v) for k, v in
                                                                        b["max_count"].items()})
                    for b in doc.get("level_bounds", ()))

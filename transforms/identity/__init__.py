@@ -19,7 +19,7 @@ from itertools import islice
 from transforms.identity import organization as org_mod
 from transforms.identity.gazetteer import load as load_gazetteer
 from transforms.identity.overrides import apply_overrides
-from transforms.labels import _PINYIN, _T2S, clean
+from transforms.labels import _PINYIN, _T2S, WHITESPACE, clean
 
 # The reports columns this module fills (schema.REPORT_FIELDS documents them).
 IDENTITY_FIELDS = ("organization", "organization_source", "organization_confidence", "report_year",
@@ -167,8 +167,8 @@ def _judged(raw: str) -> tuple[str, str | None, str | None]:
     return name, ok, why
 
 
-# what str.isspace calls whitespace (all in the BMP): a line whose first character is not one is not blank
-_SPACES = frozenset(c for c in map(chr, range(0x10000)) if c.isspace())
+# a line whose first character is not whitespace is not blank
+_SPACES = WHITESPACE
 
 
 def _nonblank(lines: list[tuple[str, int]], n: int, from_end: bool = False) -> list[str]:

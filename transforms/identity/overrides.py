@@ -9,7 +9,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from transforms import yamlfile
 
 DEFAULT = Path(__file__).with_name("overrides.yaml")
 MATCH_KEYS = ("sha256", "file_name", "url", "organization")
@@ -22,7 +22,7 @@ class OverrideError(ValueError):
 
 @lru_cache(maxsize=8)
 def _load(path: str, mtime: float) -> tuple[dict, ...]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    data = yamlfile.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     rules = data.get("overrides") or []
     out = []
     for i, rule in enumerate(rules, start=1):

@@ -9,7 +9,7 @@ from itertools import compress
 from operator import itemgetter
 
 from transforms.formats import FORMATS
-from transforms.labels import clean
+from transforms.labels import WHITESPACE, clean, traditional
 
 TRUNCATION_MARK = "[...]"
 
@@ -124,11 +124,8 @@ def _line_markers() -> tuple[re.Pattern, tuple[str, ...]]:
 @lru_cache(maxsize=1)
 def _anchor_words() -> frozenset[str]:
     """Every table's anchor labels and the end heading's anchors (format files), simplified and traditional."""
-    import opencc
-
-    s2t = opencc.OpenCC("s2t.json")
-    words = {a for t in TABLE_ORDER for a in _anchors(t)} | {w for f in FORMATS.values() for w in f.end_anchors}
-    return frozenset(words | {s2t.convert(w) for w in words})
+    words = sorted({a for t in TABLE_ORDER for a in _anchors(t)} | {w for f in FORMATS.values() for w in f.end_anchors})
+    return frozenset([*words, *traditional(words)])
 
 
 @lru_cache(maxsize=1)
@@ -137,8 +134,7 @@ def _numbered_openers() -> frozenset[str]:
     str.isspace), '#', U+3000 and the section numerals."""
     numbered, _ = _maybe_marker()
     numerals = numbered.pattern[numbered.pattern.rindex("[") + 1:-1]
-    blanks = (chr(c) for c in range(0x110000) if chr(c).isspace())
-    return frozenset([*blanks, "#", "\u3000", *numerals])
+    return frozenset([*WHITESPACE, "#", "\u3000", *numerals])
 
 
 def _find_starts(lines, cleaned) -> dict[str, tuple[int, str]]:

@@ -8,6 +8,7 @@ from itertools import compress, repeat
 from operator import gt
 
 from transforms.formats import FORMATS
+from transforms.labels import traditional
 
 LONG_LINE = 200  # a longer line may be a flattened page: split it at section headings
 
@@ -35,15 +36,12 @@ def text_lines(text: str) -> list[tuple[str, int]]:
 @lru_cache(maxsize=1)
 def _heading_splitter() -> re.Pattern:
     """Section headings as printed, in simplified and traditional characters (raw text offsets)."""
-    import opencc
-
-    s2t = opencc.OpenCC("s2t.json")
     parts = []
     for fmt in FORMATS.values():
         for t in fmt.tables.values():
             parts.append(f"{t.section}[、.．，,]\\s*(?:{t.heading})")
         parts.append(f"(?:{fmt.end_heading})")
-    parts += [s2t.convert(p) for p in parts]
+    parts += traditional(parts)
     return re.compile("|".join(dict.fromkeys(parts)))
 
 
