@@ -1,5 +1,5 @@
 """Shared test setup: offline, quiet, a private PREFECT_HOME and cache folder, a Prefect harness that only starts
-(once per session, ~15 s) when a test asks for the ``prefect_server`` fixture, and ``gate_off``."""
+(once per session, ~15 s) when a test asks for the ``prefect_server`` fixture."""
 import os
 import tempfile
 
