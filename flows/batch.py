@@ -165,6 +165,7 @@ def contain_staged(staging: str | os.PathLike, batch_nos, held: dict[str, list[s
     return records
 
 
+_FREEZE_SURVIVORS = False      # a worker process (worker_init): a batch's survivors are frozen after it
 _PARSED = None      # shared counter of reports parsed (multiprocessing.Value), for the progress display
 
 
@@ -182,7 +183,9 @@ def worker_init(counter=None) -> None:
     per worker). ``counter``: the run's shared count of parsed reports."""
     import signal
 
+    global _FREEZE_SURVIVORS
     count_parsed_into(counter)
+    _FREEZE_SURVIVORS = True
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # the run stops its workers itself
     import transforms.engine  # noqa: F401
@@ -232,6 +235,8 @@ def parse_batch(batch_no: int, items: list[dict], staging: str, *,
     with runtime.gc_paused():
         summary = _parse_batch(batch_no, items, staging, extra_quarantine, limits or Limits.from_env())
     runtime.release_memory()
+    if _FREEZE_SURVIVORS:
+        runtime.freeze_survivors()
     return summary
 
 

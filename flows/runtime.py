@@ -73,6 +73,16 @@ def freeze_imported() -> None:
     gc.freeze()
 
 
+def freeze_survivors() -> None:
+    """After a worker's batch and its collection (release_memory): what survived it, the modules the
+    batch imported lazily and the parser's bounded caches, out of the collector's reach too. Without
+    it a parse worker's tracked objects went 79k → 94k over four 750-report batches and each batch's
+    collection took 24 → 43 ms (c4ef48a: ~7 ms); frozen, it stays near that. Worker processes only:
+    the flow process's survivors include frames whose cycles must stay collectable."""
+    import gc
+    gc.freeze()
+
+
 @contextmanager
 def gc_paused():
     """No cyclic GC inside a batch: the batch allocates ~10^6 short-lived objects that refcounting

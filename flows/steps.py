@@ -128,10 +128,11 @@ def cross_report_step(staging: str, prev_root: str | None, removed: list[str], r
     from flows import crossreport as xr
     staging_p, prev = Path(staging), Path(prev_root) if prev_root else None
     columns = xr.cy.report_columns()
-    new = xr.read_rows(staging_p / "reports", "reports", columns)
+    index = xr.StagedIndex()          # which staged files hold each report: the pass opens only those
+    new = xr.read_rows(staging_p / "reports", "reports", columns, index=index, indexing=True)
     staged_ids = set(new["report_id"])
     gone = xr.read_rows(prev / "reports", "reports", columns, ids=removed) if prev is not None and removed else new[:0]
-    plan = xr.plan(xr.run_sources(staging_p, prev, set(removed), staged_ids),
+    plan = xr.plan(xr.run_sources(staging_p, prev, set(removed), staged_ids, index, new),
                    changed=pd.concat([new, gone], ignore_index=True), staged_ids=staged_ids)
     failures = xr.validate(plan, run_name, context_root, engine=engine)
     out = {"summary": plan.summary, "structural_failures": failures, "remove": {}, "years": {},

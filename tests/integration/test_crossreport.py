@@ -191,6 +191,42 @@ def test_read_rows_filters_on_dictionaries_and_reports(tmp_path):
     assert len(read_rows(tmp_path / "missing", "applications", ["report_id"])) == 0
 
 
+def test_an_index_of_the_staged_files_opens_only_those_of_the_reports_read(tmp_path, monkeypatch):
+    """The staged reports' places (partition folder, batch tag) index the other datasets' files: a read
+    of some reports opens only their files and gives the same rows as a read of every file; a file no
+    report of the index is placed in (written by another step) is still read."""
+    import pyarrow.parquet as pq
+    from synthetic.frames import make_frames
+    from flows import crossreport as xr
+    fr = make_frames(6, formats=("2019", "2021"))
+    ids = list(fr["reports"]["report_id"])
+    for b, (i, j) in enumerate(((0, 2), (2, 4), (4, 6))):
+        for name in ("reports", "applications"):
+            part = fr[name][fr[name]["report_id"].isin(ids[i:j])]
+            pub.write_staged(pub.table_from_frame(part, name), name, tmp_path, f"b{b:05d}")
+    index = xr.StagedIndex()
+    new = xr.read_rows(tmp_path / "reports", "reports", ["report_id", "report_year"], index=index, indexing=True)
+    assert sorted(new["report_id"]) == sorted(ids) and set(index.where) == set(ids)
+    opened = []
+    real = pq.read_table
+    monkeypatch.setattr(pq, "read_table", lambda path, **kw: opened.append(Path(path)) or real(path, **kw))
+    cols = ["report_id", "row_path", "column_path", "value"]
+    wanted = {ids[0], ids[5]}
+    got = xr.read_rows(tmp_path / "applications", "applications", cols, ids=wanted, index=index)
+    assert {p.name.split("-")[0] for p in opened} == {"b00000", "b00002"}
+    assert {xr.staged_place(p, tmp_path / "applications") for p in opened} == index.places(wanted)
+    opened.clear()
+    every = xr.read_rows(tmp_path / "applications", "applications", cols, ids=wanted)
+    assert len(opened) == len(list((tmp_path / "applications").rglob("*.parquet"))) > 2
+    pd.testing.assert_frame_equal(got.sort_values(cols).reset_index(drop=True),
+                                  every.sort_values(cols).reset_index(drop=True))
+    # rows of another step's tag are read whatever the index says
+    other = fr["applications"][fr["applications"]["report_id"] == ids[0]]
+    pub.write_staged(pub.table_from_frame(other, "applications"), "applications", tmp_path, "x00000")
+    again = xr.read_rows(tmp_path / "applications", "applications", cols, ids=wanted, index=index)
+    assert len(again) == len(got) + len(other)
+
+
 def test_a_body_published_as_pdf_then_as_html_under_two_names_is_paired(tmp_path):
     """Consecutive reports of one body: a PDF titled 道里区人民政府 one year, an HTML page titled
     哈尔滨市道里区人民政府 the next. organization_id pairs them and the carry-over is checked."""
