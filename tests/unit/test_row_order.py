@@ -360,21 +360,8 @@ def test_reading_order_extracts_with_values_moved_dropped_or_doubled_are_right_o
     cannot be used, and rows whose values sit on lines of their own are flagged; never a wrong
     number without a flag."""
     lines, start, end = _applications_lines((EXTRACTS / name).read_text("utf-8"))
-    rng = random.Random(seed)
-    number = re.compile(r"^\d+( \d+)?$")
-    at = [i for i in range(start, end) if number.match(lines[i].strip())]
-    for _ in range(rng.randint(1, 3)):
-        what = rng.choice(["swap", "drop", "double", "move"])
-        i = rng.randrange(len(at) - 1)
-        if what == "swap":
-            lines[at[i]], lines[at[i + 1]] = lines[at[i + 1]], lines[at[i]]
-        elif what == "drop":
-            lines[at[i]] = "说明"
-        elif what == "double":
-            lines[at[i]] = lines[at[i]] + "\n" + lines[at[i]]
-        else:
-            lines.insert(rng.randrange(start, end), lines.pop(at[i]))
-            at = [k for k in range(start, end) if number.match(lines[k].strip())]
+    _damage_value_lines(lines, start, end, random.Random(seed), re.compile(r"^\d+( \d+)?$"),
+                        ("swap", "drop", "double", "move"), dropped_as="说明")
     right, flagged, wrong = _score(parse_text("\n".join(lines), "moved.txt"))
     assert not wrong, wrong
 
@@ -648,20 +635,8 @@ def test_a_cut_table_with_values_moved_dropped_doubled_or_fused_is_right_or_flag
     lines = (EXTRACTS / LG_CHROMIUM).read_text("utf-8").split("\n")
     start = next(i for i, s in enumerate(lines) if s.startswith("三、收到和处理"))
     end = next(i for i, s in enumerate(lines) if s.startswith("[...]"))
-    number = re.compile(r"^\d+( \d+)*$")
-    at = [i for i in range(start, end) if number.match(lines[i].strip())]
-    rng = random.Random(seed)
-    for _ in range(rng.randint(1, 3)):
-        what = rng.choice(["swap", "drop", "double", "fuse"])
-        i = rng.randrange(len(at) - 1)
-        if what == "swap":
-            lines[at[i]], lines[at[i + 1]] = lines[at[i + 1]], lines[at[i]]
-        elif what == "drop":
-            lines[at[i]] = ""
-        elif what == "double":
-            lines[at[i]] = lines[at[i]] + "\n" + lines[at[i]]
-        else:
-            lines[at[i]] = lines[at[i]].replace(" ", "", 1)
+    _damage_value_lines(lines, start, end, random.Random(seed), re.compile(r"^\d+( \d+)*$"),
+                        ("swap", "drop", "double", "fuse"), dropped_as="")
     parsed = parse_text("\n".join(lines), "damaged.txt")
     assert not _score(parsed, LG_KEY["partial_table_cells"])[2]
     assert not _score(parsed, LG_KEY["cells"])[2]
@@ -678,3 +653,25 @@ def test_rows_whose_values_the_copy_cut_off_are_published_unresolved():
     assert all(c.value is None and "unresolved" in c.flags for c in parsed.cells if c.table == "applications")
     assert any("row labels wrapped over several lines joined again" in p for p in parsed.report["problems"])
     assert not _score(parsed, GZ_KEY["partial_table_cells"])[2]
+
+
+def _damage_value_lines(lines: list[str], start: int, end: int, rng: random.Random, number: re.Pattern,
+                        kinds: tuple[str, ...], *, dropped_as: str) -> None:
+    """1–3 random damages, in place, to the value lines (matching `number`) of lines[start:end]: one
+    swapped with the next, dropped (replaced by `dropped_as`), printed twice, moved to a random line of
+    the range, or run together with the next value (its first space removed)."""
+    at = [i for i in range(start, end) if number.match(lines[i].strip())]
+    for _ in range(rng.randint(1, 3)):
+        what = rng.choice(kinds)
+        i = rng.randrange(len(at) - 1)
+        if what == "swap":
+            lines[at[i]], lines[at[i + 1]] = lines[at[i + 1]], lines[at[i]]
+        elif what == "drop":
+            lines[at[i]] = dropped_as
+        elif what == "double":
+            lines[at[i]] = lines[at[i]] + "\n" + lines[at[i]]
+        elif what == "fuse":
+            lines[at[i]] = lines[at[i]].replace(" ", "", 1)
+        else:
+            lines.insert(rng.randrange(start, end), lines.pop(at[i]))
+            at = [k for k in range(start, end) if number.match(lines[k].strip())]
