@@ -21,18 +21,23 @@ class Aligned:
 
 
 def _instances(fmt: Format, table: str, row_path: str, columns: tuple[Leaf, ...]):
-    """Identity equations touching one row: (lhs cells, rhs cells), cells as (row, column) paths."""
+    """Identity equations touching one row: (lhs cells, rhs cells), cells as (row, column) paths: the
+    format's own instances (Identity.instances) of this row, or of these columns, in the columns' order."""
     col_paths = [c.path for c in columns]
     out = []
     for ident in fmt.identities:
         if ident.table != table:
             continue
         if ident.for_each == "row":
-            if all(p in col_paths for p in ident.lhs + ident.rhs):
-                out.append(([(row_path, p) for p in ident.lhs], [(row_path, p) for p in ident.rhs]))
+            if not all(p in col_paths for p in ident.lhs + ident.rhs):
+                continue
+            keys = [row_path]
         elif row_path in ident.lhs or row_path in ident.rhs:
-            for cp in col_paths:
-                out.append(([(r, cp) for r in ident.lhs], [(r, cp) for r in ident.rhs]))
+            keys = col_paths
+        else:
+            continue
+        by_key = {key: (lhs, rhs) for key, lhs, rhs in ident.instances(fmt)}
+        out.extend(by_key[k] for k in keys if k in by_key)
     return out
 
 

@@ -30,17 +30,13 @@ def instances(fmt: str, table: str) -> tuple[tuple[str, tuple[tuple[Key, int], .
     """Every instance of the format's identities on one table: (identity id, ((cell, sign), …)),
     lhs cells +1 and rhs cells −1 (an instance holds when the signed sum is 0)."""
     f = FORMATS[fmt]
-    t = f.tables[table]
     here = set(f.cell_addresses(table))
     out = []
     for ident in f.identities:
         if ident.table != table:
             continue
-        keys = t.column_paths if ident.for_each == "column" else t.row_paths
-        for k in keys:
-            by_column = ident.for_each == "column"
-            terms = tuple((((p, k) if by_column else (k, p)), sign)
-                          for paths, sign in ((ident.lhs, 1), (ident.rhs, -1)) for p in paths)
+        for _key, lhs, rhs in ident.instances(f):
+            terms = tuple([(c, 1) for c in lhs] + [(c, -1) for c in rhs])
             if all(c in here for c, _ in terms):
                 out.append((ident.id, terms))
     return tuple(out)
