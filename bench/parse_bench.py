@@ -50,7 +50,7 @@ def main(n: int = 2000) -> None:
         parse_report(data, f"warm/{i}.txt")
     cold = time.perf_counter() - t0
     default_cpu = _cpu_seconds(docs)
-    gc.freeze()                                   # flows.runtime.freeze_imported (flows.batch.worker_init)
+    gc.freeze()                                   # flows.runtime.freeze_alive (flows.batch.worker_init)
     t0, c0 = time.perf_counter(), time.process_time()
     cells = 0
     per_layout: Counter = Counter()

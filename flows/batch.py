@@ -192,7 +192,7 @@ def worker_init(counter=None) -> None:
     import transforms.checks.batch  # noqa: F401
     import transforms.tidy  # noqa: F401
     import expectations.views  # noqa: F401
-    runtime.freeze_imported()
+    runtime.freeze_alive()
 
 
 def sibling_images(local_path: str, max_bytes: int | None = None):
@@ -236,7 +236,7 @@ def parse_batch(batch_no: int, items: list[dict], staging: str, *,
         summary = _parse_batch(batch_no, items, staging, extra_quarantine, limits or Limits.from_env())
     runtime.release_memory()
     if _FREEZE_SURVIVORS:
-        runtime.freeze_survivors()
+        runtime.freeze_alive()
     return summary
 
 

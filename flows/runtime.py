@@ -65,20 +65,14 @@ def release_memory(collect: bool = True) -> None:
 
 
 # --------------------------------------------------------------------------- garbage collector (CPU)
-def freeze_imported() -> None:
-    """Move every object alive now (the imported modules of a worker) out of the collector's reach:
-    full collections otherwise rescan ~10^6 module objects. With gc_paused, ~15-20 % less CPU per
-    report in a parse worker."""
-    import gc
-    gc.freeze()
-
-
-def freeze_survivors() -> None:
-    """After a worker's batch and its collection (release_memory): what survived it, the modules the
-    batch imported lazily and the parser's bounded caches, out of the collector's reach too. Without
-    it a parse worker's tracked objects went 79k → 94k over four 750-report batches and each batch's
-    collection took 24 → 43 ms (c4ef48a: ~7 ms); frozen, it stays near that. Worker processes only:
-    the flow process's survivors include frames whose cycles must stay collectable."""
+def freeze_alive() -> None:
+    """Move every object alive now out of the collector's reach, in a parse worker: once after its
+    imports (full collections otherwise rescan ~10^6 module objects; with gc_paused, ~15-20 % less CPU
+    per report), and again after each batch's collection (release_memory), for what survived it: the
+    modules the batch imported lazily and the parser's bounded caches. Without the second, tracked
+    objects went 79k → 94k over four 750-report batches and each batch's collection took 24 → 43 ms
+    (c4ef48a: ~7 ms). Worker processes only: the flow process's survivors include frames whose cycles
+    must stay collectable."""
     import gc
     gc.freeze()
 
