@@ -166,13 +166,19 @@ def test_column_identities_can_place_a_row_missing_four_cells():
     assert all("inferred" in c.flags for c in row.values())
 
 
-def test_ambiguous_short_row_is_unresolved():
+@pytest.mark.parametrize("printed,certain", [
+    (["5", "1", "6"], {"申请人情况 > 总计": (6.0, "6")}),   # only the row total applies: 5 and 1 may sit in any
+    (["0", "0"], {}),                                     # two applicant columns, 6 is the total in every placement
+    (["4", "4", "4"], {}),                                # no placement fits (4 + 4 ≠ 4, 12 ≠ a blank total)
+])
+def test_ambiguous_short_row_is_unresolved_but_for_the_cells_every_placement_gives(printed, certain):
     rows = {"一、本年新收政府信息公开申请数量": ["/"] * 7,
-            "（一）予以公开": ["5", "1", "6"],  # only the row total applies: many placements fit
+            "（一）予以公开": printed,
             "（七）总计": ["/"] * 7}
     p = parse_text(_t3(rows) + T4)
-    row = [c for c in p.cells if c.row_path == "三、本年度办理结果 > （一）予以公开"]
-    assert all(c.value is None and "unresolved" in c.flags for c in row)
+    row = {c.column_path: c for c in p.cells if c.row_path == "三、本年度办理结果 > （一）予以公开"}
+    assert {cp: (c.value, c.raw_value) for cp, c in row.items() if "inferred" in c.flags} == certain
+    assert all(c.value is None and c.flags == ("unresolved",) for cp, c in row.items() if cp not in certain)
     assert any("（一）予以公开" in x and "unresolved" in x for x in p.report["problems"])
 
 

@@ -207,6 +207,7 @@ def _by_identities(printed, columns, fmt, table, row_path, known, header_unit, r
     if total > MAX_PLACEMENTS:
         return unresolved(columns, row_line, f"{what}; too many possible placements ({total})")
     solutions, under, first = [], 0, None
+    readings: list[tuple[list, tuple[int, ...]]] = []   # short rows: every reading that fits, for certain_cells
     for pl in placements:
         if m < n:
             vec = [_UNKNOWN] * n
@@ -220,12 +221,25 @@ def _by_identities(printed, columns, fmt, table, row_path, known, header_unit, r
             first = first or pl
         elif state == "underdetermined":
             under += 1
-    if not solutions:
-        return unresolved(columns, row_line, f"{what}; no placement satisfies the identities")
-    if under or any(s != solutions[0] for s in solutions[1:]):
-        return unresolved(columns, row_line, f"{what}; {len(solutions)} placements fit the identities "
-                                              f"with different cells" if not under else
-                           f"{what}; the identities cannot fix every cell")
+        if m < n and state != "invalid":
+            # the values lost, and fixed by the identities; or the unprinted cells blank (a blank reading
+            # never fits where the identities rule the placement out: then they force 0 in the blanks)
+            if state == "ok":
+                readings.append((out, pl))
+            blank = [None if v is _UNKNOWN else v for v in vec]
+            if _blanks_fit(blank, compiled):
+                readings.append((blank, pl))
+    if not solutions or under or any(s != solutions[0] for s in solutions[1:]):
+        why = ("no placement satisfies the identities" if not solutions else
+               "the identities cannot fix every cell" if under else
+               f"{len(solutions)} placements fit the identities with different cells")
+        if m and readings and not any(len(t.text) > 1 and t.text[0] == "0" for t in printed):
+            # (a number printed with a leading zero may be cells run together: how many values
+            # the row printed is then not known, and no placement of them is certain)
+            partial = _certain_cells(readings, printed, columns, header_unit, row_line, what)
+            if partial is not None:
+                return partial
+        return unresolved(columns, row_line, f"{what}; {why}")
     values = []
     if m < n:
         slot_tok = {slot: printed[k] for k, slot in enumerate(first)}
@@ -247,6 +261,56 @@ def _by_identities(printed, columns, fmt, table, row_path, known, header_unit, r
             values.append((v, raw, flags + ("inferred",), unit, line))
         reason = f"{what}; extra printed value(s) {dropped} left out, every choice gives the same cells"
     return Aligned(values, "inferred", reason)
+
+
+def _blanks_fit(vec: list, compiled) -> bool:
+    """Every identity holds on the row with its blank cells (None) counted as 0."""
+    for const, slots in compiled:
+        total = const
+        for slot, sign in slots:
+            v = vec[slot]
+            if v is not None:
+                total += sign * v
+        if abs(total) > 1e-6:
+            return False
+    return True
+
+
+def _certain_cells(readings: list[tuple[list, tuple[int, ...]]], printed: list[Tok], columns, header_unit,
+                   row_line: int, what: str) -> Aligned | None:
+    """A short row that several readings fit (its printed values placed in some of its columns in order,
+    the others blank, or lost and fixed by the identities): a cell with the same value, or blank, in
+    every reading is certain whichever is the truth, and is published (flag inferred); the cells that
+    differ stay null (flag unresolved). None when no cell is certain ('0' fits any column alike).
+    Published values keep their printed text when every reading places the same text there."""
+    values: list = []
+    n_certain = 0
+    first_vec, first_pl = readings[0]
+    for i, col in enumerate(columns):
+        v0 = first_vec[i]
+        if any(vec[i] != v0 for vec, _ in readings[1:]):  # None != 0.0: a blank is not a 0
+            values.append((None, None, ("unresolved",), None, row_line))
+            continue
+        n_certain += 1
+        texts = {printed[pl.index(i)].text if i in pl else None for _, pl in readings}
+        unit = (header_unit.get(i) if col.kind == "amount" else col.unit) or col.unit
+        if len(texts) == 1 and None not in texts:
+            v, raw, flags, unit, line = _cell_value(printed[first_pl.index(i)], col, header_unit.get(i))
+            values.append((v, raw, flags + ("inferred",), unit, line))
+        elif v0 is None:
+            values.append((None, None, ("inferred",), unit, row_line))
+        else:
+            v = v0 + 0.0
+            values.append((v, None, ("inferred", IMPLAUSIBLE) if abs(v) > col.max_abs(unit) else ("inferred",),
+                           unit, row_line))
+    if not n_certain:
+        return None
+    left = len(columns) - n_certain
+    reason = (f"{what}; {len(readings)} readings fit the identities (a cell not printed read as blank, or lost "
+              f"and fixed by them): {n_certain} cell(s) the same in all of them published")
+    if not left:
+        return Aligned(values, "inferred", reason)
+    return Aligned(values, "unresolved", f"{reason}, the other {left} left null")
 
 
 def _ncr(n: int, k: int) -> int:
