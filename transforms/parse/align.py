@@ -207,7 +207,8 @@ def _by_identities(printed, columns, fmt, table, row_path, known, header_unit, r
     if total > MAX_PLACEMENTS:
         return unresolved(columns, row_line, f"{what}; too many possible placements ({total})")
     solutions, under, first = [], 0, None
-    readings: list[tuple[list, tuple[int, ...]]] = []   # short rows: every reading that fits, for certain_cells
+    readings: list[tuple[list, list[int]]] = []   # short rows: every reading that fits, for certain_cells
+    blank_fits = False
     for pl in placements:
         if m < n:
             vec = [_UNKNOWN] * n
@@ -229,11 +230,12 @@ def _by_identities(printed, columns, fmt, table, row_path, known, header_unit, r
             blank = [None if v is _UNKNOWN else v for v in vec]
             if _blanks_fit(blank, compiled):
                 readings.append((blank, pl))
+                blank_fits = True
     if not solutions or under or any(s != solutions[0] for s in solutions[1:]):
         why = ("no placement satisfies the identities" if not solutions else
                "the identities cannot fix every cell" if under else
                f"{len(solutions)} placements fit the identities with different cells")
-        if m and readings and not any(len(t.text) > 1 and t.text[0] == "0" for t in printed):
+        if m and blank_fits and not any(len(t.text) > 1 and t.text[0] == "0" for t in printed):
             # (a number printed with a leading zero may be cells run together: how many values
             # the row printed is then not known, and no placement of them is certain)
             partial = _certain_cells(readings, printed, columns, header_unit, row_line, what)
@@ -276,7 +278,7 @@ def _blanks_fit(vec: list, compiled) -> bool:
     return True
 
 
-def _certain_cells(readings: list[tuple[list, tuple[int, ...]]], printed: list[Tok], columns, header_unit,
+def _certain_cells(readings: list[tuple[list, list[int]]], printed: list[Tok], columns, header_unit,
                    row_line: int, what: str) -> Aligned | None:
     """A short row that several readings fit (its printed values placed in some of its columns in order,
     the others blank, or lost and fixed by the identities): a cell with the same value, or blank, in
