@@ -165,3 +165,14 @@ def test_table_four_groups_whose_totals_are_certain(fmt):
         else:
             assert (v, raw, flags) == (None, None, ("unresolved",)) and len({r[i] for r in readings}) > 1
     assert a.status == "unresolved"
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_a_column_blank_in_every_reading_is_published_blank(fmt):
+    """Table 四 printed with its last cell omitted and two blanks printed '/' (a generated report, whose
+    truth is this): no reading of the 14 values fits with a value in the last column, so it is
+    published blank (null, flag inferred); the others, which differ between readings, stay unresolved."""
+    a = _align(fmt, "review_litigation", "", "0 0 46 84 130 / 0 3 0 3 0 0 0 /".split())
+    got = [(v, raw, flags) for v, raw, flags, _, _ in a.values]
+    assert got[-1] == (None, None, ("inferred",))
+    assert got[:-1] == [(None, None, ("unresolved",))] * 14

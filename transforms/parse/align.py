@@ -1,6 +1,7 @@
 """The values of one row → its columns. A row printing as many values as it has columns takes them in
 order; with too few or too many, a placement is kept only when every one the format's identities allow
-gives the same cells (flag inferred), else the row is left null (flag unresolved)."""
+gives the same cells (flag inferred), else the row is left null (flag unresolved) — but for the cells of
+a short row that every reading fitting the identities gives alike (_certain_cells)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -284,21 +285,25 @@ def _certain_cells(readings: list[tuple[list, list[int]]], printed: list[Tok], c
     the others blank, or lost and fixed by the identities): a cell with the same value, or blank, in
     every reading is certain whichever is the truth, and is published (flag inferred); the cells that
     differ stay null (flag unresolved). None when no cell is certain ('0' fits any column alike).
-    Published values keep their printed text when every reading places the same text there."""
+    Published values keep their printed text when every reading places the same text there (and its
+    line when the same printed value)."""
     values: list = []
     n_certain = 0
-    first_vec, first_pl = readings[0]
+    first_vec = readings[0][0]
+    where: list[dict[int, int]] | None = None     # per reading: column → index of the printed value there
     for i, col in enumerate(columns):
         v0 = first_vec[i]
         if any(vec[i] != v0 for vec, _ in readings[1:]):  # None != 0.0: a blank is not a 0
             values.append((None, None, ("unresolved",), None, row_line))
             continue
         n_certain += 1
-        texts = {printed[pl.index(i)].text if i in pl else None for _, pl in readings}
+        if where is None:
+            where = [{slot: k for k, slot in enumerate(pl)} for _, pl in readings]
+        tokens = {w.get(i) for w in where}
         unit = (header_unit.get(i) if col.kind == "amount" else col.unit) or col.unit
-        if len(texts) == 1 and None not in texts:
-            v, raw, flags, unit, line = _cell_value(printed[first_pl.index(i)], col, header_unit.get(i))
-            values.append((v, raw, flags + ("inferred",), unit, line))
+        if None not in tokens and len({printed[k].text for k in tokens}) == 1:
+            v, raw, flags, unit, line = _cell_value(printed[min(tokens)], col, header_unit.get(i))
+            values.append((v, raw, flags + ("inferred",), unit, line if len(tokens) == 1 else row_line))
         elif v0 is None:
             values.append((None, None, ("inferred",), unit, row_line))
         else:
