@@ -100,6 +100,7 @@ def reference(folder, tmp_path_factory) -> tuple[dict, Path]:
     return _run(folder, dest), dest
 
 
+@pytest.mark.slow      # flow runs (plain executor)
 def test_later_copies_without_tables_are_quarantined_and_never_paired(reference):
     summary, dest = reference
     q = pub.load_frame(dest / "quarantine", "quarantine")
@@ -119,6 +120,7 @@ def _rows(qc: pd.DataFrame, reports: pd.DataFrame, name: str) -> pd.DataFrame:
     return qc[qc["report_id"] == rid].set_index("check")
 
 
+@pytest.mark.slow      # flow runs (plain executor)
 def test_the_prose_against_the_tables_as_worked_out_by_hand(reference):
     """shanghai_bgt_2019: 859 and 18 agree with table 三; 258 / 35 / 265 meet blank 总计 cells (not
     comparable); the period is 2019; the six headings, on one line of HTML, are in order.
@@ -149,6 +151,7 @@ def test_the_prose_against_the_tables_as_worked_out_by_hand(reference):
     assert sh.loc["applications_balance", ["n_evaluated", "n_failed", "n_not_evaluable"]].tolist() == [2, 0, 5]
 
 
+@pytest.mark.slow      # flow runs (plain executor)
 def test_batch_size_one_and_validate_give_the_same_rows(folder, reference, tmp_path):
     _, ref = reference
     qc_ref, rep_ref = _published(ref)
