@@ -60,6 +60,10 @@ SENTENCES = [
      {"administrative_review": 0, "administrative_litigation": 0}),
     ("在依申请公开政府信息工作中没有出现应公开而不予公开的办件,未发生因政府信息公开申请行政复议、提起行政诉讼情况。",
      2023, ZICHANG_2023, {"administrative_review": 0, "administrative_litigation": 0}),
+    # both outcomes counted together: no 部分公开 figure (the 2019 report of 上海市人民政府办公厅,
+    # tests/fixtures/consecutive/shanghai_bgt_2019.html; its table prints 部分公开 3)
+    ("予以公开及部分公开258件，占33.9%；不予公开35件，占4.34%；", 2019, "consecutive/shanghai_bgt_2019.html",
+     {"applications_withheld": 35}),
     # normative documents
     ("加强规范性文件审查清理,2024年以来现行有效的行政规范性文件0件。", 2024, GANGU_2024,
      {"normative_documents_in_force": 0}),
