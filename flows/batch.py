@@ -135,7 +135,7 @@ def contain_staged(staging: str | os.PathLike, batch_nos, held: dict[str, list[s
     reasons). Returns the quarantine rows written."""
     import pyarrow.parquet as pq
     from expectations.gate import structural_record
-    from flows.publish import table_from_frame, write_staged
+    from flows.publish import STAGING_WRITE, table_from_frame, write_staged
 
     if not held:
         return []
@@ -152,7 +152,7 @@ def contain_staged(staging: str | os.PathLike, batch_nos, held: dict[str, list[s
                 found[r["report_id"]] = r
         kept = t.filter(pc.invert(hit))
         if kept.num_rows:
-            pq.write_table(kept, p, compression="none", use_dictionary=True, write_statistics=False)
+            pq.write_table(kept, p, **STAGING_WRITE)
         else:
             p.unlink()
     records = [structural_record(found[rid], held[rid]) for rid in sorted(found)]
