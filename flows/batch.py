@@ -309,18 +309,19 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str, extra_quarantin
     for name in [*(n for n in out if n in registry.DATASETS), *(n for n in views if n not in out)]:
         df = out.pop(name, None)           # None for the views-only reconciliation
         v = views.pop(name, None)
+        t = None
         if df is not None:
             t = table_from_frame(df, name, encoded=v)   # the view's categoricals: strings already encoded
             summary["rows"][name] = t.num_rows
             write_staged(t, name, staging, tag)
-            del t
         del df
         if v is not None:
             path = view_path(staging, name, batch_no)
             path.parent.mkdir(parents=True, exist_ok=True)
-            save_view(v, path, name)
+            save_view(v, path, name, made=t)        # its dictionaries and lists as staged
             summary["view_rows"][name] = len(v)
             del v
+        del t
     del out, views
     summary["seconds"] = {"parse": t_parse - t0, "gate": t_gate - t_parse, "write": time.perf_counter() - t_gate}
     return summary
