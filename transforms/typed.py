@@ -78,8 +78,11 @@ def _typed_column(s: pd.Series, f: schema.Field) -> pd.Series:
     if dtype == "str":
         if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == STR_DTYPE:
             return s
-        if s.dtype == object or s.isna().all():       # a column no row has comes as NaN float64
+        if s.dtype == object:
             return pd.Series(str_array(s.to_numpy(dtype=object)), index=s.index, name=s.name, copy=False)
+        if s.isna().all():       # a column no row has comes as NaN float64: nulls, no float boxed per row
+            return pd.Series(ArrowStringArray(pa.nulls(len(s), pa.large_string()), dtype=STR_DTYPE),
+                             index=s.index, name=s.name, copy=False)
         return s.astype(dtype)
     return s if s.dtype == dtype else s.astype(dtype)
 
