@@ -20,6 +20,7 @@ from transforms import schema
 from transforms.checks.catalogue import FORMAT_NAMES, check_names, identity_catalog
 from transforms.checks.cells import cell_view, is_plain_lists
 from transforms.checks.reconcile import RECON_COLUMNS, RECON_FREE_TEXT
+from transforms.typed import dictionary_slots
 
 CELL_TABLES = schema.STATUTORY_TABLES
 # Datasets with a suite: every dataset of the registry, plus the reconciliation frame.
@@ -132,18 +133,30 @@ def as_category(s: pd.Series) -> pd.Series:
     sorted categories (UTF-8 byte order is code-point order), without pandas' round trip through
     Python objects and its uniqueness check of the categories (a hash table of Python strings: ~2/3 of
     the cost on quality_checks' long `observed` texts). The views' ~100 string columns a batch cost
-    ~0.2 ms a report through astype, ~3x less so. Any other column goes through astype."""
+    ~0.2 ms a report through astype, ~3x less so. A column of a few values repeated (transforms.typed.taken:
+    the cell tables' report identity and dimensions) brings its encoding: nothing hashed per row. Any
+    other column goes through astype."""
     if not (isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"):
         return s.astype("category")
-    arr = s.array._pa_array
-    arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
-    encoded = arr.dictionary_encode()
-    uniques, indices = encoded.dictionary, encoded.indices
+    known = dictionary_slots(s.array)       # a column of a few values repeated (typed.taken)
+    if known is None:
+        arr = s.array._pa_array
+        encoded = (arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()).dictionary_encode()
+        indices, uniques = encoded.indices, encoded.dictionary
+        slots = (indices.fill_null(len(uniques)) if indices.null_count else indices).to_numpy()  # null: last slot
+    else:
+        slots, uniques = known
+        # only the values some row has (a report without cells in the table has none)
+        used = np.flatnonzero(np.bincount(slots, minlength=len(uniques) + 1)[:-1])
+        if len(used) < len(uniques):
+            renumber = np.full(len(uniques) + 1, len(used), dtype=np.int64)
+            renumber[used] = np.arange(len(used))
+            slots, uniques = renumber[slots], uniques.take(pa.array(used))
     order = pc.array_sort_indices(uniques)
     rank = np.empty(len(uniques) + 1, dtype=np.int64)
     rank[order.to_numpy()] = np.arange(len(uniques))
     rank[-1] = -1                                   # a null (filled with the last slot) → code -1
-    codes = rank[(indices.fill_null(len(uniques)) if indices.null_count else indices).to_numpy()]
+    codes = rank[slots]
     # the categories are unique by construction: the dtype skips pandas' check of them
     dtype = pd.CategoricalDtype._from_fastpath(pd.Index(pd.array(uniques.take(order), dtype=s.dtype)), False)
     return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), index=s.index, name=s.name, copy=False)
