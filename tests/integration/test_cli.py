@@ -298,3 +298,17 @@ def test_progress_counts_reports_as_the_worker_processes_parse_them(tmp_path, mo
     assert s["parsed"] == 5 and pools.parsed_count() == 5
     advances = [n for event, n in seen if event == "parse_advance"]
     assert len(advances) == 3 and advances[-1] == 5
+
+
+def test_run_gives_the_collector_back_whatever_its_outcome(tmp_path, capsys):
+    """`run` pauses the cyclic collector while its checks import the run's modules (and a one-file run
+    keeps it off through the run): after a published file, a refused option and a missing source,
+    the collector is on again and nothing stays frozen."""
+    import gc
+    assert main(["run", "--source", str(SEED), "--dest", str(tmp_path / "o")]) == 0
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert main(["run", "--source", str(tmp_path / "missing"), "--dest", str(tmp_path / "p")]) == 1
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert main(["run", "--gate-engine", "fast", "--source", str(SEED), "--dest", str(tmp_path / "q")]) == 2
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    capsys.readouterr()
