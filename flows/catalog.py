@@ -47,6 +47,20 @@ def view_sql(name: str, data_root: Path) -> str:
     return f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_string(glob)}, hive_partitioning = false)"
 
 
+def catalogue_sql(datasets: list[str], data_root: Path) -> str:
+    """Every statement of the catalogue as one script in one transaction: one ``execute`` instead of
+    ~220 (each a round trip through the Python binding: ~10 ms of a one-file run; what is left, ~0.25 ms
+    a statement, is DuckDB's own)."""
+    statements = ["BEGIN TRANSACTION"]
+    for name in datasets:
+        statements.append(view_sql(name, data_root))
+        statements.append(f"COMMENT ON VIEW {name} IS {_sql_string(registry.DESCRIPTIONS.get(name, ''))}")
+        statements.extend(f"COMMENT ON COLUMN {name}.{f.name} IS {_sql_string(f.description)}"
+                          for f in registry.fields(name))
+    statements.append("COMMIT")
+    return ";\n".join(statements) + ";"
+
+
 def write_duckdb(version_dir: Path, final_dir: Path) -> Path:
     """``nianbao.duckdb`` with one view per dataset of the version, over the files as they will be once
     the version is committed (``final_dir``), with the registry's descriptions as comments. DuckDB
@@ -63,13 +77,7 @@ def write_duckdb(version_dir: Path, final_dir: Path) -> Path:
     try:
         con = duckdb.connect(str(tmp))
         try:
-            con.execute("BEGIN TRANSACTION")           # one commit, not one per statement
-            for name in published_datasets(version_dir):
-                con.execute(view_sql(name, final_dir))
-                con.execute(f"COMMENT ON VIEW {name} IS {_sql_string(registry.DESCRIPTIONS.get(name, ''))}")
-                for f in registry.fields(name):
-                    con.execute(f"COMMENT ON COLUMN {name}.{f.name} IS {_sql_string(f.description)}")
-            con.execute("COMMIT")
+            con.execute(catalogue_sql(published_datasets(version_dir), final_dir))
             con.execute("CHECKPOINT")
         finally:
             con.close()

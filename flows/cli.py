@@ -1,4 +1,4 @@
-"""The `nianbao` command line (typer). Errors are one line on stderr and a non-zero exit code.
+"""The `nianbao` command line (click). Errors are one line on stderr and a non-zero exit code.
 
     nianbao run [--source DIR|FILE|URL|URL-LIST] [--dest DIR]   the main job (Prefect flow)
     nianbao run --sites FILE [--source DIR]                crawl the columns into DIR, then ingest it
@@ -8,6 +8,9 @@
     nianbao validate [--dest DIR]                          re-run the quality gate on what is published
     nianbao crawl --sites FILE --dest DIR                  fetch the reports of annual-report columns
     nianbao review --report SHA --check NAME --decision D --note … --reviewer …   record a decision
+
+Plain click, not typer (which is built on it): typer's import (pydantic) and the pydantic
+``TypeAdapter`` it builds per option cost ~0.2 s of every command, a fifth of a one-file run.
 """
 from __future__ import annotations
 
@@ -18,23 +21,8 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Optional
 
 import click
-import typer
-
-try:  # typer >= 0.2x vendors its own click; catch both
-    from typer._click import exceptions as _tce
-except ImportError:  # pragma: no cover
-    _tce = click.exceptions
-
-
-def _exc(name: str) -> tuple:
-    return tuple({getattr(m, name) for m in (click.exceptions, _tce) if hasattr(m, name)})
-
-
-_NO_ARGS, _USAGE, _EXIT, _CLICK, _ABORT = (_exc(n) for n in
-                                           ("NoArgsIsHelpError", "UsageError", "Exit", "ClickException", "Abort"))
 
 from flows import defaults, env, runtime, stopping
 from transforms.names import inert_line
@@ -56,11 +44,15 @@ class Stopped(Exception):
         self.signum = signum
 
 
-class App(typer.Typer):
-    """typer app whose errors are one line (no usage box, no traceback)."""
+class App(click.Group):
+    """The command group, whose errors are one line (no usage box, no traceback); its commands are
+    listed in the order they are defined (click sorts them by name)."""
 
     def __call__(self, args=None, prog_name="nianbao"):
         exit_skipping_finalization(main(args, prog_name))
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(self.commands)
 
 
 def exit_skipping_finalization(code: int) -> None:
@@ -68,11 +60,6 @@ def exit_skipping_finalization(code: int) -> None:
     no thread and runs its cleanups once more (flows/stopping.py)."""
     runtime.exit_skipping_finalization(code, stopped=stopping.received() is not None,
                                        cleanups=stopping.run_cleanups)
-
-
-app = App(name="nianbao", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-          rich_markup_mode=None,
-          help="Parse government information-disclosure annual reports into validated Parquet datasets.")
 
 
 def version_text() -> str:
@@ -86,17 +73,16 @@ def version_text() -> str:
     return f"nianbao {pkg} (parser {PARSER_VERSION})"
 
 
-def _show_version(value: bool) -> None:
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
         print(version_text())
-        raise typer.Exit(0)
+        ctx.exit(0)
 
 
-@app.callback()
-def _global_options(
-    version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
-                                 help="Print nianbao's version and parser version, then exit."),
-):
+@click.group(cls=App, name="nianbao", no_args_is_help=True, context_settings={"show_default": True})
+@click.option("--version", is_flag=True, is_eager=True, expose_value=False, callback=_show_version,
+              help="Print nianbao's version and parser version, then exit.")
+def app():
     """Parse government information-disclosure annual reports into validated Parquet datasets."""
 
 
@@ -105,27 +91,26 @@ def _err(msg: str) -> None:
 
 
 def main(args=None, prog_name: str = "nianbao") -> int:
-    cmd = typer.main.get_command(app)
     try:
-        rv = cmd.main(args=args, prog_name=prog_name, standalone_mode=False)
+        rv = app.main(args=args, prog_name=prog_name, standalone_mode=False)
         return rv if isinstance(rv, int) else 0
     except SystemExit as e:                   # e.g. rich on a broken pipe
         return e.code if isinstance(e.code, int) else EXIT_ERROR
-    except _NO_ARGS as e:     # `nianbao` alone prints the help
+    except click.exceptions.NoArgsIsHelpError as e:     # `nianbao` alone prints the help
         click.echo(e.ctx.get_help(), err=True)
         return EXIT_USAGE
-    except _USAGE as e:
+    except click.UsageError as e:
         _err(e.format_message().splitlines()[0] if e.format_message() else str(e))
         return EXIT_USAGE
-    except _EXIT as e:
+    except click.exceptions.Exit as e:
         return e.exit_code
-    except _CLICK as e:
+    except click.ClickException as e:
         _err(e.format_message())
         return e.exit_code or EXIT_ERROR
     except Stopped as e:
         stopping.say(stopping.stop_message(e.signum))
         return 128 + e.signum
-    except (*_ABORT, KeyboardInterrupt):
+    except (click.Abort, KeyboardInterrupt):
         if stopping.received() is not None:
             stopping.say(stopping.stop_message(stopping.received()))
             return 128 + stopping.received()
@@ -160,10 +145,10 @@ def _crawl_source(sites: Path, source: str) -> str:
     try:
         load_sites(sites)
     except SitesError as e:
-        raise _tce.BadParameter(str(e)) from None
+        raise click.BadParameter(str(e)) from None
     folder = defaults.CRAWL_SOURCE if source == defaults.SOURCE else source
     if "://" in folder and not folder.startswith("file://"):
-        raise _tce.BadParameter(f"--sites crawls into a local folder: --source {folder} is a URL")
+        raise click.BadParameter(f"--sites crawls into a local folder: --source {folder} is a URL")
     _check_dest(folder.removeprefix("file://"))
     Path(folder.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
     return folder
@@ -361,79 +346,10 @@ def _signal_of(e: BaseException) -> int | None:
     return int(sig) if type(e).__name__ == "TerminationSignal" and sig is not None else None
 
 
-@app.command()
-def run(
-    source: str = typer.Option(defaults.SOURCE, "--source", "-s",
-                               help="Folder, one report file, fsspec URL, http(s) URL or a file listing report "
-                                    "URLs (one per line)."),
-    dest: str = typer.Option(defaults.DEST, "--dest", "-d",
-                             help="Output folder: the datasets (Parquet by year), datapackage.json, nianbao.duckdb "
-                                  "and the quality report."),
-    glob: str = typer.Option(defaults.GLOB, help="Files to take from a folder source (default: every file; "
-                             "the type is sniffed from the bytes, what is not taken is listed and quarantined)."),
-    follow_symlinks: bool = typer.Option(False, "--follow-symlinks",
-                                         help="Read symbolic links that leave the source folder (default: list them, "
-                                              "do not read them)."),
-    allow_empty: bool = typer.Option(False, "--allow-empty",
-                                     help="An empty source is not an error (default: exit 1, nothing published)."),
-    batch_size: int = typer.Option(defaults.BATCH_SIZE, min=1, help="Reports per parse task."),
-    workers: int = typer.Option(defaults.WORKERS, min=1, help="Parallel parse processes."),
-    validate_rows: int = typer.Option(defaults.VALIDATE_ROWS, min=1, help="Tidy rows of one dataset per GX validation "
-                                      "(many batches at once; memory of the flow process)."),
-    prune: bool = typer.Option(False, "--prune",
-                               help="Remove the rows of files that disappeared from the source (default: keep them)."),
-    dask_address: Optional[str] = typer.Option(None, help="Run the tasks on this Dask scheduler (tcp://host:8786)."),
-    quality_report: Optional[bool] = typer.Option(None, "--quality-report/--no-quality-report",
-                                                  help="Build the maintainers' quality report (summary page + GX "
-                                                       "Data Docs) with the new version (default: on; off when "
-                                                       "--source is one report file)."),
-    prefect: Optional[bool] = typer.Option(None, "--prefect/--no-prefect",
-                                           help="Run as a Prefect flow or plain Python (default: Prefect; plain "
-                                                "Python when --source is one report file)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
-    progress: bool = typer.Option(True, "--progress/--no-progress",
-                                  help="Progress on stderr: bars with rate and ETA on a terminal, timestamped "
-                                       "lines elsewhere (every NIANBAO_PROGRESS_SECONDS, 30); --no-progress: "
-                                       "only the summary and errors."),
-    sites: Optional[Path] = typer.Option(None, "--sites",
-                                         help="YAML file of annual-report columns: crawl them into --source "
-                                              "(default data/crawl), then ingest it (README: crawling)."),
-    reviews: Optional[str] = typer.Option(None, "--reviews", help=f"The maintainers' reviews file (default "
-                                          f"{defaults.REVIEWS} when it exists)."),
-    gate_engine: str = typer.Option("auto", "--gate-engine",
-                                    help="What validates the quality suites: auto (the pandas evaluator for a run "
-                                         "of at most 25 reports without the quality report, else GX), gx, or "
-                                         "pandas (no Data Docs for the reports it validates; GX still runs a "
-                                         "suite pandas cannot decide)."),
-):
-    """The main job: (crawl ->) discover -> parse -> validate -> publish -> quality report (incremental).
-
-    One report file as --source: one line (the report, its verdict, where it is published or why it
-    is not), run in plain Python without the quality report unless --prefect / --quality-report."""
-    started = time.perf_counter()
-    if sites is not None:
-        source = _crawl_source(sites, source)
-    _check_source(source)
-    _check_dest(dest)
-    if dask_address and not dask_address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-        raise _tce.BadParameter(f"--dask-address must look like tcp://host:port, got {dask_address!r}")
-    from flows.config import GATE_ENGINES
-    if gate_engine not in GATE_ENGINES:
-        raise _tce.BadParameter(f"--gate-engine must be one of {', '.join(GATE_ENGINES)}, got {gate_engine!r}")
-    _check_reviews(reviews)
-    from flows import single
-    one_path = single.report_file(source) if sites is None and dask_address is None else None
-    one_file = one_path is not None
-    prefect = not one_file if prefect is None else prefect
-    quality_report = not one_file if quality_report is None else quality_report
-    env.configure(dest)
-    from flows import pipeline
-    cfg = pipeline.RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
-                             prune=prune, dask_address=dask_address, quality_report=quality_report,
-                             validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty,
-                             sites=str(sites.resolve()) if sites is not None else None,
-                             reviews=reviews, gate_engine=gate_engine)
-    in_process = one_file and not prefect          # one line, no progress (nor its import of rich)
+def _execute(cfg, in_process: bool, prefect: bool, progress: bool, as_json: bool) -> dict:
+    """The run's summary: in this process (one report file), as a Prefect flow or in plain Python with its
+    progress, stopped by a signal as one line."""
+    from flows import pipeline, single
     stopping.install()
     try:
         with contextlib.nullcontext() if in_process else _Progress(progress) as bar:
@@ -442,9 +358,8 @@ def run(
                 if prefect:
                     bar.say(_prefect_start_message())
                 if in_process:
-                    s = single.run(cfg)
-                else:
-                    s = prefect_run(cfg) if prefect else pipeline.run_plain(cfg)
+                    return single.run(cfg)
+                return prefect_run(cfg) if prefect else pipeline.run_plain(cfg)
             finally:
                 pipeline.set_progress(None)
     except BaseException as e:
@@ -457,6 +372,89 @@ def run(
     finally:
         if stopping.received() is None:
             stopping.uninstall()
+
+
+_REVIEWS_HELP = f"The maintainers' reviews file (default {defaults.REVIEWS} when it exists)."
+_POSITIVE = click.IntRange(min=1)
+_PATH = click.Path(path_type=Path)
+
+
+@app.command()
+@click.option("--source", "-s", default=defaults.SOURCE,
+              help="Folder, one report file, fsspec URL, http(s) URL or a file listing report URLs (one per line).")
+@click.option("--dest", "-d", default=defaults.DEST,
+              help="Output folder: the datasets (Parquet by year), datapackage.json, nianbao.duckdb and the quality "
+                   "report.")
+@click.option("--glob", default=defaults.GLOB, help="Files to take from a folder source (default: every file; the "
+              "type is sniffed from the bytes, what is not taken is listed and quarantined).")
+@click.option("--follow-symlinks", is_flag=True,
+              help="Read symbolic links that leave the source folder (default: list them, do not read them).")
+@click.option("--allow-empty", is_flag=True,
+              help="An empty source is not an error (default: exit 1, nothing published).")
+@click.option("--batch-size", type=_POSITIVE, default=defaults.BATCH_SIZE, help="Reports per parse task.")
+@click.option("--workers", type=_POSITIVE, default=defaults.WORKERS, help="Parallel parse processes.")
+@click.option("--validate-rows", type=_POSITIVE, default=defaults.VALIDATE_ROWS,
+              help="Tidy rows of one dataset per GX validation (many batches at once; memory of the flow process).")
+@click.option("--prune", is_flag=True,
+              help="Remove the rows of files that disappeared from the source (default: keep them).")
+@click.option("--dask-address", default=None, help="Run the tasks on this Dask scheduler (tcp://host:8786).")
+@click.option("--quality-report/--no-quality-report", default=None,
+              help="Build the maintainers' quality report (summary page + GX Data Docs) with the new version "
+                   "(default: on; off when --source is one report file).")
+@click.option("--prefect/--no-prefect", default=None,
+              help="Run as a Prefect flow or plain Python (default: Prefect; plain Python when --source is one "
+                   "report file).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.option("--progress/--no-progress", default=True,
+              help="Progress on stderr: bars with rate and ETA on a terminal, timestamped lines elsewhere (every "
+                   "NIANBAO_PROGRESS_SECONDS, 30); --no-progress: only the summary and errors.")
+@click.option("--sites", type=_PATH, default=None,
+              help="YAML file of annual-report columns: crawl them into --source (default data/crawl), then ingest "
+                   "it (README: crawling).")
+@click.option("--reviews", default=None, help=_REVIEWS_HELP)
+@click.option("--gate-engine", default="auto",
+              help="What validates the quality suites: auto (the pandas evaluator for a run of at most 25 reports "
+                   "without the quality report, else GX), gx, or pandas (no Data Docs for the reports it "
+                   "validates; GX still runs a suite pandas cannot decide).")
+def run(source: str, dest: str, glob: str, follow_symlinks: bool, allow_empty: bool, batch_size: int, workers: int,
+        validate_rows: int, prune: bool, dask_address: str | None, quality_report: bool | None,
+        prefect: bool | None, as_json: bool, progress: bool, sites: Path | None, reviews: str | None,
+        gate_engine: str):
+    """The main job: (crawl ->) discover -> parse -> validate -> publish -> quality report (incremental).
+
+    One report file as --source: one line (the report, its verdict, where it is published or why it
+    is not), run in plain Python without the quality report unless --prefect / --quality-report."""
+    started = time.perf_counter()
+    with contextlib.ExitStack() as startup:
+        # no collections while the checks import most of what the run uses (~0.08 s of a one-file run);
+        # a run in this process keeps the collector off (single.run), any other gets it back first
+        startup.enter_context(runtime.gc_paused())
+        if sites is not None:
+            source = _crawl_source(sites, source)
+        _check_source(source)
+        _check_dest(dest)
+        if dask_address and not dask_address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+            raise click.BadParameter(f"--dask-address must look like tcp://host:port, got {dask_address!r}")
+        from flows.config import GATE_ENGINES
+        if gate_engine not in GATE_ENGINES:
+            raise click.BadParameter(f"--gate-engine must be one of {', '.join(GATE_ENGINES)}, got {gate_engine!r}")
+        _check_reviews(reviews)
+        from flows import single
+        one_path = single.report_file(source) if sites is None and dask_address is None else None
+        one_file = one_path is not None
+        prefect = not one_file if prefect is None else prefect
+        quality_report = not one_file if quality_report is None else quality_report
+        env.configure(dest)
+        from flows import pipeline
+        cfg = pipeline.RunConfig(source=source, dest=dest, glob=glob, batch_size=batch_size, workers=workers,
+                                 prune=prune, dask_address=dask_address, quality_report=quality_report,
+                                 validate_rows=validate_rows, follow_symlinks=follow_symlinks, allow_empty=allow_empty,
+                                 sites=str(sites.resolve()) if sites is not None else None,
+                                 reviews=reviews, gate_engine=gate_engine)
+        in_process = one_file and not prefect          # one line, no progress (nor its import of rich)
+        if not in_process:
+            startup.close()
+        s = _execute(cfg, in_process, prefect, progress, as_json)
     if not one_file:
         _print_summary(s, as_json)
         return EXIT_QUALITY if s.get("structural_failures") else 0
@@ -474,20 +472,19 @@ def run(
 
 
 @app.command()
-def parse(
-    file: Path = typer.Argument(..., help="One report file."),
-    table: Optional[str] = typer.Option(None,
-                                        help="Only this table (active_disclosure, applications, review_litigation)."),
-    flagged: bool = typer.Option(False, "--flagged", help="Only cells that carry flags."),
-    checks: bool = typer.Option(True, "--checks/--no-checks",
-                                help="Run the quality checks (no GX) and show the verdict."),
-):
-    """Print one report's tables with their flags (for debugging a report)."""
+@click.argument("file", type=_PATH)
+@click.option("--table", default=None, help="Only this table (active_disclosure, applications, review_litigation).")
+@click.option("--flagged", is_flag=True, help="Only cells that carry flags.")
+@click.option("--checks/--no-checks", default=True, help="Run the quality checks (no GX) and show the verdict.")
+def parse(file: Path, table: str | None, flagged: bool, checks: bool):
+    """Print one report's tables with their flags (for debugging a report).
+
+    FILE: one report file."""
     if not file.is_file():
         raise NianbaoError(f"no such file: {file}")
     from transforms import schema as registry
     if table is not None and table not in registry.STATUTORY_TABLES:
-        raise _tce.BadParameter(f"--table must be one of {', '.join(registry.STATUTORY_TABLES)}")
+        raise click.BadParameter(f"--table must be one of {', '.join(registry.STATUTORY_TABLES)}")
     from rich.console import Console
     from rich.table import Table
     from transforms.engine import parse_report
@@ -536,24 +533,21 @@ def parse(
 
 
 @app.command()
-def serve(
-    cron: str = typer.Option("0 2 * * *", help="Cron expression of the nightly run."),
-    timezone: str = typer.Option("Asia/Shanghai", help="Time zone of the cron expression."),
-    source: str = typer.Option(defaults.SOURCE, "--source", "-s",
-                               help="Folder, fsspec URL, http(s) URL or a file listing report URLs."),
-    dest: str = typer.Option(defaults.DEST, "--dest", "-d", help="Output folder of the scheduled runs."),
-    name: str = typer.Option("nightly", help="Deployment name."),
-    glob: str = typer.Option(defaults.GLOB, help="Files to take from a folder source (default: every file)."),
-    follow_symlinks: bool = typer.Option(False, "--follow-symlinks",
-                                         help="Read symbolic links that leave the source folder."),
-    allow_empty: bool = typer.Option(False, "--allow-empty",
-                                     help="A scheduled run on an empty source succeeds (default: it fails)."),
-    sites: Optional[Path] = typer.Option(None, "--sites",
-                                         help="YAML file of annual-report columns: each run crawls them into "
-                                              "--source (default data/crawl), then ingests it."),
-    reviews: Optional[str] = typer.Option(None, "--reviews", help=f"The maintainers' reviews file (default "
-                                          f"{defaults.REVIEWS} when it exists)."),
-):
+@click.option("--cron", default="0 2 * * *", help="Cron expression of the nightly run.")
+@click.option("--timezone", default="Asia/Shanghai", help="Time zone of the cron expression.")
+@click.option("--source", "-s", default=defaults.SOURCE,
+              help="Folder, fsspec URL, http(s) URL or a file listing report URLs.")
+@click.option("--dest", "-d", default=defaults.DEST, help="Output folder of the scheduled runs.")
+@click.option("--name", default="nightly", help="Deployment name.")
+@click.option("--glob", default=defaults.GLOB, help="Files to take from a folder source (default: every file).")
+@click.option("--follow-symlinks", is_flag=True, help="Read symbolic links that leave the source folder.")
+@click.option("--allow-empty", is_flag=True, help="A scheduled run on an empty source succeeds (default: it fails).")
+@click.option("--sites", type=_PATH, default=None,
+              help="YAML file of annual-report columns: each run crawls them into --source (default data/crawl), "
+                   "then ingests it.")
+@click.option("--reviews", default=None, help=_REVIEWS_HELP)
+def serve(cron: str, timezone: str, source: str, dest: str, name: str, glob: str, follow_symlinks: bool,
+          allow_empty: bool, sites: Path | None, reviews: str | None):
     """Serve the nightly schedule (needs a Prefect server: PREFECT_API_URL)."""
     from flows.deployment import check_schedule, serve_nightly
     check_schedule(cron, timezone)
@@ -574,15 +568,13 @@ def serve(
 
 
 @app.command()
-def validate(
-    dest: str = typer.Option(defaults.DEST, "--dest", "-d", help="Output folder whose published version is "
-                             "validated again."),
-    quality_report: bool = typer.Option(True, "--quality-report/--no-quality-report",
-                                        help="Rebuild the quality report with the new version."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-    reviews: Optional[str] = typer.Option(None, "--reviews", help=f"The maintainers' reviews file (default "
-                                          f"{defaults.REVIEWS} when it exists)."),
-):
+@click.option("--dest", "-d", default=defaults.DEST,
+              help="Output folder whose published version is validated again.")
+@click.option("--quality-report/--no-quality-report", default=True,
+              help="Rebuild the quality report with the new version.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--reviews", default=None, help=_REVIEWS_HELP)
+def validate(dest: str, quality_report: bool, as_json: bool, reviews: str | None):
     """Re-run the quality gate on the published datasets; republish verdicts + quality_checks (and the
     maintainers' reviews)."""
     if not Path(dest).is_dir():
@@ -603,13 +595,12 @@ def validate(
 
 
 @app.command()
-def crawl(
-    sites: Path = typer.Option(..., "--sites", help="YAML file of the columns to crawl (README: crawling)."),
-    dest: Path = typer.Option(..., "--dest", "-d", help="Folder the reports, fetch log and cache go to."),
-    delay: Optional[float] = typer.Option(None, help="Seconds between two requests to one host "
-                                                     "(default: each site's `delay`, else 1)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the crawl summary as JSON."),
-):
+@click.option("--sites", type=_PATH, required=True, help="YAML file of the columns to crawl (README: crawling).")
+@click.option("--dest", "-d", type=_PATH, required=True, help="Folder the reports, fetch log and cache go to.")
+@click.option("--delay", type=float, default=None,
+              help="Seconds between two requests to one host (default: each site's `delay`, else 1).")
+@click.option("--json", "as_json", is_flag=True, help="Print the crawl summary as JSON.")
+def crawl(sites: Path, dest: Path, delay: float | None, as_json: bool):
     """Fetch list pages, article pages and report attachments of government annual-report columns."""
     from flows.crawl import Crawler, SitesError, load_sites
     try:
@@ -630,26 +621,23 @@ def crawl(
     return 0
 
 
-if __name__ == "__main__":
-    app()
-
 
 @app.command()
-def review(
-    report: str = typer.Option(..., "--report", help="The report's sha256 (report_id)."),
-    check: str = typer.Option(..., "--check", help="The check's name (quality_checks.check)."),
-    decision: str = typer.Option(..., "--decision", help="publisher_error_confirmed, parser_error, accepted or "
-                                 "corrected_value."),
-    note: str = typer.Option(..., "--note", help="Why (kept with the decision)."),
-    reviewer: str = typer.Option(..., "--reviewer", help="Who decided."),
-    table: Optional[str] = typer.Option(None, "--table", help="corrected_value: the cell's table."),
-    row: Optional[str] = typer.Option(None, "--row", help="corrected_value: the cell's row_path."),
-    column: Optional[str] = typer.Option(None, "--column", help="corrected_value: the cell's column_path."),
-    value: Optional[str] = typer.Option(None, "--value", help="corrected_value: the number the cell should hold."),
-    date: Optional[str] = typer.Option(None, "--date", help="YYYY-MM-DD (default: today, UTC)."),
-    reviews: str = typer.Option(defaults.REVIEWS, "--reviews", help="The reviews file to append to."),
-    dest: str = typer.Option(defaults.DEST, "--dest", "-d", help="Published data: the report must be in it."),
-):
+@click.option("--report", required=True, help="The report's sha256 (report_id).")
+@click.option("--check", required=True, help="The check's name (quality_checks.check).")
+@click.option("--decision", required=True,
+              help="publisher_error_confirmed, parser_error, accepted or corrected_value.")
+@click.option("--note", required=True, help="Why (kept with the decision).")
+@click.option("--reviewer", required=True, help="Who decided.")
+@click.option("--table", default=None, help="corrected_value: the cell's table.")
+@click.option("--row", default=None, help="corrected_value: the cell's row_path.")
+@click.option("--column", default=None, help="corrected_value: the cell's column_path.")
+@click.option("--value", default=None, help="corrected_value: the number the cell should hold.")
+@click.option("--date", default=None, help="YYYY-MM-DD (default: today, UTC).")
+@click.option("--reviews", default=defaults.REVIEWS, help="The reviews file to append to.")
+@click.option("--dest", "-d", default=defaults.DEST, help="Published data: the report must be in it.")
+def review(report: str, check: str, decision: str, note: str, reviewer: str, table: str | None, row: str | None,
+           column: str | None, value: str | None, date: str | None, reviews: str, dest: str):
     """Append one maintainers' decision to the reviews file (validated; applied by the next run or
     `nianbao validate`)."""
     import datetime as dt
@@ -667,3 +655,7 @@ def review(
     print(f"{reviews}: {len(r)} review(s); added {norm['decision']} for {norm['check']} of "
           f"{norm['report_id'][:12]}… (applied by the next `nianbao run` or `nianbao validate`)")
     return 0
+
+
+if __name__ == "__main__":
+    app()

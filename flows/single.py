@@ -35,6 +35,8 @@ def run(cfg) -> dict:
     """The run (pipeline.run_inline) and, under ``summary["file"]``, what became of the file."""
     import dataclasses
 
+    import expectations.gate  # noqa: F401   the parser and the gate, imported before the collector is frozen:
+    import transforms.engine  # noqa: F401   the parse step's full collection then does not scan their modules
     from flows import pipeline, runtime
     with runtime.collector_off():
         summary = pipeline.run_inline(dataclasses.replace(cfg, gate_while_parsing=True))

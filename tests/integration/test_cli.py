@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import click
 import pytest
 
 from flows.cli import main
@@ -79,18 +80,16 @@ exit_skipping_finalization(3)
 
 def _options(command, path=()):
     """(command path, option name, help) of every option of every command of a click command tree."""
-    for p in command.params:             # typer vendors its own click: options by kind, not class
-        if getattr(p, "param_type_name", None) == "option":
+    for p in command.params:
+        if isinstance(p, click.Option):
             yield " ".join(path) or "nianbao", p.opts[0], p.help
     for name, sub in getattr(command, "commands", {}).items():
         yield from _options(sub, (*path, name))
 
 
 def test_every_option_of_every_command_has_help():
-    import typer
-
     from flows.cli import app
-    found = list(_options(typer.main.get_command(app)))
+    found = list(_options(app))
     commands = {c for c, _, _ in found}
     assert {"nianbao", "run", "parse", "serve", "validate", "crawl"} <= commands
     assert len(found) > 25
@@ -178,7 +177,8 @@ def test_a_report_file_as_source_is_one_line_and_publishes_what_a_folder_of_it_p
 
 def test_a_report_file_run_imports_neither_prefect_nor_great_expectations(tmp_path):
     """`nianbao run --source FILE` in a process of its own: the modules it loaded and whether it has a
-    child process, read as it exits (the suites evaluated in pandas, no Prefect, no progress bars)."""
+    child process, read as it exits (the suites evaluated in pandas, no Prefect, no progress bars, and no
+    typer or pydantic: the command line is plain click)."""
     code = f"""
 import json, os, sys
 from flows import runtime
@@ -204,7 +204,7 @@ app()
     assert "→ report" in line and "published in" in line
     loaded = set(json.loads(modules))
     assert {"flows", "transforms", "pandas", "duckdb"} <= loaded          # it did run
-    assert not loaded & {"prefect", "great_expectations", "rich", "dask", "distributed"}
+    assert not loaded & {"prefect", "great_expectations", "rich", "dask", "distributed", "typer", "pydantic"}
     assert json.loads(children) is False       # no process started (not even multiprocessing's tracker)
 
 
@@ -268,8 +268,6 @@ def test_a_url_list_file_is_not_taken_for_a_report(tmp_path):
 def test_readme_starts_with_the_two_commands_and_documents_every_option():
     """The README's first lines are the two commands of a fresh machine, its sections come in the users'
     order, and every option of every command appears in it."""
-    import typer
-
     from flows.cli import app
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert text.splitlines()[:4] == [
@@ -280,7 +278,7 @@ def test_readme_starts_with_the_two_commands_and_documents_every_option():
     heads = [line[3:] for line in text.splitlines() if line.startswith("## ")]
     order = ["Quick start", "Your own reports", "Query recipes", "Schedule", "How it works"]
     assert [h for h in heads if h in order] == order, heads
-    for command, option, _ in _options(typer.main.get_command(app)):
+    for command, option, _ in _options(app):
         if option != "--help":
             assert option.split("/")[0] in text, (command, option)
 
@@ -300,3 +298,17 @@ def test_progress_counts_reports_as_the_worker_processes_parse_them(tmp_path, mo
     assert s["parsed"] == 5 and pools.parsed_count() == 5
     advances = [n for event, n in seen if event == "parse_advance"]
     assert len(advances) == 3 and advances[-1] == 5
+
+
+def test_run_gives_the_collector_back_whatever_its_outcome(tmp_path, capsys):
+    """`run` pauses the cyclic collector while its checks import the run's modules (and a one-file run
+    keeps it off through the run): after a published file, a refused option and a missing source,
+    the collector is on again and nothing stays frozen."""
+    import gc
+    assert main(["run", "--source", str(SEED), "--dest", str(tmp_path / "o")]) == 0
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert main(["run", "--source", str(tmp_path / "missing"), "--dest", str(tmp_path / "p")]) == 1
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert main(["run", "--gate-engine", "fast", "--source", str(SEED), "--dest", str(tmp_path / "q")]) == 2
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    capsys.readouterr()

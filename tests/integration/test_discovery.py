@@ -274,7 +274,7 @@ def test_cli_prints_hostile_names_as_one_inert_line(tmp_path, capsys):
 
 
 def test_help_documents_the_source_options():
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
     from flows.cli import app
     for cmd in ("run", "serve"):
         text = CliRunner().invoke(app, [cmd, "--help"], terminal_width=200).output
