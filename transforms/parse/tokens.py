@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import repeat
-from operator import gt
+from operator import gt, itemgetter
 
 from transforms.formats import FORMATS
 from transforms.labels import clean
@@ -32,7 +32,9 @@ class Tok:
 def detect_layout(lines: list[tuple[str, int]], regions: dict[str, Region], html: bool) -> str:
     if html:
         return "html"
-    content = [ln for r in regions.values() for ln, _ in lines[r.start:r.end] if ln.strip()]
+    content: list[str] = []          # the regions' non-blank lines, gathered in C
+    for r in regions.values():
+        content += filter(str.strip, map(itemgetter(0), lines[r.start:r.end]))
     if not content:
         return "line_cells"
     n = len(content)
