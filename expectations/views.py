@@ -20,6 +20,7 @@ from transforms import schema
 from transforms.checks.catalogue import FORMAT_NAMES, check_names, identity_catalog
 from transforms.checks.cells import cell_view, is_plain_lists
 from transforms.checks.reconcile import RECON_COLUMNS, RECON_FREE_TEXT
+from transforms.typed import dictionary_slots
 
 CELL_TABLES = schema.STATUTORY_TABLES
 # Datasets with a suite: every dataset of the registry, plus the reconciliation frame.
@@ -91,9 +92,10 @@ def view_columns(dataset: str) -> list[str]:
     return [c for c in own if c not in free] + helper_columns(dataset)
 
 
-def _with_items(values: np.ndarray) -> np.ndarray:
-    """Positions of the list cells holding items (most cells of a list column hold none)."""
-    if is_plain_lists(values):
+def _with_items(values: np.ndarray, plain: bool | None = None) -> np.ndarray:
+    """Positions of the list cells holding items (most cells of a list column hold none); ``plain``:
+    is_plain_lists(values) when known (a scan of every cell's type: ~3 ms on the applications' flags)."""
+    if is_plain_lists(values) if plain is None else plain:
         return np.flatnonzero(np.fromiter(map(len, values), dtype=np.int64, count=len(values)))
     return np.array([i for i, x in enumerate(values) if isinstance(x, (list, tuple, np.ndarray)) and len(x)],
                     dtype=np.intp)
@@ -132,18 +134,30 @@ def as_category(s: pd.Series) -> pd.Series:
     sorted categories (UTF-8 byte order is code-point order), without pandas' round trip through
     Python objects and its uniqueness check of the categories (a hash table of Python strings: ~2/3 of
     the cost on quality_checks' long `observed` texts). The views' ~100 string columns a batch cost
-    ~0.2 ms a report through astype, ~3x less so. Any other column goes through astype."""
+    ~0.2 ms a report through astype, ~3x less so. A column of a few values repeated (transforms.typed.taken:
+    the cell tables' report identity and dimensions) brings its encoding: nothing hashed per row. Any
+    other column goes through astype."""
     if not (isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"):
         return s.astype("category")
-    arr = s.array._pa_array
-    arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
-    encoded = arr.dictionary_encode()
-    uniques, indices = encoded.dictionary, encoded.indices
+    known = dictionary_slots(s.array)       # a column of a few values repeated (typed.taken)
+    if known is None:
+        arr = s.array._pa_array
+        encoded = (arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()).dictionary_encode()
+        indices, uniques = encoded.indices, encoded.dictionary
+        slots = (indices.fill_null(len(uniques)) if indices.null_count else indices).to_numpy()  # null: last slot
+    else:
+        slots, uniques = known
+        # only the values some row has (a report without cells in the table has none)
+        used = np.flatnonzero(np.bincount(slots, minlength=len(uniques) + 1)[:-1])
+        if len(used) < len(uniques):
+            renumber = np.full(len(uniques) + 1, len(used), dtype=np.int64)
+            renumber[used] = np.arange(len(used))
+            slots, uniques = renumber[slots], uniques.take(pa.array(used))
     order = pc.array_sort_indices(uniques)
     rank = np.empty(len(uniques) + 1, dtype=np.int64)
     rank[order.to_numpy()] = np.arange(len(uniques))
     rank[-1] = -1                                   # a null (filled with the last slot) → code -1
-    codes = rank[(indices.fill_null(len(uniques)) if indices.null_count else indices).to_numpy()]
+    codes = rank[slots]
     # the categories are unique by construction: the dtype skips pandas' check of them
     dtype = pd.CategoricalDtype._from_fastpath(pd.Index(pd.array(uniques.take(order), dtype=s.dtype)), False)
     return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), index=s.index, name=s.name, copy=False)
@@ -175,75 +189,93 @@ def make_view(df: pd.DataFrame, dataset: str, helpers: pd.DataFrame | None = Non
     * `_status_<check>` (quality_checks), `_failure_<check>` (reconciliation): see PER_CHECK.
     List columns are handed to GX as tuples (hashable: GX fingerprints the batch, and a list column
     makes it pickle the whole frame); string columns as categoricals (see Field.validation_dtype);
-    free text left out (see Field.free_text)."""
+    free text left out (see Field.free_text).
+
+    The columns are gathered in a dict and made a frame once: assigning them one by one to a frame
+    (~100 a batch) cost ~0.2 ms each, its column index rebuilt every time (~25 ms a batch)."""
     free = [c for c in free_text_columns(dataset) if c in df.columns]
-    out = (df.drop(columns=free) if free else df).reset_index(drop=True).copy(deep=False)
+    own = df.drop(columns=free) if free else df
+    n = len(own)
+    index = pd.RangeIndex(n)
+    if not own.index.equals(index):
+        own = own.reset_index(drop=True)
+    # column name → its values (a Series on `index`, or an array); the own columns first, in order
+    out: dict[str, object] = dict(own.items())
+
+    def column(name: str) -> pd.Series:
+        v = out[name]
+        return v if isinstance(v, pd.Series) else pd.Series(v, index=index, name=name, copy=False)
+
     if dataset in PER_CHECK and "check" in out:
-        column, checks = PER_CHECK[dataset]
-        check = as_category(out["check"])
-        values = as_category(out[column]) if column in out else pd.Series(pd.NA, index=out.index)
+        name, checks = PER_CHECK[dataset]
+        check = as_category(column("check"))
+        values = as_category(column(name)) if name in out else pd.Series(pd.NA, index=index)
         if isinstance(values.dtype, pd.CategoricalDtype):
             # masked from the codes: a comparison and a where per check cost ~1 ms each on 27k rows
             check_codes, value_codes = check.cat.codes.to_numpy(), values.cat.codes.to_numpy()
             names = checks()
             for c, k in zip(names, check.cat.categories.get_indexer(names)):
-                kept = np.where(check_codes == k, value_codes, -1) if k >= 0 else np.full(len(out), -1)
-                out[per_check_column(dataset, c)] = pd.Series(
-                    pd.Categorical.from_codes(kept, dtype=values.dtype), index=out.index)
+                kept = np.where(check_codes == k, value_codes, -1) if k >= 0 else np.full(n, -1)
+                out[per_check_column(dataset, c)] = pd.Categorical.from_codes(kept, dtype=values.dtype)
         else:
             for c in checks():
                 out[per_check_column(dataset, c)] = values.where(check == c)
     if dataset in CELL_TABLES and all(c in out for c in ("row_path", "column_path", "value", "template")):
         h = (helpers.reset_index(drop=True) if helpers is not None and len(helpers.columns)
-             else cell_view(out, dataset))
-        tmpl = out["template"].astype("str")
+             else cell_view(own, dataset))
+        tmpl = column("template").astype("str")
         extra = h["_extra_row"].to_numpy(dtype=bool)
-        known = np.zeros(len(out), dtype=bool)
+        known = np.zeros(n, dtype=bool)
         # string addresses are dictionary-encoded once, the per-format helpers mask the codes
-        rows, cols = (as_category(out[c]) if isinstance(out[c].dtype, pd.StringDtype) else None
+        rows, cols = (as_category(column(c)) if isinstance(column(c).dtype, pd.StringDtype) else None
                       for c in ("row_path", "column_path"))
 
-        def address_helper(column: str, encoded: pd.Series | None, keep: np.ndarray) -> pd.Series:
-            return out[column].where(keep) if encoded is None else _masked_category(encoded, keep)
+        def address_helper(name: str, encoded: pd.Series | None, keep: np.ndarray) -> pd.Series:
+            return column(name).where(keep) if encoded is None else _masked_category(encoded, keep)
 
-        for n in FORMAT_NAMES:
-            m = (tmpl == n).to_numpy(dtype=bool)
+        for f in FORMAT_NAMES:
+            m = (tmpl == f).to_numpy(dtype=bool)
             known |= m
-            out[f"_row_path_{n}"] = address_helper("row_path", rows, m & ~extra)
-            out[f"_column_path_{n}"] = address_helper("column_path", cols, m)
+            out[f"_row_path_{f}"] = address_helper("row_path", rows, m & ~extra)
+            out[f"_column_path_{f}"] = address_helper("column_path", cols, m)
         out[f"_row_path_{OTHER}"] = address_helper("row_path", rows, ~known & ~extra)
         out[f"_column_path_{OTHER}"] = address_helper("column_path", cols, ~known)
-        for column, encoded in (("row_path", rows), ("column_path", cols)):
+        for name, encoded in (("row_path", rows), ("column_path", cols)):
             if encoded is not None:  # what the loop at the end would make of it
-                out[column] = encoded
+                out[name] = encoded
         kind = h["_kind"]
         kind = as_category(pd.Series(kind.array if isinstance(kind.dtype, pd.StringDtype) else kind.to_numpy(),
-                                     index=out.index))
+                                     index=index))
         out["_kind"] = kind
         count = kind.cat.categories.get_indexer(["count"])[0]     # -1 when no cell is a count
-        is_count = (kind.cat.codes.to_numpy() == count) if count >= 0 else np.zeros(len(out), dtype=bool)
-        value = pd.to_numeric(out["value"], errors="coerce").astype("float64")
+        is_count = (kind.cat.codes.to_numpy() == count) if count >= 0 else np.zeros(n, dtype=bool)
+        value = pd.to_numeric(column("value"), errors="coerce").astype("float64")
         out["_count_value"] = value.where(is_count)
-        out["_count_fraction"] = pd.Series(h["_fraction"].to_numpy(), index=out.index).where(is_count)
+        out["_count_fraction"] = pd.Series(h["_fraction"].to_numpy(), index=index).where(is_count)
         out["_printed_not_parsed"] = (h["_raw_has_value"].to_numpy(dtype=bool) & value.isna().to_numpy()
                                       & ~h["_flagged"].to_numpy(dtype=bool))
     if dataset == "quarantine" and "sha256" in out and "report_id" in out:
-        sha = out["sha256"].astype(object)
-        out[SHA_MISMATCH] = (sha.notna() & (sha != out["report_id"].astype(object))).to_numpy(dtype=bool)
+        sha = column("sha256").astype(object)
+        out[SHA_MISMATCH] = (sha.notna() & (sha != column("report_id").astype(object))).to_numpy(dtype=bool)
     fields = schema.fields(dataset) if dataset in schema.DATASETS else []
     with_items = {}      # list column → its cells holding items, found once for both helpers below
     for f in list_fields_with_allowed(dataset) if fields else []:
         if f.name in out:
-            values = out[f.name].to_numpy(dtype=object)
-            with_items[f.name] = _with_items(values) if is_plain_lists(values) else None
-            out[f"_{f.name}_unknown"] = _unknown_items(out[f.name], f.allowed, with_items[f.name])
+            values = column(f.name).to_numpy(dtype=object)
+            with_items[f.name] = _with_items(values, plain=True) if is_plain_lists(values) else None
+            out[f"_{f.name}_unknown"] = _unknown_items(column(f.name), f.allowed, with_items[f.name])
     for f in fields:
         if f.pandas_dtype == "object" and f.name in out:
-            out[f.name] = _as_tuples(out[f.name], with_items.get(f.name))
-    for c in out.columns:            # strings dictionary-encoded (schema.Field.validation_dtype)
-        if isinstance(out[c].dtype, pd.StringDtype):
-            out[c] = as_category(out[c])
-    return out
+            out[f.name] = _as_tuples(column(f.name), with_items.get(f.name))
+    for c, v in out.items():            # strings dictionary-encoded (schema.Field.validation_dtype)
+        if isinstance(v.dtype, pd.StringDtype):
+            out[c] = as_category(column(c))
+    return pd.DataFrame({c: _array(v) for c, v in out.items()}, index=index, copy=False)
+
+
+def _array(v):
+    """A view column's values for the frame's constructor: a Series' array (no index to align)."""
+    return v.array if isinstance(v, pd.Series) else v
 
 
 # --------------------------------------------------------------------------------------------------
@@ -336,16 +368,29 @@ def _column_array(s: pd.Series, type_: pa.DataType) -> pa.Array:
         raise ValueError(f"view column {s.name!r} ({s.dtype}) cannot be stored as {type_}: {e}") from e
 
 
-def save_view(view: pd.DataFrame, path, dataset: str) -> None:
+def save_view(view: pd.DataFrame, path, dataset: str, made: pa.Table | None = None) -> None:
     """Arrow IPC file of a view, in the dataset's fixed view_schema (categoricals as dictionaries with
-    int32 indices, lists as list<string>), so that any batches' files concatenate."""
+    int32 indices, lists as list<string>), so that any batches' files concatenate.
+
+    ``made``: the same rows' dataset columns already in Arrow (the batch's staged table, whose string
+    columns publish.table_from_frame took from this view's categoricals): those of the view's type are
+    taken from it, not converted again (the list columns' Python tuples cost ~0.15 µs a cell, ~20 ms
+    a batch for the applications' flags)."""
     sch = view_schema(dataset)
     missing = [n for n in sch.names if n not in view.columns]
     extra = [c for c in view.columns if c not in sch.names]
     if missing or extra:
         raise ValueError(f"{dataset} view: columns missing {missing}, unexpected {extra}")
-    arrays = [_column_array(view[f.name], f.type) for f in sch]
+    reuse = made is not None and made.num_rows == len(view)
+    arrays = [made[f.name] if reuse and f.name in made.column_names and _reusable(made.schema.field(f.name).type, f.type)
+              else _column_array(view[f.name], f.type) for f in sch]
     feather.write_feather(pa.Table.from_arrays(arrays, schema=sch), str(path), compression="uncompressed")
+
+
+def _reusable(made: pa.DataType, wanted: pa.DataType) -> bool:
+    """A made column of this type holds what _column_array would make of the view's column: the
+    dictionaries and lists, converted from the same values the same way."""
+    return made == wanted and (pa.types.is_dictionary(wanted) or pa.types.is_list(wanted))
 
 
 def load_views(paths, dataset: str | None = None) -> pd.DataFrame | None:

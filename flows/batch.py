@@ -135,7 +135,7 @@ def contain_staged(staging: str | os.PathLike, batch_nos, held: dict[str, list[s
     reasons). Returns the quarantine rows written."""
     import pyarrow.parquet as pq
     from expectations.gate import structural_record
-    from flows.publish import table_from_frame, write_staged
+    from flows.publish import STAGING_WRITE, table_from_frame, write_staged
 
     if not held:
         return []
@@ -152,7 +152,7 @@ def contain_staged(staging: str | os.PathLike, batch_nos, held: dict[str, list[s
                 found[r["report_id"]] = r
         kept = t.filter(pc.invert(hit))
         if kept.num_rows:
-            pq.write_table(kept, p, compression="none", use_dictionary=True, write_statistics=False)
+            pq.write_table(kept, p, **STAGING_WRITE)
         else:
             p.unlink()
     records = [structural_record(found[rid], held[rid]) for rid in sorted(found)]
@@ -309,18 +309,19 @@ def _parse_batch(batch_no: int, items: list[dict], staging: str, extra_quarantin
     for name in [*(n for n in out if n in registry.DATASETS), *(n for n in views if n not in out)]:
         df = out.pop(name, None)           # None for the views-only reconciliation
         v = views.pop(name, None)
+        t = None
         if df is not None:
             t = table_from_frame(df, name, encoded=v)   # the view's categoricals: strings already encoded
             summary["rows"][name] = t.num_rows
             write_staged(t, name, staging, tag)
-            del t
         del df
         if v is not None:
             path = view_path(staging, name, batch_no)
             path.parent.mkdir(parents=True, exist_ok=True)
-            save_view(v, path, name)
+            save_view(v, path, name, made=t)        # its dictionaries and lists as staged
             summary["view_rows"][name] = len(v)
             del v
+        del t
     del out, views
     summary["seconds"] = {"parse": t_parse - t0, "gate": t_gate - t_parse, "write": time.perf_counter() - t_gate}
     return summary

@@ -60,6 +60,10 @@ SENTENCES = [
      {"administrative_review": 0, "administrative_litigation": 0}),
     ("在依申请公开政府信息工作中没有出现应公开而不予公开的办件,未发生因政府信息公开申请行政复议、提起行政诉讼情况。",
      2023, ZICHANG_2023, {"administrative_review": 0, "administrative_litigation": 0}),
+    # both outcomes counted together: no 部分公开 figure (the 2019 report of 上海市人民政府办公厅,
+    # tests/fixtures/consecutive/shanghai_bgt_2019.html; its table prints 部分公开 3)
+    ("予以公开及部分公开258件，占33.9%；不予公开35件，占4.34%；", 2019, "consecutive/shanghai_bgt_2019.html",
+     {"applications_withheld": 35}),
     # normative documents
     ("加强规范性文件审查清理,2024年以来现行有效的行政规范性文件0件。", 2024, GANGU_2024,
      {"normative_documents_in_force": 0}),
@@ -227,6 +231,25 @@ def test_a_missing_or_misplaced_section_warns():
     _, qc = _checks((name, moved.encode()))
     row = qc.loc[(name, "narrative.sections")]
     assert row["status"] == "warn" and "out of order" in row["observed"]
+
+
+def test_section_headings_sharing_one_line_are_not_read_as_out_of_order():
+    """The real 2019 report of 上海市人民政府办公厅 (tests/fixtures/consecutive) is an HTML page on one
+    line: its six headings all have source line 1, so line numbers show no order and none is claimed
+    (it warned 'out of order' before, sorting the tied headings by name). A heading moved to a later
+    line than the sections after it is still out of order."""
+    data = (FIXTURES / "consecutive" / "shanghai_bgt_2019.html").read_bytes()
+    assert b"\n" not in data
+    _, qc = _checks(("sh.html", data))
+    row = qc.loc[("sh.html", "narrative.sections")]
+    assert (row["status"], row["n_evaluated"], row["n_failed"]) == ("pass", 6, 0), row["observed"]
+    text = data.decode("utf-8")
+    start, end = text.index("<p>一、总体情况</p>"), text.index("<p>二、主动公开政府信息情况</p>")
+    moved = text[:start] + text[end:] + "\n" + text[start:end]
+    _, qc = _checks(("sh.html", moved.encode()))
+    row = qc.loc[("sh.html", "narrative.sections")]
+    assert row["status"] == "warn" and "out of order" in row["observed"]
+    assert row["observed"].endswith("overview (line 2)")
 
 
 def test_a_copy_holding_the_tables_only_is_not_evaluated_for_sections():
