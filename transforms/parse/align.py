@@ -136,7 +136,10 @@ def align(cells: list[Tok], columns: tuple[Leaf, ...], fmt: Format, table: str, 
     if not header_unit:
         # the common case: no unit printed in the headers, and plain counts (the fast path of
         # _cell_value, inlined in one comprehension: a call per cell was most of the time)
-        values = [(float(text), text, (), col.unit, t.line)
+        # (a small count is looked up: one dict probe instead of four str tests and float())
+        plain = _SMALL_COUNTS.get
+        values = [(f, t.text, (), col.unit, t.line) if (f := plain(t.text)) is not None
+                  else (float(text), text, (), col.unit, t.line)
                   if (text := t.text).isascii() and text.isdigit()
                   and (len(text) == 1 or (text[0] != "0" and len(text) <= _PLAUSIBLE_DIGITS))
                   else _cell_value(t, col, None)
@@ -179,6 +182,9 @@ def _plausible_digits() -> int:
 
 
 _PLAUSIBLE_DIGITS = _plausible_digits()
+# The plain counts most cells print ("0" … "9999", no leading zero) → their value: what align's fast
+# path gives them (each passes its tests: ASCII digits, at most _PLAUSIBLE_DIGITS of them).
+_SMALL_COUNTS = {str(i): float(i) for i in range(10 ** min(4, _PLAUSIBLE_DIGITS))}
 
 
 def _by_identities(printed, columns, fmt, table, row_path, known, header_unit, row_line) -> Aligned:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import repeat
+from operator import gt, itemgetter
 
 from transforms.formats import FORMATS
 from transforms.labels import clean
@@ -30,24 +32,28 @@ class Tok:
 def detect_layout(lines: list[tuple[str, int]], regions: dict[str, Region], html: bool) -> str:
     if html:
         return "html"
-    content = [ln for r in regions.values() for ln, _ in lines[r.start:r.end] if ln.strip()]
+    content: list[str] = []          # the regions' non-blank lines, gathered in C
+    for r in regions.values():
+        content += filter(str.strip, map(itemgetter(0), lines[r.start:r.end]))
     if not content:
         return "line_cells"
     n = len(content)
-    # each count only when the decisions before it did not settle the layout
-    tabbed = [ln for ln in content if "\t" in ln]
+    # each count only when the decisions before it did not settle the layout; one scan of the lines
+    # joined says whether any holds a tab or a pipe (most text copies hold neither: no pass per line)
+    joined = "\n".join(content)
+    tabbed = [ln for ln in content if "\t" in ln] if "\t" in joined else []
     tab_inner = sum(1 for ln in tabbed if "\t" in ln.strip("\t \u00a0"))
     if tab_inner >= 0.3 * n:
         return "tsv"
     tab_led = sum(1 for ln in tabbed if ln.startswith("\t"))
     if tab_led >= 0.3 * n:
         return "tab_cells"
-    piped = sum(1 for ln in content if "|" in ln and ln.replace("|", "").strip())
+    piped = sum(1 for ln in content if "|" in ln and ln.replace("|", "").strip()) if "|" in joined else 0
     if piped >= 0.3 * n:
         return "pipe"
-    if max(len(ln) for ln in content) > 400 and len(content) <= 8:
+    if max(map(len, content)) > 400 and len(content) <= 8:
         return "one_line"
-    spaced = sum(1 for ln in content if len(ln.split()) > 2)
+    spaced = sum(map(gt, map(len, map(str.split, content)), repeat(2)))   # lines of more than 2 words
     return "spaced" if spaced >= 0.15 * n else "line_cells"
 
 
