@@ -92,13 +92,18 @@ def view_columns(dataset: str) -> list[str]:
     return [c for c in own if c not in free] + helper_columns(dataset)
 
 
-def _with_items(values: np.ndarray, plain: bool | None = None) -> np.ndarray:
-    """Positions of the list cells holding items (most cells of a list column hold none); ``plain``:
-    is_plain_lists(values) when known (a scan of every cell's type: ~3 ms on the applications' flags)."""
-    if is_plain_lists(values) if plain is None else plain:
-        return np.flatnonzero(np.fromiter(map(len, values), dtype=np.int64, count=len(values)))
+def _with_items(values: np.ndarray) -> np.ndarray:
+    """Positions of the list cells holding items (most cells of a list column hold none)."""
+    if is_plain_lists(values):
+        return _plain_with_items(values)
     return np.array([i for i, x in enumerate(values) if isinstance(x, (list, tuple, np.ndarray)) and len(x)],
                     dtype=np.intp)
+
+
+def _plain_with_items(values: np.ndarray) -> np.ndarray:
+    """_with_items of a column known to hold plain lists only (is_plain_lists: a scan of every cell's
+    type, ~3 ms on the applications' flags, not made twice): lengths mapped in C."""
+    return np.flatnonzero(np.fromiter(map(len, values), dtype=np.int64, count=len(values)))
 
 
 def _unknown_items(s: pd.Series, allowed, with_items: np.ndarray | None = None) -> np.ndarray:
@@ -121,7 +126,7 @@ def _as_tuples(s: pd.Series, with_items: np.ndarray | None = None) -> pd.Series:
         empty = np.empty(1, dtype=object)
         empty[0] = ()
         out = empty[np.zeros(len(values), dtype=np.intp)]
-        full = _with_items(values) if with_items is None else with_items
+        full = _plain_with_items(values) if with_items is None else with_items
         if len(full):
             out[full] = np.fromiter(map(tuple, values[full]), dtype=object, count=len(full))
         return pd.Series(out, index=s.index, dtype=object, copy=False)
@@ -262,7 +267,7 @@ def make_view(df: pd.DataFrame, dataset: str, helpers: pd.DataFrame | None = Non
     for f in list_fields_with_allowed(dataset) if fields else []:
         if f.name in out:
             values = column(f.name).to_numpy(dtype=object)
-            with_items[f.name] = _with_items(values, plain=True) if is_plain_lists(values) else None
+            with_items[f.name] = _plain_with_items(values) if is_plain_lists(values) else None
             out[f"_{f.name}_unknown"] = _unknown_items(column(f.name), f.allowed, with_items[f.name])
     for f in fields:
         if f.pandas_dtype == "object" and f.name in out:
