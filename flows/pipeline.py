@@ -286,8 +286,7 @@ class _Run:
         summary = self.summary
         summary["noop"] = True
         summary["version"] = self.prev.name if self.prev else None
-        if self.tx.staging is not None:
-            shutil.rmtree(self.tx.staging, ignore_errors=True)
+        self.tx.drop_staging()
         summary["seconds"] = time.perf_counter() - self.t0
         _emit("done", summary=summary)
         return summary
@@ -354,6 +353,7 @@ class _Run:
         run_id = run.id
         run.at("parsing", self.staging)
         staging = self.staging = run.stage()
+        run.prepare_catalogue()
         self.context_root = str(self.dest / ".gx")
         self.run_name = f"nianbao-{run_id}"
         prepare_gx(self.context_root)

@@ -4,6 +4,7 @@
     with Transaction(dest) as tx:     # under versions.run_lock(dest)
         prev = tx.open(datasets)      # the layout made, leftovers of killed runs removed
         tx.stage()                    # dest/.staging/<id>: the rows and views of this change
+        tx.prepare_catalogue()        # optional: the DuckDB catalogue built meanwhile, in a child process
         tx.begin()                    # dest/.versions/<vid>.partial, next to the current version
         ... publish.publish_dataset(name, prev / name, tx.staging / name, tx.partial / name, ...)
         tx.seal(entries)              # its manifest and catalogue
@@ -38,6 +39,7 @@ class Transaction:
     vid: str | None = None
     partial: Path | None = None         # the version being built (None once committed)
     committed: str | None = None        # its id once the pointer is swapped
+    catalogue: catalog.Pending | None = None
 
     def __enter__(self) -> Transaction:
         return self
@@ -63,9 +65,18 @@ class Transaction:
         self.staging.mkdir(parents=True)
         return self.staging
 
+    def prepare_catalogue(self) -> None:
+        """Name the new version now and start building its DuckDB catalogue in a child process, in
+        ``dest/.staging/<id>.catalogue``: it needs the version's name, not its rows (flows/catalog.py),
+        and is ready when the version is sealed (~0.1 s of a one-file run's ~1 s)."""
+        self.vid = self.vid or versions.new_id()
+        self.catalogue = catalog.Pending(self.dest / versions.VERSIONS / self.vid,
+                                         self.dest / versions.STAGING / f"{self.id}.catalogue")
+        self.catalogue.start()
+
     def begin(self) -> Path:
         """The new version's folder ``dest/.versions/<vid>.partial``, its datasets written there."""
-        self.vid, self.partial = versions.begin_version(self.dest)
+        self.vid, self.partial = versions.begin_version(self.dest, self.vid)
         return self.partial
 
     def seal(self, entries: dict, parser_version: str) -> None:
@@ -74,7 +85,8 @@ class Transaction:
         assert self.partial is not None and self.vid is not None
         mf.save(self.partial, entries, parser_version)
         self.at("writing the catalog", self.partial)
-        catalog.write_catalog(self.partial, self.dest / versions.VERSIONS / self.vid, self.vid)
+        pending, self.catalogue = self.catalogue, None
+        catalog.write_catalog(self.partial, self.dest / versions.VERSIONS / self.vid, self.vid, pending)
 
     def commit(self, summary: dict) -> None:
         """Publish the new version: its ``_run.json`` (``summary``), then the atomic pointer swap (a stop
@@ -90,8 +102,17 @@ class Transaction:
                 shutil.rmtree(self.staging, ignore_errors=True)
             versions.cleanup(self.dest)
 
+    def drop_staging(self) -> None:
+        """Nothing to publish after all: the staging folder and the catalogue built for nothing removed."""
+        if self.catalogue is not None:
+            self.catalogue.discard()
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
     def remove_unpublished(self) -> None:
         """Remove the staging folder and the uncommitted version (idempotent, any thread)."""
+        if self.catalogue is not None:
+            self.catalogue.discard(wait=False)
         for d in (self.staging, self.partial):
             if d is not None:
                 shutil.rmtree(d, ignore_errors=True)

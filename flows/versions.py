@@ -86,8 +86,9 @@ def ensure_layout(dest: str | os.PathLike, names: Iterable[str]) -> None:
         _symlink_atomic(f"{CURRENT}/{name}", link)
 
 
-def begin_version(dest: str | os.PathLike) -> tuple[str, Path]:
-    vid = new_id()
+def begin_version(dest: str | os.PathLike, vid: str | None = None) -> tuple[str, Path]:
+    """``vid`` (a new id when None) and its folder ``dest/.versions/<vid>.partial``, created."""
+    vid = vid or new_id()
     d = Path(dest) / VERSIONS / f"{vid}.partial"
     d.mkdir(parents=True)
     return vid, d

@@ -137,3 +137,90 @@ def test_file_metadata_is_deterministic_and_names_every_field():
         assert b"version" not in kv[metadata.PANDAS_KEY]          # no library version: bytes stay stable
         ints = {c["name"] for c in json.loads(kv[metadata.PANDAS_KEY])["columns"]}
         assert ints == {f.name for f in registry.fields(name) if f.pandas_dtype in ("Int64", "boolean")}
+
+
+# ------------------------------------------------------------------ the catalogue built while the run goes on
+def _describe(con, glob: str) -> list[tuple]:
+    return [r[:2] for r in con.sql(f"describe select * from read_parquet('{glob}', hive_partitioning = false)")
+            .fetchall()]
+
+
+def test_the_schema_stubs_give_the_published_files_column_types(published, tmp_path):
+    """A run's views are bound to empty files of the registry's schemas (flows/catalog.py): DuckDB reads
+    them exactly as it reads the published files, null-year partition included, or a view would refuse
+    to run once the rows are there."""
+    import duckdb
+    stub = catalog.write_schema_stub(tmp_path / "stub")
+    con = duckdb.connect()
+    for name in registry.DATASETS:
+        assert _describe(con, f"{stub / name}/**/*.parquet") == _describe(con, f"{published / name}/**/*.parquet"), name
+
+
+def _transaction(tmp_path):
+    from flows import store
+    tx = store.Transaction(tmp_path / "out")
+    tx.open(list(registry.DATASETS))
+    tx.stage()
+    return tx
+
+
+def test_a_catalogue_started_for_a_change_that_publishes_nothing_leaves_nothing(tmp_path):
+    tx = _transaction(tmp_path)
+    tx.prepare_catalogue()
+    pending = tx.catalogue
+    tx.drop_staging()
+    assert pending.process.returncode == 0                      # let finish, then removed
+    assert not pending.work.exists() and not pending.final_dir.is_symlink()
+    assert not any((tx.dest / pub.STAGING).iterdir()) and not any((tx.dest / pub.VERSIONS).iterdir())
+
+
+def test_a_stopped_change_stops_its_catalogue_at_once(tmp_path):
+    tx = _transaction(tmp_path)
+    tx.prepare_catalogue()
+    pending = tx.catalogue
+    tx.remove_unpublished()
+    assert pending.process.returncode is not None
+    assert not pending.work.exists() and not pending.final_dir.is_symlink()
+
+
+def test_a_failed_catalogue_build_fails_the_seal_with_its_reason(tmp_path):
+    """The child's one-line error, raised where the version is sealed; its folder removed all the same."""
+    work = tmp_path / "work"
+    pending = catalog.Pending(tmp_path / "no_such_folder" / "v1", work).start()    # the link cannot be made
+    version = tmp_path / "v1.partial"
+    version.mkdir()
+    with pytest.raises(RuntimeError, match=r"^building nianbao\.duckdb: FileNotFoundError: .*no_such_folder"):
+        catalog.write_catalog(version, tmp_path / "no_such_folder" / "v1", "v1", pending)
+    assert not work.exists() and not (version / catalog.DUCKDB_FILE).exists()
+
+
+def test_a_version_without_every_dataset_gets_views_over_its_own_files(published, tmp_path):
+    """The prebuilt file has a view per registry dataset; a version holding fewer is catalogued the slow
+    way, bound to its own files."""
+    import duckdb
+    version = tmp_path / "v1.partial"
+    for name in ("reports", "applications"):
+        shutil.copytree(published / name, version / name)
+    pending = catalog.Pending(tmp_path / "v1", tmp_path / "work").start()
+    catalog.write_catalog(version, tmp_path / "v1", "v1", pending)
+    assert not (tmp_path / "work").exists() and not (tmp_path / "v1").is_symlink()
+    con = duckdb.connect(str(version / catalog.DUCKDB_FILE), read_only=True)
+    try:
+        assert {r[0] for r in con.sql("select view_name from duckdb_views() where not internal").fetchall()} == {
+            "reports", "applications"}
+    finally:
+        con.close()
+
+
+def test_without_a_child_process_the_version_is_catalogued_when_sealed(published, tmp_path, monkeypatch):
+    import subprocess
+
+    def no_process(*a, **k):
+        raise OSError("no interpreter")
+    monkeypatch.setattr(subprocess, "Popen", no_process)
+    version = tmp_path / "v1.partial"
+    shutil.copytree(pub.current_version(published), version, ignore=shutil.ignore_patterns(catalog.DUCKDB_FILE))
+    pending = catalog.Pending(tmp_path / "v1", tmp_path / "work").start()
+    assert pending.process is None and not (tmp_path / "work").exists()
+    catalog.write_catalog(version, tmp_path / "v1", "v1", pending)
+    assert (version / catalog.DUCKDB_FILE).is_file() and not (tmp_path / "v1").is_symlink()
