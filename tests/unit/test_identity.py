@@ -155,6 +155,24 @@ def test_gazetteer_is_offline_and_complete_enough():
     assert gz.resolve_region("420104").name == "硚口区" and gz.resolve_region("武汉市硚口区").code == "420104"
 
 
+def test_every_township_keeps_its_printed_name():
+    """The gazetteer keeps only the printed names that differ from their cleaned keys (a smaller cache
+    entry): every (county, township) pair of the data still gives the name the data prints."""
+    import gzip
+
+    from transforms.identity.gazetteer import DATA, _GENERIC_UNIT
+    from transforms.labels import clean
+    gz = load()
+    with gzip.open(DATA, "rt", encoding="utf-8") as fh:
+        rows = [line.rstrip("\n").split("\t") for line in fh if line.startswith("T\t")]
+    printed = {(f[1], clean(f[2])): f[2] for f in rows if not _GENERIC_UNIT.match(clean(f[2]))}
+    assert len(printed) > 40000 and any(name != key for (_, key), name in printed.items())
+    assert all(gz.township_printed(county, key) == name for (county, key), name in printed.items())
+    county, key = next(iter(printed))
+    assert gz.township_printed("110101", key) is None or ("110101", key) in printed
+    assert gz.township_printed(county, key + "不存在") is None
+
+
 # --------------------------------------------------------------------------- where the identity is read
 
 def _describe(text: str, **kw):

@@ -440,14 +440,31 @@ def _char_class(chars: list[str], negated: bool = False) -> str:
     return ("[^" if negated else "[") + "".join(ranges) + "]"
 
 
-_COMPATIBILITY_CHARS, _TRADITIONAL_CHARS = _compatibility_chars(), _traditional_chars()
-_COMPATIBILITY = re.compile(_char_class(_COMPATIBILITY_CHARS))
-_TRADITIONAL = re.compile(_char_class(_TRADITIONAL_CHARS))
 _FULLWIDTH_ASCII = {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}
-# A run of characters _fold leaves alone: none full-width, none NFKC or t2s would change. sre reads
-# a greedy run of a class ~20 % faster than it searches for the class's first member.
-_FOLD_STOPS = list(_FULLWIDTH_ASCII) + _COMPATIBILITY_CHARS + _TRADITIONAL_CHARS
-_UNFOLDED_RUN = re.compile(_char_class(_FOLD_STOPS, negated=True) + "*")
+
+
+def _fold_tables() -> tuple[list[str], list[str], tuple[str, str, str]]:
+    """The characters NFKC and OpenCC change and the three classes built from them (the last, a run
+    of characters _fold leaves alone: none full-width, none NFKC or t2s would change; sre reads a
+    greedy run of a class ~20 % faster than it searches for the class's first member)."""
+    compatibility, traditional = _compatibility_chars(), _traditional_chars()
+    stops = list(_FULLWIDTH_ASCII) + compatibility + traditional
+    return compatibility, traditional, (_char_class(compatibility), _char_class(traditional),
+                                        _char_class(stops, negated=True) + "*")
+
+
+def _cached_fold_tables() -> tuple[list[str], list[str], tuple[str, str, str]]:
+    """_fold_tables as a previous process built them (transforms/cache.py, keyed by this code, Unicode's
+    version and OpenCC's): ~17 ms of every process that parses, 1 ms unpickled."""
+    import opencc
+
+    from transforms import cache
+    return cache.cached("fold_tables", (__file__,), _fold_tables,
+                        versions=(unicodedata.unidata_version, getattr(opencc, "__version__", ""), opencc.__file__))
+
+
+_COMPATIBILITY_CHARS, _TRADITIONAL_CHARS, _FOLD_CLASSES = _cached_fold_tables()
+_COMPATIBILITY, _TRADITIONAL, _UNFOLDED_RUN = map(re.compile, _FOLD_CLASSES)
 _NOT_FULLWIDTH_RUN = re.compile("[^\uff01-\uff5e]*")
 
 

@@ -52,7 +52,7 @@ class Gazetteer:
         self.full: dict[str, list[str]] = {}       # cleaned full or former name → codes
         self.short: dict[str, list[str]] = {}      # cleaned short name (≥ 2 chars) → codes
         self.townships: dict[str, list[str]] = {}  # cleaned township name → county codes
-        self.township_name: dict[tuple[str, str], str] = {}
+        printed: dict[tuple[str, str], str] = {}
         for f in rows:
             kind = f[0]
             if kind in "PCD":
@@ -69,12 +69,15 @@ class Gazetteer:
                 if _GENERIC_UNIT.match(key):
                     continue
                 self.townships.setdefault(key, []).append(f[1])
-                self.township_name[(f[1], key)] = f[2]
+                printed[(f[1], key)] = f[2]
         for f in rows:
             if f[0] == "F" and f[1] in self.divisions:
                 codes = self.full.setdefault(clean(f[2]), [])
                 if f[1] not in codes:
                     codes.append(f[1])
+        # a township's printed name where its cleaned key differs (32 of ~43,000: a map of every pair
+        # was half the unpickling of the cached gazetteer, ~16 ms of every process that parses)
+        self._printed_townships = {k: name for k, name in printed.items() if name != k[1]}
         self.max_len = max(len(k) for k in (*self.full, *self.townships))
         # The lengths of the names starting with a name's first two characters, longest first:
         # nearly every pair starts no name, so most positions cost one dict probe.
@@ -90,6 +93,12 @@ class Gazetteer:
                 if longest is None or len(k) <= longest:
                     by_head.setdefault(k[:2], set()).add(len(k))
         return {h: tuple(sorted(v, reverse=True)) for h, v in by_head.items()}
+
+    def township_printed(self, county: str, key: str) -> str | None:
+        """The printed name of the township ``key`` (cleaned) under ``county``; None when there is none."""
+        if county not in self.townships.get(key, ()):
+            return None
+        return self._printed_townships.get((county, key), key)
 
     # ------------------------------------------------------------------ hierarchy
 
@@ -138,7 +147,7 @@ class Gazetteer:
             cands = self._narrow(cands, hints)
         if len(cands) == 1:
             code = cands[0]
-            tname = self.township_name.get((code, township)) if township else None
+            tname = self.township_printed(code, township) if township else None
             return Place(self.divisions[code], tname, pos, (code,), exact)
         return Place(None, None, pos, tuple(sorted(cands)), exact)
 
