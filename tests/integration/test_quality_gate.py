@@ -497,3 +497,78 @@ def test_memoised_configurations_give_the_same_results(gx_root):
     assert e.configuration is not e.configuration and e.configuration == e.configuration
     c = e.configuration
     assert c.to_domain_obj() is not c.to_domain_obj() and c.to_domain_obj() == c.to_domain_obj()
+
+
+def test_column_conditions_on_the_column_give_gx_own_results(gx_root):
+    """GX's column conditions evaluated on the column alone (gate._filter_columns_not_frames, instead of
+    GX's copy of the whole frame without the column's nulls) give GX's own results, pass/fail and
+    detailed, on views whose conditioned columns hold nulls and failing values."""
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.expectations import registry
+
+    from expectations import gate
+    ctx = gate.get_context(gx_root)
+    replaced = {n: d["providers"]["PandasExecutionEngine"] for n, d in registry._registered_metrics.items()
+                if getattr(d["providers"].get("PandasExecutionEngine", (None, None))[1], "nianbao_column_only", False)}
+    assert {"column_values.in_set.condition", "column_values.between.condition",
+            "column_values.match_regex.condition", "column_values.unique.condition"} <= set(replaced)
+    p = gate.prepare_batch(make_frames(3, seed=13))
+    apps = p.views["applications"]
+    apps = apps.assign(_count_value=apps["_count_value"].where(apps.index % 7 != 0, -1.0))
+    reports = p.views["reports"]
+    rid = reports["report_id"].cat.add_categories(["not-a-sha256"])
+    rid.iloc[0] = "not-a-sha256"
+    reports = reports.assign(report_id=rid, n_cells=reports["n_cells"].where(reports.index != 1, -1))
+    cases = {"applications": apps, "reports": reports}
+    assert apps["_row_path_2019"].isna().any() and apps["_row_path_2019"].notna().any()
+
+    def run(name, view, fmt):
+        res = ctx.validation_definitions.get(name).run(batch_parameters={"dataframe": view}, result_format=fmt,
+                                                       run_id=RunIdentifier(run_name="test-columns"))
+        return [r.to_json_dict() for r in res.results], res.statistics
+
+    for name, view in cases.items():
+        for fmt in ({"result_format": "BOOLEAN_ONLY"}, gate._summary_format(name)):
+            ours = run(name, view, fmt)
+            try:
+                for n, (cls, fn) in replaced.items():
+                    registry._registered_metrics[n]["providers"]["PandasExecutionEngine"] = (cls, fn.nianbao_original)
+                theirs = run(name, view, fmt)
+            finally:
+                for n, entry in replaced.items():
+                    registry._registered_metrics[n]["providers"]["PandasExecutionEngine"] = entry
+            assert ours == theirs, (name, fmt)
+            assert ours[1]["unsuccessful_expectations"] > 0, name      # the failing values were seen
+
+
+def test_a_failing_suite_is_serialised_once_and_kept_if_its_details_fail(gx_root, monkeypatch):
+    """The pass/fail result of a failing suite is not stored before its detailed one replaces it
+    (gate._hold_stored_results): one serialisation per suite and chunk; a passing suite is stored as
+    GX stores it; if detailing the failures fails, the pass/fail result is stored before the error."""
+    from great_expectations.data_context.store.validation_results_store import ValidationResultsStore
+
+    from expectations import gate
+    p = gate.prepare_batch(make_frames(2, seed=5))
+    qc = p.frames["quality_checks"]
+    failing = views.make_view(qc.assign(status=qc["status"].where(qc.index % 7 != 0, "fail")), "quality_checks")
+    passing = p.views["quarantine"]
+    serialised = []
+    serialise = ValidationResultsStore.serialize
+    monkeypatch.setattr(ValidationResultsStore, "serialize",
+                        lambda self, value: serialised.append(value.success) or serialise(self, value))
+    got = gate.validate_frames({"quality_checks": failing, "quarantine": passing}, run_name="test-held",
+                               context_root=gx_root)
+    assert not got["quality_checks"].success and got["quarantine"].success
+    assert serialised == [False, True]                 # the detailed failing result, then the passing one
+    root = Path(gx_root) / "uncommitted" / "validations"
+    for name in ("quality_checks", "quarantine"):
+        assert len(list((root / name / "test-held").rglob("*.json"))) == 1
+
+    def broken(*a, **k):
+        raise RuntimeError("details failed")
+    monkeypatch.setattr(gate, "_detail_failures", broken)
+    with pytest.raises(RuntimeError, match="details failed"):
+        gate.validate_frames({"quality_checks": failing}, run_name="test-held-broken", context_root=gx_root)
+    stored = list((root / "quality_checks" / "test-held-broken").rglob("*.json"))
+    assert len(stored) == 1 and json.loads(stored[0].read_text(encoding="utf-8"))["success"] is False
+    assert gate._MEMO.held is None
