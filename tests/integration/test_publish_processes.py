@@ -276,3 +276,12 @@ def test_a_prefect_run_publishes_in_its_processes(prefect_server, tmp_path, monk
     assert not pools.POOLS and spy.all_gone()
     run_plain(RunConfig(source=str(SEEDS), dest=str(ref), quality_report=False))
     assert pub.digest(dest) == pub.digest(ref)
+
+
+def test_a_publish_process_loads_the_publishing_code_while_it_waits():
+    """Its initializer imports flows.publish (pyarrow, pandas): the first dataset handed to it does not
+    pay for the imports in the busy tail of the run."""
+    code = ("import os, sys\nfrom flows import pools\nassert 'flows.publish' not in sys.modules\n"
+            "pools.publish_worker_init(os.getppid())\nprint('flows.publish' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
