@@ -234,7 +234,7 @@ def parse_batch(batch_no: int, items: list[dict], staging: str, *,
         limits = Limits(**limits)
     with runtime.gc_paused():
         summary = _parse_batch(batch_no, items, staging, extra_quarantine, limits or Limits.from_env())
-    runtime.release_memory()
+    runtime.release_memory(trim_above=runtime.WORKER_TRIM_ABOVE)
     if _FREEZE_SURVIVORS:
         runtime.freeze_alive()
     return summary

@@ -22,6 +22,38 @@ def test_gc_paused_restores_the_collector_as_it_was():
         gc.enable()
 
 
+class _Libc:
+    """Stands in for ctypes.CDLL("libc.so.6"): counts the trims."""
+    trims = 0
+
+    def __init__(self, name):
+        pass
+
+    def malloc_trim(self, pad):
+        type(self).trims += 1
+
+
+@pytest.mark.parametrize("trim_above, rss, trims", [
+    (None, 100 * 2**20, 1),                 # the flow process: always
+    (640 * 2**20, 500 * 2**20, 0),          # a worker at its usual size keeps its free memory
+    (640 * 2**20, 900 * 2**20, 1),          # a worker grown past the limit gives it back
+    (640 * 2**20, -1, 1),                   # RSS unknown: trimmed, as before
+])
+def test_release_memory_trims_above_the_limit_only(monkeypatch, trim_above, rss, trims):
+    import ctypes
+    monkeypatch.setattr(ctypes, "CDLL", _Libc)
+    monkeypatch.setattr(_Libc, "trims", 0)
+    monkeypatch.setattr(runtime, "resident_bytes", lambda: rss)
+    runtime.release_memory(collect=False, trim_above=trim_above)
+    assert _Libc.trims == trims
+
+
+def test_resident_bytes_is_this_process_rss():
+    import psutil
+    rss = psutil.Process().memory_info().rss
+    assert abs(runtime.resident_bytes() - rss) < 0.1 * rss
+
+
 def test_gc_paused_reenables_after_an_exception():
     with pytest.raises(ValueError):
         with runtime.gc_paused():
