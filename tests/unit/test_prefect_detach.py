@@ -4,6 +4,7 @@ PREFECT_API_URL there is no temporary server, and Prefect's server module (~0.5 
 loaded."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -20,7 +21,6 @@ print(loaded, patched)
 
 
 def _detach(api_url: str | None) -> str:
-    import os
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     if api_url:
         env["PREFECT_API_URL"] = api_url
